@@ -1,0 +1,156 @@
+// Release: a rendered, immutable version of the application, with snapshots of its pipeline,
+// targets and custom target types taken at creation. Rendering is a controller (spec §6.2).
+import type { Store, Writer } from '../../store/store.js';
+import type { Clock } from '../../engine/clock.js';
+import type { Controller } from '../../engine/controllers.js';
+import type { ApiContext } from '../../google/context.js';
+import { errors } from '../../google/errors.js';
+import { checkCommonFields } from '../../google/common-fields.js';
+import { parseTimestamp } from '../../google/time.js';
+import { withEtag, notFound, type KindStrategy, type Resource } from '../../google/standard-methods.js';
+import type { MethodSpec } from '../../server/api.js';
+import { stagesOf } from './pipelines.js';
+import { phaseIds } from './phases.js';
+import { schema } from './service.js';
+import { skaffoldSupport, SUPPORTED_SKAFFOLD, DEFAULT_SKAFFOLD } from './config.js';
+
+type Obj = Record<string, unknown>;
+
+/** Annotation that scripts a render failure: "CAUSE" for every target, or "target=CAUSE,…". */
+export const RENDER_FAILURE_ANNOTATION = 'gantry.dev/render-failure';
+
+export function releaseStrategy(store: Store): KindStrategy {
+  return {
+    kind: 'release', message: 'Release', collection: 'releases', idParam: 'releaseId', bodyField: 'release',
+    parentKind: 'deliveryPipeline', extraQuery: { create: ['overrideDeployPolicy'] },
+    active: r => r.renderState === 'IN_PROGRESS',
+    validate(r, ctx) {
+      checkCommonFields(r, 'release');
+      const pipeline = store.getParsed<Resource>(ctx.parent);
+      if (!pipeline) return; // the generic parent check answers NOT_FOUND
+      if (pipeline.suspended) {
+        throw errors.failedPrecondition(`Cannot create release: delivery pipeline '${ctx.parent}' is suspended, no new releases or rollouts can be created.`, ctx.parent);
+      }
+      const location = ctx.parent.split('/').slice(0, 4).join('/');
+      const missing = stagesOf(pipeline).map(s => `${location}/targets/${String(s.targetId)}`).filter(t => !store.get(t));
+      if (missing.length) {
+        throw errors.failedPrecondition(`Cannot create release: the delivery pipeline references targets that do not exist: ${missing.join(', ')}.`, ctx.parent);
+      }
+      const version = r.skaffoldVersion === undefined ? DEFAULT_SKAFFOLD : String(r.skaffoldVersion);
+      const support = SUPPORTED_SKAFFOLD.find(v => v.version === version);
+      if (!support) {
+        throw errors.invalidArgument(`Skaffold version "${version}" is not supported; supported versions: ${SUPPORTED_SKAFFOLD.map(v => v.version).join(', ')}.`, 'release.skaffold_version');
+      }
+      const failure = (r.annotations as Obj | undefined)?.[RENDER_FAILURE_ANNOTATION];
+      if (failure !== undefined) parseRenderFailure(String(failure));
+    },
+    prepare(r, ctx) {
+      const pipeline = store.getParsed<Resource>(ctx.parent)!;
+      const location = ctx.parent.split('/').slice(0, 4).join('/');
+      const targets = new Map<string, Resource>();
+      const visit = (id: string) => {
+        if (targets.has(id)) return;
+        const t = store.getParsed<Resource>(`${location}/targets/${id}`);
+        if (!t) throw errors.failedPrecondition(`Cannot create release: target "${id}" does not exist.`, `${location}/targets/${id}`);
+        targets.set(id, t);
+        for (const child of ((t.multiTarget as Obj | undefined)?.targetIds as string[] | undefined) ?? []) visit(child);
+      };
+      for (const stage of stagesOf(pipeline)) visit(String(stage.targetId));
+      const ctts = new Map<string, Resource>();
+      for (const t of targets.values()) {
+        const ctt = (t.customTarget as Obj | undefined)?.customTargetType as string | undefined;
+        if (!ctt || ctts.has(ctt)) continue;
+        const found = store.getParsed<Resource>(ctt);
+        if (!found) throw errors.failedPrecondition(`Cannot create release: custom target type '${ctt}' does not exist.`, ctt);
+        ctts.set(ctt, found);
+      }
+      r.skaffoldVersion ??= DEFAULT_SKAFFOLD;
+      r.deliveryPipelineSnapshot = pipeline;
+      r.targetSnapshots = [...targets.values()];
+      if (ctts.size) r.customTargetTypeSnapshots = [...ctts.values()];
+      r.renderState = 'IN_PROGRESS';
+      r.renderStartTime = r.createTime;
+      r.targetRenders = Object.fromEntries([...targets.keys()].map(id => [id, { renderingState: 'IN_PROGRESS' }]));
+      r.condition = {
+        releaseReadyCondition: {},
+        skaffoldSupportedCondition: skaffoldSupport(String(r.skaffoldVersion)),
+      };
+    },
+  };
+}
+
+function parseRenderFailure(value: string): Map<string, string> {
+  const causes = schema.enumValues('TargetRender.FailureCause').filter(c => !c.endsWith('UNSPECIFIED'));
+  const out = new Map<string, string>();
+  for (const part of value.split(',').map(s => s.trim()).filter(Boolean)) {
+    const [target, cause] = part.includes('=') ? part.split('=', 2) : ['*', part];
+    if (!causes.includes(cause)) {
+      throw errors.invalidArgument(`Annotation ${RENDER_FAILURE_ANNOTATION}: "${cause}" is not a render failure cause (one of ${causes.join(', ')}).`, `release.annotations`);
+    }
+    out.set(target, cause);
+  }
+  return out;
+}
+
+/** Simulated render: after the configured duration every target render ends, as scripted. */
+export function renderController(ctx: ApiContext, renderMs: () => number): Controller {
+  const { store, clock } = ctx;
+  return {
+    kind: 'release',
+    reconcile(name, rc) {
+      const r = store.getParsed<Resource>(name);
+      if (!r || r.renderState !== 'IN_PROGRESS') return;
+      const due = Number(parseTimestamp(String(r.renderStartTime))! / 1_000_000n) + renderMs();
+      if (clock.now() < due) return rc.wakeAt(due);
+      store.tx(w => finishRender(w, r, clock));
+    },
+  };
+}
+
+function finishRender(w: Writer, r: Resource, clock: Clock): void {
+  const failures = parseRenderFailure(String((r.annotations as Obj | undefined)?.[RENDER_FAILURE_ANNOTATION] ?? ''));
+  const [, project, , region, , pipelineId, , releaseId] = String(r.name).split('/');
+  void pipelineId;
+  const renders = r.targetRenders as Record<string, Obj>;
+  const artifacts: Record<string, Obj> = {};
+  const stages = stagesOf(r.deliveryPipelineSnapshot as Resource);
+  let failed = false;
+  for (const id of Object.keys(renders)) {
+    const cause = failures.get(id) ?? failures.get('*');
+    if (cause) {
+      failed = true;
+      renders[id] = { renderingState: 'FAILED', failureCause: cause, failureMessage: `Render of target "${id}" failed (${cause}), as scripted by annotation ${RENDER_FAILURE_ANNOTATION}.` };
+      continue;
+    }
+    renders[id] = { renderingState: 'SUCCEEDED' };
+    const base = `gs://${region}.deploy-artifacts.${project}.appspot.com/${releaseId}-${String(r.uid)}/${id}`;
+    const stage = stages.find(s => s.targetId === id);
+    const phases = phaseIds(stage);
+    const artifact: Obj = { artifactUri: base, skaffoldConfigPath: 'skaffold.yaml', manifestPath: 'manifest.yaml' };
+    if (stage && phases.length) {
+      artifact.phaseArtifacts = Object.fromEntries(phases.map(p => [p, { skaffoldConfigPath: `${p}/skaffold.yaml`, manifestPath: `${p}/manifest.yaml` }]));
+    }
+    artifacts[id] = artifact;
+  }
+  r.renderState = failed ? 'FAILED' : 'SUCCEEDED';
+  r.renderEndTime = clock.timestamp();
+  if (Object.keys(artifacts).length) r.targetArtifacts = artifacts;
+  (r.condition as Obj).releaseReadyCondition = failed ? {} : { status: true };
+  w.put('release', String(r.name), String(r.name).split('/releases/')[0], withEtag(r), String(r.createTime), false);
+}
+
+/** POST …/releases/*:abandon — irreversible; rollouts of the release cannot be created after it. */
+export function abandonRelease(ctx: ApiContext): MethodSpec {
+  return {
+    handler: req => {
+      const name = req.params.name;
+      ctx.schema.decode('AbandonReleaseRequest', req.body ?? {});
+      const r = ctx.store.getParsed<Resource>(name);
+      if (!r || !String(name).includes('/releases/')) throw notFound(ctx, `${ctx.svc.serviceName}/Release`, name);
+      if (r.abandoned) throw errors.failedPrecondition(`Release '${name}' is already abandoned.`, name);
+      r.abandoned = true;
+      ctx.store.tx(w => w.put('release', name, name.split('/releases/')[0], withEtag(r), String(r.createTime), r.renderState === 'IN_PROGRESS'));
+      return { body: {} };
+    },
+  };
+}

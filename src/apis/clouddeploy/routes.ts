@@ -1,0 +1,68 @@
+// Cloud Deploy v1 REST surface: one line per method, as in the API reference.
+import type { App } from '../../server/app.js';
+import type { ApiContext } from '../../google/context.js';
+import { StandardMethods } from '../../google/standard-methods.js';
+import { operationMethods } from '../../google/operation-methods.js';
+import { iamMethods } from '../../google/iam.js';
+import { locationMethods } from '../../google/locations.js';
+import { pipelineStrategy } from './pipelines.js';
+import { targets } from './targets.js';
+import { customTargetTypes } from './custom-target-types.js';
+import { abandonRelease, releaseStrategy } from './releases.js';
+import { getConfig } from './config.js';
+
+const P = 'projects/*/locations/*';
+const DP = `${P}/deliveryPipelines/*`;
+const REL = `${DP}/releases/*`;
+
+export function registerCloudDeploy(app: App, ctx: ApiContext): void {
+  const std = new StandardMethods(ctx);
+  const pipelines = pipelineStrategy(ctx.store);
+  const releases = releaseStrategy(ctx.store);
+  const ops = operationMethods(ctx);
+  const iam = iamMethods(ctx, ['deliveryPipeline', 'target', 'customTargetType']);
+  const locations = locationMethods(ctx);
+  const r = app.route.bind(app);
+
+  r('GET', `/v1/{parent=${P}}/deliveryPipelines`, std.list(pipelines));
+  r('POST', `/v1/{parent=${P}}/deliveryPipelines`, std.create(pipelines));
+  r('GET', `/v1/{name=${DP}}`, std.get(pipelines));
+  r('PATCH', `/v1/{deliveryPipeline.name=${DP}}`, std.update(pipelines));
+  r('DELETE', `/v1/{name=${DP}}`, std.delete(pipelines));
+  r('GET', `/v1/{resource=${DP}}:getIamPolicy`, iam.get);
+  r('POST', `/v1/{resource=${DP}}:setIamPolicy`, iam.set);
+  r('POST', `/v1/{resource=${DP}}:testIamPermissions`, iam.test);
+
+  r('GET', `/v1/{parent=${P}}/targets`, std.list(targets));
+  r('POST', `/v1/{parent=${P}}/targets`, std.create(targets));
+  r('GET', `/v1/{name=${P}/targets/*}`, std.get(targets));
+  r('PATCH', `/v1/{target.name=${P}/targets/*}`, std.update(targets));
+  r('DELETE', `/v1/{name=${P}/targets/*}`, std.delete(targets));
+  r('GET', `/v1/{resource=${P}/targets/*}:getIamPolicy`, iam.get);
+  r('POST', `/v1/{resource=${P}/targets/*}:setIamPolicy`, iam.set);
+  r('POST', `/v1/{resource=${P}/targets/*}:testIamPermissions`, iam.test);
+
+  r('GET', `/v1/{parent=${P}}/customTargetTypes`, std.list(customTargetTypes));
+  r('POST', `/v1/{parent=${P}}/customTargetTypes`, std.create(customTargetTypes));
+  r('GET', `/v1/{name=${P}/customTargetTypes/*}`, std.get(customTargetTypes));
+  r('PATCH', `/v1/{customTargetType.name=${P}/customTargetTypes/*}`, std.update(customTargetTypes));
+  r('DELETE', `/v1/{name=${P}/customTargetTypes/*}`, std.delete(customTargetTypes));
+  r('GET', `/v1/{resource=${P}/customTargetTypes/*}:getIamPolicy`, iam.get);
+  r('POST', `/v1/{resource=${P}/customTargetTypes/*}:setIamPolicy`, iam.set);
+
+  r('GET', `/v1/{parent=${DP}}/releases`, std.list(releases));
+  r('POST', `/v1/{parent=${DP}}/releases`, std.create(releases));
+  r('GET', `/v1/{name=${REL}}`, std.get(releases));
+  r('POST', `/v1/{name=${REL}}:abandon`, abandonRelease(ctx));
+
+  r('GET', `/v1/{name=${P}/config}`, getConfig(ctx));
+
+  r('GET', '/v1/{name=projects/*}/locations', locations.list);
+  r('GET', `/v1/{name=${P}}`, locations.get);
+
+  r('GET', `/v1/{name=${P}}/operations`, ops.list);
+  r('GET', `/v1/{name=${P}/operations/*}`, ops.get);
+  r('DELETE', `/v1/{name=${P}/operations/*}`, ops.delete);
+  r('POST', `/v1/{name=${P}/operations/*}:cancel`, ops.cancel);
+  r('POST', `/v1/{name=${P}/operations/*}:wait`, ops.wait);
+}

@@ -1,0 +1,96 @@
+// Controller runtime: level-triggered reconcilers fed by the store's change feed. Each resource is
+// reconciled from its stored state, so running twice is harmless and a restart resumes all work
+// (every resource still flagged active is reconciled once on start-up).
+import type { Clock, Timer } from './clock.js';
+import type { Store } from '../store/store.js';
+import type { Logger } from '../server/log.js';
+
+export interface Controller {
+  /** Resource kind this controller reconciles. */
+  kind: string;
+  /** Reads the resource and writes its next step. May ask to be woken at a time via `ctx.wakeAt`. */
+  reconcile(name: string, ctx: ReconcileContext): void;
+}
+
+export interface ReconcileContext {
+  wakeAt(atMs: number): void;
+}
+
+export class ControllerRuntime {
+  private byKind = new Map<string, Controller[]>();
+  private queue = new Set<string>();
+  private kindOf = new Map<string, string>();
+  private timers = new Map<string, Timer>();
+  private scheduled = false;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private store: Store, private clock: Clock, private log: Logger) {
+    store.onChange(c => this.enqueue(c.kind, c.name));
+  }
+
+  register(c: Controller): void {
+    const list = this.byKind.get(c.kind) ?? [];
+    list.push(c);
+    this.byKind.set(c.kind, list);
+  }
+
+  /** Reconciles every unfinished resource once: what makes a restart resume. */
+  start(): void {
+    for (const kind of this.byKind.keys()) for (const name of this.store.activeNames(kind)) this.enqueue(kind, name);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) t.cancel();
+    this.timers.clear();
+  }
+
+  enqueue(kind: string, name: string): void {
+    if (this.stopped || !this.byKind.has(kind)) return;
+    this.queue.add(name);
+    this.kindOf.set(name, kind);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  /** Resolves once the queue is empty (tests and the virtual clock use it to settle). */
+  idle(): Promise<void> {
+    if (!this.scheduled && this.queue.size === 0) return Promise.resolve();
+    return new Promise(r => this.idleWaiters.push(r));
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    let budget = 1000;
+    while (this.queue.size && budget-- > 0 && !this.stopped) {
+      const name = this.queue.values().next().value as string;
+      this.queue.delete(name);
+      const kind = this.kindOf.get(name)!;
+      this.kindOf.delete(name);
+      for (const c of this.byKind.get(kind) ?? []) {
+        try {
+          c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at) });
+        } catch (e) {
+          this.log.error(`reconcile ${kind} ${name} failed: ${(e as Error).stack ?? e}`);
+          this.wakeAt(kind, name, this.clock.now() + 1000);
+        }
+      }
+    }
+    if (this.queue.size) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    } else {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private wakeAt(kind: string, name: string, atMs: number): void {
+    this.timers.get(name)?.cancel();
+    this.timers.set(name, this.clock.at(atMs, () => { this.timers.delete(name); this.enqueue(kind, name); }));
+  }
+}

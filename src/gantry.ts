@@ -1,0 +1,77 @@
+// Assembles a Gantry: store, clock, controllers, and every API on one HTTP origin.
+import { join } from 'node:path';
+import { SqliteStore } from './store/sqlite.js';
+import { RealClock, VirtualClock, type Clock } from './engine/clock.js';
+import { ControllerRuntime } from './engine/controllers.js';
+import { Operations } from './google/operations.js';
+import type { ApiContext } from './google/context.js';
+import { App } from './server/app.js';
+import { createLogger, type Level, type Logger } from './server/log.js';
+import { registerCloudDeploy } from './apis/clouddeploy/routes.js';
+import { renderController } from './apis/clouddeploy/releases.js';
+import { pipelineConditionController } from './apis/clouddeploy/controllers/pipeline-conditions.js';
+import { PROTO_PACKAGE, SERVICE, schema as deploySchema } from './apis/clouddeploy/service.js';
+import { registerEmulator } from './emulator/routes.js';
+
+export interface GantryOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  authToken?: string;
+  logLevel: Level;
+  clock: 'real' | 'virtual';
+  /** How long a simulated release render takes. */
+  renderMs: number;
+  /** SQLite synchronous mode: NORMAL survives a killed process, FULL also power loss. */
+  durability: 'NORMAL' | 'FULL';
+}
+
+export const DEFAULTS: GantryOptions = {
+  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, durability: 'NORMAL',
+};
+
+export interface Gantry {
+  url: string;
+  port: number;
+  clock: Clock;
+  runtime: ControllerRuntime;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export async function startGantry(partial: Partial<GantryOptions> = {}): Promise<Gantry> {
+  const opts = { ...DEFAULTS, ...partial };
+  const log = createLogger(opts.logLevel);
+  const store = new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability });
+  let clock: Clock;
+  if (opts.clock === 'virtual') {
+    // Virtual time persists, so a restarted Gantry resumes at the moment it stopped.
+    const saved = Number(store.getMeta('clock.virtual') ?? NaN);
+    clock = new VirtualClock(Number.isFinite(saved) ? saved : Date.now(), ms => store.tx(w => w.setMeta('clock.virtual', String(ms))));
+  } else {
+    clock = new RealClock();
+  }
+  const runtime = new ControllerRuntime(store, clock, log);
+  const ops = new Operations(store, clock);
+  const app = new App({ log, authToken: opts.authToken });
+
+  const deploy: ApiContext = { store, clock, ops, schema: deploySchema, svc: { protoPackage: PROTO_PACKAGE, apiVersion: 'v1', serviceName: SERVICE } };
+  registerCloudDeploy(app, deploy);
+  runtime.register(renderController(deploy, () => opts.renderMs));
+  runtime.register(pipelineConditionController(store));
+  registerEmulator(app, clock, runtime);
+
+  await app.fastify.listen({ host: opts.host, port: opts.port });
+  const address = app.fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  runtime.start();
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${host}:${port}`, port, clock, runtime, log,
+    async close() {
+      runtime.stop();
+      await app.fastify.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+// What every API module is built from: the store, the clock, operations and its schema.
+import type { Clock } from '../engine/clock.js';
+import type { Store } from '../store/store.js';
+import type { Operations, OperationService } from './operations.js';
+import type { ApiSchema } from './schema.js';
+
+export interface ApiContext {
+  store: Store;
+  clock: Clock;
+  ops: Operations;
+  schema: ApiSchema;
+  svc: OperationService & { serviceName: string };
+}

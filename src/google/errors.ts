@@ -1,0 +1,84 @@
+// google.rpc.Status errors, built in one place so every API answers with the same shape,
+// HTTP mapping and typed details (AIP-193).
+
+export type Code =
+  | 'CANCELLED' | 'UNKNOWN' | 'INVALID_ARGUMENT' | 'DEADLINE_EXCEEDED' | 'NOT_FOUND' | 'ALREADY_EXISTS'
+  | 'PERMISSION_DENIED' | 'RESOURCE_EXHAUSTED' | 'FAILED_PRECONDITION' | 'ABORTED' | 'OUT_OF_RANGE'
+  | 'UNIMPLEMENTED' | 'INTERNAL' | 'UNAVAILABLE' | 'DATA_LOSS' | 'UNAUTHENTICATED';
+
+export const GRPC_CODE: Record<Code, number> = {
+  CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
+};
+
+const HTTP_STATUS: Record<Code, number> = {
+  CANCELLED: 499, UNKNOWN: 500, INVALID_ARGUMENT: 400, DEADLINE_EXCEEDED: 504, NOT_FOUND: 404, ALREADY_EXISTS: 409,
+  PERMISSION_DENIED: 403, RESOURCE_EXHAUSTED: 429, FAILED_PRECONDITION: 400, ABORTED: 409, OUT_OF_RANGE: 400,
+  UNIMPLEMENTED: 501, INTERNAL: 500, UNAVAILABLE: 503, DATA_LOSS: 500, UNAUTHENTICATED: 401,
+};
+
+const TYPE = 'type.googleapis.com/google.rpc.';
+export interface FieldViolation { field: string; description: string }
+export type Detail = Record<string, unknown> & { '@type': string };
+
+export class ApiError extends Error {
+  constructor(readonly code: Code, message: string, readonly details: Detail[] = []) {
+    super(message);
+  }
+  get httpStatus(): number { return HTTP_STATUS[this.code]; }
+  /** The google.rpc.Status as carried inside an Operation's `error`. */
+  toStatus(): { code: number; message: string; details?: Detail[] } {
+    return { code: GRPC_CODE[this.code], message: this.message, ...(this.details.length ? { details: this.details } : {}) };
+  }
+  /** The REST error body: `{"error":{code,message,status,details}}` with the HTTP code. */
+  toBody(): { error: { code: number; message: string; status: Code; details?: Detail[] } } {
+    return { error: { code: this.httpStatus, message: this.message, status: this.code, ...(this.details.length ? { details: this.details } : {}) } };
+  }
+}
+
+const DOMAIN = 'googleapis.com';
+
+export function errorInfo(reason: string, service: string, metadata: Record<string, string> = {}): Detail {
+  return { '@type': TYPE + 'ErrorInfo', reason, domain: service || DOMAIN, metadata };
+}
+export function resourceInfo(resourceType: string, resourceName: string, description = ''): Detail {
+  return { '@type': TYPE + 'ResourceInfo', resourceType, resourceName, ...(description ? { description } : {}) };
+}
+export function badRequest(violations: FieldViolation[]): Detail {
+  return { '@type': TYPE + 'BadRequest', fieldViolations: violations };
+}
+export function preconditionFailure(violations: { type: string; subject: string; description: string }[]): Detail {
+  return { '@type': TYPE + 'PreconditionFailure', violations };
+}
+
+/** The factory: one function per status, so call sites read as the error they raise. */
+export const errors = {
+  invalidArgument(message: string, field?: string, description?: string): ApiError {
+    return new ApiError('INVALID_ARGUMENT', message, field !== undefined ? [badRequest([{ field, description: description ?? message }])] : []);
+  },
+  invalidFields(message: string, violations: FieldViolation[]): ApiError {
+    return new ApiError('INVALID_ARGUMENT', message, [badRequest(violations)]);
+  },
+  notFound(resourceType: string, name: string, message?: string): ApiError {
+    return new ApiError('NOT_FOUND', message ?? `${resourceType} "${name}" not found`, [resourceInfo(resourceType, name)]);
+  },
+  alreadyExists(resourceType: string, name: string): ApiError {
+    return new ApiError('ALREADY_EXISTS', `${resourceType} "${name}" already exists`, [resourceInfo(resourceType, name)]);
+  },
+  failedPrecondition(message: string, subject = '', type = 'STATE'): ApiError {
+    return new ApiError('FAILED_PRECONDITION', message, [preconditionFailure([{ type, subject, description: message }])]);
+  },
+  aborted(message: string, reason = 'ABORTED', service = ''): ApiError {
+    return new ApiError('ABORTED', message, [errorInfo(reason, service)]);
+  },
+  unauthenticated(message: string): ApiError {
+    return new ApiError('UNAUTHENTICATED', message, [errorInfo('ACCESS_TOKEN_TYPE_UNSUPPORTED', DOMAIN)]);
+  },
+  unimplemented(message: string): ApiError { return new ApiError('UNIMPLEMENTED', message); },
+  outOfRange(message: string): ApiError { return new ApiError('OUT_OF_RANGE', message); },
+  internal(message: string): ApiError { return new ApiError('INTERNAL', message); },
+  routeNotFound(method: string, path: string): ApiError {
+    return new ApiError('NOT_FOUND', `The requested URL ${path} was not found on this server (method ${method}).`);
+  },
+};

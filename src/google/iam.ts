@@ -1,0 +1,41 @@
+// google.iam.v1 policy methods: stored and returned, not enforced (Gantry is a local emulator).
+import { errors } from './errors.js';
+import { hex } from './ids.js';
+import type { ApiContext } from './context.js';
+import type { MethodSpec } from '../server/api.js';
+import { notFound } from './standard-methods.js';
+
+export function iamMethods(ctx: ApiContext, kinds: string[]) {
+  const resource = (name: string) => {
+    const row = ctx.store.get(name);
+    if (!row || !kinds.includes(row.kind)) throw notFound(ctx, `${ctx.svc.serviceName}/Resource`, name);
+    return name;
+  };
+  const policyOf = (name: string) => {
+    const stored = ctx.store.getMeta('iam:' + name);
+    return stored ? JSON.parse(stored) as Record<string, unknown> : { version: 1, etag: 'ACAB' };
+  };
+  return {
+    get: { query: ['options.requestedPolicyVersion'], handler: req => ({ body: policyOf(resource(req.params.resource)), message: 'Policy', schema: ctx.schema }) } satisfies MethodSpec,
+    set: {
+      handler: req => {
+        const name = resource(req.params.resource);
+        const body = ctx.schema.decode('SetIamPolicyRequest', req.body ?? {});
+        const policy = (body.policy ?? {}) as Record<string, unknown>;
+        const current = policyOf(name);
+        if (policy.etag !== undefined && policy.etag !== current.etag) throw errors.aborted('The policy etag does not match the current policy; read it again and retry.', 'ETAG_MISMATCH');
+        const stored = { version: policy.version ?? 1, ...policy, etag: Buffer.from(hex(12), 'hex').toString('base64') };
+        ctx.store.tx(w => w.setMeta('iam:' + name, JSON.stringify(stored)));
+        return { body: stored, message: 'Policy', schema: ctx.schema };
+      },
+    } satisfies MethodSpec,
+    test: {
+      handler: req => {
+        resource(req.params.resource);
+        const body = ctx.schema.decode('TestIamPermissionsRequest', req.body ?? {});
+        const permissions = (body.permissions as string[] | undefined) ?? [];
+        return { body: permissions.length ? { permissions } : {} };
+      },
+    } satisfies MethodSpec,
+  };
+}

@@ -1,0 +1,18 @@
+// Server-generated identifiers and the id rules Google applies to user-chosen ones.
+import { randomBytes, randomUUID, createHash } from 'node:crypto';
+
+/** AIP-122 resource id as Cloud Deploy checks it: 1-63 chars, lowercase, no trailing hyphen. */
+export const RESOURCE_ID = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** 32 lowercase hex chars: a UUID without dashes, the form Cloud Deploy uids take. */
+export function newUid(): string { return randomUUID().replace(/-/g, ''); }
+export function newUuid(): string { return randomUUID(); }
+export function hex(n: number): string { return randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n); }
+
+/** 16 hex chars derived from the content, so an unchanged resource keeps its etag. */
+export function etagOf(json: string): string {
+  return createHash('sha1').update(json).digest('hex').slice(0, 16);
+}
+
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+export function isUuid(s: string): boolean { return UUID.test(s) && !/^[0-]+$/.test(s); }

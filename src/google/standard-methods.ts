@@ -1,0 +1,294 @@
+// AIP standard methods (Get, List, Create, Update, Delete) for any resource kind, driven by a
+// per-kind strategy (validation, defaults, what a client may set), as Kubernetes' generic storage.
+import { queryBool, queryInt, queryString, type ApiReply, type ApiRequest, type MethodSpec } from '../server/api.js';
+import type { Writer } from '../store/store.js';
+import type { ApiContext } from './context.js';
+import { ApiError, errors } from './errors.js';
+import { applyMask } from './fieldmask.js';
+import { evaluate, parseFilter, type FilterNode } from './filter.js';
+import { etagOf, isUuid, newUid, RESOURCE_ID } from './ids.js';
+import type { Operation } from './operations.js';
+import { parseOrderBy } from './order.js';
+import { decodePageToken, encodePageToken, pageSize, queryHash } from './paging.js';
+import { toSnake } from './schema.js';
+
+export type Resource = Record<string, unknown>;
+
+export interface WriteContext {
+  name: string;
+  parent: string;
+  existing?: Resource;
+  req: ApiRequest;
+}
+
+export interface KindStrategy {
+  /** Store kind, e.g. 'deliveryPipeline'. */
+  kind: string;
+  /** Schema message, e.g. 'DeliveryPipeline'. */
+  message: string;
+  /** Collection id in names, e.g. 'deliveryPipelines'. */
+  collection: string;
+  /** Create's id query parameter, e.g. 'deliveryPipelineId'. */
+  idParam: string;
+  /** The request field holding the resource, e.g. 'deliveryPipeline'. */
+  bodyField: string;
+  /** Output-only field echoing the id, e.g. Target.targetId. */
+  idField?: string;
+  /** Semantic checks beyond the schema; throws INVALID_ARGUMENT / FAILED_PRECONDITION. */
+  validate?(r: Resource, ctx: WriteContext): void;
+  /** Fills server-owned fields (conditions, snapshots) before the write. */
+  prepare?(r: Resource, ctx: WriteContext, w: Writer): void;
+  /** Whether controllers still have work on it (flagged for resume after restart). */
+  active?(r: Resource): boolean;
+  /** Checks and cascades for delete; `force` is DeleteDeliveryPipeline's. */
+  beforeDelete?(name: string, r: Resource, req: ApiRequest, w: Writer): void;
+  /** Whether the parent must exist as a stored resource (false when the parent is a location). */
+  parentKind?: string;
+  /** Extra query parameters of create/update/delete. */
+  extraQuery?: { create?: string[]; update?: string[]; delete?: string[] };
+  /** Completes the create LRO later (e.g. after work) instead of at once. */
+  deferCreateOperation?: boolean;
+}
+
+export function resourceType(ctx: ApiContext, s: KindStrategy): string {
+  return `${ctx.svc.serviceName}/${s.message}`;
+}
+
+export function notFound(ctx: ApiContext, s: KindStrategy | string, name: string): ApiError {
+  const type = typeof s === 'string' ? s : resourceType(ctx, s);
+  return errors.notFound(type, name, `Resource '${name}' was not found`);
+}
+
+/** Stamps etag over the content, so equal content has equal etags. */
+export function withEtag(r: Resource): Resource {
+  delete r.etag;
+  r.etag = etagOf(JSON.stringify(r));
+  return r;
+}
+
+export class StandardMethods {
+  constructor(private ctx: ApiContext) {}
+
+  get(s: KindStrategy): MethodSpec {
+    return {
+      handler: req => {
+        const row = this.ctx.store.get(req.params.name);
+        if (!row || row.kind !== s.kind) throw notFound(this.ctx, s, req.params.name);
+        return { body: row.data, raw: true, message: s.message, schema: this.ctx.schema };
+      },
+    };
+  }
+
+  list(s: KindStrategy, opts: { wildcardParent?: boolean } = {}): MethodSpec {
+    return {
+      query: ['pageSize', 'pageToken', 'filter', 'orderBy'],
+      handler: req => {
+        const parent = req.params.parent;
+        if (s.parentKind && !parent.includes('/-')) this.requireParent(s, parent);
+        const filter = queryString(req, 'filter');
+        const orderBy = queryString(req, 'orderBy');
+        const ast = parseFilter(this.ctx.schema, s.message, filter);
+        const order = parseOrderBy(this.ctx.schema, s.message, orderBy);
+        const hash = queryHash(s.kind, parent, filter, orderBy);
+        const wildcard = opts.wildcardParent && parent.split('/').includes('-');
+        const scope = wildcard ? { parentPrefix: parent.slice(0, parent.indexOf('/-') + 1) } : { parent };
+        const res = this.ctx.store.list({
+          kind: s.kind, scope, order,
+          equalities: ast ? equalities(ast) : undefined,
+          predicate: ast ? (r => evaluate(ast, r, this.ctx.schema)) : undefined,
+          after: decodePageToken(queryString(req, 'pageToken'), hash),
+          limit: pageSize(queryInt(req, 'pageSize')),
+        });
+        const body: Record<string, unknown> = {};
+        if (res.rows.length) body[s.collection] = res.rows;
+        if (res.more && res.last) body.nextPageToken = encodePageToken(hash, res.last);
+        return { body, message: listMessage(s), schema: this.ctx.schema };
+      },
+    };
+  }
+
+  create(s: KindStrategy): MethodSpec {
+    return {
+      query: [s.idParam, 'requestId', 'validateOnly', ...(s.extraQuery?.create ?? [])],
+      handler: req => {
+        const parent = req.params.parent;
+        const id = queryString(req, s.idParam) ?? '';
+        checkId(id, s.idParam);
+        const body = this.ctx.schema.decode(s.message, req.body ?? {}, toSnake(s.bodyField));
+        return this.write(req, s, 'create', `${parent}/${s.collection}/${id}`, parent, body, undefined);
+      },
+    };
+  }
+
+  update(s: KindStrategy): MethodSpec {
+    return {
+      query: ['updateMask', 'requestId', 'allowMissing', 'validateOnly', ...(s.extraQuery?.update ?? [])],
+      handler: req => {
+        const name = req.params[`${s.bodyField}.name`];
+        const { parent, id } = splitName(name, s.collection);
+        checkId(id, 'name');
+        const patch = this.ctx.schema.decode(s.message, req.body ?? {}, toSnake(s.bodyField));
+        const row = this.ctx.store.get(name);
+        const existing = row && row.kind === s.kind ? (JSON.parse(row.data) as Resource) : undefined;
+        if (!existing) {
+          if (!queryBool(req, 'allowMissing')) throw notFound(this.ctx, s, name);
+          return this.write(req, s, 'create', name, parent, patch, undefined);
+        }
+        if (patch.etag !== undefined && patch.etag !== existing.etag) throw etagMismatch(name);
+        const merged = applyMask(this.ctx.schema, s.message, existing, patch, queryString(req, 'updateMask'));
+        return this.write(req, s, 'update', name, parent, merged, existing);
+      },
+    };
+  }
+
+  delete(s: KindStrategy): MethodSpec {
+    return {
+      query: ['requestId', 'allowMissing', 'validateOnly', 'etag', ...(s.extraQuery?.delete ?? [])],
+      handler: req => {
+        const name = req.params.name;
+        const location = locationOf(name);
+        const replay = this.replay(req, 'delete', name);
+        if (replay) return replay;
+        const row = this.ctx.store.get(name);
+        const existing = row && row.kind === s.kind ? (JSON.parse(row.data) as Resource) : undefined;
+        const etag = queryString(req, 'etag');
+        if (!existing) {
+          if (!queryBool(req, 'allowMissing')) throw notFound(this.ctx, s, name);
+        } else if (etag && etag !== existing.etag) {
+          throw etagMismatch(name);
+        }
+        const validateOnly = queryBool(req, 'validateOnly');
+        const empty = { type: 'google.protobuf.Empty', value: {} };
+        try {
+          const op = this.ctx.store.tx(w => {
+            if (existing) s.beforeDelete?.(name, existing, req, w);
+            // validateOnly runs every check and cascade, then rolls the transaction back.
+            if (validateOnly) throw new Rollback();
+            if (existing) { w.delete(name); w.deleteUnder(name); }
+            const op = this.ctx.ops.create(w, this.ctx.svc, location, name, 'delete', { response: empty });
+            this.rememberRequest(req, 'delete', name, op, w);
+            return op;
+          });
+          return opReply(this.ctx, op);
+        } catch (e) {
+          if (e instanceof Rollback) return opReply(this.ctx, this.validateOnlyOp(name, 'delete', empty));
+          throw e;
+        }
+      },
+    };
+  }
+
+  private write(req: ApiRequest, s: KindStrategy, verb: 'create' | 'update', name: string, parent: string,
+    input: Resource, existing: Resource | undefined): ApiReply {
+    const replay = this.replay(req, verb, name);
+    if (replay) return replay;
+    if (s.parentKind) this.requireParent(s, parent);
+    const store = this.ctx.store;
+    const now = this.ctx.clock.timestamp();
+    const r: Resource = { ...input, name };
+    if (existing) {
+      for (const k of ['uid', 'createTime'] as const) if (existing[k] !== undefined) r[k] = existing[k];
+      if (s.idField) r[s.idField] = existing[s.idField];
+      r.updateTime = now;
+    } else {
+      r.uid = newUid();
+      r.createTime = now;
+      r.updateTime = now;
+      if (s.idField) r[s.idField] = name.slice(name.lastIndexOf('/') + 1);
+    }
+    const wctx: WriteContext = { name, parent, existing, req };
+    s.validate?.(r, wctx);
+    const validateOnly = queryBool(req, 'validateOnly');
+    const op = store.tx(w => {
+      if (!existing && store.get(name)) throw errors.alreadyExists(resourceType(this.ctx, s), name);
+      s.prepare?.(r, wctx, w);
+      const out = withEtag(sortKeys(r));
+      if (validateOnly) return undefined;
+      w.put(s.kind, name, parent, out, String(out.createTime), s.active?.(out) ?? false);
+      const op = this.ctx.ops.create(w, this.ctx.svc, locationOf(name), name, verb,
+        s.deferCreateOperation && verb === 'create' ? undefined : { response: { type: `${this.ctx.svc.protoPackage}.${s.message}`, value: out } });
+      this.rememberRequest(req, verb, name, op, w);
+      return op;
+    });
+    return opReply(this.ctx, op ?? this.validateOnlyOp(name, verb, { type: `${this.ctx.svc.protoPackage}.${s.message}`, value: withEtag(sortKeys(r)) }));
+  }
+
+  /** A done operation that was never stored, for validateOnly requests. */
+  private validateOnlyOp(target: string, verb: string, response: { type: string; value: object }): Operation {
+    const now = this.ctx.clock.timestamp();
+    return {
+      name: this.ctx.ops.newName(locationOf(target)),
+      metadata: { '@type': `type.googleapis.com/${this.ctx.svc.protoPackage}.OperationMetadata`, createTime: now, endTime: now, target, verb, apiVersion: this.ctx.svc.apiVersion },
+      done: true,
+      response: { '@type': `type.googleapis.com/${response.type}`, ...response.value },
+    };
+  }
+
+  private replay(req: ApiRequest, verb: string, name: string): ApiReply | undefined {
+    const requestId = queryString(req, 'requestId');
+    if (!requestId) return undefined;
+    if (!isUuid(requestId)) throw errors.invalidArgument(`request_id must be a valid UUID, got "${requestId}"`, 'request_id');
+    const op = this.ctx.ops.replayed(`${verb}:${name}:${requestId}`);
+    return op ? opReply(this.ctx, op) : undefined;
+  }
+
+  private rememberRequest(req: ApiRequest, verb: string, name: string, op: Operation, w: Writer): void {
+    const requestId = queryString(req, 'requestId');
+    if (requestId) this.ctx.ops.remember(w, `${verb}:${name}:${requestId}`, op);
+  }
+
+  requireParent(s: KindStrategy, parent: string): Resource {
+    const row = this.ctx.store.get(parent);
+    if (!row || row.kind !== s.parentKind) throw notFound(this.ctx, `${this.ctx.svc.serviceName}/${s.parentKind}`, parent);
+    return JSON.parse(row.data) as Resource;
+  }
+}
+
+class Rollback extends Error {}
+
+export function opReply(ctx: ApiContext, op: Operation): ApiReply {
+  return { body: op, message: 'Operation', schema: ctx.schema };
+}
+
+export function listMessage(s: KindStrategy): string { return `List${s.collection[0].toUpperCase()}${s.collection.slice(1)}Response`; }
+
+export function locationOf(name: string): string {
+  const parts = name.split('/');
+  return parts.slice(0, 4).join('/');
+}
+
+export function splitName(name: string, collection: string): { parent: string; id: string } {
+  const i = name.lastIndexOf(`/${collection}/`);
+  return { parent: name.slice(0, i), id: name.slice(i + collection.length + 2) };
+}
+
+export function checkId(id: string, param: string): void {
+  if (!id) throw errors.invalidArgument(`${toSnake(param)} is required`, toSnake(param));
+  if (!RESOURCE_ID.test(id)) {
+    throw errors.invalidArgument(`${toSnake(param)} "${id}" is invalid: it must match ${RESOURCE_ID.source} (1-63 characters, lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen)`, toSnake(param));
+  }
+}
+
+export function etagMismatch(name: string): ApiError {
+  return errors.aborted(`The etag for resource '${name}' does not match: the resource was modified concurrently. Read it again and retry.`, 'ETAG_MISMATCH');
+}
+
+/** Top-level AND-ed equalities on scalar fields, safe to push down to SQL. */
+function equalities(ast: FilterNode): { path: string[]; value: string | number | boolean }[] {
+  const items = ast.kind === 'and' ? ast.items : [ast];
+  const out: { path: string[]; value: string | number | boolean }[] = [];
+  for (const n of items) {
+    if (n.kind !== 'cmp' || n.op !== '=' || !n.field || n.field.repeated || n.value.includes('*')) continue;
+    if (n.path.length !== 1) continue;
+    if (n.field.type === 'enum' && !/^\d+$/.test(n.value)) out.push({ path: n.path, value: n.value });
+    else if (n.field.type === 'string' && n.value !== '' && !/Time$/.test(n.path[n.path.length - 1])) out.push({ path: n.path, value: n.value });
+  }
+  return out;
+}
+
+/** Stable key order so etags and output do not depend on how a client ordered its JSON. */
+function sortKeys(r: Resource): Resource {
+  const out: Resource = {};
+  for (const k of Object.keys(r).sort()) out[k] = r[k];
+  return out;
+}

@@ -1,0 +1,31 @@
+// proto3 JSON times: RFC 3339 with nanoseconds (as Google emits them) and "300s" durations.
+
+/** Formats epoch nanoseconds (bigint) as RFC 3339 with 9 fractional digits. */
+export function formatTimestamp(nanos: bigint): string {
+  const ms = Number(nanos / 1_000_000n);
+  const frac = (nanos % 1_000_000_000n).toString().padStart(9, '0');
+  return new Date(ms).toISOString().slice(0, 19) + '.' + frac + 'Z';
+}
+
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
+/** Parses RFC 3339 to epoch nanoseconds; undefined when malformed. */
+export function parseTimestamp(s: string): bigint | undefined {
+  const m = RFC3339.exec(s);
+  if (!m) return undefined;
+  const base = Date.parse(m[1] + (m[4].toUpperCase() === 'Z' ? 'Z' : m[4]));
+  if (Number.isNaN(base)) return undefined;
+  const frac = BigInt((m[3] ?? '').padEnd(9, '0') || '0');
+  return BigInt(base) * 1_000_000n + frac;
+}
+
+const DURATION = /^(-?\d+)(\.(\d{1,9}))?s$/;
+/** Parses a proto3 JSON Duration ("1.5s") to milliseconds; undefined when malformed. */
+export function parseDurationMs(s: string): number | undefined {
+  const m = DURATION.exec(s);
+  if (!m) return undefined;
+  return Number(m[1]) * 1000 + (m[3] ? Number(m[3].padEnd(9, '0')) / 1e6 : 0) * (m[1].startsWith('-') ? -1 : 1);
+}
+export function formatDuration(ms: number): string {
+  const s = ms / 1000;
+  return (Number.isInteger(s) ? String(s) : s.toFixed(9).replace(/0+$/, '')) + 's';
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// The CLI: flags and environment variables over embedded defaults, then serve until a signal.
+import { parseArgs } from 'node:util';
+import { isIP } from 'node:net';
+import { DEFAULTS, startGantry, type GantryOptions } from './gantry.js';
+import { parseDurationMs } from './google/time.js';
+import type { Level } from './server/log.js';
+
+const HELP = `gantry — Cloud Deploy, Cloud Run jobs and Firebase App Hosting on your own machine
+
+Usage: gantry [options]
+  --host HOST          listen address (GANTRY_HOST, default 127.0.0.1)
+  --port PORT          listen port (GANTRY_PORT, default 8080; 0 picks a free one)
+  --data-dir DIR       where state is kept (GANTRY_DATA_DIR, default ./.gantry)
+  --auth-token TOKEN   require "Authorization: Bearer TOKEN" (GANTRY_AUTH_TOKEN; required off loopback)
+  --log-level LEVEL    debug, info, warn, error or silent (GANTRY_LOG_LEVEL, default info)
+  --clock MODE         real or virtual (GANTRY_CLOCK, default real)
+  --render-duration D  how long a simulated release render takes, e.g. 1s (GANTRY_RENDER_DURATION)
+  --durability MODE    NORMAL (survives a killed process) or FULL (also power loss) (GANTRY_DURABILITY)
+  -h, --help           this text`;
+
+function fail(msg: string): never {
+  process.stderr.write(`gantry: ${msg}\n`);
+  process.exit(2);
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
+    'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' },
+    durability: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  },
+  strict: true,
+});
+if (values.help) { process.stdout.write(HELP + '\n'); process.exit(0); }
+
+const env = process.env;
+const pick = (flag: string | undefined, name: string) => flag ?? env[name];
+const opts: Partial<GantryOptions> = {};
+opts.host = pick(values.host, 'GANTRY_HOST') ?? DEFAULTS.host;
+const port = Number(pick(values.port, 'GANTRY_PORT') ?? DEFAULTS.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port ${String(values.port ?? env.GANTRY_PORT)}`);
+opts.port = port;
+opts.dataDir = pick(values['data-dir'], 'GANTRY_DATA_DIR') ?? DEFAULTS.dataDir;
+opts.authToken = pick(values['auth-token'], 'GANTRY_AUTH_TOKEN') || undefined;
+const level = pick(values['log-level'], 'GANTRY_LOG_LEVEL') ?? DEFAULTS.logLevel;
+if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) fail(`invalid log level ${level}`);
+opts.logLevel = level as Level;
+const clock = pick(values.clock, 'GANTRY_CLOCK') ?? DEFAULTS.clock;
+if (clock !== 'real' && clock !== 'virtual') fail(`invalid clock ${clock}`);
+opts.clock = clock;
+const render = pick(values['render-duration'], 'GANTRY_RENDER_DURATION');
+if (render !== undefined) {
+  const ms = parseDurationMs(render);
+  if (ms === undefined || ms < 0) fail(`invalid render duration ${render} (use e.g. 1s, 0.5s)`);
+  opts.renderMs = ms;
+}
+const durability = (pick(values.durability, 'GANTRY_DURABILITY') ?? DEFAULTS.durability).toUpperCase();
+if (durability !== 'NORMAL' && durability !== 'FULL') fail(`invalid durability ${durability}`);
+opts.durability = durability;
+// Gantry runs user-supplied commands: anything reachable beyond loopback must require a token.
+if (!isLoopback(opts.host) && !opts.authToken) fail(`listening on ${opts.host} needs --auth-token (or GANTRY_AUTH_TOKEN)`);
+
+const started = performance.now();
+const gantry = await startGantry(opts).catch((e: Error) => fail(e.message));
+gantry.log.info(`Gantry listening on ${gantry.url} (data ${opts.dataDir}, clock ${opts.clock}) in ${(performance.now() - started).toFixed(0)}ms`);
+
+let closing = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (closing) return;
+    closing = true;
+    gantry.log.info(`${sig}: shutting down`);
+    gantry.close().then(() => process.exit(0), () => process.exit(1));
+  });
+}

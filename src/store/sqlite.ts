@@ -1,0 +1,164 @@
+// SQLite store (better-sqlite3, WAL). One table of JSON documents with list and active indexes;
+// sort keys outside the index are read with json_extract.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS } from './migrations.js';
+import type { Change, ListQuery, ListResult, Row, Store, Writer } from './store.js';
+
+type Stmt = Database.Statement;
+
+export class SqliteStore implements Store {
+  private db: Database.Database;
+  private listeners: ((c: Change) => void)[] = [];
+  private pending: Change[] = [];
+  private depth = 0;
+  private stmts: Record<string, Stmt>;
+  private listCache = new Map<string, Stmt>();
+
+  constructor(file: string, opts: { synchronous?: 'NORMAL' | 'FULL' } = {}) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a killed process (the OS holds the written WAL); FULL also survives power loss.
+    this.db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.stmts = {
+      get: this.db.prepare('SELECT name, kind, parent, data, create_time AS createTime FROM resources WHERE name = ?'),
+      put: this.db.prepare(`INSERT INTO resources (name, kind, parent, create_time, active, data) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, parent = excluded.parent, create_time = excluded.create_time,
+        active = excluded.active, data = excluded.data`),
+      del: this.db.prepare('DELETE FROM resources WHERE name = ?'),
+      under: this.db.prepare('SELECT name, kind FROM resources WHERE name > ? AND name < ?'),
+      delUnder: this.db.prepare('DELETE FROM resources WHERE name > ? AND name < ?'),
+      countUnder: this.db.prepare('SELECT count(*) AS n FROM resources WHERE name > ? AND name < ?'),
+      active: this.db.prepare('SELECT name FROM resources WHERE kind = ? AND active = 1'),
+      children: this.db.prepare('SELECT data FROM resources WHERE kind = ? AND parent = ? ORDER BY create_time, name'),
+      getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+    };
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  get(name: string): Row | undefined { return this.stmts.get.get(name) as Row | undefined; }
+
+  getParsed<T>(name: string): T | undefined {
+    const r = this.get(name);
+    return r ? (JSON.parse(r.data) as T) : undefined;
+  }
+
+  private writer: Writer = {
+    put: (kind, name, parent, resource, createTime, active) => {
+      this.stmts.put.run(name, kind, parent, createTime, active ? 1 : 0, JSON.stringify(resource));
+      this.pending.push({ kind, name, op: 'put' });
+    },
+    delete: name => {
+      const row = this.get(name);
+      if (!row) return;
+      this.stmts.del.run(name);
+      this.pending.push({ kind: row.kind, name, op: 'delete' });
+    },
+    deleteUnder: prefix => {
+      const rows = this.stmts.under.all(prefix + '/', prefix + '0') as { name: string; kind: string }[];
+      this.stmts.delUnder.run(prefix + '/', prefix + '0');
+      for (const r of rows) this.pending.push({ kind: r.kind, name: r.name, op: 'delete' });
+      return rows.length;
+    },
+    setMeta: (key, value) => { this.stmts.setMeta.run(key, value); },
+  };
+
+  tx<T>(fn: (w: Writer) => T): T {
+    if (this.depth > 0) return fn(this.writer);
+    this.depth++;
+    let result: T;
+    try {
+      result = this.db.transaction(() => fn(this.writer))();
+    } catch (e) {
+      this.pending = [];
+      throw e;
+    } finally {
+      this.depth--;
+    }
+    const changes = this.pending;
+    this.pending = [];
+    for (const c of changes) for (const l of this.listeners) l(c);
+    return result;
+  }
+
+  list(q: ListQuery): ListResult {
+    const keys = q.order.map(k => ({ expr: `json_extract(data, '$.${k.path.join('.')}')`, desc: k.desc }));
+    const defaultOrder = keys.length === 0;
+    const sortExprs = defaultOrder ? [{ expr: 'create_time', desc: false }] : keys;
+    const all = [...sortExprs, { expr: 'name', desc: false }];
+    const where: string[] = [`kind = '${q.kind.replace(/'/g, "''")}'`];
+    const params: unknown[] = [];
+    if ('parent' in q.scope) { where.push('parent = ?'); params.push(q.scope.parent); }
+    else { where.push('parent >= ? AND parent < ?'); params.push(q.scope.parentPrefix, q.scope.parentPrefix + '\uffff'); }
+    for (const e of q.equalities ?? []) {
+      where.push(`json_extract(data, '$.${e.path.join('.')}') = ?`);
+      params.push(typeof e.value === 'boolean' ? Number(e.value) : e.value);
+    }
+    if (q.after) {
+      // Keyset pagination: rows strictly after the previous page's last sort tuple.
+      const ors: string[] = [];
+      for (let i = 0; i < all.length; i++) {
+        const ands: string[] = [];
+        for (let j = 0; j < i; j++) { ands.push(`${nz(all[j].expr)} = ?`); params.push(q.after[j] ?? ''); }
+        ands.push(`${nz(all[i].expr)} ${all[i].desc ? '<' : '>'} ?`); params.push(q.after[i] ?? '');
+        ors.push('(' + ands.join(' AND ') + ')');
+      }
+      where.push('(' + ors.join(' OR ') + ')');
+    }
+    const sql = `SELECT data, ${all.map((k, i) => `${nz(k.expr)} AS k${i}`).join(', ')} FROM resources WHERE ${where.join(' AND ')}
+      ORDER BY ${all.map(k => `${nz(k.expr)} ${k.desc ? 'DESC' : 'ASC'}`).join(', ')}`;
+    let stmt = this.listCache.get(sql);
+    if (!stmt) { stmt = this.db.prepare(sql); this.listCache.set(sql, stmt); }
+    const rows: Record<string, unknown>[] = [];
+    let last: unknown[] | undefined;
+    let more = false;
+    for (const r of stmt.iterate(...params) as IterableIterator<Record<string, unknown>>) {
+      const obj = JSON.parse(r.data as string) as Record<string, unknown>;
+      if (q.predicate && !q.predicate(obj)) continue;
+      if (rows.length === q.limit) { more = true; break; }
+      rows.push(obj);
+      last = all.map((_, i) => r[`k${i}`]);
+    }
+    return { rows, last, more };
+  }
+
+  activeNames(kind: string): string[] {
+    return (this.stmts.active.all(kind) as { name: string }[]).map(r => r.name);
+  }
+
+  children(kind: string, parent: string): Record<string, unknown>[] {
+    return (this.stmts.children.all(kind, parent) as { data: string }[]).map(r => JSON.parse(r.data) as Record<string, unknown>);
+  }
+
+  countUnder(prefix: string): number {
+    return (this.stmts.countUnder.get(prefix + '/', prefix + '0') as { n: number }).n;
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.stmts.getMeta.get(key) as { value: string } | undefined)?.value;
+  }
+
+  onChange(listener: (c: Change) => void): () => void {
+    this.listeners.push(listener);
+    return () => { this.listeners = this.listeners.filter(l => l !== listener); };
+  }
+
+  close(): void { this.db.close(); }
+}
+
+/** NULL sorts and compares as '' so keyset conditions hold for absent fields. */
+function nz(expr: string): string { return expr === 'name' || expr === 'create_time' ? expr : `coalesce(${expr}, '')`; }

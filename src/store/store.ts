@@ -1,0 +1,58 @@
+// The Store interface every backend implements (SQLite today; PostgreSQL can satisfy it later).
+// Resources are JSON documents keyed by full name; the API layer owns their shape.
+
+export interface Row {
+  name: string;
+  kind: string;
+  parent: string;
+  /** The resource as its API serialises it (proto3 JSON, enum names). */
+  data: string;
+  createTime: string;
+}
+
+export interface Change { kind: string; name: string; op: 'put' | 'delete' }
+
+/** Where a list reads from: one parent, or every parent under a prefix (the `-` wildcard). */
+export type Scope = { parent: string } | { parentPrefix: string };
+
+export interface SortKey { path: string[]; desc: boolean }
+
+export interface ListQuery {
+  kind: string;
+  scope: Scope;
+  /** Sort keys; the resource name is always the final tie-breaker. */
+  order: SortKey[];
+  /** Exact equalities that every match satisfies (pushed down to SQL to narrow the scan). */
+  equalities?: { path: string[]; value: string | number | boolean }[];
+  /** The full filter, evaluated on each candidate. */
+  predicate?: (resource: Record<string, unknown>) => boolean;
+  /** Sort-key values (then name) of the last row of the previous page. */
+  after?: unknown[];
+  limit: number;
+}
+
+export interface ListResult { rows: Record<string, unknown>[]; last?: unknown[]; more: boolean }
+
+export interface Writer {
+  put(kind: string, name: string, parent: string, resource: object, createTime: string, active: boolean): void;
+  delete(name: string): void;
+  /** Deletes every resource whose name starts with `prefix` + '/'. Returns how many. */
+  deleteUnder(prefix: string): number;
+  setMeta(key: string, value: string): void;
+}
+
+export interface Store {
+  get(name: string): Row | undefined;
+  getParsed<T = Record<string, unknown>>(name: string): T | undefined;
+  /** Runs `fn` in one transaction; changes reach subscribers after commit. */
+  tx<T>(fn: (w: Writer) => T): T;
+  list(q: ListQuery): ListResult;
+  /** Names of resources of a kind flagged active (unfinished work), for controllers on start-up. */
+  activeNames(kind: string): string[];
+  children(kind: string, parent: string): Record<string, unknown>[];
+  countUnder(prefix: string): number;
+  getMeta(key: string): string | undefined;
+  /** Subscribes to committed changes; returns the unsubscribe function. */
+  onChange(listener: (c: Change) => void): () => void;
+  close(): void;
+}
