@@ -55,10 +55,11 @@ export function queryList(req: ApiRequest, name: string): string[] {
 }
 
 export function queryBool(req: ApiRequest, name: string): boolean {
-  const v = queryString(req, name);
+  const raw = queryString(req, name);
+  const v = raw?.toLowerCase();
   if (v === undefined || v === '' || v === 'false' || v === '0') return false;
   if (v === 'true' || v === '1') return true;
-  throw errors.invalidArgument(`Invalid value at '${snake(name)}' (TYPE_BOOL), "${v}"`, snake(name));
+  throw errors.invalidArgument(`Invalid value at '${snake(name)}' (TYPE_BOOL), "${raw}"`, snake(name));
 }
 
 export function queryInt(req: ApiRequest, name: string): number | undefined {

@@ -10,6 +10,7 @@ import { targets } from './targets.js';
 import { customTargetTypes } from './custom-target-types.js';
 import { abandonRelease, releaseStrategy } from './releases.js';
 import { getConfig } from './config.js';
+import { jobRuns, rollouts } from './rollouts.js';
 
 const P = 'projects/*/locations/*';
 const DP = `${P}/deliveryPipelines/*`;
@@ -54,6 +55,11 @@ export function registerCloudDeploy(app: App, ctx: ApiContext): void {
   r('POST', `/v1/{parent=${DP}}/releases`, std.create(releases));
   r('GET', `/v1/{name=${REL}}`, std.get(releases));
   r('POST', `/v1/{name=${REL}}:abandon`, abandonRelease(ctx));
+
+  r('GET', `/v1/{parent=${REL}}/rollouts`, std.list(rollouts, { wildcardParent: true }));
+  r('GET', `/v1/{name=${REL}/rollouts/*}`, std.get(rollouts));
+  r('GET', `/v1/{parent=${REL}/rollouts/*}/jobRuns`, std.list(jobRuns, { wildcardParent: true }));
+  r('GET', `/v1/{name=${REL}/rollouts/*/jobRuns/*}`, std.get(jobRuns));
 
   r('GET', `/v1/{name=${P}/config}`, getConfig(ctx));
 

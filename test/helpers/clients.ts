@@ -1,0 +1,33 @@
+// Official clients pointed at a Gantry.
+import { google, type clouddeploy_v1 } from 'googleapis';
+import { OAuth2Client } from 'google-auth-library';
+import { CloudDeployClient } from '@google-cloud/deploy';
+
+export function fakeAuth(): OAuth2Client {
+  const auth = new OAuth2Client();
+  auth.setCredentials({ access_token: 'test-token', expiry_date: Date.now() + 3600_000 });
+  return auth;
+}
+
+export function googleapisDeploy(url: string): clouddeploy_v1.Clouddeploy {
+  const auth = new google.auth.OAuth2();
+  auth.setCredentials({ access_token: 'test-token', expiry_date: Date.now() + 3600_000 });
+  return google.clouddeploy({ version: 'v1', rootUrl: url + '/', auth });
+}
+
+export function gapicDeploy(url: string): CloudDeployClient {
+  const u = new URL(url);
+  return new CloudDeployClient({ apiEndpoint: u.hostname, port: Number(u.port), protocol: 'http', fallback: true, authClient: fakeAuth() } as unknown as ConstructorParameters<typeof CloudDeployClient>[0]);
+}
+
+/** The google.rpc.Status a googleapis call failed with. */
+export async function googleError(p: Promise<unknown>): Promise<{ code: number; status: string; message: string; details?: Record<string, unknown>[] }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = (e as { response?: { data?: { error?: { code: number; status: string; message: string; details?: Record<string, unknown>[] } } } }).response?.data?.error;
+    if (err) return err;
+    throw e;
+  }
+  throw new Error('expected the call to fail');
+}

@@ -1,0 +1,55 @@
+// Starts Gantry for a test: in-process (fast), or as a child process (for kill/restart tests).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startGantry, type Gantry, type GantryOptions } from '../../src/gantry.js';
+
+export function tempDir(prefix = 'gantry-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startTestGantry(opts: Partial<GantryOptions> = {}): Promise<Gantry> {
+  return startGantry({ port: 0, dataDir: tempDir(), logLevel: 'silent', renderMs: 50, ...opts });
+}
+
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+export interface ChildGantry { url: string; proc: ChildProcess; kill(signal?: NodeJS.Signals): Promise<number | null> }
+
+/** Spawns `gantry` and resolves once it logs that it listens. */
+export function spawnGantry(args: string[], env: Record<string, string> = {}): Promise<ChildGantry> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [MAIN, '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        proc.stderr!.off('data', onData);
+        proc.stderr!.resume();
+        resolve({
+          url: m[1], proc,
+          kill: (signal = 'SIGKILL') => new Promise(r => { proc.once('exit', code => r(code)); proc.kill(signal); }),
+        });
+      }
+    };
+    proc.stderr!.on('data', onData);
+    proc.once('exit', code => reject(new Error(`gantry exited with ${code} before listening:\n${out}`)));
+  });
+}
+
+/** Polls `fn` until it returns a truthy value or the deadline passes. */
+export async function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) { last = e; }
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs}ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise(r => setTimeout(r, 20));
+  }
+}
