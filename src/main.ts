@@ -69,7 +69,8 @@ if (!isLoopback(opts.host) && !opts.authToken) fail(`listening on ${opts.host} n
 
 const started = performance.now();
 const gantry = await startGantry(opts).catch((e: Error) => fail(e.message));
-gantry.log.info(`Gantry listening on ${gantry.url} (data ${opts.dataDir}, clock ${opts.clock}) in ${(performance.now() - started).toFixed(0)}ms`);
+// The banner goes to stdout whatever the log level: with --port 0 it is how callers learn the port.
+process.stdout.write(`Gantry listening on ${gantry.url} (data ${opts.dataDir}, clock ${opts.clock}) in ${(performance.now() - started).toFixed(0)}ms\n`);
 
 let closing = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

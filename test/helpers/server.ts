@@ -23,19 +23,20 @@ export function spawnGantry(args: string[], env: Record<string, string> = {}): P
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [MAIN, '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
-        proc.stderr!.off('data', onData);
-        proc.stderr!.resume();
+        proc.stdout!.off('data', onData);
+        proc.stdout!.resume();
         resolve({
           url: m[1], proc,
           kill: (signal = 'SIGKILL') => new Promise(r => { proc.once('exit', code => r(code)); proc.kill(signal); }),
         });
       }
     };
-    proc.stderr!.on('data', onData);
+    proc.stdout!.on('data', onData);
     proc.once('exit', code => reject(new Error(`gantry exited with ${code} before listening:\n${out}`)));
   });
 }
