@@ -69,8 +69,6 @@ if (!isLoopback(opts.host) && !opts.authToken) fail(`listening on ${opts.host} n
 
 const started = performance.now();
 const gantry = await startGantry(opts).catch((e: Error) => fail(e.message));
-// The banner goes to stdout whatever the log level: with --port 0 it is how callers learn the port.
-process.stdout.write(`Gantry listening on ${gantry.url} (data ${opts.dataDir}, clock ${opts.clock}) in ${(performance.now() - started).toFixed(0)}ms\n`);
 
 let closing = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -81,3 +79,5 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     gantry.close().then(() => process.exit(0), () => process.exit(1));
   });
 }
+// Printed last (handlers are in place), and to stdout whatever the log level: with --port 0 it is how callers learn the port.
+process.stdout.write(`Gantry listening on ${gantry.url} (data ${opts.dataDir}, clock ${opts.clock}) in ${(performance.now() - started).toFixed(0)}ms\n`);

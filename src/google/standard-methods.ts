@@ -90,8 +90,11 @@ export class StandardMethods {
         const ast = parseFilter(this.ctx.schema, s.message, filter);
         const order = parseOrderBy(this.ctx.schema, s.message, orderBy);
         const hash = queryHash(s.kind, parent, filter, orderBy);
-        const wildcard = opts.wildcardParent && parent.split('/').includes('-');
-        const scope = wildcard ? { parentPrefix: parent.slice(0, parent.indexOf('/-') + 1) } : { parent };
+        const segments = parent.split('/');
+        const wildcard = opts.wildcardParent && segments.includes('-');
+        const scope = !wildcard ? { parent }
+          : segments.indexOf('-') === segments.length - 1 ? { grandparent: segments.slice(0, -2).join('/') }
+            : { parentPrefix: parent.slice(0, parent.indexOf('/-') + 1) };
         const res = this.ctx.store.list({
           kind: s.kind, scope, order,
           equalities: ast ? equalities(ast) : undefined,

@@ -30,17 +30,18 @@ export class App {
       this.sendError(reply, e, status === 413 ? 413 : undefined);
     });
     f.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], url: '*', handler: (req, reply) => this.handle(req, reply) });
-    f.addHook('onResponse', (req, reply, done) => {
-      if (this.opts.log.level === 'debug' || this.opts.log.level === 'info') {
+    if (this.opts.log.level === 'debug' || this.opts.log.level === 'info') {
+      f.addHook('onResponse', (req, reply, done) => {
         this.opts.log.info(`${req.method} ${req.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
-      }
-      done();
-    });
+        done();
+      });
+    }
   }
 
   route(method: string, template: string, spec: MethodSpec): void { this.router.add(method, template, spec); }
 
-  private async handle(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** Synchronous unless the handler is: most reads complete without a promise hop. */
+  private handle(req: FastifyRequest, reply: FastifyReply): Promise<void> | void {
     try {
       this.checkAuth(req);
       const url = req.url;
@@ -55,13 +56,18 @@ export class App {
         body: parseBody(req.body as Buffer | undefined),
         enumInts: typeof alt === 'string' && alt.includes('enum-encoding=int'),
       };
-      const out = await spec.handler(apiReq);
+      const out = spec.handler(apiReq);
+      if (out instanceof Promise) return out.then(o => this.send(reply, apiReq, o), e => this.fail(req, reply, e));
       this.send(reply, apiReq, out);
     } catch (e) {
-      if (e instanceof ApiError) return this.sendError(reply, e);
-      this.opts.log.error(`${req.method} ${req.url}: ${(e as Error).stack ?? e}`);
-      this.sendError(reply, errors.internal('Internal error encountered.'));
+      this.fail(req, reply, e);
     }
+  }
+
+  private fail(req: FastifyRequest, reply: FastifyReply, e: unknown): void {
+    if (e instanceof ApiError) return this.sendError(reply, e);
+    this.opts.log.error(`${req.method} ${req.url}: ${(e as Error).stack ?? e}`);
+    this.sendError(reply, errors.internal('Internal error encountered.'));
   }
 
   private send(reply: FastifyReply, req: ApiRequest, out: ApiReply): void {

@@ -9,6 +9,8 @@ interface Compiled<H> { method: string; segs: Seg[]; verb: string; vars: { name:
 
 export class Router<H> {
   private routes = new Map<string, Compiled<H>[]>();
+  // Recent matches by method and path: clients re-read the same names, and matching walks every template.
+  private recent = new Map<string, { handler: H; params: Params; template: string }>();
 
   add(method: string, template: string, handler: H): void {
     let path = template;
@@ -33,6 +35,16 @@ export class Router<H> {
 
   /** Finds the handler for a decoded path; throws a Google NOT_FOUND when none matches. */
   match(method: string, rawPath: string): { handler: H; params: Params; template: string } {
+    const key = method + ' ' + rawPath;
+    const hit = this.recent.get(key);
+    if (hit) return hit;
+    const found = this.find(method, rawPath);
+    if (this.recent.size >= 5000) this.recent.clear();
+    this.recent.set(key, found);
+    return found;
+  }
+
+  private find(method: string, rawPath: string): { handler: H; params: Params; template: string } {
     let path = rawPath;
     let verb = '';
     const lastSlash = path.lastIndexOf('/');

@@ -1,14 +1,20 @@
 // Versioned schema migrations, applied in order; the database's user_version records progress.
+// `grandparent` serves wildcard-parent lists (…/releases/-/rollouts = every rollout of a pipeline) from an index.
 export const MIGRATIONS: string[] = [
   `CREATE TABLE resources (
      name TEXT PRIMARY KEY,
      kind TEXT NOT NULL,
      parent TEXT NOT NULL,
+     grandparent TEXT NOT NULL,
      create_time TEXT NOT NULL,
      active INTEGER NOT NULL DEFAULT 0,
      data TEXT NOT NULL
    );
    CREATE INDEX resources_list ON resources(kind, parent, create_time, name);
+   CREATE INDEX resources_family ON resources(kind, grandparent, create_time, name);
    CREATE INDEX resources_active ON resources(kind) WHERE active = 1;
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // Sort keys clients order rollouts by (gcloud: DeployEndTime desc, EnqueueTime desc): a page is an index walk.
+  ['deployEndTime', 'enqueueTime', 'deployStartTime', 'approveTime'].map(f =>
+    `CREATE INDEX rollouts_by_${f} ON resources(kind, grandparent, coalesce(json_extract(data, '$.${f}'), ''), name) WHERE kind = 'rollout';`).join('\n'),
 ];

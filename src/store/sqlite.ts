@@ -15,6 +15,9 @@ export class SqliteStore implements Store {
   private depth = 0;
   private stmts: Record<string, Stmt>;
   private listCache = new Map<string, Stmt>();
+  // Write-through cache of recently read or written rows: one process owns the database, so it stays coherent.
+  private rows = new Map<string, Row | null>();
+  private static readonly ROW_CACHE = 10_000;
 
   constructor(file: string, opts: { synchronous?: 'NORMAL' | 'FULL' } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -26,9 +29,9 @@ export class SqliteStore implements Store {
     this.migrate();
     this.stmts = {
       get: this.db.prepare('SELECT name, kind, parent, data, create_time AS createTime FROM resources WHERE name = ?'),
-      put: this.db.prepare(`INSERT INTO resources (name, kind, parent, create_time, active, data) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, parent = excluded.parent, create_time = excluded.create_time,
-        active = excluded.active, data = excluded.data`),
+      put: this.db.prepare(`INSERT INTO resources (name, kind, parent, grandparent, create_time, active, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, parent = excluded.parent, grandparent = excluded.grandparent,
+        create_time = excluded.create_time, active = excluded.active, data = excluded.data`),
       del: this.db.prepare('DELETE FROM resources WHERE name = ?'),
       under: this.db.prepare('SELECT name, kind FROM resources WHERE name > ? AND name < ?'),
       delUnder: this.db.prepare('DELETE FROM resources WHERE name > ? AND name < ?'),
@@ -50,7 +53,18 @@ export class SqliteStore implements Store {
     }
   }
 
-  get(name: string): Row | undefined { return this.stmts.get.get(name) as Row | undefined; }
+  get(name: string): Row | undefined {
+    const cached = this.rows.get(name);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = this.stmts.get.get(name) as Row | undefined;
+    this.cache(name, row ?? null);
+    return row;
+  }
+
+  private cache(name: string, row: Row | null): void {
+    if (this.rows.size >= SqliteStore.ROW_CACHE) this.rows.clear();
+    this.rows.set(name, row);
+  }
 
   getParsed<T>(name: string): T | undefined {
     const r = this.get(name);
@@ -59,18 +73,22 @@ export class SqliteStore implements Store {
 
   private writer: Writer = {
     put: (kind, name, parent, resource, createTime, active) => {
-      this.stmts.put.run(name, kind, parent, createTime, active ? 1 : 0, JSON.stringify(resource));
+      const data = JSON.stringify(resource);
+      this.stmts.put.run(name, kind, parent, parent.split('/').slice(0, -2).join('/'), createTime, active ? 1 : 0, data);
+      this.rows.delete(name);
       this.pending.push({ kind, name, op: 'put' });
     },
     delete: name => {
       const row = this.get(name);
       if (!row) return;
       this.stmts.del.run(name);
+      this.rows.delete(name);
       this.pending.push({ kind: row.kind, name, op: 'delete' });
     },
     deleteUnder: prefix => {
       const rows = this.stmts.under.all(prefix + '/', prefix + '0') as { name: string; kind: string }[];
       this.stmts.delUnder.run(prefix + '/', prefix + '0');
+      this.rows.clear();
       for (const r of rows) this.pending.push({ kind: r.kind, name: r.name, op: 'delete' });
       return rows.length;
     },
@@ -84,6 +102,8 @@ export class SqliteStore implements Store {
     try {
       result = this.db.transaction(() => fn(this.writer))();
     } catch (e) {
+      // A rolled-back transaction may have cached nothing stale (puts only evict), but drop everything to be sure.
+      this.rows.clear();
       this.pending = [];
       throw e;
     } finally {
@@ -96,20 +116,25 @@ export class SqliteStore implements Store {
   }
 
   list(q: ListQuery): ListResult {
-    const keys = q.order.map(k => ({ expr: `json_extract(data, '$.${k.path.join('.')}')`, desc: k.desc }));
-    const defaultOrder = keys.length === 0;
-    const sortExprs = defaultOrder ? [{ expr: 'create_time', desc: false }] : keys;
-    const all = [...sortExprs, { expr: 'name', desc: false }];
+    // createTime is also the indexed create_time column: ordering by it is an index walk.
+    const keys = q.order.map(k => ({ expr: k.path.join('.') === 'createTime' ? 'create_time' : `json_extract(data, '$.${k.path.join('.')}')`, desc: k.desc }));
+    const sortExprs = keys.length === 0 ? [{ expr: 'create_time', desc: false }] : keys;
+    // The name tie-breaker runs in the last key's direction, so one index can serve the whole order.
+    const all = [...sortExprs, { expr: 'name', desc: sortExprs[sortExprs.length - 1].desc }];
     const where: string[] = [`kind = '${q.kind.replace(/'/g, "''")}'`];
     const params: unknown[] = [];
     if ('parent' in q.scope) { where.push('parent = ?'); params.push(q.scope.parent); }
+    else if ('grandparent' in q.scope) { where.push('grandparent = ?'); params.push(q.scope.grandparent); }
     else { where.push('parent >= ? AND parent < ?'); params.push(q.scope.parentPrefix, q.scope.parentPrefix + '\uffff'); }
     for (const e of q.equalities ?? []) {
       where.push(`json_extract(data, '$.${e.path.join('.')}') = ?`);
       params.push(typeof e.value === 'boolean' ? Number(e.value) : e.value);
     }
-    if (q.after) {
-      // Keyset pagination: rows strictly after the previous page's last sort tuple.
+    if (q.after && all.every(k => k.desc === all[0].desc)) {
+      // Keyset pagination: rows strictly after the previous page's last sort tuple (a row value, so indexes apply).
+      where.push(`(${all.map(k => nz(k.expr)).join(', ')}) ${all[0].desc ? '<' : '>'} (${all.map(() => '?').join(', ')})`);
+      params.push(...all.map((_, i) => q.after![i] ?? ''));
+    } else if (q.after) {
       const ors: string[] = [];
       for (let i = 0; i < all.length; i++) {
         const ands: string[] = [];

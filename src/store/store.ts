@@ -12,8 +12,11 @@ export interface Row {
 
 export interface Change { kind: string; name: string; op: 'put' | 'delete' }
 
-/** Where a list reads from: one parent, or every parent under a prefix (the `-` wildcard). */
-export type Scope = { parent: string } | { parentPrefix: string };
+/**
+ * Where a list reads from: one parent; every parent of one grandparent (`…/releases/-` is every release of a
+ * pipeline); or every parent under a prefix (other wildcards).
+ */
+export type Scope = { parent: string } | { grandparent: string } | { parentPrefix: string };
 
 export interface SortKey { path: string[]; desc: boolean }
 

@@ -1,0 +1,115 @@
+// Benchmarks that print ratios and latencies (never asserted by tests; run with `npm run bench`).
+//  1. GET of a stored resource: Gantry requests/s vs a bare node:http server sending the same bytes.
+//  2. A filtered, ordered page of 50 out of 100,000 rollouts.
+//  3. Start-up: process spawn to "listening".
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { SqliteStore } from '../src/store/sqlite.js';
+
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const LOC = 'projects/bench/locations/us-central1';
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+
+function startGantry(dataDir: string): Promise<{ url: string; stop(): void; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [MAIN, '--port', '0', '--data-dir', dataDir, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    proc.stdout.on('data', (d: Buffer) => {
+      const m = /listening on (http:\/\/\S+)/.exec(d.toString());
+      if (m) resolve({ url: m[1], stop: () => proc.kill('SIGTERM'), ms: performance.now() - t0 });
+    });
+    proc.once('exit', code => reject(new Error(`gantry exited ${code}`)));
+  });
+}
+
+async function rps(url: string): Promise<number> {
+  await autocannon({ url, connections: 10, duration: 1 });
+  const r = await autocannon({ url, connections: 10, duration: seconds });
+  return r.requests.average;
+}
+
+async function getThroughput(): Promise<void> {
+  const g = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
+  await fetch(`${g.url}/v1/${LOC}/targets?targetId=bench`, { method: 'POST', body: JSON.stringify({ description: 'bench', labels: { a: 'b' }, run: { location: LOC } }) });
+  const path = `/v1/${LOC}/targets/bench`;
+  const res = await fetch(g.url + path);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  // The bare server runs in its own process, as Gantry does, so both compete with autocannon alike.
+  const bare = spawn(process.execPath, ['-e', `
+    const body = Buffer.from(${JSON.stringify(bytes.toString('base64'))}, 'base64');
+    const s = require('node:http').createServer((_q, out) => { out.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': body.length }); out.end(body); });
+    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>(r => bare.stdout.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
+  const gantry = await rps(g.url + path);
+  const node = await rps(`http://127.0.0.1:${port}${path}`);
+  bare.kill();
+  g.stop();
+  console.log(`GET ${bytes.length} B resource: gantry ${gantry.toFixed(0)} req/s, bare node:http ${node.toFixed(0)} req/s, ratio ${(gantry / node * 100).toFixed(0)}%`);
+}
+
+async function listPage(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gantry-bench-'));
+  const store = new SqliteStore(join(dir, 'gantry.db'));
+  const targets = ['dev', 'staging', 'prod', 'eu', 'asia'];
+  const states = ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+  const pipe = `${LOC}/deliveryPipelines/big`;
+  const base = Date.parse('2026-01-01T00:00:00Z');
+  const t0 = performance.now();
+  store.tx(w => w.put('deliveryPipeline', pipe, LOC, { name: pipe }, '2026-01-01T00:00:00.000000000Z', false));
+  for (let batch = 0; batch < 100; batch++) {
+    store.tx(w => {
+      for (let i = 0; i < 1000; i++) {
+        const n = batch * 1000 + i;
+        const release = `${pipe}/releases/r${Math.floor(n / 10)}`;
+        const created = new Date(base + n * 1000).toISOString().replace('Z', '000000Z');
+        const end = new Date(base + n * 1000 + 30_000).toISOString().replace('Z', '000000Z');
+        const name = `${release}/rollouts/ro-${n}`;
+        w.put('rollout', name, release, { name, targetId: targets[n % 5], state: states[Math.floor(n / 5) % 5], approvalState: 'DOES_NOT_NEED_APPROVAL', createTime: created, deployEndTime: end, uid: String(n).padStart(32, '0') }, created, false);
+      }
+    });
+  }
+  store.close();
+  const loadMs = performance.now() - t0;
+  const g = await startGantry(dir);
+  const queries = [
+    ['gcloud promote', 'filter=(approvalState!="REJECTED" AND approvalState!="NEEDS_APPROVAL") AND state="SUCCEEDED" AND targetId="prod"&orderBy=DeployEndTime desc&pageSize=50'],
+    ['by target, newest first', 'filter=targetId="eu"&orderBy=createTime desc&pageSize=50'],
+    ['failed anywhere', 'filter=state="FAILED"&pageSize=50'],
+  ];
+  for (const [label, q] of queries) {
+    const url = `${g.url}/v1/${pipe}/releases/-/rollouts?${q}`;
+    let body = (await (await fetch(url)).json()) as { rollouts: unknown[]; nextPageToken?: string };
+    const times: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const s = performance.now();
+      body = (await (await fetch(url)).json()) as typeof body;
+      times.push(performance.now() - s);
+    }
+    times.sort((a, b) => a - b);
+    const next = performance.now();
+    await (await fetch(`${url}&pageToken=${body.nextPageToken}`)).json();
+    console.log(`list 50 of 100,000 rollouts (${label}): p50 ${times[25].toFixed(2)} ms, p90 ${times[45].toFixed(2)} ms, next page ${(performance.now() - next).toFixed(2)} ms (${body.rollouts.length} rows)`);
+  }
+  g.stop();
+  console.log(`(loaded 100,000 rollouts in ${(loadMs / 1000).toFixed(1)} s)`);
+}
+
+async function startup(): Promise<void> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const g = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
+    times.push(g.ms);
+    g.stop();
+  }
+  times.sort((a, b) => a - b);
+  console.log(`start-up (spawn to listening): median ${times[2].toFixed(0)} ms, min ${times[0].toFixed(0)} ms`);
+}
+
+const which = process.argv[2];
+if (!which || which === 'get') await getThroughput();
+if (!which || which === 'list') await listPage();
+if (!which || which === 'startup') await startup();
