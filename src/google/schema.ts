@@ -198,7 +198,16 @@ function defaultOf(f: FieldSchema): Json {
 }
 
 function invalidValue(path: string, type: string, value: Json, prefix = ''): FieldViolation {
-  return { field: path, description: `Invalid value at '${path}' (${prefix}${type}), ${JSON.stringify(value)}` };
+  return { field: path, description: `Invalid value at '${path}' (${prefix}${type}), ${preview(value)}` };
+}
+
+/** The offending value as Google quotes it, cut short so a huge or deep value cannot blow up the message. */
+function preview(value: Json): string {
+  if (value === null || typeof value !== 'object') {
+    const s = JSON.stringify(value) ?? String(value);
+    return s.length > 100 ? s.slice(0, 100) + '…' : s;
+  }
+  return Array.isArray(value) ? `[…] (${value.length} items)` : '{…}';
 }
 function bad(v: FieldViolation[], path: string, type: string, value: Json): undefined {
   v.push(invalidValue(path, type, value));

@@ -95,10 +95,30 @@ export class App {
   }
 }
 
+/** Deepest JSON nesting a request may have; deeper bodies are rejected before parsing. */
+const MAX_DEPTH = 100;
+
+function nestingDepth(text: string): number {
+  let depth = 0, max = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash escapes the next character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) { if (++depth > max) max = depth; if (max > MAX_DEPTH) return max; }
+    else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
 function parseBody(buf: Buffer | undefined): unknown {
   if (!buf || buf.length === 0) return undefined;
   const text = buf.toString('utf8');
   if (!text.trim()) return undefined;
+  if (nestingDepth(text) > MAX_DEPTH) {
+    throw errors.invalidArgument(`Invalid JSON payload received. Nesting deeper than ${MAX_DEPTH} levels.`, '');
+  }
   try {
     return JSON.parse(text);
   } catch (e) {

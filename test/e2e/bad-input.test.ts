@@ -32,6 +32,11 @@ test('malformed JSON bodies', async () => {
   await expectError('POST', `/v1/${LOC}/targets?targetId=t`, '{"run": ', 400, 'INVALID_ARGUMENT', /Invalid JSON payload/);
   await expectError('POST', `/v1/${LOC}/targets?targetId=t`, '[1,2]', 400, 'INVALID_ARGUMENT', /TYPE_MESSAGE/);
   await expectError('POST', `/v1/${LOC}/targets?targetId=t`, '"str"', 400, 'INVALID_ARGUMENT');
+  await expectError('POST', `/v1/${LOC}/targets?targetId=t`, `{"labels":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, 400, 'INVALID_ARGUMENT', /Nesting/);
+  await expectError('POST', `/v1/${LOC}/targets?targetId=t`, `{"labels":${'['.repeat(50)}${']'.repeat(50)}}`, 400, 'INVALID_ARGUMENT', /TYPE_MESSAGE/);
+  await expectError('POST', `/v1/${LOC}/targets?targetId=t`, `{"description":"${'x'.repeat(5000)}`, 400, 'INVALID_ARGUMENT', /Invalid JSON payload/);
+  await expectError('GET', `/v1/${LOC}/targets?filter=%ZZ`, undefined, 400, 'INVALID_ARGUMENT');
+  await expectError('POST', `/v1/${LOC}/targets?targetId=a&targetId=b`, '{}', 400, 'INVALID_ARGUMENT', /Repeated/);
 });
 
 test('unknown fields, wrong types and bad enum values name the field', async () => {
