@@ -12,6 +12,8 @@ import { renderController } from './apis/clouddeploy/releases.js';
 import { pipelineConditionController } from './apis/clouddeploy/controllers/pipeline-conditions.js';
 import { PROTO_PACKAGE, SERVICE, schema as deploySchema } from './apis/clouddeploy/service.js';
 import { registerEmulator } from './emulator/routes.js';
+import { OutcomeScripts } from './emulator/outcome-scripts.js';
+import { rolloutControllers } from './apis/clouddeploy/controllers/rollouts.js';
 
 export interface GantryOptions {
   host: string;
@@ -22,12 +24,14 @@ export interface GantryOptions {
   clock: 'real' | 'virtual';
   /** How long a simulated release render takes. */
   renderMs: number;
+  /** How long a simulated job run (predeploy, deploy, verify, postdeploy) takes unless scripted. */
+  jobMs: number;
   /** SQLite synchronous mode: NORMAL survives a killed process, FULL also power loss. */
   durability: 'NORMAL' | 'FULL';
 }
 
 export const DEFAULTS: GantryOptions = {
-  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, durability: 'NORMAL',
+  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, durability: 'NORMAL',
 };
 
 export interface Gantry {
@@ -59,7 +63,9 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   registerCloudDeploy(app, deploy);
   runtime.register(renderController(deploy, () => opts.renderMs));
   runtime.register(pipelineConditionController(store));
-  registerEmulator(app, clock, runtime);
+  const outcomes = new OutcomeScripts(store);
+  for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, apiRules: name => outcomes.rulesFor(name) })) runtime.register(c);
+  registerEmulator(app, clock, runtime, outcomes);
 
   await app.fastify.listen({ host: opts.host, port: opts.port });
   const address = app.fastify.server.address();

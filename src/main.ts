@@ -16,6 +16,7 @@ Usage: gantry [options]
   --log-level LEVEL    debug, info, warn, error or silent (GANTRY_LOG_LEVEL, default info)
   --clock MODE         real or virtual (GANTRY_CLOCK, default real)
   --render-duration D  how long a simulated release render takes, e.g. 1s (GANTRY_RENDER_DURATION)
+  --job-duration D     how long a simulated job run takes unless scripted, e.g. 1s (GANTRY_JOB_DURATION)
   --durability MODE    NORMAL (survives a killed process) or FULL (also power loss) (GANTRY_DURABILITY)
   -h, --help           this text`;
 
@@ -33,7 +34,7 @@ function isLoopback(host: string): boolean {
 const { values } = parseArgs({
   options: {
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
-    'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' },
+    'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' },
     durability: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -55,11 +56,12 @@ opts.logLevel = level as Level;
 const clock = pick(values.clock, 'GANTRY_CLOCK') ?? DEFAULTS.clock;
 if (clock !== 'real' && clock !== 'virtual') fail(`invalid clock ${clock}`);
 opts.clock = clock;
-const render = pick(values['render-duration'], 'GANTRY_RENDER_DURATION');
-if (render !== undefined) {
-  const ms = parseDurationMs(render);
-  if (ms === undefined || ms < 0) fail(`invalid render duration ${render} (use e.g. 1s, 0.5s)`);
-  opts.renderMs = ms;
+for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'renderMs'], ['job-duration', 'GANTRY_JOB_DURATION', 'jobMs']] as const) {
+  const raw = pick(values[flag], env);
+  if (raw === undefined) continue;
+  const ms = parseDurationMs(raw);
+  if (ms === undefined || ms < 0) fail(`invalid --${flag} ${raw} (use e.g. 1s, 0.5s)`);
+  opts[key] = ms;
 }
 const durability = (pick(values.durability, 'GANTRY_DURABILITY') ?? DEFAULTS.durability).toUpperCase();
 if (durability !== 'NORMAL' && durability !== 'FULL') fail(`invalid durability ${durability}`);

@@ -4,9 +4,25 @@ import type { Clock } from '../engine/clock.js';
 import { VirtualClock } from '../engine/clock.js';
 import type { ControllerRuntime } from '../engine/controllers.js';
 import { errors } from '../google/errors.js';
+import type { OutcomeScripts } from './outcome-scripts.js';
 import { parseDurationMs, parseTimestamp } from '../google/time.js';
 
-export function registerEmulator(app: App, clock: Clock, runtime: ControllerRuntime): void {
+export function registerEmulator(app: App, clock: Clock, runtime: ControllerRuntime, outcomes: OutcomeScripts): void {
+  app.route('GET', '/gantry/v1/outcomes', { handler: () => ({ body: { outcomes: outcomes.list() } }) });
+  app.route('POST', '/gantry/v1/outcomes', {
+    handler: req => {
+      const body = (req.body ?? {}) as { scope?: unknown; rules?: unknown };
+      if (typeof body.rules !== 'string' || !body.rules.trim()) throw errors.invalidArgument('rules is required, e.g. "stable/verify=fail:EXECUTION_FAILED@1".', 'rules');
+      if (body.scope !== undefined && typeof body.scope !== 'string') throw errors.invalidArgument('scope must be a resource name (or "" for every rollout).', 'scope');
+      return { body: outcomes.add(String(body.scope ?? ''), body.rules) };
+    },
+  });
+  app.route('DELETE', '/gantry/v1/{name=gantry/outcomes/*}', {
+    handler: req => {
+      if (!outcomes.delete(req.params.name)) throw errors.notFound('gantry/OutcomeScript', req.params.name);
+      return { body: {} };
+    },
+  });
   const view = () => ({ mode: clock.mode, now: new Date(clock.now()).toISOString() });
   app.route('GET', '/gantry/v1/healthz', { handler: () => ({ body: { status: 'SERVING' } }) });
   app.route('GET', '/gantry/v1/clock', { handler: () => ({ body: view() }) });

@@ -14,6 +14,8 @@ export interface Controller {
 
 export interface ReconcileContext {
   wakeAt(atMs: number): void;
+  /** Asks for another resource to be reconciled (e.g. the next rollout queued on a target). */
+  enqueue(kind: string, name: string): void;
 }
 
 export class ControllerRuntime {
@@ -72,7 +74,7 @@ export class ControllerRuntime {
       this.kindOf.delete(name);
       for (const c of this.byKind.get(kind) ?? []) {
         try {
-          c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at) });
+          c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n) });
         } catch (e) {
           this.log.error(`reconcile ${kind} ${name} failed: ${(e as Error).stack ?? e}`);
           this.wakeAt(kind, name, this.clock.now() + 1000);

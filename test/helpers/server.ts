@@ -11,7 +11,7 @@ export function tempDir(prefix = 'gantry-test-'): string {
 }
 
 export async function startTestGantry(opts: Partial<GantryOptions> = {}): Promise<Gantry> {
-  return startGantry({ port: 0, dataDir: tempDir(), logLevel: 'silent', renderMs: 50, ...opts });
+  return startGantry({ port: 0, dataDir: tempDir(), logLevel: 'silent', renderMs: 50, jobMs: 30, ...opts });
 }
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));

@@ -1,10 +1,87 @@
-// Rollout and JobRun reads. Rollouts are created and driven in the rollout lifecycle (issue 3);
-// their reads already serve gcloud, which lists rollouts across `releases/-` when describing.
-import type { KindStrategy } from '../../google/standard-methods.js';
+// Rollout and JobRun resources: creation-time validation and plan (spec §7.1, §7.3), and the
+// helpers every writer of a rollout or job run goes through.
+import type { Store, Writer } from '../../store/store.js';
+import { errors } from '../../google/errors.js';
+import { checkCommonFields } from '../../google/common-fields.js';
+import { withEtag, type KindStrategy, type Resource } from '../../google/standard-methods.js';
+import { queryString } from '../../server/api.js';
+import { stagesOf } from './pipelines.js';
+import { planPhases, type Phase } from './rollout-plan.js';
+import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
 
-export const rollouts: KindStrategy = {
-  kind: 'rollout', message: 'Rollout', collection: 'rollouts', idParam: 'rolloutId', bodyField: 'rollout', parentKind: 'release',
-};
+export const ROLLOUT_TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'APPROVAL_REJECTED', 'HALTED']);
+export const JOB_RUN_TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TERMINATED']);
+
+export interface Rollout extends Resource {
+  name: string; targetId: string; state: string; approvalState: string; phases: Phase[]; createTime: string;
+  enqueueTime?: string; approveTime?: string; deployStartTime?: string; deployEndTime?: string;
+  failureReason?: string; deployFailureCause?: string;
+}
+
+export function releaseOf(rolloutName: string): string { return rolloutName.slice(0, rolloutName.indexOf('/rollouts/')); }
+export function pipelineOf(name: string): string { return name.slice(0, name.indexOf('/releases/')); }
+export function locationOf(name: string): string { return name.split('/').slice(0, 4).join('/'); }
+
+export function saveRollout(w: Writer, r: Rollout): void {
+  w.put('rollout', r.name, releaseOf(r.name), withEtag(r), r.createTime, !ROLLOUT_TERMINAL.has(r.state));
+}
+
+export function saveJobRun(w: Writer, jr: Resource): void {
+  const name = String(jr.name);
+  w.put('jobRun', name, name.slice(0, name.indexOf('/jobRuns/')), withEtag(jr), String(jr.createTime), !JOB_RUN_TERMINAL.has(String(jr.state)));
+}
+
+/** The release's snapshot of a target, and its stage. */
+export function snapshotOf(release: Resource, targetId: string): { target?: Resource; stage?: Resource } {
+  const target = ((release.targetSnapshots as Resource[] | undefined) ?? []).find(t => t.targetId === targetId);
+  const stage = stagesOf((release.deliveryPipelineSnapshot as Resource | undefined) ?? {}).find(s => s.targetId === targetId);
+  return { target, stage };
+}
+
+/** Whether the target has never had a successful rollout of this pipeline (canary phases are then skipped). */
+export function firstDeployment(store: Store, pipeline: string, targetId: string): boolean {
+  const res = store.list({ kind: 'rollout', scope: { grandparent: pipeline }, order: [], equalities: [{ path: ['targetId'], value: targetId }, { path: ['state'], value: 'SUCCEEDED' }], limit: 1 });
+  return res.rows.length === 0;
+}
+
+export function rolloutStrategy(store: Store): KindStrategy {
+  return {
+    kind: 'rollout', message: 'Rollout', collection: 'rollouts', idParam: 'rolloutId', bodyField: 'rollout', parentKind: 'release',
+    extraQuery: { create: ['startingPhaseId', 'overrideDeployPolicy'] },
+    active: r => !ROLLOUT_TERMINAL.has(String(r.state)),
+    validate(r, ctx) {
+      checkCommonFields(r, 'rollout');
+      const release = store.getParsed<Resource>(ctx.parent);
+      if (!release) return; // the generic parent check answers NOT_FOUND
+      const pipeline = store.getParsed<Resource>(pipelineOf(ctx.parent));
+      if (pipeline?.suspended) {
+        throw errors.failedPrecondition(`Cannot create rollout: delivery pipeline '${pipelineOf(ctx.parent)}' is suspended, no new releases or rollouts can be created.`, pipelineOf(ctx.parent));
+      }
+      if (release.abandoned) throw errors.failedPrecondition(`Cannot create rollout: release '${ctx.parent}' is abandoned.`, ctx.parent);
+      if (release.renderState === 'FAILED') throw errors.failedPrecondition(`Cannot create rollout: release '${ctx.parent}' failed to render.`, ctx.parent);
+      if (!r.targetId) throw errors.invalidArgument('rollout.target_id is required.', 'rollout.target_id');
+      const { target, stage } = snapshotOf(release, String(r.targetId));
+      if (!stage || !target) {
+        throw errors.invalidArgument(`Target "${String(r.targetId)}" is not a stage of the release's delivery pipeline.`, 'rollout.target_id');
+      }
+      if (target.multiTarget) {
+        throw errors.unimplemented(`Target "${String(r.targetId)}" is a multi-target; Gantry does not deploy multi-targets yet.`);
+      }
+      const outcomes = (r.annotations as Resource | undefined)?.[OUTCOMES_ANNOTATION];
+      if (outcomes !== undefined) parseOutcomes(String(outcomes));
+    },
+    prepare(r, ctx) {
+      const release = store.getParsed<Resource>(ctx.parent)!;
+      const { target, stage } = snapshotOf(release, String(r.targetId));
+      r.phases = planPhases(stage!, {
+        startingPhaseId: queryString(ctx.req, 'startingPhaseId') || undefined,
+        firstDeployment: firstDeployment(store, pipelineOf(ctx.parent), String(r.targetId)),
+      });
+      r.approvalState = target!.requireApproval ? 'NEEDS_APPROVAL' : 'DOES_NOT_NEED_APPROVAL';
+      r.state = 'PENDING_RELEASE';
+    },
+  };
+}
 
 export const jobRuns: KindStrategy = {
   kind: 'jobRun', message: 'JobRun', collection: 'jobRuns', idParam: 'jobRunId', bodyField: 'jobRun', parentKind: 'rollout',

@@ -10,7 +10,8 @@ import { targets } from './targets.js';
 import { customTargetTypes } from './custom-target-types.js';
 import { abandonRelease, releaseStrategy } from './releases.js';
 import { getConfig } from './config.js';
-import { jobRuns, rollouts } from './rollouts.js';
+import { jobRuns, rolloutStrategy } from './rollouts.js';
+import { rolloutVerbs } from './rollout-verbs.js';
 
 const P = 'projects/*/locations/*';
 const DP = `${P}/deliveryPipelines/*`;
@@ -20,6 +21,8 @@ export function registerCloudDeploy(app: App, ctx: ApiContext): void {
   const std = new StandardMethods(ctx);
   const pipelines = pipelineStrategy(ctx.store);
   const releases = releaseStrategy(ctx.store);
+  const rollouts = rolloutStrategy(ctx.store);
+  const verbs = rolloutVerbs(ctx);
   const ops = operationMethods(ctx);
   const iam = iamMethods(ctx, ['deliveryPipeline', 'target', 'customTargetType']);
   const locations = locationMethods(ctx);
@@ -57,9 +60,17 @@ export function registerCloudDeploy(app: App, ctx: ApiContext): void {
   r('POST', `/v1/{name=${REL}}:abandon`, abandonRelease(ctx));
 
   r('GET', `/v1/{parent=${REL}}/rollouts`, std.list(rollouts, { wildcardParent: true }));
+  r('POST', `/v1/{parent=${REL}}/rollouts`, std.create(rollouts));
   r('GET', `/v1/{name=${REL}/rollouts/*}`, std.get(rollouts));
+  r('POST', `/v1/{name=${REL}/rollouts/*}:approve`, verbs.approve);
+  r('POST', `/v1/{name=${REL}/rollouts/*}:advance`, verbs.advance);
+  r('POST', `/v1/{name=${REL}/rollouts/*}:cancel`, verbs.cancel);
+  r('POST', `/v1/{rollout=${REL}/rollouts/*}:ignoreJob`, verbs.ignoreJob);
+  r('POST', `/v1/{rollout=${REL}/rollouts/*}:retryJob`, verbs.retryJob);
+
   r('GET', `/v1/{parent=${REL}/rollouts/*}/jobRuns`, std.list(jobRuns, { wildcardParent: true }));
   r('GET', `/v1/{name=${REL}/rollouts/*/jobRuns/*}`, std.get(jobRuns));
+  r('POST', `/v1/{name=${REL}/rollouts/*/jobRuns/*}:terminate`, verbs.terminate);
 
   r('GET', `/v1/{name=${P}/config}`, getConfig(ctx));
 

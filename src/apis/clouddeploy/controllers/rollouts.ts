@@ -1,0 +1,259 @@
+// The rollout state machine (spec §7.2), level-triggered: each reconcile reads the rollout, its
+// release and its job runs, and writes the next step. States: PENDING_RELEASE → (PENDING_APPROVAL) →
+// PENDING (queued behind another rollout on the target) → IN_PROGRESS → SUCCEEDED | FAILED; CANCELLING →
+// CANCELLED; APPROVAL_REJECTED and HALTED are set by verbs and by newer rollouts.
+import type { Controller, ReconcileContext } from '../../../engine/controllers.js';
+import type { ApiContext } from '../../../google/context.js';
+import type { Writer } from '../../../store/store.js';
+import { newUid, newUuid } from '../../../google/ids.js';
+import type { Resource } from '../../../google/standard-methods.js';
+import { jobsOf, type Job, type Phase } from '../rollout-plan.js';
+import { JOB_RUN_TERMINAL, locationOf, releaseOf, ROLLOUT_TERMINAL, saveJobRun, saveRollout, type Rollout } from '../rollouts.js';
+import { decide, OUTCOMES_ANNOTATION, parseOutcomes, type OutcomeRule } from '../outcomes.js';
+import { schema } from '../service.js';
+
+const JOB_RUN_FIELD: Record<string, string> = { predeploy: 'predeployJobRun', deploy: 'deployJobRun', verify: 'verifyJobRun', postdeploy: 'postdeployJobRun' };
+const DONE_PHASE = new Set(['SUCCEEDED', 'SKIPPED']);
+const DONE_JOB = new Set(['SUCCEEDED', 'SKIPPED', 'IGNORED']);
+
+export interface RolloutOptions {
+  /** Default duration of a simulated job run. */
+  jobMs(): number;
+  /** Outcome rules set through Gantry's API, most specific scope first, for a rollout name. */
+  apiRules(rollout: string): OutcomeRule[][];
+}
+
+/** Internal execution record beside each job run (not part of the API view). */
+export interface JobRunExec { dueAt: number; outcome: 'succeed' | 'fail' | 'skip'; cause?: string }
+export const execName = (jobRun: string) => `${jobRun}/~exec`;
+
+export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Controller[] {
+  const { store, clock } = ctx;
+
+  /** Rollouts in `states` deploying to the same target of the same location. */
+  const onTarget = (r: Rollout, states: string[]): Rollout[] => {
+    const out: Rollout[] = [];
+    for (const state of states) {
+      const res = store.list({ kind: 'rollout', scope: { parentPrefix: locationOf(r.name) + '/deliveryPipelines/' }, order: [], equalities: [{ path: ['targetId'], value: r.targetId }, { path: ['state'], value: state }], limit: 10_000 });
+      out.push(...(res.rows as Rollout[]).filter(x => x.name !== r.name));
+    }
+    return out;
+  };
+
+  /** Wakes the rollouts queued behind `r` on its target. */
+  const wakeQueue = (r: Rollout, rc: ReconcileContext) => {
+    for (const next of onTarget(r, ['PENDING'])) rc.enqueue('rollout', next.name);
+  };
+
+  const fail = (r: Rollout, cause: string | undefined, reason: string) => {
+    r.state = 'FAILED';
+    if (cause) r.deployFailureCause = cause; else delete r.deployFailureCause;
+    r.failureReason = reason;
+  };
+
+  /** A rollout idle between phases: the last phase run succeeded and the next waits for :advance. */
+  const awaitingAdvance = (r: Rollout): boolean => {
+    if (r.state !== 'IN_PROGRESS') return false;
+    const next = r.phases.find(p => !DONE_PHASE.has(p.state));
+    return !!next && next.state === 'PENDING' && r.phases.indexOf(next) > firstRunnable(r);
+  };
+
+  const halt = (w: Writer, other: Rollout, by: Rollout) => {
+    other.state = 'HALTED';
+    other.failureReason = `Halted: rollout ${by.name} started deploying to target "${other.targetId}".`;
+    abortRemaining(other);
+    saveRollout(w, other);
+  };
+
+  const createJobRun = (w: Writer, r: Rollout, phase: Phase, job: Job, release: Resource) => {
+    const name = `${r.name}/jobRuns/${newUuid()}`;
+    const attempt = store.children('jobRun', r.name).filter(j => j.phaseId === phase.id && j.jobId === job.id).length + 1;
+    const ruleSets = [
+      parseOutcomes(String((r.annotations as Resource | undefined)?.[OUTCOMES_ANNOTATION] ?? '')),
+      parseOutcomes(String((release.annotations as Resource | undefined)?.[OUTCOMES_ANNOTATION] ?? '')),
+      ...opts.apiRules(r.name),
+    ];
+    const d = decide(ruleSets, phase.id, job.id, attempt, opts.jobMs());
+    const now = clock.timestamp();
+    const [, project, , location] = r.name.split('/');
+    const jr: Resource = {
+      name, uid: newUid(), phaseId: phase.id, jobId: job.id, createTime: now, startTime: now, state: 'IN_PROGRESS',
+      [JOB_RUN_FIELD[job.id]]: { build: `projects/${project}/locations/${location}/builds/${newUuid()}` },
+    };
+    saveJobRun(w, jr);
+    const exec: JobRunExec = { dueAt: clock.now() + d.durationMs, outcome: d.outcome, cause: d.cause };
+    w.put('jobRunExec', execName(name), name, exec, now, false);
+    job.state = 'IN_PROGRESS';
+    job.jobRun = name;
+    r.deployStartTime ??= now;
+  };
+
+  /** Drives an IN_PROGRESS rollout through its phases and jobs; returns whether it changed. */
+  const drive = (w: Writer, r: Rollout, release: Resource, rc: ReconcileContext): boolean => {
+    let changed = false;
+    for (let guard = 0; guard < 100; guard++) {
+      const phase = r.phases.find(p => !DONE_PHASE.has(p.state));
+      if (!phase) {
+        r.state = 'SUCCEEDED';
+        r.deployEndTime = clock.timestamp();
+        wakeQueue(r, rc);
+        return true;
+      }
+      if (phase.state === 'PENDING') {
+        if (r.phases.indexOf(phase) !== firstRunnable(r)) return changed; // waits for :advance
+        phase.state = 'IN_PROGRESS';
+        changed = true;
+        continue;
+      }
+      if (phase.state !== 'IN_PROGRESS') { fail(r, undefined, `Phase "${phase.id}" is ${phase.state}.`); return true; }
+      const job = jobsOf(phase).find(j => !DONE_JOB.has(j.state));
+      if (!job) { phase.state = 'SUCCEEDED'; changed = true; continue; }
+      if (job.state === 'PENDING') { createJobRun(w, r, phase, job, release); return true; }
+      if (job.state !== 'IN_PROGRESS') { phase.state = 'FAILED'; fail(r, undefined, `Job "${job.id}" of phase "${phase.id}" is ${job.state}.`); return true; }
+      const jr = store.getParsed<Resource>(job.jobRun!);
+      if (!jr || !JOB_RUN_TERMINAL.has(String(jr.state))) return changed;
+      if (jr.state === 'SUCCEEDED') {
+        const skip = ((jr.deployJobRun as Resource | undefined)?.metadata as Resource | undefined)?.customTarget as Resource | undefined;
+        job.state = skip?.skipMessage ? 'SKIPPED' : 'SUCCEEDED';
+        if (skip?.skipMessage) job.skipMessage = String(skip.skipMessage);
+        changed = true;
+        continue;
+      }
+      job.state = 'FAILED';
+      phase.state = 'FAILED';
+      const run = (jr[JOB_RUN_FIELD[job.id]] ?? {}) as Resource;
+      if (jr.state === 'TERMINATED') fail(r, undefined, `Job "${job.id}" of phase "${phase.id}" was terminated (job run ${String(jr.name)}).`);
+      else fail(r, rolloutCause(String(run.failureCause ?? 'EXECUTION_FAILED')), `Job "${job.id}" of phase "${phase.id}" failed: ${String(run.failureMessage ?? 'execution failed')}`);
+      wakeQueue(r, rc);
+      return true;
+    }
+    return changed;
+  };
+
+  const step = (w: Writer, r: Rollout, rc: ReconcileContext): boolean => {
+    const release = store.getParsed<Resource>(releaseOf(r.name));
+    if (!release) return false;
+    switch (r.state) {
+      case 'PENDING_RELEASE':
+        if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
+        if (release.renderState === 'FAILED') { fail(r, 'RELEASE_FAILED', `Release ${String(release.name)} failed to render.`); abortRemaining(r); return true; }
+        if (release.renderState !== 'SUCCEEDED') return false;
+        if (r.approvalState === 'NEEDS_APPROVAL') { r.state = 'PENDING_APPROVAL'; return true; }
+        r.state = 'PENDING';
+        r.enqueueTime = clock.timestamp();
+        step(w, r, rc);
+        return true;
+      case 'PENDING_APPROVAL':
+        if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
+        return false;
+      case 'PENDING': {
+        if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
+        // A rollout idle between canary phases gives way to a newer rollout (it is HALTED).
+        for (const other of onTarget(r, ['IN_PROGRESS'])) if (awaitingAdvance(other)) halt(w, other, r);
+        if (onTarget(r, ['IN_PROGRESS', 'CANCELLING']).length) return false;
+        const queued = onTarget(r, ['PENDING']).filter(o => String(o.enqueueTime) < String(r.enqueueTime));
+        if (queued.length) return false;
+        r.state = 'IN_PROGRESS';
+        drive(w, r, release, rc);
+        return true;
+      }
+      case 'IN_PROGRESS':
+        return drive(w, r, release, rc);
+      case 'CANCELLING': {
+        const running = r.phases.flatMap(jobsOf).find(j => j.state === 'IN_PROGRESS');
+        const jr = running?.jobRun ? store.getParsed<Resource>(running.jobRun) : undefined;
+        if (jr && !JOB_RUN_TERMINAL.has(String(jr.state))) {
+          if (jr.state === 'IN_PROGRESS') { jr.state = 'TERMINATING'; saveJobRun(w, jr); }
+          return false;
+        }
+        if (running) running.state = 'ABORTED';
+        abortRemaining(r);
+        r.state = 'CANCELLED';
+        wakeQueue(r, rc);
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+
+  const rollout: Controller = {
+    kind: 'rollout',
+    reconcile(name, rc) {
+      store.tx(w => {
+        const r = store.getParsed<Rollout>(name);
+        if (!r || ROLLOUT_TERMINAL.has(r.state)) return;
+        if (step(w, r, rc)) saveRollout(w, r);
+      });
+    },
+  };
+
+  // Job runs: the simulated executor. A run ends at its due time with its decided outcome;
+  // a TERMINATING run ends TERMINATED at once. Either way the owning rollout is reconciled.
+  const jobRun: Controller = {
+    kind: 'jobRun',
+    reconcile(name, rc) {
+      const rolloutName = name.slice(0, name.indexOf('/jobRuns/'));
+      store.tx(w => {
+        const jr = store.getParsed<Resource>(name);
+        if (!jr || JOB_RUN_TERMINAL.has(String(jr.state))) return;
+        const exec = store.getParsed<JobRunExec>(execName(name));
+        if (jr.state === 'TERMINATING') {
+          jr.state = 'TERMINATED';
+          jr.endTime = clock.timestamp();
+          saveJobRun(w, jr);
+          return;
+        }
+        if (!exec) return;
+        if (clock.now() < exec.dueAt) { rc.wakeAt(exec.dueAt); return; }
+        finishJobRun(w, jr, exec, clock.timestamp());
+        saveJobRun(w, jr);
+      });
+      rc.enqueue('rollout', rolloutName);
+    },
+  };
+
+  // Releases that finish rendering (or are abandoned) move their waiting rollouts on.
+  const releaseWatch: Controller = {
+    kind: 'release',
+    reconcile(name, rc) {
+      for (const r of store.children('rollout', name)) if (!ROLLOUT_TERMINAL.has(String(r.state))) rc.enqueue('rollout', String(r.name));
+    },
+  };
+
+  return [rollout, jobRun, releaseWatch];
+}
+
+function firstRunnable(r: Rollout): number {
+  return r.phases.findIndex(p => p.state !== 'SKIPPED');
+}
+
+/** Pending phases and jobs are ABORTED when a rollout stops early. */
+export function abortRemaining(r: Rollout): void {
+  for (const p of r.phases) {
+    for (const j of jobsOf(p)) if (j.state === 'PENDING') j.state = 'ABORTED';
+    if (p.state === 'PENDING' || p.state === 'IN_PROGRESS') p.state = 'ABORTED';
+  }
+}
+
+function finishJobRun(_w: Writer, jr: Resource, exec: JobRunExec, now: string): void {
+  const field = JOB_RUN_FIELD[String(jr.jobId)];
+  const run = (jr[field] ?? {}) as Resource;
+  jr.endTime = now;
+  if (exec.outcome === 'fail') {
+    jr.state = 'FAILED';
+    run.failureCause = exec.cause ?? 'EXECUTION_FAILED';
+    run.failureMessage = `Job "${String(jr.jobId)}" of phase "${String(jr.phaseId)}" failed (${String(run.failureCause)}), as scripted by Gantry's outcome rules.`;
+  } else {
+    jr.state = 'SUCCEEDED';
+    if (exec.outcome === 'skip' && field === 'deployJobRun') run.metadata = { customTarget: { skipMessage: 'Skipped, as scripted by Gantry\'s outcome rules.' } };
+  }
+  jr[field] = run;
+}
+
+/** JobRun failure causes map to the rollout's deployFailureCause (spec §10). */
+export function rolloutCause(cause: string): string {
+  if (cause === 'MISSING_RESOURCES_FOR_CANARY') return 'EXECUTION_FAILED';
+  if (cause === 'DEPLOY_FEATURE_NOT_SUPPORTED') return 'OPERATION_FEATURE_NOT_SUPPORTED';
+  return schema.enumValues('Rollout.DeployFailureCause').includes(cause) ? cause : 'EXECUTION_FAILED';
+}

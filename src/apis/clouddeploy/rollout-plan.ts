@@ -1,0 +1,88 @@
+// The phases and jobs of a rollout, built from the release's snapshot of the stage it deploys
+// (spec §7.3): standard → `stable`; canary percentages → `canary-N`…, `stable`; custom canary → its
+// phase ids. Predeploy runs in the first phase that runs, postdeploy in the last, verify where enabled.
+import { errors } from '../../google/errors.js';
+import { phaseIds } from './phases.js';
+
+type Obj = Record<string, unknown>;
+export type JobId = 'predeploy' | 'deploy' | 'verify' | 'postdeploy';
+export const JOB_ORDER: JobId[] = ['predeploy', 'deploy', 'verify', 'postdeploy'];
+const JOB_FIELD: Record<JobId, string> = { predeploy: 'predeployJob', deploy: 'deployJob', verify: 'verifyJob', postdeploy: 'postdeployJob' };
+
+export interface Job extends Obj { id: string; state: string; jobRun?: string; skipMessage?: string }
+export interface Phase extends Obj { id: string; state: string; skipMessage?: string; deploymentJobs?: Record<string, Job> }
+
+/** The jobs of a phase in execution order. */
+export function jobsOf(phase: Phase): Job[] {
+  const dj = phase.deploymentJobs ?? {};
+  return JOB_ORDER.map(id => dj[JOB_FIELD[id]]).filter((j): j is Job => !!j);
+}
+
+interface PhaseSpec { id: string; verify: boolean; predeploy?: Obj; postdeploy?: Obj }
+
+function phaseSpecs(stage: Obj): PhaseSpec[] {
+  const strategy = (stage.strategy as Obj | undefined) ?? {};
+  const canary = strategy.canary as Obj | undefined;
+  if (!canary) {
+    const std = (strategy.standard as Obj | undefined) ?? {};
+    return [{ id: 'stable', verify: !!std.verify || !!std.verifyConfig, predeploy: std.predeploy as Obj, postdeploy: std.postdeploy as Obj }];
+  }
+  const custom = canary.customCanaryDeployment as Obj | undefined;
+  if (custom) {
+    return ((custom.phaseConfigs as Obj[]) ?? []).map(c => ({
+      id: String(c.phaseId), verify: !!c.verify || !!c.verifyConfig, predeploy: c.predeploy as Obj, postdeploy: c.postdeploy as Obj,
+    }));
+  }
+  const plain = (canary.canaryDeployment as Obj | undefined) ?? {};
+  const ids = phaseIds(stage);
+  return ids.map((id, i) => ({
+    id, verify: !!plain.verify || !!plain.verifyConfig,
+    predeploy: i === 0 ? plain.predeploy as Obj : undefined,
+    postdeploy: i === ids.length - 1 ? plain.postdeploy as Obj : undefined,
+  }));
+}
+
+function hookJob(id: JobId, hook: Obj | undefined): Job | undefined {
+  if (!hook) return undefined;
+  const body: Obj = {};
+  if (hook.actions) body.actions = hook.actions;
+  if (hook.tasks) body.tasks = hook.tasks;
+  return { id, state: 'PENDING', [JOB_FIELD[id]]: body };
+}
+
+/**
+ * Builds the phases for a rollout of `stage`. Phases before `startingPhaseId`, and canary phases on a
+ * first deployment, are SKIPPED; a predeploy hook moves to the first phase that runs.
+ */
+export function planPhases(stage: Obj, opts: { startingPhaseId?: string; firstDeployment: boolean }): Phase[] {
+  const specs = phaseSpecs(stage);
+  if (opts.startingPhaseId && !specs.some(s => s.id === opts.startingPhaseId)) {
+    throw errors.invalidArgument(`starting_phase_id "${opts.startingPhaseId}" is not a phase of this rollout; phases are ${specs.map(s => s.id).join(', ')}.`, 'starting_phase_id');
+  }
+  const startAt = opts.startingPhaseId ? specs.findIndex(s => s.id === opts.startingPhaseId) : 0;
+  const canary = specs.length > 1 && !!((stage.strategy as Obj | undefined)?.canary);
+  const skipped = (i: number): string | undefined => {
+    if (i < startAt) return `Skipped because the rollout starts at phase "${opts.startingPhaseId}".`;
+    if (canary && opts.firstDeployment && i < specs.length - 1) {
+      return 'Skipped because this is the first deployment to the target: there is no previous version to split traffic with.';
+    }
+    return undefined;
+  };
+  const firstRun = specs.findIndex((_, i) => !skipped(i));
+  const predeploy = specs.find(s => s.predeploy)?.predeploy;
+  return specs.map((s, i) => {
+    const skip = skipped(i);
+    const jobs: Record<string, Job> = {};
+    const pre = hookJob('predeploy', i === firstRun ? (s.predeploy ?? predeploy) : skip ? undefined : s.predeploy);
+    if (pre && !skip) jobs.predeployJob = pre;
+    jobs.deployJob = { id: 'deploy', state: 'PENDING', deployJob: {} };
+    if (s.verify) jobs.verifyJob = { id: 'verify', state: 'PENDING', verifyJob: {} };
+    const post = hookJob('postdeploy', s.postdeploy);
+    if (post) jobs.postdeployJob = post;
+    if (skip) {
+      for (const j of Object.values(jobs)) { j.state = 'SKIPPED'; }
+      return { id: s.id, state: 'SKIPPED', skipMessage: skip, deploymentJobs: jobs };
+    }
+    return { id: s.id, state: 'PENDING', deploymentJobs: jobs };
+  });
+}
