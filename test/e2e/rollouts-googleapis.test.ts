@@ -232,6 +232,9 @@ test('release render failure and abandon fail waiting rollouts; create precondit
   const r = await state(pending, 'FAILED');
   assert.equal(r.deployFailureCause, 'RELEASE_ABANDONED');
   assert.equal((await googleError(rollouts().create({ parent: rel, rolloutId: 'y', requestBody: { targetId: 'dev' } }))).status, 'FAILED_PRECONDITION');
+  const badRules = await googleError(api.deliveryPipelines.releases.create({ parent: PIPE, releaseId: 'bad-rules', requestBody: { annotations: { 'gantry.dev/outcomes': 'stable/deploy=explode' } } }));
+  assert.equal(badRules.status, 'INVALID_ARGUMENT');
+  assert.match(badRules.message, /Outcome rule/);
   const ok = await release('ok');
   assert.equal((await googleError(rollouts().create({ parent: ok, rolloutId: 'z', requestBody: { targetId: 'elsewhere' } }))).status, 'INVALID_ARGUMENT');
   assert.equal((await googleError(rollouts().create({ parent: ok, rolloutId: 'Bad', requestBody: { targetId: 'dev' } }))).status, 'INVALID_ARGUMENT');

@@ -30,7 +30,7 @@ export function causesFor(job: string): string[] {
   return [...new Set(all)].filter(c => !c.endsWith('UNSPECIFIED'));
 }
 
-const RULE = /^([a-z0-9*-]+)\/([a-z*]+)=(succeed|fail|skip)(?::([A-Z_]+))?(?:@(\d+))?(?:~([0-9.]+s))?$/;
+const RULE = /^([a-z0-9*-]+)\/([a-z*]+)=(succeed|fail|skip)(?::([A-Z_]+))?((?:@\d+|~[0-9.]+s)*)$/;
 
 export function parseOutcomes(text: string, field = `annotations["${OUTCOMES_ANNOTATION}"]`): OutcomeRule[] {
   const rules: OutcomeRule[] = [];
@@ -39,13 +39,20 @@ export function parseOutcomes(text: string, field = `annotations["${OUTCOMES_ANN
     if (!m) {
       throw errors.invalidArgument(`Outcome rule "${part}" is invalid: expected <phase|*>/<job|*>=<succeed|fail[:CAUSE]|skip>[@N][~DURATION], e.g. stable/verify=fail:EXECUTION_FAILED@1.`, field);
     }
-    const [, phase, job, outcome, cause, attempts, duration] = m;
+    const [, phase, job, outcome, cause, modifiers] = m;
+    // @N and ~DURATION may come in either order, each at most once.
+    const attempts = /@(\d+)/.exec(modifiers)?.[1];
+    const duration = /~([0-9.]+s)/.exec(modifiers)?.[1];
+    if ((modifiers.match(/@/g)?.length ?? 0) > 1 || (modifiers.match(/~/g)?.length ?? 0) > 1) {
+      throw errors.invalidArgument(`Outcome rule "${part}": give @N and ~DURATION at most once each.`, field);
+    }
     if (job !== '*' && !JOB_CAUSES[job]) throw errors.invalidArgument(`Outcome rule "${part}": unknown job "${job}" (predeploy, deploy, verify, postdeploy or *).`, field);
     if (cause && !causesFor(job).includes(cause)) {
       throw errors.invalidArgument(`Outcome rule "${part}": ${cause} is not a failure cause of ${job} jobs (${causesFor(job).join(', ')}).`, field);
     }
     if (cause && outcome !== 'fail') throw errors.invalidArgument(`Outcome rule "${part}": only fail takes a cause.`, field);
     const durationMs = duration === undefined ? undefined : parseDurationMs(duration);
+    if (duration !== undefined && durationMs === undefined) throw errors.invalidArgument(`Outcome rule "${part}": "${duration}" is not a duration.`, field);
     rules.push({ phase, job, outcome: outcome as OutcomeRule['outcome'], cause, attempts: attempts === undefined ? undefined : Number(attempts), durationMs });
   }
   return rules;

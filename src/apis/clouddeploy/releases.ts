@@ -12,6 +12,7 @@ import type { MethodSpec } from '../../server/api.js';
 import { stagesOf } from './pipelines.js';
 import { phaseIds } from './phases.js';
 import { schema } from './service.js';
+import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
 import { skaffoldSupport, SUPPORTED_SKAFFOLD, DEFAULT_SKAFFOLD } from './config.js';
 
 type Obj = Record<string, unknown>;
@@ -43,6 +44,8 @@ export function releaseStrategy(store: Store): KindStrategy {
       }
       const failure = (r.annotations as Obj | undefined)?.[RENDER_FAILURE_ANNOTATION];
       if (failure !== undefined) parseRenderFailure(String(failure));
+      const outcomes = (r.annotations as Obj | undefined)?.[OUTCOMES_ANNOTATION];
+      if (outcomes !== undefined) parseOutcomes(String(outcomes), `release.annotations["${OUTCOMES_ANNOTATION}"]`);
     },
     prepare(r, ctx) {
       const pipeline = store.getParsed<Resource>(ctx.parent)!;
