@@ -69,6 +69,32 @@ test('a render interrupted by SIGKILL finishes after restart', async () => {
   }
 });
 
+test('a rollout interrupted by SIGKILL mid-job resumes and reaches the state it would have reached', async () => {
+  const dir = tempDir();
+  const args = ['--data-dir', dir, '--log-level', 'silent', '--render-duration', '0.1s', '--job-duration', '0.8s'];
+  const g = await spawnGantry(args);
+  assert.equal(await post(g.url, `/v1/${LOC}/targets?targetId=dev`, { run: { location: LOC } }), 200);
+  assert.equal(await post(g.url, `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=p`, { serialPipeline: { stages: [{ targetId: 'dev', strategy: { standard: { verify: true } } }] } }), 200);
+  assert.equal(await post(g.url, `/v1/${LOC}/deliveryPipelines/p/releases?releaseId=r1`, { annotations: { 'gantry.dev/outcomes': 'stable/verify=fail:DEADLINE_EXCEEDED' } }), 200);
+  assert.equal(await post(g.url, `/v1/${LOC}/deliveryPipelines/p/releases/r1/rollouts?rolloutId=ro1`, { targetId: 'dev' }), 200);
+  const rollout = `/v1/${LOC}/deliveryPipelines/p/releases/r1/rollouts/ro1`;
+  type R = { state: string; deployFailureCause?: string; phases: { deploymentJobs: { deployJob: { state: string }; verifyJob: { state: string } } }[] };
+  await eventually(async () => ((await (await fetch(g.url + rollout)).json()) as R).phases[0].deploymentJobs.deployJob.state === 'IN_PROGRESS', 5000);
+  await g.kill('SIGKILL');
+  const again = await spawnGantry(args);
+  try {
+    const r = await eventually(async () => {
+      const x = (await (await fetch(again.url + rollout)).json()) as R;
+      return x.state === 'FAILED' ? x : undefined;
+    }, 10_000);
+    assert.equal(r.deployFailureCause, 'DEADLINE_EXCEEDED');
+    assert.equal(r.phases[0].deploymentJobs.deployJob.state, 'SUCCEEDED');
+    assert.equal(r.phases[0].deploymentJobs.verifyJob.state, 'FAILED');
+  } finally {
+    await again.kill('SIGTERM');
+  }
+});
+
 test('SIGTERM shuts down cleanly with exit code 0', async () => {
   const g = await spawnGantry(['--data-dir', tempDir(), '--log-level', 'silent']);
   assert.equal(await g.kill('SIGTERM'), 0);

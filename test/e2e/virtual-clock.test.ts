@@ -43,3 +43,27 @@ test('the clock API validates its input and reports the mode', async () => {
     await real.close();
   }
 });
+
+test('a canary rollout with 10-minute jobs runs in virtual time, exactly', async () => {
+  const v = await startTestGantry({ clock: 'virtual', renderMs: 30_000, jobMs: 600_000 });
+  const call = async (path: string, body: unknown) => (await fetch(v.url + path, { method: 'POST', body: JSON.stringify(body) })).status;
+  const read = async () => (await (await fetch(`${v.url}/v1/${LOC}/deliveryPipelines/c/releases/r/rollouts/ro`)).json()) as { state: string; deployStartTime?: string; deployEndTime?: string; phases: { state: string }[] };
+  try {
+    await call(`/v1/${LOC}/targets?targetId=t`, { run: { location: LOC } });
+    await call(`/v1/${LOC}/deliveryPipelines?deliveryPipelineId=c`, { serialPipeline: { stages: [{ targetId: 't', strategy: { standard: { verify: true } } }] } });
+    await call(`/v1/${LOC}/deliveryPipelines/c/releases?releaseId=r`, {});
+    assert.equal(await call(`/v1/${LOC}/deliveryPipelines/c/releases/r/rollouts?rolloutId=ro`, { targetId: 't' }), 200);
+    await new Promise(r => setTimeout(r, 50));
+    assert.equal((await read()).state, 'PENDING_RELEASE');
+    await call('/gantry/v1/clock:advance', { duration: '30s' });
+    assert.equal((await read()).state, 'IN_PROGRESS');
+    await call('/gantry/v1/clock:advance', { duration: '599s' });
+    assert.equal((await read()).state, 'IN_PROGRESS');
+    await call('/gantry/v1/clock:advance', { duration: '601s' });
+    const r = await read();
+    assert.equal(r.state, 'SUCCEEDED');
+    assert.equal(Date.parse(r.deployEndTime!) - Date.parse(r.deployStartTime!), 1_200_000);
+  } finally {
+    await v.close();
+  }
+});
