@@ -1,5 +1,8 @@
 // Assembles a Gantry: store, clock, controllers, and every API on one HTTP origin.
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { StorageService, registerStorage } from './apis/storage/storage.js';
+import { BlobStore } from './apis/storage/blobs.js';
 import { SqliteStore } from './store/sqlite.js';
 import { RealClock, VirtualClock, type Clock } from './engine/clock.js';
 import { ControllerRuntime } from './engine/controllers.js';
@@ -66,12 +69,16 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   const outcomes = new OutcomeScripts(store);
   for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, apiRules: name => outcomes.rulesFor(name) })) runtime.register(c);
   registerEmulator(app, clock, runtime, outcomes);
+  let baseUrl = '';
+  const storage = new StorageService(store, clock, new BlobStore(opts.dataDir === ':memory:' ? join(tmpdir(), `gantry-blobs-${process.pid}`) : join(opts.dataDir, 'blobs')), () => baseUrl);
+  registerStorage(app, storage, store);
 
   await app.fastify.listen({ host: opts.host, port: opts.port });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   runtime.start();
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  baseUrl = `http://${host}:${port}`;
   return {
     url: `http://${host}:${port}`, port, clock, runtime, log,
     async close() {

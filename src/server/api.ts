@@ -23,6 +23,10 @@ export interface ApiReply {
   /** A JS value to serialise, or a ready JSON string (the fast path for stored resources). */
   body: unknown;
   raw?: boolean;
+  /** Bytes sent as they are (downloads), with this content type. */
+  bytes?: { data: Buffer; contentType: string };
+  /** Extra response headers (e.g. a resumable upload's Location). */
+  headers?: Record<string, string>;
   /** The schema message `body` is, so enums can be re-encoded as ints when asked. */
   message?: string;
   schema?: ApiSchema;
@@ -31,6 +35,8 @@ export interface ApiReply {
 export interface MethodSpec {
   /** Query parameters the method accepts, besides Google's system parameters. */
   query?: string[];
+  /** Hand the body over as bytes (uploads) instead of parsing it as JSON. */
+  rawBody?: boolean;
   handler: (req: ApiRequest) => ApiReply | Promise<ApiReply>;
 }
 

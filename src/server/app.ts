@@ -53,7 +53,7 @@ export class App {
       const alt = query['$alt'];
       const apiReq: ApiRequest = {
         method: req.method, path, params, query, headers: req.headers,
-        body: parseBody(req.body as Buffer | undefined),
+        body: spec.rawBody ? (req.body as Buffer | undefined) ?? Buffer.alloc(0) : parseBody(req.body as Buffer | undefined),
         enumInts: typeof alt === 'string' && alt.includes('enum-encoding=int'),
       };
       const out = spec.handler(apiReq);
@@ -71,6 +71,11 @@ export class App {
   }
 
   private send(reply: FastifyReply, req: ApiRequest, out: ApiReply): void {
+    if (out.headers) for (const [k, v] of Object.entries(out.headers)) reply.header(k, v);
+    if (out.bytes) {
+      reply.code(out.status ?? 200).header('content-type', out.bytes.contentType).send(out.bytes.data);
+      return;
+    }
     let payload: string;
     if (req.enumInts && out.schema && out.message) {
       const obj = out.raw ? JSON.parse(out.body as string) : out.body;

@@ -6,8 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { startTestGantry, eventually } from '../helpers/server.js';
 import { gcloudFor, type Gcloud } from '../helpers/gcloud.js';
 import type { Gantry } from '../../src/gantry.js';
+import { google } from 'googleapis';
+
+function fakeAuthApis() {
+  const auth = new google.auth.OAuth2();
+  auth.setCredentials({ access_token: 'x', expiry_date: Date.now() + 3600_000 });
+  return auth;
+}
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/clouddeploy.yaml', import.meta.url));
+const APP = fileURLToPath(new URL('../../../test/fixtures/app', import.meta.url));
 const PIPE = 'projects/my-proj/locations/us-central1/deliveryPipelines/web';
 const P = ['--delivery-pipeline=web', '--region=us-central1', '--quiet'];
 let g: Gantry;
@@ -30,6 +38,23 @@ before(async () => {
   await gcloud(['deploy', 'apply', `--file=${FIXTURE}`, '--region=us-central1']);
 });
 after(() => g.close());
+
+test('releases create uploads the source to Gantry\'s Cloud Storage and its first rollout deploys', async () => {
+  const { stderr } = await gcloud(['deploy', 'releases', 'create', 'rel-src', `--source=${APP}`, ...P]);
+  assert.match(stderr, /Uploading tarball of .* to \[gs:\/\/[0-9a-f]{32}_clouddeploy\/source\/.*\.tgz\]/);
+  assert.match(stderr, /Created Cloud Deploy release rel-src/);
+  assert.match(stderr, /Creating rollout .*rel-src-to-dev-0001 in target dev/);
+  await until('rel-src-to-dev-0001', 'rel-src', r => r.state === 'SUCCEEDED');
+  const release = (await (await fetch(`${g.url}/v1/${PIPE}/releases/rel-src`)).json()) as { skaffoldConfigUri: string };
+  const [, bucket, object] = /^gs:\/\/([^/]+)\/(.+)$/.exec(release.skaffoldConfigUri)!;
+  const storage = google.storage({ version: 'v1', rootUrl: g.url + '/', auth: fakeAuthApis() });
+  const meta = (await storage.objects.get({ bucket, object })).data;
+  assert.equal(meta.name, object);
+  const media = await storage.objects.get({ bucket, object, alt: 'media' }, { responseType: 'arraybuffer' });
+  const tgz = Buffer.from(media.data as unknown as ArrayBuffer);
+  assert.equal(String(tgz.length), meta.size);
+  assert.deepEqual([...tgz.subarray(0, 2)], [0x1f, 0x8b]);
+});
 
 test('releases promote walks the stages; approve gates prod; canary phases skipped on a first deployment', async () => {
   await createRelease('rel-1');

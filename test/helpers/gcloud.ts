@@ -25,6 +25,7 @@ export async function gcloudFor(url: string, project = 'my-proj'): Promise<Gclou
   };
   for (const [k, v] of [
     ['api_endpoint_overrides/clouddeploy', url + '/'],
+    ['api_endpoint_overrides/storage', url + '/storage/v1/'],
     ['auth/disable_credentials', 'true'],
     ['core/project', project],
     ['deploy/region', 'us-central1'],
