@@ -16,7 +16,9 @@ import { pipelineConditionController } from './apis/clouddeploy/controllers/pipe
 import { PROTO_PACKAGE, SERVICE, schema as deploySchema } from './apis/clouddeploy/service.js';
 import { registerEmulator } from './emulator/routes.js';
 import { OutcomeScripts } from './emulator/outcome-scripts.js';
-import { rolloutControllers } from './apis/clouddeploy/controllers/rollouts.js';
+import { rolloutControllers, type ExecutorMode } from './apis/clouddeploy/controllers/rollouts.js';
+import { JobExecutions } from './apis/clouddeploy/job-execution.js';
+import { ProcessExecutor } from './executors/process.js';
 
 export interface GantryOptions {
   host: string;
@@ -29,12 +31,14 @@ export interface GantryOptions {
   renderMs: number;
   /** How long a simulated job run (predeploy, deploy, verify, postdeploy) takes unless scripted. */
   jobMs: number;
+  /** Default executor for Cloud Deploy job runs: simulated, or process (commands run on the host). */
+  executor: ExecutorMode;
   /** SQLite synchronous mode: NORMAL survives a killed process, FULL also power loss. */
   durability: 'NORMAL' | 'FULL';
 }
 
 export const DEFAULTS: GantryOptions = {
-  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, durability: 'NORMAL',
+  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, executor: 'simulated', durability: 'NORMAL',
 };
 
 export interface Gantry {
@@ -66,12 +70,14 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   registerCloudDeploy(app, deploy);
   runtime.register(renderController(deploy, () => opts.renderMs));
   runtime.register(pipelineConditionController(store));
-  const outcomes = new OutcomeScripts(store);
-  for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, apiRules: name => outcomes.rulesFor(name) })) runtime.register(c);
-  registerEmulator(app, clock, runtime, outcomes);
   let baseUrl = '';
-  const storage = new StorageService(store, clock, new BlobStore(opts.dataDir === ':memory:' ? join(tmpdir(), `gantry-blobs-${process.pid}`) : join(opts.dataDir, 'blobs')), () => baseUrl);
+  const work = opts.dataDir === ':memory:' ? join(tmpdir(), `gantry-${process.pid}`) : opts.dataDir;
+  const storage = new StorageService(store, clock, new BlobStore(join(work, 'blobs')), () => baseUrl);
   registerStorage(app, storage, store);
+  const outcomes = new OutcomeScripts(store);
+  const executions = new JobExecutions(store, clock, { process: new ProcessExecutor() }, storage, join(work, 'sources'), log);
+  for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name) })) runtime.register(c);
+  registerEmulator(app, clock, runtime, outcomes);
 
   await app.fastify.listen({ host: opts.host, port: opts.port });
   const address = app.fastify.server.address();

@@ -17,6 +17,7 @@ Usage: gantry [options]
   --clock MODE         real or virtual (GANTRY_CLOCK, default real)
   --render-duration D  how long a simulated release render takes, e.g. 1s (GANTRY_RENDER_DURATION)
   --job-duration D     how long a simulated job run takes unless scripted, e.g. 1s (GANTRY_JOB_DURATION)
+  --executor MODE      simulated (default) or process: how Cloud Deploy job runs execute (GANTRY_EXECUTOR)
   --durability MODE    NORMAL (survives a killed process) or FULL (also power loss) (GANTRY_DURABILITY)
   -h, --help           this text`;
 
@@ -35,7 +36,7 @@ const { values } = parseArgs({
   options: {
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
     'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' },
-    durability: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    durability: { type: 'string' }, executor: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   },
   strict: true,
 });
@@ -63,6 +64,9 @@ for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'r
   if (ms === undefined || ms < 0) fail(`invalid --${flag} ${raw} (use e.g. 1s, 0.5s)`);
   opts[key] = ms;
 }
+const executor = pick(values.executor, 'GANTRY_EXECUTOR') ?? DEFAULTS.executor;
+if (executor !== 'simulated' && executor !== 'process') fail(`invalid executor ${executor} (simulated or process)`);
+opts.executor = executor;
 const durability = (pick(values.durability, 'GANTRY_DURABILITY') ?? DEFAULTS.durability).toUpperCase();
 if (durability !== 'NORMAL' && durability !== 'FULL') fail(`invalid durability ${durability}`);
 opts.durability = durability;

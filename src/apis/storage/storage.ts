@@ -78,6 +78,12 @@ export class StorageService {
   }
 
   content(obj: Obj): Buffer { return this.blobs.get(String(obj.gantryBlob)); }
+
+  /** Where a gs:// object downloads over HTTP from this Gantry. */
+  httpUrl(url: string): string {
+    const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(url);
+    return m ? `${this.baseUrl()}/download/storage/v1/b/${m[1]}/o/${encodeURIComponent(m[2])}?alt=media` : url;
+  }
 }
 
 function view(obj: Obj): Obj {

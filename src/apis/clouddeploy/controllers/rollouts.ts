@@ -11,6 +11,7 @@ import { jobsOf, type Job, type Phase } from '../rollout-plan.js';
 import { JOB_RUN_TERMINAL, locationOf, releaseOf, ROLLOUT_TERMINAL, saveJobRun, saveRollout, type Rollout } from '../rollouts.js';
 import { decide, OUTCOMES_ANNOTATION, parseOutcomes, type OutcomeRule } from '../outcomes.js';
 import { schema } from '../service.js';
+import type { JobExecutions } from '../job-execution.js';
 
 const JOB_RUN_FIELD: Record<string, string> = { predeploy: 'predeployJobRun', deploy: 'deployJobRun', verify: 'verifyJobRun', postdeploy: 'postdeployJobRun' };
 const DONE_PHASE = new Set(['SUCCEEDED', 'SKIPPED']);
@@ -19,12 +20,31 @@ const DONE_JOB = new Set(['SUCCEEDED', 'SKIPPED', 'IGNORED']);
 export interface RolloutOptions {
   /** Default duration of a simulated job run. */
   jobMs(): number;
+  /** The server's default executor (`--executor`). */
+  defaultExecutor: ExecutorMode;
+  /** Runs job runs whose executor is process or container. */
+  executions: JobExecutions;
   /** Outcome rules set through Gantry's API, most specific scope first, for a rollout name. */
   apiRules(rollout: string): OutcomeRule[][];
 }
 
+export type ExecutorMode = 'simulated' | 'process' | 'container';
+export const EXECUTOR_ANNOTATION = 'gantry.dev/executor';
+export const EXECUTOR_MODES: ExecutorMode[] = ['simulated', 'process', 'container'];
+
 /** Internal execution record beside each job run (not part of the API view). */
-export interface JobRunExec { dueAt: number; outcome: 'succeed' | 'fail' | 'skip'; cause?: string }
+export interface JobRunExec { mode: ExecutorMode; dueAt: number; outcome: 'succeed' | 'fail' | 'skip'; cause?: string }
+
+/** The executor for a rollout: the target's annotation, else the pipeline's, else the server default. */
+export function executorFor(release: Resource, targetId: string, fallback: ExecutorMode): ExecutorMode {
+  const target = ((release.targetSnapshots as Resource[] | undefined) ?? []).find(t => t.targetId === targetId);
+  const pipeline = release.deliveryPipelineSnapshot as Resource | undefined;
+  for (const r of [target, pipeline]) {
+    const v = (r?.annotations as Resource | undefined)?.[EXECUTOR_ANNOTATION];
+    if (typeof v === 'string' && (EXECUTOR_MODES as string[]).includes(v)) return v as ExecutorMode;
+  }
+  return fallback;
+}
 export const execName = (jobRun: string) => `${jobRun}/~exec`;
 
 export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Controller[] {
@@ -81,7 +101,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       [JOB_RUN_FIELD[job.id]]: { build: `projects/${project}/locations/${location}/builds/${newUuid()}` },
     };
     saveJobRun(w, jr);
-    const exec: JobRunExec = { dueAt: clock.now() + d.durationMs, outcome: d.outcome, cause: d.cause };
+    const exec: JobRunExec = { mode: executorFor(release, r.targetId, opts.defaultExecutor), dueAt: clock.now() + d.durationMs, outcome: d.outcome, cause: d.cause };
     w.put('jobRunExec', execName(name), name, exec, now, false);
     job.state = 'IN_PROGRESS';
     job.jobRun = name;
@@ -198,6 +218,14 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         const jr = store.getParsed<Resource>(name);
         if (!jr || JOB_RUN_TERMINAL.has(String(jr.state))) return;
         const exec = store.getParsed<JobRunExec>(execName(name));
+        if (exec && exec.mode !== 'simulated') {
+          // Real execution: tasks run outside the transaction and write the result when they end.
+          // After a restart nothing runs for an IN_PROGRESS job run, so it starts again from the top.
+          if (jr.state === 'TERMINATING' && opts.executions.isRunning(name)) opts.executions.cancel(name);
+          else if (jr.state === 'TERMINATING') { jr.state = 'TERMINATED'; jr.endTime = clock.timestamp(); saveJobRun(w, jr); }
+          else opts.executions.start(name, exec.mode);
+          return;
+        }
         if (jr.state === 'TERMINATING') {
           jr.state = 'TERMINATED';
           jr.endTime = clock.timestamp();

@@ -1,0 +1,157 @@
+// Real execution of job runs (process or container executor): which tasks a job runs, with what
+// environment and timeout, and how their exits become the job run's result. Tasks come from the
+// release's Skaffold config (custom actions, the verify stanza), the pipeline's verify/predeploy/
+// postdeploy tasks, or a custom target type's deploy action. Deploys to built-in target kinds run no
+// task here: they record the rendered manifests as the job run's artifact.
+import type { Store } from '../../store/store.js';
+import type { Clock } from '../../engine/clock.js';
+import type { Executor, RunningTask, TaskResult, TaskSpec } from '../../executors/executor.js';
+import type { Logger } from '../../server/log.js';
+import { parseDurationMs } from '../../google/time.js';
+import type { Resource } from '../../google/standard-methods.js';
+import { envOf, loadSkaffold, type Container, type SourceReader } from './skaffold.js';
+import { releaseOf, saveJobRun, snapshotOf, type Rollout } from './rollouts.js';
+
+type Obj = Record<string, unknown>;
+const USAGE: Record<string, string> = { predeploy: 'PREDEPLOY', deploy: 'DEPLOY', verify: 'VERIFY', postdeploy: 'POSTDEPLOY' };
+const FIELD: Record<string, string> = { predeploy: 'predeployJobRun', deploy: 'deployJobRun', verify: 'verifyJobRun', postdeploy: 'postdeployJobRun' };
+const DEFAULT_TIMEOUT_MS = 3_600_000;
+
+export interface LogSink { write(gsUrl: string, data: Buffer, contentType: string): void; httpUrl(gsUrl: string): string }
+
+interface Outcome { ok: boolean; cause?: string; message?: string; artifact?: Obj; skipMessage?: string }
+
+export class JobExecutions {
+  private running = new Map<string, RunningTask[]>();
+
+  constructor(private store: Store, private clock: Clock, private executors: Record<string, Executor>,
+    private storage: SourceReader & LogSink, private workRoot: string, private log: Logger) {}
+
+  isRunning(jobRun: string): boolean { return this.running.has(jobRun); }
+
+  /** Stops a running job run's tasks (terminate or cancel). */
+  cancel(jobRun: string): void { for (const t of this.running.get(jobRun) ?? []) t.cancel(); }
+
+  /** Starts the job run's tasks unless they run already; writes the result when they end. */
+  start(jobRunName: string, mode: string): void {
+    if (this.running.has(jobRunName)) return;
+    this.running.set(jobRunName, []);
+    this.run(jobRunName, mode).then(outcome => this.finish(jobRunName, outcome), (e: Error) => {
+      this.log.error(`job run ${jobRunName}: ${e.stack ?? e.message}`);
+      this.finish(jobRunName, { ok: false, cause: 'EXECUTION_FAILED', message: `Gantry could not run the job: ${e.message}` });
+    });
+  }
+
+  private async run(jobRunName: string, mode: string): Promise<Outcome> {
+    const jr = this.store.getParsed<Resource>(jobRunName)!;
+    const rolloutName = jobRunName.slice(0, jobRunName.indexOf('/jobRuns/'));
+    const rollout = this.store.getParsed<Rollout>(rolloutName)!;
+    const release = this.store.getParsed<Resource>(releaseOf(rolloutName))!;
+    const { target, stage } = snapshotOf(release, rollout.targetId);
+    const jobId = String(jr.jobId), phaseId = String(jr.phaseId);
+    const phase = rollout.phases.find(p => p.id === phaseId)!;
+    const job = Object.values(phase.deploymentJobs ?? {}).find(j => j.id === jobId) as Obj;
+    const skaffold = await loadSkaffold(release, this.storage, this.workRoot);
+    const containers: Container[] = [];
+    let artifact: Obj | undefined;
+    const missing = (what: string, cause = 'EXECUTION_FAILED'): Outcome => ({ ok: false, cause, message: what });
+
+    if (jobId === 'predeploy' || jobId === 'postdeploy') {
+      const hook = (job[`${jobId}Job`] ?? {}) as { actions?: string[]; tasks?: { container?: Container }[] };
+      for (const t of hook.tasks ?? []) if (t.container) containers.push(t.container);
+      for (const name of hook.actions ?? []) {
+        const action = skaffold.customActions.get(name);
+        if (!action) return missing(`Custom action "${name}" is not defined in the release's Skaffold config.`);
+        containers.push(...action);
+      }
+    } else if (jobId === 'verify') {
+      const tasks = (((stage?.strategy as Obj | undefined)?.standard as Obj | undefined)?.verifyConfig as { tasks?: { container?: Container }[] } | undefined)?.tasks;
+      for (const t of tasks ?? []) if (t.container) containers.push(t.container);
+      if (!tasks?.length) {
+        if (!skaffold.verify.length) return missing('The release\'s Skaffold config has no verify stanza.', 'VERIFICATION_CONFIG_NOT_FOUND');
+        containers.push(...skaffold.verify.map(v => ({ name: v.name, ...v.container })));
+      }
+    } else {
+      const custom = (target?.customTarget as Obj | undefined)?.customTargetType as string | undefined;
+      if (custom) {
+        const ctt = ((release.customTargetTypeSnapshots as Resource[] | undefined) ?? []).find(c => c.name === custom) ?? {};
+        const actionName = (ctt.customActions as Obj | undefined)?.deployAction as string | undefined;
+        const task = ((ctt.tasks as Obj | undefined)?.deploy as { container?: Container } | undefined)?.container;
+        if (task) containers.push(task);
+        else if (actionName) {
+          const action = skaffold.customActions.get(actionName);
+          if (!action) return missing(`Deploy action "${actionName}" of custom target type ${custom} is not defined in the release's Skaffold config.`);
+          containers.push(...action);
+        }
+      }
+      const rendered = (release.targetArtifacts as Record<string, Obj> | undefined)?.[rollout.targetId];
+      const phaseArtifact = (rendered?.phaseArtifacts as Record<string, Obj> | undefined)?.[phaseId];
+      if (rendered) artifact = { artifactUri: rendered.artifactUri, manifestPaths: [String(phaseArtifact?.manifestPath ?? rendered.manifestPath)] };
+      if (!containers.length) return { ok: true, artifact };
+    }
+
+    const [, project, , location, , pipeline, , releaseId, , rolloutId] = rolloutName.split('/');
+    const env: Record<string, string> = {
+      CLOUD_DEPLOY_PROJECT: project, CLOUD_DEPLOY_LOCATION: location, CLOUD_DEPLOY_DELIVERY_PIPELINE: pipeline,
+      CLOUD_DEPLOY_TARGET: rollout.targetId, CLOUD_DEPLOY_RELEASE: releaseId, CLOUD_DEPLOY_ROLLOUT: rolloutId,
+      CLOUD_DEPLOY_JOB_RUN: jobRunName.slice(jobRunName.lastIndexOf('/') + 1), CLOUD_DEPLOY_PHASE: phaseId,
+    };
+    const config = ((target?.executionConfigs as Obj[] | undefined) ?? []).find(c => ((c.usages as string[]) ?? []).includes(USAGE[jobId]));
+    const timeoutMs = config?.executionTimeout ? parseDurationMs(String(config.executionTimeout)) ?? DEFAULT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS;
+    const executor = this.executors[mode];
+    let logText = '';
+    const specs: TaskSpec[] = containers.map(c => ({
+      image: c.image, command: c.command ?? [], args: c.args ?? [], env: { ...env, ...envOf(c) }, workingDir: skaffold.dir, timeoutMs,
+    }));
+    const tasks = specs.map((spec, i) => executor.start(spec, (stream, chunk) => {
+      if (logText.length < 1 << 20) logText += chunk.split('\n').filter((l, j, a) => l || j < a.length - 1).map(l => `[${containers[i].name ?? `task-${i}`}] ${stream}: ${l}`).join('\n') + '\n';
+    }));
+    this.running.set(jobRunName, tasks);
+    const results = await Promise.all(tasks.map(t => t.done));
+    const logUrl = `gs://gantry-logs/${rolloutName}/jobRuns/${String(jr.uid)}.log`;
+    this.storage.write(logUrl, Buffer.from(logText), 'text/plain');
+    const logNote = `Logs: ${logUrl} (${this.storage.httpUrl(logUrl)})`;
+    const failed = results.map((r, i) => [r, i] as const).find(([r]) => !(r.kind === 'exited' && r.code === 0));
+    const extra = jobId === 'verify' ? { eventLogPath: logUrl } : {};
+    if (!failed) return { ok: true, artifact: { ...(artifact ?? {}), ...extra } };
+    const [r, i] = failed;
+    const who = `container "${containers[i].name ?? `task-${i}`}"`;
+    if (r.kind === 'cancelled') return { ok: false, cause: 'CANCELLED', message: `${who} was stopped. ${logNote}` };
+    if (r.kind === 'timedOut') return { ok: false, cause: 'DEADLINE_EXCEEDED', message: `${who} exceeded the execution timeout of ${timeoutMs / 1000}s. ${logNote}`, artifact: extra };
+    return { ok: false, cause: 'EXECUTION_FAILED', message: `${who} ${describe(r)}. ${logNote}`, artifact: extra };
+  }
+
+  private finish(jobRunName: string, o: Outcome): void {
+    this.running.delete(jobRunName);
+    this.store.tx(w => {
+      const jr = this.store.getParsed<Resource>(jobRunName);
+      if (!jr || (jr.state !== 'IN_PROGRESS' && jr.state !== 'TERMINATING')) return;
+      const field = FIELD[String(jr.jobId)];
+      const run = { ...((jr[field] ?? {}) as Obj) };
+      jr.endTime = this.clock.timestamp();
+      if (jr.state === 'TERMINATING' || o.cause === 'CANCELLED') {
+        jr.state = 'TERMINATED';
+      } else if (o.ok) {
+        jr.state = 'SUCCEEDED';
+        if (field === 'deployJobRun' && o.artifact?.artifactUri) run.artifact = o.artifact;
+        if (field === 'verifyJobRun') Object.assign(run, o.artifact ?? {});
+      } else {
+        jr.state = 'FAILED';
+        run.failureCause = o.cause;
+        run.failureMessage = o.message;
+        if (field === 'verifyJobRun') Object.assign(run, o.artifact ?? {});
+      }
+      jr[field] = run;
+      saveJobRun(w, jr);
+    });
+  }
+}
+
+function describe(r: TaskResult): string {
+  switch (r.kind) {
+    case 'exited': return `exited with code ${r.code}`;
+    case 'signalled': return `was killed by ${r.signal}`;
+    case 'failedToStart': return `could not start: ${r.message}`;
+    default: return r.kind;
+  }
+}

@@ -1,0 +1,64 @@
+// The release's Skaffold config, read from its source: a gs:// tarball in Gantry's Cloud Storage
+// (what `gcloud deploy releases create --source` uploads) or, as a convenience, a local file:// path
+// (a directory or a tarball). Only what job execution needs is extracted: custom actions and verify.
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { extract } from 'tar';
+import YAML from 'yaml';
+import { errors } from '../../google/errors.js';
+
+export interface Container { name?: string; image?: string; command?: string[]; args?: string[]; env?: Record<string, string> | { name: string; value: string }[] }
+export interface SkaffoldConfig {
+  /** Where the source was unpacked (tasks run there). */
+  dir: string;
+  customActions: Map<string, Container[]>;
+  verify: { name: string; container: Container }[];
+}
+
+export interface SourceReader { read(gsUrl: string): Buffer }
+
+/** Unpacks the release source once (keyed by release uid) and parses its Skaffold config. */
+export async function loadSkaffold(release: Record<string, unknown>, storage: SourceReader, workRoot: string): Promise<SkaffoldConfig> {
+  const uri = String(release.skaffoldConfigUri ?? '');
+  const configPath = String(release.skaffoldConfigPath ?? 'skaffold.yaml');
+  let dir: string;
+  if (!uri) {
+    return { dir: workRoot, customActions: new Map(), verify: [] };
+  } else if (uri.startsWith('file://')) {
+    const path = fileURLToPath(uri);
+    dir = statSync(path).isDirectory() ? path : await unpack(readFileSync(path), join(workRoot, String(release.uid)));
+  } else {
+    dir = join(workRoot, String(release.uid));
+    if (!existsSync(join(dir, '.gantry-unpacked'))) await unpack(storage.read(uri), dir);
+  }
+  const file = join(dir, configPath);
+  if (!existsSync(file)) throw errors.failedPrecondition(`The release source has no Skaffold config at ${configPath}.`, uri);
+  return { dir, ...parseSkaffold(readFileSync(file, 'utf8')) };
+}
+
+async function unpack(tgz: Buffer, dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, '.source.tgz');
+  writeFileSync(tmp, tgz);
+  await extract({ file: tmp, cwd: dir });
+  writeFileSync(join(dir, '.gantry-unpacked'), '');
+  return dir;
+}
+
+export function parseSkaffold(text: string): Omit<SkaffoldConfig, 'dir'> {
+  const customActions = new Map<string, Container[]>();
+  const verify: { name: string; container: Container }[] = [];
+  for (const doc of YAML.parseAllDocuments(text)) {
+    const cfg = doc.toJS() as Record<string, unknown> | null;
+    if (!cfg) continue;
+    for (const a of (cfg.customActions as { name: string; containers?: Container[] }[] | undefined) ?? []) customActions.set(a.name, a.containers ?? []);
+    for (const v of (cfg.verify as { name: string; container: Container }[] | undefined) ?? []) verify.push(v);
+  }
+  return { customActions, verify };
+}
+
+export function envOf(c: Container): Record<string, string> {
+  if (Array.isArray(c.env)) return Object.fromEntries(c.env.map(e => [e.name, String(e.value)]));
+  return Object.fromEntries(Object.entries(c.env ?? {}).map(([k, v]) => [k, String(v)]));
+}

@@ -1,0 +1,94 @@
+// Job runs executed for real by the process executor: a predeploy custom action and a verify
+// container from the release's Skaffold config, with Cloud Deploy's environment and captured logs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { clouddeploy_v1 } from 'googleapis';
+import { startTestGantry, eventually, tempDir } from '../helpers/server.js';
+import { googleapisDeploy, googleError } from '../helpers/clients.js';
+import type { Gantry } from '../../src/gantry.js';
+
+const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/hooks', import.meta.url));
+const LOC = 'projects/proc/locations/us-central1';
+let g: Gantry;
+let api: clouddeploy_v1.Resource$Projects$Locations;
+let source: string;
+
+async function opDone(p: Promise<{ data: clouddeploy_v1.Schema$Operation }>) {
+  const op = (await p).data;
+  return eventually(async () => { const r = (await api.operations.get({ name: op.name! })).data; return r.done ? r : undefined; });
+}
+const ro = () => api.deliveryPipelines.releases.rollouts;
+const until = (name: string, pred: (r: clouddeploy_v1.Schema$Rollout) => boolean) =>
+  eventually(async () => { const r = (await ro().get({ name })).data; return pred(r) ? r : undefined; }, 15_000);
+async function download(url: string): Promise<string> {
+  const [, bucket, object] = /^gs:\/\/([^/]+)\/(.+)$/.exec(url)!;
+  const r = await fetch(`${g.url}/storage/v1/b/${bucket}/o/${encodeURIComponent(object)}?alt=media`);
+  assert.equal(r.status, 200);
+  return r.text();
+}
+
+before(async () => {
+  g = await startTestGantry();
+  api = googleapisDeploy(g.url).projects.locations;
+  source = join(tempDir(), 'src');
+  cpSync(FIXTURE, source, { recursive: true });
+  // The server default stays simulated; the target asks for the process executor.
+  await opDone(api.targets.create({ parent: LOC, targetId: 'dev', requestBody: { annotations: { 'gantry.dev/executor': 'process' }, run: { location: LOC } } }));
+  await opDone(api.deliveryPipelines.create({ parent: LOC, deliveryPipelineId: 'p', requestBody: { serialPipeline: { stages: [
+    { targetId: 'dev', strategy: { standard: { verify: true, predeploy: { actions: ['announce'] } } } },
+  ] } } }));
+});
+after(() => g.close());
+
+test('verify exits 1 → FAILED/EXECUTION_FAILED with the log; fixed, retry-job succeeds; predeploy env and logs visible', async () => {
+  await opDone(api.deliveryPipelines.releases.create({ parent: `${LOC}/deliveryPipelines/p`, releaseId: 'r1', requestBody: { skaffoldConfigUri: pathToFileURL(source).href } }));
+  const rel = `${LOC}/deliveryPipelines/p/releases/r1`;
+  await eventually(async () => (await api.deliveryPipelines.releases.get({ name: rel })).data.renderState === 'SUCCEEDED');
+  await opDone(ro().create({ parent: rel, rolloutId: 'ro1', requestBody: { targetId: 'dev' } }));
+  const name = `${rel}/rollouts/ro1`;
+  let r = await until(name, x => x.state === 'FAILED');
+  assert.equal(r.deployFailureCause, 'EXECUTION_FAILED');
+  const jobs = r.phases![0].deploymentJobs!;
+  const verify = (await ro().jobRuns.get({ name: jobs.verifyJob!.jobRun! })).data;
+  assert.equal(verify.verifyJobRun!.failureCause, 'EXECUTION_FAILED');
+  assert.match(verify.verifyJobRun!.failureMessage!, /container "smoke" exited with code 1\. Logs: gs:\/\//);
+  assert.match(await download(verify.verifyJobRun!.eventLogPath!), /smoke\] stderr: ready.flag is missing/);
+
+  const pre = (await ro().jobRuns.get({ name: jobs.predeployJob!.jobRun! })).data;
+  assert.equal(pre.state, 'SUCCEEDED');
+  const deploy = (await ro().jobRuns.get({ name: jobs.deployJob!.jobRun! })).data;
+  assert.equal(deploy.deployJobRun!.artifact!.manifestPaths![0], 'stable/manifest.yaml');
+  const preLog = (await (await fetch(`${g.url}/storage/v1/b/gantry-logs/o?prefix=${encodeURIComponent(name)}`)).json()) as { items: { name: string; mediaLink: string }[] };
+  const texts = await Promise.all(preLog.items.map(async i => (await fetch(i.mediaLink)).text()));
+  const announce = texts.find(t => t.includes('predeploy for'))!;
+  assert.match(announce, /predeploy for dev in phase stable says hello/);
+  assert.match(announce, /CLOUD_DEPLOY_ROLLOUT=ro1/);
+  assert.match(announce, /CLOUD_DEPLOY_DELIVERY_PIPELINE=p/);
+  assert.match(announce, /CLOUD_DEPLOY_PROJECT=proc/);
+
+  writeFileSync(join(source, 'ready.flag'), 'yes');
+  await ro().retryJob({ rollout: name, requestBody: { phaseId: 'stable', jobId: 'verify' } });
+  r = await until(name, x => x.state === 'SUCCEEDED');
+  const passed = (await ro().jobRuns.get({ name: r.phases![0].deploymentJobs!.verifyJob!.jobRun! })).data;
+  assert.equal(passed.state, 'SUCCEEDED');
+  assert.match(await download(passed.verifyJobRun!.eventLogPath!), /smoke test passed/);
+});
+
+test('terminate kills the running process', async () => {
+  writeFileSync(join(source, 'skaffold.yaml'), (await import('node:fs')).readFileSync(join(FIXTURE, 'skaffold.yaml'), 'utf8').replace('if test -f ready.flag', 'sleep 30; if test -f ready.flag'));
+  await opDone(api.deliveryPipelines.releases.create({ parent: `${LOC}/deliveryPipelines/p`, releaseId: 'r2', requestBody: { skaffoldConfigUri: pathToFileURL(source).href } }));
+  const rel = `${LOC}/deliveryPipelines/p/releases/r2`;
+  await eventually(async () => (await api.deliveryPipelines.releases.get({ name: rel })).data.renderState === 'SUCCEEDED');
+  await opDone(ro().create({ parent: rel, rolloutId: 'ro2', requestBody: { targetId: 'dev' } }));
+  const name = `${rel}/rollouts/ro2`;
+  const running = await until(name, x => x.phases![0].deploymentJobs!.verifyJob!.state === 'IN_PROGRESS');
+  const started = Date.now();
+  await ro().jobRuns.terminate({ name: running.phases![0].deploymentJobs!.verifyJob!.jobRun!, requestBody: {} });
+  const r = await until(name, x => x.state === 'FAILED');
+  assert.ok(Date.now() - started < 10_000);
+  assert.match(r.failureReason!, /terminated/);
+  assert.equal((await googleError(ro().jobRuns.terminate({ name: r.phases![0].deploymentJobs!.verifyJob!.jobRun!, requestBody: {} }))).status, 'FAILED_PRECONDITION');
+});
