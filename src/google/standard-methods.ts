@@ -185,35 +185,45 @@ export class StandardMethods {
     input: Resource, existing: Resource | undefined): ApiReply {
     const replay = this.replay(req, verb, name);
     if (replay) return replay;
-    if (s.parentKind) this.requireParent(s, parent);
-    const store = this.ctx.store;
-    const now = this.ctx.clock.timestamp();
-    const r: Resource = { ...input, name };
-    if (existing) {
-      for (const k of ['uid', 'createTime'] as const) if (existing[k] !== undefined) r[k] = existing[k];
-      if (s.idField) r[s.idField] = existing[s.idField];
-      r.updateTime = now;
-    } else {
-      r.uid = newUid();
-      r.createTime = now;
-      r.updateTime = now;
-      if (s.idField) r[s.idField] = name.slice(name.lastIndexOf('/') + 1);
-    }
-    const wctx: WriteContext = { name, parent, existing, req };
-    s.validate?.(r, wctx);
     const validateOnly = queryBool(req, 'validateOnly');
-    const op = store.tx(w => {
-      if (!existing && store.get(name)) throw errors.alreadyExists(resourceType(this.ctx, s), name);
-      s.prepare?.(r, wctx, w);
-      const out = withEtag(sortKeys(r));
-      if (validateOnly) return undefined;
-      w.put(s.kind, name, parent, out, String(out.createTime), s.active?.(out) ?? false);
+    const op = this.ctx.store.tx(w => {
+      const out = this.insert(w, s, name, parent, input, existing, req, validateOnly);
+      if (validateOnly) return { out, op: undefined };
       const op = this.ctx.ops.create(w, this.ctx.svc, locationOf(name), name, verb,
         s.deferCreateOperation && verb === 'create' ? undefined : { response: { type: `${this.ctx.svc.protoPackage}.${s.message}`, value: out } });
       this.rememberRequest(req, verb, name, op, w);
-      return op;
+      return { out, op };
     });
-    return opReply(this.ctx, op ?? this.validateOnlyOp(name, verb, { type: `${this.ctx.svc.protoPackage}.${s.message}`, value: withEtag(sortKeys(r)) }));
+    return opReply(this.ctx, op.op ?? this.validateOnlyOp(name, verb, { type: `${this.ctx.svc.protoPackage}.${s.message}`, value: op.out }));
+  }
+
+  /**
+   * Builds, validates and (unless `dryRun`) stores a resource through its strategy: server fields,
+   * `validate`, `prepare`, etag. Used by create/update and by verbs that create resources.
+   */
+  insert(w: Writer, s: KindStrategy, name: string, parent: string, input: Resource, existing: Resource | undefined,
+    req: ApiRequest, dryRun = false): Resource {
+    if (s.parentKind) this.requireParent(s, parent);
+    const now = this.ctx.clock.timestamp();
+    const r: Resource = { ...input, name };
+    // Only the server fields this kind has: Release and Rollout, for one, have no updateTime.
+    const has = this.ctx.schema.fields(s.message);
+    if (existing) {
+      for (const k of ['uid', 'createTime'] as const) if (existing[k] !== undefined) r[k] = existing[k];
+      if (s.idField) r[s.idField] = existing[s.idField];
+    } else {
+      if (has.uid) r.uid = newUid();
+      r.createTime = now;
+      if (s.idField) r[s.idField] = name.slice(name.lastIndexOf('/') + 1);
+    }
+    if (has.updateTime) r.updateTime = now;
+    const wctx: WriteContext = { name, parent, existing, req };
+    s.validate?.(r, wctx);
+    if (!existing && this.ctx.store.get(name)) throw errors.alreadyExists(resourceType(this.ctx, s), name);
+    s.prepare?.(r, wctx, w);
+    const out = withEtag(sortKeys(r));
+    if (!dryRun) w.put(s.kind, name, parent, out, String(out.createTime), s.active?.(out) ?? false);
+    return out;
   }
 
   /** A done operation that was never stored, for validateOnly requests. */

@@ -123,3 +123,21 @@ test('job-runs list/describe/terminate, ignore-job, cancel and its precondition 
   const err = await gcloud.fails(['deploy', 'rollouts', 'cancel', 'rel-4-to-dev-0001', '--release=rel-4', ...P]);
   assert.match(err, /Status code: 400.*CANCELLED/);
 });
+
+test('targets rollback (GA creates a rollout of the earlier release; alpha calls RollbackTarget)', async () => {
+  for (const rel of ['rb-1', 'rb-2']) await createRelease(rel);
+  for (const rel of ['rb-1', 'rb-2']) {
+    await gcloud(['deploy', 'releases', 'promote', `--release=${rel}`, '--to-target=staging', ...P]);
+    await until(`${rel}-to-staging-0001`, rel, r => r.state === 'SUCCEEDED');
+  }
+  const ga = await gcloud(['deploy', 'targets', 'rollback', 'staging', ...P]);
+  assert.match(ga.stderr, /Creating rollout .*releases\/rb-1\/rollouts\/rb-1-to-staging-0002 in target staging/);
+  const back = await until('rb-1-to-staging-0002', 'rb-1', r => r.state === 'SUCCEEDED');
+  assert.equal((back as Rollout & { description?: string }).description, 'Rollback from rb-2');
+  const alpha = await gcloud(['alpha', 'deploy', 'targets', 'rollback', 'staging', ...P]);
+  assert.match(alpha.stderr + alpha.stdout, /Rolling back target staging to release rb-2/);
+  const r = await until('rb-2-to-staging-0002', 'rb-2', x => x.state === 'SUCCEEDED') as Rollout & { rollbackOfRollout?: string };
+  assert.equal(r.rollbackOfRollout, `${PIPE}/releases/rb-1/rollouts/rb-1-to-staging-0002`);
+  const previous = await describe('rb-1-to-staging-0002', 'rb-1') as Rollout & { rolledBackByRollouts?: string[] };
+  assert.deepEqual(previous.rolledBackByRollouts, [`${PIPE}/releases/rb-2/rollouts/rb-2-to-staging-0002`]);
+});

@@ -252,3 +252,22 @@ test('rollouts read fine with enum-encoding=int and filter on job state', async 
   const failedJobs = (await rollouts().list({ parent: `${PIPE}/releases/-`, filter: 'phases.deploymentJobs.verifyJob.state="FAILED"' })).data.rollouts ?? [];
   assert.deepEqual(failedJobs.map(r => r.name), []);
 });
+
+test('rollbackTarget: validateOnly previews, then creates a linked rollout of the previous release', async () => {
+  for (const id of ['b1', 'b2']) await state(await rollout(await release(id), `${id}-dev`, 'dev'), 'SUCCEEDED');
+  const preview = (await api.deliveryPipelines.rollbackTarget({ name: PIPE, requestBody: { targetId: 'dev', rolloutId: 'back', validateOnly: true } })).data;
+  assert.equal(preview.rollbackConfig!.rollout!.name, `${PIPE}/releases/b1/rollouts/back`);
+  assert.equal(preview.rollbackConfig!.rollout!.rollbackOfRollout, `${PIPE}/releases/b2/rollouts/b2-dev`);
+  assert.equal(preview.rollbackConfig!.startingPhaseId, 'stable');
+  assert.equal((await googleError(rollouts().get({ name: `${PIPE}/releases/b1/rollouts/back` }))).status, 'NOT_FOUND');
+  await api.deliveryPipelines.rollbackTarget({ name: PIPE, requestBody: { targetId: 'dev', rolloutId: 'back', rollbackConfig: { rollout: { description: 'undo b2' } } } });
+  const back = await state(`${PIPE}/releases/b1/rollouts/back`, 'SUCCEEDED');
+  assert.equal(back.description, 'undo b2');
+  assert.equal(back.rollbackOfRollout, `${PIPE}/releases/b2/rollouts/b2-dev`);
+  assert.deepEqual((await get(`${PIPE}/releases/b2/rollouts/b2-dev`)).rolledBackByRollouts, [`${PIPE}/releases/b1/rollouts/back`]);
+  const stale = await googleError(api.deliveryPipelines.rollbackTarget({ name: PIPE, requestBody: { targetId: 'dev', rolloutId: 'again', rolloutToRollBack: `${PIPE}/releases/b2/rollouts/b2-dev` } }));
+  assert.equal(stale.status, 'FAILED_PRECONDITION');
+  assert.equal((await googleError(api.deliveryPipelines.rollbackTarget({ name: PIPE, requestBody: { targetId: 'qa-none', rolloutId: 'x' } }))).status, 'FAILED_PRECONDITION');
+  assert.equal((await googleError(api.deliveryPipelines.rollbackTarget({ name: PIPE, requestBody: { targetId: 'dev' } }))).status, 'INVALID_ARGUMENT');
+  assert.equal((await googleError(api.deliveryPipelines.rollbackTarget({ name: `${LOC}/deliveryPipelines/none`, requestBody: { targetId: 'dev', rolloutId: 'x' } }))).status, 'NOT_FOUND');
+});

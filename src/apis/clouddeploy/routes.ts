@@ -12,6 +12,7 @@ import { abandonRelease, releaseStrategy } from './releases.js';
 import { getConfig } from './config.js';
 import { jobRuns, rolloutStrategy } from './rollouts.js';
 import { rolloutVerbs } from './rollout-verbs.js';
+import { rollbackTarget } from './rollback.js';
 
 const P = 'projects/*/locations/*';
 const DP = `${P}/deliveryPipelines/*`;
@@ -33,6 +34,7 @@ export function registerCloudDeploy(app: App, ctx: ApiContext): void {
   r('GET', `/v1/{name=${DP}}`, std.get(pipelines));
   r('PATCH', `/v1/{deliveryPipeline.name=${DP}}`, std.update(pipelines));
   r('DELETE', `/v1/{name=${DP}}`, std.delete(pipelines));
+  r('POST', `/v1/{name=${DP}}:rollbackTarget`, rollbackTarget(ctx, std));
   r('GET', `/v1/{resource=${DP}}:getIamPolicy`, iam.get);
   r('POST', `/v1/{resource=${DP}}:setIamPolicy`, iam.set);
   r('POST', `/v1/{resource=${DP}}:testIamPermissions`, iam.test);
