@@ -10,10 +10,15 @@ export const JOB_ORDER: JobId[] = ['predeploy', 'deploy', 'verify', 'postdeploy'
 const JOB_FIELD: Record<JobId, string> = { predeploy: 'predeployJob', deploy: 'deployJob', verify: 'verifyJob', postdeploy: 'postdeployJob' };
 
 export interface Job extends Obj { id: string; state: string; jobRun?: string; skipMessage?: string }
-export interface Phase extends Obj { id: string; state: string; skipMessage?: string; deploymentJobs?: Record<string, Job> }
+export interface Phase extends Obj {
+  id: string; state: string; skipMessage?: string;
+  deploymentJobs?: Record<string, Job>;
+  childRolloutJobs?: { createRolloutJobs?: Job[]; advanceRolloutJobs?: Job[] };
+}
 
-/** The jobs of a phase in execution order. */
+/** The jobs of a phase in execution order (child rollout jobs run side by side). */
 export function jobsOf(phase: Phase): Job[] {
+  if (phase.childRolloutJobs) return [...phase.childRolloutJobs.createRolloutJobs ?? [], ...phase.childRolloutJobs.advanceRolloutJobs ?? []];
   const dj = phase.deploymentJobs ?? {};
   return JOB_ORDER.map(id => dj[JOB_FIELD[id]]).filter((j): j is Job => !!j);
 }
@@ -54,7 +59,7 @@ function hookJob(id: JobId, hook: Obj | undefined): Job | undefined {
  * Builds the phases for a rollout of `stage`. Phases before `startingPhaseId`, and canary phases on a
  * first deployment, are SKIPPED; a predeploy hook moves to the first phase that runs.
  */
-export function planPhases(stage: Obj, opts: { startingPhaseId?: string; firstDeployment: boolean }): Phase[] {
+export function planPhases(stage: Obj, opts: { startingPhaseId?: string; firstDeployment: boolean; children?: string[] }): Phase[] {
   const specs = phaseSpecs(stage);
   if (opts.startingPhaseId && !specs.some(s => s.id === opts.startingPhaseId)) {
     throw errors.invalidArgument(`starting_phase_id "${opts.startingPhaseId}" is not a phase of this rollout; phases are ${specs.map(s => s.id).join(', ')}.`, 'starting_phase_id');
@@ -69,6 +74,19 @@ export function planPhases(stage: Obj, opts: { startingPhaseId?: string; firstDe
     return undefined;
   };
   const firstRun = specs.findIndex((_, i) => !skipped(i));
+  if (opts.children) {
+    // A multi-target's rollout drives child rollouts: it creates them in its first phase that runs and
+    // advances them in each later one; the children run the deploy, verify and hook jobs.
+    const children = opts.children;
+    return specs.map((s, i) => {
+      const skip = skipped(i);
+      if (skip) return { id: s.id, state: 'SKIPPED', skipMessage: skip, childRolloutJobs: {} };
+      const jobs = children.map(c => i === firstRun
+        ? { id: `create-rollout-${c}`, state: 'PENDING', createChildRolloutJob: {} }
+        : { id: `advance-rollout-${c}`, state: 'PENDING', advanceChildRolloutJob: {} });
+      return { id: s.id, state: 'PENDING', childRolloutJobs: i === firstRun ? { createRolloutJobs: jobs } : { advanceRolloutJobs: jobs } };
+    });
+  }
   const predeploy = specs.find(s => s.predeploy)?.predeploy;
   return specs.map((s, i) => {
     const skip = skipped(i);

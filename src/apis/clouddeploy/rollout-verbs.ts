@@ -109,6 +109,9 @@ export function rolloutVerbs(ctx: ApiContext) {
         store.tx(w => {
           const jr = store.getParsed<Resource>(name);
           if (!jr || !name.includes('/jobRuns/')) throw notFound(ctx, `${ctx.svc.serviceName}/JobRun`, name);
+          if (jr.createChildRolloutJobRun || jr.advanceChildRolloutJobRun) {
+            throw errors.failedPrecondition(`Job run ${name} drives a child rollout; cancel the child rollout (or its controller) instead.`, name);
+          }
           if (jr.state !== 'IN_PROGRESS') {
             throw errors.failedPrecondition(`Cannot terminate job run ${name}: it is ${String(jr.state)}; only an IN_PROGRESS job run can be terminated.`, name);
           }

@@ -64,18 +64,17 @@ export function rolloutStrategy(store: Store): KindStrategy {
       if (!stage || !target) {
         throw errors.invalidArgument(`Target "${String(r.targetId)}" is not a stage of the release's delivery pipeline.`, 'rollout.target_id');
       }
-      if (target.multiTarget) {
-        throw errors.unimplemented(`Target "${String(r.targetId)}" is a multi-target; Gantry does not deploy multi-targets yet.`);
-      }
       const outcomes = (r.annotations as Resource | undefined)?.[OUTCOMES_ANNOTATION];
       if (outcomes !== undefined) parseOutcomes(String(outcomes));
     },
     prepare(r, ctx) {
       const release = store.getParsed<Resource>(ctx.parent)!;
       const { target, stage } = snapshotOf(release, String(r.targetId));
+      const children = (target!.multiTarget as Resource | undefined)?.targetIds as string[] | undefined;
       r.phases = planPhases(stage!, {
         startingPhaseId: queryString(ctx.req, 'startingPhaseId') || undefined,
         firstDeployment: firstDeployment(store, pipelineOf(ctx.parent), String(r.targetId)),
+        children,
       });
       r.approvalState = target!.requireApproval ? 'NEEDS_APPROVAL' : 'DOES_NOT_NEED_APPROVAL';
       r.state = 'PENDING_RELEASE';

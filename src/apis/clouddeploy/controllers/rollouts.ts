@@ -7,8 +7,10 @@ import type { ApiContext } from '../../../google/context.js';
 import type { Writer } from '../../../store/store.js';
 import { newUid, newUuid } from '../../../google/ids.js';
 import type { Resource } from '../../../google/standard-methods.js';
-import { jobsOf, type Job, type Phase } from '../rollout-plan.js';
-import { JOB_RUN_TERMINAL, locationOf, releaseOf, ROLLOUT_TERMINAL, saveJobRun, saveRollout, type Rollout } from '../rollouts.js';
+import { jobsOf, planPhases, type Job, type Phase } from '../rollout-plan.js';
+import { JOB_RUN_TERMINAL, locationOf, releaseOf, ROLLOUT_TERMINAL, saveJobRun, saveRollout, snapshotOf, type Rollout } from '../rollouts.js';
+
+const snapshotStage = (release: Resource, targetId: string) => snapshotOf(release, targetId).stage;
 import { decide, OUTCOMES_ANNOTATION, parseOutcomes, type OutcomeRule } from '../outcomes.js';
 import { schema } from '../service.js';
 import type { JobExecutions } from '../job-execution.js';
@@ -126,6 +128,12 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         continue;
       }
       if (phase.state !== 'IN_PROGRESS') { fail(r, undefined, `Phase "${phase.id}" is ${phase.state}.`); return true; }
+      if (phase.childRolloutJobs) {
+        const step = driveChildren(w, r, phase, release);
+        if (step === 'phase-done') { phase.state = 'SUCCEEDED'; changed = true; continue; }
+        if (step === 'failed') { wakeQueue(r, rc); return true; }
+        return changed || step === 'changed';
+      }
       const job = jobsOf(phase).find(j => !DONE_JOB.has(j.state));
       if (!job) { phase.state = 'SUCCEEDED'; changed = true; continue; }
       if (job.state === 'PENDING') { createJobRun(w, r, phase, job, release); return true; }
@@ -148,6 +156,78 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       return true;
     }
     return changed;
+  };
+
+  /** Child rollout name: `<controller id>-<child target id>`, cut to a valid id. */
+  const childName = (r: Rollout, child: string): string => {
+    const release = releaseOf(r.name);
+    const id = `${r.name.slice(r.name.lastIndexOf('/') + 1)}-${child}`.slice(0, 63).replace(/-+$/, '');
+    return `${release}/rollouts/${id}`;
+  };
+
+  const createChild = (w: Writer, r: Rollout, child: string, release: Resource): string => {
+    const name = childName(r, child);
+    if (store.get(name)) return name;
+    const stage = snapshotStage(release, r.targetId);
+    const firstPhase = r.phases[firstRunnable(r)].id;
+    const c: Rollout = {
+      name, uid: newUid(), createTime: clock.timestamp(), targetId: child, controllerRollout: r.name,
+      approvalState: 'DOES_NOT_NEED_APPROVAL', state: 'PENDING_RELEASE',
+      phases: planPhases(stage ?? {}, { startingPhaseId: firstPhase, firstDeployment: false }),
+      ...(r.annotations ? { annotations: r.annotations } : {}), ...(r.labels ? { labels: r.labels } : {}),
+      description: `Child rollout of ${r.name} to target ${child}.`,
+    };
+    saveRollout(w, c);
+    return name;
+  };
+
+  /** Runs a multi-target phase's child jobs side by side; settles when every child reached the phase. */
+  const driveChildren = (w: Writer, r: Rollout, phase: Phase, release: Resource): 'changed' | 'waiting' | 'phase-done' | 'failed' => {
+    let changed = false;
+    const jobs = jobsOf(phase);
+    for (const job of jobs) {
+      const child = job.id.replace(/^(create|advance)-rollout-/, '');
+      if (job.state === 'PENDING') {
+        const name = job.id.startsWith('create-') ? createChild(w, r, child, release) : childName(r, child);
+        const jr: Resource = {
+          name: `${r.name}/jobRuns/${newUuid()}`, uid: newUid(), phaseId: phase.id, jobId: job.id, createTime: clock.timestamp(),
+          startTime: clock.timestamp(), state: 'IN_PROGRESS',
+          [job.id.startsWith('create-') ? 'createChildRolloutJobRun' : 'advanceChildRolloutJobRun']: { rollout: name, rolloutPhaseId: phase.id },
+        };
+        saveJobRun(w, jr);
+        job.state = 'IN_PROGRESS';
+        job.jobRun = String(jr.name);
+        r.deployStartTime ??= String(jr.createTime);
+        changed = true;
+      }
+      if (job.state !== 'IN_PROGRESS') continue;
+      const jr = store.getParsed<Resource>(job.jobRun!) ?? {};
+      const run = (jr.createChildRolloutJobRun ?? jr.advanceChildRolloutJobRun) as Resource | undefined;
+      const c = run ? store.getParsed<Rollout>(String(run.rollout)) : undefined;
+      if (!c) continue;
+      const cPhase = c.phases.find(p => p.id === phase.id);
+      if (job.id.startsWith('advance-') && cPhase?.state === 'PENDING' && c.state === 'IN_PROGRESS' &&
+        c.phases.findIndex(p => !DONE_PHASE.has(p.state)) === c.phases.indexOf(cPhase)) {
+        cPhase.state = 'IN_PROGRESS';
+        saveRollout(w, c);
+      }
+      const done = c.state === 'SUCCEEDED' || cPhase?.state === 'SUCCEEDED';
+      const broken = ['FAILED', 'CANCELLED', 'HALTED', 'APPROVAL_REJECTED'].includes(c.state);
+      if (!done && !broken) continue;
+      jr.state = done ? 'SUCCEEDED' : 'FAILED';
+      jr.endTime = clock.timestamp();
+      saveJobRun(w, jr);
+      job.state = done ? 'SUCCEEDED' : 'FAILED';
+      changed = true;
+    }
+    if (jobs.every(j => j.state === 'SUCCEEDED')) return 'phase-done';
+    if (jobs.some(j => j.state === 'FAILED') && !jobs.some(j => j.state === 'IN_PROGRESS')) {
+      phase.state = 'FAILED';
+      const failed = jobs.filter(j => j.state === 'FAILED').map(j => j.id.replace(/^(create|advance)-rollout-/, ''));
+      fail(r, 'EXECUTION_FAILED', `Child rollouts to ${failed.join(', ')} did not complete phase "${phase.id}".`);
+      return 'failed';
+    }
+    return changed ? 'changed' : 'waiting';
   };
 
   const step = (w: Writer, r: Rollout, rc: ReconcileContext): boolean => {
@@ -180,13 +260,32 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       case 'IN_PROGRESS':
         return drive(w, r, release, rc);
       case 'CANCELLING': {
-        const running = r.phases.flatMap(jobsOf).find(j => j.state === 'IN_PROGRESS');
-        const jr = running?.jobRun ? store.getParsed<Resource>(running.jobRun) : undefined;
-        if (jr && !JOB_RUN_TERMINAL.has(String(jr.state))) {
-          if (jr.state === 'IN_PROGRESS') { jr.state = 'TERMINATING'; saveJobRun(w, jr); }
-          return false;
+        let waiting = false;
+        let changed = false;
+        for (const running of r.phases.flatMap(jobsOf).filter(j => j.state === 'IN_PROGRESS')) {
+          const jr = running.jobRun ? store.getParsed<Resource>(running.jobRun) : undefined;
+          const child = (jr?.createChildRolloutJobRun ?? jr?.advanceChildRolloutJobRun) as Resource | undefined;
+          if (jr && child) {
+            // Cancelling a controller cancels its children; their job runs end with them.
+            const c = store.getParsed<Rollout>(String(child.rollout));
+            if (c && !ROLLOUT_TERMINAL.has(c.state) && c.state !== 'CANCELLING') {
+              const busy = c.phases.flatMap(jobsOf).some(j => j.state === 'IN_PROGRESS');
+              c.state = busy ? 'CANCELLING' : 'CANCELLED';
+              if (!busy) abortRemaining(c);
+              saveRollout(w, c);
+            }
+            if (c && !ROLLOUT_TERMINAL.has(c.state)) { waiting = true; continue; }
+            if (!JOB_RUN_TERMINAL.has(String(jr.state))) { jr.state = 'TERMINATED'; jr.endTime = clock.timestamp(); saveJobRun(w, jr); }
+          } else if (jr && !JOB_RUN_TERMINAL.has(String(jr.state))) {
+            if (jr.state === 'IN_PROGRESS') { jr.state = 'TERMINATING'; saveJobRun(w, jr); }
+            waiting = true;
+            continue;
+          }
+          running.state = 'ABORTED';
+          changed = true;
         }
-        if (running) running.state = 'ABORTED';
+        // Still waiting on job runs or children: their changes wake this rollout again.
+        if (waiting) return changed;
         abortRemaining(r);
         r.state = 'CANCELLED';
         wakeQueue(r, rc);
@@ -202,7 +301,10 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     reconcile(name, rc) {
       store.tx(w => {
         const r = store.getParsed<Rollout>(name);
-        if (!r || ROLLOUT_TERMINAL.has(r.state)) return;
+        if (!r) return;
+        // A child's progress is its controller's: reconcile the controller whenever a child moves.
+        if (r.controllerRollout) rc.enqueue('rollout', String(r.controllerRollout));
+        if (ROLLOUT_TERMINAL.has(r.state)) return;
         if (step(w, r, rc)) saveRollout(w, r);
       });
     },
