@@ -19,6 +19,7 @@ import { OutcomeScripts } from './emulator/outcome-scripts.js';
 import { rolloutControllers, type ExecutorMode } from './apis/clouddeploy/controllers/rollouts.js';
 import { JobExecutions } from './apis/clouddeploy/job-execution.js';
 import { ProcessExecutor } from './executors/process.js';
+import { ContainerExecutor } from './executors/container.js';
 
 export interface GantryOptions {
   host: string;
@@ -31,14 +32,16 @@ export interface GantryOptions {
   renderMs: number;
   /** How long a simulated job run (predeploy, deploy, verify, postdeploy) takes unless scripted. */
   jobMs: number;
-  /** Default executor for Cloud Deploy job runs: simulated, or process (commands run on the host). */
+  /** Default executor for Cloud Deploy job runs: simulated, process (commands on the host) or container. */
   executor: ExecutorMode;
+  /** Docker Engine API socket for the container executor (dockerd or podman). */
+  dockerSocket: string;
   /** SQLite synchronous mode: NORMAL survives a killed process, FULL also power loss. */
   durability: 'NORMAL' | 'FULL';
 }
 
 export const DEFAULTS: GantryOptions = {
-  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, executor: 'simulated', durability: 'NORMAL',
+  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, executor: 'simulated', dockerSocket: '/var/run/docker.sock', durability: 'NORMAL',
 };
 
 export interface Gantry {
@@ -75,7 +78,11 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   const storage = new StorageService(store, clock, new BlobStore(join(work, 'blobs')), () => baseUrl);
   registerStorage(app, storage, store);
   const outcomes = new OutcomeScripts(store);
-  const executions = new JobExecutions(store, clock, { process: new ProcessExecutor() }, storage, join(work, 'sources'), log);
+  const containers = new ContainerExecutor(opts.dockerSocket);
+  if (opts.executor === 'container') {
+    await containers.ping().catch((e: Error) => { throw new Error(`the container executor needs a Docker Engine API at ${opts.dockerSocket}: ${e.message}`); });
+  }
+  const executions = new JobExecutions(store, clock, { process: new ProcessExecutor(), container: containers }, storage, join(work, 'sources'), log);
   for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name) })) runtime.register(c);
   registerEmulator(app, clock, runtime, outcomes);
 

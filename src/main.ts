@@ -17,7 +17,8 @@ Usage: gantry [options]
   --clock MODE         real or virtual (GANTRY_CLOCK, default real)
   --render-duration D  how long a simulated release render takes, e.g. 1s (GANTRY_RENDER_DURATION)
   --job-duration D     how long a simulated job run takes unless scripted, e.g. 1s (GANTRY_JOB_DURATION)
-  --executor MODE      simulated (default) or process: how Cloud Deploy job runs execute (GANTRY_EXECUTOR)
+  --executor MODE      simulated (default), process or container: how Cloud Deploy job runs execute (GANTRY_EXECUTOR)
+  --docker-socket PATH Docker Engine API socket for the container executor (GANTRY_DOCKER_SOCKET, /var/run/docker.sock)
   --durability MODE    NORMAL (survives a killed process) or FULL (also power loss) (GANTRY_DURABILITY)
   -h, --help           this text`;
 
@@ -36,7 +37,7 @@ const { values } = parseArgs({
   options: {
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
     'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' },
-    durability: { type: 'string' }, executor: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   },
   strict: true,
 });
@@ -65,8 +66,9 @@ for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'r
   opts[key] = ms;
 }
 const executor = pick(values.executor, 'GANTRY_EXECUTOR') ?? DEFAULTS.executor;
-if (executor !== 'simulated' && executor !== 'process') fail(`invalid executor ${executor} (simulated or process)`);
+if (executor !== 'simulated' && executor !== 'process' && executor !== 'container') fail(`invalid executor ${executor} (simulated, process or container)`);
 opts.executor = executor;
+opts.dockerSocket = pick(values['docker-socket'], 'GANTRY_DOCKER_SOCKET') ?? DEFAULTS.dockerSocket;
 const durability = (pick(values.durability, 'GANTRY_DURABILITY') ?? DEFAULTS.durability).toUpperCase();
 if (durability !== 'NORMAL' && durability !== 'FULL') fail(`invalid durability ${durability}`);
 opts.durability = durability;

@@ -8,6 +8,8 @@ export interface TaskSpec {
   args: string[];
   env: Record<string, string>;
   workingDir?: string;
+  /** A host directory the task works in: the process executor's cwd, a container's /workspace mount. */
+  workspace?: string;
   timeoutMs: number;
 }
 

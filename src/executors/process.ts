@@ -16,7 +16,7 @@ export class ProcessExecutor implements Executor {
     }
     // PATH comes from the host so commands resolve; everything else is the task's own environment.
     const child = spawn(argv[0], argv.slice(1), {
-      cwd: spec.workingDir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...spec.env },
+      cwd: spec.workingDir ?? spec.workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     let outcome: TaskResult | undefined;

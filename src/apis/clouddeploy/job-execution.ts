@@ -99,9 +99,10 @@ export class JobExecutions {
     const config = ((target?.executionConfigs as Obj[] | undefined) ?? []).find(c => ((c.usages as string[]) ?? []).includes(USAGE[jobId]));
     const timeoutMs = config?.executionTimeout ? parseDurationMs(String(config.executionTimeout)) ?? DEFAULT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS;
     const executor = this.executors[mode];
+    if (!executor) return missing(`The ${mode} executor is not available on this Gantry (start it with --executor ${mode}${mode === 'container' ? ' and a reachable --docker-socket' : ''}).`);
     let logText = '';
     const specs: TaskSpec[] = containers.map(c => ({
-      image: c.image, command: c.command ?? [], args: c.args ?? [], env: { ...env, ...envOf(c) }, workingDir: skaffold.dir, timeoutMs,
+      image: c.image, command: c.command ?? [], args: c.args ?? [], env: { ...env, ...envOf(c) }, workspace: skaffold.dir, timeoutMs,
     }));
     const tasks = specs.map((spec, i) => executor.start(spec, (stream, chunk) => {
       if (logText.length < 1 << 20) logText += chunk.split('\n').filter((l, j, a) => l || j < a.length - 1).map(l => `[${containers[i].name ?? `task-${i}`}] ${stream}: ${l}`).join('\n') + '\n';

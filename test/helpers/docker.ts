@@ -1,0 +1,45 @@
+// A private Docker engine for container-executor tests: dockerd with every path under a temp dir, no
+// bridge and no iptables (tasks run with --network none), and a busybox image imported from the
+// busybox-static package (no registry is reachable). CI installs docker.io and busybox-static.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { tempDir } from './server.js';
+
+export const TEST_IMAGE = 'gantry-test/busybox:1';
+
+export interface TestDocker { socket: string; stop(): Promise<void> }
+
+/** Why no engine can be had here, or undefined when one can. */
+export function dockerUnavailable(): string | undefined {
+  const which = (bin: string) => { try { execFileSync('which', [bin], { stdio: 'ignore' }); return true; } catch { return false; } };
+  if (!which('dockerd')) return 'dockerd is not installed (apt-get install docker.io)';
+  if (!existsSync('/bin/busybox')) return 'busybox is not installed (apt-get install busybox-static)';
+  if (process.getuid?.() !== 0) return 'dockerd needs root';
+  return undefined;
+}
+
+export async function startDocker(): Promise<TestDocker> {
+  const dir = tempDir('gantry-dockerd-');
+  const socket = join(dir, 'docker.sock');
+  const proc: ChildProcess = spawn('dockerd', ['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${socket}`,
+    '--pidfile', join(dir, 'docker.pid'), '--iptables=false', '--ip6tables=false', '--bridge=none'], { stdio: 'ignore' });
+  const docker = new Docker({ socketPath: socket });
+  const until = Date.now() + 20_000;
+  for (;;) {
+    try { await docker.ping(); break; } catch { /* not yet */ }
+    if (Date.now() > until) { proc.kill('SIGKILL'); throw new Error('dockerd did not start within 20 s'); }
+    await new Promise(r => setTimeout(r, 100));
+  }
+  const root = join(dir, 'rootfs');
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  mkdirSync(join(root, 'tmp'));
+  cpSync('/bin/busybox', join(root, 'bin', 'busybox'));
+  for (const applet of ['sh', 'echo', 'cat', 'test', 'env', 'sleep', 'grep', 'sort', 'ls', 'true', 'false']) symlinkSync('busybox', join(root, 'bin', applet));
+  execFileSync('sh', ['-c', `tar -C '${root}' -c . | docker -H 'unix://${socket}' import - ${TEST_IMAGE}`], { stdio: 'ignore' });
+  return {
+    socket,
+    stop: () => new Promise<void>(r => { proc.once('exit', () => r()); proc.kill('SIGTERM'); }),
+  };
+}
