@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { clouddeploy_v1 } from 'googleapis';
 import { startTestGantry, eventually, tempDir } from '../helpers/server.js';
-import { googleapisDeploy } from '../helpers/clients.js';
+import { DeployKit } from '../helpers/deploy.js';
 import { dockerUnavailable, startDocker, TEST_IMAGE, type TestDocker } from '../helpers/docker.js';
 import type { Gantry } from '../../src/gantry.js';
 
@@ -18,23 +18,17 @@ let g: Gantry;
 let docker: TestDocker;
 let api: clouddeploy_v1.Resource$Projects$Locations;
 
-async function opDone(p: Promise<{ data: clouddeploy_v1.Schema$Operation }>) {
-  const op = (await p).data;
-  return eventually(async () => { const r = (await api.operations.get({ name: op.name! })).data; return r.done ? r : undefined; });
-}
-const ro = () => api.deliveryPipelines.releases.rollouts;
-const until = (name: string, pred: (r: clouddeploy_v1.Schema$Rollout) => boolean) =>
-  eventually(async () => { const r = (await ro().get({ name })).data; return pred(r) ? r : undefined; }, 30_000);
-const download = async (url: string) => {
-  const [, bucket, object] = /^gs:\/\/([^/]+)\/(.+)$/.exec(url)!;
-  return (await fetch(`${g.url}/storage/v1/b/${bucket}/o/${encodeURIComponent(object)}?alt=media`)).text();
-};
+const k = new DeployKit();
+const opDone = k.opDone.bind(k);
+const ro = () => k.rollouts;
+const until = (name: string, pred: (r: clouddeploy_v1.Schema$Rollout) => boolean) => k.until(name, pred, 30_000);
+const download = k.download.bind(k);
 
 before(async () => {
   if (skip) return;
   docker = await startDocker();
   g = await startTestGantry({ executor: 'container', dockerSocket: docker.socket });
-  api = googleapisDeploy(g.url).projects.locations;
+  api = k.attach(g.url).api;
   await opDone(api.targets.create({ parent: LOC, targetId: 'dev', requestBody: { run: { location: LOC } } }));
   await opDone(api.deliveryPipelines.create({ parent: LOC, deliveryPipelineId: 'p', requestBody: { serialPipeline: { stages: [
     { targetId: 'dev', strategy: { standard: { verify: true, predeploy: { actions: ['announce'] } } } },

@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { clouddeploy_v1 } from 'googleapis';
 import { startTestGantry, eventually } from '../helpers/server.js';
-import { googleapisDeploy, googleError } from '../helpers/clients.js';
+import { googleError } from '../helpers/clients.js';
+import { DeployKit } from '../helpers/deploy.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const LOC = 'projects/ro-proj/locations/us-central1';
@@ -13,13 +14,11 @@ let g: Gantry;
 let api: clouddeploy_v1.Resource$Projects$Locations;
 type Rollout = clouddeploy_v1.Schema$Rollout;
 
-async function opDone(p: Promise<{ data: clouddeploy_v1.Schema$Operation }>) {
-  const op = (await p).data;
-  return eventually(async () => { const r = (await api.operations.get({ name: op.name! })).data; return r.done ? r : undefined; });
-}
-const rollouts = () => api.deliveryPipelines.releases.rollouts;
-const get = async (name: string) => (await rollouts().get({ name })).data;
-const until = (name: string, pred: (r: Rollout) => boolean, ms = 5000) => eventually(async () => { const r = await get(name); return pred(r) ? r : undefined; }, ms);
+const k = new DeployKit();
+const opDone = k.opDone.bind(k);
+const rollouts = () => k.rollouts;
+const get = k.rollout.bind(k);
+const until = (name: string, pred: (r: Rollout) => boolean, ms = 5000) => k.until(name, pred, ms);
 const state = (name: string, s: string) => until(name, r => r.state === s);
 const phase = (r: Rollout, id: string) => r.phases!.find(p => p.id === id)!;
 
@@ -34,7 +33,7 @@ async function rollout(rel: string, id: string, targetId: string, extra: Partial
 
 before(async () => {
   g = await startTestGantry();
-  api = googleapisDeploy(g.url).projects.locations;
+  api = k.attach(g.url).api;
   for (const [id, approval] of [['dev', false], ['prod', true], ['qa', false]] as const) {
     await opDone(api.targets.create({ parent: LOC, targetId: id, requestBody: { requireApproval: approval, run: { location: LOC } } }));
   }

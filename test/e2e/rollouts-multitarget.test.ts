@@ -3,8 +3,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { clouddeploy_v1 } from 'googleapis';
-import { startTestGantry, eventually } from '../helpers/server.js';
-import { googleapisDeploy, googleError } from '../helpers/clients.js';
+import { startTestGantry } from '../helpers/server.js';
+import { googleError } from '../helpers/clients.js';
+import { DeployKit } from '../helpers/deploy.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const LOC = 'projects/multi/locations/us-central1';
@@ -13,13 +14,11 @@ let g: Gantry;
 let api: clouddeploy_v1.Resource$Projects$Locations;
 type Rollout = clouddeploy_v1.Schema$Rollout;
 
-async function opDone(p: Promise<{ data: clouddeploy_v1.Schema$Operation }>) {
-  const op = (await p).data;
-  return eventually(async () => { const r = (await api.operations.get({ name: op.name! })).data; return r.done ? r : undefined; });
-}
-const ro = () => api.deliveryPipelines.releases.rollouts;
-const get = async (name: string) => (await ro().get({ name })).data;
-const until = (name: string, pred: (r: Rollout) => boolean) => eventually(async () => { const r = await get(name); return pred(r) ? r : undefined; }, 8000);
+const k = new DeployKit();
+const opDone = k.opDone.bind(k);
+const ro = () => k.rollouts;
+const get = k.rollout.bind(k);
+const until = (name: string, pred: (r: Rollout) => boolean) => k.until(name, pred, 8000);
 async function release(id: string, annotations?: Record<string, string>) {
   await opDone(api.deliveryPipelines.releases.create({ parent: PIPE, releaseId: id, requestBody: { annotations } }));
   return `${PIPE}/releases/${id}`;
@@ -31,7 +30,7 @@ async function rollout(rel: string, id: string) {
 
 before(async () => {
   g = await startTestGantry();
-  api = googleapisDeploy(g.url).projects.locations;
+  api = k.attach(g.url).api;
   for (const id of ['east', 'west']) await opDone(api.targets.create({ parent: LOC, targetId: id, requestBody: { run: { location: LOC } } }));
   await opDone(api.targets.create({ parent: LOC, targetId: 'all', requestBody: { requireApproval: true, multiTarget: { targetIds: ['east', 'west'] } } }));
   await opDone(api.deliveryPipelines.create({ parent: LOC, deliveryPipelineId: 'fleet', requestBody: { serialPipeline: { stages: [

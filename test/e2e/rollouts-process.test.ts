@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { clouddeploy_v1 } from 'googleapis';
 import { startTestGantry, eventually, tempDir } from '../helpers/server.js';
-import { googleapisDeploy, googleError } from '../helpers/clients.js';
+import { googleError } from '../helpers/clients.js';
+import { DeployKit } from '../helpers/deploy.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/hooks', import.meta.url));
@@ -16,23 +17,15 @@ let g: Gantry;
 let api: clouddeploy_v1.Resource$Projects$Locations;
 let source: string;
 
-async function opDone(p: Promise<{ data: clouddeploy_v1.Schema$Operation }>) {
-  const op = (await p).data;
-  return eventually(async () => { const r = (await api.operations.get({ name: op.name! })).data; return r.done ? r : undefined; });
-}
-const ro = () => api.deliveryPipelines.releases.rollouts;
-const until = (name: string, pred: (r: clouddeploy_v1.Schema$Rollout) => boolean) =>
-  eventually(async () => { const r = (await ro().get({ name })).data; return pred(r) ? r : undefined; }, 15_000);
-async function download(url: string): Promise<string> {
-  const [, bucket, object] = /^gs:\/\/([^/]+)\/(.+)$/.exec(url)!;
-  const r = await fetch(`${g.url}/storage/v1/b/${bucket}/o/${encodeURIComponent(object)}?alt=media`);
-  assert.equal(r.status, 200);
-  return r.text();
-}
+const k = new DeployKit();
+const opDone = k.opDone.bind(k);
+const ro = () => k.rollouts;
+const until = k.until.bind(k);
+const download = k.download.bind(k);
 
 before(async () => {
   g = await startTestGantry();
-  api = googleapisDeploy(g.url).projects.locations;
+  api = k.attach(g.url).api;
   source = join(tempDir(), 'src');
   cpSync(FIXTURE, source, { recursive: true });
   // The server default stays simulated; the target asks for the process executor.
