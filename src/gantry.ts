@@ -71,11 +71,11 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
 
   const deploy: ApiContext = { store, clock, ops, schema: deploySchema, svc: { protoPackage: PROTO_PACKAGE, apiVersion: 'v1', serviceName: SERVICE } };
   registerCloudDeploy(app, deploy);
-  runtime.register(renderController(deploy, () => opts.renderMs));
-  runtime.register(pipelineConditionController(store));
   let baseUrl = '';
   const work = opts.dataDir === ':memory:' ? join(tmpdir(), `gantry-${process.pid}`) : opts.dataDir;
   const storage = new StorageService(store, clock, new BlobStore(join(work, 'blobs')), () => baseUrl);
+  runtime.register(renderController(deploy, () => opts.renderMs, { reader: storage, workRoot: join(work, 'sources') }));
+  runtime.register(pipelineConditionController(store));
   registerStorage(app, storage, store);
   const outcomes = new OutcomeScripts(store);
   const containers = new ContainerExecutor(opts.dockerSocket);

@@ -2,7 +2,7 @@
 // container from the release's Skaffold config, with Cloud Deploy's environment and captured logs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { clouddeploy_v1 } from 'googleapis';
@@ -71,7 +71,7 @@ test('verify exits 1 → FAILED/EXECUTION_FAILED with the log; fixed, retry-job 
 });
 
 test('terminate kills the running process', async () => {
-  writeFileSync(join(source, 'skaffold.yaml'), (await import('node:fs')).readFileSync(join(FIXTURE, 'skaffold.yaml'), 'utf8').replace('if test -f ready.flag', 'sleep 30; if test -f ready.flag'));
+  writeFileSync(join(source, 'skaffold.yaml'), readFileSync(join(FIXTURE, 'skaffold.yaml'), 'utf8').replace('if test -f ready.flag', 'sleep 30; if test -f ready.flag'));
   await opDone(api.deliveryPipelines.releases.create({ parent: `${LOC}/deliveryPipelines/p`, releaseId: 'r2', requestBody: { skaffoldConfigUri: pathToFileURL(source).href } }));
   const rel = `${LOC}/deliveryPipelines/p/releases/r2`;
   await eventually(async () => (await api.deliveryPipelines.releases.get({ name: rel })).data.renderState === 'SUCCEEDED');
@@ -84,4 +84,24 @@ test('terminate kills the running process', async () => {
   assert.ok(Date.now() - started < 10_000);
   assert.match(r.failureReason!, /terminated/);
   assert.equal((await googleError(ro().jobRuns.terminate({ name: r.phases![0].deploymentJobs!.verifyJob!.jobRun!, requestBody: {} }))).status, 'FAILED_PRECONDITION');
+});
+
+test('render checks the Skaffold config: no verify stanza, unknown custom action', async () => {
+  const bare = join(tempDir(), 'bare');
+  cpSync(FIXTURE, bare, { recursive: true });
+  writeFileSync(join(bare, 'skaffold.yaml'), 'apiVersion: skaffold/v4beta7\nkind: Config\nmanifests:\n  rawYaml: [service.yaml]\n');
+  await opDone(api.deliveryPipelines.releases.create({ parent: `${LOC}/deliveryPipelines/p`, releaseId: 'bare', requestBody: { skaffoldConfigUri: pathToFileURL(bare).href } }));
+  const rel = await eventually(async () => {
+    const r = (await api.deliveryPipelines.releases.get({ name: `${LOC}/deliveryPipelines/p/releases/bare` })).data;
+    return r.renderState === 'FAILED' ? r : undefined;
+  });
+  assert.ok(['VERIFICATION_CONFIG_NOT_FOUND', 'CUSTOM_ACTION_NOT_FOUND'].includes(rel.targetRenders!.dev.failureCause!));
+  writeFileSync(join(bare, 'skaffold.yaml'), readFileSync(join(FIXTURE, 'skaffold.yaml'), 'utf8').replace('- name: announce', '- name: other'));
+  await opDone(api.deliveryPipelines.releases.create({ parent: `${LOC}/deliveryPipelines/p`, releaseId: 'noaction', requestBody: { skaffoldConfigUri: pathToFileURL(bare).href } }));
+  const r2 = await eventually(async () => {
+    const r = (await api.deliveryPipelines.releases.get({ name: `${LOC}/deliveryPipelines/p/releases/noaction` })).data;
+    return r.renderState === 'FAILED' ? r : undefined;
+  });
+  assert.equal(r2.targetRenders!.dev.failureCause, 'CUSTOM_ACTION_NOT_FOUND');
+  assert.match(r2.targetRenders!.dev.failureMessage!, /"announce"/);
 });

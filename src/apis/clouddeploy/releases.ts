@@ -10,6 +10,7 @@ import { parseTimestamp } from '../../google/time.js';
 import { withEtag, notFound, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import type { MethodSpec } from '../../server/api.js';
 import { stagesOf } from './pipelines.js';
+import { loadSkaffold, type SkaffoldConfig, type SourceReader } from './skaffold.js';
 import { phaseIds } from './phases.js';
 import { schema } from './service.js';
 import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
@@ -95,22 +96,75 @@ function parseRenderFailure(value: string): Map<string, string> {
   return out;
 }
 
-/** Simulated render: after the configured duration every target render ends, as scripted. */
-export function renderController(ctx: ApiContext, renderMs: () => number): Controller {
+/**
+ * Render: after the configured duration every target render ends, as scripted; when the release's
+ * source can be read, each target's stage is also checked against its Skaffold config (verify stanza,
+ * custom actions), as Cloud Deploy's render does.
+ */
+export function renderController(ctx: ApiContext, renderMs: () => number, source: { reader: SourceReader; workRoot: string }): Controller {
   const { store, clock } = ctx;
+  const inflight = new Set<string>();
   return {
     kind: 'release',
     reconcile(name, rc) {
       const r = store.getParsed<Resource>(name);
-      if (!r || r.renderState !== 'IN_PROGRESS') return;
+      if (!r || r.renderState !== 'IN_PROGRESS' || inflight.has(name)) return;
       const due = Number(parseTimestamp(String(r.renderStartTime))! / 1_000_000n) + renderMs();
       if (clock.now() < due) return rc.wakeAt(due);
-      store.tx(w => finishRender(w, r, clock));
+      inflight.add(name);
+      sourceChecks(r, source).then(found => store.tx(w => {
+        const fresh = store.getParsed<Resource>(name);
+        if (fresh?.renderState === 'IN_PROGRESS') finishRender(w, fresh, clock, found);
+      })).finally(() => inflight.delete(name));
     },
   };
 }
 
-function finishRender(w: Writer, r: Resource, clock: Clock): void {
+/** Render failures the release's Skaffold config implies, by target; none when there is no readable source. */
+async function sourceChecks(r: Resource, source: { reader: SourceReader; workRoot: string }): Promise<Map<string, { cause: string; message: string }>> {
+  const out = new Map<string, { cause: string; message: string }>();
+  if (!r.skaffoldConfigUri) return out;
+  let cfg: SkaffoldConfig;
+  try {
+    cfg = await loadSkaffold(r, source.reader, source.workRoot);
+  } catch {
+    return out; // an unreadable source renders as simulated (see docs/fidelity.md)
+  }
+  const stages = stagesOf(r.deliveryPipelineSnapshot as Resource);
+  for (const stage of stages) {
+    const id = String(stage.targetId);
+    const strategy = (stage.strategy ?? {}) as Obj;
+    const blocks: Obj[] = [];
+    if (strategy.standard) blocks.push(strategy.standard as Obj);
+    const canary = strategy.canary as Obj | undefined;
+    if (canary?.canaryDeployment) blocks.push(canary.canaryDeployment as Obj);
+    for (const pc of ((canary?.customCanaryDeployment as Obj | undefined)?.phaseConfigs as Obj[] | undefined) ?? []) blocks.push(pc);
+    for (const b of blocks) {
+      if (b.verify && !cfg.verify.length) {
+        out.set(id, { cause: 'VERIFICATION_CONFIG_NOT_FOUND', message: `The stage for target "${id}" enables verify, but the Skaffold config has no verify stanza.` });
+      }
+      for (const hook of ['predeploy', 'postdeploy']) {
+        for (const action of (((b[hook] as Obj | undefined)?.actions as string[] | undefined) ?? [])) {
+          if (!cfg.customActions.has(action)) out.set(id, { cause: 'CUSTOM_ACTION_NOT_FOUND', message: `The ${hook} action "${action}" of target "${id}" is not a custom action of the Skaffold config.` });
+        }
+      }
+    }
+  }
+  for (const ctt of (r.customTargetTypeSnapshots as Resource[] | undefined) ?? []) {
+    const actions = (ctt.customActions ?? {}) as Obj;
+    for (const a of [actions.renderAction, actions.deployAction].filter(Boolean) as string[]) {
+      if (cfg.customActions.has(a)) continue;
+      for (const t of (r.targetSnapshots as Resource[]) ?? []) {
+        if ((t.customTarget as Obj | undefined)?.customTargetType === ctt.name) {
+          out.set(String(t.targetId), { cause: 'CUSTOM_ACTION_NOT_FOUND', message: `Action "${a}" of custom target type ${String(ctt.name)} is not a custom action of the Skaffold config.` });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function finishRender(w: Writer, r: Resource, clock: Clock, found: Map<string, { cause: string; message: string }>): void {
   const failures = parseRenderFailure(String((r.annotations as Obj | undefined)?.[RENDER_FAILURE_ANNOTATION] ?? ''));
   const [, project, , region, , pipelineId, , releaseId] = String(r.name).split('/');
   void pipelineId;
@@ -123,6 +177,12 @@ function finishRender(w: Writer, r: Resource, clock: Clock): void {
     if (cause) {
       failed = true;
       renders[id] = { renderingState: 'FAILED', failureCause: cause, failureMessage: `Render of target "${id}" failed (${cause}), as scripted by annotation ${RENDER_FAILURE_ANNOTATION}.` };
+      continue;
+    }
+    const problem = found.get(id);
+    if (problem) {
+      failed = true;
+      renders[id] = { renderingState: 'FAILED', failureCause: problem.cause, failureMessage: problem.message };
       continue;
     }
     renders[id] = { renderingState: 'SUCCEEDED' };
