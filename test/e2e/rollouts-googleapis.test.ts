@@ -71,6 +71,15 @@ test('standard: PENDING_RELEASE → IN_PROGRESS → SUCCEEDED, predeploy/deploy/
   assert.ok(runs[1].deployJobRun!.build);
   const one = (await rollouts().jobRuns.get({ name: runs[2].name! })).data;
   assert.equal(one.jobId, 'verify');
+  // A deploy to a Cloud Run target records the service and its new revision.
+  const cloudRun = r.metadata!.cloudRun!;
+  assert.equal(cloudRun.service, `${LOC}/services/app`);
+  assert.match(cloudRun.revision!, /^app-\d{5}-[a-j]{3}$/);
+  assert.match(cloudRun.serviceUrls![0], /^https:\/\/app-\d{12}\.us-central1\.run\.app$/);
+  assert.equal(cloudRun.previousRevision, undefined);
+  assert.deepEqual(runs[1].deployJobRun!.metadata!.cloudRun, cloudRun);
+  const rel1 = (await api.deliveryPipelines.releases.get({ name: rel })).data;
+  assert.equal(rel1.targetRenders!.dev.metadata!.cloudRun!.service, `${LOC}/services/app`);
   // The wildcard parent lists rollouts across releases, with the filters gcloud sends.
   const across = (await rollouts().list({ parent: `${PIPE}/releases/-`, filter: '(approvalState!="REJECTED" AND approvalState!="NEEDS_APPROVAL") AND state="SUCCEEDED" AND targetId="dev"', orderBy: 'DeployEndTime desc' })).data;
   assert.deepEqual(across.rollouts!.map(x => x.name), [name]);
@@ -117,6 +126,9 @@ test('canary: phases wait for :advance; advance preconditions', async () => {
   await rollouts().advance({ name, requestBody: { phaseId: 'stable' } });
   r = await state(name, 'SUCCEEDED');
   assert.deepEqual(r.phases!.map(p => p.state), ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+  const previous = (await get(`${PIPE}/releases/c1/rollouts/c1-qa`)).metadata!.cloudRun!.revision;
+  assert.equal(r.metadata!.cloudRun!.previousRevision, `${LOC}/services/app/revisions/${previous}`);
+  assert.notEqual(r.metadata!.cloudRun!.revision, previous);
   const runs = (await rollouts().jobRuns.list({ parent: name })).data.jobRuns!;
   assert.deepEqual(runs.map(j => `${j.phaseId}/${j.jobId}`), ['canary-25/deploy', 'canary-25/verify', 'canary-50/deploy', 'canary-50/verify', 'stable/deploy', 'stable/verify']);
 });

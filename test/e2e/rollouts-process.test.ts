@@ -54,6 +54,8 @@ test('verify exits 1 → FAILED/EXECUTION_FAILED with the log; fixed, retry-job 
   assert.equal(pre.state, 'SUCCEEDED');
   const deploy = (await ro().jobRuns.get({ name: jobs.deployJob!.jobRun! })).data;
   assert.equal(deploy.deployJobRun!.artifact!.manifestPaths![0], 'stable/manifest.yaml');
+  // The service name comes from the Knative Service in the source's manifests.
+  assert.equal(deploy.deployJobRun!.metadata!.cloudRun!.service, `${LOC}/services/hooks`);
   const preLog = (await (await fetch(`${g.url}/storage/v1/b/gantry-logs/o?prefix=${encodeURIComponent(name)}`)).json()) as { items: { name: string; mediaLink: string }[] };
   const texts = await Promise.all(preLog.items.map(async i => (await fetch(i.mediaLink)).text()));
   const announce = texts.find(t => t.includes('predeploy for'))!;

@@ -10,7 +10,7 @@ import { parseTimestamp } from '../../google/time.js';
 import { withEtag, notFound, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import type { MethodSpec } from '../../server/api.js';
 import { stagesOf } from './pipelines.js';
-import { loadSkaffold, type SkaffoldConfig, type SourceReader } from './skaffold.js';
+import { cloudRunServiceName, loadSkaffold, type SkaffoldConfig, type SourceReader } from './skaffold.js';
 import { phaseIds } from './phases.js';
 import { schema } from './service.js';
 import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
@@ -121,8 +121,10 @@ export function renderController(ctx: ApiContext, renderMs: () => number, source
 }
 
 /** Render failures the release's Skaffold config implies, by target; none when there is no readable source. */
-async function sourceChecks(r: Resource, source: { reader: SourceReader; workRoot: string }): Promise<Map<string, { cause: string; message: string }>> {
-  const out = new Map<string, { cause: string; message: string }>();
+interface SourceFindings extends Map<string, { cause: string; message: string }> { service?: string }
+
+async function sourceChecks(r: Resource, source: { reader: SourceReader; workRoot: string }): Promise<SourceFindings> {
+  const out: SourceFindings = new Map();
   if (!r.skaffoldConfigUri) return out;
   let cfg: SkaffoldConfig;
   try {
@@ -130,6 +132,7 @@ async function sourceChecks(r: Resource, source: { reader: SourceReader; workRoo
   } catch {
     return out; // an unreadable source renders as simulated (see docs/fidelity.md)
   }
+  out.service = cloudRunServiceName(cfg);
   const stages = stagesOf(r.deliveryPipelineSnapshot as Resource);
   for (const stage of stages) {
     const id = String(stage.targetId);
@@ -164,10 +167,9 @@ async function sourceChecks(r: Resource, source: { reader: SourceReader; workRoo
   return out;
 }
 
-function finishRender(w: Writer, r: Resource, clock: Clock, found: Map<string, { cause: string; message: string }>): void {
+function finishRender(w: Writer, r: Resource, clock: Clock, found: SourceFindings): void {
   const failures = parseRenderFailure(String((r.annotations as Obj | undefined)?.[RENDER_FAILURE_ANNOTATION] ?? ''));
   const [, project, , region, , pipelineId, , releaseId] = String(r.name).split('/');
-  void pipelineId;
   const renders = r.targetRenders as Record<string, Obj>;
   const artifacts: Record<string, Obj> = {};
   const stages = stagesOf(r.deliveryPipelineSnapshot as Resource);
@@ -186,6 +188,11 @@ function finishRender(w: Writer, r: Resource, clock: Clock, found: Map<string, {
       continue;
     }
     renders[id] = { renderingState: 'SUCCEEDED' };
+    const run = ((r.targetSnapshots as Resource[] | undefined) ?? []).find(t => t.targetId === id)?.run as Obj | undefined;
+    if (run?.location) {
+      // The Cloud Run service the manifests deploy (the pipeline's id when the source cannot be read).
+      renders[id].metadata = { cloudRun: { service: `${String(run.location)}/services/${found.service ?? pipelineId}` } };
+    }
     const base = `gs://${region}.deploy-artifacts.${project}.appspot.com/${releaseId}-${String(r.uid)}/${id}`;
     const stage = stages.find(s => s.targetId === id);
     const phases = phaseIds(stage);

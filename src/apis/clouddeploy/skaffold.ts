@@ -14,6 +14,8 @@ export interface SkaffoldConfig {
   dir: string;
   customActions: Map<string, Container[]>;
   verify: { name: string; container: Container }[];
+  /** Files of `manifests.rawYaml`, relative to `dir`. */
+  rawYaml: string[];
 }
 
 export interface SourceReader { read(gsUrl: string): Buffer }
@@ -24,7 +26,7 @@ export async function loadSkaffold(release: Record<string, unknown>, storage: So
   const configPath = String(release.skaffoldConfigPath ?? 'skaffold.yaml');
   let dir: string;
   if (!uri) {
-    return { dir: workRoot, customActions: new Map(), verify: [] };
+    return { dir: workRoot, customActions: new Map(), verify: [], rawYaml: [] };
   } else if (uri.startsWith('file://')) {
     const path = fileURLToPath(uri);
     dir = statSync(path).isDirectory() ? path : await unpack(readFileSync(path), join(workRoot, String(release.uid)));
@@ -49,13 +51,28 @@ async function unpack(tgz: Buffer, dir: string): Promise<string> {
 export function parseSkaffold(text: string): Omit<SkaffoldConfig, 'dir'> {
   const customActions = new Map<string, Container[]>();
   const verify: { name: string; container: Container }[] = [];
+  const rawYaml: string[] = [];
   for (const doc of YAML.parseAllDocuments(text)) {
     const cfg = doc.toJS() as Record<string, unknown> | null;
     if (!cfg) continue;
+    rawYaml.push(...(((cfg.manifests as Record<string, unknown> | undefined)?.rawYaml as string[] | undefined) ?? []));
     for (const a of (cfg.customActions as { name: string; containers?: Container[] }[] | undefined) ?? []) customActions.set(a.name, a.containers ?? []);
     for (const v of (cfg.verify as { name: string; container: Container }[] | undefined) ?? []) verify.push(v);
   }
-  return { customActions, verify };
+  return { customActions, verify, rawYaml };
+}
+
+/** The Cloud Run service a rendered source deploys: the first Knative Service in its raw manifests. */
+export function cloudRunServiceName(cfg: SkaffoldConfig): string | undefined {
+  for (const file of cfg.rawYaml) {
+    const path = join(cfg.dir, file);
+    if (!existsSync(path)) continue;
+    for (const doc of YAML.parseAllDocuments(readFileSync(path, 'utf8'))) {
+      const m = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string } } | null;
+      if (m?.kind === 'Service' && String(m.apiVersion ?? '').startsWith('serving.knative.dev') && m.metadata?.name) return m.metadata.name;
+    }
+  }
+  return undefined;
 }
 
 export function envOf(c: Container): Record<string, string> {

@@ -5,7 +5,7 @@
 import type { Controller, ReconcileContext } from '../../../engine/controllers.js';
 import type { ApiContext } from '../../../google/context.js';
 import type { Writer } from '../../../store/store.js';
-import { newUid, newUuid } from '../../../google/ids.js';
+import { etagOf, hex, newUid, newUuid } from '../../../google/ids.js';
 import type { Resource } from '../../../google/standard-methods.js';
 import { jobsOf, planPhases, type Job, type Phase } from '../rollout-plan.js';
 import { JOB_RUN_TERMINAL, locationOf, releaseOf, ROLLOUT_TERMINAL, saveJobRun, saveRollout, snapshotOf, type Rollout } from '../rollouts.js';
@@ -142,6 +142,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       if (!jr || !JOB_RUN_TERMINAL.has(String(jr.state))) return changed;
       if (jr.state === 'SUCCEEDED') {
         const skip = ((jr.deployJobRun as Resource | undefined)?.metadata as Resource | undefined)?.customTarget as Resource | undefined;
+        if (job.id === 'deploy' && !skip?.skipMessage) recordCloudRun(w, r, jr, release);
         job.state = skip?.skipMessage ? 'SKIPPED' : 'SUCCEEDED';
         if (skip?.skipMessage) job.skipMessage = String(skip.skipMessage);
         changed = true;
@@ -156,6 +157,32 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       return true;
     }
     return changed;
+  };
+
+  /**
+   * A deploy to a Cloud Run target makes a new revision of the rendered service: recorded on the rollout
+   * and the job run as `metadata.cloudRun` (with the previous revision for canaries).
+   */
+  const recordCloudRun = (w: Writer, r: Rollout, jr: Resource, release: Resource) => {
+    const render = (release.targetRenders as Record<string, Resource> | undefined)?.[r.targetId];
+    const service = ((render?.metadata as Resource | undefined)?.cloudRun as Resource | undefined)?.service as string | undefined;
+    if (!service) return;
+    const existing = ((r.metadata as Resource | undefined)?.cloudRun ?? {}) as Resource;
+    if (existing.revision) return; // one revision per rollout; later canary phases shift traffic to it
+    const key = `cloudrun.revisions:${service}`;
+    const n = Number(store.getMeta(key) ?? 0) + 1;
+    w.setMeta(key, String(n));
+    const id = service.slice(service.lastIndexOf('/') + 1);
+    const [, project, , region] = service.split('/');
+    const number = BigInt('0x' + etagOf(project)) % 900_000_000_000n + 100_000_000_000n;
+    const cloudRun: Resource = { service, serviceUrls: [`https://${id}-${number}.${region}.run.app`], revision: `${id}-${String(n).padStart(5, '0')}-${hex(3).replace(/[0-9]/g, c => 'abcdefghij'[Number(c)])}` };
+    const canary = r.phases.length > 1;
+    const previous = store.getMeta(`cloudrun.latest:${service}`);
+    if (canary && previous) cloudRun.previousRevision = `${service}/revisions/${previous}`;
+    w.setMeta(`cloudrun.latest:${service}`, String(cloudRun.revision));
+    r.metadata = { ...((r.metadata as Resource | undefined) ?? {}), cloudRun };
+    jr.deployJobRun = { ...((jr.deployJobRun as Resource | undefined) ?? {}), metadata: { cloudRun } };
+    saveJobRun(w, jr);
   };
 
   /** Child rollout name: `<controller id>-<child target id>`, cut to a valid id. */
