@@ -78,6 +78,17 @@ test('retryJob, ignoreJob, terminateJobRun, cancelRollout and listJobRuns', asyn
   await assert.rejects(c.retryJob({ rollout: cancelled, phaseId: 'stable', jobId: 'nope' }), code(3));
 });
 
+test('rollbackTarget returns the rollback rollout, which deploys the previous release', async () => {
+  for (const id of ['v7', 'v8']) await until(await createRollout(await release(id), `${id}-stage`, 'stage'), r => r.state === 'SUCCEEDED');
+  const [res] = await c.rollbackTarget({ name: PIPE, targetId: 'stage', rolloutId: 'undo' });
+  const name = res.rollbackConfig!.rollout!.name!;
+  assert.equal(res.rollbackConfig!.startingPhaseId, 'stable');
+  assert.equal(name, `${PIPE}/releases/v7/rollouts/undo`);
+  const back = await until(name, r => r.state === 'SUCCEEDED');
+  assert.ok(back.rollbackOfRollout);
+  await assert.rejects(c.rollbackTarget({ name: PIPE, targetId: 'nowhere', rolloutId: 'x' }), code(3));
+});
+
 async function createRollout(parent: string, rolloutId: string, targetId: string): Promise<string> {
   const [op] = await c.createRollout({ parent, rolloutId, rollout: { targetId } });
   const [r] = await op.promise();

@@ -78,6 +78,8 @@ test('standard: PENDING_RELEASE → IN_PROGRESS → SUCCEEDED, predeploy/deploy/
   assert.match(cloudRun.serviceUrls![0], /^https:\/\/app-\d{12}\.us-central1\.run\.app$/);
   assert.equal(cloudRun.previousRevision, undefined);
   assert.deepEqual(runs[1].deployJobRun!.metadata!.cloudRun, cloudRun);
+  assert.match(runs[1].deployJobRun!.artifact!.artifactUri!, /^gs:\/\/us-central1\.deploy-artifacts\.ro-proj\.appspot\.com\/r1-[0-9a-f]{32}\/dev$/);
+  assert.deepEqual(runs[1].deployJobRun!.artifact!.manifestPaths, ['stable/manifest.yaml']);
   const rel1 = (await api.deliveryPipelines.releases.get({ name: rel })).data;
   assert.equal(rel1.targetRenders!.dev.metadata!.cloudRun!.service, `${LOC}/services/app`);
   // The wildcard parent lists rollouts across releases, with the filters gcloud sends.
@@ -281,4 +283,27 @@ test('rollbackTarget: validateOnly previews, then creates a linked rollout of th
   assert.equal((await googleError(api.deliveryPipelines.rollbackTarget({ name: PIPE, requestBody: { targetId: 'qa-none', rolloutId: 'x' } }))).status, 'FAILED_PRECONDITION');
   assert.equal((await googleError(api.deliveryPipelines.rollbackTarget({ name: PIPE, requestBody: { targetId: 'dev' } }))).status, 'INVALID_ARGUMENT');
   assert.equal((await googleError(api.deliveryPipelines.rollbackTarget({ name: `${LOC}/deliveryPipelines/none`, requestBody: { targetId: 'dev', rolloutId: 'x' } }))).status, 'NOT_FOUND');
+});
+
+test('outcome rules set through Gantry\'s API apply to the rollouts under their scope', async () => {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+  };
+  assert.equal((await call('POST', '/gantry/v1/outcomes', { scope: PIPE, rules: 'stable/explode' })).status, 400);
+  assert.equal((await call('POST', '/gantry/v1/outcomes', { scope: PIPE })).status, 400);
+  const rel = await release('api1');
+  const made = await call('POST', '/gantry/v1/outcomes', { scope: rel, rules: 'stable/deploy=fail:CLOUD_BUILD_UNAVAILABLE' });
+  assert.equal(made.status, 200);
+  const listed = await call('GET', '/gantry/v1/outcomes');
+  assert.ok((listed.json.outcomes as { name: string }[]).some(o => o.name === made.json.name));
+  const name = await rollout(rel, 'api1-dev', 'dev');
+  const r = await state(name, 'FAILED');
+  assert.equal(r.deployFailureCause, 'CLOUD_BUILD_UNAVAILABLE');
+  // Out of scope: another release deploys normally.
+  await state(await rollout(await release('api2'), 'api2-dev', 'dev'), 'SUCCEEDED');
+  assert.equal((await call('DELETE', `/gantry/v1/${String(made.json.name)}`)).status, 200);
+  assert.equal((await call('DELETE', `/gantry/v1/${String(made.json.name)}`)).status, 404);
+  await rollouts().retryJob({ rollout: name, requestBody: { phaseId: 'stable', jobId: 'deploy' } });
+  await state(name, 'SUCCEEDED');
 });

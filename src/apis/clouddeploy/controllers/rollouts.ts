@@ -142,7 +142,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       if (!jr || !JOB_RUN_TERMINAL.has(String(jr.state))) return changed;
       if (jr.state === 'SUCCEEDED') {
         const skip = ((jr.deployJobRun as Resource | undefined)?.metadata as Resource | undefined)?.customTarget as Resource | undefined;
-        if (job.id === 'deploy' && !skip?.skipMessage) recordCloudRun(w, r, jr, release);
+        if (job.id === 'deploy' && !skip?.skipMessage) recordDeploy(w, r, phase, jr, release);
         job.state = skip?.skipMessage ? 'SKIPPED' : 'SUCCEEDED';
         if (skip?.skipMessage) job.skipMessage = String(skip.skipMessage);
         changed = true;
@@ -163,7 +163,15 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
    * A deploy to a Cloud Run target makes a new revision of the rendered service: recorded on the rollout
    * and the job run as `metadata.cloudRun` (with the previous revision for canaries).
    */
-  const recordCloudRun = (w: Writer, r: Rollout, jr: Resource, release: Resource) => {
+  const recordDeploy = (w: Writer, r: Rollout, phase: Phase, jr: Resource, release: Resource) => {
+    const run = (jr.deployJobRun ?? {}) as Resource;
+    const rendered = (release.targetArtifacts as Record<string, Resource> | undefined)?.[r.targetId];
+    if (!run.artifact && rendered) {
+      // Simulated deploys record the rendered manifests too, as real ones do.
+      const perPhase = (rendered.phaseArtifacts as Record<string, Resource> | undefined)?.[phase.id];
+      jr.deployJobRun = { ...run, artifact: { artifactUri: rendered.artifactUri, manifestPaths: [String(perPhase?.manifestPath ?? rendered.manifestPath)] } };
+      saveJobRun(w, jr);
+    }
     const render = (release.targetRenders as Record<string, Resource> | undefined)?.[r.targetId];
     const service = ((render?.metadata as Resource | undefined)?.cloudRun as Resource | undefined)?.service as string | undefined;
     if (!service) return;
@@ -181,7 +189,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     if (canary && previous) cloudRun.previousRevision = `${service}/revisions/${previous}`;
     w.setMeta(`cloudrun.latest:${service}`, String(cloudRun.revision));
     r.metadata = { ...((r.metadata as Resource | undefined) ?? {}), cloudRun };
-    jr.deployJobRun = { ...((jr.deployJobRun as Resource | undefined) ?? {}), metadata: { cloudRun } };
+    jr.deployJobRun = { ...((jr.deployJobRun as Resource | undefined) ?? {}), metadata: { ...(((jr.deployJobRun as Resource | undefined)?.metadata as Resource | undefined) ?? {}), cloudRun } };
     saveJobRun(w, jr);
   };
 
