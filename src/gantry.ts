@@ -16,7 +16,7 @@ import { pipelineConditionController } from './apis/clouddeploy/controllers/pipe
 import { PROTO_PACKAGE, SERVICE, schema as deploySchema } from './apis/clouddeploy/service.js';
 import { registerEmulator } from './emulator/routes.js';
 import { OutcomeScripts } from './emulator/outcome-scripts.js';
-import { rolloutControllers, type ExecutorMode } from './apis/clouddeploy/controllers/rollouts.js';
+import { executorFor, rolloutControllers, type ExecutorMode } from './apis/clouddeploy/controllers/rollouts.js';
 import { JobExecutions } from './apis/clouddeploy/job-execution.js';
 import { ProcessExecutor } from './executors/process.js';
 import { ContainerExecutor } from './executors/container.js';
@@ -74,15 +74,16 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   let baseUrl = '';
   const work = opts.dataDir === ':memory:' ? join(tmpdir(), `gantry-${process.pid}`) : opts.dataDir;
   const storage = new StorageService(store, clock, new BlobStore(join(work, 'blobs')), () => baseUrl);
-  runtime.register(renderController(deploy, () => opts.renderMs, { reader: storage, workRoot: join(work, 'sources') }));
-  runtime.register(pipelineConditionController(store));
-  registerStorage(app, storage, store);
-  const outcomes = new OutcomeScripts(store);
   const containers = new ContainerExecutor(opts.dockerSocket);
   if (opts.executor === 'container') {
     await containers.ping().catch((e: Error) => { throw new Error(`the container executor needs a Docker Engine API at ${opts.dockerSocket}: ${e.message}`); });
   }
   const executions = new JobExecutions(store, clock, { process: new ProcessExecutor(), container: containers }, storage, join(work, 'sources'), log);
+  runtime.register(renderController(deploy, () => opts.renderMs, { reader: storage, workRoot: join(work, 'sources') },
+    release => executions.renderCustomTargets(release, targetId => executorFor(release, targetId, opts.executor))));
+  runtime.register(pipelineConditionController(store));
+  registerStorage(app, storage, store);
+  const outcomes = new OutcomeScripts(store);
   for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name) })) runtime.register(c);
   registerEmulator(app, clock, runtime, outcomes);
 

@@ -107,3 +107,48 @@ test('render checks the Skaffold config: no verify stanza, unknown custom action
   assert.equal(r2.targetRenders!.dev.failureCause, 'CUSTOM_ACTION_NOT_FOUND');
   assert.match(r2.targetRenders!.dev.failureMessage!, /"announce"/);
 });
+
+test('custom target types: the render action runs at render, the deploy action as the deploy job', async () => {
+  const dir = join(tempDir(), 'custom');
+  cpSync(FIXTURE, dir, { recursive: true });
+  writeFileSync(join(dir, 'skaffold.yaml'), `apiVersion: skaffold/v4beta7
+kind: Config
+customActions:
+- name: render-it
+  containers:
+  - name: render
+    image: busybox
+    command: ["/bin/sh"]
+    args: ["-c", "echo rendering for $CLOUD_DEPLOY_TARGET; test -f render-ok"]
+- name: ship-it
+  containers:
+  - name: ship
+    image: busybox
+    command: ["/bin/sh"]
+    args: ["-c", "echo shipping release $CLOUD_DEPLOY_RELEASE to $CLOUD_DEPLOY_TARGET"]
+`);
+  await opDone(api.customTargetTypes.create({ parent: LOC, customTargetTypeId: 'shipper', requestBody: { customActions: { renderAction: 'render-it', deployAction: 'ship-it' } } }));
+  await opDone(api.targets.create({ parent: LOC, targetId: 'edge', requestBody: { annotations: { 'gantry.dev/executor': 'process' }, customTarget: { customTargetType: `${LOC}/customTargetTypes/shipper` } } }));
+  await opDone(api.deliveryPipelines.create({ parent: LOC, deliveryPipelineId: 'edge', requestBody: { serialPipeline: { stages: [{ targetId: 'edge' }] } } }));
+  const parent = `${LOC}/deliveryPipelines/edge`;
+  const rendered = async (id: string) => eventually(async () => {
+    const r = (await api.deliveryPipelines.releases.get({ name: `${parent}/releases/${id}` })).data;
+    return r.renderState !== 'IN_PROGRESS' ? r : undefined;
+  });
+  await opDone(api.deliveryPipelines.releases.create({ parent, releaseId: 'e1', requestBody: { skaffoldConfigUri: pathToFileURL(dir).href } }));
+  const failed = await rendered('e1');
+  assert.equal(failed.renderState, 'FAILED');
+  assert.equal(failed.targetRenders!.edge.failureCause, 'EXECUTION_FAILED');
+  assert.match(failed.targetRenders!.edge.failureMessage!, /render action of custom target type .*shipper failed: container "render" exited with code 1/);
+  writeFileSync(join(dir, 'render-ok'), '');
+  await opDone(api.deliveryPipelines.releases.create({ parent, releaseId: 'e2', requestBody: { skaffoldConfigUri: pathToFileURL(dir).href } }));
+  assert.equal((await rendered('e2')).renderState, 'SUCCEEDED');
+  assert.match(await download(`gs://gantry-logs/${parent}/releases/e2/render/edge.log`), /rendering for edge/);
+  await opDone(ro().create({ parent: `${parent}/releases/e2`, rolloutId: 'go', requestBody: { targetId: 'edge' } }));
+  const r = await until(`${parent}/releases/e2/rollouts/go`, x => x.state === 'SUCCEEDED');
+  const deploy = (await ro().jobRuns.get({ name: r.phases![0].deploymentJobs!.deployJob!.jobRun! })).data;
+  assert.equal(deploy.state, 'SUCCEEDED');
+  const logs = (await (await fetch(`${g.url}/storage/v1/b/gantry-logs/o?prefix=${encodeURIComponent(`${parent}/releases/e2/rollouts/go`)}`)).json()) as { items: { mediaLink: string }[] };
+  const text = (await Promise.all(logs.items.map(async i => (await fetch(i.mediaLink)).text()))).join('\n');
+  assert.match(text, /shipping release e2 to edge/);
+});

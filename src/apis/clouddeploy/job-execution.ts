@@ -98,28 +98,63 @@ export class JobExecutions {
     };
     const config = ((target?.executionConfigs as Obj[] | undefined) ?? []).find(c => ((c.usages as string[]) ?? []).includes(USAGE[jobId]));
     const timeoutMs = config?.executionTimeout ? parseDurationMs(String(config.executionTimeout)) ?? DEFAULT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS;
+    const res = await this.runContainers(containers, env, skaffold.dir, timeoutMs, mode, `gs://gantry-logs/${rolloutName}/jobRuns/${String(jr.uid)}.log`, tasks => this.running.set(jobRunName, tasks));
+    const extra = jobId === 'verify' ? { eventLogPath: res.logUrl } : {};
+    if (res.ok) return { ok: true, artifact: { ...(artifact ?? {}), ...extra } };
+    return { ok: false, cause: res.cause, message: res.message, artifact: extra };
+  }
+
+  /**
+   * Runs containers side by side through an executor, keeps their combined output at `logUrl`, and
+   * reports the first that did not exit 0.
+   */
+  async runContainers(containers: Container[], env: Record<string, string>, workspace: string, timeoutMs: number, mode: string,
+    logUrl: string, onStart: (tasks: RunningTask[]) => void = () => {}): Promise<{ ok: boolean; cause?: string; message?: string; logUrl: string }> {
     const executor = this.executors[mode];
-    if (!executor) return missing(`The ${mode} executor is not available on this Gantry (start it with --executor ${mode}${mode === 'container' ? ' and a reachable --docker-socket' : ''}).`);
+    if (!executor) return { ok: false, cause: 'EXECUTION_FAILED', message: `The ${mode} executor is not available on this Gantry (start it with --executor ${mode}${mode === 'container' ? ' and a reachable --docker-socket' : ''}).`, logUrl };
     let logText = '';
     const specs: TaskSpec[] = containers.map(c => ({
-      image: c.image, command: c.command ?? [], args: c.args ?? [], env: { ...env, ...envOf(c) }, workspace: skaffold.dir, timeoutMs,
+      image: c.image, command: c.command ?? [], args: c.args ?? [], env: { ...env, ...envOf(c) }, workspace, timeoutMs,
     }));
     const tasks = specs.map((spec, i) => executor.start(spec, (stream, chunk) => {
       if (logText.length < 1 << 20) logText += chunk.split('\n').filter((l, j, a) => l || j < a.length - 1).map(l => `[${containers[i].name ?? `task-${i}`}] ${stream}: ${l}`).join('\n') + '\n';
     }));
-    this.running.set(jobRunName, tasks);
+    onStart(tasks);
     const results = await Promise.all(tasks.map(t => t.done));
-    const logUrl = `gs://gantry-logs/${rolloutName}/jobRuns/${String(jr.uid)}.log`;
     this.storage.write(logUrl, Buffer.from(logText), 'text/plain');
     const logNote = `Logs: ${logUrl} (${this.storage.httpUrl(logUrl)})`;
     const failed = results.map((r, i) => [r, i] as const).find(([r]) => !(r.kind === 'exited' && r.code === 0));
-    const extra = jobId === 'verify' ? { eventLogPath: logUrl } : {};
-    if (!failed) return { ok: true, artifact: { ...(artifact ?? {}), ...extra } };
+    if (!failed) return { ok: true, logUrl };
     const [r, i] = failed;
     const who = `container "${containers[i].name ?? `task-${i}`}"`;
-    if (r.kind === 'cancelled') return { ok: false, cause: 'CANCELLED', message: `${who} was stopped. ${logNote}` };
-    if (r.kind === 'timedOut') return { ok: false, cause: 'DEADLINE_EXCEEDED', message: `${who} exceeded the execution timeout of ${timeoutMs / 1000}s. ${logNote}`, artifact: extra };
-    return { ok: false, cause: 'EXECUTION_FAILED', message: `${who} ${describe(r)}. ${logNote}`, artifact: extra };
+    if (r.kind === 'cancelled') return { ok: false, cause: 'CANCELLED', message: `${who} was stopped. ${logNote}`, logUrl };
+    if (r.kind === 'timedOut') return { ok: false, cause: 'DEADLINE_EXCEEDED', message: `${who} exceeded the execution timeout of ${timeoutMs / 1000}s. ${logNote}`, logUrl };
+    return { ok: false, cause: 'EXECUTION_FAILED', message: `${who} ${describe(r)}. ${logNote}`, logUrl };
+  }
+
+  /**
+   * Runs the render action (or render task) of every custom target whose executor is real; a failure
+   * fails that target's render with EXECUTION_FAILED.
+   */
+  async renderCustomTargets(release: Resource, modeFor: (targetId: string) => string): Promise<Map<string, { cause: string; message: string }>> {
+    const out = new Map<string, { cause: string; message: string }>();
+    const ctts = (release.customTargetTypeSnapshots as Resource[] | undefined) ?? [];
+    if (!ctts.length) return out;
+    const skaffold = await loadSkaffold(release, this.storage, this.workRoot);
+    const [, project, , location, , pipeline, , releaseId] = String(release.name).split('/');
+    for (const t of (release.targetSnapshots as Resource[] | undefined) ?? []) {
+      const mode = modeFor(String(t.targetId));
+      const ctt = ctts.find(c => c.name === (t.customTarget as Obj | undefined)?.customTargetType);
+      if (!ctt || mode === 'simulated') continue;
+      const task = ((ctt.tasks as Obj | undefined)?.render as { container?: Container } | undefined)?.container;
+      const actionName = (ctt.customActions as Obj | undefined)?.renderAction as string | undefined;
+      const containers = task ? [task] : actionName ? skaffold.customActions.get(actionName) ?? [] : [];
+      if (!containers.length) continue;
+      const env = { CLOUD_DEPLOY_PROJECT: project, CLOUD_DEPLOY_LOCATION: location, CLOUD_DEPLOY_DELIVERY_PIPELINE: pipeline, CLOUD_DEPLOY_TARGET: String(t.targetId), CLOUD_DEPLOY_RELEASE: releaseId };
+      const res = await this.runContainers(containers, env, skaffold.dir, DEFAULT_TIMEOUT_MS, mode, `gs://gantry-logs/${String(release.name)}/render/${String(t.targetId)}.log`);
+      if (!res.ok) out.set(String(t.targetId), { cause: res.cause === 'DEADLINE_EXCEEDED' ? 'EXECUTION_FAILED' : res.cause ?? 'EXECUTION_FAILED', message: `The render action of custom target type ${String(ctt.name)} failed: ${res.message}` });
+    }
+    return out;
   }
 
   private finish(jobRunName: string, o: Outcome): void {

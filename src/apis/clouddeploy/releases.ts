@@ -101,7 +101,8 @@ function parseRenderFailure(value: string): Map<string, string> {
  * source can be read, each target's stage is also checked against its Skaffold config (verify stanza,
  * custom actions), as Cloud Deploy's render does.
  */
-export function renderController(ctx: ApiContext, renderMs: () => number, source: { reader: SourceReader; workRoot: string }): Controller {
+export function renderController(ctx: ApiContext, renderMs: () => number, source: { reader: SourceReader; workRoot: string },
+  renderActions: (release: Resource) => Promise<Map<string, { cause: string; message: string }>> = async () => new Map()): Controller {
   const { store, clock } = ctx;
   const inflight = new Set<string>();
   return {
@@ -112,7 +113,10 @@ export function renderController(ctx: ApiContext, renderMs: () => number, source
       const due = Number(parseTimestamp(String(r.renderStartTime))! / 1_000_000n) + renderMs();
       if (clock.now() < due) return rc.wakeAt(due);
       inflight.add(name);
-      sourceChecks(r, source).then(found => store.tx(w => {
+      sourceChecks(r, source).then(async found => {
+        if (!found.size) for (const [t, f] of await renderActions(r).catch(() => new Map<string, { cause: string; message: string }>())) found.set(t, f);
+        return found;
+      }).then(found => store.tx(w => {
         const fresh = store.getParsed<Resource>(name);
         if (fresh?.renderState === 'IN_PROGRESS') finishRender(w, fresh, clock, found);
       })).finally(() => inflight.delete(name));
