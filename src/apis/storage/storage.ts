@@ -86,11 +86,15 @@ export class StorageService {
   }
 }
 
-function view(obj: Obj): Obj {
-  const { gantryBlob: _, ...rest } = obj;
-  void _;
-  return rest;
+/** A copy without one (internal) key. */
+function omit(obj: Obj, key: string): Obj {
+  const out = { ...obj };
+  delete out[key];
+  return out;
 }
+
+/** An object as the API shows it: without Gantry's pointer to its bytes. */
+const view = (obj: Obj): Obj => omit(obj, 'gantryBlob');
 
 
 // CRC32C (Castagnoli), base64 big-endian, as Cloud Storage reports it.
@@ -245,8 +249,5 @@ export function registerStorage(app: App, svc: StorageService, store: Store): vo
   }
 }
 
-function strip(b: Obj): Obj {
-  const { project: _, ...rest } = b;
-  void _;
-  return rest;
-}
+/** A bucket as the API shows it: the owning project is Gantry's bookkeeping. */
+const strip = (b: Obj): Obj => omit(b, 'project');
