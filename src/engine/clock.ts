@@ -86,5 +86,4 @@ export class VirtualClock extends BaseClock implements Clock {
     for (const t of this.timers) if (!t.cancelled && (min === undefined || t.atMs < min)) min = t.atMs;
     return min;
   }
-  pendingTimers(): number { return this.timers.filter(t => !t.cancelled).length; }
 }

@@ -75,8 +75,6 @@ export const errors = {
   unauthenticated(message: string): ApiError {
     return new ApiError('UNAUTHENTICATED', message, [errorInfo('ACCESS_TOKEN_TYPE_UNSUPPORTED', DOMAIN)]);
   },
-  unimplemented(message: string): ApiError { return new ApiError('UNIMPLEMENTED', message); },
-  outOfRange(message: string): ApiError { return new ApiError('OUT_OF_RANGE', message); },
   internal(message: string): ApiError { return new ApiError('INTERNAL', message); },
   routeNotFound(method: string, path: string): ApiError {
     return new ApiError('NOT_FOUND', `The requested URL ${path} was not found on this server (method ${method}).`);

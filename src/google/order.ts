@@ -24,12 +24,3 @@ export function parseOrderBy(schema: ApiSchema, message: string, orderBy: string
     return { path: resolved.names, desc: /^desc$/i.test(words[1] ?? '') };
   });
 }
-
-export function valueAt(obj: unknown, path: string[]): unknown {
-  let cur = obj;
-  for (const p of path) {
-    if (!cur || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[p];
-  }
-  return cur;
-}

@@ -176,15 +176,6 @@ export class ApiSchema {
     }
     return value;
   }
-
-  /** Whether a message (transitively) holds an enum: only those need re-encoding for int enums. */
-  hasEnums(message: string, seen = new Set<string>()): boolean {
-    if (seen.has(message)) return false;
-    seen.add(message);
-    return Object.values(this.fields(message)).some(f =>
-      f.type === 'enum' || (f.type === 'message' && this.hasEnums(f.message!, seen)) ||
-      (f.type === 'map' && (f.value!.type === 'enum' || (f.value!.type === 'message' && this.hasEnums(f.value!.message!, seen)))));
-  }
 }
 
 function defaultOf(f: FieldSchema): Json {

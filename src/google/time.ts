@@ -25,7 +25,3 @@ export function parseDurationMs(s: string): number | undefined {
   if (!m) return undefined;
   return Number(m[1]) * 1000 + (m[3] ? Number(m[3].padEnd(9, '0')) / 1e6 : 0) * (m[1].startsWith('-') ? -1 : 1);
 }
-export function formatDuration(ms: number): string {
-  const s = ms / 1000;
-  return (Number.isInteger(s) ? String(s) : s.toFixed(9).replace(/0+$/, '')) + 's';
-}

@@ -64,8 +64,6 @@ export class Router<H> {
     }
     throw errors.routeNotFound(method, rawPath);
   }
-
-  templates(): string[] { return [...this.routes.values()].flat().map(r => `${r.method} ${r.template}`); }
 }
 
 function splitTemplate(path: string): string[] {

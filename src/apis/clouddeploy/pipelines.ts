@@ -6,7 +6,7 @@ import { queryBool } from '../../server/api.js';
 import { checkCommonFields } from '../../google/common-fields.js';
 import { RESOURCE_ID } from '../../google/ids.js';
 import { parseDurationMs } from '../../google/time.js';
-import type { KindStrategy, Resource } from '../../google/standard-methods.js';
+import { locationOf, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import { targetKind } from './targets.js';
 
 type Obj = Record<string, unknown>;
@@ -104,7 +104,7 @@ function checkJobs(block: Obj, at: string): void {
 
 /** PipelineCondition from the targets that exist now. */
 export function pipelineCondition(store: Store, p: Resource, now: string): Obj {
-  const location = String(p.name).split('/').slice(0, 4).join('/');
+  const location = locationOf(String(p.name));
   const missing: string[] = [];
   const kinds = new Set<string>();
   for (const stage of stagesOf(p)) {

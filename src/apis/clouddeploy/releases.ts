@@ -7,7 +7,7 @@ import type { ApiContext } from '../../google/context.js';
 import { errors } from '../../google/errors.js';
 import { checkCommonFields } from '../../google/common-fields.js';
 import { parseTimestamp } from '../../google/time.js';
-import { withEtag, notFound, type KindStrategy, type Resource } from '../../google/standard-methods.js';
+import { locationOf, withEtag, notFound, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import type { MethodSpec } from '../../server/api.js';
 import { stagesOf } from './pipelines.js';
 import { cloudRunServiceName, loadSkaffold, type SkaffoldConfig, type SourceReader } from './skaffold.js';
@@ -33,7 +33,7 @@ export function releaseStrategy(store: Store): KindStrategy {
       if (pipeline.suspended) {
         throw errors.failedPrecondition(`Cannot create release: delivery pipeline '${ctx.parent}' is suspended, no new releases or rollouts can be created.`, ctx.parent);
       }
-      const location = ctx.parent.split('/').slice(0, 4).join('/');
+      const location = locationOf(ctx.parent);
       const missing = stagesOf(pipeline).map(s => `${location}/targets/${String(s.targetId)}`).filter(t => !store.get(t));
       if (missing.length) {
         throw errors.failedPrecondition(`Cannot create release: the delivery pipeline references targets that do not exist: ${missing.join(', ')}.`, ctx.parent);
@@ -50,7 +50,7 @@ export function releaseStrategy(store: Store): KindStrategy {
     },
     prepare(r, ctx) {
       const pipeline = store.getParsed<Resource>(ctx.parent)!;
-      const location = ctx.parent.split('/').slice(0, 4).join('/');
+      const location = locationOf(ctx.parent);
       const targets = new Map<string, Resource>();
       const visit = (id: string) => {
         if (targets.has(id)) return;

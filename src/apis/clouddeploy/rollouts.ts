@@ -20,7 +20,6 @@ export interface Rollout extends Resource {
 
 export function releaseOf(rolloutName: string): string { return rolloutName.slice(0, rolloutName.indexOf('/rollouts/')); }
 export function pipelineOf(name: string): string { return name.slice(0, name.indexOf('/releases/')); }
-export function locationOf(name: string): string { return name.split('/').slice(0, 4).join('/'); }
 
 export function saveRollout(w: Writer, r: Rollout): void {
   w.put('rollout', r.name, releaseOf(r.name), withEtag(r), r.createTime, !ROLLOUT_TERMINAL.has(r.state));

@@ -2,14 +2,14 @@
 // re-evaluates the pipelines of its location.
 import type { Controller } from '../../../engine/controllers.js';
 import type { Store } from '../../../store/store.js';
-import { withEtag, type Resource } from '../../../google/standard-methods.js';
+import { locationOf, withEtag, type Resource } from '../../../google/standard-methods.js';
 import { pipelineCondition, stagesOf } from '../pipelines.js';
 
 export function pipelineConditionController(store: Store): Controller {
   return {
     kind: 'target',
     reconcile(targetName) {
-      const location = targetName.split('/').slice(0, 4).join('/');
+      const location = locationOf(targetName);
       const id = targetName.slice(targetName.lastIndexOf('/') + 1);
       store.tx(w => {
         for (const p of store.children('deliveryPipeline', location)) {

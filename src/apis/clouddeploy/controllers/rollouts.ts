@@ -6,9 +6,9 @@ import type { Controller, ReconcileContext } from '../../../engine/controllers.j
 import type { ApiContext } from '../../../google/context.js';
 import type { Writer } from '../../../store/store.js';
 import { etagOf, hex, newUid, newUuid } from '../../../google/ids.js';
-import type { Resource } from '../../../google/standard-methods.js';
+import { locationOf, type Resource } from '../../../google/standard-methods.js';
 import { jobsOf, planPhases, type Job, type Phase } from '../rollout-plan.js';
-import { JOB_RUN_TERMINAL, locationOf, releaseOf, ROLLOUT_TERMINAL, saveJobRun, saveRollout, snapshotOf, type Rollout } from '../rollouts.js';
+import { JOB_RUN_TERMINAL, releaseOf, ROLLOUT_TERMINAL, saveJobRun, saveRollout, snapshotOf, type Rollout } from '../rollouts.js';
 
 const snapshotStage = (release: Resource, targetId: string) => snapshotOf(release, targetId).stage;
 import { decide, OUTCOMES_ANNOTATION, parseOutcomes, type OutcomeRule } from '../outcomes.js';
