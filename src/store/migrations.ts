@@ -17,4 +17,6 @@ export const MIGRATIONS: string[] = [
   // Sort keys clients order rollouts by (gcloud: DeployEndTime desc, EnqueueTime desc): a page is an index walk.
   ['deployEndTime', 'enqueueTime', 'deployStartTime', 'approveTime'].map(f =>
     `CREATE INDEX rollouts_by_${f} ON resources(kind, grandparent, coalesce(json_extract(data, '$.${f}'), ''), name) WHERE kind = 'rollout';`).join('\n'),
+  // The rollouts on one target in one state (the per-target queue the rollout controller reads on every step).
+  `CREATE INDEX rollouts_on_target ON resources(kind, json_extract(data, '$.targetId'), json_extract(data, '$.state')) WHERE kind = 'rollout';`,
 ];

@@ -125,7 +125,13 @@ export class SqliteStore implements Store {
     const params: unknown[] = [];
     if ('parent' in q.scope) { where.push('parent = ?'); params.push(q.scope.parent); }
     else if ('grandparent' in q.scope) { where.push('grandparent = ?'); params.push(q.scope.grandparent); }
-    else { where.push('parent >= ? AND parent < ?'); params.push(q.scope.parentPrefix, q.scope.parentPrefix + '\uffff'); }
+    else {
+      // With equalities to narrow by, a prefix is a filter, not the access path (unary + keeps it off the index),
+      // so an index on the equal fields (e.g. rollouts by target and state) can serve the query.
+      const col = q.equalities?.length ? '+parent' : 'parent';
+      where.push(`${col} >= ? AND ${col} < ?`);
+      params.push(q.scope.parentPrefix, q.scope.parentPrefix + '\uffff');
+    }
     for (const e of q.equalities ?? []) {
       where.push(`json_extract(data, '$.${e.path.join('.')}') = ?`);
       params.push(typeof e.value === 'boolean' ? Number(e.value) : e.value);

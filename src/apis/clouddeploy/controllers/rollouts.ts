@@ -284,8 +284,9 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       case 'PENDING': {
         if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
         // A rollout idle between canary phases gives way to a newer rollout (it is HALTED).
-        for (const other of onTarget(r, ['IN_PROGRESS'])) if (awaitingAdvance(other)) halt(w, other, r);
-        if (onTarget(r, ['IN_PROGRESS', 'CANCELLING']).length) return false;
+        const active = onTarget(r, ['IN_PROGRESS', 'CANCELLING']);
+        for (const other of active) if (awaitingAdvance(other)) halt(w, other, r);
+        if (active.some(o => o.state !== 'HALTED')) return false;
         const queued = onTarget(r, ['PENDING']).filter(o => String(o.enqueueTime) < String(r.enqueueTime));
         if (queued.length) return false;
         r.state = 'IN_PROGRESS';
