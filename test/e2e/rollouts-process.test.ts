@@ -6,7 +6,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { clouddeploy_v1 } from 'googleapis';
-import { startTestGantry, eventually, tempDir } from '../helpers/server.js';
+import { startTestGantry, tempDir } from '../helpers/server.js';
 import { googleError } from '../helpers/clients.js';
 import { DeployKit } from '../helpers/deploy.js';
 import type { Gantry } from '../../src/gantry.js';
@@ -37,9 +37,9 @@ before(async () => {
 after(() => g.close());
 
 test('verify exits 1 → FAILED/EXECUTION_FAILED with the log; fixed, retry-job succeeds; predeploy env and logs visible', async () => {
-  await opDone(api.deliveryPipelines.releases.create({ parent: `${LOC}/deliveryPipelines/p`, releaseId: 'r1', requestBody: { skaffoldConfigUri: pathToFileURL(source).href } }));
-  const rel = `${LOC}/deliveryPipelines/p/releases/r1`;
-  await eventually(async () => (await api.deliveryPipelines.releases.get({ name: rel })).data.renderState === 'SUCCEEDED');
+  const release = await k.renderedRelease(`${LOC}/deliveryPipelines/p`, 'r1', { skaffoldConfigUri: pathToFileURL(source).href });
+  assert.equal(release.renderState, 'SUCCEEDED');
+  const rel = release.name!;
   await opDone(ro().create({ parent: rel, rolloutId: 'ro1', requestBody: { targetId: 'dev' } }));
   const name = `${rel}/rollouts/ro1`;
   let r = await until(name, x => x.state === 'FAILED');
@@ -74,9 +74,9 @@ test('verify exits 1 → FAILED/EXECUTION_FAILED with the log; fixed, retry-job 
 
 test('terminate kills the running process', async () => {
   writeFileSync(join(source, 'skaffold.yaml'), readFileSync(join(FIXTURE, 'skaffold.yaml'), 'utf8').replace('if test -f ready.flag', 'sleep 30; if test -f ready.flag'));
-  await opDone(api.deliveryPipelines.releases.create({ parent: `${LOC}/deliveryPipelines/p`, releaseId: 'r2', requestBody: { skaffoldConfigUri: pathToFileURL(source).href } }));
-  const rel = `${LOC}/deliveryPipelines/p/releases/r2`;
-  await eventually(async () => (await api.deliveryPipelines.releases.get({ name: rel })).data.renderState === 'SUCCEEDED');
+  const release = await k.renderedRelease(`${LOC}/deliveryPipelines/p`, 'r2', { skaffoldConfigUri: pathToFileURL(source).href });
+  assert.equal(release.renderState, 'SUCCEEDED');
+  const rel = release.name!;
   await opDone(ro().create({ parent: rel, rolloutId: 'ro2', requestBody: { targetId: 'dev' } }));
   const name = `${rel}/rollouts/ro2`;
   const running = await until(name, x => x.phases![0].deploymentJobs!.verifyJob!.state === 'IN_PROGRESS');
@@ -92,18 +92,12 @@ test('render checks the Skaffold config: no verify stanza, unknown custom action
   const bare = join(tempDir(), 'bare');
   cpSync(FIXTURE, bare, { recursive: true });
   writeFileSync(join(bare, 'skaffold.yaml'), 'apiVersion: skaffold/v4beta7\nkind: Config\nmanifests:\n  rawYaml: [service.yaml]\n');
-  await opDone(api.deliveryPipelines.releases.create({ parent: `${LOC}/deliveryPipelines/p`, releaseId: 'bare', requestBody: { skaffoldConfigUri: pathToFileURL(bare).href } }));
-  const rel = await eventually(async () => {
-    const r = (await api.deliveryPipelines.releases.get({ name: `${LOC}/deliveryPipelines/p/releases/bare` })).data;
-    return r.renderState === 'FAILED' ? r : undefined;
-  });
+  const rel = await k.renderedRelease(`${LOC}/deliveryPipelines/p`, 'bare', { skaffoldConfigUri: pathToFileURL(bare).href });
+  assert.equal(rel.renderState, 'FAILED');
   assert.ok(['VERIFICATION_CONFIG_NOT_FOUND', 'CUSTOM_ACTION_NOT_FOUND'].includes(rel.targetRenders!.dev.failureCause!));
   writeFileSync(join(bare, 'skaffold.yaml'), readFileSync(join(FIXTURE, 'skaffold.yaml'), 'utf8').replace('- name: announce', '- name: other'));
-  await opDone(api.deliveryPipelines.releases.create({ parent: `${LOC}/deliveryPipelines/p`, releaseId: 'noaction', requestBody: { skaffoldConfigUri: pathToFileURL(bare).href } }));
-  const r2 = await eventually(async () => {
-    const r = (await api.deliveryPipelines.releases.get({ name: `${LOC}/deliveryPipelines/p/releases/noaction` })).data;
-    return r.renderState === 'FAILED' ? r : undefined;
-  });
+  const r2 = await k.renderedRelease(`${LOC}/deliveryPipelines/p`, 'noaction', { skaffoldConfigUri: pathToFileURL(bare).href });
+  assert.equal(r2.renderState, 'FAILED');
   assert.equal(r2.targetRenders!.dev.failureCause, 'CUSTOM_ACTION_NOT_FOUND');
   assert.match(r2.targetRenders!.dev.failureMessage!, /"announce"/);
 });
@@ -131,18 +125,12 @@ customActions:
   await opDone(api.targets.create({ parent: LOC, targetId: 'edge', requestBody: { annotations: { 'gantry.dev/executor': 'process' }, customTarget: { customTargetType: `${LOC}/customTargetTypes/shipper` } } }));
   await opDone(api.deliveryPipelines.create({ parent: LOC, deliveryPipelineId: 'edge', requestBody: { serialPipeline: { stages: [{ targetId: 'edge' }] } } }));
   const parent = `${LOC}/deliveryPipelines/edge`;
-  const rendered = async (id: string) => eventually(async () => {
-    const r = (await api.deliveryPipelines.releases.get({ name: `${parent}/releases/${id}` })).data;
-    return r.renderState !== 'IN_PROGRESS' ? r : undefined;
-  });
-  await opDone(api.deliveryPipelines.releases.create({ parent, releaseId: 'e1', requestBody: { skaffoldConfigUri: pathToFileURL(dir).href } }));
-  const failed = await rendered('e1');
+  const failed = await k.renderedRelease(parent, 'e1', { skaffoldConfigUri: pathToFileURL(dir).href });
   assert.equal(failed.renderState, 'FAILED');
   assert.equal(failed.targetRenders!.edge.failureCause, 'EXECUTION_FAILED');
   assert.match(failed.targetRenders!.edge.failureMessage!, /render action of custom target type .*shipper failed: container "render" exited with code 1/);
   writeFileSync(join(dir, 'render-ok'), '');
-  await opDone(api.deliveryPipelines.releases.create({ parent, releaseId: 'e2', requestBody: { skaffoldConfigUri: pathToFileURL(dir).href } }));
-  assert.equal((await rendered('e2')).renderState, 'SUCCEEDED');
+  assert.equal((await k.renderedRelease(parent, 'e2', { skaffoldConfigUri: pathToFileURL(dir).href })).renderState, 'SUCCEEDED');
   assert.match(await download(`gs://gantry-logs/${parent}/releases/e2/render/edge.log`), /rendering for edge/);
   await opDone(ro().create({ parent: `${parent}/releases/e2`, rolloutId: 'go', requestBody: { targetId: 'edge' } }));
   const r = await until(`${parent}/releases/e2/rollouts/go`, x => x.state === 'SUCCEEDED');

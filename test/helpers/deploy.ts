@@ -23,6 +23,16 @@ export class DeployKit {
     return eventually(async () => { const r = (await this.api.operations.get({ name: op.name! })).data; return r.done ? r : undefined; });
   }
 
+  /** Creates a release and resolves with it once its render has ended (SUCCEEDED or FAILED). */
+  async renderedRelease(parent: string, releaseId: string, release: clouddeploy_v1.Schema$Release): Promise<clouddeploy_v1.Schema$Release> {
+    await this.opDone(this.api.deliveryPipelines.releases.create({ parent, releaseId, requestBody: release }));
+    const name = `${parent}/releases/${releaseId}`;
+    return eventually(async () => {
+      const r = (await this.api.deliveryPipelines.releases.get({ name })).data;
+      return r.renderState !== 'IN_PROGRESS' ? r : undefined;
+    });
+  }
+
   async rollout(name: string): Promise<clouddeploy_v1.Schema$Rollout> { return (await this.rollouts.get({ name })).data; }
 
   /** Polls a rollout until `pred` holds. */
