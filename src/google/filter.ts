@@ -12,6 +12,14 @@ export type FilterNode =
   | { kind: 'not'; item: FilterNode }
   | { kind: 'cmp'; path: string[]; field: FieldSchema | undefined; op: Comparator; value: string; quoted: boolean };
 
+/**
+ * Bounds on what one request may ask the parser and evaluator to do: the parser recurses per parenthesis (4,000
+ * of them overflowed the stack), and every scanned row pays for every comparison (~1 µs each; 2,048 characters
+ * hold ~130 of them). Real filters are a few dozen characters; this still fits a couple of dozen full names.
+ */
+export const MAX_FILTER_LENGTH = 2048;
+export const MAX_FILTER_DEPTH = 32;
+
 type Tok = { t: 'word' | 'str' | 'op' | 'lp' | 'rp' | 'dot'; v: string };
 
 function tokenize(s: string): Tok[] {
@@ -51,6 +59,7 @@ function bad(msg: string) { return errors.invalidArgument(`Invalid filter: ${msg
 
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(private toks: Tok[], private schema: ApiSchema, private message: string) {}
   parse(): FilterNode {
     const n = this.expression();
@@ -88,10 +97,12 @@ class Parser {
     const t = this.peek();
     if (!t) throw bad('unexpected end of filter');
     if (t.t === 'lp') {
+      if (++this.depth > MAX_FILTER_DEPTH) throw bad(`parentheses nest deeper than ${MAX_FILTER_DEPTH} levels`);
       this.i++;
       const n = this.expression();
       if (this.peek()?.t !== 'rp') throw bad('missing )');
       this.i++;
+      this.depth--;
       return n;
     }
     if (t.t !== 'word') throw bad(`expected a field name, got '${t.v}'`);
@@ -161,6 +172,7 @@ function isTimeField(n: { path: string[]; field: FieldSchema | undefined }): boo
 
 export function parseFilter(schema: ApiSchema, message: string, filter: string | undefined): FilterNode | undefined {
   if (!filter || !filter.trim()) return undefined;
+  if (filter.length > MAX_FILTER_LENGTH) throw bad(`the filter is ${filter.length} characters long; the limit is ${MAX_FILTER_LENGTH}`);
   return new Parser(tokenize(filter), schema, message).parse();
 }
 
@@ -175,8 +187,27 @@ function collect(obj: unknown, path: string[], i = 0, out: unknown[] = []): unkn
   return out;
 }
 
-function wildcard(pattern: string): RegExp {
-  return new RegExp('^' + pattern.split('*').map(p => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$', 's');
+/**
+ * Whole-value match where `*` is any run of characters (also none), case-sensitive. A compiled `.*` RegExp
+ * backtracks exponentially in the number of stars (`*a*a*a*a*b` froze the server), so this matches greedily
+ * over the literal segments instead: anchored prefix and suffix, and each middle segment at its leftmost
+ * occurrence after the previous one (leftmost is never worse for what follows). O(value × pattern), no backtracking.
+ */
+export function wildcardMatch(pattern: string, value: string): boolean {
+  const segs = pattern.split('*');
+  if (segs.length === 1) return pattern === value;
+  const head = segs[0], tail = segs[segs.length - 1];
+  if (value.length < head.length + tail.length || !value.startsWith(head) || !value.endsWith(tail)) return false;
+  const end = value.length - tail.length;
+  let at = head.length;
+  for (let i = 1; i < segs.length - 1; i++) {
+    const seg = segs[i];
+    if (!seg) continue;
+    const found = value.indexOf(seg, at);
+    if (found < 0 || found + seg.length > end) return false;
+    at = found + seg.length;
+  }
+  return true;
 }
 
 function defaultValue(f: FieldSchema | undefined): unknown {
@@ -213,7 +244,7 @@ function compareScalar(n: Extract<FilterNode, { kind: 'cmp' }>, actual: unknown,
   } else {
     const a = actual === undefined ? '' : String(actual);
     if ((op === '=' || op === '!=' || op === ':') && n.value.includes('*')) {
-      const m = wildcard(n.value).test(a);
+      const m = wildcardMatch(n.value, a);
       return op === '!=' ? !m : m;
     }
     cmp = a < n.value ? -1 : a > n.value ? 1 : 0;

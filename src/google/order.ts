@@ -5,9 +5,18 @@ import type { ApiSchema } from './schema.js';
 
 export interface OrderKey { path: string[]; desc: boolean }
 
+/** Every key is a sort term in SQL (and a column of the page cursor): a handful serves any real listing. */
+export const MAX_ORDER_BY_LENGTH = 1024;
+export const MAX_ORDER_KEYS = 8;
+
 export function parseOrderBy(schema: ApiSchema, message: string, orderBy: string | undefined): OrderKey[] {
   if (!orderBy || !orderBy.trim()) return [];
-  return orderBy.split(',').map(part => {
+  if (orderBy.length > MAX_ORDER_BY_LENGTH) {
+    throw errors.invalidArgument(`Invalid order_by: it is ${orderBy.length} characters long; the limit is ${MAX_ORDER_BY_LENGTH}`, 'order_by');
+  }
+  const parts = orderBy.split(',');
+  if (parts.length > MAX_ORDER_KEYS) throw errors.invalidArgument(`Invalid order_by: ${parts.length} fields; the limit is ${MAX_ORDER_KEYS}`, 'order_by');
+  return parts.map(part => {
     const words = part.trim().split(/\s+/);
     if (!words[0] || words.length > 2 || (words[1] && !/^(asc|desc)$/i.test(words[1]))) {
       throw errors.invalidArgument(`Invalid order_by: "${part.trim()}"`, 'order_by');

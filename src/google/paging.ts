@@ -15,10 +15,22 @@ export function decodePageToken(token: string | undefined, hash: string): unknow
   if (!token) return undefined;
   try {
     const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { h: string; a: unknown[] };
-    if (t.h === hash && Array.isArray(t.a)) return t.a;
+    // The hash is not a secret, so a token can be forged: its cursor must be what the store binds (strings, numbers, null).
+    if (t.h === hash && Array.isArray(t.a) && t.a.length <= 64 && t.a.every(isCursorValue)) return t.a;
   } catch { /* fall through */ }
   throw errors.invalidArgument('The page token is invalid or does not match the query it was issued for.', 'page_token');
 }
+
+function isCursorValue(v: unknown): boolean {
+  return v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/**
+ * The most bytes of resources one list page carries (one larger resource still goes alone): 4 MiB is the default
+ * largest message a gRPC client accepts, and it keeps a page of releases with large snapshots from reaching
+ * hundreds of MB.
+ */
+export const PAGE_MAX_BYTES = 4 * 1024 * 1024;
 
 export function pageSize(requested: number | undefined, def = 50, max = 1000): number {
   if (requested === undefined || requested === 0) return def;

@@ -9,7 +9,7 @@ import { evaluate, parseFilter, type FilterNode } from './filter.js';
 import { etagOf, isUuid, newUid, RESOURCE_ID } from './ids.js';
 import type { Operation } from './operations.js';
 import { parseOrderBy } from './order.js';
-import { decodePageToken, encodePageToken, pageSize, queryHash } from './paging.js';
+import { decodePageToken, encodePageToken, PAGE_MAX_BYTES, pageSize, queryHash } from './paging.js';
 import { toSnake } from './schema.js';
 
 export type Resource = Record<string, unknown>;
@@ -48,6 +48,19 @@ export interface KindStrategy {
   extraQuery?: { create?: string[]; update?: string[]; delete?: string[] };
   /** Completes the create LRO later (e.g. after work) instead of at once. */
   deferCreateOperation?: boolean;
+}
+
+/**
+ * Largest resource a client may write. Google documents none for Cloud Deploy; annotations alone may take 256 KiB
+ * (AIP-128), and a release copies its pipeline and targets, so a bound here bounds what one request can make.
+ */
+export const MAX_RESOURCE_BYTES = 512 * 1024;
+
+function checkResourceSize(s: KindStrategy, input: Resource): void {
+  const size = Buffer.byteLength(JSON.stringify(input));
+  if (size > MAX_RESOURCE_BYTES) {
+    throw errors.invalidArgument(`The ${s.message} is ${size} bytes; a ${s.message} may be at most ${MAX_RESOURCE_BYTES} bytes.`, toSnake(s.bodyField));
+  }
 }
 
 export function resourceType(ctx: ApiContext, s: KindStrategy): string {
@@ -100,7 +113,7 @@ export class StandardMethods {
           equalities: ast ? equalities(ast) : undefined,
           predicate: ast ? (r => evaluate(ast, r, this.ctx.schema)) : undefined,
           after: decodePageToken(queryString(req, 'pageToken'), hash),
-          limit: pageSize(queryInt(req, 'pageSize')),
+          limit: pageSize(queryInt(req, 'pageSize')), maxBytes: PAGE_MAX_BYTES,
         });
         const body: Record<string, unknown> = {};
         if (res.rows.length) body[s.collection] = res.rows;
@@ -204,6 +217,7 @@ export class StandardMethods {
   insert(w: Writer, s: KindStrategy, name: string, parent: string, input: Resource, existing: Resource | undefined,
     req: ApiRequest, dryRun = false): Resource {
     if (s.parentKind) this.requireParent(s, parent);
+    checkResourceSize(s, input);
     const now = this.ctx.clock.timestamp();
     const r: Resource = { ...input, name };
     // Only the server fields this kind has: Release and Rollout, for one, have no updateTime.

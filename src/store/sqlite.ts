@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Lru } from './lru.js';
 import { MIGRATIONS } from './migrations.js';
 import type { Change, ListQuery, ListResult, Row, Store, Writer } from './store.js';
 
@@ -14,10 +15,12 @@ export class SqliteStore implements Store {
   private pending: Change[] = [];
   private depth = 0;
   private stmts: Record<string, Stmt>;
-  private listCache = new Map<string, Stmt>();
+  // Prepared list queries by SQL text. Every distinct order (any JSON path) and filter shape is a new text, so
+  // the cache is bounded: unbounded, distinct orderBys grew the heap by hundreds of MB in a minute.
+  private listCache = new Lru<string, Stmt>(256);
   // Write-through cache of recently read or written rows: one process owns the database, so it stays coherent.
-  private rows = new Map<string, Row | null>();
-  private static readonly ROW_CACHE = 10_000;
+  // Bounded by count and by characters held, since one row can be megabytes (a release's snapshots).
+  private rows = new Lru<string, Row | null>(10_000, 32 * 1024 * 1024, r => r?.data.length ?? 0);
 
   constructor(file: string, opts: { synchronous?: 'NORMAL' | 'FULL' } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -61,10 +64,7 @@ export class SqliteStore implements Store {
     return row;
   }
 
-  private cache(name: string, row: Row | null): void {
-    if (this.rows.size >= SqliteStore.ROW_CACHE) this.rows.clear();
-    this.rows.set(name, row);
-  }
+  private cache(name: string, row: Row | null): void { this.rows.set(name, row); }
 
   getParsed<T>(name: string): T | undefined {
     const r = this.get(name);
@@ -117,7 +117,7 @@ export class SqliteStore implements Store {
 
   list(q: ListQuery): ListResult {
     // createTime is also the indexed create_time column: ordering by it is an index walk.
-    const keys = q.order.map(k => ({ expr: k.path.join('.') === 'createTime' ? 'create_time' : `json_extract(data, '$.${k.path.join('.')}')`, desc: k.desc }));
+    const keys = q.order.map(k => ({ expr: k.path.join('.') === 'createTime' ? 'create_time' : `json_extract(data, ${jsonPath(k.path)})`, desc: k.desc }));
     const sortExprs = keys.length === 0 ? [{ expr: 'create_time', desc: false }] : keys;
     // The name tie-breaker runs in the last key's direction, so one index can serve the whole order.
     const all = [...sortExprs, { expr: 'name', desc: sortExprs[sortExprs.length - 1].desc }];
@@ -133,7 +133,7 @@ export class SqliteStore implements Store {
       params.push(q.scope.parentPrefix, q.scope.parentPrefix + '\uffff');
     }
     for (const e of q.equalities ?? []) {
-      where.push(`json_extract(data, '$.${e.path.join('.')}') = ?`);
+      where.push(`json_extract(data, ${jsonPath(e.path)}) = ?`);
       params.push(typeof e.value === 'boolean' ? Number(e.value) : e.value);
     }
     if (q.after && all.every(k => k.desc === all[0].desc)) {
@@ -157,11 +157,18 @@ export class SqliteStore implements Store {
     const rows: Record<string, unknown>[] = [];
     let last: unknown[] | undefined;
     let more = false;
+    let bytes = 0;
     for (const r of stmt.iterate(...params) as IterableIterator<Record<string, unknown>>) {
-      const obj = JSON.parse(r.data as string) as Record<string, unknown>;
+      const data = r.data as string;
+      const obj = JSON.parse(data) as Record<string, unknown>;
       if (q.predicate && !q.predicate(obj)) continue;
-      if (rows.length === q.limit) { more = true; break; }
+      const size = q.maxBytes === undefined ? 0 : Buffer.byteLength(data);
+      // A page ends at the limit, or before the row that would take it past maxBytes (but holds at least one row);
+      // either way this matching row exists, so the cursor of the last row returned continues exactly here.
+      const full = q.maxBytes !== undefined && rows.length > 0 && bytes + size > q.maxBytes;
+      if (rows.length === q.limit || full) { more = true; break; }
       rows.push(obj);
+      bytes += size;
       last = all.map((_, i) => r[`k${i}`]);
     }
     return { rows, last, more };
@@ -189,6 +196,16 @@ export class SqliteStore implements Store {
   }
 
   close(): void { this.db.close(); }
+}
+
+/**
+ * The SQL literal of a JSON path. Field names are inlined as `.name` (the text expression indexes are declared
+ * with); any other segment (a map key from a client's orderBy) is a JSON-quoted label, and the whole literal is
+ * SQL-quoted, so no key can end the literal or be read as path syntax.
+ */
+function jsonPath(path: string[]): string {
+  const p = '$' + path.map(s => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? '.' + s : '.' + JSON.stringify(s))).join('');
+  return `'${p.replace(/'/g, "''")}'`;
 }
 
 /** NULL sorts and compares as '' so keyset conditions hold for absent fields. */

@@ -32,6 +32,11 @@ export interface ListQuery {
   /** Sort-key values (then name) of the last row of the previous page. */
   after?: unknown[];
   limit: number;
+  /**
+   * Ends the page early, before the row that would take the rows' JSON past this many bytes (a page always holds
+   * at least one row), so a page of large resources stays bounded; `more` and `last` continue after it.
+   */
+  maxBytes?: number;
 }
 
 export interface ListResult { rows: Record<string, unknown>[]; last?: unknown[]; more: boolean }

@@ -6,9 +6,11 @@ import type { Store } from '../../store/store.js';
 import type { Clock } from '../../engine/clock.js';
 import { ApiError, errors } from '../../google/errors.js';
 import { etagOf, newUid } from '../../google/ids.js';
-import { queryString, type ApiReply, type ApiRequest, type MethodSpec } from '../../server/api.js';
+import { decodePageToken, encodePageToken, PAGE_MAX_BYTES, pageSize, queryHash } from '../../google/paging.js';
+import { queryInt, queryString, type ApiReply, type ApiRequest, type MethodSpec } from '../../server/api.js';
 import type { App } from '../../server/app.js';
 import { BlobStore } from './blobs.js';
+import { UploadSessions } from './uploads.js';
 
 type Obj = Record<string, unknown>;
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
@@ -17,7 +19,10 @@ export const bucketName = (b: string) => `storage/buckets/${b}`;
 export const objectName = (b: string, o: string) => `storage/buckets/${b}/objects/${encodeURIComponent(o)}`;
 
 export class StorageService {
-  constructor(private store: Store, private clock: Clock, private blobs: BlobStore, private baseUrl: () => string) {}
+  readonly uploads: UploadSessions;
+  constructor(private store: Store, private clock: Clock, private blobs: BlobStore, private baseUrl: () => string) {
+    this.uploads = new UploadSessions(clock);
+  }
 
   bucket(b: string): Obj {
     const bucket = this.store.getParsed<Obj>(bucketName(b));
@@ -38,9 +43,9 @@ export class StorageService {
     return bucket;
   }
 
-  putObject(b: string, name: string, data: Buffer, contentType = 'application/octet-stream', metadata: Obj = {}): Obj {
+  putObject(b: string, name: string, data: Buffer, contentType = 'application/octet-stream', metadata: Record<string, string> = {}): Obj {
     this.bucket(b);
-    if (!name || name.length > 1024) throw errors.invalidArgument('Object name must be 1-1024 bytes.', 'name');
+    checkObjectName(name);
     const blob = this.blobs.put(data);
     const now = new Date(this.clock.now()).toISOString();
     const generation = String(this.clock.now() * 1000 + Math.floor(Math.random() * 1000));
@@ -86,6 +91,44 @@ export class StorageService {
   }
 }
 
+/** Cloud Storage's naming rules: 1-1024 bytes of UTF-8 (so no lone surrogates), no carriage return or line feed. */
+function checkObjectName(name: string): void {
+  if (!name || Buffer.byteLength(name) > 1024) throw errors.invalidArgument('Object name must be 1-1024 bytes of UTF-8.', 'name');
+  if (/[\r\n]|\p{Surrogate}/u.test(name)) throw errors.invalidArgument('Object name must be valid Unicode without carriage returns or line feeds.', 'name');
+}
+
+/** Cloud Storage's limit on an object's custom metadata (keys and values). */
+const MAX_CUSTOM_METADATA = 8 * 1024;
+
+/**
+ * The object resource a multipart or resumable upload sends: any JSON may arrive, so each field used is checked
+ * here (a `null` body or a numeric name used to throw a TypeError: a 500).
+ */
+function objectResource(raw: unknown): { name?: string; contentType?: string; metadata: Record<string, string> } {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw errors.invalidArgument('The object resource must be a JSON object.', 'body');
+  const r = raw as Obj;
+  for (const f of ['name', 'contentType'] as const) {
+    if (r[f] != null && typeof r[f] !== 'string') throw errors.invalidArgument(`Invalid value for ${f}: must be a string.`, f);
+  }
+  const metadata: Record<string, string> = {};
+  if (r.metadata != null) {
+    if (typeof r.metadata !== 'object' || Array.isArray(r.metadata)) throw errors.invalidArgument('Invalid value for metadata: must be an object of strings.', 'metadata');
+    let size = 0;
+    for (const [k, v] of Object.entries(r.metadata as Obj)) {
+      if (v === null) continue;
+      if (typeof v !== 'string') throw errors.invalidArgument(`Invalid value for metadata.${k}: must be a string.`, `metadata.${k}`);
+      size += Buffer.byteLength(k) + Buffer.byteLength(v);
+      metadata[k] = v;
+    }
+    if (size > MAX_CUSTOM_METADATA) throw errors.invalidArgument(`Custom metadata exceeds ${MAX_CUSTOM_METADATA} bytes.`, 'metadata');
+  }
+  return { name: (r.name as string | null) ?? undefined, contentType: (r.contentType as string | null) ?? undefined, metadata };
+}
+
+function parseJson(body: Buffer, what: string): unknown {
+  try { return JSON.parse(body.toString()); } catch { throw errors.invalidArgument(`${what} is not JSON`, 'body'); }
+}
+
 /** A copy without one (internal) key. */
 function omit(obj: Obj, key: string): Obj {
   const out = { ...obj };
@@ -116,7 +159,7 @@ function crc32c(data: Buffer): string {
 }
 
 /** multipart/related: a JSON metadata part, then the media part. */
-function parseMultipart(body: Buffer, contentType: string): { metadata: Obj; data: Buffer; mediaType: string } {
+function parseMultipart(body: Buffer, contentType: string): { metadata: unknown; data: Buffer; mediaType: string } {
   // gcloud quotes the boundary with single quotes, most clients with double quotes or none.
   const m = /boundary=(?:"([^"]+)"|'([^']+)'|([^;\s]+))/.exec(contentType);
   if (!m) throw errors.invalidArgument('multipart upload without a boundary', 'content-type');
@@ -148,15 +191,13 @@ function parseMultipart(body: Buffer, contentType: string): { metadata: Obj; dat
   };
   const meta = split(parts[0]);
   const media = split(parts[1]);
-  let metadata: Obj;
-  try { metadata = JSON.parse(meta.content.toString()) as Obj; } catch { throw errors.invalidArgument('multipart metadata is not JSON', 'body'); }
+  const metadata = parseJson(meta.content, 'multipart metadata');
   const mediaType = /content-type:\s*([^\r\n]+)/i.exec(media.head)?.[1] ?? 'application/octet-stream';
   return { metadata, data: media.content, mediaType };
 }
 
 export function registerStorage(app: App, svc: StorageService, store: Store): void {
   const json = (body: unknown): ApiReply => ({ body });
-  const uploads = new Map<string, { bucket: string; name: string; contentType: string; metadata: Obj }>();
 
   app.route('GET', '/storage/v1/b/{bucket}', { query: ['projection', 'userProject'], handler: req => json(strip(svc.bucket(req.params.bucket))) });
   app.route('POST', '/storage/v1/b', {
@@ -181,10 +222,20 @@ export function registerStorage(app: App, svc: StorageService, store: Store): vo
   app.route('GET', '/storage/v1/b/{bucket}/o', {
     query: ['prefix', 'delimiter', 'maxResults', 'pageToken', 'projection', 'versions', 'userProject', 'includeTrailingDelimiter', 'startOffset', 'endOffset', 'matchGlob'],
     handler: req => {
-      svc.bucket(req.params.bucket);
+      const bucket = req.params.bucket;
+      svc.bucket(bucket);
       const prefix = queryString(req, 'prefix') ?? '';
-      const items = store.children('storageObject', bucketName(req.params.bucket)).filter(o => String(o.name).startsWith(prefix)).map(view);
-      return json({ kind: 'storage#objects', ...(items.length ? { items } : {}) });
+      // Pages in name order, as Cloud Storage: at most maxResults (1,000 by default and at most) and PAGE_MAX_BYTES.
+      const maxResults = queryInt(req, 'maxResults');
+      if (maxResults !== undefined && maxResults < 0) throw errors.invalidArgument(`Invalid value for maxResults: ${maxResults}`, 'maxResults');
+      const hash = queryHash('storageObject', bucket, prefix);
+      const res = store.list({
+        kind: 'storageObject', scope: { parent: bucketName(bucket) }, order: [{ path: ['name'], desc: false }],
+        predicate: o => String(o.name).startsWith(prefix), after: decodePageToken(queryString(req, 'pageToken'), hash),
+        limit: pageSize(maxResults, 1000, 1000), maxBytes: PAGE_MAX_BYTES,
+      });
+      const items = res.rows.map(view);
+      return json({ kind: 'storage#objects', ...(res.more && res.last ? { nextPageToken: encodePageToken(hash, res.last) } : {}), ...(items.length ? { items } : {}) });
     },
   });
   const getObject: MethodSpec = {
@@ -223,26 +274,35 @@ export function registerStorage(app: App, svc: StorageService, store: Store): vo
       return json(svc.putObject(bucket, name, body, ctype));
     }
     if (type === 'multipart') {
-      const { metadata, data, mediaType } = parseMultipart(body, ctype);
-      const name = String(metadata.name ?? queryString(req, 'name') ?? '');
-      return json(svc.putObject(bucket, name, data, String(metadata.contentType ?? mediaType), (metadata.metadata as Obj | undefined) ?? {}));
+      const parts = parseMultipart(body, ctype);
+      const r = objectResource(parts.metadata);
+      return json(svc.putObject(bucket, r.name ?? queryString(req, 'name') ?? '', parts.data, r.contentType ?? parts.mediaType, r.metadata));
     }
     if (type === 'resumable') {
       const id = queryString(req, 'upload_id');
       if (!id) {
         svc.bucket(bucket);
-        let metadata: Obj = {};
-        if (body.length) { try { metadata = JSON.parse(body.toString()) as Obj; } catch { throw errors.invalidArgument('resumable upload metadata is not JSON', 'body'); } }
-        const name = String(metadata.name ?? queryString(req, 'name') ?? '');
+        const r = objectResource(body.length ? parseJson(body, 'resumable upload metadata') : {});
+        const name = r.name ?? queryString(req, 'name') ?? '';
         if (!name) throw errors.invalidArgument('Required parameter: name', 'name');
-        const uploadId = newUid();
-        uploads.set(uploadId, { bucket, name, contentType: String(metadata.contentType ?? req.headers['x-upload-content-type'] ?? 'application/octet-stream'), metadata: (metadata.metadata as Obj | undefined) ?? {} });
+        checkObjectName(name);
+        const headerType = req.headers['x-upload-content-type'];
+        const contentType = r.contentType ?? (typeof headerType === 'string' ? headerType : 'application/octet-stream');
+        const uploadId = svc.uploads.start({ bucket, name, contentType, metadata: r.metadata });
         const host = String(req.headers.host ?? '127.0.0.1');
         return { body: {}, headers: { location: `http://${host}/upload/storage/v1/b/${bucket}/o?uploadType=resumable&upload_id=${uploadId}` } };
       }
-      const u = uploads.get(id);
-      if (!u) throw new ApiError('NOT_FOUND', `No such upload session: ${id}`);
-      uploads.delete(id);
+      // Unknown, expired (a week, as Cloud Storage) and evicted sessions answer alike.
+      const gone = () => new ApiError('NOT_FOUND', `No such upload session: ${id}`);
+      // `Content-Range: bytes */*` without bytes asks how much has arrived (a client resuming a session URI):
+      // nothing until the one request that carries the object, so 308 without a Range header.
+      const range = req.headers['content-range'];
+      if (!body.length && typeof range === 'string' && /^bytes \*\/(\*|[1-9]\d*)$/.test(range.trim())) {
+        if (!svc.uploads.has(id)) throw gone();
+        return { status: 308, body: undefined, bytes: { data: Buffer.alloc(0), contentType: 'text/plain' } };
+      }
+      const u = svc.uploads.take(id);
+      if (!u) throw gone();
       return json(svc.putObject(u.bucket, u.name, body, u.contentType, u.metadata));
     }
     throw errors.invalidArgument(`Unsupported uploadType "${type}"`, 'uploadType');

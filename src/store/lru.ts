@@ -1,0 +1,49 @@
+// A Map bounded by entry count and by total weight (e.g. characters held): what a long-running server may
+// cache per client-chosen key without its memory growing with the number of distinct keys.
+export class Lru<K, V> {
+  private map = new Map<K, { value: V; weight: number }>();
+  private total = 0;
+
+  constructor(private maxEntries: number, private maxWeight = Infinity, private weigh: (value: V) => number = () => 0) {}
+
+  get size(): number { return this.map.size; }
+  get weight(): number { return this.total; }
+
+  /** The value, now the most recently used. */
+  get(key: K): V | undefined {
+    const e = this.map.get(key);
+    if (!e) return undefined;
+    this.map.delete(key);
+    this.map.set(key, e);
+    return e.value;
+  }
+
+  /** The value, without refreshing it (Map order stays insertion order, so eviction is oldest first). */
+  peek(key: K): V | undefined { return this.map.get(key)?.value; }
+
+  /** Stores the value, evicting the least recently used until within bounds; a value heavier than the whole budget is not kept. */
+  set(key: K, value: V): void {
+    this.delete(key);
+    const weight = this.weigh(value);
+    if (weight > this.maxWeight) return;
+    this.map.set(key, { value, weight });
+    this.total += weight;
+    while (this.map.size > this.maxEntries || this.total > this.maxWeight) this.delete(this.map.keys().next().value as K);
+  }
+
+  delete(key: K): boolean {
+    const e = this.map.get(key);
+    if (!e) return false;
+    this.map.delete(key);
+    this.total -= e.weight;
+    return true;
+  }
+
+  clear(): void { this.map.clear(); this.total = 0; }
+
+  /** The least recently used entry. */
+  oldest(): [K, V] | undefined {
+    const first = this.map.entries().next();
+    return first.done ? undefined : [first.value[0], first.value[1].value];
+  }
+}

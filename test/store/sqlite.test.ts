@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { Lru } from '../../src/store/lru.js';
+import type { ListQuery } from '../../src/store/store.js';
+
+const PARENT = 'projects/p/locations/l';
+// The store's caches, read through its privates: what matters is that they stay bounded.
+const caches = (s: SqliteStore) => s as unknown as { listCache: { size: number }; rows: { size: number } };
+
+function storeWith(n: number, make: (i: number) => Record<string, unknown>): SqliteStore {
+  const s = new SqliteStore(':memory:');
+  s.tx(w => {
+    for (let i = 0; i < n; i++) {
+      const name = `${PARENT}/things/t${String(i).padStart(3, '0')}`;
+      w.put('thing', name, PARENT, { name, ...make(i) }, `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(9, '0')}Z`, false);
+    }
+  });
+  return s;
+}
+
+/** Every page of a query, following the cursor. */
+function pages(s: SqliteStore, q: Omit<ListQuery, 'after'>): Record<string, unknown>[][] {
+  const out: Record<string, unknown>[][] = [];
+  let after: unknown[] | undefined;
+  for (;;) {
+    const res = s.list({ ...q, after });
+    out.push(res.rows);
+    if (!res.more) return out;
+    assert.ok(res.last, 'a page with more has a cursor');
+    after = res.last;
+  }
+}
+
+test('maxBytes ends pages early; paging still returns every row exactly once, in order', () => {
+  // Sizes from 1 to ~3 KB, with a few rows larger than the whole budget.
+  const size = (i: number) => (i % 17 === 0 ? 9000 : 100 + ((i * 7919) % 3000));
+  const s = storeWith(120, i => ({ blob: 'x'.repeat(size(i)), rank: i % 5, labels: { team: `t${i % 3}` } }));
+  const bytes = (rows: Record<string, unknown>[]) => rows.reduce((n, r) => n + JSON.stringify(r).length, 0);
+  const cases: { order: ListQuery['order']; predicate?: ListQuery['predicate'] }[] = [
+    { order: [] },
+    { order: [{ path: ['rank'], desc: true }] },
+    { order: [{ path: ['rank'], desc: false }, { path: ['labels', 'team'], desc: true }] },
+    { order: [{ path: ['createTime'], desc: false }], predicate: r => Number(r.rank) !== 2 },
+  ];
+  for (const c of cases) {
+    const all = s.list({ kind: 'thing', scope: { parent: PARENT }, order: c.order, predicate: c.predicate, limit: 1000 }).rows.map(r => r.name);
+    assert.ok(all.length > 60);
+    for (const limit of [1000, 7]) {
+      const got = pages(s, { kind: 'thing', scope: { parent: PARENT }, order: c.order, predicate: c.predicate, limit, maxBytes: 6000 });
+      assert.deepEqual(got.flat().map(r => r.name), all, JSON.stringify(c.order));
+      assert.ok(got.length > all.length / limit, 'pages ended early');
+      for (const page of got) {
+        assert.ok(page.length >= 1 && page.length <= limit);
+        if (page.length > 1) assert.ok(bytes(page) <= 6000, `a page of ${page.length} rows holds ${bytes(page)} bytes`);
+      }
+    }
+  }
+  s.close();
+});
+
+test('the prepared-statement cache is bounded however many distinct orders clients send', () => {
+  const s = storeWith(3, i => ({ labels: { [`k${i}`]: 'v' } }));
+  for (let i = 0; i < 1000; i++) {
+    s.list({ kind: 'thing', scope: { parent: PARENT }, order: [{ path: ['labels', `k${i}`], desc: i % 2 === 0 }], limit: 10 });
+  }
+  assert.ok(caches(s).listCache.size <= 256, `${caches(s).listCache.size} statements cached`);
+  s.close();
+});
+
+test('the row cache is bounded by the characters it holds, not only by count', () => {
+  const s = storeWith(50, () => ({ blob: 'x'.repeat(1_000_000) }));
+  for (let i = 0; i < 50; i++) assert.ok(s.get(`${PARENT}/things/t${String(i).padStart(3, '0')}`));
+  // 32 Mi characters hold at most 33 one-megabyte rows.
+  assert.ok(caches(s).rows.size <= 33, `${caches(s).rows.size} rows of 1 MB cached`);
+  assert.equal(s.getParsed<{ blob: string }>(`${PARENT}/things/t000`)!.blob.length, 1_000_000);
+  s.close();
+});
+
+test('order by map keys of any spelling: quotes, dots and brackets are data, not SQL or JSON path', () => {
+  const keys = ["it's", 'a.b', 'x"y', 'br[0]', "')--", 'back\\slash'];
+  const s = storeWith(3, i => ({ labels: Object.fromEntries(keys.map(k => [k, `v${2 - i}`])) }));
+  for (const k of keys) {
+    const rows = s.list({ kind: 'thing', scope: { parent: PARENT }, order: [{ path: ['labels', k], desc: false }], limit: 10 }).rows;
+    assert.deepEqual(rows.map(r => (r.labels as Record<string, string>)[k]), ['v0', 'v1', 'v2'], k);
+    // And the cursor continues on such a key.
+    const first = s.list({ kind: 'thing', scope: { parent: PARENT }, order: [{ path: ['labels', k], desc: false }], limit: 1 });
+    const next = s.list({ kind: 'thing', scope: { parent: PARENT }, order: [{ path: ['labels', k], desc: false }], limit: 10, after: first.last });
+    assert.deepEqual(next.rows.map(r => (r.labels as Record<string, string>)[k]), ['v1', 'v2'], k);
+  }
+  s.close();
+});
+
+test('Lru: least recently used goes first, by count and by weight; too heavy is not kept', () => {
+  const l = new Lru<string, string>(3, 10, v => v.length);
+  l.set('a', '1'); l.set('b', '1'); l.set('c', '1');
+  l.get('a');
+  l.set('d', '1');
+  assert.deepEqual(['a', 'b', 'c', 'd'].map(k => l.peek(k) !== undefined), [true, false, true, true]);
+  l.set('e', '123456789');
+  assert.deepEqual([l.size, l.weight, l.oldest()], [2, 10, ['d', '1']]);
+  l.set('f', 'x'.repeat(11));
+  assert.deepEqual([l.peek('f'), l.size], [undefined, 2]);
+  l.set('e', '1');
+  assert.equal(l.weight, 2);
+  assert.equal(l.delete('d'), true);
+  assert.deepEqual([l.size, l.weight], [1, 1]);
+});
