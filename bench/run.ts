@@ -34,7 +34,7 @@ async function rps(url: string): Promise<number> {
 
 async function getThroughput(): Promise<void> {
   const g = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
-  await fetch(`${g.url}/v1/${LOC}/targets?targetId=bench`, { method: 'POST', body: JSON.stringify({ description: 'bench', labels: { a: 'b' }, run: { location: LOC } }) });
+  await fetch(`${g.url}/v1/${LOC}/targets?targetId=bench`, { method: 'POST', body: JSON.stringify({ description: 'bench', labels: { a: 'b' }, run: { location: LOC } }), headers: { 'content-type': 'application/json' } });
   const path = `/v1/${LOC}/targets/bench`;
   const res = await fetch(g.url + path);
   const bytes = Buffer.from(await res.arrayBuffer());

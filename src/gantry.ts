@@ -16,7 +16,10 @@ import { pipelineConditionController } from './apis/clouddeploy/controllers/pipe
 import { PROTO_PACKAGE, SERVICE, schema as deploySchema } from './apis/clouddeploy/service.js';
 import { registerEmulator } from './emulator/routes.js';
 import { OutcomeScripts } from './emulator/outcome-scripts.js';
-import { executorFor, rolloutControllers, type ExecutorMode } from './apis/clouddeploy/controllers/rollouts.js';
+import { executorFor, rolloutControllers } from './apis/clouddeploy/controllers/rollouts.js';
+import { ExecutorPolicy, type ExecutorMode } from './policy/executors.js';
+import { SourcePolicy } from './policy/sources.js';
+import type { Executor } from './executors/executor.js';
 import { JobExecutions } from './apis/clouddeploy/job-execution.js';
 import { ProcessExecutor } from './executors/process.js';
 import { ContainerExecutor } from './executors/container.js';
@@ -34,6 +37,18 @@ export interface GantryOptions {
   jobMs: number;
   /** Default executor for Cloud Deploy job runs: simulated, process (commands on the host) or container. */
   executor: ExecutorMode;
+  /** Further executors a target's or pipeline's annotation may choose (the default is always allowed). */
+  allowExecutors: ExecutorMode[];
+  /** Host directories `file://` sources may be read from; none by default. */
+  sourceDirs: string[];
+  /** Host names, besides loopback names, that requests may address (`*.example.test` for subdomains). */
+  allowHosts: string[];
+  /** Browser origins allowed to call Gantry. */
+  allowOrigins: string[];
+  /** Most simultaneous connections. */
+  maxConnections: number;
+  /** How long a client may take to send a whole request. */
+  requestTimeoutMs: number;
   /** Docker Engine API socket for the container executor (dockerd or podman). */
   dockerSocket: string;
   /** SQLite synchronous mode: NORMAL survives a killed process, FULL also power loss. */
@@ -42,6 +57,7 @@ export interface GantryOptions {
 
 export const DEFAULTS: GantryOptions = {
   host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, executor: 'simulated', dockerSocket: '/var/run/docker.sock', durability: 'NORMAL',
+  allowExecutors: [], sourceDirs: [], allowHosts: [], allowOrigins: [], maxConnections: 1024, requestTimeoutMs: 60_000,
 };
 
 export interface Gantry {
@@ -67,19 +83,34 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   }
   const runtime = new ControllerRuntime(store, clock, log);
   const ops = new Operations(store, clock);
-  const app = new App({ log, authToken: opts.authToken });
+  // A listen address that is not loopback is a host name clients use: it is allowed like the --allow-hosts.
+  const listenHost = ['0.0.0.0', '::', ''].includes(opts.host) ? [] : [opts.host];
+  const app = new App({
+    log, authToken: opts.authToken, allowHosts: [...listenHost, ...opts.allowHosts], allowOrigins: opts.allowOrigins,
+    maxConnections: opts.maxConnections, requestTimeoutMs: opts.requestTimeoutMs,
+  });
+  const executorPolicy = new ExecutorPolicy(opts.executor, opts.allowExecutors);
+  const sourcePolicy = new SourcePolicy(opts.sourceDirs);
 
   const deploy: ApiContext = { store, clock, ops, schema: deploySchema, svc: { protoPackage: PROTO_PACKAGE, apiVersion: 'v1', serviceName: SERVICE } };
-  registerCloudDeploy(app, deploy);
+  registerCloudDeploy(app, deploy, { executors: executorPolicy, sources: sourcePolicy });
   let baseUrl = '';
   const work = opts.dataDir === ':memory:' ? join(tmpdir(), `gantry-${process.pid}`) : opts.dataDir;
   const storage = new StorageService(store, clock, new BlobStore(join(work, 'blobs')), () => baseUrl);
-  const containers = new ContainerExecutor(opts.dockerSocket);
-  if (opts.executor === 'container') {
+  // Only the executors the operator enabled exist at all: nothing else can run a command.
+  const executors: Record<string, Executor> = {};
+  if (executorPolicy.enabled.has('process')) executors.process = new ProcessExecutor();
+  if (executorPolicy.enabled.has('container')) {
+    const containers = new ContainerExecutor(opts.dockerSocket);
     await containers.ping().catch((e: Error) => { throw new Error(`the container executor needs a Docker Engine API at ${opts.dockerSocket}: ${e.message}`); });
+    executors.container = containers;
   }
-  const executions = new JobExecutions(store, clock, { process: new ProcessExecutor(), container: containers }, storage, join(work, 'sources'), log);
-  runtime.register(renderController(deploy, () => opts.renderMs, { reader: storage, workRoot: join(work, 'sources') },
+  const sources = {
+    read: (url: string) => storage.read(url), localPath: (url: string) => sourcePolicy.localPath(url),
+    write: (url: string, data: Buffer, type: string) => storage.write(url, data, type), httpUrl: (url: string) => storage.httpUrl(url),
+  };
+  const executions = new JobExecutions(store, clock, executors, sources, join(work, 'sources'), log);
+  runtime.register(renderController(deploy, () => opts.renderMs, { reader: sources, workRoot: join(work, 'sources') },
     release => executions.renderCustomTargets(release, targetId => executorFor(release, targetId, opts.executor))));
   runtime.register(pipelineConditionController(store));
   registerStorage(app, storage, store);

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 import { DEFAULTS, startGantry, type GantryOptions } from './gantry.js';
+import { parseExecutorList } from './policy/executors.js';
 import { parseDurationMs } from './google/time.js';
 import type { Level } from './server/log.js';
 
@@ -18,6 +19,14 @@ Usage: gantry [options]
   --render-duration D  how long a simulated release render takes, e.g. 1s (GANTRY_RENDER_DURATION)
   --job-duration D     how long a simulated job run takes unless scripted, e.g. 1s (GANTRY_JOB_DURATION)
   --executor MODE      simulated (default), process or container: how Cloud Deploy job runs execute (GANTRY_EXECUTOR)
+  --allow-executors L  executors a target's or pipeline's gantry.dev/executor annotation may also choose, e.g.
+                       process,container (GANTRY_ALLOW_EXECUTORS; default none: only --executor runs)
+  --source-dirs L      directories file:// release sources may be read from (GANTRY_SOURCE_DIRS; default none)
+  --allow-hosts L      host names besides loopback that requests may address; *.example.test for subdomains
+                       (GANTRY_ALLOW_HOSTS; the --host address is always allowed)
+  --allow-origins L    browser origins allowed to call, e.g. http://localhost:3000 (GANTRY_ALLOW_ORIGINS; default none)
+  --max-connections N  most simultaneous connections (GANTRY_MAX_CONNECTIONS, default 1024)
+  --request-timeout D  how long a client may take to send a request, e.g. 60s (GANTRY_REQUEST_TIMEOUT)
   --docker-socket PATH Docker Engine API socket for the container executor (GANTRY_DOCKER_SOCKET, /var/run/docker.sock)
   --durability MODE    NORMAL (survives a killed process) or FULL (also power loss) (GANTRY_DURABILITY)
   -h, --help           this text`;
@@ -38,6 +47,8 @@ const { values } = parseArgs({
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
     'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'allow-hosts': { type: 'string' }, 'allow-origins': { type: 'string' },
+    'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' },
   },
   strict: true,
 });
@@ -68,6 +79,21 @@ for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'r
 const executor = pick(values.executor, 'GANTRY_EXECUTOR') ?? DEFAULTS.executor;
 if (executor !== 'simulated' && executor !== 'process' && executor !== 'container') fail(`invalid executor ${executor} (simulated, process or container)`);
 opts.executor = executor;
+const list = (flag: string | undefined, name: string) => (pick(flag, name) ?? '').split(',').map(x => x.trim()).filter(Boolean);
+try { opts.allowExecutors = parseExecutorList(pick(values['allow-executors'], 'GANTRY_ALLOW_EXECUTORS') ?? ''); } catch (e) { fail(`--allow-executors: ${(e as Error).message}`); }
+opts.sourceDirs = list(values['source-dirs'], 'GANTRY_SOURCE_DIRS');
+opts.allowHosts = list(values['allow-hosts'], 'GANTRY_ALLOW_HOSTS');
+opts.allowOrigins = list(values['allow-origins'], 'GANTRY_ALLOW_ORIGINS');
+for (const o of opts.allowOrigins) if (!/^https?:\/\/[^/]+$/.test(o)) fail(`--allow-origins: "${o}" is not an origin (scheme://host[:port])`);
+const maxConnections = Number(pick(values['max-connections'], 'GANTRY_MAX_CONNECTIONS') ?? DEFAULTS.maxConnections);
+if (!Number.isInteger(maxConnections) || maxConnections < 1) fail(`invalid --max-connections ${maxConnections}`);
+opts.maxConnections = maxConnections;
+const requestTimeout = pick(values['request-timeout'], 'GANTRY_REQUEST_TIMEOUT');
+if (requestTimeout !== undefined) {
+  const ms = parseDurationMs(requestTimeout);
+  if (ms === undefined || ms < 100) fail(`invalid --request-timeout ${requestTimeout} (use e.g. 60s)`);
+  opts.requestTimeoutMs = ms;
+}
 opts.dockerSocket = pick(values['docker-socket'], 'GANTRY_DOCKER_SOCKET') ?? DEFAULTS.dockerSocket;
 const durability = (pick(values.durability, 'GANTRY_DURABILITY') ?? DEFAULTS.durability).toUpperCase();
 if (durability !== 'NORMAL' && durability !== 'FULL') fail(`invalid durability ${durability}`);

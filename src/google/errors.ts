@@ -22,11 +22,19 @@ const TYPE = 'type.googleapis.com/google.rpc.';
 export interface FieldViolation { field: string; description: string }
 export type Detail = Record<string, unknown> & { '@type': string };
 
+/** Longest message an error carries: errors quote what the client sent, and must not amplify it. */
+const MAX_MESSAGE = 2048;
+/** Most field violations listed in one BadRequest. */
+const MAX_VIOLATIONS = 20;
+
 export class ApiError extends Error {
-  constructor(readonly code: Code, message: string, readonly details: Detail[] = []) {
-    super(message);
+  readonly details: Detail[];
+  /** `status` overrides the AIP-193 HTTP mapping, for transport-level refusals such as 408. */
+  constructor(readonly code: Code, message: string, details: Detail[] = [], private status?: number) {
+    super(message.length > MAX_MESSAGE ? message.slice(0, MAX_MESSAGE) + '…' : message);
+    this.details = details;
   }
-  get httpStatus(): number { return HTTP_STATUS[this.code]; }
+  get httpStatus(): number { return this.status ?? HTTP_STATUS[this.code]; }
   /** The google.rpc.Status as carried inside an Operation's `error`. */
   toStatus(): { code: number; message: string; details?: Detail[] } {
     return { code: GRPC_CODE[this.code], message: this.message, ...(this.details.length ? { details: this.details } : {}) };
@@ -46,7 +54,8 @@ export function resourceInfo(resourceType: string, resourceName: string, descrip
   return { '@type': TYPE + 'ResourceInfo', resourceType, resourceName, ...(description ? { description } : {}) };
 }
 export function badRequest(violations: FieldViolation[]): Detail {
-  return { '@type': TYPE + 'BadRequest', fieldViolations: violations };
+  const clip = (t: string) => (t.length > 500 ? t.slice(0, 500) + '…' : t);
+  return { '@type': TYPE + 'BadRequest', fieldViolations: violations.slice(0, MAX_VIOLATIONS).map(v => ({ field: clip(v.field), description: clip(v.description) })) };
 }
 export function preconditionFailure(violations: { type: string; subject: string; description: string }[]): Detail {
   return { '@type': TYPE + 'PreconditionFailure', violations };
@@ -58,7 +67,8 @@ export const errors = {
     return new ApiError('INVALID_ARGUMENT', message, field !== undefined ? [badRequest([{ field, description: description ?? message }])] : []);
   },
   invalidFields(message: string, violations: FieldViolation[]): ApiError {
-    return new ApiError('INVALID_ARGUMENT', message, [badRequest(violations)]);
+    const more = violations.length > MAX_VIOLATIONS ? ` (and ${violations.length - MAX_VIOLATIONS} more problems)` : '';
+    return new ApiError('INVALID_ARGUMENT', message + more, [badRequest(violations)]);
   },
   notFound(resourceType: string, name: string, message?: string): ApiError {
     return new ApiError('NOT_FOUND', message ?? `${resourceType} "${name}" not found`, [resourceInfo(resourceType, name)]);
@@ -77,6 +87,7 @@ export const errors = {
   },
   internal(message: string): ApiError { return new ApiError('INTERNAL', message); },
   routeNotFound(method: string, path: string): ApiError {
-    return new ApiError('NOT_FOUND', `The requested URL ${path} was not found on this server (method ${method}).`);
+    const shown = path.length > 300 ? path.slice(0, 300) + '…' : path;
+    return new ApiError('NOT_FOUND', `The requested URL ${shown} was not found on this server (method ${method.slice(0, 20)}).`);
   },
 };

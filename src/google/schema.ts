@@ -51,7 +51,7 @@ export class ApiSchema {
     const violations: FieldViolation[] = [];
     const out = this.decodeMessage(message, input, path, violations);
     if (violations.length) {
-      throw errors.invalidFields('Invalid JSON payload received. ' + violations.map(v => v.description).join('\n'), violations);
+      throw errors.invalidFields('Invalid JSON payload received. ' + violations.slice(0, 20).map(v => v.description).join('\n'), violations);
     }
     return out ?? {};
   }
@@ -69,7 +69,7 @@ export class ApiSchema {
       const f = fields[name];
       if (!f) {
         const at = path ? ` at '${path}'` : '';
-        v.push({ field: path, description: `Unknown name "${key}"${at}: Cannot find field.` });
+        v.push({ field: path, description: `Unknown name "${key.length > 100 ? key.slice(0, 100) + '…' : key}"${at}: Cannot find field.` });
         continue;
       }
       const fpath = join(path, toSnake(name));

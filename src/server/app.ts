@@ -1,38 +1,69 @@
 // The HTTP front: one Fastify listener for every API. Middleware order lives here and only here:
-// auth → body parse → route match → query check → handler → encode (enum ints) → log line.
+// guard (token, Host, Origin) → body limits and media type → route match → path and query checks →
+// body parse → handler → encode (enum ints) → log line. Every refusal on the way, Node's and
+// Fastify's own included, answers with a google.rpc.Status body.
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, errors } from '../google/errors.js';
 import { SYSTEM_PARAMS, type ApiReply, type ApiRequest, type MethodSpec } from './api.js';
+import { RequestGuard, type GuardOptions } from './guard.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
 
-export interface AppOptions {
+export interface AppOptions extends GuardOptions {
   log: Logger;
-  /** When set, every request must carry `Authorization: Bearer <token>`. */
-  authToken?: string;
+  /** Most simultaneous connections; more are refused at accept. */
+  maxConnections?: number;
+  /** How long a client may take to send a whole request (headers and body). */
+  requestTimeoutMs?: number;
 }
+
+/** Google's front end refuses JSON requests over 10 MiB with this message. */
+export const JSON_BODY_LIMIT = 10 * 1024 * 1024;
+/** Media uploads (release sources) may be larger. */
+export const UPLOAD_BODY_LIMIT = 64 * 1024 * 1024;
+const MAX_HEADER_BYTES = 16 * 1024;
 
 export class App {
   readonly router = new Router<MethodSpec>();
   readonly fastify: FastifyInstance;
+  private guard: RequestGuard;
 
   constructor(private opts: AppOptions) {
-    this.fastify = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, routerOptions: { maxParamLength: 4096 }, return503OnClosing: false });
+    this.guard = new RequestGuard(opts);
+    const requestTimeout = opts.requestTimeoutMs ?? 60_000;
+    this.fastify = Fastify({
+      logger: false, bodyLimit: JSON_BODY_LIMIT, return503OnClosing: false,
+      routerOptions: { maxParamLength: 4096 },
+      // Slow clients: a request must arrive whole in time, headers sooner, and an idle socket is closed.
+      requestTimeout, connectionTimeout: 120_000, keepAliveTimeout: 5_000,
+      // requireHostHeader off: a request without Host gets the guard's Google error instead of Node's bare 400.
+      http: { requireHostHeader: false, maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: Math.min(requestTimeout, 10_000), connectionsCheckingInterval: Math.max(100, Math.min(30_000, requestTimeout / 4)) },
+      frameworkErrors: (err, req, reply) => {
+        if (!this.refused(req, reply)) this.sendError(reply, errors.invalidArgument(`Invalid URL: ${err.message.replace(/^'.*?' /, '')}`.slice(0, 300), ''));
+      },
+      clientErrorHandler: (err, socket) => this.clientError(err as NodeJS.ErrnoException, socket),
+    });
     const f = this.fastify;
+    f.server.maxConnections = opts.maxConnections ?? 1024;
     f.removeAllContentTypeParsers();
     f.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    f.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    f.addHook('onRequest', (req, reply, done) => { if (!this.refused(req, reply)) done(); });
+    f.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
       // Fastify's own rejections (body too large, bad content-length…) keep their 4xx in Google's shape.
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-      const e = status === 413 ? new ApiError('INVALID_ARGUMENT', 'Request payload size exceeds the limit.')
-        : status < 500 ? new ApiError('INVALID_ARGUMENT', err.message) : errors.internal('Internal error encountered.');
       if (status >= 500) this.opts.log.error(`${req.method} ${req.url}: ${err.stack}`);
-      this.sendError(reply, e, status === 413 ? 413 : undefined);
+      const e = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? payloadTooLarge(req.url.startsWith('/upload/') ? UPLOAD_BODY_LIMIT : JSON_BODY_LIMIT)
+        : status < 500 ? errors.invalidArgument(clip(err.message), '') : errors.internal('Internal error encountered.');
+      this.sendError(reply, e);
     });
-    f.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], url: '*', handler: (req, reply) => this.handle(req, reply) });
+    const handler = (req: FastifyRequest, reply: FastifyReply) => this.handle(req, reply);
+    f.all('*', handler);
+    f.all('/upload/*', { bodyLimit: UPLOAD_BODY_LIMIT }, handler);
+    f.setNotFoundHandler(handler);
     if (this.opts.log.level === 'debug' || this.opts.log.level === 'info') {
       f.addHook('onResponse', (req, reply, done) => {
-        this.opts.log.info(`${req.method} ${req.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
+        this.opts.log.info(`${req.method} ${clip(req.url)} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
         done();
       });
     }
@@ -40,20 +71,38 @@ export class App {
 
   route(method: string, template: string, spec: MethodSpec): void { this.router.add(method, template, spec); }
 
+  /** Answers a refused request (token, Host, Origin); returns whether it did. */
+  private refused(req: FastifyRequest, reply: FastifyReply): boolean {
+    try {
+      this.guard.check(req.headers);
+      return false;
+    } catch (e) {
+      this.sendError(reply, e as ApiError);
+      return true;
+    }
+  }
+
   /** Synchronous unless the handler is: most reads complete without a promise hop. */
   private handle(req: FastifyRequest, reply: FastifyReply): Promise<void> | void {
     try {
-      this.checkAuth(req);
       const url = req.url;
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
-      const { handler: spec, params } = this.router.match(req.method === 'HEAD' ? 'GET' : req.method, path);
+      const { handler: spec, params, template } = this.router.match(req.method === 'HEAD' ? 'GET' : req.method, path);
+      // Only `**` variables (object names) may hold slashes.
+      if (!template.includes('**')) checkPathSegments(path);
       const query = req.query as ApiRequest['query'];
       checkQuery(spec, query);
       const alt = query['$alt'];
+      const raw = req.body as Buffer | undefined;
+      let body: unknown;
+      if (spec.rawBody) body = raw ?? Buffer.alloc(0);
+      else {
+        RequestGuard.checkJsonBody(req.headers, raw);
+        body = parseBody(raw);
+      }
       const apiReq: ApiRequest = {
-        method: req.method, path, params, query, headers: req.headers,
-        body: spec.rawBody ? (req.body as Buffer | undefined) ?? Buffer.alloc(0) : parseBody(req.body as Buffer | undefined),
+        method: req.method, path, params, query, headers: req.headers, body,
         enumInts: typeof alt === 'string' && alt.includes('enum-encoding=int'),
       };
       const out = spec.handler(apiReq);
@@ -66,7 +115,7 @@ export class App {
 
   private fail(req: FastifyRequest, reply: FastifyReply, e: unknown): void {
     if (e instanceof ApiError) return this.sendError(reply, e);
-    this.opts.log.error(`${req.method} ${req.url}: ${(e as Error).stack ?? e}`);
+    this.opts.log.error(`${req.method} ${clip(req.url)}: ${(e as Error).stack ?? e}`);
     this.sendError(reply, errors.internal('Internal error encountered.'));
   }
 
@@ -86,18 +135,23 @@ export class App {
     reply.code(out.status ?? 200).header('content-type', 'application/json; charset=UTF-8').send(payload);
   }
 
-  private sendError(reply: FastifyReply, e: ApiError, status?: number): void {
-    reply.code(status ?? e.httpStatus).header('content-type', 'application/json; charset=UTF-8').send(JSON.stringify(e.toBody()));
+  private sendError(reply: FastifyReply, e: ApiError): void {
+    reply.code(e.httpStatus).header('content-type', 'application/json; charset=UTF-8').send(JSON.stringify(e.toBody()));
   }
 
-  private checkAuth(req: FastifyRequest): void {
-    const token = this.opts.authToken;
-    if (!token) return;
-    const h = req.headers.authorization;
-    if (h !== `Bearer ${token}`) {
-      throw new ApiError('UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
-    }
+  /** Requests Node's parser rejects (framing, header size, timeouts) still get a google.rpc.Status. */
+  private clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
+    const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new ApiError('DEADLINE_EXCEEDED', 'The request was not received in time.', [], 408)
+      : err.code === 'HPE_HEADER_OVERFLOW' ? errors.invalidArgument(`The request line and headers must be at most ${MAX_HEADER_BYTES / 1024} KiB.`, '')
+        : errors.invalidArgument(`Malformed HTTP request (${err.code ?? 'parse error'}).`, '');
+    const body = JSON.stringify(e.toBody());
+    socket.end(`HTTP/1.1 ${e.httpStatus} ${e.httpStatus === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
+}
+
+function payloadTooLarge(limit: number): ApiError {
+  return errors.invalidArgument(`Request payload size exceeds the limit: ${limit} bytes.`, '');
 }
 
 /** Deepest JSON nesting a request may have; deeper bodies are rejected before parsing. */
@@ -127,7 +181,23 @@ function parseBody(buf: Buffer | undefined): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw errors.invalidArgument(`Invalid JSON payload received. ${(e as Error).message}`, '', `Invalid JSON payload received. ${(e as Error).message}`);
+    const msg = `Invalid JSON payload received. ${clip((e as Error).message)}`;
+    throw errors.invalidArgument(msg, '', msg);
+  }
+}
+
+/**
+ * A resource name is its path: a segment that decodes to something with a `/` (`a%2Fb`, `..%2F..`), a dot
+ * segment or a control character would make a resource no path can reach again.
+ */
+function checkPathSegments(path: string): void {
+  if (!/%2f|%00|(^|\/)\.\.?(\/|$)|%2e|[\x00-\x1f\x7f]/i.test(path)) return;
+  for (const seg of path.split('/')) {
+    let d: string;
+    try { d = decodeURIComponent(seg); } catch { d = seg; }
+    if (d.includes('/') || d === '.' || d === '..' || /[\x00-\x1f\x7f]/.test(d)) {
+      throw errors.invalidArgument(`Invalid resource name: path segment "${clip(seg, 100)}" is not a valid id.`, 'name');
+    }
   }
 }
 
@@ -135,7 +205,9 @@ function checkQuery(spec: MethodSpec, query: ApiRequest['query']): void {
   for (const key of Object.keys(query)) {
     if (SYSTEM_PARAMS.has(key) || spec.query?.includes(key)) continue;
     throw errors.invalidArgument(
-      `Invalid JSON payload received. Unknown name "${key}": Cannot bind query parameter. Field '${key}' could not be found in request message.`,
-      key);
+      `Invalid JSON payload received. Unknown name "${clip(key, 100)}": Cannot bind query parameter. Field '${clip(key, 100)}' could not be found in request message.`,
+      clip(key, 100));
   }
 }
+
+function clip(s: string, n = 500): string { return s.length > n ? s.slice(0, n) + '…' : s; }

@@ -100,7 +100,7 @@ test('a large pile of random garbage never yields a 5xx', async () => {
   const keys = ['name', 'labels', 'annotations', 'serialPipeline', 'run', 'gke', 'multiTarget', 'executionConfigs', 'customActions', 'tasks', 'deployParameters', 'buildArtifacts', 'skaffoldVersion', 'suspended'];
   let n = 0;
   for (const path of paths) for (const k of keys) for (const v of values) {
-    const r = await fetch(g.url + path, { method: 'POST', body: JSON.stringify({ [k]: v }) });
+    const r = await fetch(g.url + path, { method: 'POST', body: JSON.stringify({ [k]: v }), headers: { 'content-type': 'application/json' } });
     assert.ok(r.status < 500, `${path} ${k}=${JSON.stringify(v)} gave ${r.status}: ${await r.text()}`);
     n++;
   }

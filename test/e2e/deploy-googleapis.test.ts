@@ -228,7 +228,7 @@ test('operations: list, get, wait, cancel (a done op stays done), delete', async
   const doneOnly = (await api.operations.list({ name: LOC, filter: 'done=true' })).data;
   assert.ok(doneOnly.operations!.every(o => o.done));
   const name = ops.operations![0].name!;
-  const res = await fetch(`${g.url}/v1/${name}:wait`, { method: 'POST', body: '{"timeout":"1s"}' });
+  const res = await fetch(`${g.url}/v1/${name}:wait`, { method: 'POST', body: '{"timeout":"1s"}', headers: { 'content-type': 'application/json' } });
   assert.equal(res.status, 200);
   assert.equal(((await res.json()) as { done: boolean }).done, true);
   await api.operations.cancel({ name, requestBody: {} });

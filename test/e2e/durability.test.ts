@@ -6,7 +6,7 @@ import { spawnGantry, tempDir, eventually } from '../helpers/server.js';
 const LOC = 'projects/p/locations/us-central1';
 
 async function post(url: string, path: string, body: unknown): Promise<number> {
-  const r = await fetch(url + path, { method: 'POST', body: JSON.stringify(body) });
+  const r = await fetch(url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
   await r.arrayBuffer();
   return r.status;
 }

@@ -27,7 +27,7 @@ const describe = (rollout: string, release: string) => gcloud.json<Rollout>(['de
 const until = (rollout: string, release: string, pred: (r: Rollout) => boolean) => eventually(async () => { const r = await describe(rollout, release); return pred(r) ? r : undefined; }, 20_000);
 
 async function createRelease(id: string, annotations: Record<string, string> = {}) {
-  const r = await fetch(`${g.url}/v1/${PIPE}/releases?releaseId=${id}`, { method: 'POST', body: JSON.stringify({ annotations }) });
+  const r = await fetch(`${g.url}/v1/${PIPE}/releases?releaseId=${id}`, { method: 'POST', body: JSON.stringify({ annotations }), headers: { 'content-type': 'application/json' } });
   assert.equal(r.status, 200);
   await eventually(async () => ((await (await fetch(`${g.url}/v1/${PIPE}/releases/${id}`)).json()) as { renderState: string }).renderState === 'SUCCEEDED');
 }

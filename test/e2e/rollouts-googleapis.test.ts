@@ -287,7 +287,7 @@ test('rollbackTarget: validateOnly previews, then creates a linked rollout of th
 
 test('outcome rules set through Gantry\'s API apply to the rollouts under their scope', async () => {
   const call = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     return { status: r.status, json: (await r.json()) as Record<string, unknown> };
   };
   assert.equal((await call('POST', '/gantry/v1/outcomes', { scope: PIPE, rules: 'stable/explode' })).status, 400);

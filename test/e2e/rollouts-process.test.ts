@@ -24,7 +24,8 @@ const until = k.until.bind(k);
 const download = k.download.bind(k);
 
 before(async () => {
-  g = await startTestGantry();
+  // The server default stays simulated; the operator allows the process executor for targets that ask.
+  g = await startTestGantry({ allowExecutors: ['process'] });
   api = k.attach(g.url).api;
   source = join(tempDir(), 'src');
   cpSync(FIXTURE, source, { recursive: true });

@@ -10,7 +10,7 @@ before(async () => { g = await startTestGantry({ clock: 'virtual', renderMs: 60_
 after(() => g.close());
 
 const post = async (path: string, body: unknown) => {
-  const r = await fetch(g.url + path, { method: 'POST', body: JSON.stringify(body) });
+  const r = await fetch(g.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 };
 const state = async () => ((await (await fetch(`${g.url}/v1/${LOC}/deliveryPipelines/p/releases/r`)).json()) as { renderState: string; renderStartTime: string; renderEndTime?: string });
@@ -36,7 +36,7 @@ test('the clock API validates its input and reports the mode', async () => {
   assert.equal((await post('/gantry/v1/clock:advance', { to: '2000-01-01T00:00:00Z' })).status, 400);
   const real = await startTestGantry();
   try {
-    const r = await fetch(`${real.url}/gantry/v1/clock:advance`, { method: 'POST', body: '{"duration":"1s"}' });
+    const r = await fetch(`${real.url}/gantry/v1/clock:advance`, { method: 'POST', body: '{"duration":"1s"}', headers: { 'content-type': 'application/json' } });
     assert.equal(r.status, 400);
     assert.equal(((await r.json()) as { error: { status: string } }).error.status, 'FAILED_PRECONDITION');
   } finally {
@@ -46,7 +46,7 @@ test('the clock API validates its input and reports the mode', async () => {
 
 test('a canary rollout with 10-minute jobs runs in virtual time, exactly', async () => {
   const v = await startTestGantry({ clock: 'virtual', renderMs: 30_000, jobMs: 600_000 });
-  const call = async (path: string, body: unknown) => (await fetch(v.url + path, { method: 'POST', body: JSON.stringify(body) })).status;
+  const call = async (path: string, body: unknown) => (await fetch(v.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })).status;
   const read = async () => (await (await fetch(`${v.url}/v1/${LOC}/deliveryPipelines/c/releases/r/rollouts/ro`)).json()) as { state: string; deployStartTime?: string; deployEndTime?: string; phases: { state: string }[] };
   try {
     await call(`/v1/${LOC}/targets?targetId=t`, { run: { location: LOC } });

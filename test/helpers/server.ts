@@ -10,8 +10,12 @@ export function tempDir(prefix = 'gantry-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * Tests stage file:// release sources under the temp directory, so that is where the test server reads them;
+ * tests of the source policy itself pass their own `sourceDirs`.
+ */
 export async function startTestGantry(opts: Partial<GantryOptions> = {}): Promise<Gantry> {
-  return startGantry({ port: 0, dataDir: tempDir(), logLevel: 'silent', renderMs: 50, jobMs: 30, ...opts });
+  return startGantry({ port: 0, dataDir: tempDir(), logLevel: 'silent', renderMs: 50, jobMs: 30, sourceDirs: [tmpdir()], ...opts });
 }
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));

@@ -8,6 +8,7 @@ import { RESOURCE_ID } from '../../google/ids.js';
 import { parseDurationMs } from '../../google/time.js';
 import { locationOf, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import { targetKind } from './targets.js';
+import type { ExecutorPolicy } from '../../policy/executors.js';
 
 type Obj = Record<string, unknown>;
 
@@ -15,12 +16,13 @@ export function stagesOf(p: Resource): Obj[] {
   return (((p.serialPipeline as Obj | undefined)?.stages as Obj[] | undefined) ?? []);
 }
 
-export function pipelineStrategy(store: Store): KindStrategy {
+export function pipelineStrategy(store: Store, executors: ExecutorPolicy): KindStrategy {
   return {
   kind: 'deliveryPipeline', message: 'DeliveryPipeline', collection: 'deliveryPipelines', idParam: 'deliveryPipelineId',
   bodyField: 'deliveryPipeline', extraQuery: { delete: ['force'] },
-  validate(p) {
+  validate(p, ctx) {
     checkCommonFields(p, 'delivery_pipeline');
+    executors.checkAnnotations(p.annotations, 'delivery_pipeline.annotations', ctx.name);
     const seen = new Set<string>();
     stagesOf(p).forEach((stage, i) => {
       const at = `delivery_pipeline.serial_pipeline.stages[${i}]`;

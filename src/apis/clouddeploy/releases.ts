@@ -15,13 +15,18 @@ import { phaseIds } from './phases.js';
 import { schema } from './service.js';
 import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
 import { skaffoldSupport, SUPPORTED_SKAFFOLD, DEFAULT_SKAFFOLD } from './config.js';
+import type { ExecutorPolicy } from '../../policy/executors.js';
+import type { SourcePolicy } from '../../policy/sources.js';
 
 type Obj = Record<string, unknown>;
 
 /** Annotation that scripts a render failure: "CAUSE" for every target, or "target=CAUSE,…". */
 export const RENDER_FAILURE_ANNOTATION = 'gantry.dev/render-failure';
 
-export function releaseStrategy(store: Store): KindStrategy {
+/** What the operator allows releases to use: executors for their jobs, host directories for file:// sources. */
+export interface ReleasePolicies { executors: ExecutorPolicy; sources: SourcePolicy }
+
+export function releaseStrategy(store: Store, policies: ReleasePolicies): KindStrategy {
   return {
     kind: 'release', message: 'Release', collection: 'releases', idParam: 'releaseId', bodyField: 'release',
     parentKind: 'deliveryPipeline', extraQuery: { create: ['overrideDeployPolicy'] },
@@ -47,6 +52,7 @@ export function releaseStrategy(store: Store): KindStrategy {
       if (failure !== undefined) parseRenderFailure(String(failure));
       const outcomes = (r.annotations as Obj | undefined)?.[OUTCOMES_ANNOTATION];
       if (outcomes !== undefined) parseOutcomes(String(outcomes), `release.annotations["${OUTCOMES_ANNOTATION}"]`);
+      checkSourceUri(r.skaffoldConfigUri, policies.sources);
     },
     prepare(r, ctx) {
       const pipeline = store.getParsed<Resource>(ctx.parent)!;
@@ -60,6 +66,9 @@ export function releaseStrategy(store: Store): KindStrategy {
         for (const child of ((t.multiTarget as Obj | undefined)?.targetIds as string[] | undefined) ?? []) visit(child);
       };
       for (const stage of stagesOf(pipeline)) visit(String(stage.targetId));
+      // The pipeline and targets may predate the operator's current executor flags: their snapshots must fit them.
+      policies.executors.checkAnnotations(pipeline.annotations, 'delivery_pipeline.annotations', ctx.parent);
+      for (const t of targets.values()) policies.executors.checkAnnotations(t.annotations, 'target.annotations', String(t.name));
       const ctts = new Map<string, Resource>();
       for (const t of targets.values()) {
         const ctt = (t.customTarget as Obj | undefined)?.customTargetType as string | undefined;
@@ -81,6 +90,16 @@ export function releaseStrategy(store: Store): KindStrategy {
       };
     },
   };
+}
+
+/** Cloud Deploy takes a Cloud Storage URI; a local file:// source only where the operator allows it. */
+function checkSourceUri(uri: unknown, sources: SourcePolicy): void {
+  if (uri === undefined) return;
+  const s = String(uri);
+  if (s.startsWith('file://')) { sources.localPath(s); return; }
+  if (!/^gs:\/\/[^/\s]+\/\S/.test(s)) {
+    throw errors.invalidArgument(`skaffold_config_uri must be a Cloud Storage URI (gs://bucket/object), got "${s.slice(0, 200)}".`, 'release.skaffold_config_uri');
+  }
 }
 
 function parseRenderFailure(value: string): Map<string, string> {

@@ -6,9 +6,9 @@ import { operationMethods } from '../../google/operation-methods.js';
 import { iamMethods } from '../../google/iam.js';
 import { locationMethods } from '../../google/locations.js';
 import { pipelineStrategy } from './pipelines.js';
-import { targets } from './targets.js';
+import { targetStrategy } from './targets.js';
 import { customTargetTypes } from './custom-target-types.js';
-import { abandonRelease, releaseStrategy } from './releases.js';
+import { abandonRelease, releaseStrategy, type ReleasePolicies } from './releases.js';
 import { getConfig } from './config.js';
 import { jobRuns, rolloutStrategy } from './rollouts.js';
 import { rolloutVerbs } from './rollout-verbs.js';
@@ -18,10 +18,11 @@ const P = 'projects/*/locations/*';
 const DP = `${P}/deliveryPipelines/*`;
 const REL = `${DP}/releases/*`;
 
-export function registerCloudDeploy(app: App, ctx: ApiContext): void {
+export function registerCloudDeploy(app: App, ctx: ApiContext, policies: ReleasePolicies): void {
   const std = new StandardMethods(ctx);
-  const pipelines = pipelineStrategy(ctx.store);
-  const releases = releaseStrategy(ctx.store);
+  const targets = targetStrategy(policies.executors);
+  const pipelines = pipelineStrategy(ctx.store, policies.executors);
+  const releases = releaseStrategy(ctx.store, policies);
   const rollouts = rolloutStrategy(ctx.store);
   const verbs = rolloutVerbs(ctx);
   const ops = operationMethods(ctx);

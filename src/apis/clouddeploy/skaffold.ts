@@ -3,7 +3,6 @@
 // (a directory or a tarball). Only what job execution needs is extracted: custom actions and verify.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { extract } from 'tar';
 import YAML from 'yaml';
 import { errors } from '../../google/errors.js';
@@ -18,7 +17,11 @@ export interface SkaffoldConfig {
   rawYaml: string[];
 }
 
-export interface SourceReader { read(gsUrl: string): Buffer }
+export interface SourceReader {
+  read(gsUrl: string): Buffer;
+  /** The host path of a `file://` source the operator allows (throws a Google error otherwise). */
+  localPath(fileUrl: string): string;
+}
 
 /** Unpacks the release source once (keyed by release uid) and parses its Skaffold config. */
 export async function loadSkaffold(release: Record<string, unknown>, storage: SourceReader, workRoot: string): Promise<SkaffoldConfig> {
@@ -28,7 +31,8 @@ export async function loadSkaffold(release: Record<string, unknown>, storage: So
   if (!uri) {
     return { dir: workRoot, customActions: new Map(), verify: [], rawYaml: [] };
   } else if (uri.startsWith('file://')) {
-    const path = fileURLToPath(uri);
+    // Checked again here, not only at release creation: the operator may have narrowed --source-dirs since.
+    const path = storage.localPath(uri);
     dir = statSync(path).isDirectory() ? path : await unpack(readFileSync(path), join(workRoot, String(release.uid)));
   } else {
     dir = join(workRoot, String(release.uid));
@@ -43,7 +47,8 @@ async function unpack(tgz: Buffer, dir: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, '.source.tgz');
   writeFileSync(tmp, tgz);
-  await extract({ file: tmp, cwd: dir });
+  // tar's errors name Gantry's work directory: the client hears only that the archive is unreadable.
+  await extract({ file: tmp, cwd: dir }).catch(() => { throw errors.failedPrecondition('The release source is not a readable tar.gz archive.', 'skaffold_config_uri'); });
   writeFileSync(join(dir, '.gantry-unpacked'), '');
   return dir;
 }

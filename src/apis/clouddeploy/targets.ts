@@ -3,6 +3,7 @@ import { errors } from '../../google/errors.js';
 import { checkCommonFields } from '../../google/common-fields.js';
 import { parseDurationMs } from '../../google/time.js';
 import type { KindStrategy, Resource } from '../../google/standard-methods.js';
+import type { ExecutorPolicy } from '../../policy/executors.js';
 
 export const TARGET_KINDS = ['gke', 'anthosCluster', 'run', 'multiTarget', 'customTarget'] as const;
 const USAGES = ['RENDER', 'DEPLOY', 'VERIFY', 'PREDEPLOY', 'POSTDEPLOY', 'ANALYSIS'];
@@ -11,10 +12,12 @@ export function targetKind(t: Resource): string | undefined {
   return TARGET_KINDS.find(k => t[k] !== undefined);
 }
 
-export const targets: KindStrategy = {
+export function targetStrategy(executors: ExecutorPolicy): KindStrategy {
+  return {
   kind: 'target', message: 'Target', collection: 'targets', idParam: 'targetId', bodyField: 'target', idField: 'targetId',
-  validate(t) {
+  validate(t, ctx) {
     checkCommonFields(t, 'target');
+    executors.checkAnnotations(t.annotations, 'target.annotations', ctx.name);
     const kinds = TARGET_KINDS.filter(k => t[k] !== undefined);
     if (kinds.length > 1) throw errors.invalidArgument(`A target may have only one deployment target, got ${kinds.join(' and ')}.`, 'target');
     const run = t.run as Resource | undefined;
@@ -35,7 +38,8 @@ export const targets: KindStrategy = {
     }
     checkExecutionConfigs((t.executionConfigs as Resource[] | undefined) ?? []);
   },
-};
+  };
+}
 
 function checkExecutionConfigs(configs: Resource[]): void {
   if (!configs.length) return;
