@@ -4,7 +4,7 @@ import type { ApiContext } from './context.js';
 import { errors } from './errors.js';
 import { evaluate, parseFilter } from './filter.js';
 import { OPERATION_KIND, type Operation } from './operations.js';
-import { decodePageToken, encodePageToken, pageSize, queryHash } from './paging.js';
+import { decodePageToken, encodePageToken, PAGE_MAX_BYTES, pageSize, queryHash } from './paging.js';
 import { opReply } from './standard-methods.js';
 import { parseDurationMs } from './time.js';
 
@@ -22,7 +22,7 @@ export function operationMethods(ctx: ApiContext) {
           kind: OPERATION_KIND, scope: { parent }, order: [],
           predicate: ast ? (r => evaluate(ast, r, ctx.schema)) : undefined,
           after: decodePageToken(queryString(req, 'pageToken'), hash),
-          limit: pageSize(queryInt(req, 'pageSize')),
+          limit: pageSize(queryInt(req, 'pageSize')), maxBytes: PAGE_MAX_BYTES,
         });
         const body: Record<string, unknown> = {};
         if (res.rows.length) body.operations = res.rows;

@@ -39,6 +39,8 @@ export class Router<H> {
     const hit = this.recent.get(key);
     if (hit) return hit;
     const found = this.find(method, rawPath);
+    // Long paths are rare and would make the cache large: only ordinary resource names are remembered.
+    if (key.length > 512) return found;
     if (this.recent.size >= 5000) this.recent.clear();
     this.recent.set(key, found);
     return found;
