@@ -1,7 +1,8 @@
 // The HTTP front: one Fastify listener for every API. Middleware order lives here and only here:
-// guard (token, Host, Origin) → body limits and media type → route match → path and query checks →
+// guard on the raw request (token, Host, Origin) → body limits and media type → route match → path and query checks →
 // body parse → handler → encode (enum ints) → log line. Every refusal on the way, Node's and
 // Fastify's own included, answers with a google.rpc.Status body.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, errors } from '../google/errors.js';
@@ -35,20 +36,16 @@ export class App {
     this.fastify = Fastify({
       logger: false, bodyLimit: JSON_BODY_LIMIT, return503OnClosing: false,
       routerOptions: { maxParamLength: 4096 },
-      // Slow clients: a request must arrive whole in time, headers sooner, and an idle socket is closed.
-      requestTimeout, connectionTimeout: 120_000, keepAliveTimeout: 5_000,
-      // requireHostHeader off: a request without Host gets the guard's Google error instead of Node's bare 400.
-      http: { requireHostHeader: false, maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: Math.min(requestTimeout, 10_000), connectionsCheckingInterval: Math.max(100, Math.min(30_000, requestTimeout / 4)) },
-      frameworkErrors: (err, req, reply) => {
-        if (!this.refused(req, reply)) this.sendError(reply, errors.invalidArgument(`Invalid URL: ${err.message.replace(/^'.*?' /, '')}`.slice(0, 300), ''));
+      // The guard runs on the raw request before Fastify sees it: refused requests cost no routing, hooks or body.
+      serverFactory: handler => this.createServer(handler, requestTimeout),
+      frameworkErrors: (err, _req, reply) => {
+        this.sendError(reply, errors.invalidArgument(`Invalid URL: ${err.message.replace(/^'.*?' /, '')}`.slice(0, 300), ''));
       },
       clientErrorHandler: (err, socket) => this.clientError(err as NodeJS.ErrnoException, socket),
     });
     const f = this.fastify;
-    f.server.maxConnections = opts.maxConnections ?? 1024;
     f.removeAllContentTypeParsers();
     f.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    f.addHook('onRequest', (req, reply, done) => { if (!this.refused(req, reply)) done(); });
     f.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
       // Fastify's own rejections (body too large, bad content-length…) keep their 4xx in Google's shape.
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
@@ -71,15 +68,30 @@ export class App {
 
   route(method: string, template: string, spec: MethodSpec): void { this.router.add(method, template, spec); }
 
-  /** Answers a refused request (token, Host, Origin); returns whether it did. */
-  private refused(req: FastifyRequest, reply: FastifyReply): boolean {
-    try {
-      this.guard.check(req.headers);
-      return false;
-    } catch (e) {
-      this.sendError(reply, e as ApiError);
-      return true;
-    }
+  /**
+   * The listener: slow clients must send a whole request in time (headers sooner), idle sockets close, connections
+   * are capped, and the guard (token, Host, Origin) answers before anything else is looked at.
+   */
+  private createServer(handler: (req: IncomingMessage, res: ServerResponse) => void, requestTimeout: number): Server {
+    const server = createServer({
+      // Off so that a request without Host gets the guard's Google error instead of Node's bare 400.
+      requireHostHeader: false, maxHeaderSize: MAX_HEADER_BYTES, requestTimeout,
+      headersTimeout: Math.min(requestTimeout, 10_000), connectionsCheckingInterval: Math.max(100, Math.min(30_000, requestTimeout / 4)),
+    }, (req, res) => {
+      try {
+        this.guard.check(req.headers);
+      } catch (e) {
+        const body = JSON.stringify((e as ApiError).toBody());
+        res.writeHead((e as ApiError).httpStatus, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+      handler(req, res);
+    });
+    server.keepAliveTimeout = 5_000;
+    server.setTimeout(120_000);
+    server.maxConnections = this.opts.maxConnections ?? 1024;
+    return server;
   }
 
   /** Synchronous unless the handler is: most reads complete without a promise hop. */
