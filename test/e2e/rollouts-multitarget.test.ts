@@ -110,3 +110,18 @@ test('cancelling the controller cancels its children', async () => {
   assert.ok(r.phases!.flatMap(p => p.childRolloutJobs?.createRolloutJobs ?? []).every(j => j.state === 'ABORTED'));
   for (const c of ['east', 'west']) assert.equal((await until(`${rel}/rollouts/m4-all-${c}`, x => x.state === 'CANCELLED')).state, 'CANCELLED');
 });
+
+test('ignoring the failed child jobs lets the controller\'s phase complete', async () => {
+  const rel = await release('m5', { 'gantry.dev/outcomes': 'canary-50/deploy=fail@1' });
+  const name = await rollout(rel, 'm5-all');
+  await until(name, r => r.state === 'PENDING_APPROVAL');
+  await ro().approve({ name, requestBody: { approved: true } });
+  await until(name, x => x.state === 'FAILED');
+  // Both children failed: ignoring one job leaves the other failed, so the controller fails again.
+  await ro().ignoreJob({ rollout: name, requestBody: { phaseId: 'canary-50', jobId: 'create-rollout-east' } });
+  await until(name, x => x.state === 'FAILED');
+  await ro().ignoreJob({ rollout: name, requestBody: { phaseId: 'canary-50', jobId: 'create-rollout-west' } });
+  const r = await until(name, x => x.phases![0].state === 'SUCCEEDED');
+  assert.equal(r.state, 'IN_PROGRESS'); // waiting for :advance to stable
+  assert.deepEqual(r.phases![0].childRolloutJobs!.createRolloutJobs!.map(j => j.state), ['IGNORED', 'IGNORED']);
+});

@@ -1,6 +1,7 @@
 // The phases and jobs of a rollout, built from the release's snapshot of the stage it deploys
 // (spec §7.3): standard → `stable`; canary percentages → `canary-N`…, `stable`; custom canary → its
 // phase ids. Predeploy runs in the first phase that runs, postdeploy in the last, verify where enabled.
+// Hook and verify jobs carry the stage's `tasks` for their phase (what job execution runs).
 import { errors } from '../../google/errors.js';
 import { phaseIds } from './phases.js';
 
@@ -23,25 +24,31 @@ export function jobsOf(phase: Phase): Job[] {
   return JOB_ORDER.map(id => dj[JOB_FIELD[id]]).filter((j): j is Job => !!j);
 }
 
-interface PhaseSpec { id: string; verify: boolean; predeploy?: Obj; postdeploy?: Obj }
+interface PhaseSpec { id: string; verify: boolean; verifyTasks?: Obj[]; predeploy?: Obj; postdeploy?: Obj }
+
+/** Verify settings of a strategy block (Standard, CanaryDeployment, PhaseConfig): `verify` or `verifyConfig{tasks}`. */
+function verifyOf(block: Obj): Pick<PhaseSpec, 'verify' | 'verifyTasks'> {
+  const tasks = (block.verifyConfig as Obj | undefined)?.tasks as Obj[] | undefined;
+  return { verify: !!block.verify || !!block.verifyConfig, ...(tasks?.length ? { verifyTasks: tasks } : {}) };
+}
 
 function phaseSpecs(stage: Obj): PhaseSpec[] {
   const strategy = (stage.strategy as Obj | undefined) ?? {};
   const canary = strategy.canary as Obj | undefined;
   if (!canary) {
     const std = (strategy.standard as Obj | undefined) ?? {};
-    return [{ id: 'stable', verify: !!std.verify || !!std.verifyConfig, predeploy: std.predeploy as Obj, postdeploy: std.postdeploy as Obj }];
+    return [{ id: 'stable', ...verifyOf(std), predeploy: std.predeploy as Obj, postdeploy: std.postdeploy as Obj }];
   }
   const custom = canary.customCanaryDeployment as Obj | undefined;
   if (custom) {
     return ((custom.phaseConfigs as Obj[]) ?? []).map(c => ({
-      id: String(c.phaseId), verify: !!c.verify || !!c.verifyConfig, predeploy: c.predeploy as Obj, postdeploy: c.postdeploy as Obj,
+      id: String(c.phaseId), ...verifyOf(c), predeploy: c.predeploy as Obj, postdeploy: c.postdeploy as Obj,
     }));
   }
   const plain = (canary.canaryDeployment as Obj | undefined) ?? {};
   const ids = phaseIds(stage);
   return ids.map((id, i) => ({
-    id, verify: !!plain.verify || !!plain.verifyConfig,
+    id, ...verifyOf(plain),
     predeploy: i === 0 ? plain.predeploy as Obj : undefined,
     postdeploy: i === ids.length - 1 ? plain.postdeploy as Obj : undefined,
   }));
@@ -94,7 +101,7 @@ export function planPhases(stage: Obj, opts: { startingPhaseId?: string; firstDe
     const pre = hookJob('predeploy', i === firstRun ? (s.predeploy ?? predeploy) : skip ? undefined : s.predeploy);
     if (pre && !skip) jobs.predeployJob = pre;
     jobs.deployJob = { id: 'deploy', state: 'PENDING', deployJob: {} };
-    if (s.verify) jobs.verifyJob = { id: 'verify', state: 'PENDING', verifyJob: {} };
+    if (s.verify) jobs.verifyJob = { id: 'verify', state: 'PENDING', verifyJob: s.verifyTasks ? { tasks: s.verifyTasks } : {} };
     const post = hookJob('postdeploy', s.postdeploy);
     if (post) jobs.postdeployJob = post;
     if (skip) {

@@ -3,10 +3,10 @@
 // rollout controller. All are synchronous and answer an empty response message.
 import type { ApiContext } from '../../google/context.js';
 import { errors } from '../../google/errors.js';
-import { notFound, type Resource } from '../../google/standard-methods.js';
+import { locationOf, notFound, type Resource } from '../../google/standard-methods.js';
 import type { MethodSpec } from '../../server/api.js';
 import { jobsOf, type Job, type Phase } from './rollout-plan.js';
-import { pipelineOf, ROLLOUT_TERMINAL, saveJobRun, saveRollout, type Rollout } from './rollouts.js';
+import { awaitingAdvance, pipelineOf, ROLLOUT_TERMINAL, rolloutsOnTarget, saveJobRun, saveRollout, type Rollout } from './rollouts.js';
 import { abortRemaining } from './controllers/rollouts.js';
 
 type Body = Record<string, unknown>;
@@ -33,6 +33,14 @@ export function rolloutVerbs(ctx: ApiContext) {
     const job = jobsOf(phase).find(j => j.id === jobId);
     if (!job) throw errors.invalidArgument(`Phase "${phase.id}" of rollout ${r.name} has no job "${String(jobId)}"; jobs are ${jobsOf(phase).map(j => j.id).join(', ')}.`, 'job_id');
     return { phase, job };
+  };
+  // A failed rollout resumes at once, so only on a free target: beside another active rollout two would
+  // deploy to one target, and behind a queued one it would jump the queue.
+  const targetFree = (r: Rollout, what: string) => {
+    const other = rolloutsOnTarget(store, locationOf(r.name), r.targetId, ['CANCELLING', 'IN_PROGRESS', 'PENDING']).find(o => o.name !== r.name);
+    if (!other) return;
+    const doing = other.state === 'PENDING' ? 'is queued to deploy to' : awaitingAdvance(other) ? 'is waiting for :advance on' : 'is deploying to';
+    throw errors.failedPrecondition(`Cannot ${what} of rollout ${r.name}: rollout ${other.name} ${doing} target "${r.targetId}", and only one rollout deploys to a target at a time; try again when it has finished.`, r.name);
   };
   const verb = (request: string, param: string, run: (r: Rollout, body: Body) => void): MethodSpec => ({
     handler: req => {
@@ -91,6 +99,7 @@ export function rolloutVerbs(ctx: ApiContext) {
       const { phase, job } = findJob(r, body.phaseId, body.jobId);
       notSuspended(r, 'ignore a job of');
       if (r.state !== 'FAILED' || job.state !== 'FAILED') throw errors.failedPrecondition(`Cannot ignore job "${job.id}" of phase "${phase.id}": only a failed job of a failed rollout can be ignored (job is ${job.state}, rollout ${r.state}).`, r.name);
+      targetFree(r, `ignore job "${job.id}" of phase "${phase.id}"`);
       job.state = 'IGNORED';
       resume(r, phase);
     }),
@@ -98,6 +107,7 @@ export function rolloutVerbs(ctx: ApiContext) {
     retryJob: verb('RetryJobRequest', 'rollout', (r, body) => {
       const { phase, job } = findJob(r, body.phaseId, body.jobId);
       if (r.state !== 'FAILED' || job.state !== 'FAILED') throw errors.failedPrecondition(`Cannot retry job "${job.id}" of phase "${phase.id}": only a failed job of a failed rollout can be retried (job is ${job.state}, rollout ${r.state}).`, r.name);
+      targetFree(r, `retry job "${job.id}" of phase "${phase.id}"`);
       job.state = 'PENDING';
       resume(r, phase);
     }),

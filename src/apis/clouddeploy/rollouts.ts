@@ -30,6 +30,29 @@ export function saveJobRun(w: Writer, jr: Resource): void {
   w.put('jobRun', name, name.slice(0, name.indexOf('/jobRuns/')), withEtag(jr), String(jr.createTime), !JOB_RUN_TERMINAL.has(String(jr.state)));
 }
 
+/** Rollouts of every pipeline of `location` to `targetId`, in any of `states`. */
+export function rolloutsOnTarget(store: Store, location: string, targetId: string, states: string[]): Rollout[] {
+  return states.flatMap(state => store.list({
+    kind: 'rollout', scope: { parentPrefix: location + '/deliveryPipelines/' }, order: [],
+    equalities: [{ path: ['targetId'], value: targetId }, { path: ['state'], value: state }], limit: 100_000,
+  }).rows as Rollout[]);
+}
+
+/** A rollout idle between phases: IN_PROGRESS, its last phase run succeeded and the next waits for :advance. */
+export function awaitingAdvance(r: Rollout): boolean {
+  if (r.state !== 'IN_PROGRESS') return false;
+  const next = r.phases.findIndex(p => p.state !== 'SUCCEEDED' && p.state !== 'SKIPPED');
+  return next >= 0 && r.phases[next].state === 'PENDING' && next > r.phases.findIndex(p => p.state !== 'SKIPPED');
+}
+
+/**
+ * Whether a rollout deploys to its target, holding up the target's queue: CANCELLING, or IN_PROGRESS and not
+ * idle awaiting :advance (an idle one is halted by the next rollout that starts).
+ */
+export function deploying(r: Rollout): boolean {
+  return r.state === 'CANCELLING' || (r.state === 'IN_PROGRESS' && !awaitingAdvance(r));
+}
+
 /** The release's snapshot of a target, and its stage. */
 export function snapshotOf(release: Resource, targetId: string): { target?: Resource; stage?: Resource } {
   const target = ((release.targetSnapshots as Resource[] | undefined) ?? []).find(t => t.targetId === targetId);

@@ -2,13 +2,15 @@
 // release and its job runs, and writes the next step. States: PENDING_RELEASE → (PENDING_APPROVAL) →
 // PENDING (queued behind another rollout on the target) → IN_PROGRESS → SUCCEEDED | FAILED; CANCELLING →
 // CANCELLED; APPROVAL_REJECTED and HALTED are set by verbs and by newer rollouts.
-import type { Controller, ReconcileContext } from '../../../engine/controllers.js';
+// PENDING → IN_PROGRESS is the target queue's decision (one queue per location and target id, across
+// pipelines): at most one rollout per target is IN_PROGRESS or CANCELLING at any time.
+import type { Controller } from '../../../engine/controllers.js';
 import type { ApiContext } from '../../../google/context.js';
 import type { Writer } from '../../../store/store.js';
 import { etagOf, hex, newUid, newUuid } from '../../../google/ids.js';
 import { locationOf, type Resource } from '../../../google/standard-methods.js';
 import { jobsOf, planPhases, type Job, type Phase } from '../rollout-plan.js';
-import { JOB_RUN_TERMINAL, releaseOf, ROLLOUT_TERMINAL, saveJobRun, saveRollout, snapshotOf, type Rollout } from '../rollouts.js';
+import { deploying, JOB_RUN_TERMINAL, releaseOf, ROLLOUT_TERMINAL, rolloutsOnTarget, saveJobRun, saveRollout, snapshotOf, type Rollout } from '../rollouts.js';
 
 const snapshotStage = (release: Resource, targetId: string) => snapshotOf(release, targetId).stage;
 import { decide, OUTCOMES_ANNOTATION, parseOutcomes, type OutcomeRule } from '../outcomes.js';
@@ -49,35 +51,22 @@ export function executorFor(release: Resource, targetId: string, fallback: Execu
 }
 export const execName = (jobRun: string) => `${jobRun}/~exec`;
 
+/**
+ * The controller kind that admits a target's queued rollouts. Its keys name no stored resource and end in
+ * `~queue`, so they never meet a resource's name (the target's own) in the runtime's queue.
+ */
+const QUEUE = 'rolloutQueue';
+/** The queue of one target, or (without a target) every queue of a location that has rollouts waiting. */
+const queueKey = (location: string, targetId?: string) => targetId ? `${location}/targets/${targetId}/~queue` : `${location}/~queue`;
+const QUEUE_KEY = /^(projects\/[^/]+\/locations\/[^/]+)(?:\/targets\/([^/]+))?\/~queue$/;
+
 export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Controller[] {
   const { store, clock } = ctx;
-
-  /** Rollouts in `states` deploying to the same target of the same location. */
-  const onTarget = (r: Rollout, states: string[]): Rollout[] => {
-    const out: Rollout[] = [];
-    for (const state of states) {
-      const res = store.list({ kind: 'rollout', scope: { parentPrefix: locationOf(r.name) + '/deliveryPipelines/' }, order: [], equalities: [{ path: ['targetId'], value: r.targetId }, { path: ['state'], value: state }], limit: 10_000 });
-      out.push(...(res.rows as Rollout[]).filter(x => x.name !== r.name));
-    }
-    return out;
-  };
-
-  /** Wakes the rollouts queued behind `r` on its target. */
-  const wakeQueue = (r: Rollout, rc: ReconcileContext) => {
-    for (const next of onTarget(r, ['PENDING'])) rc.enqueue('rollout', next.name);
-  };
 
   const fail = (r: Rollout, cause: string | undefined, reason: string) => {
     r.state = 'FAILED';
     if (cause) r.deployFailureCause = cause; else delete r.deployFailureCause;
     r.failureReason = reason;
-  };
-
-  /** A rollout idle between phases: the last phase run succeeded and the next waits for :advance. */
-  const awaitingAdvance = (r: Rollout): boolean => {
-    if (r.state !== 'IN_PROGRESS') return false;
-    const next = r.phases.find(p => !DONE_PHASE.has(p.state));
-    return !!next && next.state === 'PENDING' && r.phases.indexOf(next) > firstRunnable(r);
   };
 
   const halt = (w: Writer, other: Rollout, by: Rollout) => {
@@ -111,14 +100,13 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
   };
 
   /** Drives an IN_PROGRESS rollout through its phases and jobs; returns whether it changed. */
-  const drive = (w: Writer, r: Rollout, release: Resource, rc: ReconcileContext): boolean => {
+  const drive = (w: Writer, r: Rollout, release: Resource): boolean => {
     let changed = false;
     for (let guard = 0; guard < 100; guard++) {
       const phase = r.phases.find(p => !DONE_PHASE.has(p.state));
       if (!phase) {
         r.state = 'SUCCEEDED';
         r.deployEndTime = clock.timestamp();
-        wakeQueue(r, rc);
         return true;
       }
       if (phase.state === 'PENDING') {
@@ -131,7 +119,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       if (phase.childRolloutJobs) {
         const step = driveChildren(w, r, phase, release);
         if (step === 'phase-done') { phase.state = 'SUCCEEDED'; changed = true; continue; }
-        if (step === 'failed') { wakeQueue(r, rc); return true; }
+        if (step === 'failed') return true;
         return changed || step === 'changed';
       }
       const job = jobsOf(phase).find(j => !DONE_JOB.has(j.state));
@@ -153,7 +141,6 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       const run = (jr[JOB_RUN_FIELD[job.id]] ?? {}) as Resource;
       if (jr.state === 'TERMINATED') fail(r, undefined, `Job "${job.id}" of phase "${phase.id}" was terminated (job run ${String(jr.name)}).`);
       else fail(r, rolloutCause(String(run.failureCause ?? 'EXECUTION_FAILED')), `Job "${job.id}" of phase "${phase.id}" failed: ${String(run.failureMessage ?? 'execution failed')}`);
-      wakeQueue(r, rc);
       return true;
     }
     return changed;
@@ -255,7 +242,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       job.state = done ? 'SUCCEEDED' : 'FAILED';
       changed = true;
     }
-    if (jobs.every(j => j.state === 'SUCCEEDED')) return 'phase-done';
+    if (jobs.every(j => DONE_JOB.has(j.state))) return 'phase-done'; // an ignored child job counts as done
     if (jobs.some(j => j.state === 'FAILED') && !jobs.some(j => j.state === 'IN_PROGRESS')) {
       phase.state = 'FAILED';
       const failed = jobs.filter(j => j.state === 'FAILED').map(j => j.id.replace(/^(create|advance)-rollout-/, ''));
@@ -265,7 +252,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     return changed ? 'changed' : 'waiting';
   };
 
-  const step = (w: Writer, r: Rollout, rc: ReconcileContext): boolean => {
+  const step = (w: Writer, r: Rollout): boolean => {
     const release = store.getParsed<Resource>(releaseOf(r.name));
     if (!release) return false;
     switch (r.state) {
@@ -276,25 +263,16 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         if (r.approvalState === 'NEEDS_APPROVAL') { r.state = 'PENDING_APPROVAL'; return true; }
         r.state = 'PENDING';
         r.enqueueTime = clock.timestamp();
-        step(w, r, rc);
         return true;
       case 'PENDING_APPROVAL':
         if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
         return false;
-      case 'PENDING': {
+      case 'PENDING':
+        // Queued: the target's queue starts it (reconcile wakes the queue).
         if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
-        // A rollout idle between canary phases gives way to a newer rollout (it is HALTED).
-        const active = onTarget(r, ['IN_PROGRESS', 'CANCELLING']);
-        for (const other of active) if (awaitingAdvance(other)) halt(w, other, r);
-        if (active.some(o => o.state !== 'HALTED')) return false;
-        const queued = onTarget(r, ['PENDING']).filter(o => String(o.enqueueTime) < String(r.enqueueTime));
-        if (queued.length) return false;
-        r.state = 'IN_PROGRESS';
-        drive(w, r, release, rc);
-        return true;
-      }
+        return false;
       case 'IN_PROGRESS':
-        return drive(w, r, release, rc);
+        return drive(w, r, release);
       case 'CANCELLING': {
         let waiting = false;
         let changed = false;
@@ -324,7 +302,6 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         if (waiting) return changed;
         abortRemaining(r);
         r.state = 'CANCELLED';
-        wakeQueue(r, rc);
         return true;
       }
       default:
@@ -337,11 +314,42 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     reconcile(name, rc) {
       store.tx(w => {
         const r = store.getParsed<Rollout>(name);
-        if (!r) return;
+        // Deleted with its pipeline: its target is unknown now, so every queue of the location is looked at.
+        if (!r) { rc.enqueue(QUEUE, queueKey(locationOf(name))); return; }
         // A child's progress is its controller's: reconcile the controller whenever a child moves.
         if (r.controllerRollout) rc.enqueue('rollout', String(r.controllerRollout));
-        if (ROLLOUT_TERMINAL.has(r.state)) return;
-        if (step(w, r, rc)) saveRollout(w, r);
+        if (!ROLLOUT_TERMINAL.has(r.state) && step(w, r)) saveRollout(w, r);
+        // Every change reconciles its rollout, so a rollout that stops deploying (queued, idle awaiting
+        // :advance, finished, halted) always gets its target's queue looked at.
+        if (!deploying(r)) rc.enqueue(QUEUE, queueKey(locationOf(r.name), r.targetId));
+      });
+    },
+  };
+
+  // A target's queue: once no rollout deploys to the target, the rollout queued first (enqueueTime, then
+  // name) starts, halting any rollout idle awaiting :advance there.
+  const queue: Controller = {
+    kind: QUEUE,
+    reconcile(key, rc) {
+      const m = QUEUE_KEY.exec(key);
+      if (!m) return;
+      const [, location, targetId] = m;
+      if (!targetId) {
+        const waiting = store.list({ kind: 'rollout', scope: { parentPrefix: location + '/deliveryPipelines/' }, order: [], equalities: [{ path: ['state'], value: 'PENDING' }], limit: 100_000 }).rows as Rollout[];
+        for (const t of new Set(waiting.map(r => r.targetId))) rc.enqueue(QUEUE, queueKey(location, t));
+        return;
+      }
+      store.tx(w => {
+        const active = rolloutsOnTarget(store, location, targetId, ['IN_PROGRESS', 'CANCELLING']);
+        if (active.some(deploying)) return;
+        const queued = rolloutsOnTarget(store, location, targetId, ['PENDING'])
+          .sort((a, b) => cmp(a.enqueueTime ?? '', b.enqueueTime ?? '') || cmp(a.name, b.name));
+        // A rollout of an abandoned release never starts: its own reconcile fails it.
+        const head = queued.find(r => !store.getParsed<Resource>(releaseOf(r.name))?.abandoned);
+        if (!head) return;
+        for (const idle of active) halt(w, idle, head);
+        head.state = 'IN_PROGRESS';
+        saveRollout(w, head);
       });
     },
   };
@@ -354,6 +362,8 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       const rolloutName = name.slice(0, name.indexOf('/jobRuns/'));
       store.tx(w => {
         const jr = store.getParsed<Resource>(name);
+        // Deleted with its pipeline: nothing may keep running for it.
+        if (!jr && opts.executions.isRunning(name)) opts.executions.cancel(name);
         if (!jr || JOB_RUN_TERMINAL.has(String(jr.state))) return;
         const exec = store.getParsed<JobRunExec>(execName(name));
         if (exec && exec.mode !== 'simulated') {
@@ -387,8 +397,10 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     },
   };
 
-  return [rollout, jobRun, releaseWatch];
+  return [rollout, queue, jobRun, releaseWatch];
 }
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function firstRunnable(r: Rollout): number {
   return r.phases.findIndex(p => p.state !== 'SKIPPED');
