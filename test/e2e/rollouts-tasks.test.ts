@@ -1,7 +1,6 @@
-// Predeploy, postdeploy and verify `tasks` in the API's own form (Task{containersTask{containers[]}})
-// run through the process executor: containers one after another, tasks in order, verify tasks per
-// canary phase; a config task cannot run here and fails its job run. The googleapis typings know an
-// older Task shape ({container}), so the pipeline is written as plain JSON in the schema's form.
+// Predeploy, postdeploy and verify `tasks` run through the process executor, in both shapes official clients
+// send: gcloud's Task{containersTask{containers[]}} (containers side by side) and googleapis' Task{container}.
+// Tasks run in order, verify tasks per canary phase; a config task cannot run here and fails its job run.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync } from 'node:fs';
@@ -21,7 +20,7 @@ const k = new DeployKit();
 type Rollout = clouddeploy_v1.Schema$Rollout;
 
 interface Container { image: string; command: string[]; args: string[]; env?: Record<string, string> }
-interface Task { containersTask?: { containers: Container[] }; config?: { id: string } }
+interface Task { containersTask?: { containers: Container[] }; container?: Container; config?: { id: string } }
 const sh = (script: string, env?: Record<string, string>): Container => ({ image: 'busybox', command: ['/bin/sh'], args: ['-c', script], ...(env ? { env } : {}) });
 const task = (...containers: Container[]): Task => ({ containersTask: { containers } });
 
@@ -35,13 +34,14 @@ before(async () => {
   }
   const stages = [
     { targetId: 'hooks', strategy: { standard: {
-      // The second container reads what the first wrote: they run one after another, not side by side.
+      // A task's containers run side by side; the next task reads what the first wrote: tasks run in order.
       predeploy: { tasks: [
-        task(sh('sleep 0.3; echo first > order.txt; echo first done'), sh('echo second saw $(cat order.txt)')),
-        task(sh('echo third says $GREETING', { GREETING: 'hi' })),
+        task(sh('sleep 0.3; echo first > order.txt; echo first done'), sh('echo alongside')),
+        task(sh('echo second saw $(cat order.txt)')),
+        { container: sh('echo third says $GREETING', { GREETING: 'hi' }) },
       ] },
       verifyConfig: { tasks: [task(sh('echo verified $CLOUD_DEPLOY_TARGET in $CLOUD_DEPLOY_PHASE'))] },
-      postdeploy: { tasks: [task(sh('echo post; exit 3'), sh('echo never'))] },
+      postdeploy: { tasks: [task(sh('echo post; exit 3')), task(sh('echo never'))] },
     } } },
     { targetId: 'phased', strategy: { canary: { customCanaryDeployment: { phaseConfigs: [
       { phaseId: 'small', percentage: 25, verifyConfig: { tasks: [task(sh('echo checked small'))] } },
@@ -64,7 +64,7 @@ const jobRun = async (name: string) => (await k.rollouts.jobRuns.get({ name })).
 const log = async (rollout: string, jr: clouddeploy_v1.Schema$JobRun) => k.download(`gs://gantry-logs/${rollout}/jobRuns/${jr.uid}.log`);
 const jobs = (r: Rollout, phase: string) => r.phases!.find(p => p.id === phase)!.deploymentJobs!;
 
-test('predeploy and postdeploy tasks run their containers in order; verifyConfig tasks verify; a failing container stops its job', async () => {
+test('predeploy and postdeploy tasks run in order, a task\'s containers side by side; verifyConfig tasks verify; a failing task stops its job', async () => {
   const name = await rollout('h1', 'hooks');
   const r = await k.until(name, x => x.state === 'FAILED');
   const stable = jobs(r, 'stable');
@@ -74,8 +74,10 @@ test('predeploy and postdeploy tasks run their containers in order; verifyConfig
   const pre = await jobRun(stable.predeployJob!.jobRun!);
   assert.equal(pre.state, 'SUCCEEDED');
   const preLog = await log(name, pre);
-  assert.match(preLog, /\[tasks\[0\]\.containersTask\.containers\[1\]\] stdout: second saw first/);
-  assert.match(preLog, /\[tasks\[1\]\.containersTask\.containers\[0\]\] stdout: third says hi/);
+  assert.match(preLog, /\[tasks\[1\]\.containersTask\.containers\[0\]\] stdout: second saw first/);
+  assert.match(preLog, /\[tasks\[2\]\.container\] stdout: third says hi/);
+  // Side by side: the second container of the first task did not wait for the first one's sleep.
+  assert.ok(preLog.indexOf('alongside') < preLog.indexOf('first done'), preLog);
   assert.ok(preLog.indexOf('first done') < preLog.indexOf('second saw') && preLog.indexOf('second saw') < preLog.indexOf('third says'), preLog);
 
   const verify = await jobRun(stable.verifyJob!.jobRun!);

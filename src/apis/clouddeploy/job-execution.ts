@@ -22,7 +22,7 @@ export interface LogSink { write(gsUrl: string, data: Buffer, contentType: strin
 
 interface Outcome { ok: boolean; cause?: string; message?: string; artifact?: Obj; skipMessage?: string }
 /** A task in the API's form (schema message `Task`). */
-interface Task { containersTask?: { containers?: Container[] }; config?: { id?: string } }
+interface Task { containersTask?: { containers?: Container[] }; container?: Container; config?: { id?: string } }
 /** What one job run is running now; `cancelled` also stops the containers it has not started yet. */
 interface Run { tasks: RunningTask[]; cancelled: boolean }
 
@@ -66,13 +66,15 @@ export class JobExecutions {
     const steps: Container[][] = [];
     let artifact: Obj | undefined;
     const missing = (what: string, cause = 'EXECUTION_FAILED'): Outcome => ({ ok: false, cause, message: what });
-    // The job's tasks: every container of a task, in order, tasks in order.
+    // The job's tasks, in order: a task's containers run side by side (ContainersTask), or its one container.
     const taskSteps = (tasks: Task[]): Outcome | undefined => {
       for (const [i, t] of tasks.entries()) {
         if (t.config) {
           return missing(`tasks[${i}] of the ${jobId} job is a config task (task configuration "${String(t.config.id ?? '')}"), which Gantry cannot run; give the task's containers (containersTask) instead.`);
         }
-        for (const [j, c] of (t.containersTask?.containers ?? []).entries()) steps.push([{ name: `tasks[${i}].containersTask.containers[${j}]`, ...c }]);
+        if (t.container) steps.push([{ name: `tasks[${i}].container`, ...t.container }]);
+        const containers = t.containersTask?.containers ?? [];
+        if (containers.length) steps.push(containers.map((c, j) => ({ name: `tasks[${i}].containersTask.containers[${j}]`, ...c })));
       }
       return undefined;
     };
@@ -137,7 +139,7 @@ export class JobExecutions {
   async runContainers(steps: Container[][], env: Record<string, string>, workspace: string, timeoutMs: number, mode: string,
     logUrl: string, run: Run = { tasks: [], cancelled: false }): Promise<{ ok: boolean; cause?: string; message?: string; logUrl: string }> {
     const executor = this.executors[mode];
-    if (!executor) return { ok: false, cause: 'EXECUTION_FAILED', message: `The ${mode} executor is not available on this Gantry (start it with --executor ${mode}${mode === 'container' ? ' and a reachable --docker-socket' : ''}).`, logUrl };
+    if (!executor) return { ok: false, cause: 'EXECUTION_FAILED', message: `The ${mode} executor is not enabled on this Gantry, so nothing ran (the operator enables it with --executor ${mode} or --allow-executors ${mode}).`, logUrl };
     let logText = '';
     const deadline = Date.now() + timeoutMs;
     let failed: { r: TaskResult; c: Container; i: number } | undefined;

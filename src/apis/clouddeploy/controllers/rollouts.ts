@@ -7,6 +7,7 @@
 import type { Controller } from '../../../engine/controllers.js';
 import type { ApiContext } from '../../../google/context.js';
 import type { Writer } from '../../../store/store.js';
+import { EXECUTOR_ANNOTATION, EXECUTOR_MODES, type ExecutorMode } from '../../../policy/executors.js';
 import { etagOf, hex, newUid, newUuid } from '../../../google/ids.js';
 import { locationOf, type Resource } from '../../../google/standard-methods.js';
 import { jobsOf, planPhases, type Job, type Phase } from '../rollout-plan.js';
@@ -32,9 +33,6 @@ export interface RolloutOptions {
   apiRules(rollout: string): OutcomeRule[][];
 }
 
-export type ExecutorMode = 'simulated' | 'process' | 'container';
-export const EXECUTOR_ANNOTATION = 'gantry.dev/executor';
-export const EXECUTOR_MODES: ExecutorMode[] = ['simulated', 'process', 'container'];
 
 /** Internal execution record beside each job run (not part of the API view). */
 export interface JobRunExec { mode: ExecutorMode; dueAt: number; outcome: 'succeed' | 'fail' | 'skip'; cause?: string }
@@ -45,7 +43,7 @@ export function executorFor(release: Resource, targetId: string, fallback: Execu
   const pipeline = release.deliveryPipelineSnapshot as Resource | undefined;
   for (const r of [target, pipeline]) {
     const v = (r?.annotations as Resource | undefined)?.[EXECUTOR_ANNOTATION];
-    if (typeof v === 'string' && (EXECUTOR_MODES as string[]).includes(v)) return v as ExecutorMode;
+    if (typeof v === 'string' && (EXECUTOR_MODES as readonly string[]).includes(v)) return v as ExecutorMode;
   }
   return fallback;
 }
