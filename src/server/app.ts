@@ -2,7 +2,7 @@
 // guard on the raw request (token, Host, Origin) → body limits and media type → route match → path and query checks →
 // body parse → handler → encode (enum ints) → log line. Every refusal on the way, Node's and
 // Fastify's own included, answers with a google.rpc.Status body.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, errors } from '../google/errors.js';
@@ -24,6 +24,8 @@ export const JSON_BODY_LIMIT = 10 * 1024 * 1024;
 /** Media uploads (release sources) may be larger. */
 export const UPLOAD_BODY_LIMIT = 64 * 1024 * 1024;
 const MAX_HEADER_BYTES = 16 * 1024;
+/** Methods whose body Fastify never reads. */
+const BODYLESS = new Set(['GET', 'HEAD', 'TRACE']);
 
 export class App {
   readonly router = new Router<MethodSpec>();
@@ -73,20 +75,46 @@ export class App {
    * are capped, and the guard (token, Host, Origin) answers before anything else is looked at.
    */
   private createServer(handler: (req: IncomingMessage, res: ServerResponse) => void, requestTimeout: number): Server {
+    const refuse = (req: IncomingMessage, res: ServerResponse, e: ApiError) => {
+      const body = JSON.stringify(e.toBody());
+      res.writeHead(e.httpStatus, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    const serve = (req: IncomingMessage, res: ServerResponse) => {
+      let refusal: ApiError | undefined;
+      try {
+        this.guard.check(req.headers);
+      } catch (e) {
+        refusal = e as ApiError;
+      }
+      const length = Number(req.headers['content-length'] ?? 0);
+      const limit = req.url?.startsWith('/upload/') ? UPLOAD_BODY_LIMIT : JSON_BODY_LIMIT;
+      if (!refusal && length > limit) refusal = payloadTooLarge(limit);
+      const hasBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
+      // A body nobody reads (a refused request's, a GET's) is read and dropped before the answer: a socket closed
+      // with unread bytes is reset, and the answer lost. Past a bound the connection is cut instead; the request
+      // timeout bounds the time either way.
+      if (hasBody && (refusal || BODYLESS.has(req.method ?? ''))) {
+        if (length > 2 * UPLOAD_BODY_LIMIT) { req.socket.destroy(); return; }
+        req.on('end', () => (refusal ? refuse(req, res, refusal) : handler(req, res))).resume();
+        return;
+      }
+      if (refusal) return refuse(req, res, refusal);
+      handler(req, res);
+    };
     const server = createServer({
       // Off so that a request without Host gets the guard's Google error instead of Node's bare 400.
       requireHostHeader: false, maxHeaderSize: MAX_HEADER_BYTES, requestTimeout,
       headersTimeout: Math.min(requestTimeout, 10_000), connectionsCheckingInterval: Math.max(100, Math.min(30_000, requestTimeout / 4)),
-    }, (req, res) => {
-      try {
-        this.guard.check(req.headers);
-      } catch (e) {
-        const body = JSON.stringify((e as ApiError).toBody());
-        res.writeHead((e as ApiError).httpStatus, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
-        res.end(req.method === 'HEAD' ? undefined : body);
-        return;
-      }
-      handler(req, res);
+    }, serve);
+    // An Expect other than 100-continue is served as if absent (Node would answer a bare 417).
+    server.on('checkExpectation', serve);
+    // CONNECT (a proxy tunnel) is no method of any API here: refused after the guard, in Google's shape.
+    server.on('connect', (req: IncomingMessage, socket: Socket) => {
+      let e: ApiError = errors.routeNotFound('CONNECT', String(req.url ?? ''));
+      try { this.guard.check(req.headers); } catch (refusal) { e = refusal as ApiError; }
+      const body = JSON.stringify(e.toBody());
+      socket.end(`HTTP/1.1 ${e.httpStatus} ${STATUS_CODES[e.httpStatus] ?? 'Error'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     });
     server.keepAliveTimeout = 5_000;
     server.setTimeout(120_000);
