@@ -3,7 +3,7 @@
 // token on every method.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startTestGantry, tempDir } from '../helpers/server.js';
@@ -221,5 +221,27 @@ test('with --auth-token every method on every path needs the token, before anyth
     assert.equal(ok.status, 200);
   } finally {
     await secured.close();
+  }
+});
+
+test('a job whose source went away says so without naming host paths', async () => {
+  const dir = hostileSource(join(tempDir(), 'unused'));
+  const wide = await startTestGantry({ allowExecutors: ['process'], sourceDirs: [dir] });
+  try {
+    const kw = new DeployKit().attach(wide.url);
+    await kw.opDone(kw.api.targets.create({ parent: LOC, targetId: 'dev', requestBody: { annotations: { 'gantry.dev/executor': 'process' }, run: { location: LOC } } }));
+    await kw.opDone(kw.api.deliveryPipelines.create({ parent: LOC, deliveryPipelineId: 'app', requestBody: { serialPipeline: { stages: [{ targetId: 'dev', strategy: { standard: { predeploy: { actions: ['pwn'] } } } }] } } }));
+    const rel = await kw.renderedRelease(`${LOC}/deliveryPipelines/app`, 'r1', { skaffoldConfigUri: pathToFileURL(dir).href });
+    assert.equal(rel.renderState, 'SUCCEEDED');
+    rmSync(dir, { recursive: true });
+    await kw.opDone(kw.rollouts.create({ parent: rel.name!, rolloutId: 'ro', requestBody: { targetId: 'dev' } }));
+    const r = await kw.until(`${rel.name}/rollouts/ro`, x => x.state === 'FAILED');
+    const jr = (await kw.rollouts.jobRuns.get({ name: r.phases![0].deploymentJobs!.predeployJob!.jobRun! })).data;
+    const message = jr.predeployJobRun!.failureMessage!;
+    assert.match(message, /Gantry could not run the job/);
+    // The URI the client sent may be quoted; no file system error naming the host path is.
+    assert.doesNotMatch(message, /ENOENT|stat '/, message);
+  } finally {
+    await wide.close();
   }
 });

@@ -5,6 +5,7 @@
 // custom target type's deploy action. Deploys to built-in target kinds run no task here: they record
 // the rendered manifests as the job run's artifact.
 import type { Store } from '../../store/store.js';
+import { ApiError } from '../../google/errors.js';
 import type { Clock } from '../../engine/clock.js';
 import type { Executor, RunningTask, TaskResult, TaskSpec } from '../../executors/executor.js';
 import type { Logger } from '../../server/log.js';
@@ -48,7 +49,9 @@ export class JobExecutions {
     this.running.set(jobRunName, { tasks: [], cancelled: false });
     this.run(jobRunName, mode).then(outcome => this.finish(jobRunName, outcome), (e: Error) => {
       this.log.error(`job run ${jobRunName}: ${e.stack ?? e.message}`);
-      this.finish(jobRunName, { ok: false, cause: 'EXECUTION_FAILED', message: `Gantry could not run the job: ${e.message}` });
+      // Google errors are written for clients; anything else (a file system error) may name host paths: it stays in the log.
+      const why = e instanceof ApiError ? `: ${e.message}` : ' (the details are in Gantry\'s log)';
+      this.finish(jobRunName, { ok: false, cause: 'EXECUTION_FAILED', message: `Gantry could not run the job${why}` });
     });
   }
 
