@@ -16,6 +16,8 @@ export interface ReconcileContext {
   wakeAt(atMs: number): void;
   /** Asks for another resource to be reconciled (e.g. the next rollout queued on a target). */
   enqueue(kind: string, name: string): void;
+  /** Work the reconcile started and did not wait for (a render's source checks): `idle()` waits for it too. */
+  track(work: Promise<unknown>): void;
 }
 
 export class ControllerRuntime {
@@ -26,6 +28,8 @@ export class ControllerRuntime {
   private scheduled = false;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
+  /** Tracked asynchronous work still running. */
+  private pending = 0;
 
   constructor(private store: Store, private clock: Clock, private log: Logger) {
     store.onChange(c => this.enqueue(c.kind, c.name));
@@ -58,10 +62,27 @@ export class ControllerRuntime {
     }
   }
 
-  /** Resolves once the queue is empty (tests and the virtual clock use it to settle). */
+  /** Resolves once the queue is empty and tracked work has ended (tests and the virtual clock use it to settle). */
   idle(): Promise<void> {
-    if (!this.scheduled && this.queue.size === 0) return Promise.resolve();
+    if (!this.scheduled && this.queue.size === 0 && this.pending === 0) return Promise.resolve();
     return new Promise(r => this.idleWaiters.push(r));
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.pending++;
+    const done = () => {
+      this.pending--;
+      // The work's own writes enqueue before this runs; only a quiet runtime releases the waiters.
+      if (!this.scheduled && this.queue.size === 0) this.releaseIdle();
+    };
+    work.then(done, done);
+  }
+
+  private releaseIdle(): void {
+    if (this.pending > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   private drain(): void {
@@ -74,7 +95,7 @@ export class ControllerRuntime {
       this.kindOf.delete(name);
       for (const c of this.byKind.get(kind) ?? []) {
         try {
-          c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n) });
+          c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n), track: w => this.track(w) });
         } catch (e) {
           this.log.error(`reconcile ${kind} ${name} failed: ${(e as Error).stack ?? e}`);
           this.wakeAt(kind, name, this.clock.now() + 1000);
@@ -85,9 +106,7 @@ export class ControllerRuntime {
       this.scheduled = true;
       setImmediate(() => this.drain());
     } else {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
+      this.releaseIdle();
     }
   }
 

@@ -67,3 +67,21 @@ test('a canary rollout with 10-minute jobs runs in virtual time, exactly', async
     await v.close();
   }
 });
+
+test('one long advance carries a release through its render and its rollout through every job, in order', async () => {
+  const v = await startTestGantry({ clock: 'virtual', renderMs: 5_000, jobMs: 20_000 });
+  try {
+    const call = async (path: string, body: unknown) => (await fetch(v.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })).status;
+    assert.equal(await call(`/v1/${LOC}/targets?targetId=dev`, { run: { location: LOC } }), 200);
+    assert.equal(await call(`/v1/${LOC}/deliveryPipelines?deliveryPipelineId=p`, { serialPipeline: { stages: [{ targetId: 'dev', strategy: { standard: { verify: true } } }] } }), 200);
+    assert.equal(await call(`/v1/${LOC}/deliveryPipelines/p/releases?releaseId=r`, {}), 200);
+    assert.equal(await call(`/v1/${LOC}/deliveryPipelines/p/releases/r/rollouts?rolloutId=ro`, { targetId: 'dev' }), 200);
+    // The render finishes asynchronously; the advance must wait for it before moving past the jobs it starts.
+    assert.equal(await call('/gantry/v1/clock:advance', { duration: '86400s' }), 200);
+    const ro = (await (await fetch(`${v.url}/v1/${LOC}/deliveryPipelines/p/releases/r/rollouts/ro`)).json()) as { state: string; deployStartTime: string; deployEndTime: string };
+    assert.equal(ro.state, 'SUCCEEDED');
+    assert.equal(Date.parse(ro.deployEndTime) - Date.parse(ro.deployStartTime), 40_000, 'deploy and verify, 20 s each');
+  } finally {
+    await v.close();
+  }
+});

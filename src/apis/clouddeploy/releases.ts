@@ -132,13 +132,13 @@ export function renderController(ctx: ApiContext, renderMs: () => number, source
       const due = Number(parseTimestamp(String(r.renderStartTime))! / 1_000_000n) + renderMs();
       if (clock.now() < due) return rc.wakeAt(due);
       inflight.add(name);
-      sourceChecks(r, source).then(async found => {
+      rc.track(sourceChecks(r, source).then(async found => {
         if (!found.size) for (const [t, f] of await renderActions(r).catch(() => new Map<string, { cause: string; message: string }>())) found.set(t, f);
         return found;
       }).then(found => store.tx(w => {
         const fresh = store.getParsed<Resource>(name);
         if (fresh?.renderState === 'IN_PROGRESS') finishRender(w, fresh, clock, found);
-      })).finally(() => inflight.delete(name));
+      })).finally(() => inflight.delete(name)));
     },
   };
 }

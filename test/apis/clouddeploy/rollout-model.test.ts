@@ -134,6 +134,10 @@ test(`rollout state machine model: ${STEPS} random steps keep the invariants (se
     return w;
   };
 
+  /** A controller rollout's children and what else is on their targets, for failure reports. */
+  const childrenOf = (w: World, r: Rollout) => w.rollouts.filter(c => c.controllerRollout === r.name)
+    .map(c => ({ child: c, onTarget: w.rollouts.filter(o => o.targetId === c.targetId && o.name !== c.name && !TERMINAL.has(o.state)) }));
+
   /** (a) and (b); with `drained` (time moved far), only users may be waited on. */
   const check = (w: World, drained: boolean) => {
     const releases = new Map(w.releases.map(r => [r.name, r]));
@@ -169,7 +173,7 @@ test(`rollout state machine model: ${STEPS} random steps keep the invariants (se
           default: return !drained && running(r); // CANCELLING
         }
       })();
-      if (!ok) fail(`(b) rollout ${r.name} is ${r.state}${idle(r) ? ' (idle)' : ''} and waits on nothing that will happen${drained ? ' (after time moved far)' : ''}`, { rollout: r, onTarget: byTarget.get(r.targetId)!.filter(o => !TERMINAL.has(o.state)) });
+      if (!ok) fail(`(b) rollout ${r.name} is ${r.state}${idle(r) ? ' (idle)' : ''} and waits on nothing that will happen${drained ? ' (after time moved far)' : ''}`, { rollout: r, onTarget: byTarget.get(r.targetId)!.filter(o => !TERMINAL.has(o.state)), children: childrenOf(w, r) });
     }
     for (const jr of w.jobRuns) {
       if (jr.state !== 'IN_PROGRESS' && jr.state !== 'TERMINATING') continue;
