@@ -2,6 +2,8 @@
 //  1. GET of a stored resource: Gantry requests/s vs a bare node:http server sending the same bytes.
 //  2. A filtered, ordered page of 50 out of 100,000 rollouts.
 //  3. Start-up: process spawn to "listening".
+//  4. Simulated rollouts per second, create → SUCCEEDED (jobs and renders of zero duration), through HTTP.
+//  5. A task run by the process executor vs the same command spawned bare.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync } from 'node:fs';
@@ -9,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { SqliteStore } from '../src/store/sqlite.js';
+import { startGantry as startInProcess } from '../src/gantry.js';
+import { ProcessExecutor } from '../src/executors/process.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const LOC = 'projects/bench/locations/us-central1';
@@ -109,7 +113,50 @@ async function startup(): Promise<void> {
   console.log(`start-up (spawn to listening): median ${times[2].toFixed(0)} ms, min ${times[0].toFixed(0)} ms`);
 }
 
+async function rolloutThroughput(): Promise<void> {
+  const targets = 20, perTarget = 100;
+  const g = await startInProcess({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'gantry-bench-')), logLevel: 'silent', renderMs: 0, jobMs: 0 });
+  const post = async (path: string, body: unknown) => {
+    const r = await fetch(g.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  };
+  const ids = Array.from({ length: targets }, (_, i) => `t${i}`);
+  for (const id of ids) await post(`/v1/${LOC}/targets?targetId=${id}`, { run: { location: LOC } });
+  await post(`/v1/${LOC}/deliveryPipelines?deliveryPipelineId=many`, { serialPipeline: { stages: ids.map(targetId => ({ targetId })) } });
+  const rel = `/v1/${LOC}/deliveryPipelines/many/releases/r`;
+  await post(`${rel.slice(0, rel.lastIndexOf('/'))}?releaseId=r`, {});
+  const n = targets * perTarget;
+  const t0 = performance.now();
+  // Ten clients create rollouts as fast as they are answered; the queue of each target runs them one by one.
+  let next = 0;
+  await Promise.all(Array.from({ length: 10 }, async () => {
+    for (let i = next++; i < n; i = next++) await post(`${rel}/rollouts?rolloutId=ro-${i}`, { targetId: ids[i % targets] });
+  }));
+  const created = (performance.now() - t0) / 1000;
+  for (;;) {
+    const r = (await (await fetch(`${g.url}${rel}/rollouts?pageSize=1&filter=${encodeURIComponent('state!=SUCCEEDED')}`)).json()) as { rollouts?: unknown[] };
+    if (!r.rollouts?.length) break;
+    await new Promise(res => setTimeout(res, 5));
+  }
+  const s = (performance.now() - t0) / 1000;
+  await g.close();
+  console.log(`simulated rollouts create → SUCCEEDED: ${n} over ${targets} targets in ${s.toFixed(2)} s (all created after ${created.toFixed(2)} s), ${(n / s).toFixed(0)} rollouts/s`);
+}
+
+async function processTask(): Promise<void> {
+  const runs = 200;
+  const bare = async () => new Promise<void>(res => spawn('true', [], { stdio: 'ignore' }).once('close', () => res()));
+  const exec = new ProcessExecutor();
+  const viaExecutor = async () => { await exec.start({ command: ['true'], args: [], env: {}, timeoutMs: 60_000 }, () => {}).done; };
+  const time = async (fn: () => Promise<void>) => { const t0 = performance.now(); for (let i = 0; i < runs; i++) await fn(); return (performance.now() - t0) / runs; };
+  await time(bare); await time(viaExecutor); // warm up
+  const b = await time(bare), e = await time(viaExecutor);
+  console.log(`process-executed task: ${e.toFixed(2)} ms vs bare spawn ${b.toFixed(2)} ms, ratio ${(e / b).toFixed(2)}×`);
+}
+
 const which = process.argv[2];
 if (!which || which === 'get') await getThroughput();
 if (!which || which === 'list') await listPage();
 if (!which || which === 'startup') await startup();
+if (!which || which === 'rollouts') await rolloutThroughput();
+if (!which || which === 'process') await processTask();
