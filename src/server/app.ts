@@ -76,6 +76,8 @@ export class App {
    */
   private createServer(handler: (req: IncomingMessage, res: ServerResponse) => void, requestTimeout: number): Server {
     const refuse = (req: IncomingMessage, res: ServerResponse, e: ApiError) => {
+      // Refused before Fastify, so the request log line is written here: an operator must see why a client is refused.
+      this.opts.log.info(`${String(req.method).slice(0, 20)} ${clip(String(req.url), 200)} ${e.httpStatus} refused: ${e.message}`);
       const body = JSON.stringify(e.toBody());
       res.writeHead(e.httpStatus, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
