@@ -52,7 +52,7 @@ export class App {
       // Fastify's own rejections (body too large, bad content-length…) keep their 4xx in Google's shape.
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
       if (status >= 500) this.opts.log.error(`${req.method} ${req.url}: ${err.stack}`);
-      const e = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? payloadTooLarge(req.url.startsWith('/upload/') ? UPLOAD_BODY_LIMIT : JSON_BODY_LIMIT)
+      const e = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? payloadTooLarge(bodyLimit(req.url))
         : status < 500 ? errors.invalidArgument(clip(err.message), '') : errors.internal('Internal error encountered.');
       this.sendError(reply, e);
     });
@@ -90,7 +90,7 @@ export class App {
         refusal = e as ApiError;
       }
       const length = Number(req.headers['content-length'] ?? 0);
-      const limit = req.url?.startsWith('/upload/') ? UPLOAD_BODY_LIMIT : JSON_BODY_LIMIT;
+      const limit = bodyLimit(req.url ?? '');
       if (!refusal && length > limit) refusal = payloadTooLarge(limit);
       const hasBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
       // A body nobody reads (a refused request's, a GET's) is read and dropped before the answer: a socket closed
@@ -115,8 +115,7 @@ export class App {
     server.on('connect', (req: IncomingMessage, socket: Socket) => {
       let e: ApiError = errors.routeNotFound('CONNECT', String(req.url ?? ''));
       try { this.guard.check(req.headers); } catch (refusal) { e = refusal as ApiError; }
-      const body = JSON.stringify(e.toBody());
-      socket.end(`HTTP/1.1 ${e.httpStatus} ${STATUS_CODES[e.httpStatus] ?? 'Error'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(rawErrorResponse(e));
     });
     server.keepAliveTimeout = 5_000;
     server.setTimeout(120_000);
@@ -187,9 +186,19 @@ export class App {
     const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new ApiError('DEADLINE_EXCEEDED', 'The request was not received in time.', [], 408)
       : err.code === 'HPE_HEADER_OVERFLOW' ? errors.invalidArgument(`The request line and headers must be at most ${MAX_HEADER_BYTES / 1024} KiB.`, '')
         : errors.invalidArgument(`Malformed HTTP request (${err.code ?? 'parse error'}).`, '');
-    const body = JSON.stringify(e.toBody());
-    socket.end(`HTTP/1.1 ${e.httpStatus} ${e.httpStatus === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(rawErrorResponse(e));
   }
+}
+
+/** The body limit of a request path: uploads may be larger than JSON requests. */
+function bodyLimit(url: string): number {
+  return url.startsWith('/upload/') ? UPLOAD_BODY_LIMIT : JSON_BODY_LIMIT;
+}
+
+/** A whole HTTP response carrying `e`, for sockets no request/response object wraps (parse errors, CONNECT). */
+function rawErrorResponse(e: ApiError): string {
+  const body = JSON.stringify(e.toBody());
+  return `HTTP/1.1 ${e.httpStatus} ${STATUS_CODES[e.httpStatus] ?? 'Error'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 function payloadTooLarge(limit: number): ApiError {

@@ -162,7 +162,8 @@ export class SqliteStore implements Store {
       const data = r.data as string;
       const obj = JSON.parse(data) as Record<string, unknown>;
       if (q.predicate && !q.predicate(obj)) continue;
-      const size = q.maxBytes === undefined ? 0 : Buffer.byteLength(data);
+      // Characters stand for bytes (as in the row cache): no per-row byte count on the list path.
+      const size = q.maxBytes === undefined ? 0 : data.length;
       // A page ends at the limit, or before the row that would take it past maxBytes (but holds at least one row);
       // either way this matching row exists, so the cursor of the last row returned continues exactly here.
       const full = q.maxBytes !== undefined && rows.length > 0 && bytes + size > q.maxBytes;

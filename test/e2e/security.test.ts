@@ -38,6 +38,12 @@ async function rawRequest(port: number, o: { method: string; path: string; heade
   return reply;
 }
 
+/** A target that asks for the process executor, and a pipeline whose predeploy runs the `pwn` action on it. */
+async function processPipeline(kit: DeployKit): Promise<void> {
+  await kit.opDone(kit.api.targets.create({ parent: LOC, targetId: 'dev', requestBody: { annotations: { 'gantry.dev/executor': 'process' }, run: { location: LOC } } }));
+  await kit.opDone(kit.api.deliveryPipelines.create({ parent: LOC, deliveryPipelineId: 'app', requestBody: { serialPipeline: { stages: [{ targetId: 'dev', strategy: { standard: { predeploy: { actions: ['pwn'] } } } }] } } }));
+}
+
 /** A source whose predeploy action would leave a marker file on the host if it ever ran. */
 function hostileSource(marker: string): string {
   const dir = join(tempDir(), 'src');
@@ -75,8 +81,7 @@ test('targets annotated under a wider configuration run nothing once the operato
   const source = hostileSource(marker);
   const wide = await startTestGantry({ dataDir, allowExecutors: ['process'] });
   const kw = new DeployKit().attach(wide.url);
-  await kw.opDone(kw.api.targets.create({ parent: LOC, targetId: 'dev', requestBody: { annotations: { 'gantry.dev/executor': 'process' }, run: { location: LOC } } }));
-  await kw.opDone(kw.api.deliveryPipelines.create({ parent: LOC, deliveryPipelineId: 'app', requestBody: { serialPipeline: { stages: [{ targetId: 'dev', strategy: { standard: { predeploy: { actions: ['pwn'] } } } }] } } }));
+  await processPipeline(kw);
   await wide.close();
 
   const narrow = await startTestGantry({ dataDir });
@@ -97,8 +102,7 @@ test('with the process executor allowed, the same hostile release does run: the 
   const wide = await startTestGantry({ allowExecutors: ['process'] });
   try {
     const kw = new DeployKit().attach(wide.url);
-    await kw.opDone(kw.api.targets.create({ parent: LOC, targetId: 'dev', requestBody: { annotations: { 'gantry.dev/executor': 'process' }, run: { location: LOC } } }));
-    await kw.opDone(kw.api.deliveryPipelines.create({ parent: LOC, deliveryPipelineId: 'app', requestBody: { serialPipeline: { stages: [{ targetId: 'dev', strategy: { standard: { predeploy: { actions: ['pwn'] } } } }] } } }));
+    await processPipeline(kw);
     const rel = await kw.renderedRelease(`${LOC}/deliveryPipelines/app`, 'r1', { skaffoldConfigUri: pathToFileURL(source).href });
     assert.equal(rel.renderState, 'SUCCEEDED');
     await kw.opDone(kw.rollouts.create({ parent: rel.name!, rolloutId: 'ro', requestBody: { targetId: 'dev' } }));
@@ -229,8 +233,7 @@ test('a job whose source went away says so without naming host paths', async () 
   const wide = await startTestGantry({ allowExecutors: ['process'], sourceDirs: [dir] });
   try {
     const kw = new DeployKit().attach(wide.url);
-    await kw.opDone(kw.api.targets.create({ parent: LOC, targetId: 'dev', requestBody: { annotations: { 'gantry.dev/executor': 'process' }, run: { location: LOC } } }));
-    await kw.opDone(kw.api.deliveryPipelines.create({ parent: LOC, deliveryPipelineId: 'app', requestBody: { serialPipeline: { stages: [{ targetId: 'dev', strategy: { standard: { predeploy: { actions: ['pwn'] } } } }] } } }));
+    await processPipeline(kw);
     const rel = await kw.renderedRelease(`${LOC}/deliveryPipelines/app`, 'r1', { skaffoldConfigUri: pathToFileURL(dir).href });
     assert.equal(rel.renderState, 'SUCCEEDED');
     rmSync(dir, { recursive: true });
