@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 import { DEFAULTS, startGantry, type GantryOptions } from './gantry.js';
 import { parseExecutorList } from './policy/executors.js';
-import { parseDurationMs } from './google/time.js';
+import { parseFlexibleDurationMs } from './google/time.js';
 import type { Level } from './server/log.js';
 
 const HELP = `gantry — Cloud Deploy, Cloud Run jobs and Firebase App Hosting on your own machine
@@ -72,8 +72,8 @@ opts.clock = clock;
 for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'renderMs'], ['job-duration', 'GANTRY_JOB_DURATION', 'jobMs']] as const) {
   const raw = pick(values[flag], env);
   if (raw === undefined) continue;
-  const ms = parseDurationMs(raw);
-  if (ms === undefined || ms < 0) fail(`invalid --${flag} ${raw} (use e.g. 1s, 0.5s)`);
+  const ms = parseFlexibleDurationMs(raw);
+  if (ms === undefined || ms < 0) fail(`invalid --${flag} ${raw} (use e.g. 1s, 0.5s, 2m)`);
   opts[key] = ms;
 }
 const executor = pick(values.executor, 'GANTRY_EXECUTOR') ?? DEFAULTS.executor;
@@ -90,7 +90,7 @@ if (!Number.isInteger(maxConnections) || maxConnections < 1) fail(`invalid --max
 opts.maxConnections = maxConnections;
 const requestTimeout = pick(values['request-timeout'], 'GANTRY_REQUEST_TIMEOUT');
 if (requestTimeout !== undefined) {
-  const ms = parseDurationMs(requestTimeout);
+  const ms = parseFlexibleDurationMs(requestTimeout);
   if (ms === undefined || ms < 100) fail(`invalid --request-timeout ${requestTimeout} (use e.g. 60s)`);
   opts.requestTimeoutMs = ms;
 }

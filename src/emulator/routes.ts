@@ -5,7 +5,7 @@ import { VirtualClock } from '../engine/clock.js';
 import type { ControllerRuntime } from '../engine/controllers.js';
 import { errors } from '../google/errors.js';
 import type { OutcomeScripts } from './outcome-scripts.js';
-import { parseDurationMs, parseTimestamp } from '../google/time.js';
+import { parseFlexibleDurationMs, parseTimestamp } from '../google/time.js';
 
 export function registerEmulator(app: App, clock: Clock, runtime: ControllerRuntime, outcomes: OutcomeScripts): void {
   app.route('GET', '/gantry/v1/outcomes', { handler: () => ({ body: { outcomes: outcomes.list() } }) });
@@ -37,8 +37,8 @@ export function registerEmulator(app: App, clock: Clock, runtime: ControllerRunt
         if (ms < clock.now()) throw errors.invalidArgument('The clock cannot move backwards.', 'to');
         await settle(clock, runtime, ms);
       } else {
-        const ms = typeof body.duration === 'string' ? parseDurationMs(body.duration) : undefined;
-        if (ms === undefined || ms < 0) throw errors.invalidArgument(`Invalid value at 'duration' (type.googleapis.com/google.protobuf.Duration), ${JSON.stringify(body.duration)}`, 'duration');
+        const ms = typeof body.duration === 'string' ? parseFlexibleDurationMs(body.duration) : undefined;
+        if (ms === undefined || ms < 0) throw errors.invalidArgument(`Invalid value at 'duration': ${JSON.stringify(body.duration)} is not a duration (e.g. "600s", "10m", "1h30m").`, 'duration');
         await settle(clock, runtime, clock.now() + ms);
       }
       return { body: view() };

@@ -49,14 +49,16 @@ export class VirtualClock extends BaseClock implements Clock {
   readonly mode = 'virtual' as const;
   private timers: Pending[] = [];
   private seq = 0;
+  private flushScheduled = false;
   constructor(private current: number, private onChange: (ms: number) => void = () => {}) { super(); }
   now(): number { return this.current; }
   at(atMs: number, fn: () => void): Timer {
     const p: Pending = { atMs, seq: this.seq++, fn, cancelled: false };
-    if (atMs <= this.current) {
-      setImmediate(() => { if (!p.cancelled) fn(); });
-    } else {
-      this.timers.push(p);
+    // A timer already due stays in the queue until it fires, so a settle sees it (nextDue) and cannot pass it by.
+    this.timers.push(p);
+    if (atMs <= this.current && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => { this.flushScheduled = false; this.fire(this.current); });
     }
     return { cancel: () => { p.cancelled = true; } };
   }
@@ -67,18 +69,21 @@ export class VirtualClock extends BaseClock implements Clock {
   }
   set(targetMs: number): number {
     if (targetMs < this.current) throw new Error('cannot move the clock backwards');
+    this.fire(targetMs);
+    this.current = targetMs;
+    this.onChange(this.current);
+    return this.current;
+  }
+  private fire(upTo: number): void {
     for (;;) {
       this.timers = this.timers.filter(t => !t.cancelled);
       this.timers.sort((a, b) => a.atMs - b.atMs || a.seq - b.seq);
       const next = this.timers[0];
-      if (!next || next.atMs > targetMs) break;
+      if (!next || next.atMs > upTo) break;
       this.timers.shift();
       this.current = Math.max(this.current, next.atMs);
       next.fn();
     }
-    this.current = targetMs;
-    this.onChange(this.current);
-    return this.current;
   }
   /** When the earliest pending timer is due, if any. */
   nextDue(): number | undefined {

@@ -8,8 +8,12 @@ import type { Logger } from '../server/log.js';
 export interface Controller {
   /** Resource kind this controller reconciles. */
   kind: string;
-  /** Reads the resource and writes its next step. May ask to be woken at a time via `ctx.wakeAt`. */
-  reconcile(name: string, ctx: ReconcileContext): void;
+  /**
+   * Reads the resource and writes its next step. May ask to be woken at a time via `ctx.wakeAt`.
+   * Work it starts and does not finish before returning is returned (or given to `ctx.track`): the
+   * runtime waits for it before calling itself idle, so a virtual-clock settle cannot pass it by.
+   */
+  reconcile(name: string, ctx: ReconcileContext): void | Promise<unknown>;
 }
 
 export interface ReconcileContext {
@@ -95,7 +99,8 @@ export class ControllerRuntime {
       this.kindOf.delete(name);
       for (const c of this.byKind.get(kind) ?? []) {
         try {
-          c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n), track: w => this.track(w) });
+          const work = c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n), track: w => this.track(w) });
+          if (work) this.track(work.catch((e: Error) => this.log.error(`reconcile ${kind} ${name} failed: ${e.stack ?? e}`)));
         } catch (e) {
           this.log.error(`reconcile ${kind} ${name} failed: ${(e as Error).stack ?? e}`);
           this.wakeAt(kind, name, this.clock.now() + 1000);

@@ -25,3 +25,20 @@ export function parseDurationMs(s: string): number | undefined {
   if (!m) return undefined;
   return Number(m[1]) * 1000 + (m[3] ? Number(m[3].padEnd(9, '0')) / 1e6 : 0) * (m[1].startsWith('-') ? -1 : 1);
 }
+
+const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+const HUMAN = /^(?:\d+(?:\.\d+)?(?:h|ms|m|s))+$/;
+/** Longest duration a person may ask for (100 years): beyond it, numbers stop being exact. */
+const MAX_HUMAN_MS = 100 * 365 * 86_400_000;
+
+/**
+ * Durations as Google writes them ("600s", "1.5s") and as people do ("10m", "1h30m", "1m30.5s"):
+ * for Gantry's own inputs (the clock API, outcome rules, flags). undefined when malformed or absurd.
+ */
+export function parseFlexibleDurationMs(s: string): number | undefined {
+  if (s.length > 64 || !HUMAN.test(s)) return undefined;
+  let ms = 0;
+  for (const [, n, unit] of s.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) ms += Number(n) * UNIT_MS[unit];
+  ms = Math.round(ms * 1e6) / 1e6;
+  return ms <= MAX_HUMAN_MS ? ms : undefined;
+}

@@ -4,7 +4,7 @@
 // "*/deploy=succeed~30s" (deploys take 30 s). Rules come from the rollout's annotation, then the
 // release's, then Gantry's API (`/gantry/v1/outcomes`, most specific scope first); the first match wins.
 import { errors } from '../../google/errors.js';
-import { parseDurationMs } from '../../google/time.js';
+import { parseFlexibleDurationMs } from '../../google/time.js';
 import { schema } from './service.js';
 
 export const OUTCOMES_ANNOTATION = 'gantry.dev/outcomes';
@@ -30,7 +30,7 @@ export function causesFor(job: string): string[] {
   return [...new Set(all)].filter(c => !c.endsWith('UNSPECIFIED'));
 }
 
-const RULE = /^([a-z0-9*-]+)\/([a-z*]+)=(succeed|fail|skip)(?::([A-Z_]+))?((?:@\d+|~[0-9.]+s)*)$/;
+const RULE = /^([a-z0-9*-]+)\/([a-z*]+)=(succeed|fail|skip)(?::([A-Z_]+))?((?:@\d+|~[0-9.hms]+)*)$/;
 
 export function parseOutcomes(text: string, field = `annotations["${OUTCOMES_ANNOTATION}"]`): OutcomeRule[] {
   const rules: OutcomeRule[] = [];
@@ -42,7 +42,7 @@ export function parseOutcomes(text: string, field = `annotations["${OUTCOMES_ANN
     const [, phase, job, outcome, cause, modifiers] = m;
     // @N and ~DURATION may come in either order, each at most once.
     const attempts = /@(\d+)/.exec(modifiers)?.[1];
-    const duration = /~([0-9.]+s)/.exec(modifiers)?.[1];
+    const duration = /~([0-9.hms]+)/.exec(modifiers)?.[1];
     if ((modifiers.match(/@/g)?.length ?? 0) > 1 || (modifiers.match(/~/g)?.length ?? 0) > 1) {
       throw errors.invalidArgument(`Outcome rule "${part}": give @N and ~DURATION at most once each.`, field);
     }
@@ -51,7 +51,7 @@ export function parseOutcomes(text: string, field = `annotations["${OUTCOMES_ANN
       throw errors.invalidArgument(`Outcome rule "${part}": ${cause} is not a failure cause of ${job} jobs (${causesFor(job).join(', ')}).`, field);
     }
     if (cause && outcome !== 'fail') throw errors.invalidArgument(`Outcome rule "${part}": only fail takes a cause.`, field);
-    const durationMs = duration === undefined ? undefined : parseDurationMs(duration);
+    const durationMs = duration === undefined ? undefined : parseFlexibleDurationMs(duration);
     if (duration !== undefined && durationMs === undefined) throw errors.invalidArgument(`Outcome rule "${part}": "${duration}" is not a duration.`, field);
     rules.push({ phase, job, outcome: outcome as OutcomeRule['outcome'], cause, attempts: attempts === undefined ? undefined : Number(attempts), durationMs });
   }
