@@ -108,10 +108,12 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   const sources = {
     read: (url: string) => storage.read(url), localPath: (url: string) => sourcePolicy.localPath(url),
     write: (url: string, data: Buffer, type: string) => storage.write(url, data, type), httpUrl: (url: string) => storage.httpUrl(url),
+    origin: () => baseUrl,
   };
   const executions = new JobExecutions(store, clock, executors, sources, join(work, 'sources'), log);
-  runtime.register(renderController(deploy, () => opts.renderMs, { reader: sources, workRoot: join(work, 'sources') },
-    release => executions.renderCustomTargets(release, targetId => executorFor(release, targetId, opts.executor))));
+  const renderStorage = { ...sources, list: (bucket: string, prefix: string) => storage.listObjects(bucket, prefix) };
+  runtime.register(renderController(deploy, () => opts.renderMs, { storage: renderStorage, workRoot: join(work, 'sources') },
+    (release, configs) => executions.renderCustomTargets(release, targetId => executorFor(release, targetId, opts.executor), configs)));
   runtime.register(pipelineConditionController(store));
   registerStorage(app, storage, store);
   const outcomes = new OutcomeScripts(store);

@@ -100,7 +100,12 @@ export class ControllerRuntime {
       for (const c of this.byKind.get(kind) ?? []) {
         try {
           const work = c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n), track: w => this.track(w) });
-          if (work) this.track(work.catch((e: Error) => this.log.error(`reconcile ${kind} ${name} failed: ${e.stack ?? e}`)));
+          if (work) {
+            this.track(work.catch((e: Error) => {
+              this.log.error(`reconcile ${kind} ${name} failed: ${e.stack ?? e}`);
+              this.wakeAt(kind, name, this.clock.now() + 1000);
+            }));
+          }
         } catch (e) {
           this.log.error(`reconcile ${kind} ${name} failed: ${(e as Error).stack ?? e}`);
           this.wakeAt(kind, name, this.clock.now() + 1000);

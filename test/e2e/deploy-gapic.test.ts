@@ -6,6 +6,7 @@ import { startTestGantry, eventually } from '../helpers/server.js';
 import { gapicDeploy } from '../helpers/clients.js';
 import type { Gantry } from '../../src/gantry.js';
 import type { CloudDeployClient } from '@google-cloud/deploy';
+import { uploadSource } from '../helpers/source.js';
 
 const LOC = 'projects/gapic-proj/locations/europe-west1';
 let g: Gantry;
@@ -57,7 +58,7 @@ test('update with a field mask and delete', async () => {
 });
 
 test('releases render to SUCCEEDED; enums arrive as numbers and decode to names', async () => {
-  const [op] = await client.createRelease({ parent: `${LOC}/deliveryPipelines/shop`, releaseId: 'v1', release: { skaffoldConfigUri: 'gs://b/s.tgz' } });
+  const [op] = await client.createRelease({ parent: `${LOC}/deliveryPipelines/shop`, releaseId: 'v1', release: { skaffoldConfigUri: await uploadSource(g.url, 'gs://src-bucket/s.tgz') } });
   const [created] = await op.promise();
   assert.equal(created.name, `${LOC}/deliveryPipelines/shop/releases/v1`);
   const r = await eventually(async () => {

@@ -6,6 +6,7 @@ import type { clouddeploy_v1 } from 'googleapis';
 import { startTestGantry, eventually } from '../helpers/server.js';
 import { googleapisDeploy, googleError } from '../helpers/clients.js';
 import type { Gantry } from '../../src/gantry.js';
+import { uploadSource } from '../helpers/source.js';
 
 const LOC = 'projects/my-proj/locations/us-central1';
 let g: Gantry;
@@ -160,7 +161,7 @@ test('releases: snapshots at creation, render to SUCCEEDED with target artifacts
   })).data);
   const op = await done((await api.deliveryPipelines.releases.create({
     parent: `${LOC}/deliveryPipelines/rel-pipe`, releaseId: 'r1',
-    requestBody: { skaffoldConfigUri: 'gs://bucket/source.tgz', buildArtifacts: [{ image: 'app', tag: 'app:v1' }] },
+    requestBody: { skaffoldConfigUri: await uploadSource(g.url, 'gs://bucket/source.tgz'), buildArtifacts: [{ image: 'app', tag: 'app:v1' }] },
   })).data);
   assert.equal(op.response!['@type'], 'type.googleapis.com/google.cloud.deploy.v1.Release');
   const name = `${LOC}/deliveryPipelines/rel-pipe/releases/r1`;

@@ -49,7 +49,9 @@ test('a verify container exiting 1 fails the rollout; fixed, retry succeeds; pre
   assert.equal(r.deployFailureCause, 'EXECUTION_FAILED');
   const verify = (await ro().jobRuns.get({ name: r.phases![0].deploymentJobs!.verifyJob!.jobRun! })).data;
   assert.match(verify.verifyJobRun!.failureMessage!, /container "smoke" exited with code 1/);
-  assert.match(await download(verify.verifyJobRun!.eventLogPath!), /ready.flag is missing/);
+  assert.match(await download(`${verify.verifyJobRun!.artifactUri!}/${verify.verifyJobRun!.eventLogPath!}`), /ready.flag is missing/);
+  for (const build of [verify.verifyJobRun!.build, r.deployingBuild]) assert.match(build!, /^projects\/[1-9][0-9]{11}\/locations\/us-central1\/builds\/[0-9a-f-]{36}$/);
+  assert.equal(r.failureReason, `Rollout failed because job "verify" in phase "stable" failed: ${verify.verifyJobRun!.failureMessage!}`);
   const logs = (await (await fetch(`${g.url}/storage/v1/b/gantry-logs/o?prefix=${encodeURIComponent(name)}`)).json()) as { items: { mediaLink: string }[] };
   const texts = await Promise.all(logs.items.map(async i => (await fetch(i.mediaLink)).text()));
   assert.ok(texts.some(t => /predeploy for dev in phase stable says hello/.test(t) && /CLOUD_DEPLOY_ROLLOUT=ro1/.test(t)), texts.join('\n---\n'));
@@ -57,7 +59,7 @@ test('a verify container exiting 1 fails the rollout; fixed, retry succeeds; pre
   await ro().retryJob({ rollout: name, requestBody: { phaseId: 'stable', jobId: 'verify' } });
   r = await until(name, x => x.state === 'SUCCEEDED');
   const passed = (await ro().jobRuns.get({ name: r.phases![0].deploymentJobs!.verifyJob!.jobRun! })).data;
-  assert.match(await download(passed.verifyJobRun!.eventLogPath!), /smoke test passed/);
+  assert.match(await download(`${passed.verifyJobRun!.artifactUri!}/${passed.verifyJobRun!.eventLogPath!}`), /smoke test passed/);
 });
 
 test('a missing image fails the job run with a message', { skip }, async () => {

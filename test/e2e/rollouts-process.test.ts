@@ -12,6 +12,8 @@ import { DeployKit } from '../helpers/deploy.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/hooks', import.meta.url));
+// Custom actions end by writing results.json, as the custom target contract asks.
+const RESULTS = fileURLToPath(new URL('../../../test/fixtures/custom-target/results.mjs', import.meta.url));
 const LOC = 'projects/proc/locations/us-central1';
 let g: Gantry;
 let api: clouddeploy_v1.Resource$Projects$Locations;
@@ -49,7 +51,7 @@ test('verify exits 1 → FAILED/EXECUTION_FAILED with the log; fixed, retry-job 
   const verify = (await ro().jobRuns.get({ name: jobs.verifyJob!.jobRun! })).data;
   assert.equal(verify.verifyJobRun!.failureCause, 'EXECUTION_FAILED');
   assert.match(verify.verifyJobRun!.failureMessage!, /container "smoke" exited with code 1\. Logs: gs:\/\//);
-  assert.match(await download(verify.verifyJobRun!.eventLogPath!), /smoke\] stderr: ready.flag is missing/);
+  assert.match(await download(`${verify.verifyJobRun!.artifactUri!}/${verify.verifyJobRun!.eventLogPath!}`), /smoke\] stderr: ready.flag is missing/);
 
   const pre = (await ro().jobRuns.get({ name: jobs.predeployJob!.jobRun! })).data;
   assert.equal(pre.state, 'SUCCEEDED');
@@ -70,7 +72,7 @@ test('verify exits 1 → FAILED/EXECUTION_FAILED with the log; fixed, retry-job 
   r = await until(name, x => x.state === 'SUCCEEDED');
   const passed = (await ro().jobRuns.get({ name: r.phases![0].deploymentJobs!.verifyJob!.jobRun! })).data;
   assert.equal(passed.state, 'SUCCEEDED');
-  assert.match(await download(passed.verifyJobRun!.eventLogPath!), /smoke test passed/);
+  assert.match(await download(`${passed.verifyJobRun!.artifactUri!}/${passed.verifyJobRun!.eventLogPath!}`), /smoke test passed/);
 });
 
 test('terminate kills the running process', async () => {
@@ -114,13 +116,13 @@ customActions:
   - name: render
     image: busybox
     command: ["/bin/sh"]
-    args: ["-c", "echo rendering for $CLOUD_DEPLOY_TARGET; test -f render-ok"]
+    args: ["-c", "echo rendering for $CLOUD_DEPLOY_TARGET; test -f render-ok && node ${RESULTS} SUCCEEDED"]
 - name: ship-it
   containers:
   - name: ship
     image: busybox
     command: ["/bin/sh"]
-    args: ["-c", "echo shipping release $CLOUD_DEPLOY_RELEASE to $CLOUD_DEPLOY_TARGET"]
+    args: ["-c", "echo shipping release $CLOUD_DEPLOY_RELEASE to $CLOUD_DEPLOY_TARGET; node ${RESULTS} SUCCEEDED"]
 `);
   await opDone(api.customTargetTypes.create({ parent: LOC, customTargetTypeId: 'shipper', requestBody: { customActions: { renderAction: 'render-it', deployAction: 'ship-it' } } }));
   await opDone(api.targets.create({ parent: LOC, targetId: 'edge', requestBody: { annotations: { 'gantry.dev/executor': 'process' }, customTarget: { customTargetType: `${LOC}/customTargetTypes/shipper` } } }));
@@ -129,10 +131,11 @@ customActions:
   const failed = await k.renderedRelease(parent, 'e1', { skaffoldConfigUri: pathToFileURL(dir).href });
   assert.equal(failed.renderState, 'FAILED');
   assert.equal(failed.targetRenders!.edge.failureCause, 'EXECUTION_FAILED');
-  assert.match(failed.targetRenders!.edge.failureMessage!, /render action of custom target type .*shipper failed: container "render" exited with code 1/);
+  assert.match(failed.targetRenders!.edge.failureMessage!, /render action "render-it" of custom target type .*shipper failed: container "render" exited with code 1/);
   writeFileSync(join(dir, 'render-ok'), '');
-  assert.equal((await k.renderedRelease(parent, 'e2', { skaffoldConfigUri: pathToFileURL(dir).href })).renderState, 'SUCCEEDED');
-  assert.match(await download(`gs://gantry-logs/${parent}/releases/e2/render/edge.log`), /rendering for edge/);
+  const e2 = await k.renderedRelease(parent, 'e2', { skaffoldConfigUri: pathToFileURL(dir).href });
+  assert.equal(e2.renderState, 'SUCCEEDED', JSON.stringify(e2.targetRenders));
+  assert.match(await download(`${e2.targetArtifacts!.edge.artifactUri}/custom-render.log`), /rendering for edge/);
   await opDone(ro().create({ parent: `${parent}/releases/e2`, rolloutId: 'go', requestBody: { targetId: 'edge' } }));
   const r = await until(`${parent}/releases/e2/rollouts/go`, x => x.state === 'SUCCEEDED');
   const deploy = (await ro().jobRuns.get({ name: r.phases![0].deploymentJobs!.deployJob!.jobRun! })).data;

@@ -63,6 +63,8 @@ const jobRun = async (name: string) => (await k.rollouts.jobRuns.get({ name })).
 /** The log of a job run of `rollout`. */
 const log = async (rollout: string, jr: clouddeploy_v1.Schema$JobRun) => k.download(`gs://gantry-logs/${rollout}/jobRuns/${jr.uid}.log`);
 const jobs = (r: Rollout, phase: string) => r.phases!.find(p => p.id === phase)!.deploymentJobs!;
+/** A verify job run's log: its event log, relative to its artifact directory. */
+const verifyLog = (jr: clouddeploy_v1.Schema$JobRun) => `${jr.verifyJobRun!.artifactUri!}/${jr.verifyJobRun!.eventLogPath!}`;
 
 test('predeploy and postdeploy tasks run in order, a task\'s containers side by side; verifyConfig tasks verify; a failing task stops its job', async () => {
   const name = await rollout('h1', 'hooks');
@@ -82,7 +84,7 @@ test('predeploy and postdeploy tasks run in order, a task\'s containers side by 
 
   const verify = await jobRun(stable.verifyJob!.jobRun!);
   assert.equal(verify.state, 'SUCCEEDED');
-  assert.match(await k.download(verify.verifyJobRun!.eventLogPath!), /verified hooks in stable/);
+  assert.match(await k.download(verifyLog(verify)), /verified hooks in stable/);
 
   const post = await jobRun(stable.postdeployJob!.jobRun!);
   assert.equal(post.state, 'FAILED');
@@ -97,10 +99,10 @@ test('each canary phase runs its own verifyConfig tasks', async () => {
   await k.until(first, x => x.state === 'SUCCEEDED'); // a first deployment skips the canary phase
   const name = await rollout('p2', 'phased');
   let r = await k.until(name, x => x.phases![0].state === 'SUCCEEDED');
-  assert.match(await k.download((await jobRun(jobs(r, 'small').verifyJob!.jobRun!)).verifyJobRun!.eventLogPath!), /checked small/);
+  assert.match(await k.download(verifyLog(await jobRun(jobs(r, 'small').verifyJob!.jobRun!))), /checked small/);
   await k.rollouts.advance({ name, requestBody: { phaseId: 'stable' } });
   r = await k.until(name, x => x.state === 'SUCCEEDED');
-  const stableLog = await k.download((await jobRun(jobs(r, 'stable').verifyJob!.jobRun!)).verifyJobRun!.eventLogPath!);
+  const stableLog = await k.download(verifyLog(await jobRun(jobs(r, 'stable').verifyJob!.jobRun!)));
   assert.match(stableLog, /checked stable/);
   assert.doesNotMatch(stableLog, /checked small/);
 });

@@ -11,7 +11,10 @@ import type { Executor, RunningTask, TaskResult, TaskSpec } from '../../executor
 import type { Logger } from '../../server/log.js';
 import { parseDurationMs } from '../../google/time.js';
 import type { Resource } from '../../google/standard-methods.js';
-import { envOf, loadSkaffold, type Container, type SourceReader } from './skaffold.js';
+import { envOf, jobSkaffold, sourceDir, type Container, type SourceReader } from './skaffold.js';
+import { customActionsOf, type ResolvedConfig } from '../../skaffold/index.js';
+import { artifactBase, phaseLayout, stageFor } from './render.js';
+import { customEnv, readResults, renderOutput } from './custom-target.js';
 import { releaseOf, saveJobRun, snapshotOf, type Rollout } from './rollouts.js';
 
 type Obj = Record<string, unknown>;
@@ -19,9 +22,11 @@ const USAGE: Record<string, string> = { predeploy: 'PREDEPLOY', deploy: 'DEPLOY'
 const FIELD: Record<string, string> = { predeploy: 'predeployJobRun', deploy: 'deployJobRun', verify: 'verifyJobRun', postdeploy: 'postdeployJobRun' };
 const DEFAULT_TIMEOUT_MS = 3_600_000;
 
-export interface LogSink { write(gsUrl: string, data: Buffer, contentType: string): void; httpUrl(gsUrl: string): string }
+export interface LogSink { write(gsUrl: string, data: Buffer, contentType: string): void; httpUrl(gsUrl: string): string; /** Gantry's HTTP origin. */ origin(): string }
+/** A custom target's render: failed, or done (with the metadata its results reported). */
+export type CustomRender = { ok: false; cause: string; message: string } | { ok: true; metadata?: Record<string, string> };
 
-interface Outcome { ok: boolean; cause?: string; message?: string; artifact?: Obj; skipMessage?: string }
+interface Outcome { ok: boolean; cause?: string; message?: string; artifact?: Obj; skipMessage?: string; customMetadata?: Record<string, string> }
 /** A task in the API's form (schema message `Task`). */
 interface Task { containersTask?: { containers?: Container[] }; container?: Container; config?: { id?: string } }
 /** What one job run is running now; `cancelled` also stops the containers it has not started yet. */
@@ -29,6 +34,7 @@ interface Run { tasks: RunningTask[]; cancelled: boolean }
 
 export class JobExecutions {
   private running = new Map<string, Run>();
+  private work = new Map<string, Promise<void>>();
 
   constructor(private store: Store, private clock: Clock, private executors: Record<string, Executor>,
     private storage: SourceReader & LogSink, private workRoot: string, private log: Logger) {}
@@ -43,16 +49,19 @@ export class JobExecutions {
     for (const t of run.tasks) t.cancel();
   }
 
-  /** Starts the job run's tasks unless they run already; writes the result when they end. */
-  start(jobRunName: string, mode: string): void {
-    if (this.running.has(jobRunName)) return;
+  /** Starts the job run's tasks unless they run already; resolves once its result is written. */
+  start(jobRunName: string, mode: string): Promise<void> {
+    const running = this.work.get(jobRunName);
+    if (running) return running;
     this.running.set(jobRunName, { tasks: [], cancelled: false });
-    this.run(jobRunName, mode).then(outcome => this.finish(jobRunName, outcome), (e: Error) => {
+    const work = this.run(jobRunName, mode).then(outcome => this.finish(jobRunName, outcome), (e: Error) => {
       this.log.error(`job run ${jobRunName}: ${e.stack ?? e.message}`);
       // Google errors are written for clients; anything else (a file system error) may name host paths: it stays in the log.
       const why = e instanceof ApiError ? `: ${e.message}` : ' (the details are in Gantry\'s log)';
       this.finish(jobRunName, { ok: false, cause: 'EXECUTION_FAILED', message: `Gantry could not run the job${why}` });
-    });
+    }).finally(() => this.work.delete(jobRunName));
+    this.work.set(jobRunName, work);
+    return work;
   }
 
   private async run(jobRunName: string, mode: string): Promise<Outcome> {
@@ -64,10 +73,11 @@ export class JobExecutions {
     const jobId = String(jr.jobId), phaseId = String(jr.phaseId);
     const phase = rollout.phases.find(p => p.id === phaseId)!;
     const job = Object.values(phase.deploymentJobs ?? {}).find(j => j.id === jobId) as Obj;
-    const skaffold = await loadSkaffold(release, this.storage, this.workRoot);
+    const skaffold = await jobSkaffold(release, rollout.targetId, phaseId, this.storage, this.workRoot);
     // Steps run one after another; the containers of one step side by side.
     const steps: Container[][] = [];
     let artifact: Obj | undefined;
+    let customDeploy: { output: string; env: Record<string, string> } | undefined;
     const missing = (what: string, cause = 'EXECUTION_FAILED'): Outcome => ({ ok: false, cause, message: what });
     // The job's tasks, in order: a task's containers run side by side (ContainersTask), or its one container.
     const taskSteps = (tasks: Task[]): Outcome | undefined => {
@@ -115,6 +125,21 @@ export class JobExecutions {
       }
       const rendered = (release.targetArtifacts as Record<string, Obj> | undefined)?.[rollout.targetId];
       const phaseArtifact = (rendered?.phaseArtifacts as Record<string, Obj> | undefined)?.[phaseId];
+      if (custom && steps.length && rendered) {
+        const base = String(rendered.artifactUri);
+        const output = `${base}/${rollout.uid ?? rollout.name.split('/').pop()}/${phaseId}/custom-output`;
+        const hasCustomRender = !!((release.customTargetTypeSnapshots as Resource[] | undefined) ?? []).find(c => c.name === custom && (c.customActions as Obj | undefined)?.renderAction);
+        const pct = /^canary-(\d+)$/.exec(phaseId);
+        customDeploy = {
+          output,
+          env: customEnv({
+            type: 'DEPLOY', release, target: target!, phase: phaseId, percentage: pct ? Number(pct[1]) : 100, output,
+            input: hasCustomRender ? renderOutput(release, rollout.targetId) : `${base}/${String(phaseArtifact?.manifestPath ?? rendered.manifestPath)}`,
+            rollout: rolloutName.split('/').pop(), skaffold: `${base}/${String(phaseArtifact?.skaffoldConfigPath ?? rendered.skaffoldConfigPath)}`,
+            manifest: `${base}/${String(phaseArtifact?.manifestPath ?? rendered.manifestPath)}`, storageOrigin: this.storage.origin(),
+          }),
+        };
+      }
       if (rendered) artifact = { artifactUri: rendered.artifactUri, manifestPaths: [String(phaseArtifact?.manifestPath ?? rendered.manifestPath)] };
       if (!steps.length) return { ok: true, artifact };
     }
@@ -128,10 +153,21 @@ export class JobExecutions {
     const config = ((target?.executionConfigs as Obj[] | undefined) ?? []).find(c => ((c.usages as string[]) ?? []).includes(USAGE[jobId]));
     const timeoutMs = config?.executionTimeout ? parseDurationMs(String(config.executionTimeout)) ?? DEFAULT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS;
     const run = this.running.get(jobRunName) ?? { tasks: [], cancelled: false };
-    const res = await this.runContainers(steps, env, skaffold.dir, timeoutMs, mode, `gs://gantry-logs/${rolloutName}/jobRuns/${String(jr.uid)}.log`, run);
-    const extra = jobId === 'verify' ? { eventLogPath: res.logUrl } : {};
-    if (res.ok) return { ok: true, artifact: { ...(artifact ?? {}), ...extra } };
-    return { ok: false, cause: res.cause, message: res.message, artifact: extra };
+    const res = await this.runContainers(steps, { ...env, ...(customDeploy?.env ?? {}) }, skaffold.dir, timeoutMs, mode, jobLogUrl(jr, rolloutName), run);
+    if (customDeploy && res.ok) return this.customDeployOutcome(customDeploy.output, artifact);
+    if (res.ok) return { ok: true, artifact };
+    return { ok: false, cause: res.cause, message: res.message };
+  }
+
+  /** A custom deploy ends as its results.json says: succeeded (with metadata and artifact files), skipped or failed. */
+  private customDeployOutcome(output: string, artifact: Obj | undefined): Outcome {
+    const results = readResults(url => this.storage.read(url), output, 'DEPLOY');
+    if ('error' in results) return { ok: false, cause: 'EXECUTION_FAILED', message: `The custom deploy failed: ${results.error}.` };
+    if (results.status === 'FAILED' || results.status === 'NOT_SUPPORTED') {
+      return { ok: false, cause: 'EXECUTION_FAILED', message: `The custom deploy failed: ${results.message ?? results.status}` };
+    }
+    if (results.status === 'SKIPPED') return { ok: true, skipMessage: results.skipMessage ?? 'The custom deploy was skipped.' };
+    return { ok: true, artifact, customMetadata: results.metadata };
   }
 
   /**
@@ -176,22 +212,37 @@ export class JobExecutions {
    * Runs the render action of every custom target whose executor is real; a failure
    * fails that target's render with EXECUTION_FAILED.
    */
-  async renderCustomTargets(release: Resource, modeFor: (targetId: string) => string): Promise<Map<string, { cause: string; message: string }>> {
-    const out = new Map<string, { cause: string; message: string }>();
+  async renderCustomTargets(release: Resource, modeFor: (targetId: string) => string, configs: Map<string, ResolvedConfig[]>): Promise<Map<string, CustomRender>> {
+    const out = new Map<string, CustomRender>();
     const ctts = (release.customTargetTypeSnapshots as Resource[] | undefined) ?? [];
     if (!ctts.length) return out;
-    const skaffold = await loadSkaffold(release, this.storage, this.workRoot);
-    const [, project, , location, , pipeline, , releaseId] = String(release.name).split('/');
     for (const t of (release.targetSnapshots as Resource[] | undefined) ?? []) {
-      const mode = modeFor(String(t.targetId));
+      const targetId = String(t.targetId);
+      const mode = modeFor(targetId);
       const ctt = ctts.find(c => c.name === (t.customTarget as Obj | undefined)?.customTargetType);
-      if (!ctt || mode === 'simulated') continue;
+      const rendered = configs.get(targetId);
+      if (!ctt || mode === 'simulated' || !rendered) continue;
       const actionName = (ctt.customActions as Obj | undefined)?.renderAction as string | undefined;
-      const containers = actionName ? skaffold.customActions.get(actionName) ?? [] : [];
+      const containers = (actionName ? customActionsOf(rendered).get(actionName) ?? [] : []) as Container[];
       if (!containers.length) continue;
-      const env = { CLOUD_DEPLOY_PROJECT: project, CLOUD_DEPLOY_LOCATION: location, CLOUD_DEPLOY_DELIVERY_PIPELINE: pipeline, CLOUD_DEPLOY_TARGET: String(t.targetId), CLOUD_DEPLOY_RELEASE: releaseId };
-      const res = await this.runContainers([containers], env, skaffold.dir, DEFAULT_TIMEOUT_MS, mode, `gs://gantry-logs/${String(release.name)}/render/${String(t.targetId)}.log`);
-      if (!res.ok) out.set(String(t.targetId), { cause: res.cause === 'DEADLINE_EXCEEDED' ? 'EXECUTION_FAILED' : res.cause ?? 'EXECUTION_FAILED', message: `The render action of custom target type ${String(ctt.name)} failed: ${res.message}` });
+      const output = renderOutput(release, targetId);
+      const env = customEnv({ type: 'RENDER', release, target: t, phase: 'stable', percentage: 100, output, input: String(release.skaffoldConfigUri ?? ''), storageOrigin: this.storage.origin() });
+      const dir = await sourceDir(release, this.storage, this.workRoot);
+      const failed = (message: string) => out.set(targetId, { ok: false, cause: 'EXECUTION_FAILED', message: `The render action "${actionName}" of custom target type ${String(ctt.name)} failed: ${message}` });
+      const res = await this.runContainers([containers], env, dir, DEFAULT_TIMEOUT_MS, mode, `${artifactBase(release, targetId)}/custom-render.log`);
+      if (!res.ok) { failed(res.message ?? 'it did not succeed'); continue; }
+      const results = readResults(url => this.storage.read(url), output, 'RENDER');
+      if ('error' in results) { failed(results.error); continue; }
+      if (results.status !== 'SUCCEEDED') { failed(results.message ?? `it reported ${results.status}`); continue; }
+      if (results.manifestFile) {
+        // The action's manifest is the target's: Cloud Deploy deploys what the custom render produced.
+        let manifest: Buffer;
+        try { manifest = this.storage.read(results.manifestFile); } catch { failed(`its manifestFile ${results.manifestFile} does not exist`); continue; }
+        const base = artifactBase(release, targetId);
+        this.storage.write(`${base}/manifest.yaml`, manifest, 'text/yaml');
+        for (const phase of phaseLayout(stageFor(release, targetId))) this.storage.write(`${base}/${phase.prefix}manifest.yaml`, manifest, 'text/yaml');
+      }
+      out.set(targetId, { ok: true, metadata: results.metadata });
     }
     return out;
   }
@@ -209,17 +260,33 @@ export class JobExecutions {
       } else if (o.ok) {
         jr.state = 'SUCCEEDED';
         if (field === 'deployJobRun' && o.artifact?.artifactUri) run.artifact = o.artifact;
-        if (field === 'verifyJobRun') Object.assign(run, o.artifact ?? {});
+        // A custom deploy's results: a skip (the job becomes SKIPPED) and the metadata it reported.
+        if (field === 'deployJobRun' && (o.skipMessage || o.customMetadata)) {
+          run.metadata = {
+            ...((run.metadata as Obj | undefined) ?? {}),
+            ...(o.skipMessage ? { customTarget: { skipMessage: o.skipMessage } } : {}),
+            ...(o.customMetadata ? { custom: { values: o.customMetadata } } : {}),
+          };
+        }
       } else {
         jr.state = 'FAILED';
         run.failureCause = o.cause;
         run.failureMessage = o.message;
-        if (field === 'verifyJobRun') Object.assign(run, o.artifact ?? {});
       }
       jr[field] = run;
       saveJobRun(w, jr);
     });
   }
+}
+
+/**
+ * Where a job run's log is kept: a verify job run's at its `artifactUri`/`eventLogPath` (set when the job run was
+ * created), every other job run's at `gs://gantry-logs/<rollout>/jobRuns/<uid>.log`.
+ */
+function jobLogUrl(jr: Resource, rolloutName: string): string {
+  const verify = jr.verifyJobRun as Obj | undefined;
+  if (verify?.artifactUri && verify.eventLogPath) return `${String(verify.artifactUri)}/${String(verify.eventLogPath)}`;
+  return `gs://gantry-logs/${rolloutName}/jobRuns/${String(jr.uid)}.log`;
 }
 
 function describe(r: TaskResult): string {

@@ -4,14 +4,16 @@ import type { Store, Writer } from '../../store/store.js';
 import type { Clock } from '../../engine/clock.js';
 import type { Controller } from '../../engine/controllers.js';
 import type { ApiContext } from '../../google/context.js';
-import { errors } from '../../google/errors.js';
+import { ApiError, errors } from '../../google/errors.js';
+import { cloudBuildName } from '../../google/project-number.js';
 import { checkCommonFields } from '../../google/common-fields.js';
 import { parseTimestamp } from '../../google/time.js';
 import { locationOf, withEtag, notFound, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import type { MethodSpec } from '../../server/api.js';
 import { stagesOf } from './pipelines.js';
-import { cloudRunServiceName, loadSkaffold, type SkaffoldConfig, type SourceReader } from './skaffold.js';
-import { phaseIds } from './phases.js';
+import { artifactBase, phaseLayout, renderRelease, stageFor, type RenderDeps, type TargetRenderResult } from './render.js';
+import { customActionsOf, verifyOf, type ResolvedConfig } from '../../skaffold/index.js';
+import type { CustomRender } from './job-execution.js';
 import { schema } from './service.js';
 import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
 import { skaffoldSupport, SUPPORTED_SKAFFOLD, DEFAULT_SKAFFOLD } from './config.js';
@@ -83,7 +85,8 @@ export function releaseStrategy(store: Store, policies: ReleasePolicies): KindSt
       if (ctts.size) r.customTargetTypeSnapshots = [...ctts.values()];
       r.renderState = 'IN_PROGRESS';
       r.renderStartTime = r.createTime;
-      r.targetRenders = Object.fromEntries([...targets.keys()].map(id => [id, { renderingState: 'IN_PROGRESS' }]));
+      const renderingBuild = cloudBuildName(ctx.parent.split('/')[1], location);
+      r.targetRenders = Object.fromEntries([...targets.keys()].map(id => [id, { renderingBuild, renderingState: 'IN_PROGRESS' }]));
       r.condition = {
         releaseReadyCondition: {},
         skaffoldSupportedCondition: skaffoldSupport(String(r.skaffoldVersion)),
@@ -116,12 +119,13 @@ function parseRenderFailure(value: string): Map<string, string> {
 }
 
 /**
- * Render: after the configured duration every target render ends, as scripted; when the release's
- * source can be read, each target's stage is also checked against its Skaffold config (verify stanza,
- * custom actions), as Cloud Deploy's render does.
+ * Render: after the configured duration every target render ends. When the release has a source, each
+ * target is really rendered (render.ts) and checked against the Skaffold config it rendered with (the
+ * verify stanza and custom actions its stage needs), as Cloud Deploy's render does; a custom target
+ * type's render action then runs under a real executor. Scripted failures override all of it.
  */
-export function renderController(ctx: ApiContext, renderMs: () => number, source: { reader: SourceReader; workRoot: string },
-  renderActions: (release: Resource) => Promise<Map<string, { cause: string; message: string }>> = async () => new Map()): Controller {
+export function renderController(ctx: ApiContext, renderMs: () => number, deps: RenderDeps,
+  renderActions: (release: Resource, configs: Map<string, ResolvedConfig[]>) => Promise<Map<string, CustomRender>> = async () => new Map()): Controller {
   const { store, clock } = ctx;
   const inflight = new Set<string>();
   return {
@@ -132,97 +136,86 @@ export function renderController(ctx: ApiContext, renderMs: () => number, source
       const due = Number(parseTimestamp(String(r.renderStartTime))! / 1_000_000n) + renderMs();
       if (clock.now() < due) return rc.wakeAt(due);
       inflight.add(name);
-      rc.track(sourceChecks(r, source).then(async found => {
-        if (!found.size) for (const [t, f] of await renderActions(r).catch(() => new Map<string, { cause: string; message: string }>())) found.set(t, f);
-        return found;
-      }).then(found => store.tx(w => {
-        const fresh = store.getParsed<Resource>(name);
-        if (fresh?.renderState === 'IN_PROGRESS') finishRender(w, fresh, clock, found);
-      })).finally(() => inflight.delete(name)));
+      return renderRelease(r, deps).then(async results => {
+        for (const [id, problem] of stageChecks(r, results)) results.set(id, { ok: false, ...problem });
+        const configs = new Map([...results].filter(([, v]) => v.ok && v.configs).map(([k, v]) => [k, v.configs!]));
+        const actions = await renderActions(r, configs).catch((e: Error) => new Map<string, CustomRender>(
+          [...configs.keys()].map(id => [id, { ok: false, cause: 'EXECUTION_FAILED', message: e instanceof ApiError ? e.message : 'Gantry could not run the custom render action (the details are in its log).' }])));
+        for (const [id, f] of actions) {
+          const res = results.get(id);
+          if (!res?.ok) continue;
+          if (!f.ok) results.set(id, { ok: false, cause: f.cause, message: f.message });
+          else if (f.metadata) res.metadata = { ...(res.metadata ?? {}), custom: { values: f.metadata } };
+        }
+        store.tx(w => {
+          const fresh = store.getParsed<Resource>(name);
+          if (fresh?.renderState === 'IN_PROGRESS') finishRender(w, fresh, clock, results);
+        });
+      }).finally(() => inflight.delete(name));
     },
   };
 }
 
-/** Render failures the release's Skaffold config implies, by target; none when there is no readable source. */
-interface SourceFindings extends Map<string, { cause: string; message: string }> { service?: string }
-
-async function sourceChecks(r: Resource, source: { reader: SourceReader; workRoot: string }): Promise<SourceFindings> {
-  const out: SourceFindings = new Map();
+/** What a target's stage needs from the Skaffold config it rendered with: a verify stanza, its custom actions. */
+function stageChecks(r: Resource, results: Map<string, TargetRenderResult>): Map<string, { cause: string; message: string }> {
+  const out = new Map<string, { cause: string; message: string }>();
   if (!r.skaffoldConfigUri) return out;
-  let cfg: SkaffoldConfig;
-  try {
-    cfg = await loadSkaffold(r, source.reader, source.workRoot);
-  } catch {
-    return out; // an unreadable source renders as simulated (see docs/fidelity.md)
-  }
-  out.service = cloudRunServiceName(cfg);
-  const stages = stagesOf(r.deliveryPipelineSnapshot as Resource);
-  for (const stage of stages) {
-    const id = String(stage.targetId);
-    const strategy = (stage.strategy ?? {}) as Obj;
+  for (const [id, res] of results) {
+    if (!res.ok || !res.configs) continue;
+    const actions = customActionsOf(res.configs);
+    const hasVerify = verifyOf(res.configs).length > 0;
+    const strategy = (stageFor(r, id)?.strategy ?? {}) as Obj;
     const blocks: Obj[] = [];
     if (strategy.standard) blocks.push(strategy.standard as Obj);
     const canary = strategy.canary as Obj | undefined;
     if (canary?.canaryDeployment) blocks.push(canary.canaryDeployment as Obj);
     for (const pc of ((canary?.customCanaryDeployment as Obj | undefined)?.phaseConfigs as Obj[] | undefined) ?? []) blocks.push(pc);
     for (const b of blocks) {
-      if (b.verify && !cfg.verify.length) {
+      if (b.verify && !hasVerify) {
         out.set(id, { cause: 'VERIFICATION_CONFIG_NOT_FOUND', message: `The stage for target "${id}" enables verify, but the Skaffold config has no verify stanza.` });
       }
       for (const hook of ['predeploy', 'postdeploy']) {
         for (const action of (((b[hook] as Obj | undefined)?.actions as string[] | undefined) ?? [])) {
-          if (!cfg.customActions.has(action)) out.set(id, { cause: 'CUSTOM_ACTION_NOT_FOUND', message: `The ${hook} action "${action}" of target "${id}" is not a custom action of the Skaffold config.` });
+          if (!actions.has(action)) out.set(id, { cause: 'CUSTOM_ACTION_NOT_FOUND', message: `The ${hook} action "${action}" of target "${id}" is not a custom action of the Skaffold config.` });
         }
       }
     }
-  }
-  for (const ctt of (r.customTargetTypeSnapshots as Resource[] | undefined) ?? []) {
-    const actions = (ctt.customActions ?? {}) as Obj;
-    for (const a of [actions.renderAction, actions.deployAction].filter(Boolean) as string[]) {
-      if (cfg.customActions.has(a)) continue;
-      for (const t of (r.targetSnapshots as Resource[]) ?? []) {
-        if ((t.customTarget as Obj | undefined)?.customTargetType === ctt.name) {
-          out.set(String(t.targetId), { cause: 'CUSTOM_ACTION_NOT_FOUND', message: `Action "${a}" of custom target type ${String(ctt.name)} is not a custom action of the Skaffold config.` });
-        }
-      }
+    const type = ((r.targetSnapshots as Resource[] | undefined) ?? []).find(t => t.targetId === id)?.customTarget as Obj | undefined;
+    const ctt = ((r.customTargetTypeSnapshots as Resource[] | undefined) ?? []).find(c => c.name === type?.customTargetType);
+    const cttActions = (ctt?.customActions ?? {}) as Obj;
+    for (const a of [cttActions.renderAction, cttActions.deployAction].filter(Boolean) as string[]) {
+      if (!actions.has(a)) out.set(id, { cause: 'CUSTOM_ACTION_NOT_FOUND', message: `Action "${a}" of custom target type ${String(ctt!.name)} is not a custom action of the Skaffold config.` });
     }
   }
   return out;
 }
 
-function finishRender(w: Writer, r: Resource, clock: Clock, found: SourceFindings): void {
+function finishRender(w: Writer, r: Resource, clock: Clock, results: Map<string, TargetRenderResult>): void {
   const failures = parseRenderFailure(String((r.annotations as Obj | undefined)?.[RENDER_FAILURE_ANNOTATION] ?? ''));
-  const [, project, , region, , pipelineId, , releaseId] = String(r.name).split('/');
   const renders = r.targetRenders as Record<string, Obj>;
   const artifacts: Record<string, Obj> = {};
-  const stages = stagesOf(r.deliveryPipelineSnapshot as Resource);
   let failed = false;
+  // One render build serves every target, as Google reports it.
+  const [, project, , location] = String(r.name).split('/');
+  const renderingBuild = String(Object.values(renders)[0]?.renderingBuild ?? cloudBuildName(project, location));
   for (const id of Object.keys(renders)) {
     const cause = failures.get(id) ?? failures.get('*');
     if (cause) {
       failed = true;
-      renders[id] = { renderingState: 'FAILED', failureCause: cause, failureMessage: `Render of target "${id}" failed (${cause}), as scripted by annotation ${RENDER_FAILURE_ANNOTATION}.` };
+      renders[id] = { renderingBuild, renderingState: 'FAILED', failureCause: cause, failureMessage: `Render of target "${id}" failed (${cause}), as scripted by annotation ${RENDER_FAILURE_ANNOTATION}.` };
       continue;
     }
-    const problem = found.get(id);
-    if (problem) {
+    const res = results.get(id);
+    if (res && !res.ok) {
       failed = true;
-      renders[id] = { renderingState: 'FAILED', failureCause: problem.cause, failureMessage: problem.message };
+      renders[id] = { renderingBuild, renderingState: 'FAILED', failureCause: res.cause, failureMessage: res.message };
       continue;
     }
-    renders[id] = { renderingState: 'SUCCEEDED' };
-    const run = ((r.targetSnapshots as Resource[] | undefined) ?? []).find(t => t.targetId === id)?.run as Obj | undefined;
-    if (run?.location) {
-      // The Cloud Run service the manifests deploy (the pipeline's id when the source cannot be read).
-      renders[id].metadata = { cloudRun: { service: `${String(run.location)}/services/${found.service ?? pipelineId}` } };
-    }
-    const base = `gs://${region}.deploy-artifacts.${project}.appspot.com/${releaseId}-${String(r.uid)}/${id}`;
-    const stage = stages.find(s => s.targetId === id);
-    const phases = phaseIds(stage);
-    const artifact: Obj = { artifactUri: base, skaffoldConfigPath: 'skaffold.yaml', manifestPath: 'manifest.yaml' };
-    if (stage && phases.length) {
-      artifact.phaseArtifacts = Object.fromEntries(phases.map(p => [p, { skaffoldConfigPath: `${p}/skaffold.yaml`, manifestPath: `${p}/manifest.yaml` }]));
-    }
+    renders[id] = { renderingBuild, renderingState: 'SUCCEEDED' };
+    if (res?.metadata) renders[id].metadata = res.metadata;
+    const artifact: Obj = { artifactUri: artifactBase(r, id), skaffoldConfigPath: 'skaffold.yaml', manifestPath: 'manifest.yaml' };
+    const stage = stageFor(r, id);
+    if (stage) artifact.phaseArtifacts = Object.fromEntries(phaseLayout(stage).map(p => [p.id, { skaffoldConfigPath: `${p.prefix}skaffold.yaml`, manifestPath: `${p.prefix}manifest.yaml` }]));
     artifacts[id] = artifact;
   }
   r.renderState = failed ? 'FAILED' : 'SUCCEEDED';

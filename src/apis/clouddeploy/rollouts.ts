@@ -8,6 +8,7 @@ import { queryString } from '../../server/api.js';
 import { stagesOf } from './pipelines.js';
 import { planPhases, type Phase } from './rollout-plan.js';
 import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
+import { defaultArtifactStorage, executionConfigFor } from './targets.js';
 
 export const ROLLOUT_TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'APPROVAL_REJECTED', 'HALTED']);
 export const JOB_RUN_TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TERMINATED']);
@@ -15,7 +16,7 @@ export const JOB_RUN_TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TERMINATED']);
 export interface Rollout extends Resource {
   name: string; targetId: string; state: string; approvalState: string; phases: Phase[]; createTime: string;
   enqueueTime?: string; approveTime?: string; deployStartTime?: string; deployEndTime?: string;
-  failureReason?: string; deployFailureCause?: string;
+  failureReason?: string; deployFailureCause?: string; deployingBuild?: string;
 }
 
 export function releaseOf(rolloutName: string): string { return rolloutName.slice(0, rolloutName.indexOf('/rollouts/')); }
@@ -60,6 +61,30 @@ export function snapshotOf(release: Resource, targetId: string): { target?: Reso
   return { target, stage };
 }
 
+/**
+ * The state a new rollout starts in (spec §7.2): PENDING_RELEASE while its release renders; of a rendered
+ * release, PENDING_APPROVAL when it needs approval, else PENDING, enqueued at its creation (Google's
+ * `enqueueTime` equals `createTime` then), for its target's queue to start.
+ */
+export function initialState(release: Resource, approvalState: string, createTime: string): Pick<Rollout, 'state' | 'enqueueTime'> {
+  if (release.renderState !== 'SUCCEEDED') return { state: 'PENDING_RELEASE' };
+  if (approvalState === 'NEEDS_APPROVAL') return { state: 'PENDING_APPROVAL' };
+  return { state: 'PENDING', enqueueTime: createTime };
+}
+
+/**
+ * Where a verify job run keeps its artifacts (`verifyJobRun.artifactUri`, `eventLogPath` relative to it):
+ * `{artifactStorage}/{release}-{release uid}/{target}/jobRuns/{job run id}` and `verify.log`, under the
+ * artifact storage of the target's VERIFY execution config (default: the location's deploy-artifacts bucket),
+ * beside the release's rendered artifacts for the target.
+ */
+export function verifyArtifact(jobRunName: string, release: Resource, targetId: string): { artifactUri: string; eventLogPath: string } {
+  const storage = String(executionConfigFor(snapshotOf(release, targetId).target, 'VERIFY')?.artifactStorage ?? defaultArtifactStorage(jobRunName)).replace(/\/+$/, '');
+  const releaseId = String(release.name).slice(String(release.name).lastIndexOf('/') + 1);
+  const jobRunId = jobRunName.slice(jobRunName.lastIndexOf('/') + 1);
+  return { artifactUri: `${storage}/${releaseId}-${String(release.uid)}/${targetId}/jobRuns/${jobRunId}`, eventLogPath: 'verify.log' };
+}
+
 /** Whether the target has never had a successful rollout of this pipeline (canary phases are then skipped). */
 export function firstDeployment(store: Store, pipeline: string, targetId: string): boolean {
   const res = store.list({ kind: 'rollout', scope: { grandparent: pipeline }, order: [], equalities: [{ path: ['targetId'], value: targetId }, { path: ['state'], value: 'SUCCEEDED' }], limit: 1 });
@@ -98,8 +123,9 @@ export function rolloutStrategy(store: Store): KindStrategy {
         firstDeployment: firstDeployment(store, pipelineOf(ctx.parent), String(r.targetId)),
         children,
       });
-      r.approvalState = target!.requireApproval ? 'NEEDS_APPROVAL' : 'DOES_NOT_NEED_APPROVAL';
-      r.state = 'PENDING_RELEASE';
+      const approvalState = target!.requireApproval ? 'NEEDS_APPROVAL' : 'DOES_NOT_NEED_APPROVAL';
+      r.approvalState = approvalState;
+      Object.assign(r, initialState(release, approvalState, String(r.createTime)));
     },
   };
 }

@@ -1,6 +1,7 @@
-// The release's Skaffold config, read from its source: a gs:// tarball in Gantry's Cloud Storage
-// (what `gcloud deploy releases create --source` uploads) or, as a convenience, a local file:// path
-// (a directory or a tarball). Only what job execution needs is extracted: custom actions and verify.
+// The release's source and the Skaffold config its jobs run from. The source is a gs:// tarball in
+// Gantry's Cloud Storage (what `gcloud deploy releases create --source` uploads) or, where the operator
+// allows it, a local file:// path (a directory or a tarball). Jobs read the Skaffold config the render
+// stored for their target and phase (profiles applied, modules merged), as Cloud Deploy's jobs do.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extract } from 'tar';
@@ -8,13 +9,11 @@ import YAML from 'yaml';
 import { errors } from '../../google/errors.js';
 
 export interface Container { name?: string; image?: string; command?: string[]; args?: string[]; env?: Record<string, string> | { name: string; value: string }[] }
-export interface SkaffoldConfig {
+export interface JobSkaffold {
   /** Where the source was unpacked (tasks run there). */
   dir: string;
   customActions: Map<string, Container[]>;
   verify: { name: string; container: Container }[];
-  /** Files of `manifests.rawYaml`, relative to `dir`. */
-  rawYaml: string[];
 }
 
 export interface SourceReader {
@@ -23,24 +22,22 @@ export interface SourceReader {
   localPath(fileUrl: string): string;
 }
 
-/** Unpacks the release source once (keyed by release uid) and parses its Skaffold config. */
-export async function loadSkaffold(release: Record<string, unknown>, storage: SourceReader, workRoot: string): Promise<SkaffoldConfig> {
+/** Unpacks the release source once (keyed by release uid); the directory it is in. */
+export async function sourceDir(release: Record<string, unknown>, storage: SourceReader, workRoot: string): Promise<string> {
   const uri = String(release.skaffoldConfigUri ?? '');
-  const configPath = String(release.skaffoldConfigPath ?? 'skaffold.yaml');
-  let dir: string;
-  if (!uri) {
-    return { dir: workRoot, customActions: new Map(), verify: [], rawYaml: [] };
-  } else if (uri.startsWith('file://')) {
+  if (!uri) return workRoot;
+  if (uri.startsWith('file://')) {
     // Checked again here, not only at release creation: the operator may have narrowed --source-dirs since.
     const path = storage.localPath(uri);
-    dir = statSync(path).isDirectory() ? path : await unpack(readFileSync(path), join(workRoot, String(release.uid)));
-  } else {
-    dir = join(workRoot, String(release.uid));
-    if (!existsSync(join(dir, '.gantry-unpacked'))) await unpack(storage.read(uri), dir);
+    return statSync(path).isDirectory() ? path : unpack(readFileSync(path), join(workRoot, String(release.uid)));
   }
-  const file = join(dir, configPath);
-  if (!existsSync(file)) throw errors.failedPrecondition(`The release source has no Skaffold config at ${configPath}.`, uri);
-  return { dir, ...parseSkaffold(readFileSync(file, 'utf8')) };
+  const dir = join(workRoot, String(release.uid));
+  if (!existsSync(join(dir, '.gantry-unpacked'))) {
+    let tgz: Buffer;
+    try { tgz = storage.read(uri); } catch { throw errors.failedPrecondition(`The release source ${uri} does not exist.`, 'skaffold_config_uri'); }
+    await unpack(tgz, dir);
+  }
+  return dir;
 }
 
 async function unpack(tgz: Buffer, dir: string): Promise<string> {
@@ -53,31 +50,31 @@ async function unpack(tgz: Buffer, dir: string): Promise<string> {
   return dir;
 }
 
-export function parseSkaffold(text: string): Omit<SkaffoldConfig, 'dir'> {
+/**
+ * The Skaffold config a job of `targetId` (in `phaseId`) runs from: the one the render stored for that
+ * target and phase. Empty when the release has no rendered artifact for the target.
+ */
+export async function jobSkaffold(release: Record<string, unknown>, targetId: string, phaseId: string, storage: SourceReader, workRoot: string): Promise<JobSkaffold> {
+  const dir = await sourceDir(release, storage, workRoot);
+  const artifact = (release.targetArtifacts as Record<string, Record<string, unknown>> | undefined)?.[targetId];
+  if (!artifact?.artifactUri) return { dir, customActions: new Map(), verify: [] };
+  const phase = (artifact.phaseArtifacts as Record<string, Record<string, unknown>> | undefined)?.[phaseId];
+  const path = String(phase?.skaffoldConfigPath ?? artifact.skaffoldConfigPath ?? 'skaffold.yaml');
+  let text: string;
+  try { text = storage.read(`${String(artifact.artifactUri)}/${path}`).toString('utf8'); } catch { text = ''; }
+  return { dir, ...parseJobSkaffold(text) };
+}
+
+export function parseJobSkaffold(text: string): Omit<JobSkaffold, 'dir'> {
   const customActions = new Map<string, Container[]>();
   const verify: { name: string; container: Container }[] = [];
-  const rawYaml: string[] = [];
   for (const doc of YAML.parseAllDocuments(text)) {
     const cfg = doc.toJS() as Record<string, unknown> | null;
     if (!cfg) continue;
-    rawYaml.push(...(((cfg.manifests as Record<string, unknown> | undefined)?.rawYaml as string[] | undefined) ?? []));
-    for (const a of (cfg.customActions as { name: string; containers?: Container[] }[] | undefined) ?? []) customActions.set(a.name, a.containers ?? []);
+    for (const a of (cfg.customActions as { name: string; containers?: Container[] }[] | undefined) ?? []) if (!customActions.has(a.name)) customActions.set(a.name, a.containers ?? []);
     for (const v of (cfg.verify as { name: string; container: Container }[] | undefined) ?? []) verify.push(v);
   }
-  return { customActions, verify, rawYaml };
-}
-
-/** The Cloud Run service a rendered source deploys: the first Knative Service in its raw manifests. */
-export function cloudRunServiceName(cfg: SkaffoldConfig): string | undefined {
-  for (const file of cfg.rawYaml) {
-    const path = join(cfg.dir, file);
-    if (!existsSync(path)) continue;
-    for (const doc of YAML.parseAllDocuments(readFileSync(path, 'utf8'))) {
-      const m = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string } } | null;
-      if (m?.kind === 'Service' && String(m.apiVersion ?? '').startsWith('serving.knative.dev') && m.metadata?.name) return m.metadata.name;
-    }
-  }
-  return undefined;
+  return { customActions, verify };
 }
 
 export function envOf(c: Container): Record<string, string> {

@@ -2,6 +2,7 @@
 import { errors } from '../../google/errors.js';
 import { checkCommonFields } from '../../google/common-fields.js';
 import { parseDurationMs } from '../../google/time.js';
+import { computeServiceAccount } from '../../google/project-number.js';
 import type { KindStrategy, Resource } from '../../google/standard-methods.js';
 import type { ExecutorPolicy } from '../../policy/executors.js';
 
@@ -38,7 +39,50 @@ export function targetStrategy(executors: ExecutorPolicy): KindStrategy {
     }
     checkExecutionConfigs((t.executionConfigs as Resource[] | undefined) ?? []);
   },
+  prepare(t, ctx) {
+    t.executionConfigs = withExecutionDefaults((t.executionConfigs as Resource[] | undefined) ?? [], ctx.name);
+  },
   };
+}
+
+/** The usages of the execution config Google fills in for a target created without any. */
+export const DEFAULT_USAGES = ['RENDER', 'DEPLOY', 'VERIFY', 'PREDEPLOY', 'POSTDEPLOY'];
+/** Cloud Build's timeout when a config names none. */
+export const DEFAULT_EXECUTION_TIMEOUT = '3600s';
+
+/** The default artifact storage of a location: `gs://{location}.deploy-artifacts.{project}.appspot.com`. */
+export function defaultArtifactStorage(resourceName: string): string {
+  const [, project, , location] = resourceName.split('/');
+  return `gs://${location}.deploy-artifacts.${project}.appspot.com`;
+}
+
+/**
+ * Execution configs as Google stores them: none given → one default-pool config for RENDER, DEPLOY, VERIFY,
+ * PREDEPLOY and POSTDEPLOY; in every config the service account (the project's compute account), artifact
+ * storage (the location's deploy-artifacts bucket) and `executionTimeout` (3600s) filled when absent, and the
+ * pool's own `serviceAccount`/`artifactStorage` mirrored with the config's (the default pool unless a private
+ * pool or a worker pool is named).
+ */
+export function withExecutionDefaults(configs: Resource[], targetName: string): Resource[] {
+  const project = targetName.split('/')[1];
+  const given = configs.length ? configs : [{ usages: [...DEFAULT_USAGES] }];
+  return given.map(c => {
+    const poolField = c.privatePool !== undefined ? 'privatePool' : c.defaultPool !== undefined ? 'defaultPool' : c.workerPool ? 'privatePool' : 'defaultPool';
+    const pool: Resource = { ...((c[poolField] as Resource | undefined) ?? {}) };
+    if (poolField === 'privatePool' && !pool.workerPool && c.workerPool) pool.workerPool = c.workerPool;
+    const serviceAccount = c.serviceAccount ?? pool.serviceAccount ?? computeServiceAccount(project);
+    const artifactStorage = c.artifactStorage ?? pool.artifactStorage ?? defaultArtifactStorage(targetName);
+    pool.serviceAccount ??= serviceAccount;
+    pool.artifactStorage ??= artifactStorage;
+    const out: Resource = { ...c, [poolField]: pool, serviceAccount, artifactStorage, executionTimeout: c.executionTimeout ?? DEFAULT_EXECUTION_TIMEOUT };
+    if (poolField === 'privatePool' && pool.workerPool) out.workerPool ??= pool.workerPool;
+    return out;
+  });
+}
+
+/** The execution config a target applies to a usage (RENDER, DEPLOY, VERIFY, …), if any. */
+export function executionConfigFor(target: Resource | undefined, usage: string): Resource | undefined {
+  return ((target?.executionConfigs as Resource[] | undefined) ?? []).find(c => ((c.usages as string[] | undefined) ?? []).includes(usage));
 }
 
 function checkExecutionConfigs(configs: Resource[]): void {

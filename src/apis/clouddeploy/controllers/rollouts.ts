@@ -8,10 +8,11 @@ import type { Controller } from '../../../engine/controllers.js';
 import type { ApiContext } from '../../../google/context.js';
 import type { Writer } from '../../../store/store.js';
 import { EXECUTOR_ANNOTATION, EXECUTOR_MODES, type ExecutorMode } from '../../../policy/executors.js';
-import { etagOf, hex, newUid, newUuid } from '../../../google/ids.js';
+import { hex, newUid, newUuid } from '../../../google/ids.js';
+import { cloudBuildName, projectNumber } from '../../../google/project-number.js';
 import { locationOf, type Resource } from '../../../google/standard-methods.js';
 import { jobsOf, planPhases, type Job, type Phase } from '../rollout-plan.js';
-import { deploying, JOB_RUN_TERMINAL, releaseOf, ROLLOUT_TERMINAL, rolloutsOnTarget, saveJobRun, saveRollout, snapshotOf, type Rollout } from '../rollouts.js';
+import { deploying, initialState, JOB_RUN_TERMINAL, releaseOf, ROLLOUT_TERMINAL, rolloutsOnTarget, saveJobRun, saveRollout, snapshotOf, verifyArtifact, type Rollout } from '../rollouts.js';
 
 const snapshotStage = (release: Resource, targetId: string) => snapshotOf(release, targetId).stage;
 import { decide, OUTCOMES_ANNOTATION, parseOutcomes, type OutcomeRule } from '../outcomes.js';
@@ -69,7 +70,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
 
   const halt = (w: Writer, other: Rollout, by: Rollout) => {
     other.state = 'HALTED';
-    other.failureReason = `Halted: rollout ${by.name} started deploying to target "${other.targetId}".`;
+    other.failureReason = `Rollout halted because rollout ${by.name} started deploying to target "${other.targetId}".`;
     abortRemaining(other);
     saveRollout(w, other);
   };
@@ -85,9 +86,13 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     const d = decide(ruleSets, phase.id, job.id, attempt, opts.jobMs());
     const now = clock.timestamp();
     const [, project, , location] = r.name.split('/');
+    // Every job runs as a Cloud Build build; a verify job's artifacts (its log) have their place from the start.
+    const run: Resource = { build: cloudBuildName(project, location) };
+    if (job.id === 'verify') Object.assign(run, verifyArtifact(name, release, r.targetId));
+    if (job.id === 'deploy') r.deployingBuild = String(run.build);
     const jr: Resource = {
       name, uid: newUid(), phaseId: phase.id, jobId: job.id, createTime: now, startTime: now, state: 'IN_PROGRESS',
-      [JOB_RUN_FIELD[job.id]]: { build: `projects/${project}/locations/${location}/builds/${newUuid()}` },
+      [JOB_RUN_FIELD[job.id]]: run,
     };
     saveJobRun(w, jr);
     const exec: JobRunExec = { mode: executorFor(release, r.targetId, opts.defaultExecutor), dueAt: clock.now() + d.durationMs, outcome: d.outcome, cause: d.cause };
@@ -113,7 +118,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         changed = true;
         continue;
       }
-      if (phase.state !== 'IN_PROGRESS') { fail(r, undefined, `Phase "${phase.id}" is ${phase.state}.`); return true; }
+      if (phase.state !== 'IN_PROGRESS') { fail(r, undefined, `Rollout failed because phase "${phase.id}" is ${phase.state}.`); return true; }
       if (phase.childRolloutJobs) {
         const step = driveChildren(w, r, phase, release);
         if (step === 'phase-done') { phase.state = 'SUCCEEDED'; changed = true; continue; }
@@ -123,7 +128,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       const job = jobsOf(phase).find(j => !DONE_JOB.has(j.state));
       if (!job) { phase.state = 'SUCCEEDED'; changed = true; continue; }
       if (job.state === 'PENDING') { createJobRun(w, r, phase, job, release); return true; }
-      if (job.state !== 'IN_PROGRESS') { phase.state = 'FAILED'; fail(r, undefined, `Job "${job.id}" of phase "${phase.id}" is ${job.state}.`); return true; }
+      if (job.state !== 'IN_PROGRESS') { phase.state = 'FAILED'; fail(r, undefined, `Rollout failed because job "${job.id}" in phase "${phase.id}" is ${job.state}.`); return true; }
       const jr = store.getParsed<Resource>(job.jobRun!);
       if (!jr || !JOB_RUN_TERMINAL.has(String(jr.state))) return changed;
       if (jr.state === 'SUCCEEDED') {
@@ -137,8 +142,8 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       job.state = 'FAILED';
       phase.state = 'FAILED';
       const run = (jr[JOB_RUN_FIELD[job.id]] ?? {}) as Resource;
-      if (jr.state === 'TERMINATED') fail(r, undefined, `Job "${job.id}" of phase "${phase.id}" was terminated (job run ${String(jr.name)}).`);
-      else fail(r, rolloutCause(String(run.failureCause ?? 'EXECUTION_FAILED')), `Job "${job.id}" of phase "${phase.id}" failed: ${String(run.failureMessage ?? 'execution failed')}`);
+      if (jr.state === 'TERMINATED') fail(r, undefined, `Rollout failed because job "${job.id}" in phase "${phase.id}" was terminated (job run ${String(jr.name)}).`);
+      else fail(r, rolloutCause(String(run.failureCause ?? 'EXECUTION_FAILED')), jobFailureReason(job.id, phase.id, run.failureMessage as string | undefined));
       return true;
     }
     return changed;
@@ -150,6 +155,9 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
    */
   const recordDeploy = (w: Writer, r: Rollout, phase: Phase, jr: Resource, release: Resource) => {
     const run = (jr.deployJobRun ?? {}) as Resource;
+    // What a custom deploy reported is the rollout's too (`metadata.custom`).
+    const custom = (run.metadata as Resource | undefined)?.custom;
+    if (custom) r.metadata = { ...((r.metadata as Resource | undefined) ?? {}), custom };
     const rendered = (release.targetArtifacts as Record<string, Resource> | undefined)?.[r.targetId];
     if (!run.artifact && rendered) {
       // Simulated deploys record the rendered manifests too, as real ones do.
@@ -167,8 +175,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     w.setMeta(key, String(n));
     const id = service.slice(service.lastIndexOf('/') + 1);
     const [, project, , region] = service.split('/');
-    const number = BigInt('0x' + etagOf(project)) % 900_000_000_000n + 100_000_000_000n;
-    const cloudRun: Resource = { service, serviceUrls: [`https://${id}-${number}.${region}.run.app`], revision: `${id}-${String(n).padStart(5, '0')}-${hex(3).replace(/[0-9]/g, c => 'abcdefghij'[Number(c)])}` };
+    const cloudRun: Resource = { service, serviceUrls: [`https://${id}-${projectNumber(project)}.${region}.run.app`], revision: `${id}-${String(n).padStart(5, '0')}-${hex(3).replace(/[0-9]/g, c => 'abcdefghij'[Number(c)])}` };
     const canary = r.phases.length > 1;
     const previous = store.getMeta(`cloudrun.latest:${service}`);
     if (canary && previous) cloudRun.previousRevision = `${service}/revisions/${previous}`;
@@ -190,9 +197,10 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     if (store.get(name)) return name;
     const stage = snapshotStage(release, r.targetId);
     const firstPhase = r.phases[firstRunnable(r)].id;
+    const createTime = clock.timestamp();
     const c: Rollout = {
-      name, uid: newUid(), createTime: clock.timestamp(), targetId: child, controllerRollout: r.name,
-      approvalState: 'DOES_NOT_NEED_APPROVAL', state: 'PENDING_RELEASE',
+      name, uid: newUid(), createTime, targetId: child, controllerRollout: r.name,
+      approvalState: 'DOES_NOT_NEED_APPROVAL', ...initialState(release, 'DOES_NOT_NEED_APPROVAL', createTime),
       phases: planPhases(stage ?? {}, { startingPhaseId: firstPhase, firstDeployment: false }),
       ...(r.annotations ? { annotations: r.annotations } : {}), ...(r.labels ? { labels: r.labels } : {}),
       description: `Child rollout of ${r.name} to target ${child}.`,
@@ -244,7 +252,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     if (jobs.some(j => j.state === 'FAILED') && !jobs.some(j => j.state === 'IN_PROGRESS')) {
       phase.state = 'FAILED';
       const failed = jobs.filter(j => j.state === 'FAILED').map(j => j.id.replace(/^(create|advance)-rollout-/, ''));
-      fail(r, 'EXECUTION_FAILED', `Child rollouts to ${failed.join(', ')} did not complete phase "${phase.id}".`);
+      fail(r, 'EXECUTION_FAILED', `Rollout failed because the child rollouts to ${failed.join(', ')} did not complete phase "${phase.id}".`);
       return 'failed';
     }
     return changed ? 'changed' : 'waiting';
@@ -255,19 +263,19 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     if (!release) return false;
     switch (r.state) {
       case 'PENDING_RELEASE':
-        if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
-        if (release.renderState === 'FAILED') { fail(r, 'RELEASE_FAILED', `Release ${String(release.name)} failed to render.`); abortRemaining(r); return true; }
+        if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Rollout failed because release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
+        if (release.renderState === 'FAILED') { fail(r, 'RELEASE_FAILED', `Rollout failed because release ${String(release.name)} failed to render.`); abortRemaining(r); return true; }
         if (release.renderState !== 'SUCCEEDED') return false;
         if (r.approvalState === 'NEEDS_APPROVAL') { r.state = 'PENDING_APPROVAL'; return true; }
         r.state = 'PENDING';
         r.enqueueTime = clock.timestamp();
         return true;
       case 'PENDING_APPROVAL':
-        if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
+        if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Rollout failed because release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
         return false;
       case 'PENDING':
         // Queued: the target's queue starts it (reconcile wakes the queue).
-        if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
+        if (release.abandoned) { fail(r, 'RELEASE_ABANDONED', `Rollout failed because release ${String(release.name)} was abandoned.`); abortRemaining(r); return true; }
         return false;
       case 'IN_PROGRESS':
         return drive(w, r, release);
@@ -369,7 +377,8 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
           // After a restart nothing runs for an IN_PROGRESS job run, so it starts again from the top.
           if (jr.state === 'TERMINATING' && opts.executions.isRunning(name)) opts.executions.cancel(name);
           else if (jr.state === 'TERMINATING') { jr.state = 'TERMINATED'; jr.endTime = clock.timestamp(); saveJobRun(w, jr); }
-          else opts.executions.start(name, exec.mode);
+          // Tracked, so a virtual-clock settle waits for the real work and its result.
+          else rc.track(opts.executions.start(name, exec.mode));
           return;
         }
         if (jr.state === 'TERMINATING') {
@@ -419,12 +428,21 @@ function finishJobRun(_w: Writer, jr: Resource, exec: JobRunExec, now: string): 
   if (exec.outcome === 'fail') {
     jr.state = 'FAILED';
     run.failureCause = exec.cause ?? 'EXECUTION_FAILED';
-    run.failureMessage = `Job "${String(jr.jobId)}" of phase "${String(jr.phaseId)}" failed (${String(run.failureCause)}), as scripted by Gantry's outcome rules.`;
+    run.failureMessage = `Gantry's outcome rules scripted this failure (${String(run.failureCause)}).`;
   } else {
     jr.state = 'SUCCEEDED';
     if (exec.outcome === 'skip' && field === 'deployJobRun') run.metadata = { customTarget: { skipMessage: 'Skipped, as scripted by Gantry\'s outcome rules.' } };
   }
   jr[field] = run;
+}
+
+/**
+ * A rollout's `failureReason` when one of its jobs failed: one sentence naming the job and phase, then the job
+ * run's own `failureMessage` (which says what went wrong, never which job).
+ */
+export function jobFailureReason(jobId: string, phaseId: string, failureMessage: string | undefined): string {
+  const head = `Rollout failed because job "${jobId}" in phase "${phaseId}" failed`;
+  return failureMessage ? `${head}: ${failureMessage}` : `${head}.`;
 }
 
 /** JobRun failure causes map to the rollout's deployFailureCause (spec §10). */

@@ -1,0 +1,305 @@
+// Cloud Deploy's render of one release, target by target, as Cloud Deploy runs `skaffold render`: the
+// release source with the target stage's profiles (and a custom canary phase's own), a custom target
+// type's includeSkaffoldModules as extra dependencies, images from `buildArtifacts`, then deploy
+// parameters. The manifests, the Skaffold config that deploys them and the render log are written to
+// storage exactly where the release's `targetArtifacts` point.
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
+import { promisify } from 'node:util';
+import YAML from 'yaml';
+import { ApiError } from '../../google/errors.js';
+import type { Resource } from '../../google/standard-methods.js';
+import {
+  applyDeployParameters, loadSkaffoldConfigs, renderManifests, SkaffoldError,
+  type RemoteResolver, type ResolvedConfig,
+} from '../../skaffold/index.js';
+import { stagesOf } from './pipelines.js';
+import { phaseIds } from './phases.js';
+import { sourceDir, type SourceReader } from './skaffold.js';
+import type { LogSink } from './job-execution.js';
+
+type Obj = Record<string, unknown>;
+const run = promisify(execFile);
+
+/** What render needs from storage: read a source, write artifacts, list a gs:// prefix (GCS modules). */
+export interface RenderStorage extends SourceReader, LogSink {
+  list(bucket: string, prefix: string): { name: string; data: () => Buffer }[];
+}
+
+export interface RenderDeps {
+  storage: RenderStorage;
+  workRoot: string;
+  /** Environment the render tools (kubectl, helm, git) run with: their PATH. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface TargetRenderResult {
+  ok: boolean;
+  cause?: string;
+  message?: string;
+  /** Render metadata (`targetRenders[t].metadata`). */
+  metadata?: Obj;
+  /** The Skaffold config the target's jobs run from (verify, custom actions), phase by phase. */
+  configs?: ResolvedConfig[];
+}
+
+/** Where a target's artifacts go: `gs://{region}.deploy-artifacts.{project}.appspot.com/{release}-{uid}/{target}`. */
+export function artifactBase(release: Resource, targetId: string): string {
+  const [, project, , region, , , , releaseId] = String(release.name).split('/');
+  return `gs://${region}.deploy-artifacts.${project}.appspot.com/${releaseId}-${String(release.uid)}/${targetId}`;
+}
+
+/** The stage a target is deployed by: its own, or the multi-target's that lists it. */
+export function stageFor(release: Resource, targetId: string): Obj | undefined {
+  const stages = stagesOf(release.deliveryPipelineSnapshot as Resource);
+  const own = stages.find(s => s.targetId === targetId);
+  if (own) return own;
+  const parents = ((release.targetSnapshots as Resource[] | undefined) ?? [])
+    .filter(t => (((t.multiTarget as Obj | undefined)?.targetIds as string[] | undefined) ?? []).includes(targetId));
+  return stages.find(s => parents.some(p => p.targetId === s.targetId));
+}
+
+/** Deploy parameters for one target: the pipeline stage's (label-matched), then the target's, then the release's. */
+export function deployParametersFor(release: Resource, target: Resource): Record<string, string> {
+  const out: Record<string, string> = {};
+  const labels = (target.labels ?? {}) as Record<string, string>;
+  for (const p of ((stageFor(release, String(target.targetId))?.deployParameters as Obj[] | undefined) ?? [])) {
+    const match = (p.matchTargetLabels ?? {}) as Record<string, string>;
+    if (Object.entries(match).every(([k, v]) => labels[k] === v)) Object.assign(out, p.values ?? {});
+  }
+  Object.assign(out, target.deployParameters ?? {});
+  Object.assign(out, release.deployParameters ?? {});
+  return out;
+}
+
+/**
+ * A stage's phases as the render lays them out: each phase's id, the profiles it adds to the stage's
+ * (custom canary phases may), its canary percentage, and the folder of its files under the target's
+ * artifactUri (the target's own manifest.yaml and skaffold.yaml are the stage's render).
+ */
+export function phaseLayout(stage: Obj | undefined): { id: string; profiles: string[]; percentage?: number; prefix: string }[] {
+  const canary = (stage?.strategy as Obj | undefined)?.canary as Obj | undefined;
+  const custom = (canary?.customCanaryDeployment as Obj | undefined)?.phaseConfigs as Obj[] | undefined;
+  const phases = custom
+    ? custom.map(p => ({ id: String(p.phaseId), profiles: (p.profiles as string[] | undefined) ?? [], percentage: Number(p.percentage ?? 0) }))
+    : phaseIds(stage).map(id => ({ id, profiles: [] as string[], percentage: id.startsWith('canary-') ? Number(id.slice(7)) : undefined }));
+  return phases.map(p => ({ ...p, prefix: `${p.id}/` }));
+}
+
+/**
+ * Renders every target of the release. An unreadable source fails every target: Cloud Deploy's render
+ * build cannot start without it.
+ */
+export async function renderRelease(release: Resource, deps: RenderDeps): Promise<Map<string, TargetRenderResult>> {
+  const out = new Map<string, TargetRenderResult>();
+  const targets = (release.targetSnapshots as Resource[] | undefined) ?? [];
+  let dir: string | undefined;
+  if (release.skaffoldConfigUri) {
+    try {
+      dir = await sourceDir(release, deps.storage, deps.workRoot);
+    } catch (e) {
+      const message = e instanceof ApiError ? e.message : 'The release source could not be read.';
+      for (const t of targets) out.set(String(t.targetId), { ok: false, cause: 'EXECUTION_FAILED', message: `Unable to read the release source ${String(release.skaffoldConfigUri)}: ${message}` });
+      return out;
+    }
+  }
+  for (const t of targets) out.set(String(t.targetId), await renderTarget(release, t, dir, deps));
+  return out;
+}
+
+async function renderTarget(release: Resource, target: Resource, dir: string | undefined, deps: RenderDeps): Promise<TargetRenderResult> {
+  const targetId = String(target.targetId);
+  const base = artifactBase(release, targetId);
+  const log: string[] = [];
+  const stage = stageFor(release, targetId);
+  const stageProfiles = (stage?.profiles as string[] | undefined) ?? [];
+  const params = deployParametersFor(release, target);
+  const images = ((release.buildArtifacts as Obj[] | undefined) ?? []).map(a => ({ image: String(a.image ?? ''), tag: String(a.tag ?? '') }));
+  const write = (path: string, text: string, type = 'text/yaml') => deps.storage.write(`${base}/${path}`, Buffer.from(text), type);
+  const fail = (cause: string, message: string): TargetRenderResult => {
+    log.push(`ERROR: ${message}`);
+    write('render.log', log.join('\n') + '\n', 'text/plain');
+    return { ok: false, cause, message };
+  };
+  const renderOne = async (profiles: string[]) => {
+    if (!dir) return { configs: [] as ResolvedConfig[], manifests: simulatedManifest(release, target) };
+    log.push(`skaffold render --filename=${String(release.skaffoldConfigPath ?? 'skaffold.yaml')}${profiles.length ? ` --profile=${profiles.join(',')}` : ''}${images.length ? ` --build-artifacts (${images.length} image${images.length > 1 ? 's' : ''})` : ''}`);
+    const configs = await loadSkaffoldConfigs({
+      dir, file: String(release.skaffoldConfigPath || 'skaffold.yaml'), profiles, extraRequires: includedModules(release, target),
+      remote: remoteResolver(release, deps),
+    });
+    const rendered = await renderManifests(configs, { images, env: deps.env });
+    log.push(...rendered.log);
+    return { configs, manifests: applyDeployParameters(rendered.manifests, params) };
+  };
+
+  try {
+    const main = await renderOne(stageProfiles);
+    write('manifest.yaml', main.manifests);
+    write('skaffold.yaml', deployConfig(main.configs, target, 'manifest.yaml'));
+    for (const phase of phaseLayout(stage)) {
+      const own = phase.profiles.length ? await renderOne([...stageProfiles, ...phase.profiles]) : main;
+      const manifests = phase.percentage !== undefined && phase.id !== 'stable' ? canaryManifests(own.manifests, target, phase.percentage) : own.manifests;
+      write(`${phase.prefix}manifest.yaml`, manifests);
+      write(`${phase.prefix}skaffold.yaml`, deployConfig(own.configs, target, 'manifest.yaml'));
+    }
+    log.push(`Rendered ${countDocs(main.manifests)} manifest(s) for target "${targetId}" to ${base}/manifest.yaml`);
+    write('render.log', log.join('\n') + '\n', 'text/plain');
+    return { ok: true, metadata: renderMetadata(main.manifests, target), configs: main.configs };
+  } catch (e) {
+    if (e instanceof SkaffoldError) return fail('EXECUTION_FAILED', `Skaffold render of target "${targetId}" failed: ${e.message}`);
+    if (e instanceof ApiError) return fail('EXECUTION_FAILED', e.message);
+    throw e;
+  }
+}
+
+/** A custom target type's includeSkaffoldModules, as Skaffold `requires` entries of the release's config. */
+function includedModules(release: Resource, target: Resource): Obj[] {
+  const type = (target.customTarget as Obj | undefined)?.customTargetType;
+  if (!type) return [];
+  const ctt = ((release.customTargetTypeSnapshots as Resource[] | undefined) ?? []).find(c => c.name === type);
+  const mods = (((ctt?.customActions as Obj | undefined)?.includeSkaffoldModules as Obj[] | undefined) ?? []);
+  return mods.map(m => {
+    const req: Obj = { configs: m.configs ?? [] };
+    if (m.git) req.git = m.git;
+    if (m.googleCloudStorage) req.googleCloudStorage = m.googleCloudStorage;
+    if (m.googleCloudBuildRepo) {
+      throw new SkaffoldError(`includeSkaffoldModules source googleCloudBuildRepo (${String((m.googleCloudBuildRepo as Obj).repository)}) needs Cloud Build repositories, which Gantry does not serve; use git or googleCloudStorage.`, 'REMOTE_NOT_FOUND');
+    }
+    return req;
+  });
+}
+
+/** Remote Skaffold modules: git repositories on this machine (under --source-dirs) and Gantry's Cloud Storage. */
+function remoteResolver(release: Resource, deps: RenderDeps): RemoteResolver {
+  const root = join(deps.workRoot, String(release.uid), '.remote');
+  let n = 0;
+  return {
+    git: async (repo, ref) => {
+      // Only local repositories: Gantry never reaches out to the network.
+      const url = repo.startsWith('file://') ? repo : repo.startsWith('/') ? `file://${repo}` : undefined;
+      if (!url) throw new SkaffoldError(`git module "${repo}": Gantry clones only repositories on this machine (a file:// URL under --source-dirs).`, 'REMOTE_NOT_FOUND');
+      let path: string;
+      try { path = deps.storage.localPath(url); } catch (e) { throw new SkaffoldError(`git module "${repo}": ${(e as Error).message}`, 'REMOTE_NOT_FOUND'); }
+      const dest = join(root, `git-${n++}`);
+      rmSync(dest, { recursive: true, force: true });
+      mkdirSync(dirname(dest), { recursive: true });
+      const args = ['clone', '--quiet', '--depth', '1', ...(ref ? ['--branch', ref] : []), '--', `file://${path}`, dest];
+      await run('git', args, { timeout: 60_000, env: { ...process.env, ...(deps.env ?? {}), GIT_TERMINAL_PROMPT: '0' } })
+        .catch(() => { throw new SkaffoldError(`git module "${repo}"${ref ? ` at ref "${ref}"` : ''} could not be cloned.`, 'REMOTE_NOT_FOUND'); });
+      return dest;
+    },
+    googleCloudStorage: async source => {
+      const m = /^gs:\/\/([^/]+)\/(.*)$/.exec(source);
+      if (!m) throw new SkaffoldError(`googleCloudStorage module source "${source}" is not a gs:// URI.`, 'REMOTE_NOT_FOUND');
+      const [, bucket, path] = m;
+      const dest = join(root, `gcs-${n++}`);
+      rmSync(dest, { recursive: true, force: true });
+      mkdirSync(dest, { recursive: true });
+      if (path.endsWith('*')) {
+        // gs://bucket/dir/* copies the directory's objects (and below), as `gsutil cp -r` would.
+        const prefix = path.slice(0, -1);
+        const objects = deps.storage.list(bucket, prefix);
+        if (!objects.length) throw new SkaffoldError(`googleCloudStorage module source "${source}" matches no objects.`, 'REMOTE_NOT_FOUND');
+        for (const o of objects) {
+          const file = resolve(dest, o.name.slice(prefix.length));
+          if (!file.startsWith(dest + sep)) continue;
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(file, o.data());
+        }
+        return dest;
+      }
+      let data: Buffer;
+      try { data = deps.storage.read(source); } catch { throw new SkaffoldError(`googleCloudStorage module source "${source}" does not exist.`, 'REMOTE_NOT_FOUND'); }
+      if (/\.(tgz|tar\.gz)$/.test(path)) return sourceDirFromArchive(data, dest);
+      writeFileSync(join(dest, path.split('/').pop()!), data);
+      return dest;
+    },
+  };
+}
+
+async function sourceDirFromArchive(data: Buffer, dest: string): Promise<string> {
+  const { extract } = await import('tar');
+  const tmp = join(dest, '.module.tgz');
+  writeFileSync(tmp, data);
+  await extract({ file: tmp, cwd: dest }).catch(() => { throw new SkaffoldError('a googleCloudStorage module is not a readable tar.gz archive.', 'REMOTE_NOT_FOUND'); });
+  rmSync(tmp, { force: true });
+  return dest;
+}
+
+/**
+ * The Skaffold config Cloud Deploy stores beside the manifests: the rendered manifest as raw YAML, the
+ * deployer for the target's runtime, and the verify and custom action stanzas the target's jobs run.
+ */
+export function deployConfig(configs: ResolvedConfig[], target: Resource, manifest: string): string {
+  const first = configs[0]?.config ?? {};
+  const doc: Obj = { apiVersion: first.apiVersion ?? 'skaffold/v4beta7', kind: 'Config' };
+  if (configs.length === 1 && configs[0].name) doc.metadata = { name: configs[0].name };
+  doc.manifests = { rawYaml: [manifest] };
+  const deploy = configs.map(c => c.config.deploy as Obj | undefined).find(d => d && Object.keys(d).length);
+  doc.deploy = deploy ?? (target.run ? { cloudrun: {} } : target.customTarget ? {} : { kubectl: {} });
+  const verify = configs.flatMap(c => (c.config.verify as unknown[] | undefined) ?? []);
+  if (verify.length) doc.verify = verify;
+  const actions = configs.flatMap(c => (c.config.customActions as unknown[] | undefined) ?? []);
+  if (actions.length) doc.customActions = actions;
+  return YAML.stringify(doc);
+}
+
+/** Where a canary phase differs from stable: its share of traffic (Cloud Run) or replicas (Kubernetes). */
+function canaryManifests(manifests: string, target: Resource, percentage: number): string {
+  const docs = YAML.parseAllDocuments(manifests).map(d => d.toJS() as Obj | null).filter((d): d is Obj => !!d);
+  const out: Obj[] = [];
+  for (const d of docs) {
+    const meta = (d.metadata ?? {}) as Obj;
+    if (target.run && d.kind === 'Service' && String(d.apiVersion ?? '').startsWith('serving.knative.dev')) {
+      // The new revision takes the phase's share; the rest stays on the revisions serving before the rollout.
+      out.push({ ...d, spec: { ...((d.spec ?? {}) as Obj), traffic: [{ latestRevision: true, percent: percentage }, ...(percentage < 100 ? [{ percent: 100 - percentage, tag: 'prior' }] : [])] } });
+    } else if (!target.run && d.kind === 'Deployment') {
+      // Kubernetes service networking: a `-canary` copy of the deployment, scaled to the percentage.
+      const spec = (d.spec ?? {}) as Obj;
+      const replicas = Number(spec.replicas ?? 1);
+      out.push({ ...d, metadata: { ...meta, name: `${String(meta.name)}-canary` }, spec: { ...spec, replicas: Math.ceil(replicas * percentage / 100) } });
+    } else {
+      out.push(d);
+    }
+  }
+  return out.map(d => YAML.stringify(d)).join('---\n');
+}
+
+/** `targetRenders[t].metadata`: the Cloud Run service or job, or the Kubernetes deployment, the manifests deploy. */
+function renderMetadata(manifests: string, target: Resource): Obj | undefined {
+  let docs: Obj[];
+  try {
+    docs = YAML.parseAllDocuments(manifests).map(d => d.toJS() as Obj | null).filter((d): d is Obj => !!d);
+  } catch { return undefined; }
+  const name = (d: Obj) => String(((d.metadata ?? {}) as Obj).name ?? '');
+  const run = target.run as Obj | undefined;
+  if (run?.location) {
+    const service = docs.find(d => d.kind === 'Service' && String(d.apiVersion ?? '').startsWith('serving.knative.dev') && name(d));
+    const job = docs.find(d => d.kind === 'Job' && String(d.apiVersion ?? '').startsWith('run.googleapis.com') && name(d));
+    if (service) return { cloudRun: { service: `${String(run.location)}/services/${name(service)}` } };
+    if (job) return { cloudRun: { job: `${String(run.location)}/jobs/${name(job)}` } };
+    return undefined;
+  }
+  if (target.gke) {
+    const dep = docs.find(d => d.kind === 'Deployment' && name(d));
+    if (dep) return { gke: { deployment: name(dep), kubernetesNamespace: String(((dep.metadata ?? {}) as Obj).namespace ?? 'default') } };
+  }
+  return undefined;
+}
+
+/**
+ * A release without a source (created through the API with no skaffoldConfigUri) renders as simulated:
+ * a Cloud Run target gets a service named after the pipeline, so rollouts have something to report.
+ */
+function simulatedManifest(release: Resource, target: Resource): string {
+  if (!target.run) return '';
+  const pipeline = String(release.name).split('/')[5];
+  return YAML.stringify({ apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: pipeline }, spec: { template: { spec: { containers: [{ image: 'gantry-simulated' }] } } } });
+}
+
+function countDocs(manifests: string): number {
+  return manifests.split(/^---\s*$/m).filter(s => s.trim()).length;
+}
+

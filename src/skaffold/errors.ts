@@ -1,0 +1,30 @@
+// The one error type the Skaffold engine throws. `kind` is what callers branch on (Cloud Deploy maps it to a
+// failure cause); the message follows Skaffold's own wording where Skaffold has one, so users recognise it.
+
+export type SkaffoldErrorKind =
+  | 'CONFIG_NOT_FOUND'
+  | 'INVALID_CONFIG'
+  | 'PROFILE_NOT_FOUND'
+  | 'MODULE_NOT_FOUND'
+  | 'MANIFEST_NOT_FOUND'
+  | 'TOOL_NOT_FOUND'
+  | 'TOOL_FAILED'
+  | 'REMOTE_NOT_FOUND';
+
+export class SkaffoldError extends Error {
+  constructor(message: string, readonly kind: SkaffoldErrorKind) {
+    super(message);
+    this.name = 'SkaffoldError';
+  }
+}
+
+/** Prefixes the message of a SkaffoldError (keeping its kind), or turns anything else into one of `kind`. */
+export function wrap(err: unknown, prefix: string, kind: SkaffoldErrorKind): SkaffoldError {
+  if (err instanceof SkaffoldError) return new SkaffoldError(`${prefix}: ${err.message}`, err.kind);
+  return new SkaffoldError(`${prefix}: ${err instanceof Error ? err.message : String(err)}`, kind);
+}
+
+/** The yaml library's messages end with a source excerpt; the first line already says where. */
+export function firstLine(m: string): string {
+  return m.split('\n')[0].replace(/:$/, '');
+}

@@ -1,0 +1,123 @@
+// A real Skaffold render through gcloud: stages select profiles (verify and custom actions live inside
+// them), a backend module comes in through `requires` with its own profile, images come from
+// `--images`, deploy parameters from the pipeline, target and release; the rendered manifests are read
+// back with `gcloud storage cat`, and the jobs run what the render produced under the process executor.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { startTestGantry, tempDir, eventually } from '../helpers/server.js';
+import { gcloudFor, type Gcloud } from '../helpers/gcloud.js';
+import type { Gantry } from '../../src/gantry.js';
+
+const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/profiles-app', import.meta.url));
+const LOC = 'projects/my-proj/locations/us-central1';
+const PIPE = `${LOC}/deliveryPipelines/shop`;
+const P = ['--delivery-pipeline=shop', '--region=us-central1', '--quiet'];
+let g: Gantry;
+let gcloud: Gcloud;
+let src: string;
+
+interface Release {
+  renderState: string;
+  targetRenders: Record<string, { renderingState: string; failureCause?: string; failureMessage?: string; metadata?: { cloudRun?: { service: string }; gke?: { deployment: string } } }>;
+  targetArtifacts: Record<string, { artifactUri: string; manifestPath: string; skaffoldConfigPath: string; phaseArtifacts?: Record<string, { manifestPath: string; skaffoldConfigPath: string }> }>;
+}
+interface Rollout { state: string; deployFailureCause?: string; failureReason?: string; phases: { deploymentJobs: Record<string, { jobRun?: string }> }[] }
+
+const release = (id: string, pipe = PIPE) => gcloud.json<Release>(['deploy', 'releases', 'describe', id, `--delivery-pipeline=${pipe.split('/').pop()}`, '--region=us-central1']);
+const rendered = (id: string, pipe = PIPE) => eventually(async () => { const r = await release(id, pipe); return r.renderState !== 'IN_PROGRESS' ? r : undefined; }, 20_000);
+const rollout = (id: string, rel: string) => gcloud.json<Rollout>(['deploy', 'rollouts', 'describe', id, `--release=${rel}`, ...P]);
+const until = (id: string, rel: string, pred: (r: Rollout) => boolean) => eventually(async () => { const r = await rollout(id, rel); return pred(r) ? r : undefined; }, 30_000);
+const cat = async (gs: string) => (await gcloud(['storage', 'cat', gs])).stdout;
+const docs = (text: string) => YAML.parseAllDocuments(text).map(d => d.toJS() as { kind: string; metadata: { name: string }; spec?: Record<string, unknown> }).filter(Boolean);
+
+before(async () => {
+  g = await startTestGantry({ allowExecutors: ['process'], jobMs: 20 });
+  gcloud = await gcloudFor(g.url);
+  src = join(tempDir(), 'shop');
+  cpSync(FIXTURE, src, { recursive: true });
+  await gcloud(['deploy', 'apply', `--file=${join(src, 'clouddeploy.yaml')}`, '--region=us-central1']);
+});
+after(() => g.close());
+
+test('profiles, a required module, images and deploy parameters render per target; gcloud storage cat shows them', async () => {
+  await gcloud(['deploy', 'releases', 'create', 'r1', `--source=${src}`, '--images=web-app=us-docker.pkg.dev/my-proj/repo/web@sha256:' + 'a'.repeat(64) + ',backend-app=us-docker.pkg.dev/my-proj/repo/backend:v2', '--deploy-parameters=greeting=from-release', ...P]);
+  const r = await rendered('r1');
+  assert.equal(r.renderState, 'SUCCEEDED', JSON.stringify(r.targetRenders));
+  assert.equal(r.targetRenders['shop-dev'].metadata?.gke?.deployment, 'backend');
+
+  const dev = r.targetArtifacts['shop-dev'];
+  assert.match(dev.artifactUri, /^gs:\/\/us-central1\.deploy-artifacts\.my-proj\.appspot\.com\/r1-[0-9a-f]{32}\/shop-dev$/);
+  const devDocs = docs(await cat(`${dev.artifactUri}/${dev.manifestPath}`));
+  // Dependencies first (Skaffold's order): the backend module, then web and the dev profile's extra manifest.
+  assert.deepEqual(devDocs.map(d => `${d.kind}/${d.metadata.name}`), ['Deployment/backend', 'Deployment/web', 'ConfigMap/web-debug']);
+  const devWeb = await cat(`${dev.artifactUri}/${dev.manifestPath}`);
+  assert.match(devWeb, /image: us-docker\.pkg\.dev\/my-proj\/repo\/web@sha256:a{64}/);
+  assert.match(devWeb, /image: us-docker\.pkg\.dev\/my-proj\/repo\/backend:v2/);
+  // The release's parameter wins over the target's.
+  assert.match(devWeb, /value: from-release # from-param: \$\{greeting\}/);
+  const devSkaffold = YAML.parse(await cat(`${dev.artifactUri}/${dev.skaffoldConfigPath}`)) as { manifests: { rawYaml: string[] }; verify: { name: string }[]; customActions?: unknown[] };
+  assert.deepEqual(devSkaffold.manifests.rawYaml, ['manifest.yaml']);
+  assert.deepEqual(devSkaffold.verify.map(v => v.name), ['smoke-dev']);
+  assert.equal(devSkaffold.customActions, undefined);
+  const log = await cat(`${dev.artifactUri}/render.log`);
+  assert.match(log, /--profile=dev/);
+
+  const prod = r.targetArtifacts['shop-prod'];
+  const prodDocs = docs(await cat(`${prod.artifactUri}/${prod.manifestPath}`));
+  // The prod profile patches web's manifest list; activeProfiles turns on backend's prod profile (the HPA).
+  assert.deepEqual(prodDocs.map(d => `${d.kind}/${d.metadata.name}`), ['Deployment/backend', 'HorizontalPodAutoscaler/backend', 'Deployment/web']);
+  const web = prodDocs.find(d => d.metadata.name === 'web' && d.kind === 'Deployment')!;
+  assert.equal(web.spec!.replicas, 5, 'the pipeline stage sets replicas');
+  const prodSkaffold = YAML.parse(await cat(`${prod.artifactUri}/${prod.skaffoldConfigPath}`)) as { verify: { name: string }[]; customActions: { name: string }[] };
+  assert.deepEqual(prodSkaffold.verify.map(v => v.name), ['smoke-prod']);
+  assert.deepEqual(prodSkaffold.customActions.map(a => a.name), ['announce']);
+});
+
+test('the rollouts run the verify and custom action of their own profile, for real', async () => {
+  const first = await until('r1-to-shop-dev-0001', 'r1', x => x.state !== 'IN_PROGRESS' && x.state !== 'PENDING_RELEASE');
+  assert.equal(first.state, 'SUCCEEDED', first.failureReason);
+  const verifyRun = first.phases[0].deploymentJobs.verifyJob!.jobRun!;
+  const jr = await gcloud.json<{ verifyJobRun: { artifactUri?: string; eventLogPath?: string } }>(['deploy', 'job-runs', 'describe', verifyRun.split('/').pop()!, '--rollout=r1-to-shop-dev-0001', '--release=r1', ...P]);
+  assert.ok(jr.verifyJobRun.artifactUri && jr.verifyJobRun.eventLogPath, 'verify keeps its log');
+  assert.match(await cat(`${jr.verifyJobRun.artifactUri}/${jr.verifyJobRun.eventLogPath}`), /dev smoke passed/);
+
+  await gcloud(['deploy', 'releases', 'promote', '--release=r1', '--to-target=shop-prod', ...P]);
+  const prod = await until('r1-to-shop-prod-0001', 'r1', x => x.state !== 'IN_PROGRESS' && x.state !== 'PENDING_RELEASE');
+  assert.equal(prod.state, 'SUCCEEDED', prod.failureReason);
+  const pre = await gcloud.json<{ predeployJobRun?: unknown; state: string }>(['deploy', 'job-runs', 'describe', prod.phases[0].deploymentJobs.predeployJob!.jobRun!.split('/').pop()!, '--rollout=r1-to-shop-prod-0001', '--release=r1', ...P]);
+  assert.equal(pre.state, 'SUCCEEDED');
+});
+
+test('a stage profile that does not exist fails the render with Google\'s cause and names the profile', async () => {
+  const broken = readFileSync(join(src, 'clouddeploy.yaml'), 'utf8').replace('name: shop', 'name: shop-broken').replace('profiles: [dev]', 'profiles: [staging]');
+  writeFileSync(join(src, 'broken.yaml'), broken);
+  await gcloud(['deploy', 'apply', `--file=${join(src, 'broken.yaml')}`, '--region=us-central1']);
+  await gcloud(['deploy', 'releases', 'create', 'r2', `--source=${src}`, '--delivery-pipeline=shop-broken', '--region=us-central1', '--quiet']).catch(() => undefined);
+  const r = await rendered('r2', `${LOC}/deliveryPipelines/shop-broken`);
+  assert.equal(r.renderState, 'FAILED');
+  assert.equal(r.targetRenders['shop-dev'].renderingState, 'FAILED');
+  assert.equal(r.targetRenders['shop-dev'].failureCause, 'EXECUTION_FAILED');
+  assert.match(r.targetRenders['shop-dev'].failureMessage!, /profile.*staging/);
+  assert.equal(r.targetRenders['shop-prod'].renderingState, 'SUCCEEDED');
+});
+
+test('a missing manifest file and invalid YAML fail the render naming the file', async () => {
+  const bad = join(tempDir(), 'bad');
+  cpSync(src, bad, { recursive: true });
+  writeFileSync(join(bad, 'k8s/web-prod.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: [unclosed\n');
+  cpSync(join(bad, 'k8s/web.yaml'), join(bad, 'k8s/web-moved.yaml'));
+  writeFileSync(join(bad, 'k8s/web.yaml'), '');
+  const { rmSync } = await import('node:fs');
+  rmSync(join(bad, 'k8s/web.yaml'));
+  await gcloud(['deploy', 'releases', 'create', 'r3', `--source=${bad}`, ...P]).catch(() => undefined);
+  const r = await rendered('r3');
+  assert.equal(r.renderState, 'FAILED');
+  assert.equal(r.targetRenders['shop-dev'].failureCause, 'EXECUTION_FAILED');
+  assert.match(r.targetRenders['shop-dev'].failureMessage!, /k8s\/web\.yaml/);
+  assert.equal(r.targetRenders['shop-prod'].failureCause, 'EXECUTION_FAILED');
+  assert.match(r.targetRenders['shop-prod'].failureMessage!, /web-prod\.yaml/);
+});
