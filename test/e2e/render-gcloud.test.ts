@@ -121,3 +121,47 @@ test('a missing manifest file and invalid YAML fail the render naming the file',
   assert.equal(r.targetRenders['shop-prod'].failureCause, 'EXECUTION_FAILED');
   assert.match(r.targetRenders['shop-prod'].failureMessage!, /web-prod\.yaml/);
 });
+
+test('a Cloud Run canary: the service is named by the Knative manifest, each phase has its manifest, preview Skaffold is accepted', async () => {
+  const run = join(tempDir(), 'run');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(run, { recursive: true });
+  writeFileSync(join(run, 'skaffold.yaml'), 'apiVersion: skaffold/v4beta11\nkind: Config\nmetadata:\n  name: storefront\nmanifests:\n  rawYaml: [service.yaml]\ndeploy:\n  cloudrun: {}\n');
+  writeFileSync(join(run, 'service.yaml'), 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: storefront\nspec:\n  template:\n    spec:\n      containers:\n      - image: storefront-app\n');
+  writeFileSync(join(run, 'clouddeploy.yaml'), `apiVersion: deploy.cloud.google.com/v1
+kind: DeliveryPipeline
+metadata:
+  name: run-pipe
+serialPipeline:
+  stages:
+  - targetId: run-prod
+    strategy:
+      canary:
+        runtimeConfig:
+          cloudRun:
+            automaticTrafficControl: true
+        canaryDeployment:
+          percentages: [25]
+---
+apiVersion: deploy.cloud.google.com/v1
+kind: Target
+metadata:
+  name: run-prod
+run:
+  location: ${LOC}
+`);
+  await gcloud(['deploy', 'apply', `--file=${join(run, 'clouddeploy.yaml')}`, '--region=us-central1']);
+  await gcloud(['deploy', 'releases', 'create', 'sf-1', `--source=${run}`, '--skaffold-version=skaffold_preview', '--images=storefront-app=us-docker.pkg.dev/my-proj/repo/storefront:1.0', '--delivery-pipeline=run-pipe', '--region=us-central1', '--quiet']);
+  const r = await rendered('sf-1', `${LOC}/deliveryPipelines/run-pipe`);
+  assert.equal(r.renderState, 'SUCCEEDED', JSON.stringify(r.targetRenders));
+  assert.equal(r.targetRenders['run-prod'].metadata?.cloudRun?.service, `${LOC}/services/storefront`);
+  const art = r.targetArtifacts['run-prod'];
+  assert.deepEqual(Object.keys(art.phaseArtifacts!).sort(), ['canary-25', 'stable']);
+  const canary = docs(await cat(`${art.artifactUri}/${art.phaseArtifacts!['canary-25'].manifestPath}`))[0] as unknown as { spec: { traffic: { percent: number; latestRevision?: boolean }[]; template: unknown } };
+  assert.deepEqual(canary.spec.traffic[0], { latestRevision: true, percent: 25 });
+  const stable = await cat(`${art.artifactUri}/${art.phaseArtifacts!.stable.manifestPath}`);
+  assert.match(stable, /image: us-docker\.pkg\.dev\/my-proj\/repo\/storefront:1\.0/);
+  assert.doesNotMatch(stable, /traffic/);
+  const err = await gcloud.fails(['deploy', 'releases', 'create', 'sf-2', `--source=${run}`, '--skaffold-version=1.0', '--delivery-pipeline=run-pipe', '--region=us-central1', '--quiet']);
+  assert.match(err, /Skaffold version "1\.0" is not supported/);
+});

@@ -16,8 +16,15 @@ export const SUPPORTED_SKAFFOLD: SkaffoldVersion[] = [
   v('2.16', '2028-05-21', '2028-08-21'),
 ];
 export const DEFAULT_SKAFFOLD = '2.16';
+/** Cloud Deploy's moving preview channel (`--skaffold-version=skaffold_preview`): the newest Skaffold, no support dates. */
+export const PREVIEW_SKAFFOLD = 'skaffold_preview';
+
+export function isAcceptedSkaffold(version: string): boolean {
+  return version === PREVIEW_SKAFFOLD || SUPPORTED_SKAFFOLD.some(v => v.version === version);
+}
 
 export function skaffoldSupport(version: string): Record<string, unknown> {
+  if (version === PREVIEW_SKAFFOLD) return { status: true, skaffoldSupportState: 'SKAFFOLD_SUPPORT_STATE_SUPPORTED' };
   const s = SUPPORTED_SKAFFOLD.find(x => x.version === version);
   if (!s) return { skaffoldSupportState: 'SKAFFOLD_SUPPORT_STATE_UNSUPPORTED' };
   return { status: true, skaffoldSupportState: 'SKAFFOLD_SUPPORT_STATE_SUPPORTED', maintenanceModeTime: s.maintenanceModeTime, supportExpirationTime: s.supportExpirationTime };

@@ -16,7 +16,7 @@ import { customActionsOf, verifyOf, type ResolvedConfig } from '../../skaffold/i
 import type { CustomRender } from './job-execution.js';
 import { schema } from './service.js';
 import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
-import { skaffoldSupport, SUPPORTED_SKAFFOLD, DEFAULT_SKAFFOLD } from './config.js';
+import { isAcceptedSkaffold, skaffoldSupport, SUPPORTED_SKAFFOLD, DEFAULT_SKAFFOLD, PREVIEW_SKAFFOLD } from './config.js';
 import type { ExecutorPolicy } from '../../policy/executors.js';
 import type { SourcePolicy } from '../../policy/sources.js';
 
@@ -46,9 +46,8 @@ export function releaseStrategy(store: Store, policies: ReleasePolicies): KindSt
         throw errors.failedPrecondition(`Cannot create release: the delivery pipeline references targets that do not exist: ${missing.join(', ')}.`, ctx.parent);
       }
       const version = r.skaffoldVersion === undefined ? DEFAULT_SKAFFOLD : String(r.skaffoldVersion);
-      const support = SUPPORTED_SKAFFOLD.find(v => v.version === version);
-      if (!support) {
-        throw errors.invalidArgument(`Skaffold version "${version}" is not supported; supported versions: ${SUPPORTED_SKAFFOLD.map(v => v.version).join(', ')}.`, 'release.skaffold_version');
+      if (!isAcceptedSkaffold(version)) {
+        throw errors.invalidArgument(`Skaffold version "${version}" is not supported; supported versions: ${[...SUPPORTED_SKAFFOLD.map(v => v.version), PREVIEW_SKAFFOLD].join(', ')}.`, 'release.skaffold_version');
       }
       const failure = (r.annotations as Obj | undefined)?.[RENDER_FAILURE_ANNOTATION];
       if (failure !== undefined) parseRenderFailure(String(failure));
