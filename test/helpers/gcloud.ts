@@ -12,7 +12,12 @@ export interface Gcloud {
 }
 
 export async function gcloudFor(url: string, project = 'my-proj'): Promise<Gcloud> {
-  const env = { ...process.env, CLOUDSDK_CONFIG: tempDir('gcloud-'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1', CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: '1' };
+  const env = {
+    ...process.env, CLOUDSDK_CONFIG: tempDir('gcloud-'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1', CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: '1',
+    // gcloud storage speaks the JSON API by default; pinned, since Gantry serves no gRPC (`grpc_with_json_fallback`
+    // or `use_grpc_if_available` would try a gRPC endpoint first).
+    CLOUDSDK_STORAGE_PREFERRED_API: 'json', CLOUDSDK_STORAGE_USE_GRPC_IF_AVAILABLE: 'false',
+  };
   const g = (async (args: string[]) => run('gcloud', args, { env, timeout: 120_000, maxBuffer: 16 << 20 })) as Gcloud;
   g.json = async <T>(args: string[]) => JSON.parse((await g([...args, '--format=json'])).stdout) as T;
   g.fails = async (args: string[]) => {
