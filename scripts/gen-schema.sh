@@ -16,3 +16,8 @@ APIS=googlecloudsdk.generated_clients.apis
   ListRolloutsResponse ListJobRunsResponse ListAutomationsResponse ListAutomationRunsResponse \
   ListDeployPoliciesResponse ListOperationsResponse \
   > schemas/clouddeploy-v1.json
+# Every REST method of the APIs whose paths Gantry answers, served or not (scripts/gen-methods.py): a method
+# Gantry does not serve is answered 501 UNIMPLEMENTED naming it.
+"$PY" scripts/gen-methods.py $APIS.clouddeploy.v1.clouddeploy_v1_client clouddeploy.googleapis.com \
+  google.cloud.deploy.v1.CloudDeploy > schemas/clouddeploy-v1.methods.json
+"$PY" scripts/gen-methods.py $APIS.storage.v1.storage_v1_client storage.googleapis.com > schemas/storage-v1.methods.json

@@ -7,6 +7,7 @@ import { SqliteStore } from './store/sqlite.js';
 import { RealClock, VirtualClock, type Clock } from './engine/clock.js';
 import { ControllerRuntime } from './engine/controllers.js';
 import { Operations } from './google/operations.js';
+import { Locations } from './google/locations.js';
 import type { ApiContext } from './google/context.js';
 import { App } from './server/app.js';
 import { createLogger, type Level, type Logger } from './server/log.js';
@@ -45,6 +46,8 @@ export interface GantryOptions {
   allowHosts: string[];
   /** Browser origins allowed to call Gantry. */
   allowOrigins: string[];
+  /** Locations the APIs serve (Google's regions by default); others are refused as Google refuses them. */
+  locations?: string[];
   /** Most simultaneous connections. */
   maxConnections: number;
   /** How long a client may take to send a whole request. */
@@ -92,7 +95,7 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   const executorPolicy = new ExecutorPolicy(opts.executor, opts.allowExecutors);
   const sourcePolicy = new SourcePolicy(opts.sourceDirs);
 
-  const deploy: ApiContext = { store, clock, ops, schema: deploySchema, svc: { protoPackage: PROTO_PACKAGE, apiVersion: 'v1', serviceName: SERVICE } };
+  const deploy: ApiContext = { store, clock, ops, schema: deploySchema, locations: new Locations(opts.locations), svc: { protoPackage: PROTO_PACKAGE, apiVersion: 'v1', serviceName: SERVICE } };
   registerCloudDeploy(app, deploy, { executors: executorPolicy, sources: sourcePolicy });
   let baseUrl = '';
   const work = opts.dataDir === ':memory:' ? join(tmpdir(), `gantry-${process.pid}`) : opts.dataDir;

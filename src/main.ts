@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { DEFAULTS, startGantry, type GantryOptions } from './gantry.js';
 import { parseExecutorList } from './policy/executors.js';
 import { parseFlexibleDurationMs } from './google/time.js';
+import { Locations } from './google/locations.js';
 import type { Level } from './server/log.js';
 
 const HELP = `gantry — Cloud Deploy, Cloud Run jobs and Firebase App Hosting on your own machine
@@ -23,6 +24,7 @@ Usage: gantry [options]
                        process,container (GANTRY_ALLOW_EXECUTORS; default none: only --executor runs)
   --source-dirs L      directories file:// release sources may be read from (GANTRY_SOURCE_DIRS; default none)
   --allow-hosts L      host names besides loopback that requests may address; *.example.test for subdomains
+  --locations L        locations the APIs serve (default: Google's regions, e.g. us-central1,europe-west1)
                        (GANTRY_ALLOW_HOSTS; the --host address is always allowed)
   --allow-origins L    browser origins allowed to call, e.g. http://localhost:3000 (GANTRY_ALLOW_ORIGINS; default none)
   --max-connections N  most simultaneous connections (GANTRY_MAX_CONNECTIONS, default 1024)
@@ -47,7 +49,7 @@ const { values } = parseArgs({
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
     'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'allow-hosts': { type: 'string' }, 'allow-origins': { type: 'string' },
+    'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
     'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' },
   },
   strict: true,
@@ -83,6 +85,11 @@ const list = (flag: string | undefined, name: string) => (pick(flag, name) ?? ''
 try { opts.allowExecutors = parseExecutorList(pick(values['allow-executors'], 'GANTRY_ALLOW_EXECUTORS') ?? ''); } catch (e) { fail(`--allow-executors: ${(e as Error).message}`); }
 opts.sourceDirs = list(values['source-dirs'], 'GANTRY_SOURCE_DIRS');
 opts.allowHosts = list(values['allow-hosts'], 'GANTRY_ALLOW_HOSTS');
+const locations = list(values.locations, 'GANTRY_LOCATIONS');
+if (locations.length) {
+  try { new Locations(locations); } catch (e) { fail(`--locations: ${(e as Error).message}`); }
+  opts.locations = locations;
+}
 opts.allowOrigins = list(values['allow-origins'], 'GANTRY_ALLOW_ORIGINS');
 for (const o of opts.allowOrigins) if (!/^https?:\/\/[^/]+$/.test(o)) fail(`--allow-origins: "${o}" is not an origin (scheme://host[:port])`);
 const maxConnections = Number(pick(values['max-connections'], 'GANTRY_MAX_CONNECTIONS') ?? DEFAULTS.maxConnections);

@@ -50,6 +50,17 @@ const DOMAIN = 'googleapis.com';
 export function errorInfo(reason: string, service: string, metadata: Record<string, string> = {}): Detail {
   return { '@type': TYPE + 'ErrorInfo', reason, domain: service || DOMAIN, metadata };
 }
+/**
+ * The type of a resource as Google names it (AIP-123, the `google.api.resource` type): the service and the
+ * resource's message name. Store kinds (`deliveryPipeline`) and message names (`DeliveryPipeline`) give the same.
+ */
+export function resourceTypeOf(service: string, kindOrMessage: string): string {
+  const slash = kindOrMessage.lastIndexOf('/');
+  const svc = slash >= 0 ? kindOrMessage.slice(0, slash) : service;
+  const kind = kindOrMessage.slice(slash + 1);
+  return `${svc ? svc + '/' : ''}${kind.charAt(0).toUpperCase()}${kind.slice(1)}`;
+}
+
 export function resourceInfo(resourceType: string, resourceName: string, description = ''): Detail {
   return { '@type': TYPE + 'ResourceInfo', resourceType, resourceName, ...(description ? { description } : {}) };
 }
@@ -70,11 +81,27 @@ export const errors = {
     const more = violations.length > MAX_VIOLATIONS ? ` (and ${violations.length - MAX_VIOLATIONS} more problems)` : '';
     return new ApiError('INVALID_ARGUMENT', message + more, [badRequest(violations)]);
   },
+  /**
+   * A missing resource, as Google's resource framework words it (`Resource '<name>' was not found`) with a ResourceInfo
+   * naming its type (`clouddeploy.googleapis.com/DeliveryPipeline`, see `resourceTypeOf`) and name.
+   */
   notFound(resourceType: string, name: string, message?: string): ApiError {
-    return new ApiError('NOT_FOUND', message ?? `${resourceType} "${name}" not found`, [resourceInfo(resourceType, name)]);
+    return new ApiError('NOT_FOUND', message ?? `Resource '${name}' was not found`, [resourceInfo(resourceTypeOf('', resourceType), name)]);
   },
   alreadyExists(resourceType: string, name: string): ApiError {
-    return new ApiError('ALREADY_EXISTS', `${resourceType} "${name}" already exists`, [resourceInfo(resourceType, name)]);
+    return new ApiError('ALREADY_EXISTS', `Resource '${name}' already exists`, [resourceInfo(resourceTypeOf('', resourceType), name)]);
+  },
+  /**
+   * A location the service does not offer. Google's resource framework answers every method of a location it does
+   * not serve (or the caller may not use) this way, whether the resource exists or not.
+   */
+  locationDenied(location: string, service: string): ApiError {
+    return new ApiError('PERMISSION_DENIED', `Location ${location} is not found or access is unauthorized.`,
+      [errorInfo('LOCATION_ACCESS_DENIED', service, { location })]);
+  },
+  /** A method (or a whole API) Gantry does not implement: 501, the one 5xx a request can cause. */
+  unimplemented(message: string, metadata: Record<string, string>): ApiError {
+    return new ApiError('UNIMPLEMENTED', message, [errorInfo('METHOD_NOT_IMPLEMENTED', 'gantry.dev', metadata)]);
   },
   failedPrecondition(message: string, subject = '', type = 'STATE'): ApiError {
     return new ApiError('FAILED_PRECONDITION', message, [preconditionFailure([{ type, subject, description: message }])]);

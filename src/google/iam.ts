@@ -3,12 +3,14 @@ import { errors } from './errors.js';
 import { hex } from './ids.js';
 import type { ApiContext } from './context.js';
 import type { MethodSpec } from '../server/api.js';
+import { checkLocation } from './locations.js';
 import { notFound } from './standard-methods.js';
 
 export function iamMethods(ctx: ApiContext, kinds: string[]) {
   const resource = (name: string) => {
+    checkLocation(ctx, name);
     const row = ctx.store.get(name);
-    if (!row || !kinds.includes(row.kind)) throw notFound(ctx, `${ctx.svc.serviceName}/Resource`, name);
+    if (!row || !kinds.includes(row.kind)) throw notFound(ctx, kindOfName(name), name);
     return name;
   };
   const policyOf = (name: string) => {
@@ -38,4 +40,11 @@ export function iamMethods(ctx: ApiContext, kinds: string[]) {
       },
     } satisfies MethodSpec,
   };
+}
+
+/** The kind a resource name is of, from its collection: `…/deliveryPipelines/p` → `DeliveryPipeline`. */
+function kindOfName(name: string): string {
+  const parts = name.split('/');
+  const collection = parts[parts.length - 2] ?? '';
+  return collection.endsWith('ies') ? collection.slice(0, -3) + 'y' : collection.replace(/s$/, '');
 }

@@ -1,4 +1,5 @@
-// google.cloud.location.Locations: the regions an API offers, for every project.
+// google.cloud.location.Locations: the regions an API offers, for every project. The list is the source of truth:
+// every method of a location-scoped API refuses a location not in it, as Google does.
 import { queryInt, queryList, queryString, type MethodSpec } from '../server/api.js';
 import type { ApiContext } from './context.js';
 import { errors } from './errors.js';
@@ -13,8 +14,75 @@ export const REGIONS: Record<string, string> = {
   'us-west1': 'Oregon', 'us-west2': 'Los Angeles',
 };
 
+/** A location id: what Google's region and zone names look like (`us-central1`, `europe-west4`, `global`). */
+const LOCATION_ID = /^[a-z][a-z0-9-]{0,62}$/;
+
+/**
+ * The locations a Gantry serves: `REGIONS` unless configured. `-` (every location) is never one of them; lists accept
+ * it as a wildcard (AIP-159).
+ */
+export class Locations {
+  private readonly set: ReadonlySet<string>;
+
+  /** Throws an Error naming the first id that is not a location id (for a command-line flag). */
+  constructor(ids: readonly string[] = Object.keys(REGIONS)) {
+    const bad = ids.find(id => !LOCATION_ID.test(id) || id.endsWith('-'));
+    if (bad !== undefined) throw new Error(`"${bad}" is not a location id (lowercase letters, digits and hyphens, e.g. us-central1)`);
+    if (!ids.length) throw new Error('at least one location is needed');
+    this.set = new Set(ids);
+  }
+
+  has(id: string): boolean { return this.set.has(id); }
+
+  ids(): string[] { return [...this.set]; }
+
+  /**
+   * Refuses, as Google does, a request naming (in `name`, `projects/{p}/locations/{l}/…`) a location this server does
+   * not offer: PERMISSION_DENIED `Location {l} is not found or access is unauthorized.`. `-` passes only when
+   * `wildcard` (lists).
+   */
+  check(name: string, service: string, opts: { wildcard?: boolean } = {}): void {
+    const id = name.split('/')[3];
+    if (id === undefined || this.set.has(id) || (opts.wildcard && id === '-')) return;
+    throw errors.locationDenied(id, service);
+  }
+}
+
+const DEFAULT = new Locations();
+
+/** The locations of an API context: its own when configured, else `REGIONS`. */
+export function locationsOf(ctx: ApiContext): Locations {
+  return ctx.locations ?? DEFAULT;
+}
+
+/** Checks the location of `name` against the context's locations (see `Locations.check`). */
+export function checkLocation(ctx: ApiContext, name: string, opts: { wildcard?: boolean } = {}): void {
+  locationsOf(ctx).check(name, ctx.svc.serviceName, opts);
+}
+
+/**
+ * `spec` behind the location check, for any method of a location-scoped API: the path variable holding
+ * `projects/{p}/locations/{l}…` must name a served location; `-` passes only for a GET of a collection under it
+ * (a list). Wrapping every route an API registers puts all its methods, custom verbs included, behind the check.
+ */
+export function locationScoped(ctx: ApiContext, spec: MethodSpec): MethodSpec {
+  return {
+    ...spec,
+    handler: req => {
+      for (const value of Object.values(req.params)) {
+        if (!value.startsWith('projects/') || value.split('/')[2] !== 'locations') continue;
+        const named = req.path.replace(/^\/v\d[^/]*\//, '').replace(/:[^/]*$/, '');
+        checkLocation(ctx, value, { wildcard: req.method === 'GET' && named !== value });
+      }
+      return spec.handler(req);
+    },
+  };
+}
+
 export function locationMethods(ctx: ApiContext) {
-  const location = (project: string, id: string) => ({ name: `projects/${project}/locations/${id}`, locationId: id, displayName: REGIONS[id] });
+  const location = (project: string, id: string) => ({
+    name: `projects/${project}/locations/${id}`, locationId: id, ...(REGIONS[id] ? { displayName: REGIONS[id] } : {}),
+  });
   return {
     list: {
       query: ['filter', 'pageSize', 'pageToken', 'extraLocationTypes'],
@@ -22,7 +90,7 @@ export function locationMethods(ctx: ApiContext) {
         queryList(req, 'extraLocationTypes');
         const project = req.params.name.split('/')[1];
         const ast = parseFilter(ctx.schema, 'Location', queryString(req, 'filter'));
-        const all = Object.keys(REGIONS).map(id => location(project, id)).filter(l => !ast || evaluate(ast, l, ctx.schema));
+        const all = locationsOf(ctx).ids().map(id => location(project, id)).filter(l => !ast || evaluate(ast, l, ctx.schema));
         const size = pageSize(queryInt(req, 'pageSize'), 1000, 1000);
         const start = Number(queryString(req, 'pageToken') || 0);
         if (!Number.isInteger(start) || start < 0) throw errors.invalidArgument('Invalid page token.', 'page_token');
@@ -35,7 +103,7 @@ export function locationMethods(ctx: ApiContext) {
     get: {
       handler: req => {
         const [, project, , id] = req.params.name.split('/');
-        if (!REGIONS[id]) throw errors.notFound('locations.googleapis.com/Location', req.params.name, `Location '${req.params.name}' was not found`);
+        checkLocation(ctx, req.params.name);
         return { body: location(project, id) };
       },
     } satisfies MethodSpec,

@@ -60,7 +60,7 @@ export class Operations {
 
   get(name: string): Operation {
     const op = this.store.getParsed<Operation>(name);
-    if (!op) throw errors.notFound('operation', name, `Operation "${name}" not found.`);
+    if (!op) throw errors.notFound('Operation', name);
     return op;
   }
 

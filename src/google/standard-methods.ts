@@ -1,12 +1,13 @@
 // AIP standard methods (Get, List, Create, Update, Delete) for any resource kind, driven by a
 // per-kind strategy (validation, defaults, what a client may set), as Kubernetes' generic storage.
 import { queryBool, queryInt, queryString, type ApiReply, type ApiRequest, type MethodSpec } from '../server/api.js';
-import type { Writer } from '../store/store.js';
+import type { Scope, Writer } from '../store/store.js';
 import type { ApiContext } from './context.js';
-import { ApiError, errors } from './errors.js';
+import { ApiError, errors, resourceTypeOf } from './errors.js';
 import { applyMask } from './fieldmask.js';
 import { evaluate, parseFilter, type FilterNode } from './filter.js';
 import { etagOf, isUuid, newUid, RESOURCE_ID } from './ids.js';
+import { checkLocation, locationsOf } from './locations.js';
 import type { Operation } from './operations.js';
 import { parseOrderBy } from './order.js';
 import { decodePageToken, encodePageToken, PAGE_MAX_BYTES, pageSize, queryHash } from './paging.js';
@@ -64,12 +65,16 @@ function checkResourceSize(s: KindStrategy, input: Resource): void {
 }
 
 export function resourceType(ctx: ApiContext, s: KindStrategy): string {
-  return `${ctx.svc.serviceName}/${s.message}`;
+  return resourceTypeOf(ctx.svc.serviceName, s.message);
 }
 
+/**
+ * The one NOT_FOUND of every API: `Resource '<name>' was not found`, with a ResourceInfo whose `resourceType` is the
+ * AIP-123 type (`clouddeploy.googleapis.com/DeliveryPipeline`). `s` is a strategy, a message or store kind
+ * (`Release`, `deliveryPipeline`) or a full type (`clouddeploy.googleapis.com/Release`).
+ */
 export function notFound(ctx: ApiContext, s: KindStrategy | string, name: string): ApiError {
-  const type = typeof s === 'string' ? s : resourceType(ctx, s);
-  return errors.notFound(type, name, `Resource '${name}' was not found`);
+  return errors.notFound(resourceTypeOf(ctx.svc.serviceName, typeof s === 'string' ? s : s.message), name);
 }
 
 /** Stamps etag over the content, so equal content has equal etags. */
@@ -85,6 +90,7 @@ export class StandardMethods {
   get(s: KindStrategy): MethodSpec {
     return {
       handler: req => {
+        checkLocation(this.ctx, req.params.name);
         const row = this.ctx.store.get(req.params.name);
         if (!row || row.kind !== s.kind) throw notFound(this.ctx, s, req.params.name);
         return { body: row.data, raw: true, message: s.message, schema: this.ctx.schema };
@@ -92,26 +98,29 @@ export class StandardMethods {
     };
   }
 
-  list(s: KindStrategy, opts: { wildcardParent?: boolean } = {}): MethodSpec {
+  /**
+   * AIP-132 List. The parent may hold the `-` wildcard in place of any id but the project's (AIP-159): `locations/-`
+   * lists across every location this server offers, `deliveryPipelines/-/releases` across every pipeline, and so on;
+   * results carry their full names, and filter, orderBy and page tokens apply to the union. `projects/-` is
+   * INVALID_ARGUMENT. (`opts` is kept for callers; every list takes wildcards.)
+   */
+  list(s: KindStrategy, _opts: { wildcardParent?: boolean } = {}): MethodSpec {
     return {
       query: ['pageSize', 'pageToken', 'filter', 'orderBy'],
       handler: req => {
         const parent = req.params.parent;
-        if (s.parentKind && !parent.includes('/-')) this.requireParent(s, parent);
+        const { scope, match } = this.listScope(s, parent);
         const filter = queryString(req, 'filter');
         const orderBy = queryString(req, 'orderBy');
         const ast = parseFilter(this.ctx.schema, s.message, filter);
         const order = parseOrderBy(this.ctx.schema, s.message, orderBy);
         const hash = queryHash(s.kind, parent, filter, orderBy);
-        const segments = parent.split('/');
-        const wildcard = opts.wildcardParent && segments.includes('-');
-        const scope = !wildcard ? { parent }
-          : segments.indexOf('-') === segments.length - 1 ? { grandparent: segments.slice(0, -2).join('/') }
-            : { parentPrefix: parent.slice(0, parent.indexOf('/-') + 1) };
+        const predicate = !ast && !match ? undefined
+          : (r: Resource) => (!match || match(r)) && (!ast || evaluate(ast, r, this.ctx.schema));
         const res = this.ctx.store.list({
           kind: s.kind, scope, order,
           equalities: ast ? equalities(ast) : undefined,
-          predicate: ast ? (r => evaluate(ast, r, this.ctx.schema)) : undefined,
+          predicate,
           after: decodePageToken(queryString(req, 'pageToken'), hash),
           limit: pageSize(queryInt(req, 'pageSize')), maxBytes: PAGE_MAX_BYTES,
         });
@@ -123,11 +132,44 @@ export class StandardMethods {
     };
   }
 
+  /**
+   * Where a list reads: its parent; or, with `-` ids, every parent of one grandparent (`…/releases/-`: an index walk)
+   * or every parent under the prefix before the first `-`, narrowed by a pattern in SQL and checked exactly here.
+   */
+  private listScope(s: KindStrategy, parent: string): { scope: Scope; match?: (r: Resource) => boolean } {
+    const segs = parent.split('/');
+    // projects/{p}/locations/{l}/{collection}/{id}/…: ids sit at odd positions.
+    const wild = segs.map((x, i) => i % 2 === 1 && x === '-');
+    if (wild[1]) {
+      throw errors.invalidArgument('The request was invalid: given collection pattern is not supported for list: a project cannot be the wildcard "-".', 'parent');
+    }
+    checkLocation(this.ctx, parent, { wildcard: true });
+    const first = wild.indexOf(true);
+    if (first < 0) {
+      if (s.parentKind) this.requireParent(s, parent);
+      return { scope: { parent } };
+    }
+    const locations = locationsOf(this.ctx);
+    // Resources of a location this server no longer offers (the operator narrowed the list) are not listed.
+    const inServedLocation = wild[3] ? (r: Resource) => locations.has(String(r.name).split('/')[3]) : undefined;
+    if (first === segs.length - 1) return { scope: { grandparent: segs.slice(0, -2).join('/') }, match: inServedLocation };
+    const depth = segs.length;
+    const match = (r: Resource) => {
+      const name = String(r.name).split('/');
+      return segs.every((x, i) => wild[i] || name[i] === x) && name.length === depth + 2 && (!inServedLocation || inServedLocation(r));
+    };
+    return {
+      scope: { parentPrefix: segs.slice(0, first).join('/') + '/', parentGlob: segs.map((x, i) => (wild[i] ? '*' : globLiteral(x))).join('/') },
+      match,
+    };
+  }
+
   create(s: KindStrategy): MethodSpec {
     return {
       query: [s.idParam, 'requestId', 'validateOnly', ...(s.extraQuery?.create ?? [])],
       handler: req => {
         const parent = req.params.parent;
+        checkLocation(this.ctx, parent);
         const id = queryString(req, s.idParam) ?? '';
         checkId(id, s.idParam);
         const body = this.ctx.schema.decode(s.message, req.body ?? {}, toSnake(s.bodyField));
@@ -141,6 +183,7 @@ export class StandardMethods {
       query: ['updateMask', 'requestId', 'allowMissing', 'validateOnly', ...(s.extraQuery?.update ?? [])],
       handler: req => {
         const name = req.params[`${s.bodyField}.name`];
+        checkLocation(this.ctx, name);
         const { parent, id } = splitName(name, s.collection);
         checkId(id, 'name');
         const patch = this.ctx.schema.decode(s.message, req.body ?? {}, toSnake(s.bodyField));
@@ -162,6 +205,7 @@ export class StandardMethods {
       query: ['requestId', 'allowMissing', 'validateOnly', 'etag', ...(s.extraQuery?.delete ?? [])],
       handler: req => {
         const name = req.params.name;
+        checkLocation(this.ctx, name);
         const location = locationOf(name);
         const replay = this.replay(req, 'delete', name);
         if (replay) return replay;
@@ -266,7 +310,7 @@ export class StandardMethods {
 
   requireParent(s: KindStrategy, parent: string): Resource {
     const row = this.ctx.store.get(parent);
-    if (!row || row.kind !== s.parentKind) throw notFound(this.ctx, `${this.ctx.svc.serviceName}/${s.parentKind}`, parent);
+    if (!row || row.kind !== s.parentKind) throw notFound(this.ctx, s.parentKind!, parent);
     return JSON.parse(row.data) as Resource;
   }
 }
@@ -311,6 +355,11 @@ function equalities(ast: FilterNode): { path: string[]; value: string | number |
     else if (n.field.type === 'string' && n.value !== '' && !/Time$/.test(n.path[n.path.length - 1])) out.push({ path: n.path, value: n.value });
   }
   return out;
+}
+
+/** A literal segment in an SQLite GLOB pattern: `*`, `?` and `[` stand for themselves. */
+function globLiteral(s: string): string {
+  return s.replace(/[*?[]/g, c => `[${c}]`);
 }
 
 /** Stable key order so etags and output do not depend on how a client ordered its JSON. */

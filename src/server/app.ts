@@ -5,6 +5,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { googleApiMethods } from '../google/api-methods.js';
 import { ApiError, errors } from '../google/errors.js';
 import { SYSTEM_PARAMS, type ApiReply, type ApiRequest, type MethodSpec } from './api.js';
 import { RequestGuard, type GuardOptions } from './guard.js';
@@ -28,7 +29,8 @@ const MAX_HEADER_BYTES = 16 * 1024;
 const BODYLESS = new Set(['GET', 'HEAD', 'TRACE']);
 
 export class App {
-  readonly router = new Router<MethodSpec>();
+  /** Requests no route serves: 501 for known Google methods and APIs Gantry does not serve, else 404 (router.ts). */
+  readonly router = new Router<MethodSpec>({ apis: googleApiMethods() });
   readonly fastify: FastifyInstance;
   private guard: RequestGuard;
 

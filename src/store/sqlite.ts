@@ -131,6 +131,8 @@ export class SqliteStore implements Store {
       const col = q.equalities?.length ? '+parent' : 'parent';
       where.push(`${col} >= ? AND ${col} < ?`);
       params.push(q.scope.parentPrefix, q.scope.parentPrefix + '\uffff');
+      // Parents under the prefix that do not fit the pattern are skipped before their JSON is read.
+      if (q.scope.parentGlob !== undefined) { where.push('parent GLOB ?'); params.push(q.scope.parentGlob); }
     }
     for (const e of q.equalities ?? []) {
       where.push(`json_extract(data, ${jsonPath(e.path)}) = ?`);

@@ -13,10 +13,11 @@ export interface Row {
 export interface Change { kind: string; name: string; op: 'put' | 'delete' }
 
 /**
- * Where a list reads from: one parent; every parent of one grandparent (`…/releases/-` is every release of a
- * pipeline); or every parent under a prefix (other wildcards).
+ * Where a list reads from: one parent; every parent of one grandparent (`…/releases/-` is every rollout of a
+ * pipeline); or every parent under a prefix (other wildcards), optionally only those matching an SQLite GLOB
+ * pattern (`projects/p/locations/<*>/deliveryPipelines/d/releases/<*>` with `*` for `<*>`; callers escape literal `*?[`).
  */
-export type Scope = { parent: string } | { grandparent: string } | { parentPrefix: string };
+export type Scope = { parent: string } | { grandparent: string } | { parentPrefix: string; parentGlob?: string };
 
 export interface SortKey { path: string[]; desc: boolean }
 

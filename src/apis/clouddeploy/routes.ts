@@ -4,7 +4,8 @@ import type { ApiContext } from '../../google/context.js';
 import { StandardMethods } from '../../google/standard-methods.js';
 import { operationMethods } from '../../google/operation-methods.js';
 import { iamMethods } from '../../google/iam.js';
-import { locationMethods } from '../../google/locations.js';
+import { locationMethods, locationScoped } from '../../google/locations.js';
+import type { MethodSpec } from '../../server/api.js';
 import { pipelineStrategy } from './pipelines.js';
 import { targetStrategy } from './targets.js';
 import { customTargetTypes } from './custom-target-types.js';
@@ -28,7 +29,8 @@ export function registerCloudDeploy(app: App, ctx: ApiContext, policies: Release
   const ops = operationMethods(ctx);
   const iam = iamMethods(ctx, ['deliveryPipeline', 'target', 'customTargetType']);
   const locations = locationMethods(ctx);
-  const r = app.route.bind(app);
+  // Every route refuses a location outside the served list, as Google does, before its handler runs.
+  const r = (m: string, t: string, spec: MethodSpec) => app.route(m, t, locationScoped(ctx, spec));
 
   r('GET', `/v1/{parent=${P}}/deliveryPipelines`, std.list(pipelines));
   r('POST', `/v1/{parent=${P}}/deliveryPipelines`, std.create(pipelines));
