@@ -165,3 +165,87 @@ run:
   const err = await gcloud.fails(['deploy', 'releases', 'create', 'sf-2', `--source=${run}`, '--skaffold-version=1.0', '--delivery-pipeline=run-pipe', '--region=us-central1', '--quiet']);
   assert.match(err, /Skaffold version "1\.0" is not supported/);
 });
+
+test('kustomize overlays render through kubectl, a module comes from a local git repository, a helm config fails naming helm', async () => {
+  const { mkdirSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const root = tempDir();
+  // A shared module in a git repository on this machine (Gantry clones only local repositories).
+  const repo = join(root, 'platform-config');
+  mkdirSync(repo, { recursive: true });
+  writeFileSync(join(repo, 'skaffold.yaml'), 'apiVersion: skaffold/v4beta7\nkind: Config\nmetadata:\n  name: shared\nmanifests:\n  rawYaml: [quota.yaml]\n');
+  writeFileSync(join(repo, 'quota.yaml'), 'apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: team-quota\nspec:\n  hard:\n    pods: "20"\n');
+  const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.test', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.test' } });
+  git('init', '-q', '-b', 'main');
+  git('add', '.');
+  git('commit', '-q', '-m', 'shared config');
+  git('tag', 'v1');
+
+  const app = join(root, 'kapp');
+  mkdirSync(join(app, 'base'), { recursive: true });
+  mkdirSync(join(app, 'overlays/dev'), { recursive: true });
+  writeFileSync(join(app, 'base/deployment.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: api}\n  template:\n    metadata:\n      labels: {app: api}\n    spec:\n      containers:\n      - name: api\n        image: api-app\n');
+  writeFileSync(join(app, 'base/kustomization.yaml'), 'resources: [deployment.yaml]\n');
+  writeFileSync(join(app, 'overlays/dev/kustomization.yaml'), 'resources: [../../base]\nnamePrefix: dev-\ncommonLabels:\n  env: dev\n');
+  writeFileSync(join(app, 'skaffold.yaml'), `apiVersion: skaffold/v4beta7
+kind: Config
+metadata:
+  name: kapp
+requires:
+- git:
+    repo: file://${repo}
+    ref: v1
+  configs: [shared]
+manifests:
+  kustomize:
+    paths: [base]
+profiles:
+- name: dev
+  manifests:
+    kustomize:
+      paths: [overlays/dev]
+- name: charts
+  manifests:
+    helm:
+      releases:
+      - name: api
+        chartPath: chart
+`);
+  writeFileSync(join(app, 'clouddeploy.yaml'), `apiVersion: deploy.cloud.google.com/v1
+kind: DeliveryPipeline
+metadata:
+  name: kapp
+serialPipeline:
+  stages:
+  - targetId: k-dev
+    profiles: [dev]
+  - targetId: k-charts
+    profiles: [charts]
+---
+apiVersion: deploy.cloud.google.com/v1
+kind: Target
+metadata:
+  name: k-dev
+gke:
+  cluster: projects/my-proj/locations/us-central1/clusters/dev
+---
+apiVersion: deploy.cloud.google.com/v1
+kind: Target
+metadata:
+  name: k-charts
+gke:
+  cluster: projects/my-proj/locations/us-central1/clusters/charts
+`);
+  await gcloud(['deploy', 'apply', `--file=${join(app, 'clouddeploy.yaml')}`, '--region=us-central1']);
+  await gcloud(['deploy', 'releases', 'create', 'k-1', `--source=${app}`, '--images=api-app=us-docker.pkg.dev/my-proj/repo/api:7', '--delivery-pipeline=kapp', '--region=us-central1', '--quiet']).catch(() => undefined);
+  const r = await rendered('k-1', `${LOC}/deliveryPipelines/kapp`);
+  assert.equal(r.targetRenders['k-dev'].renderingState, 'SUCCEEDED', r.targetRenders['k-dev'].failureMessage);
+  const dev = r.targetArtifacts['k-dev'];
+  const devDocs = docs(await cat(`${dev.artifactUri}/${dev.manifestPath}`));
+  assert.deepEqual(devDocs.map(d => `${d.kind}/${d.metadata.name}`), ['ResourceQuota/team-quota', 'Deployment/dev-api']);
+  assert.match(await cat(`${dev.artifactUri}/${dev.manifestPath}`), /image: us-docker\.pkg\.dev\/my-proj\/repo\/api:7/);
+  // helm is not installed on this machine: the render of that target says so.
+  assert.equal(r.targetRenders['k-charts'].renderingState, 'FAILED');
+  assert.equal(r.targetRenders['k-charts'].failureCause, 'EXECUTION_FAILED');
+  assert.match(r.targetRenders['k-charts'].failureMessage!, /helm/);
+});
