@@ -1,10 +1,13 @@
 // The HTTP front: one Fastify listener for every API. Middleware order lives here and only here:
 // guard on the raw request (token, Host, Origin) → body limits and media type → route match → path and query checks →
 // body parse → handler → encode (enum ints) → log line. Every refusal on the way, Node's and
-// Fastify's own included, answers with a google.rpc.Status body.
+// Fastify's own included, answers with a google.rpc.Status body. Requests without a body (every GET) are
+// dispatched straight from the listener; Fastify reads and limits the bodies of the others. Both take the
+// same `dispatch`, so they cannot answer differently.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { parse as parseQueryString } from 'fast-querystring';
 import { googleApiMethods } from '../google/api-methods.js';
 import { ApiError, errors } from '../google/errors.js';
 import { SYSTEM_PARAMS, type ApiReply, type ApiRequest, type MethodSpec } from './api.js';
@@ -39,7 +42,7 @@ export class App {
     const requestTimeout = opts.requestTimeoutMs ?? 60_000;
     this.fastify = Fastify({
       logger: false, bodyLimit: JSON_BODY_LIMIT, return503OnClosing: false,
-      routerOptions: { maxParamLength: 4096 },
+      routerOptions: { maxParamLength: 4096, querystringParser: parseQueryString },
       // The guard runs on the raw request before Fastify sees it: refused requests cost no routing, hooks or body.
       serverFactory: handler => this.createServer(handler, requestTimeout),
       frameworkErrors: (err, _req, reply) => {
@@ -62,12 +65,18 @@ export class App {
     f.all('*', handler);
     f.all('/upload/*', { bodyLimit: UPLOAD_BODY_LIMIT }, handler);
     f.setNotFoundHandler(handler);
-    if (this.opts.log.level === 'debug' || this.opts.log.level === 'info') {
+    if (this.logsRequests) {
       f.addHook('onResponse', (req, reply, done) => {
-        this.opts.log.info(`${req.method} ${clip(req.url)} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
+        this.logRequest(req.method, req.url, reply.statusCode, reply.elapsedTime);
         done();
       });
     }
+  }
+
+  private get logsRequests(): boolean { return this.opts.log.level === 'debug' || this.opts.log.level === 'info'; }
+
+  private logRequest(method: string, url: string, status: number, ms: number): void {
+    this.opts.log.info(`${method} ${clip(url)} ${status} ${ms.toFixed(1)}ms`);
   }
 
   route(method: string, template: string, spec: MethodSpec): void { this.router.add(method, template, spec); }
@@ -104,6 +113,7 @@ export class App {
         return;
       }
       if (refusal) return refuse(req, res, refusal);
+      if (!hasBody) return this.serveBodyless(req, res);
       handler(req, res);
     };
     const server = createServer({
@@ -125,61 +135,78 @@ export class App {
     return server;
   }
 
+  /** A request without a body, answered straight from the listener (no Fastify routing, hooks or reply). */
+  private serveBodyless(req: IncomingMessage, res: ServerResponse): void {
+    const start = this.logsRequests ? performance.now() : 0;
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const write = (a: Answer) => {
+      const headers: Record<string, string | number> = { ...a.headers, 'content-length': Buffer.byteLength(a.payload) };
+      res.writeHead(a.status, headers);
+      res.end(method === 'HEAD' ? undefined : a.payload);
+      if (this.logsRequests) this.logRequest(method, url, a.status, performance.now() - start);
+    };
+    let query: ApiRequest['query'];
+    try {
+      query = parseUrlQuery(url);
+    } catch (e) {
+      return write(this.failure(method, url, e));
+    }
+    const a = this.dispatch(method, url, req.headers, undefined, query);
+    if (a instanceof Promise) void a.then(write);
+    else write(a);
+  }
+
   /** Synchronous unless the handler is: most reads complete without a promise hop. */
   private handle(req: FastifyRequest, reply: FastifyReply): Promise<void> | void {
+    const a = this.dispatch(req.method, req.url, req.headers, req.body as Buffer | undefined, req.query as ApiRequest['query']);
+    if (a instanceof Promise) return a.then(x => this.reply(reply, x));
+    this.reply(reply, a);
+  }
+
+  private reply(reply: FastifyReply, a: Answer): void {
+    reply.code(a.status);
+    for (const [k, v] of Object.entries(a.headers)) reply.header(k, v);
+    reply.send(a.payload);
+  }
+
+  /** Route match → path and query checks → body parse → handler → encoding: the one way a request is served. */
+  private dispatch(method: string, url: string, headers: IncomingMessage['headers'], raw: Buffer | undefined, query: ApiRequest['query']): Answer | Promise<Answer> {
     try {
-      const url = req.url;
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
-      const { handler: spec, params, template } = this.router.match(req.method === 'HEAD' ? 'GET' : req.method, path);
+      checkUrlEncoding(path);
+      const { handler: spec, params, template } = this.router.match(method === 'HEAD' ? 'GET' : method, path);
       // Only `**` variables (object names) may hold slashes.
       if (!template.includes('**')) checkPathSegments(path);
-      const query = req.query as ApiRequest['query'];
       checkQuery(spec, query);
       const alt = query['$alt'];
-      const raw = req.body as Buffer | undefined;
       let body: unknown;
       if (spec.rawBody) body = raw ?? Buffer.alloc(0);
       else {
-        RequestGuard.checkJsonBody(req.headers, raw);
+        RequestGuard.checkJsonBody(headers, raw);
         body = parseBody(raw);
       }
       const apiReq: ApiRequest = {
-        method: req.method, path, params, query, headers: req.headers, body,
+        method, path, params, query, headers, body,
         enumInts: typeof alt === 'string' && alt.includes('enum-encoding=int'),
       };
       const out = spec.handler(apiReq);
-      if (out instanceof Promise) return out.then(o => this.send(reply, apiReq, o), e => this.fail(req, reply, e));
-      this.send(reply, apiReq, out);
+      if (out instanceof Promise) return out.then(o => answer(apiReq, o), e => this.failure(method, url, e));
+      return answer(apiReq, out);
     } catch (e) {
-      this.fail(req, reply, e);
+      return this.failure(method, url, e);
     }
   }
 
-  private fail(req: FastifyRequest, reply: FastifyReply, e: unknown): void {
-    if (e instanceof ApiError) return this.sendError(reply, e);
-    this.opts.log.error(`${req.method} ${clip(req.url)}: ${(e as Error).stack ?? e}`);
-    this.sendError(reply, errors.internal('Internal error encountered.'));
-  }
-
-  private send(reply: FastifyReply, req: ApiRequest, out: ApiReply): void {
-    if (out.headers) for (const [k, v] of Object.entries(out.headers)) reply.header(k, v);
-    if (out.bytes) {
-      reply.code(out.status ?? 200).header('content-type', out.bytes.contentType).send(out.bytes.data);
-      return;
-    }
-    let payload: string;
-    if (req.enumInts && out.schema && out.message) {
-      const obj = out.raw ? JSON.parse(out.body as string) : out.body;
-      payload = JSON.stringify(out.schema.enumsToInts(out.message, obj as Record<string, unknown>));
-    } else {
-      payload = out.raw ? (out.body as string) : JSON.stringify(out.body ?? {});
-    }
-    reply.code(out.status ?? 200).header('content-type', 'application/json; charset=UTF-8').send(payload);
+  private failure(method: string, url: string, e: unknown): Answer {
+    if (e instanceof ApiError) return errorAnswer(e);
+    this.opts.log.error(`${method} ${clip(url)}: ${(e as Error).stack ?? e}`);
+    return errorAnswer(errors.internal('Internal error encountered.'));
   }
 
   private sendError(reply: FastifyReply, e: ApiError): void {
-    reply.code(e.httpStatus).header('content-type', 'application/json; charset=UTF-8').send(JSON.stringify(e.toBody()));
+    this.reply(reply, errorAnswer(e));
   }
 
   /** Requests Node's parser rejects (framing, header size, timeouts) still get a google.rpc.Status. */
@@ -190,6 +217,47 @@ export class App {
         : errors.invalidArgument(`Malformed HTTP request (${err.code ?? 'parse error'}).`, '');
     socket.end(rawErrorResponse(e));
   }
+}
+
+/** What a request is answered with, whichever way it came in. */
+interface Answer { status: number; headers: Record<string, string>; payload: string | Buffer }
+
+const JSON_TYPE = 'application/json; charset=UTF-8';
+
+function errorAnswer(e: ApiError): Answer {
+  return { status: e.httpStatus, headers: { 'content-type': JSON_TYPE }, payload: JSON.stringify(e.toBody()) };
+}
+
+function answer(req: ApiRequest, out: ApiReply): Answer {
+  const headers: Record<string, string> = { ...(out.headers ?? {}) };
+  if (out.bytes) {
+    headers['content-type'] = out.bytes.contentType;
+    return { status: out.status ?? 200, headers, payload: out.bytes.data };
+  }
+  let payload: string;
+  if (req.enumInts && out.schema && out.message) {
+    const obj = out.raw ? JSON.parse(out.body as string) : out.body;
+    payload = JSON.stringify(out.schema.enumsToInts(out.message, obj as Record<string, unknown>));
+  } else {
+    payload = out.raw ? (out.body as string) : JSON.stringify(out.body ?? {});
+  }
+  headers['content-type'] = JSON_TYPE;
+  return { status: out.status ?? 200, headers, payload };
+}
+
+/** The query of a raw URL, parsed as Fastify parses it (both paths use fast-querystring). */
+function parseUrlQuery(url: string): ApiRequest['query'] {
+  // As find-my-way splits it: the query starts after the first `?` or `#`.
+  const q = url.indexOf('?', 1), h = url.indexOf('#', 1);
+  const at = h !== -1 && (q === -1 || h < q) ? h : q;
+  if (at < 0 || at === url.length - 1) return {};
+  return parseQueryString(url.slice(at + 1)) as ApiRequest['query'];
+}
+
+/** A path with a broken percent-escape is no URL (Fastify's router refuses it the same way). */
+function checkUrlEncoding(path: string): void {
+  if (!path.includes('%')) return;
+  try { decodeURI(path); } catch { throw errors.invalidArgument(`Invalid URL: ${clip(path, 200)} is not a valid url component`, ''); }
 }
 
 /** The body limit of a request path: uploads may be larger than JSON requests. */
