@@ -23,7 +23,6 @@ import { SourcePolicy } from './policy/sources.js';
 import type { Executor } from './executors/executor.js';
 import { JobExecutions } from './apis/clouddeploy/job-execution.js';
 import { ProcessExecutor } from './executors/process.js';
-import { ContainerExecutor } from './executors/container.js';
 
 export interface GantryOptions {
   host: string;
@@ -104,6 +103,8 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   const executors: Record<string, Executor> = {};
   if (executorPolicy.enabled.has('process')) executors.process = new ProcessExecutor();
   if (executorPolicy.enabled.has('container')) {
+    // Loaded only when enabled: the Docker client is a tenth of a second of start-up otherwise spent for nothing.
+    const { ContainerExecutor } = await import('./executors/container.js');
     const containers = new ContainerExecutor(opts.dockerSocket);
     await containers.ping().catch((e: Error) => { throw new Error(`the container executor needs a Docker Engine API at ${opts.dockerSocket}: ${e.message}`); });
     executors.container = containers;
