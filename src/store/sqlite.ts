@@ -71,6 +71,19 @@ export class SqliteStore implements Store {
     return r ? (JSON.parse(r.data) as T) : undefined;
   }
 
+  private frozen = new WeakMap<Row, unknown>();
+
+  getFrozen<T>(name: string): Readonly<T> | undefined {
+    const r = this.get(name);
+    if (!r) return undefined;
+    let v = this.frozen.get(r);
+    if (v === undefined) {
+      v = deepFreeze(JSON.parse(r.data));
+      this.frozen.set(r, v);
+    }
+    return v as Readonly<T>;
+  }
+
   private writer: Writer = {
     put: (kind, name, parent, resource, createTime, active) => {
       const data = JSON.stringify(resource);
@@ -96,7 +109,20 @@ export class SqliteStore implements Store {
   };
 
   tx<T>(fn: (w: Writer) => T): T {
-    if (this.depth > 0) return fn(this.writer);
+    if (this.depth > 0) {
+      // Nested: a savepoint (better-sqlite3 nests transactions so), so a failing inner unit undoes only its own writes.
+      const mark = this.pending.length;
+      this.depth++;
+      try {
+        return this.db.transaction(() => fn(this.writer))();
+      } catch (e) {
+        this.rows.clear();
+        this.pending.length = mark;
+        throw e;
+      } finally {
+        this.depth--;
+      }
+    }
     this.depth++;
     let result: T;
     try {
@@ -206,6 +232,14 @@ export class SqliteStore implements Store {
  * with); any other segment (a map key from a client's orderBy) is a JSON-quoted label, and the whole literal is
  * SQL-quoted, so no key can end the literal or be read as path syntax.
  */
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object') {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
 function jsonPath(path: string[]): string {
   const p = '$' + path.map(s => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? '.' + s : '.' + JSON.stringify(s))).join('');
   return `'${p.replace(/'/g, "''")}'`;

@@ -53,6 +53,11 @@ export interface Writer {
 export interface Store {
   get(name: string): Row | undefined;
   getParsed<T = Record<string, unknown>>(name: string): T | undefined;
+  /**
+   * The same, parsed once per stored version and shared: deeply frozen, for readers that only look (a release's
+   * snapshots read on every rollout step). Writers take `getParsed`'s private copy.
+   */
+  getFrozen<T = Record<string, unknown>>(name: string): Readonly<T> | undefined;
   /** Runs `fn` in one transaction; changes reach subscribers after commit. */
   tx<T>(fn: (w: Writer) => T): T;
   list(q: ListQuery): ListResult;

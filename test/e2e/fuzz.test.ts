@@ -737,9 +737,10 @@ function googleProblem(res: RawResponse): string | undefined {
   if (e.code !== res.status) return `error.code ${JSON.stringify(e.code)} ≠ HTTP ${res.status}`;
   if (typeof e.message !== 'string') return 'error.message is not a string';
   if (typeof e.status !== 'string' || !(e.status in CODES)) return `error.status ${JSON.stringify(e.status)} is not a google.rpc.Code`;
-  // Cloud Storage answers a failed precondition (`ifGenerationMatch`…) with HTTP 412, not the 400 of AIP-193.
-  const storagePrecondition = res.status === 412 && e.status === 'FAILED_PRECONDITION';
-  if (CODES[e.status] !== res.status && res.status !== 413 && !storagePrecondition) return `${e.status} answered with HTTP ${res.status} (Google maps it to ${CODES[e.status]})`;
+  // Cloud Storage answers a failed precondition (`ifGenerationMatch`…) with HTTP 412, not the 400 of AIP-193, and an
+  // unsatisfiable Range with 416.
+  const storageHttp = (res.status === 412 && e.status === 'FAILED_PRECONDITION') || (res.status === 416 && e.status === 'OUT_OF_RANGE');
+  if (CODES[e.status] !== res.status && res.status !== 413 && !storageHttp) return `${e.status} answered with HTTP ${res.status} (Google maps it to ${CODES[e.status]})`;
   if (!/^application\/json/i.test(ct)) return `Content-Type ${JSON.stringify(ct)}`;
   return undefined;
 }

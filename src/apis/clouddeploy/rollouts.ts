@@ -98,7 +98,7 @@ export function rolloutStrategy(store: Store): KindStrategy {
     active: r => !ROLLOUT_TERMINAL.has(String(r.state)),
     validate(r, ctx) {
       checkCommonFields(r, 'rollout');
-      const release = store.getParsed<Resource>(ctx.parent);
+      const release = store.getFrozen<Resource>(ctx.parent);
       if (!release) return; // the generic parent check answers NOT_FOUND
       const pipeline = store.getParsed<Resource>(pipelineOf(ctx.parent));
       if (pipeline?.suspended) {
@@ -115,7 +115,7 @@ export function rolloutStrategy(store: Store): KindStrategy {
       if (outcomes !== undefined) parseOutcomes(String(outcomes));
     },
     prepare(r, ctx) {
-      const release = store.getParsed<Resource>(ctx.parent)!;
+      const release = store.getFrozen<Resource>(ctx.parent)!;
       const { target, stage } = snapshotOf(release, String(r.targetId));
       const children = (target!.multiTarget as Resource | undefined)?.targetIds as string[] | undefined;
       r.phases = planPhases(stage!, {

@@ -259,7 +259,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
   };
 
   const step = (w: Writer, r: Rollout): boolean => {
-    const release = store.getParsed<Resource>(releaseOf(r.name));
+    const release = store.getFrozen<Resource>(releaseOf(r.name));
     if (!release) return false;
     switch (r.state) {
       case 'PENDING_RELEASE':
@@ -348,10 +348,18 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       store.tx(w => {
         const active = rolloutsOnTarget(store, location, targetId, ['IN_PROGRESS', 'CANCELLING']);
         if (active.some(deploying)) return;
-        const queued = rolloutsOnTarget(store, location, targetId, ['PENDING'])
-          .sort((a, b) => cmp(a.enqueueTime ?? '', b.enqueueTime ?? '') || cmp(a.name, b.name));
+        // The head of the queue, read a few at a time in queue order (a long queue is never parsed whole).
         // A rollout of an abandoned release never starts: its own reconcile fails it.
-        const head = queued.find(r => !store.getParsed<Resource>(releaseOf(r.name))?.abandoned);
+        let head: Rollout | undefined;
+        for (let limit = 8; !head; limit *= 8) {
+          const page = store.list({
+            kind: 'rollout', scope: { parentPrefix: location + '/deliveryPipelines/' }, limit,
+            order: [{ path: ['enqueueTime'], desc: false }],
+            equalities: [{ path: ['targetId'], value: targetId }, { path: ['state'], value: 'PENDING' }],
+          }).rows as Rollout[];
+          head = page.find(r => !store.getFrozen<Resource>(releaseOf(r.name))?.abandoned);
+          if (page.length < limit) break;
+        }
         if (!head) return;
         for (const idle of active) halt(w, idle, head);
         head.state = 'IN_PROGRESS';
@@ -406,8 +414,6 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
 
   return [rollout, queue, jobRun, releaseWatch];
 }
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function firstRunnable(r: Rollout): number {
   return r.phases.findIndex(p => p.state !== 'SKIPPED');
