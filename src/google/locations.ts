@@ -69,8 +69,14 @@ export function locationScoped(ctx: ApiContext, spec: MethodSpec): MethodSpec {
   return {
     ...spec,
     handler: req => {
-      for (const value of Object.values(req.params)) {
-        if (!value.startsWith('projects/') || value.split('/')[2] !== 'locations') continue;
+      for (const key in req.params) {
+        const value = req.params[key];
+        if (!value.startsWith('projects/')) continue;
+        // On every request: the served case is a scan and a set lookup, no split or regex.
+        const a = value.indexOf('/', 9);
+        if (a < 0 || !value.startsWith('locations/', a + 1)) continue;
+        const b = value.indexOf('/', a + 11);
+        if (locationsOf(ctx).has(value.slice(a + 11, b < 0 ? undefined : b))) continue;
         const named = req.path.replace(/^\/v\d[^/]*\//, '').replace(/:[^/]*$/, '');
         checkLocation(ctx, value, { wildcard: req.method === 'GET' && named !== value });
       }

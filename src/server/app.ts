@@ -141,7 +141,10 @@ export class App {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const write = (a: Answer) => {
-      const headers: Record<string, string | number> = { ...a.headers, 'content-length': Buffer.byteLength(a.payload) };
+      // Headers as a flat list: Node then takes them as they are, without building its own header map.
+      const headers: string[] = [];
+      for (const k in a.headers) headers.push(k, a.headers[k]);
+      headers.push('content-length', String(Buffer.byteLength(a.payload)));
       res.writeHead(a.status, headers);
       res.end(method === 'HEAD' ? undefined : a.payload);
       if (this.logsRequests) this.logRequest(method, url, a.status, performance.now() - start);
