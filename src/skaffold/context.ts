@@ -2,6 +2,7 @@
 // and turning rendered text into manifests (one per YAML document, images replaced, text otherwise untouched).
 import YAML, { isMap } from 'yaml';
 import { SkaffoldError, firstLine } from './errors.js';
+import type { GlobBudget } from './glob.js';
 import { applyEdits, imageEdits, type Selectors } from './images.js';
 import type { ResolvedConfig } from './load.js';
 import { display, type Root } from './paths.js';
@@ -10,11 +11,16 @@ import type { Obj } from './schema.js';
 export const MAX_MANIFEST_BYTES = 64 << 20;
 
 export interface RenderCtx {
+  /** The offline environment every tool runs with (tools.ts, `offlineEnv`). */
   env: NodeJS.ProcessEnv;
+  /** This render's private temporary directory (the tools' HOME); removed when the render ends. */
+  tmp: string;
   timeoutMs: number;
   log: string[];
   /** Manifest bytes read or produced so far (files and tool output). */
   used: number;
+  /** Directory entries rawYaml globs may still look at. */
+  glob: GlobBudget;
   tags: Map<string, string>;
   sel: Selectors;
   builds: { image: string; tag: string }[];

@@ -28,3 +28,16 @@ export function wrap(err: unknown, prefix: string, kind: SkaffoldErrorKind): Ska
 export function firstLine(m: string): string {
   return m.split('\n')[0].replace(/:$/, '');
 }
+
+/** Why a remote reference is refused: the render never leaves the machine. */
+export const OFFLINE = 'Gantry renders offline and never fetches anything from the network';
+
+/** A reference as shown in a message: at most 200 characters of it. */
+export function shown(ref: string): string {
+  return ref.length > 200 ? `${ref.slice(0, 200)}…` : ref;
+}
+
+/** `<what> "<ref>" [<where> ]is remote: Gantry renders offline…` (INVALID_CONFIG). */
+export function remoteRefused(what: string, ref: string, where?: string): SkaffoldError {
+  return new SkaffoldError(`${what} "${shown(ref)}"${where ? ` ${where}` : ''} is remote: ${OFFLINE}`, 'INVALID_CONFIG');
+}

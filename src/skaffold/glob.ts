@@ -10,6 +10,21 @@ export class BadPatternError extends Error {
   constructor() { super('syntax error in pattern'); }
 }
 
+/** Thrown when globbing looks at more directory entries than its budget allows (a source is not a disk). */
+export class TooManyFilesError extends Error {
+  constructor(readonly max: number) { super(`more than ${max} files`); }
+}
+
+/** How many directory entries globbing may still look at; shared by every call it is passed to. */
+export interface GlobBudget { left: number; readonly max: number }
+export const globBudget = (max = 20_000): GlobBudget => ({ left: max, max });
+
+function spend(b: GlobBudget | undefined, n: number) {
+  if (!b) return;
+  b.left -= n;
+  if (b.left < 0) throw new TooManyFilesError(b.max);
+}
+
 /** Compiles one path segment pattern (no `/`) to a RegExp with Go's filepath.Match semantics. */
 export function segmentRegExp(pattern: string): RegExp {
   let re = '^';
@@ -56,13 +71,13 @@ const escape = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, m => `\\${m}`);
 const hasMeta = (p: string) => /[*?[\\]/.test(p);
 
 /** Go's filepath.Glob for an absolute pattern: matches in lexical order, `[]` when nothing matches. */
-export async function goGlob(pattern: string): Promise<string[]> {
+export async function goGlob(pattern: string, budget?: GlobBudget): Promise<string[]> {
   if (!hasMeta(pattern)) {
     try { await lstat(pattern); return [pattern]; } catch { return []; }
   }
   const dir = dirname(pattern), file = pattern.slice(dir.length).replace(/^\/+/, '');
   const re = segmentRegExp(file);
-  const dirs = hasMeta(dir) && dir !== pattern ? await goGlob(dir) : [dir];
+  const dirs = hasMeta(dir) && dir !== pattern ? await goGlob(dir, budget) : [dir];
   const out: string[] = [];
   for (const d of dirs) {
     let names: string[];
@@ -70,16 +85,19 @@ export async function goGlob(pattern: string): Promise<string[]> {
       if (!(await stat(d)).isDirectory()) continue;
       names = (await readdir(d)).sort();
     } catch { continue; }
+    spend(budget, names.length);
     for (const n of names) if (re.test(n)) out.push(join(d, n));
   }
   return out;
 }
 
 /** Every file at or below `path` (a file is itself), depth-first in sorted order; symlinks count as files. */
-export async function walkFiles(path: string, out: string[] = []): Promise<string[]> {
+export async function walkFiles(path: string, out: string[] = [], budget?: GlobBudget): Promise<string[]> {
   const st = await lstat(path);
   if (!st.isDirectory()) { out.push(path); return out; }
-  for (const n of (await readdir(path)).sort()) await walkFiles(join(path, n), out);
+  const names = (await readdir(path)).sort();
+  spend(budget, names.length);
+  for (const n of names) await walkFiles(join(path, n), out, budget);
   return out;
 }
 
@@ -90,15 +108,15 @@ export interface Expanded {
 }
 
 /** util.ExpandPathsGlob: `resolve` turns a pattern as written into an absolute one. */
-export async function expandPathsGlob(patterns: string[], resolve: (p: string) => string): Promise<Expanded> {
+export async function expandPathsGlob(patterns: string[], resolve: (p: string) => string, budget?: GlobBudget): Promise<Expanded> {
   const seen = new Set<string>(), files: string[] = [], unmatched: string[] = [];
   const add = (f: string) => { if (!seen.has(f)) { seen.add(f); files.push(f); } };
   for (const p of patterns) {
     const abs = resolve(p);
     try { await stat(abs); add(abs); continue; } catch { /* not a plain path: glob it */ }
-    const matches = await goGlob(abs);
+    const matches = await goGlob(abs, budget);
     if (matches.length === 0) unmatched.push(p);
-    for (const m of matches) for (const f of await walkFiles(m)) add(f);
+    for (const m of matches) for (const f of await walkFiles(m, [], budget)) add(f);
   }
   return { files, unmatched };
 }

@@ -7,3 +7,5 @@ export { renderManifests, type RenderOptions, type RenderResult } from './manife
 export { applyDeployParameters } from './params.js';
 export { customActionsOf, verifyOf, type MergeOptions } from './actions.js';
 export { VERSIONS as SUPPORTED_API_VERSIONS, LATEST as LATEST_API_VERSION } from './schema.js';
+export { offlineEnv, lookPath, DEAD_PROXY } from './tools.js';
+export { OFFLINE } from './errors.js';

@@ -151,7 +151,10 @@ async function parseFile(st: State, v: Visit): Promise<ParsedConfig[]> {
   st.shown.set(v.file, shown);
   let text: string;
   try {
-    if ((await stat(v.file)).size > MAX_CONFIG_FILE) throw new SkaffoldError(`configuration file "${shown}" is larger than 4 MiB`, 'INVALID_CONFIG');
+    const fst = await stat(v.file);
+    // A FIFO or device would block the load forever: only regular files are configs.
+    if (!fst.isFile()) throw new SkaffoldError(`configuration file "${shown}" is not a regular file`, 'INVALID_CONFIG');
+    if (fst.size > MAX_CONFIG_FILE) throw new SkaffoldError(`configuration file "${shown}" is larger than 4 MiB`, 'INVALID_CONFIG');
     text = await readFile(v.file, 'utf8');
   } catch (e) {
     if (e instanceof SkaffoldError) throw e;

@@ -11,7 +11,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { charge, configCtx, toManifests, type ConfigCtx, type RenderCtx } from './context.js';
 import { SkaffoldError } from './errors.js';
-import { BadPatternError, expandPathsGlob, goGlob } from './glob.js';
+import { BadPatternError, expandPathsGlob, globBudget, goGlob, TooManyFilesError } from './glob.js';
 import { renderHelm } from './helm.js';
 import { selectorsFor, tagsByImageName } from './images.js';
 import { renderKustomize } from './kustomize.js';
@@ -20,9 +20,14 @@ import { checkReal, display, resolveInside } from './paths.js';
 import { clone, isObj, type Obj } from './schema.js';
 import { expandTemplate } from './template.js';
 import { validateRunContext } from './actions.js';
+import { makeSandbox, type Sandbox } from './tools.js';
 
 export interface RenderOptions {
   images?: { image: string; tag: string }[];
+  /**
+   * Only its PATH is used, to find kubectl, kustomize and helm (default: Gantry's own). The tools run in an
+   * offline sandbox environment (tools.ts, `offlineEnv`) with a private temporary HOME made for this render.
+   */
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
 }
@@ -35,11 +40,20 @@ const isURL = (s: string) => s.startsWith('http://') || s.startsWith('https://')
 
 /** What `skaffold render` (with --build-artifacts) prints for these configs. */
 export async function renderManifests(configs: ResolvedConfig[], opts: RenderOptions = {}): Promise<RenderResult> {
+  const sandbox = await makeSandbox((opts.env ?? process.env).PATH);
+  try {
+    return await render(configs, opts, sandbox);
+  } finally {
+    await sandbox.dispose();
+  }
+}
+
+async function render(configs: ResolvedConfig[], opts: RenderOptions, sandbox: Sandbox): Promise<RenderResult> {
   const builds = opts.images ?? [];
   const ctx: RenderCtx = {
-    env: opts.env ?? process.env,
+    env: sandbox.env, tmp: sandbox.dir,
     timeoutMs: opts.timeoutMs ?? 60_000,
-    log: [], used: 0, builds,
+    log: [], used: 0, builds, glob: globBudget(),
     tags: tagsByImageName(builds),
     sel: selectorsFor(configs.map(c => c.config)),
   };
@@ -116,6 +130,7 @@ function unsupported(m: Obj, c: ConfigCtx, ctx: RenderCtx) {
 /** validateKubectlManifests: every local rawYaml pattern must match something, unless it is the default. */
 async function validateRawYaml(ccs: ConfigCtx[]) {
   const problems: string[] = [];
+  const budget = globBudget();
   let kind: 'MANIFEST_NOT_FOUND' | 'INVALID_CONFIG' = 'MANIFEST_NOT_FOUND';
   for (const c of ccs) {
     if (c.cfg.remote) continue;
@@ -127,8 +142,9 @@ async function validateRawYaml(ccs: ConfigCtx[]) {
       if (isURL(p)) continue;
       let matches: string[];
       try {
-        matches = await goGlob(resolveInside(c.root, c.dir, p, 'rawYaml entry'));
+        matches = await goGlob(resolveInside(c.root, c.dir, p, 'rawYaml entry'), budget);
       } catch (e) {
+        if (e instanceof TooManyFilesError) throw tooMany(c, e);
         if (!(e instanceof BadPatternError)) throw e;
         problems.push(`source: ${c.file}, ${c.id}: glob: ${e.message}`);
         kind = 'INVALID_CONFIG';
@@ -139,6 +155,9 @@ async function validateRawYaml(ccs: ConfigCtx[]) {
   }
   if (problems.length > 0) throw new SkaffoldError(`invalid skaffold config: ${problems.join('\n')}`, kind);
 }
+
+const tooMany = (c: ConfigCtx, e: TooManyFilesError) =>
+  new SkaffoldError(`invalid skaffold config: source: ${c.file}, ${c.id}: rawYaml globs look at more than ${e.max} files`, 'INVALID_CONFIG');
 
 async function renderRawYaml(patterns: string[], c: ConfigCtx, ctx: RenderCtx): Promise<string[]> {
   const local: string[] = [];
@@ -155,9 +174,10 @@ async function renderRawYaml(patterns: string[], c: ConfigCtx, ctx: RenderCtx): 
   const resolve = (p: string) => resolveInside(c.root, c.dir, p, 'rawYaml entry');
   let expanded;
   try {
-    expanded = await expandPathsGlob(local, resolve);
+    expanded = await expandPathsGlob(local, resolve, ctx.glob);
   } catch (e) {
     if (e instanceof BadPatternError) throw new SkaffoldError(`glob: ${e.message}`, 'INVALID_CONFIG');
+    if (e instanceof TooManyFilesError) throw tooMany(c, e);
     throw e;
   }
   for (const u of expanded.unmatched) ctx.log.push(`${c.id}: ${u} did not match any file`);
@@ -173,6 +193,8 @@ async function renderRawYaml(patterns: string[], c: ConfigCtx, ctx: RenderCtx): 
     if (!real) throw new SkaffoldError(`open ${shown}: no such file or directory`, 'MANIFEST_NOT_FOUND');
     const st = await stat(real);
     if (st.isDirectory()) throw new SkaffoldError(`read ${shown}: is a directory`, 'INVALID_CONFIG');
+    // A FIFO or device would block the render or never end: only regular files are manifests.
+    if (!st.isFile()) throw new SkaffoldError(`read ${shown}: is not a regular file`, 'INVALID_CONFIG');
     charge(ctx, st.size, shown);
     ctx.log.push(`${c.id}: rawYaml ${shown}`);
     out.push(...toManifests(await readFile(real, 'utf8'), shown, ctx, true));

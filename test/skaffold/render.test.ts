@@ -217,7 +217,7 @@ function fakeHelm(body = ''): { bin: string; log: string; calls: () => string[][
   const bin = mkdtempSync(join(tmpdir(), 'fake-helm-'));
   const log = join(bin, 'calls.log');
   writeFileSync(join(bin, 'helm'), `#!/bin/sh
-(IFS="$(printf '\\t')"; printf '%s\\n' "$*") >> "$HELM_LOG"
+(IFS="$(printf '\\t')"; printf '%s\\n' "$*") >> '${log}'
 ${body}
 if [ "$1" = template ]; then
   cat <<EOF
@@ -248,10 +248,10 @@ test('helm template is invoked as Skaffold does, legacy deploy.helm releases inc
   const h = fakeHelm();
   try {
     const dir = join(F, 'helm');
-    const r = await render(dir, { env: { PATH: `${h.bin}:/usr/bin:/bin`, HELM_LOG: h.log } });
+    const r = await render(dir, { env: { PATH: `${h.bin}:/usr/bin:/bin` } });
     const chart = join(dir, 'charts/web');
     assert.deepEqual(h.calls(), [
-      ['dep', 'build', chart],
+      ['dep', 'build', chart, '--skip-refresh'],
       ['template', 'web', chart, '--skip-crds',
         '--set', 'ingress.enabled=true', '--set', 'replicas=3',
         '--set', `image.repository=us-docker.pkg.dev/demo/web/app`, '--set', `image.tag=v3@${DIGEST}`,
@@ -272,7 +272,7 @@ test('a v2beta helm deployer with artifactOverrides renders through setValueTemp
   const h = fakeHelm();
   try {
     const dir = join(F, 'legacy/helm');
-    await render(dir, { env: { PATH: `${h.bin}:/usr/bin:/bin`, HELM_LOG: h.log }, images: [{ image: 'gcr.io/demo/web', tag: 'gcr.io/demo/web:abc' }] });
+    await render(dir, { env: { PATH: `${h.bin}:/usr/bin:/bin` }, images: [{ image: 'gcr.io/demo/web', tag: 'gcr.io/demo/web:abc' }] });
     assert.deepEqual(h.calls()[1], ['template', 'web', join(dir, 'chart'), '--set', 'replicas=2', '--set', 'image=gcr.io/demo/web:abc']);
     assert.equal(h.calls().length, 2); // the legacy copy of the same release is not rendered twice
   } finally {
@@ -288,11 +288,11 @@ test('helm failures, timeouts and unsafe flags', async () => {
     'chart/Chart.yaml': 'apiVersion: v2\nname: x\nversion: 0.1.0\n',
   });
   try {
-    await rejectsWith(render(join(F, 'helm'), { env: { PATH: `${failing.bin}:/usr/bin:/bin`, HELM_LOG: failing.log } }), 'TOOL_FAILED',
+    await rejectsWith(render(join(F, 'helm'), { env: { PATH: `${failing.bin}:/usr/bin:/bin` } }), 'TOOL_FAILED',
       /^building helm dependencies of release "web": Error: chart requires kubeVersion$/);
-    await rejectsWith(render(join(F, 'helm'), { env: { PATH: `${slow.bin}:/usr/bin:/bin`, HELM_LOG: slow.log }, timeoutMs: 200 }), 'TOOL_FAILED',
+    await rejectsWith(render(join(F, 'helm'), { env: { PATH: `${slow.bin}:/usr/bin:/bin` }, timeoutMs: 200 }), 'TOOL_FAILED',
       /did not finish within/);
-    await rejectsWith(render(unsafe, { env: { PATH: `${failing.bin}:/usr/bin:/bin`, HELM_LOG: failing.log } }), 'INVALID_CONFIG',
+    await rejectsWith(render(unsafe, { env: { PATH: `${failing.bin}:/usr/bin:/bin` } }), 'INVALID_CONFIG',
       /helm flag "--post-renderer=.\/evil.sh" is not allowed/);
   } finally {
     failing.cleanup(); slow.cleanup();
@@ -310,7 +310,7 @@ test('helm charts may not bring in files from outside the source', async () => {
   });
   try {
     symlinkSync(join(root, 'outside/secret.txt'), join(root, 'src/chart/secret.txt'));
-    const env = { PATH: `${h.bin}:/usr/bin:/bin`, HELM_LOG: h.log };
+    const env = { PATH: `${h.bin}:/usr/bin:/bin` };
     await rejectsWith(render(join(root, 'src'), { env }), 'INVALID_CONFIG', /^helm chart "chart\/secret.txt" resolves through a symlink to outside the source$/);
     await rejectsWith(render(join(root, 'src2'), { env }), 'INVALID_CONFIG', /remoteChart "..\/outside" of helm release "x" points outside the source/);
     assert.deepEqual(h.calls(), []);

@@ -1,5 +1,6 @@
 // Release: a rendered, immutable version of the application, with snapshots of its pipeline,
 // targets and custom target types taken at creation. Rendering is a controller (spec §6.2).
+import { posix } from 'node:path';
 import type { Store, Writer } from '../../store/store.js';
 import type { Clock } from '../../engine/clock.js';
 import type { Controller } from '../../engine/controllers.js';
@@ -54,6 +55,14 @@ export function releaseStrategy(store: Store, policies: ReleasePolicies): KindSt
       const outcomes = (r.annotations as Obj | undefined)?.[OUTCOMES_ANNOTATION];
       if (outcomes !== undefined) parseOutcomes(String(outcomes), `release.annotations["${OUTCOMES_ANNOTATION}"]`);
       checkSourceUri(r.skaffoldConfigUri, policies.sources);
+      // The config file must be a path inside the source (symlinks are checked when the render reads it).
+      if (r.skaffoldConfigPath !== undefined && r.skaffoldConfigPath !== null && r.skaffoldConfigPath !== '') {
+        const p = String(r.skaffoldConfigPath);
+        const norm = posix.normalize(p);
+        if (p.includes('\0') || posix.isAbsolute(p) || /^[A-Za-z]:[\\/]/.test(p) || norm === '..' || norm.startsWith('../')) {
+          throw errors.invalidArgument(`skaffold_config_path must be a relative path inside the release source, got "${p.slice(0, 200)}".`, 'release.skaffold_config_path');
+        }
+      }
     },
     prepare(r, ctx) {
       const pipeline = store.getParsed<Resource>(ctx.parent)!;

@@ -4,14 +4,14 @@
 // parameters. The manifests, the Skaffold config that deploys them and the render log are written to
 // storage exactly where the release's `targetArtifacts` point.
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
 import { ApiError } from '../../google/errors.js';
 import type { Resource } from '../../google/standard-methods.js';
 import {
-  applyDeployParameters, loadSkaffoldConfigs, renderManifests, SkaffoldError,
+  applyDeployParameters, loadSkaffoldConfigs, lookPath, offlineEnv, OFFLINE, renderManifests, SkaffoldError,
   type RemoteResolver, type ResolvedConfig,
 } from '../../skaffold/index.js';
 import { stagesOf } from './pipelines.js';
@@ -171,7 +171,13 @@ function includedModules(release: Resource, target: Resource): Obj[] {
   });
 }
 
-/** Remote Skaffold modules: git repositories on this machine (under --source-dirs) and Gantry's Cloud Storage. */
+/**
+ * Remote Skaffold modules: git repositories on this machine (under --source-dirs) and Gantry's Cloud Storage.
+ * git runs as the render tools do (skaffold/tools.ts `offlineEnv`): the PATH and nothing else of Gantry's
+ * environment, a private HOME, no system or global git config (no `insteadOf`, credential helpers, LFS
+ * filters or templates of the operator), only the file:// transport (GIT_ALLOW_PROTOCOL=file), proxies at a
+ * dead loopback port, no hooks, no submodules.
+ */
 function remoteResolver(release: Resource, deps: RenderDeps): RemoteResolver {
   const root = join(deps.workRoot, String(release.uid), '.remote');
   let n = 0;
@@ -179,15 +185,29 @@ function remoteResolver(release: Resource, deps: RenderDeps): RemoteResolver {
     git: async (repo, ref) => {
       // Only local repositories: Gantry never reaches out to the network.
       const url = repo.startsWith('file://') ? repo : repo.startsWith('/') ? `file://${repo}` : undefined;
-      if (!url) throw new SkaffoldError(`git module "${repo}": Gantry clones only repositories on this machine (a file:// URL under --source-dirs).`, 'REMOTE_NOT_FOUND');
+      if (!url) throw new SkaffoldError(`git module "${repo.slice(0, 200)}": Gantry clones only repositories on this machine (a file:// URL under --source-dirs); ${OFFLINE}.`, 'REMOTE_NOT_FOUND');
+      if (ref !== undefined && (ref.startsWith('-') || /[\0-\x20\x7f]/.test(ref))) throw new SkaffoldError(`git module "${repo.slice(0, 200)}": "${ref.slice(0, 200)}" is not a git ref.`, 'REMOTE_NOT_FOUND');
       let path: string;
-      try { path = deps.storage.localPath(url); } catch (e) { throw new SkaffoldError(`git module "${repo}": ${(e as Error).message}`, 'REMOTE_NOT_FOUND'); }
+      try { path = deps.storage.localPath(url); } catch (e) { throw new SkaffoldError(`git module "${repo.slice(0, 200)}": ${(e as Error).message}`, 'REMOTE_NOT_FOUND'); }
+      // Gantry's own work directory holds unpacked release sources: a "repository" there is a client's upload
+      // (with a .git directory or config of its choosing), never one of the operator's.
+      const real = (p: string) => { try { return realpathSync(p); } catch { return resolve(p); } };
+      const work = real(deps.workRoot), repoDir = real(path);
+      if (repoDir === work || repoDir.startsWith(work + sep)) {
+        throw new SkaffoldError(`git module "${repo.slice(0, 200)}": Gantry clones only the operator's repositories, not release sources it unpacked.`, 'REMOTE_NOT_FOUND');
+      }
+      const pathEnv = (deps.env ?? process.env).PATH;
+      const git = await lookPath('git', { PATH: pathEnv });
+      if (!git) throw new SkaffoldError(`git module "${repo.slice(0, 200)}": cloning it requires git, which is not on the PATH.`, 'TOOL_NOT_FOUND');
+      const home = join(root, 'home');
+      mkdirSync(join(home, 'tmp'), { recursive: true });
       const dest = join(root, `git-${n++}`);
       rmSync(dest, { recursive: true, force: true });
       mkdirSync(dirname(dest), { recursive: true });
-      const args = ['clone', '--quiet', '--depth', '1', ...(ref ? ['--branch', ref] : []), '--', `file://${path}`, dest];
-      await run('git', args, { timeout: 60_000, env: { ...process.env, ...(deps.env ?? {}), GIT_TERMINAL_PROMPT: '0' } })
-        .catch(() => { throw new SkaffoldError(`git module "${repo}"${ref ? ` at ref "${ref}"` : ''} could not be cloned.`, 'REMOTE_NOT_FOUND'); });
+      const args = ['-c', 'core.hooksPath=/dev/null', '-c', 'protocol.allow=never', '-c', 'protocol.file.allow=always',
+        'clone', '--quiet', '--no-recurse-submodules', '--template=', '--depth', '1', ...(ref ? ['--branch', ref] : []), '--', `file://${repoDir}`, dest];
+      await run(git, args, { timeout: 60_000, maxBuffer: 1 << 20, cwd: home, env: offlineEnv(pathEnv, home) })
+        .catch(() => { throw new SkaffoldError(`git module "${repo.slice(0, 200)}"${ref ? ` at ref "${ref.slice(0, 200)}"` : ''} could not be cloned.`, 'REMOTE_NOT_FOUND'); });
       return dest;
     },
     googleCloudStorage: async source => {
