@@ -17,6 +17,7 @@ import {
 import { stagesOf } from './pipelines.js';
 import { phaseIds } from './phases.js';
 import { sourceDir, type SourceReader } from './skaffold.js';
+import { ArchiveError, unpackArchive } from '../../policy/archives.js';
 import type { LogSink } from './job-execution.js';
 
 type Obj = Record<string, unknown>;
@@ -240,11 +241,9 @@ function remoteResolver(release: Resource, deps: RenderDeps): RemoteResolver {
 }
 
 async function sourceDirFromArchive(data: Buffer, dest: string): Promise<string> {
-  const { extract } = await import('tar');
-  const tmp = join(dest, '.module.tgz');
-  writeFileSync(tmp, data);
-  await extract({ file: tmp, cwd: dest }).catch(() => { throw new SkaffoldError('a googleCloudStorage module is not a readable tar.gz archive.', 'REMOTE_NOT_FOUND'); });
-  rmSync(tmp, { force: true });
+  await unpackArchive(data, dest).catch((e: Error) => {
+    throw new SkaffoldError(`a googleCloudStorage module is ${e instanceof ArchiveError ? e.message : 'not a readable tar.gz archive'}.`, 'REMOTE_NOT_FOUND');
+  });
   return dest;
 }
 

@@ -2,9 +2,9 @@
 // Gantry's Cloud Storage (what `gcloud deploy releases create --source` uploads) or, where the operator
 // allows it, a local file:// path (a directory or a tarball). Jobs read the Skaffold config the render
 // stored for their target and phase (profiles applied, modules merged), as Cloud Deploy's jobs do.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { extract } from 'tar';
+import { ArchiveError, unpackArchive } from '../../policy/archives.js';
 import YAML from 'yaml';
 import { errors } from '../../google/errors.js';
 
@@ -41,11 +41,10 @@ export async function sourceDir(release: Record<string, unknown>, storage: Sourc
 }
 
 async function unpack(tgz: Buffer, dir: string): Promise<string> {
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, '.source.tgz');
-  writeFileSync(tmp, tgz);
-  // tar's errors name Gantry's work directory: the client hears only that the archive is unreadable.
-  await extract({ file: tmp, cwd: dir }).catch(() => { throw errors.failedPrecondition('The release source is not a readable tar.gz archive.', 'skaffold_config_uri'); });
+  // The archive's own errors name Gantry's work directory: the client hears only what is wrong with it.
+  await unpackArchive(tgz, dir).catch((e: Error) => {
+    throw errors.failedPrecondition(`The release source is ${e instanceof ArchiveError ? e.message : 'not a readable tar.gz archive'}.`, 'skaffold_config_uri');
+  });
   writeFileSync(join(dir, '.gantry-unpacked'), '');
   return dir;
 }
