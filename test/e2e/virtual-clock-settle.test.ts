@@ -53,3 +53,23 @@ test('durations are accepted as Google writes them and as people do', async () =
     assert.equal(r.status, 400, bad);
   }
 });
+
+test('outcome rules take durations as people write them: a 10m deploy ends exactly 10 minutes in', async () => {
+  const rel = `${PIPE}/releases/rel-slow`;
+  const post = (path: string, body: unknown) => fetch(`${g.url}/v1/${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  assert.equal((await post(`${PIPE}/releases?releaseId=rel-slow`, { annotations: { 'gantry.dev/outcomes': '*/deploy=succeed~10m' } })).status, 200);
+  await advance({ duration: '1s' });
+  assert.equal((await post(`${rel}/rollouts?rolloutId=slow`, { targetId: 'staging' })).status, 200);
+  await advance({ duration: '1s' });
+  const started = await get<{ state: string; deployStartTime: string }>(`${rel}/rollouts/slow`);
+  assert.equal(started.state, 'IN_PROGRESS');
+  await advance({ duration: '9m58s' });
+  assert.equal((await get<{ state: string }>(`${rel}/rollouts/slow`)).state, 'IN_PROGRESS');
+  await advance({ duration: '1h' });
+  const done = await get<{ state: string; deployStartTime: string; deployEndTime: string }>(`${rel}/rollouts/slow`);
+  assert.equal(done.state, 'SUCCEEDED');
+  // staging verifies (1 s simulated job) after its 10-minute deploy.
+  assert.equal(Date.parse(done.deployEndTime) - Date.parse(done.deployStartTime), 601_000);
+  const bad = await post(`${PIPE}/releases?releaseId=rel-bad`, { annotations: { 'gantry.dev/outcomes': '*/deploy=succeed~10x' } });
+  assert.equal(bad.status, 400);
+});
