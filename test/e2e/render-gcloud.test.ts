@@ -22,7 +22,7 @@ let src: string;
 
 interface Release {
   renderState: string;
-  targetRenders: Record<string, { renderingState: string; failureCause?: string; failureMessage?: string; metadata?: { cloudRun?: { service: string }; gke?: { deployment: string } } }>;
+  targetRenders: Record<string, { renderingState: string; renderingBuild?: string; failureCause?: string; failureMessage?: string; metadata?: { cloudRun?: { service: string }; gke?: { deployment: string } } }>;
   targetArtifacts: Record<string, { artifactUri: string; manifestPath: string; skaffoldConfigPath: string; phaseArtifacts?: Record<string, { manifestPath: string; skaffoldConfigPath: string }> }>;
 }
 interface Rollout { state: string; deployFailureCause?: string; failureReason?: string; phases: { deploymentJobs: Record<string, { jobRun?: string }> }[] }
@@ -48,6 +48,9 @@ test('profiles, a required module, images and deploy parameters render per targe
   const r = await rendered('r1');
   assert.equal(r.renderState, 'SUCCEEDED', JSON.stringify(r.targetRenders));
   assert.equal(r.targetRenders['shop-dev'].metadata?.gke?.deployment, 'backend');
+  // One render build for every target, named as Cloud Build names builds (project number, region, uuid).
+  assert.match(r.targetRenders['shop-dev'].renderingBuild!, /^projects\/\d{12}\/locations\/us-central1\/builds\/[0-9a-f-]{36}$/);
+  assert.equal(r.targetRenders['shop-prod'].renderingBuild, r.targetRenders['shop-dev'].renderingBuild);
 
   const dev = r.targetArtifacts['shop-dev'];
   assert.match(dev.artifactUri, /^gs:\/\/us-central1\.deploy-artifacts\.my-proj\.appspot\.com\/r1-[0-9a-f]{32}\/shop-dev$/);
@@ -248,4 +251,43 @@ gke:
   assert.equal(r.targetRenders['k-charts'].renderingState, 'FAILED');
   assert.equal(r.targetRenders['k-charts'].failureCause, 'EXECUTION_FAILED');
   assert.match(r.targetRenders['k-charts'].failureMessage!, /helm/);
+});
+
+test('releases create --from-run-manifest: gcloud generates the Skaffold config (with the stages\' profiles) and it renders', async () => {
+  const { mkdirSync } = await import('node:fs');
+  const dir = join(tempDir(), 'frm');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'service.yaml'), 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: hello-run\nspec:\n  template:\n    spec:\n      containers:\n      - image: us-docker.pkg.dev/cloudrun/container/hello\n');
+  writeFileSync(join(dir, 'cd.yaml'), `apiVersion: deploy.cloud.google.com/v1
+kind: DeliveryPipeline
+metadata:
+  name: frm
+serialPipeline:
+  stages:
+  - targetId: frm-dev
+  - targetId: frm-prod
+    profiles: [prod]
+---
+apiVersion: deploy.cloud.google.com/v1
+kind: Target
+metadata:
+  name: frm-dev
+run:
+  location: ${LOC}
+---
+apiVersion: deploy.cloud.google.com/v1
+kind: Target
+metadata:
+  name: frm-prod
+run:
+  location: ${LOC}
+`);
+  await gcloud(['deploy', 'apply', `--file=${join(dir, 'cd.yaml')}`, '--region=us-central1']);
+  const { stderr } = await gcloud(['deploy', 'releases', 'create', 'frm-1', `--from-run-manifest=${join(dir, 'service.yaml')}`, '--delivery-pipeline=frm', '--region=us-central1', '--quiet']);
+  assert.match(stderr, /Generated Skaffold file can be found here: gs:\/\//);
+  const r = await rendered('frm-1', `${LOC}/deliveryPipelines/frm`);
+  assert.equal(r.renderState, 'SUCCEEDED', JSON.stringify(r.targetRenders));
+  for (const t of ['frm-dev', 'frm-prod']) assert.equal(r.targetRenders[t].metadata?.cloudRun?.service, `${LOC}/services/hello-run`);
+  const art = r.targetArtifacts['frm-prod'];
+  assert.match(await cat(`${art.artifactUri}/${art.manifestPath}`), /name: hello-run/);
 });

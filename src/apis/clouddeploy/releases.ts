@@ -93,7 +93,7 @@ export function releaseStrategy(store: Store, policies: ReleasePolicies): KindSt
       if (ctts.size) r.customTargetTypeSnapshots = [...ctts.values()];
       r.renderState = 'IN_PROGRESS';
       r.renderStartTime = r.createTime;
-      const renderingBuild = cloudBuildName(ctx.parent.split('/')[1], location);
+      const renderingBuild = cloudBuildName(ctx.parent.split('/')[1], ctx.parent.split('/')[3]);
       r.targetRenders = Object.fromEntries([...targets.keys()].map(id => [id, { renderingBuild, renderingState: 'IN_PROGRESS' }]));
       r.condition = {
         releaseReadyCondition: {},
