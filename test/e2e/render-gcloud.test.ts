@@ -290,4 +290,10 @@ run:
   for (const t of ['frm-dev', 'frm-prod']) assert.equal(r.targetRenders[t].metadata?.cloudRun?.service, `${LOC}/services/hello-run`);
   const art = r.targetArtifacts['frm-prod'];
   assert.match(await cat(`${art.artifactUri}/${art.manifestPath}`), /name: hello-run/);
+  // A stage without verify still lists its verify job, DISABLED, as Cloud Deploy shows it; the rollout runs past it.
+  const ro = await eventually(async () => {
+    const x = await gcloud.json<{ state: string; phases: { deploymentJobs: { verifyJob: { state: string; id: string } } }[] }>(['deploy', 'rollouts', 'describe', 'frm-1-to-frm-dev-0001', '--release=frm-1', '--delivery-pipeline=frm', '--region=us-central1']);
+    return x.state === 'SUCCEEDED' ? x : undefined;
+  }, 20_000);
+  assert.deepEqual(ro.phases[0].deploymentJobs.verifyJob, { id: 'verify', state: 'DISABLED', verifyJob: {} });
 });

@@ -17,11 +17,11 @@ export interface Phase extends Obj {
   childRolloutJobs?: { createRolloutJobs?: Job[]; advanceRolloutJobs?: Job[] };
 }
 
-/** The jobs of a phase in execution order (child rollout jobs run side by side). */
+/** The jobs of a phase in execution order (child rollout jobs run side by side); DISABLED jobs are shown, never run. */
 export function jobsOf(phase: Phase): Job[] {
   if (phase.childRolloutJobs) return [...phase.childRolloutJobs.createRolloutJobs ?? [], ...phase.childRolloutJobs.advanceRolloutJobs ?? []];
   const dj = phase.deploymentJobs ?? {};
-  return JOB_ORDER.map(id => dj[JOB_FIELD[id]]).filter((j): j is Job => !!j);
+  return JOB_ORDER.map(id => dj[JOB_FIELD[id]]).filter((j): j is Job => !!j && j.state !== 'DISABLED');
 }
 
 interface PhaseSpec { id: string; verify: boolean; verifyTasks?: Obj[]; predeploy?: Obj; postdeploy?: Obj }
@@ -101,11 +101,12 @@ export function planPhases(stage: Obj, opts: { startingPhaseId?: string; firstDe
     const pre = hookJob('predeploy', i === firstRun ? (s.predeploy ?? predeploy) : skip ? undefined : s.predeploy);
     if (pre && !skip) jobs.predeployJob = pre;
     jobs.deployJob = { id: 'deploy', state: 'PENDING', deployJob: {} };
-    if (s.verify) jobs.verifyJob = { id: 'verify', state: 'PENDING', verifyJob: s.verifyTasks ? { tasks: s.verifyTasks } : {} };
+    // Without verify the job is still listed, DISABLED, as Cloud Deploy shows it.
+    jobs.verifyJob = s.verify ? { id: 'verify', state: 'PENDING', verifyJob: s.verifyTasks ? { tasks: s.verifyTasks } : {} } : { id: 'verify', state: 'DISABLED', verifyJob: {} };
     const post = hookJob('postdeploy', s.postdeploy);
     if (post) jobs.postdeployJob = post;
     if (skip) {
-      for (const j of Object.values(jobs)) { j.state = 'SKIPPED'; }
+      for (const j of Object.values(jobs)) if (j.state !== 'DISABLED') j.state = 'SKIPPED';
       return { id: s.id, state: 'SKIPPED', skipMessage: skip, deploymentJobs: jobs };
     }
     return { id: s.id, state: 'PENDING', deploymentJobs: jobs };
