@@ -116,7 +116,7 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   };
   const executions = new JobExecutions(store, clock, executors, sources, join(work, 'sources'), log);
   const renderStorage = { ...sources, list: (bucket: string, prefix: string) => storage.listObjects(bucket, prefix) };
-  runtime.register(renderController(deploy, () => opts.renderMs, { storage: renderStorage, workRoot: join(work, 'sources') },
+  runtime.register(renderController(deploy, () => opts.renderMs, { storage: renderStorage, workRoot: join(work, 'sources'), log },
     (release, configs) => executions.renderCustomTargets(release, targetId => executorFor(release, targetId, opts.executor), configs)));
   runtime.register(pipelineConditionController(store));
   registerStorage(app, storage, store);

@@ -112,11 +112,9 @@ export class ControllerRuntime {
       this.kindOf.delete(name);
       for (const c of this.byKind.get(kind) ?? []) {
         try {
-          // Returned work is taken out of the savepoint: a transaction function may not return a promise.
-          let work: void | Promise<unknown> = undefined;
-          this.store.tx(() => { work = c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n), track: w => this.track(w) }); });
-          if (work !== undefined) {
-            this.track((work as Promise<unknown>).catch((e: Error) => {
+          const work = this.store.savepoint(() => c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n), track: w => this.track(w) }));
+          if (work) {
+            this.track(work.catch((e: Error) => {
               this.log.error(`reconcile ${kind} ${name} failed: ${e.stack ?? e}`);
               this.wakeAt(kind, name, this.clock.now() + 1000);
             }));

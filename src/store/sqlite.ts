@@ -108,21 +108,31 @@ export class SqliteStore implements Store {
     setMeta: (key, value) => { this.stmts.setMeta.run(key, value); },
   };
 
-  tx<T>(fn: (w: Writer) => T): T {
-    if (this.depth > 0) {
-      // Nested: a savepoint (better-sqlite3 nests transactions so), so a failing inner unit undoes only its own writes.
-      const mark = this.pending.length;
-      this.depth++;
-      try {
-        return this.db.transaction(() => fn(this.writer))();
-      } catch (e) {
-        this.rows.clear();
-        this.pending.length = mark;
-        throw e;
-      } finally {
-        this.depth--;
-      }
+  savepoint<T>(fn: (w: Writer) => T): T {
+    // The result is taken out of the transaction, so a unit may hand back work it leaves running (a promise),
+    // which a better-sqlite3 transaction function may not return.
+    let out!: T;
+    if (this.depth === 0) {
+      this.tx(w => { out = fn(w); });
+      return out;
     }
+    // Nested, better-sqlite3 makes the transaction a savepoint.
+    const mark = this.pending.length;
+    this.depth++;
+    try {
+      this.db.transaction(() => { out = fn(this.writer); })();
+      return out;
+    } catch (e) {
+      this.rows.clear();
+      this.pending.length = mark;
+      throw e;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  tx<T>(fn: (w: Writer) => T): T {
+    if (this.depth > 0) return fn(this.writer);
     this.depth++;
     let result: T;
     try {

@@ -60,6 +60,11 @@ export interface Store {
   getFrozen<T = Record<string, unknown>>(name: string): Readonly<T> | undefined;
   /** Runs `fn` in one transaction; changes reach subscribers after commit. */
   tx<T>(fn: (w: Writer) => T): T;
+  /**
+   * Inside a transaction, a unit whose failure undoes only its own writes (a savepoint); outside one, a
+   * transaction. What `fn` returns is handed back as is, a promise of work it left running included.
+   */
+  savepoint<T>(fn: (w: Writer) => T): T;
   list(q: ListQuery): ListResult;
   /** Names of resources of a kind flagged active (unfinished work), for controllers on start-up. */
   activeNames(kind: string): string[];

@@ -6,30 +6,28 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startTestGantry, tempDir } from '../helpers/server.js';
 import { uploadSource } from '../helpers/source.js';
 import { googleError } from '../helpers/clients.js';
 import { DeployKit } from '../helpers/deploy.js';
+import { recordingServer, type RecordingServer } from '../helpers/skaffold.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const LOC = 'projects/hostile/locations/us-central1';
 const PIPE = `${LOC}/deliveryPipelines/app`;
 let g: Gantry;
 const k = new DeployKit();
-let server: Server;
-const hits: string[] = [];
+let remote: RecordingServer;
+let hits: string[] = [];
 let REMOTE = '';
 const savedGitConfig = process.env.GIT_CONFIG_GLOBAL;
 
 before(async () => {
-  server = createServer((req, res) => { hits.push(`${req.method} ${req.url}`); res.end('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fetched\n'); });
-  server.on('connect', (req, socket) => { hits.push(`CONNECT ${req.url}`); socket.destroy(); });
-  await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
-  const a = server.address();
-  REMOTE = `127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+  remote = await recordingServer();
+  hits = remote.hits;
+  REMOTE = remote.host;
   // The operator's global git config rewrites every file:// URL to the recording server: a render that used
   // it would show up there.
   const gitconfig = join(tempDir(), 'gitconfig');
@@ -43,7 +41,7 @@ before(async () => {
 after(async () => {
   if (savedGitConfig === undefined) delete process.env.GIT_CONFIG_GLOBAL; else process.env.GIT_CONFIG_GLOBAL = savedGitConfig;
   await g.close();
-  await new Promise<void>(r => server.close(() => r()));
+  await remote.close();
 });
 
 function source(files: Record<string, string>): string {

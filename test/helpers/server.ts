@@ -1,13 +1,22 @@
 // Starts Gantry for a test: in-process (fast), or as a child process (for kill/restart tests).
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startGantry, type Gantry, type GantryOptions } from '../../src/gantry.js';
 
 export function tempDir(prefix = 'gantry-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Writes `files` (path → text) under `root`, creating folders; returns `root`. */
+export function writeTree(root: string, files: Record<string, string | Buffer>): string {
+  for (const [p, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, p)), { recursive: true });
+    writeFileSync(join(root, p), text);
+  }
+  return root;
 }
 
 /**

@@ -1,9 +1,9 @@
 // Release sources for tests: a directory of files packed as the tar.gz gcloud uploads, stored in
 // Gantry's Cloud Storage at a gs:// URL, ready to be a release's skaffoldConfigUri.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { create } from 'tar';
-import { tempDir } from './server.js';
+import { tempDir, writeTree } from './server.js';
 
 /** The smallest real source: a Skaffold config with one Knative Service manifest and a verify stanza. */
 export const MINIMAL_SOURCE: Record<string, string> = {
@@ -12,11 +12,7 @@ export const MINIMAL_SOURCE: Record<string, string> = {
 };
 
 export async function uploadSource(gantryUrl: string, gsUrl: string, files: Record<string, string> = MINIMAL_SOURCE): Promise<string> {
-  const dir = tempDir('source-');
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
+  const dir = writeTree(tempDir('source-'), files);
   const tgz = join(tempDir('tgz-'), 'source.tgz');
   await create({ gzip: true, file: tgz, cwd: dir }, Object.keys(files));
   const [, bucket, object] = /^gs:\/\/([^/]+)\/(.+)$/.exec(gsUrl)!;

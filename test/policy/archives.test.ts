@@ -1,15 +1,14 @@
 // Archive unpacking within bounds: a small tar.gz that expands past the limits writes nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { create } from 'tar';
-import { tempDir } from '../helpers/server.js';
+import { tempDir, writeTree } from '../helpers/server.js';
 import { ArchiveError, unpackArchive } from '../../src/policy/archives.js';
 
 async function archive(files: Record<string, string | Buffer>): Promise<Buffer> {
-  const dir = tempDir('arch-src-');
-  for (const [p, v] of Object.entries(files)) { mkdirSync(join(dir, p, '..'), { recursive: true }); writeFileSync(join(dir, p), v); }
+  const dir = writeTree(tempDir('arch-src-'), files);
   const out = join(tempDir('arch-out-'), 'a.tgz');
   await create({ gzip: true, file: out, cwd: dir }, Object.keys(files));
   return readFileSync(out);

@@ -4,18 +4,10 @@ import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSkaffoldConfigs, SkaffoldError, type ResolvedConfig, type SkaffoldErrorKind } from '../../src/skaffold/index.js';
+import { loadSkaffoldConfigs, type ResolvedConfig } from '../../src/skaffold/index.js';
+import { rejectsWith } from '../helpers/skaffold.js';
 
 const F = fileURLToPath(new URL('../../../test/fixtures/skaffold', import.meta.url));
-
-async function rejectsWith(p: Promise<unknown>, kind: SkaffoldErrorKind, message: RegExp) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof SkaffoldError, `not a SkaffoldError: ${String(e)}`);
-    assert.equal(e.kind, kind, e.message);
-    assert.match(e.message, message);
-    return true;
-  });
-}
 
 const names = (cs: ResolvedConfig[]) => cs.map(c => c.name ?? '(unnamed)');
 const manifests = (c: ResolvedConfig) => (c.config.manifests as { rawYaml?: string[] } | undefined)?.rawYaml;

@@ -7,46 +7,28 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
-  loadSkaffoldConfigs, renderManifests, SkaffoldError, offlineEnv, DEAD_PROXY, type SkaffoldErrorKind,
+  loadSkaffoldConfigs, renderManifests, offlineEnv, DEAD_PROXY,
 } from '../../src/skaffold/index.js';
 import { makeSandbox, runTool } from '../../src/skaffold/tools.js';
 import { isRemoteRef } from '../../src/skaffold/paths.js';
+import { recordingServer, rejectsWith, sourceTree, type RecordingServer } from '../helpers/skaffold.js';
 
-let server: Server;
+let remote: RecordingServer;
 let hits: string[] = [];
 let REMOTE = '';
 
 before(async () => {
-  server = createServer((req, res) => { hits.push(`${req.method} ${req.url}`); res.end('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fetched\n'); });
-  server.on('connect', (req, socket) => { hits.push(`CONNECT ${req.url}`); socket.destroy(); });
-  await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
-  const a = server.address();
-  REMOTE = `127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+  remote = await recordingServer();
+  hits = remote.hits;
+  REMOTE = remote.host;
 });
-after(() => new Promise<void>(r => server.close(() => r())));
+after(() => remote.close());
 
-async function rejectsWith(p: Promise<unknown>, kind: SkaffoldErrorKind, message: RegExp) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof SkaffoldError, `not a SkaffoldError: ${String(e)}`);
-    assert.equal(e.kind, kind, e.message);
-    assert.match(e.message, message);
-    return true;
-  });
-}
-
-function tmp(files: Record<string, string> = {}): string {
-  const root = mkdtempSync(join(tmpdir(), 'skaffold-offline-'));
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), text);
-  }
-  return root;
-}
+const tmp = (files: Record<string, string> = {}) => sourceTree(files, 'skaffold-offline-');
 
 /**
  * Fake `kustomize` and `helm` that record each call (arguments, tab-separated) and the environment they got,
@@ -133,7 +115,7 @@ test('a tool is never run outside the offline environment', async () => {
 
 test('git in the offline environment refuses every transport but file://, before connecting', { skip: existsSync('/usr/bin/git') ? false : 'git is not installed' }, async () => {
   const home = tmp();
-  hits = [];
+  hits.length = 0;
   try {
     for (const url of [`http://${REMOTE}/org/repo.git`, `https://${REMOTE}/org/repo.git`, `ssh://git@${REMOTE}/repo.git`, `git://${REMOTE}/repo.git`]) {
       await assert.rejects(runTool('/usr/bin/git', ['ls-remote', '--', url], { cwd: home, env: offlineEnv('/usr/bin:/bin', home), timeoutMs: 10_000, maxBuffer: 1 << 20 }, `git ls-remote ${url}`),
@@ -162,7 +144,7 @@ test('even if a scheme-less git base got past the checks, kustomize in the sandb
 
 test('remote kustomize paths and kustomization references fail the render naming them, before kustomize runs and with no request', async () => {
   const t = fakeTools();
-  hits = [];
+  hits.length = 0;
   const U = `http://${REMOTE}`;
   const cases: [string, Record<string, string>, RegExp][] = [
     ['skaffold path', { 'skaffold.yaml': SKAFFOLD_KUSTOMIZE([`${U}/kustomization`]) }, /^kustomize path "http:\/\/127\.0\.0\.1:\d+\/kustomization" \(unnamed config\[0\], skaffold\.yaml\) is remote: Gantry renders offline/],
@@ -231,7 +213,7 @@ test('a kustomization reference missing from the source is refused before kustom
 
 test('kustomize helm inflation, plugins, KRM functions and build arguments that enable them are refused', async () => {
   const t = fakeTools();
-  hits = [];
+  hits.length = 0;
   const cases: [string, Record<string, string>, RegExp][] = [
     ['--enable-helm', { 'skaffold.yaml': SKAFFOLD_KUSTOMIZE(['.'], ['--enable-helm']) }, /kustomize build argument "--enable-helm" is not allowed/],
     ['--enable-alpha-plugins', { 'skaffold.yaml': SKAFFOLD_KUSTOMIZE(['.'], ['--enable-alpha-plugins --enable-exec']) }, /kustomize build argument "--enable-alpha-plugins" is not allowed/],
@@ -287,7 +269,7 @@ const CHART = 'apiVersion: v2\nname: web\nversion: 0.1.0\n';
 
 test('remote helm charts, repositories, values files and dependencies fail the render naming them, before helm runs and with no request', async () => {
   const t = fakeTools();
-  hits = [];
+  hits.length = 0;
   const U = `http://${REMOTE}`;
   const cases: [string, Record<string, string>, RegExp][] = [
     ['remoteChart URL', { 'skaffold.yaml': HELM(`remoteChart: ${U}/web-1.0.0.tgz`) }, /^remoteChart "http:\/\/127\.0\.0\.1:\d+\/web-1\.0\.0\.tgz" of helm release "web" is remote: Gantry renders offline/],

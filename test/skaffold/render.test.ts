@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import {
   applyDeployParameters, customActionsOf, loadSkaffoldConfigs, renderManifests, SkaffoldError, verifyOf,
-  type RenderOptions, type SkaffoldErrorKind,
+  type RenderOptions,
 } from '../../src/skaffold/index.js';
+import { rejectsWith, sourceTree } from '../helpers/skaffold.js';
 
 const F = fileURLToPath(new URL('../../../test/fixtures/skaffold', import.meta.url));
 const DIGEST = `sha256:${'a'.repeat(64)}`;
@@ -18,29 +19,13 @@ const IMAGES = [
   { image: 'us-docker.pkg.dev/demo/web/app', tag: `us-docker.pkg.dev/demo/web/app:v3@${DIGEST}` },
 ];
 
-async function rejectsWith(p: Promise<unknown>, kind: SkaffoldErrorKind, message: RegExp) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof SkaffoldError, `not a SkaffoldError: ${String(e)}`);
-    assert.equal(e.kind, kind, e.message);
-    assert.match(e.message, message);
-    return true;
-  });
-}
-
 async function render(dir: string, opts: RenderOptions = {}, load: Parameters<typeof loadSkaffoldConfigs>[0] | object = {}) {
   return renderManifests(await loadSkaffoldConfigs({ dir, ...load }), { images: IMAGES, ...opts });
 }
 
 const docs = (s: string) => YAML.parseAllDocuments(s).map(d => d.toJS() as Record<string, any>);
 
-function tmp(files: Record<string, string> = {}): string {
-  const root = mkdtempSync(join(tmpdir(), 'skaffold-render-'));
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), text);
-  }
-  return root;
-}
+const tmp = (files: Record<string, string> = {}) => sourceTree(files, 'skaffold-render-');
 
 const CONFIG = (rawYaml: string[]) => `apiVersion: skaffold/v4beta14\nkind: Config\nmanifests:\n  rawYaml:\n${rawYaml.map(r => `    - "${r}"`).join('\n')}\n`;
 const CM = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`;

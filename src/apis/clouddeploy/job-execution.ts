@@ -13,7 +13,7 @@ import { parseDurationMs } from '../../google/time.js';
 import type { Resource } from '../../google/standard-methods.js';
 import { envOf, jobSkaffold, sourceDir, type Container, type SourceReader } from './skaffold.js';
 import { customActionsOf, type ResolvedConfig } from '../../skaffold/index.js';
-import { artifactBase, phaseLayout, stageFor } from './render.js';
+import { artifactBase, customTargetTypeOf, phaseLayout, stageFor } from './render.js';
 import { customEnv, readResults, renderOutput } from './custom-target.js';
 import { releaseOf, saveJobRun, snapshotOf, type Rollout } from './rollouts.js';
 
@@ -30,11 +30,10 @@ interface Outcome { ok: boolean; cause?: string; message?: string; artifact?: Ob
 /** A task in the API's form (schema message `Task`). */
 interface Task { containersTask?: { containers?: Container[] }; container?: Container; config?: { id?: string } }
 /** What one job run is running now; `cancelled` also stops the containers it has not started yet. */
-interface Run { tasks: RunningTask[]; cancelled: boolean }
+interface Run { tasks: RunningTask[]; cancelled: boolean; /** Settles once the result is written. */ done?: Promise<void> }
 
 export class JobExecutions {
   private running = new Map<string, Run>();
-  private work = new Map<string, Promise<void>>();
 
   constructor(private store: Store, private clock: Clock, private executors: Record<string, Executor>,
     private storage: SourceReader & LogSink, private workRoot: string, private log: Logger) {}
@@ -51,17 +50,17 @@ export class JobExecutions {
 
   /** Starts the job run's tasks unless they run already; resolves once its result is written. */
   start(jobRunName: string, mode: string): Promise<void> {
-    const running = this.work.get(jobRunName);
-    if (running) return running;
-    this.running.set(jobRunName, { tasks: [], cancelled: false });
-    const work = this.run(jobRunName, mode).then(outcome => this.finish(jobRunName, outcome), (e: Error) => {
+    const running = this.running.get(jobRunName);
+    if (running?.done) return running.done;
+    const run: Run = { tasks: [], cancelled: false };
+    this.running.set(jobRunName, run);
+    run.done = this.run(jobRunName, mode).then(outcome => this.finish(jobRunName, outcome), (e: Error) => {
       this.log.error(`job run ${jobRunName}: ${e.stack ?? e.message}`);
       // Google errors are written for clients; anything else (a file system error) may name host paths: it stays in the log.
       const why = e instanceof ApiError ? `: ${e.message}` : ' (the details are in Gantry\'s log)';
       this.finish(jobRunName, { ok: false, cause: 'EXECUTION_FAILED', message: `Gantry could not run the job${why}` });
-    }).finally(() => this.work.delete(jobRunName));
-    this.work.set(jobRunName, work);
-    return work;
+    });
+    return run.done;
   }
 
   private async run(jobRunName: string, mode: string): Promise<Outcome> {
@@ -113,34 +112,34 @@ export class JobExecutions {
         steps.push(skaffold.verify.map(v => ({ name: v.name, ...v.container })));
       }
     } else {
-      const custom = (target?.customTarget as Obj | undefined)?.customTargetType as string | undefined;
-      if (custom) {
-        const ctt = ((release.customTargetTypeSnapshots as Resource[] | undefined) ?? []).find(c => c.name === custom) ?? {};
-        const actionName = (ctt.customActions as Obj | undefined)?.deployAction as string | undefined;
-        if (actionName) {
-          const action = skaffold.customActions.get(actionName);
-          if (!action) return missing(`Deploy action "${actionName}" of custom target type ${custom} is not defined in the release's Skaffold config.`);
-          steps.push(action);
-        }
+      const ctt = customTargetTypeOf(release, target);
+      const cttActions = (ctt?.customActions ?? {}) as Obj;
+      if (cttActions.deployAction) {
+        const action = skaffold.customActions.get(String(cttActions.deployAction));
+        if (!action) return missing(`Deploy action "${String(cttActions.deployAction)}" of custom target type ${String(ctt!.name)} is not defined in the release's Skaffold config.`);
+        steps.push(action);
       }
       const rendered = (release.targetArtifacts as Record<string, Obj> | undefined)?.[rollout.targetId];
-      const phaseArtifact = (rendered?.phaseArtifacts as Record<string, Obj> | undefined)?.[phaseId];
-      if (custom && steps.length && rendered) {
-        const base = String(rendered.artifactUri);
-        const output = `${base}/${rollout.uid ?? rollout.name.split('/').pop()}/${phaseId}/custom-output`;
-        const hasCustomRender = !!((release.customTargetTypeSnapshots as Resource[] | undefined) ?? []).find(c => c.name === custom && (c.customActions as Obj | undefined)?.renderAction);
-        const pct = /^canary-(\d+)$/.exec(phaseId);
-        customDeploy = {
-          output,
-          env: customEnv({
-            type: 'DEPLOY', release, target: target!, phase: phaseId, percentage: pct ? Number(pct[1]) : 100, output,
-            input: hasCustomRender ? renderOutput(release, rollout.targetId) : `${base}/${String(phaseArtifact?.manifestPath ?? rendered.manifestPath)}`,
-            rollout: rolloutName.split('/').pop(), skaffold: `${base}/${String(phaseArtifact?.skaffoldConfigPath ?? rendered.skaffoldConfigPath)}`,
-            manifest: `${base}/${String(phaseArtifact?.manifestPath ?? rendered.manifestPath)}`, storageOrigin: this.storage.origin(),
-          }),
-        };
+      if (rendered) {
+        const phaseArtifact = (rendered.phaseArtifacts as Record<string, Obj> | undefined)?.[phaseId];
+        const manifestPath = String(phaseArtifact?.manifestPath ?? rendered.manifestPath);
+        artifact = { artifactUri: rendered.artifactUri, manifestPaths: [manifestPath] };
+        if (steps.length) {
+          const base = String(rendered.artifactUri);
+          const manifest = `${base}/${manifestPath}`;
+          const output = `${base}/${rollout.uid ?? rollout.name.split('/').pop()}/${phaseId}/custom-output`;
+          const phase = phaseLayout(stageFor(release, rollout.targetId)).find(p => p.id === phaseId);
+          customDeploy = {
+            output,
+            env: customEnv({
+              type: 'DEPLOY', release, target: target!, phase: phaseId, percentage: phase?.percentage ?? 100, output,
+              input: cttActions.renderAction ? renderOutput(release, rollout.targetId) : manifest, manifest,
+              rollout: rolloutName.split('/').pop(), skaffold: `${base}/${String(phaseArtifact?.skaffoldConfigPath ?? rendered.skaffoldConfigPath)}`,
+              storageOrigin: this.storage.origin(),
+            }),
+          };
+        }
       }
-      if (rendered) artifact = { artifactUri: rendered.artifactUri, manifestPaths: [String(phaseArtifact?.manifestPath ?? rendered.manifestPath)] };
       if (!steps.length) return { ok: true, artifact };
     }
 
@@ -214,12 +213,10 @@ export class JobExecutions {
    */
   async renderCustomTargets(release: Resource, modeFor: (targetId: string) => string, configs: Map<string, ResolvedConfig[]>): Promise<Map<string, CustomRender>> {
     const out = new Map<string, CustomRender>();
-    const ctts = (release.customTargetTypeSnapshots as Resource[] | undefined) ?? [];
-    if (!ctts.length) return out;
     for (const t of (release.targetSnapshots as Resource[] | undefined) ?? []) {
       const targetId = String(t.targetId);
       const mode = modeFor(targetId);
-      const ctt = ctts.find(c => c.name === (t.customTarget as Obj | undefined)?.customTargetType);
+      const ctt = customTargetTypeOf(release, t);
       const rendered = configs.get(targetId);
       if (!ctt || mode === 'simulated' || !rendered) continue;
       const actionName = (ctt.customActions as Obj | undefined)?.renderAction as string | undefined;

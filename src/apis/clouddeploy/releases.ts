@@ -12,7 +12,7 @@ import { parseTimestamp } from '../../google/time.js';
 import { locationOf, withEtag, notFound, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import type { MethodSpec } from '../../server/api.js';
 import { stagesOf } from './pipelines.js';
-import { artifactBase, phaseLayout, renderRelease, stageFor, type RenderDeps, type TargetRenderResult } from './render.js';
+import { artifactBase, customTargetTypeOf, phaseLayout, renderRelease, stageFor, type RenderDeps, type TargetRenderResult } from './render.js';
 import { customActionsOf, verifyOf, type ResolvedConfig } from '../../skaffold/index.js';
 import type { CustomRender } from './job-execution.js';
 import { schema } from './service.js';
@@ -147,8 +147,12 @@ export function renderController(ctx: ApiContext, renderMs: () => number, deps: 
       return renderRelease(r, deps).then(async results => {
         for (const [id, problem] of stageChecks(r, results)) results.set(id, { ok: false, ...problem });
         const configs = new Map([...results].filter(([, v]) => v.ok && v.configs).map(([k, v]) => [k, v.configs!]));
-        const actions = await renderActions(r, configs).catch((e: Error) => new Map<string, CustomRender>(
-          [...configs.keys()].map(id => [id, { ok: false, cause: 'EXECUTION_FAILED', message: e instanceof ApiError ? e.message : 'Gantry could not run the custom render action (the details are in its log).' }])));
+        const actions = await renderActions(r, configs).catch((e: Error) => {
+          // Google errors are written for clients; anything else may name host paths, so it goes to the log only.
+          if (!(e instanceof ApiError)) deps.log?.error(`custom render of ${name}: ${e.stack ?? e.message}`);
+          const message = e instanceof ApiError ? e.message : 'Gantry could not run the custom render action (the details are in its log).';
+          return new Map<string, CustomRender>([...configs.keys()].map(id => [id, { ok: false, cause: 'EXECUTION_FAILED', message }]));
+        });
         for (const [id, f] of actions) {
           const res = results.get(id);
           if (!res?.ok) continue;
@@ -188,8 +192,7 @@ function stageChecks(r: Resource, results: Map<string, TargetRenderResult>): Map
         }
       }
     }
-    const type = ((r.targetSnapshots as Resource[] | undefined) ?? []).find(t => t.targetId === id)?.customTarget as Obj | undefined;
-    const ctt = ((r.customTargetTypeSnapshots as Resource[] | undefined) ?? []).find(c => c.name === type?.customTargetType);
+    const ctt = customTargetTypeOf(r, ((r.targetSnapshots as Resource[] | undefined) ?? []).find(t => t.targetId === id));
     const cttActions = (ctt?.customActions ?? {}) as Obj;
     for (const a of [cttActions.renderAction, cttActions.deployAction].filter(Boolean) as string[]) {
       if (!actions.has(a)) out.set(id, { cause: 'CUSTOM_ACTION_NOT_FOUND', message: `Action "${a}" of custom target type ${String(ctt!.name)} is not a custom action of the Skaffold config.` });

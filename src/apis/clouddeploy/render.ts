@@ -19,6 +19,7 @@ import { phaseIds } from './phases.js';
 import { sourceDir, type SourceReader } from './skaffold.js';
 import { ArchiveError, unpackArchive } from '../../policy/archives.js';
 import type { LogSink } from './job-execution.js';
+import type { Logger } from '../../server/log.js';
 
 type Obj = Record<string, unknown>;
 const run = promisify(execFile);
@@ -33,6 +34,8 @@ export interface RenderDeps {
   workRoot: string;
   /** Environment the render tools (kubectl, helm, git) run with: their PATH. */
   env?: NodeJS.ProcessEnv;
+  /** Where failures that are not the client's (they may name host paths) are reported. */
+  log?: Logger;
 }
 
 export interface TargetRenderResult {
@@ -59,6 +62,13 @@ export function stageFor(release: Resource, targetId: string): Obj | undefined {
   const parents = ((release.targetSnapshots as Resource[] | undefined) ?? [])
     .filter(t => (((t.multiTarget as Obj | undefined)?.targetIds as string[] | undefined) ?? []).includes(targetId));
   return stages.find(s => parents.some(p => p.targetId === s.targetId));
+}
+
+/** The custom target type (its snapshot in the release) a target deploys with; none for built-in target kinds. */
+export function customTargetTypeOf(release: Resource, target: Resource | undefined): Resource | undefined {
+  const type = (target?.customTarget as Obj | undefined)?.customTargetType;
+  if (!type) return undefined;
+  return ((release.customTargetTypeSnapshots as Resource[] | undefined) ?? []).find(c => c.name === type);
 }
 
 /** Deploy parameters for one target: the pipeline stage's (label-matched), then the target's, then the release's. */
@@ -105,17 +115,19 @@ export async function renderRelease(release: Resource, deps: RenderDeps): Promis
       return out;
     }
   }
-  for (const t of targets) out.set(String(t.targetId), await renderTarget(release, t, dir, deps));
+  const remote = remoteResolver(release, deps);
+  for (const t of targets) out.set(String(t.targetId), await renderTarget(release, t, dir, deps, remote));
   return out;
 }
 
-async function renderTarget(release: Resource, target: Resource, dir: string | undefined, deps: RenderDeps): Promise<TargetRenderResult> {
+async function renderTarget(release: Resource, target: Resource, dir: string | undefined, deps: RenderDeps, remote: RemoteResolver): Promise<TargetRenderResult> {
   const targetId = String(target.targetId);
   const base = artifactBase(release, targetId);
   const log: string[] = [];
   const stage = stageFor(release, targetId);
   const stageProfiles = (stage?.profiles as string[] | undefined) ?? [];
   const params = deployParametersFor(release, target);
+  const configFile = String(release.skaffoldConfigPath || 'skaffold.yaml');
   const images = ((release.buildArtifacts as Obj[] | undefined) ?? []).map(a => ({ image: String(a.image ?? ''), tag: String(a.tag ?? '') }));
   const write = (path: string, text: string, type = 'text/yaml') => deps.storage.write(`${base}/${path}`, Buffer.from(text), type);
   const fail = (cause: string, message: string): TargetRenderResult => {
@@ -125,10 +137,9 @@ async function renderTarget(release: Resource, target: Resource, dir: string | u
   };
   const renderOne = async (profiles: string[]) => {
     if (!dir) return { configs: [] as ResolvedConfig[], manifests: simulatedManifest(release, target) };
-    log.push(`skaffold render --filename=${String(release.skaffoldConfigPath ?? 'skaffold.yaml')}${profiles.length ? ` --profile=${profiles.join(',')}` : ''}${images.length ? ` --build-artifacts (${images.length} image${images.length > 1 ? 's' : ''})` : ''}`);
+    log.push(`skaffold render --filename=${configFile}${profiles.length ? ` --profile=${profiles.join(',')}` : ''}${images.length ? ` --build-artifacts (${images.length} image${images.length > 1 ? 's' : ''})` : ''}`);
     const configs = await loadSkaffoldConfigs({
-      dir, file: String(release.skaffoldConfigPath || 'skaffold.yaml'), profiles, extraRequires: includedModules(release, target),
-      remote: remoteResolver(release, deps),
+      dir, file: configFile, profiles, extraRequires: includedModules(release, target), remote,
     });
     const rendered = await renderManifests(configs, { images, env: deps.env });
     log.push(...rendered.log);
@@ -157,9 +168,7 @@ async function renderTarget(release: Resource, target: Resource, dir: string | u
 
 /** A custom target type's includeSkaffoldModules, as Skaffold `requires` entries of the release's config. */
 function includedModules(release: Resource, target: Resource): Obj[] {
-  const type = (target.customTarget as Obj | undefined)?.customTargetType;
-  if (!type) return [];
-  const ctt = ((release.customTargetTypeSnapshots as Resource[] | undefined) ?? []).find(c => c.name === type);
+  const ctt = customTargetTypeOf(release, target);
   const mods = (((ctt?.customActions as Obj | undefined)?.includeSkaffoldModules as Obj[] | undefined) ?? []);
   return mods.map(m => {
     const req: Obj = { configs: m.configs ?? [] };
@@ -182,8 +191,15 @@ function includedModules(release: Resource, target: Resource): Obj[] {
 function remoteResolver(release: Resource, deps: RenderDeps): RemoteResolver {
   const root = join(deps.workRoot, String(release.uid), '.remote');
   let n = 0;
+  // Every target and phase of one render loads the same modules: each source is fetched once per render.
+  const fetched = new Map<string, Promise<string>>();
+  const once = (key: string, fetch: () => Promise<string>) => {
+    let p = fetched.get(key);
+    if (!p) fetched.set(key, p = fetch());
+    return p;
+  };
   return {
-    git: async (repo, ref) => {
+    git: (repo, ref) => once(`git ${repo} ${ref ?? ''}`, async () => {
       // Only local repositories: Gantry never reaches out to the network.
       const url = repo.startsWith('file://') ? repo : repo.startsWith('/') ? `file://${repo}` : undefined;
       if (!url) throw new SkaffoldError(`git module "${repo.slice(0, 200)}": Gantry clones only repositories on this machine (a file:// URL under --source-dirs); ${OFFLINE}.`, 'REMOTE_NOT_FOUND');
@@ -210,8 +226,8 @@ function remoteResolver(release: Resource, deps: RenderDeps): RemoteResolver {
       await run(git, args, { timeout: 60_000, maxBuffer: 1 << 20, cwd: home, env: offlineEnv(pathEnv, home) })
         .catch(() => { throw new SkaffoldError(`git module "${repo.slice(0, 200)}"${ref ? ` at ref "${ref.slice(0, 200)}"` : ''} could not be cloned.`, 'REMOTE_NOT_FOUND'); });
       return dest;
-    },
-    googleCloudStorage: async source => {
+    }),
+    googleCloudStorage: source => once(`gcs ${source}`, async () => {
       const m = /^gs:\/\/([^/]+)\/(.*)$/.exec(source);
       if (!m) throw new SkaffoldError(`googleCloudStorage module source "${source}" is not a gs:// URI.`, 'REMOTE_NOT_FOUND');
       const [, bucket, path] = m;
@@ -236,7 +252,7 @@ function remoteResolver(release: Resource, deps: RenderDeps): RemoteResolver {
       if (/\.(tgz|tar\.gz)$/.test(path)) return sourceDirFromArchive(data, dest);
       writeFileSync(join(dest, path.split('/').pop()!), data);
       return dest;
-    },
+    }),
   };
 }
 
