@@ -75,7 +75,9 @@ def main():
     methods = []
     for info, uploads in sorted(infos, key=lambda x: x[0].method_id):
         path = root + (info.flat_path or info.relative_path)
-        collection, verb = info.method_id.split('.', 1)[1].rsplit('.', 1)
+        # Top-level methods (`logging.getCmekSettings`) have no collection.
+        rest = info.method_id.split('.', 1)[1]
+        collection, verb = rest.rsplit('.', 1) if '.' in rest else ('', rest)
         name = rpc_name(service, collection, verb, info, singular.get(info.flat_path or info.relative_path, '')) if service else info.method_id
         methods.append({'httpMethod': info.http_method, 'path': template(path), 'method': name})
         # Media uploads have a path of their own (`/upload/storage/v1/b/{bucket}/o`); apitools' resumable_path is

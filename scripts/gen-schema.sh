@@ -21,3 +21,28 @@ APIS=googlecloudsdk.generated_clients.apis
 "$PY" scripts/gen-methods.py $APIS.clouddeploy.v1.clouddeploy_v1_client clouddeploy.googleapis.com \
   google.cloud.deploy.v1.CloudDeploy > schemas/clouddeploy-v1.methods.json
 "$PY" scripts/gen-methods.py $APIS.storage.v1.storage_v1_client storage.googleapis.com > schemas/storage-v1.methods.json
+# Cloud Run Admin API: v1 (Knative-style, gcloud's) and v2 views of the same jobs.
+"$PY" scripts/gen-schema.py $APIS.run.v1.run_v1_messages \
+  Job Execution Task ListJobsResponse ListExecutionsResponse ListTasksResponse RunJobRequest CancelExecutionRequest Status \
+  Policy SetIamPolicyRequest TestIamPermissionsRequest TestIamPermissionsResponse > schemas/run-v1.json
+"$PY" scripts/gen-schema.py $APIS.run.v2.run_v2_messages \
+  GoogleCloudRunV2Job GoogleCloudRunV2Execution GoogleCloudRunV2Task GoogleCloudRunV2ListJobsResponse \
+  GoogleCloudRunV2ListExecutionsResponse GoogleCloudRunV2ListTasksResponse GoogleCloudRunV2RunJobRequest \
+  GoogleCloudRunV2CancelExecutionRequest GoogleLongrunningOperation GoogleLongrunningListOperationsResponse \
+  GoogleLongrunningWaitOperationRequest GoogleIamV1Policy GoogleIamV1SetIamPolicyRequest \
+  GoogleIamV1TestIamPermissionsRequest GoogleIamV1TestIamPermissionsResponse > schemas/run-v2.json
+"$PY" scripts/gen-methods.py $APIS.run.v1.run_v1_client run.googleapis.com > schemas/run-v1.methods.json
+"$PY" scripts/gen-methods.py $APIS.run.v2.run_v2_client run.googleapis.com > schemas/run-v2.methods.json
+# Secret Manager v1: the secrets Cloud Run tasks read.
+"$PY" scripts/gen-schema.py $APIS.secretmanager.v1.secretmanager_v1_messages \
+  Secret SecretVersion AddSecretVersionRequest AccessSecretVersionResponse ListSecretsResponse ListSecretVersionsResponse \
+  DisableSecretVersionRequest EnableSecretVersionRequest DestroySecretVersionRequest Location ListLocationsResponse \
+  Policy SetIamPolicyRequest TestIamPermissionsRequest TestIamPermissionsResponse Empty > schemas/secretmanager-v1.json
+"$PY" scripts/gen-methods.py $APIS.secretmanager.v1.secretmanager_v1_client secretmanager.googleapis.com \
+  google.cloud.secretmanager.v1.SecretManagerService > schemas/secretmanager-v1.methods.json
+# Cloud Logging v2: task and job-run output as log entries.
+"$PY" scripts/gen-schema.py $APIS.logging.v2.logging_v2_messages \
+  LogEntry ListLogEntriesRequest ListLogEntriesResponse WriteLogEntriesRequest WriteLogEntriesResponse ListLogsResponse \
+  TailLogEntriesRequest TailLogEntriesResponse MonitoredResource Empty > schemas/logging-v2.json
+"$PY" scripts/gen-methods.py $APIS.logging.v2.logging_v2_client logging.googleapis.com \
+  google.logging.v2.LoggingServiceV2 > schemas/logging-v2.methods.json

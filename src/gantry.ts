@@ -8,7 +8,10 @@ import { RealClock, VirtualClock, type Clock } from './engine/clock.js';
 import { ControllerRuntime } from './engine/controllers.js';
 import { Operations } from './google/operations.js';
 import { Locations } from './google/locations.js';
-import type { ApiContext } from './google/context.js';
+import type { ApiContext, BaseContext } from './google/context.js';
+import { Projects } from './google/projects.js';
+import { registerSecretManager } from './apis/secretmanager/index.js';
+import { registerLogging } from './apis/logging/index.js';
 import { App } from './server/app.js';
 import { createLogger, type Level, type Logger } from './server/log.js';
 import { registerCloudDeploy } from './apis/clouddeploy/routes.js';
@@ -94,9 +97,10 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   const executorPolicy = new ExecutorPolicy(opts.executor, opts.allowExecutors);
   const sourcePolicy = new SourcePolicy(opts.sourceDirs);
 
+  let baseUrl = '';
+  const base: BaseContext = { store, clock, ops, projects: new Projects(store), origin: () => baseUrl };
   const deploy: ApiContext = { store, clock, ops, schema: deploySchema, locations: new Locations(opts.locations), svc: { protoPackage: PROTO_PACKAGE, apiVersion: 'v1', serviceName: SERVICE } };
   registerCloudDeploy(app, deploy, { executors: executorPolicy, sources: sourcePolicy });
-  let baseUrl = '';
   const work = opts.dataDir === ':memory:' ? join(tmpdir(), `gantry-${process.pid}`) : opts.dataDir;
   const storage = new StorageService(store, clock, new BlobStore(join(work, 'blobs')), () => baseUrl);
   // Only the executors the operator enabled exist at all: nothing else can run a command.
@@ -114,7 +118,10 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
     write: (url: string, data: Buffer, type: string) => storage.write(url, data, type), httpUrl: (url: string) => storage.httpUrl(url),
     origin: () => baseUrl,
   };
-  const executions = new JobExecutions(store, clock, executors, sources, join(work, 'sources'), log);
+  const secrets = registerSecretManager(app, base);
+  void secrets; // Cloud Run reads it (being written)
+  const logs = registerLogging(app, base, { dataDir: work });
+  const executions = new JobExecutions(store, clock, executors, sources, join(work, 'sources'), log, logs);
   const renderStorage = { ...sources, list: (bucket: string, prefix: string) => storage.listObjects(bucket, prefix) };
   runtime.register(renderController(deploy, () => opts.renderMs, { storage: renderStorage, workRoot: join(work, 'sources'), log },
     (release, configs) => executions.renderCustomTargets(release, targetId => executorFor(release, targetId, opts.executor), configs)));

@@ -9,6 +9,7 @@ import { ApiError } from '../../google/errors.js';
 import type { Clock } from '../../engine/clock.js';
 import type { Executor, RunningTask, TaskResult, TaskSpec } from '../../executors/executor.js';
 import type { Logger } from '../../server/log.js';
+import type { LogWriter } from '../logging/index.js';
 import { parseDurationMs } from '../../google/time.js';
 import type { Resource } from '../../google/standard-methods.js';
 import { envOf, jobSkaffold, sourceDir, type Container, type SourceReader } from './skaffold.js';
@@ -36,7 +37,7 @@ export class JobExecutions {
   private running = new Map<string, Run>();
 
   constructor(private store: Store, private clock: Clock, private executors: Record<string, Executor>,
-    private storage: SourceReader & LogSink, private workRoot: string, private log: Logger) {}
+    private storage: SourceReader & LogSink, private workRoot: string, private log: Logger, readonly logs?: LogWriter) {}
 
   isRunning(jobRun: string): boolean { return this.running.has(jobRun); }
 

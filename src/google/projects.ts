@@ -1,0 +1,35 @@
+// Projects by id or number. Gantry has no Resource Manager: each project id has a stable made-up number
+// (project-number.ts), and an API that answers with numbers (Cloud Run v1) or is called with them must find the
+// project again. Every id seen on a write is remembered under its number, so a later request by number resolves.
+import type { Store, Writer } from '../store/store.js';
+import { projectNumber } from './project-number.js';
+
+const KEY = 'project.number.';
+
+export class Projects {
+  private known = new Map<string, string>();
+
+  constructor(private store: Store) {}
+
+  /** The number Google would answer with for `project` (an id or already a number). */
+  number(project: string): string { return projectNumber(project); }
+
+  /** The project id a request names: an id as it is, a number of a project seen before as its id, else the number. */
+  resolve(idOrNumber: string): string {
+    if (!/^[0-9]+$/.test(idOrNumber)) return idOrNumber;
+    const cached = this.known.get(idOrNumber);
+    if (cached) return cached;
+    const id = this.store.getMeta(KEY + idOrNumber);
+    if (id) this.known.set(idOrNumber, id);
+    return id ?? idOrNumber;
+  }
+
+  /** Records `id` under its number, in the write that first stores something of the project. */
+  remember(w: Writer, id: string): void {
+    if (/^[0-9]+$/.test(id)) return;
+    const n = projectNumber(id);
+    if (this.known.get(n) === id) return;
+    w.setMeta(KEY + n, id);
+    this.known.set(n, id);
+  }
+}
