@@ -34,7 +34,7 @@ export class Router<H> {
 
   constructor(opts: RouterOptions = {}) {
     for (const api of opts.apis ?? []) {
-      this.hosts.push(api.host);
+      if (!this.hosts.includes(api.host)) this.hosts.push(api.host);
       for (const m of api.methods) {
         const c = compile(m.httpMethod, m.path, { host: api.host, method: m.method });
         push(this.known, `${m.httpMethod} ${c.verb}`, c);

@@ -57,8 +57,11 @@ test('the router tells unserved methods and APIs (501) from unknown paths (404)'
   assert.equal(outcome('GET', '/v1/projects/p/locations/l/deployPolicies'), '501 Method google.cloud.deploy.v1.CloudDeploy.ListDeployPolicies is not implemented by Gantry.');
   assert.equal(outcome('POST', '/v1/projects/p/locations/l/targets/t:setIamPolicy'), '501 Method google.iam.v1.IAMPolicy.SetIamPolicy is not implemented by Gantry for targets.');
   assert.equal(outcome('POST', '/storage/v1/b/b/o/x/compose'), '501 Method storage.objects.compose is not implemented by Gantry.');
-  for (const p of ['/v2/projects/p/locations/l/services', '/v1/projects/p/locations/l/services', '/compute/v1/projects/p/zones', '/upload/drive/v3/files', '/apis/serving.knative.dev/v1/namespaces/p/services']) {
-    assert.match(outcome('GET', p), /^501 GET .* is not a method of an API Gantry implements \(clouddeploy\.googleapis\.com, storage\.googleapis\.com\)\.$/, p);
+  // Cloud Run services are in the tables of an API Gantry serves (jobs), so they are named methods.
+  assert.equal(outcome('GET', '/v2/projects/p/locations/l/services'), '501 Method run.projects.locations.services.list is not implemented by Gantry.');
+  assert.equal(outcome('GET', '/apis/serving.knative.dev/v1/namespaces/p/services'), '501 Method run.namespaces.services.list is not implemented by Gantry.');
+  for (const p of ['/v1/projects/p/locations/l/functions', '/compute/v1/projects/p/zones', '/upload/drive/v3/files', '/apis/batch/v1/namespaces/p/jobs']) {
+    assert.match(outcome('GET', p), /^501 GET .* is not a method of an API Gantry implements \(clouddeploy\.googleapis\.com, logging\.googleapis\.com, run\.googleapis\.com, secretmanager\.googleapis\.com, storage\.googleapis\.com\)\.$/, p);
   }
   // Inside a served API's paths, or no API path at all: Google's 404.
   for (const p of ['/v1/projects/p', '/v1/projects/p/locations/l/targets/t/x', '/v1/projects/p/locations/l/targets:y', '/storage/v1/nope', '/gantry/v1/nope', '/favicon.ico', '/', '/v1/nothing/here', '/v1/projects//locations', '/v2/projects/p/', '/v2', '*', '127.0.0.1:1', 'http://127.0.0.1/v2/projects/p/x']) {
