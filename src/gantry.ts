@@ -12,6 +12,7 @@ import type { ApiContext, BaseContext } from './google/context.js';
 import { Projects } from './google/projects.js';
 import { registerSecretManager } from './apis/secretmanager/index.js';
 import { registerLogging } from './apis/logging/index.js';
+import { registerRun, TASK_RULES } from './apis/run/index.js';
 import { App } from './server/app.js';
 import { createLogger, type Level, type Logger } from './server/log.js';
 import { registerCloudDeploy } from './apis/clouddeploy/routes.js';
@@ -20,6 +21,7 @@ import { pipelineConditionController } from './apis/clouddeploy/controllers/pipe
 import { PROTO_PACKAGE, SERVICE, schema as deploySchema } from './apis/clouddeploy/service.js';
 import { registerEmulator } from './emulator/routes.js';
 import { OutcomeScripts } from './emulator/outcome-scripts.js';
+import { DEPLOY_RULES } from './apis/clouddeploy/outcomes.js';
 import { executorFor, rolloutControllers } from './apis/clouddeploy/controllers/rollouts.js';
 import { ExecutorPolicy, type ExecutorMode } from './policy/executors.js';
 import { SourcePolicy } from './policy/sources.js';
@@ -54,6 +56,12 @@ export interface GantryOptions {
   maxConnections: number;
   /** How long a client may take to send a whole request. */
   requestTimeoutMs: number;
+  /** How long a simulated Cloud Run task attempt takes unless scripted. */
+  taskMs: number;
+  /** The region of Cloud Run v1 requests whose host names none (plain `127.0.0.1`). */
+  runRegion: string;
+  /** The network of containers the container executor starts: none, or the host's. */
+  containerNetwork: 'none' | 'host';
   /** Docker Engine API socket for the container executor (dockerd or podman). */
   dockerSocket: string;
   /** SQLite synchronous mode: NORMAL survives a killed process, FULL also power loss. */
@@ -61,7 +69,7 @@ export interface GantryOptions {
 }
 
 export const DEFAULTS: GantryOptions = {
-  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, executor: 'simulated', dockerSocket: '/var/run/docker.sock', durability: 'NORMAL',
+  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, taskMs: 1000, runRegion: 'us-central1', containerNetwork: 'none', executor: 'simulated', dockerSocket: '/var/run/docker.sock', durability: 'NORMAL',
   allowExecutors: [], sourceDirs: [], allowHosts: [], allowOrigins: [], maxConnections: 1024, requestTimeoutMs: 60_000,
 };
 
@@ -99,7 +107,8 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
 
   let baseUrl = '';
   const base: BaseContext = { store, clock, ops, projects: new Projects(store), origin: () => baseUrl };
-  const deploy: ApiContext = { store, clock, ops, schema: deploySchema, locations: new Locations(opts.locations), svc: { protoPackage: PROTO_PACKAGE, apiVersion: 'v1', serviceName: SERVICE } };
+  const runLocations = new Locations(opts.locations);
+  const deploy: ApiContext = { store, clock, ops, schema: deploySchema, locations: runLocations, svc: { protoPackage: PROTO_PACKAGE, apiVersion: 'v1', serviceName: SERVICE } };
   registerCloudDeploy(app, deploy, { executors: executorPolicy, sources: sourcePolicy });
   const work = opts.dataDir === ':memory:' ? join(tmpdir(), `gantry-${process.pid}`) : opts.dataDir;
   const storage = new StorageService(store, clock, new BlobStore(join(work, 'blobs')), () => baseUrl);
@@ -109,7 +118,7 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   if (executorPolicy.enabled.has('container')) {
     // Loaded only when enabled: the Docker client is a tenth of a second of start-up otherwise spent for nothing.
     const { ContainerExecutor } = await import('./executors/container.js');
-    const containers = new ContainerExecutor(opts.dockerSocket);
+    const containers = new ContainerExecutor(opts.dockerSocket, opts.containerNetwork);
     await containers.ping().catch((e: Error) => { throw new Error(`the container executor needs a Docker Engine API at ${opts.dockerSocket}: ${e.message}`); });
     executors.container = containers;
   }
@@ -119,7 +128,6 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
     origin: () => baseUrl,
   };
   const secrets = registerSecretManager(app, base);
-  void secrets; // Cloud Run reads it (being written)
   const logs = registerLogging(app, base, { dataDir: work });
   const executions = new JobExecutions(store, clock, executors, sources, join(work, 'sources'), log, logs);
   const renderStorage = { ...sources, list: (bucket: string, prefix: string) => storage.listObjects(bucket, prefix) };
@@ -128,7 +136,21 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   runtime.register(pipelineConditionController(store));
   registerStorage(app, storage, store);
   const outcomes = new OutcomeScripts(store);
-  for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name) })) runtime.register(c);
+  outcomes.addGrammar(DEPLOY_RULES);
+  for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name, DEPLOY_RULES) })) runtime.register(c);
+  registerRun(app, base, {
+    runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, locations: runLocations, defaultRegion: opts.runRegion,
+    taskMs: () => opts.taskMs, apiRules: (name, grammar) => outcomes.rulesFor(name, grammar), workRoot: work, log,
+    entry: (c, stream, line) => ({
+      logName: `projects/${c.project}/logs/run.googleapis.com%2F${stream}`,
+      resource: { type: 'cloud_run_job', labels: { project_id: c.project, job_name: c.job, location: c.region } },
+      labels: { 'run.googleapis.com/execution_name': c.execution, 'run.googleapis.com/task_index': String(c.taskIndex), 'run.googleapis.com/task_attempt': String(c.attempt) },
+      textPayload: line,
+    }),
+    logUri: (project, region, job, execution) => `${baseUrl}/gantry/v1/logs/viewer?project=${encodeURIComponent(project)}&advancedFilter=${encodeURIComponent(
+      `resource.type="cloud_run_job"\nresource.labels.job_name="${job}"\nresource.labels.location="${region}"\nlabels."run.googleapis.com/execution_name"="${execution}"`)}`,
+  });
+  outcomes.addGrammar(TASK_RULES);
   registerEmulator(app, clock, runtime, outcomes);
 
   await app.fastify.listen({ host: opts.host, port: opts.port });

@@ -1,7 +1,8 @@
-// Outcome rules set through Gantry's API, each scoped to a resource name prefix (a pipeline, a
-// release, a rollout, or "" for everything). Kept in the store, so they survive restarts.
+// Outcome rules set through Gantry's API, each scoped to a resource name prefix (a pipeline, a release, a rollout,
+// a Cloud Run job, or "" for everything). Kept in the store, so they survive restarts. Rules are text in the shared
+// rule language; each API reads them with its own grammar, and a script must parse in one of them.
 import type { Store } from '../store/store.js';
-import { parseOutcomes, type OutcomeRule } from '../apis/clouddeploy/outcomes.js';
+import { parsesInAny, parseRules, type Rule, type RuleGrammar } from '../engine/outcomes.js';
 import { newUid } from '../google/ids.js';
 
 export interface OutcomeScript { name: string; scope: string; rules: string }
@@ -10,10 +11,15 @@ const KIND = 'gantryOutcomeScript';
 const PARENT = 'gantry/outcomes';
 
 export class OutcomeScripts {
+  private grammars: RuleGrammar[] = [];
+
   constructor(private store: Store) {}
 
+  /** An API whose work scripts may describe. */
+  addGrammar(g: RuleGrammar): void { this.grammars.push(g); }
+
   add(scope: string, rules: string): OutcomeScript {
-    parseOutcomes(rules, 'rules');
+    parsesInAny(rules, this.grammars, 'rules');
     const s: OutcomeScript = { name: `${PARENT}/${newUid()}`, scope, rules };
     this.store.tx(w => w.put(KIND, s.name, PARENT, s, new Date().toISOString(), false));
     return s;
@@ -27,11 +33,15 @@ export class OutcomeScripts {
     return true;
   }
 
-  /** Rule sets whose scope contains `resource`, most specific (longest scope) first. */
-  rulesFor(resource: string): OutcomeRule[][] {
-    return this.list()
-      .filter(s => s.scope === '' || resource === s.scope || resource.startsWith(s.scope + '/'))
-      .sort((a, b) => b.scope.length - a.scope.length)
-      .map(s => parseOutcomes(s.rules, 'rules'));
+  /**
+   * Rule sets whose scope contains `resource`, most specific (longest scope) first, read with `grammar`; a script
+   * written for another API (it does not parse in this grammar) is skipped.
+   */
+  rulesFor<O extends string>(resource: string, grammar: RuleGrammar<O>): Rule<O>[][] {
+    const out: Rule<O>[][] = [];
+    for (const s of this.list().filter(s => s.scope === '' || resource === s.scope || resource.startsWith(s.scope + '/')).sort((a, b) => b.scope.length - a.scope.length)) {
+      try { out.push(parseRules(s.rules, grammar, 'rules')); } catch { /* another API's rules */ }
+    }
+    return out;
   }
 }

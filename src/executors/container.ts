@@ -1,8 +1,9 @@
 // Runs a task as a container through the Docker Engine API (dockerd, or podman's compatible service),
-// with no network: a task's image, command, args, env and working directory, its output streamed.
+// with no network by default: a task's image, command, args, env, working directory and mounts, its output streamed.
+// Containers carry labels, so a restarted Gantry re-attaches to those still running.
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
-import type { Executor, RunningTask, TaskResult, TaskSpec } from './executor.js';
+import type { Executor, LogFn, RunningTask, TaskResult, TaskSpec } from './executor.js';
 
 export class ContainerExecutor implements Executor {
   readonly name = 'container' as const;
@@ -15,12 +16,16 @@ export class ContainerExecutor implements Executor {
   /** Whether the engine answers (used at start-up to fail early with a clear message). */
   async ping(): Promise<void> { await this.docker.ping(); }
 
-  start(spec: TaskSpec, log: (stream: 'stdout' | 'stderr', chunk: string) => void): RunningTask {
-    let container: Docker.Container | undefined;
-    let outcome: TaskResult | undefined;
-    const stop = () => { container?.kill().catch(() => undefined); };
+  /** Whether the engine holds `image` (no registry is reachable, so what is not here cannot run). */
+  async hasImage(image: string): Promise<boolean> {
+    try { await this.docker.getImage(image).inspect(); return true; } catch { return false; }
+  }
+
+  start(spec: TaskSpec, log: LogFn): RunningTask {
+    const control = new Control(spec);
     const done = (async (): Promise<TaskResult> => {
       if (!spec.image) return { kind: 'failedToStart', message: 'the task has no image' };
+      let container: Docker.Container;
       try {
         container = await this.docker.createContainer({
           Image: spec.image,
@@ -28,31 +33,99 @@ export class ContainerExecutor implements Executor {
           Cmd: spec.args,
           Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
           WorkingDir: spec.workingDir ?? (spec.workspace ? '/workspace' : undefined),
-          HostConfig: { NetworkMode: this.network, AutoRemove: false, ...(spec.workspace ? { Binds: [`${spec.workspace}:/workspace`] } : {}) },
+          Labels: spec.labels ?? {},
+          StopTimeout: Math.ceil((spec.graceMs ?? 0) / 1000),
+          HostConfig: {
+            NetworkMode: this.network, AutoRemove: false,
+            Binds: [...(spec.workspace ? [`${spec.workspace}:/workspace`] : []), ...(spec.mounts ?? []).map(m => `${m.hostPath}:${m.path}${m.readOnly === false ? '' : ':ro'}`)],
+          },
           AttachStdout: true, AttachStderr: true,
         });
       } catch (e) {
         return { kind: 'failedToStart', message: (e as Error).message };
       }
-      const timer = setTimeout(() => { outcome = { kind: 'timedOut' }; stop(); }, Math.min(spec.timeoutMs, 2 ** 31 - 1));
-      timer.unref();
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true }).catch(() => undefined);
+      if (stream) this.demux(stream, log);
       try {
-        const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-        const out = new PassThrough(), err = new PassThrough();
-        out.on('data', (d: Buffer) => log('stdout', d.toString()));
-        err.on('data', (d: Buffer) => log('stderr', d.toString()));
-        this.docker.modem.demuxStream(stream, out, err);
         await container.start();
-        const { StatusCode } = (await container.wait()) as { StatusCode: number };
-        await new Promise(r => setImmediate(r));
-        return outcome ?? { kind: 'exited', code: StatusCode };
       } catch (e) {
-        return outcome ?? { kind: 'failedToStart', message: (e as Error).message };
-      } finally {
-        clearTimeout(timer);
         container.remove({ force: true }).catch(() => undefined);
+        return { kind: 'failedToStart', message: (e as Error).message };
       }
+      spec.onStarted?.(container.id);
+      return this.follow(container, control);
     })();
-    return { done, cancel: () => { outcome ??= { kind: 'cancelled' }; stop(); } };
+    return { done, cancel: () => control.cancel() };
+  }
+
+  async resume(handle: string, spec: TaskSpec, log: LogFn): Promise<RunningTask | undefined> {
+    const container = this.docker.getContainer(handle);
+    let info: Docker.ContainerInspectInfo;
+    try { info = await container.inspect(); } catch { return undefined; }
+    const control = new Control(spec, Date.parse(info.State.StartedAt));
+    // The output it wrote while no Gantry listened, then whatever follows.
+    const since = Math.floor(Date.parse(info.State.StartedAt) / 1000);
+    const stream = await container.logs({ follow: true, stdout: true, stderr: true, since }).catch(() => undefined);
+    if (stream) this.demux(stream as unknown as NodeJS.ReadableStream, log);
+    const done = this.follow(container, control);
+    return { done, cancel: () => control.cancel() };
+  }
+
+  async reap(handle: string): Promise<void> {
+    await this.docker.getContainer(handle).remove({ force: true }).catch(() => undefined);
+  }
+
+  private demux(stream: NodeJS.ReadableStream, log: LogFn): void {
+    const out = new PassThrough(), err = new PassThrough();
+    out.on('data', (d: Buffer) => log('stdout', d.toString()));
+    err.on('data', (d: Buffer) => log('stderr', d.toString()));
+    this.docker.modem.demuxStream(stream, out, err);
+  }
+
+  /** Waits for the container's exit within the task's timeout, then removes it. */
+  private async follow(container: Docker.Container, control: Control): Promise<TaskResult> {
+    control.bind(container);
+    try {
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      // Let the last output chunks through the demuxer before the result is reported.
+      await new Promise(r => setImmediate(r));
+      return control.outcome ?? { kind: 'exited', code: StatusCode };
+    } catch (e) {
+      return control.outcome ?? { kind: 'failedToStart', message: (e as Error).message };
+    } finally {
+      control.clear();
+      container.remove({ force: true }).catch(() => undefined);
+    }
+  }
+}
+
+/** A container's timeout and cancel: `docker stop` (SIGTERM, SIGKILL after the grace period) or an immediate kill. */
+class Control {
+  outcome?: TaskResult;
+  private container?: Docker.Container;
+  private timer?: NodeJS.Timeout;
+  private stopRequested = false;
+
+  constructor(private spec: TaskSpec, startedAt = Date.now()) {
+    const left = Math.max(0, spec.timeoutMs - (Date.now() - startedAt));
+    this.timer = setTimeout(() => { this.outcome ??= { kind: 'timedOut' }; this.stop(); }, Math.min(left, 2 ** 31 - 1));
+    this.timer.unref();
+  }
+
+  bind(container: Docker.Container): void {
+    this.container = container;
+    if (this.stopRequested) this.stop();
+  }
+
+  cancel(): void { this.outcome ??= { kind: 'cancelled' }; this.stop(); }
+
+  clear(): void { clearTimeout(this.timer); }
+
+  private stop(): void {
+    this.stopRequested = true;
+    const c = this.container;
+    if (!c) return;
+    const grace = Math.ceil((this.spec.graceMs ?? 0) / 1000);
+    (grace ? c.stop({ t: grace }) : c.kill()).catch(() => undefined);
   }
 }

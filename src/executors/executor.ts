@@ -11,6 +11,16 @@ export interface TaskSpec {
   /** A host directory the task works in: the process executor's cwd, a container's /workspace mount. */
   workspace?: string;
   timeoutMs: number;
+  /**
+   * On timeout or cancel: SIGTERM, then SIGKILL after this long (Cloud Run's contract). 0 or absent: SIGKILL at once.
+   */
+  graceMs?: number;
+  /** Host files or directories shown to the task at container paths (secret volumes); read-only unless said. */
+  mounts?: { hostPath: string; path: string; readOnly?: boolean }[];
+  /** Labels a container carries, so a restarted Gantry can find it again. */
+  labels?: Record<string, string>;
+  /** Told the handle (a process id, a container id) once the task runs, for `resume`/`reap` after a restart. */
+  onStarted?(handle: string): void;
 }
 
 export type TaskResult =
@@ -25,8 +35,17 @@ export interface RunningTask {
   cancel(): void;
 }
 
+export type LogFn = (stream: 'stdout' | 'stderr', chunk: string) => void;
+
 export interface Executor {
   readonly name: 'process' | 'container';
   /** Starts the task; every line it writes goes to `log` (stream-tagged). */
-  start(spec: TaskSpec, log: (stream: 'stdout' | 'stderr', chunk: string) => void): RunningTask;
+  start(spec: TaskSpec, log: LogFn): RunningTask;
+  /**
+   * After a restart, takes back a task a previous Gantry started (by its handle): its remaining output and its exit.
+   * Undefined when the executor cannot (then `reap` stops whatever is left of it).
+   */
+  resume?(handle: string, spec: TaskSpec, log: LogFn): Promise<RunningTask | undefined>;
+  /** Stops and forgets a task a previous Gantry started and nobody will wait for. */
+  reap?(handle: string): Promise<void>;
 }

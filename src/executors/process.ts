@@ -1,17 +1,22 @@
 // Runs a task's command and args as a local process (the image is ignored): the cheapest way to run
-// real hooks, verifies and deploy actions on the host.
+// real hooks, verifies, deploy actions and Cloud Run tasks on the host.
 import { spawn } from 'node:child_process';
-import type { Executor, RunningTask, TaskResult, TaskSpec } from './executor.js';
+import type { Executor, LogFn, RunningTask, TaskResult, TaskSpec } from './executor.js';
 
 export class ProcessExecutor implements Executor {
   readonly name = 'process' as const;
 
-  start(spec: TaskSpec, log: (stream: 'stdout' | 'stderr', chunk: string) => void): RunningTask {
+  start(spec: TaskSpec, log: LogFn): RunningTask {
     const argv = [...spec.command, ...spec.args];
     let settle!: (r: TaskResult) => void;
     const done = new Promise<TaskResult>(r => { settle = r; });
     if (!argv.length) {
       settle({ kind: 'failedToStart', message: 'the task has no command (the process executor cannot use an image\'s entrypoint)' });
+      return { done, cancel: () => {} };
+    }
+    if (spec.mounts?.length) {
+      // A host process sees the host's file system: a volume cannot appear at the container path it names.
+      settle({ kind: 'failedToStart', message: `the process executor cannot mount volumes (${spec.mounts.map(m => m.path).join(', ')}); run the task with the container executor` });
       return { done, cancel: () => {} };
     }
     // PATH comes from the host so commands resolve; everything else is the task's own environment.
@@ -20,16 +25,30 @@ export class ProcessExecutor implements Executor {
       stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     let outcome: TaskResult | undefined;
-    const kill = () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { child.kill('SIGKILL'); } };
-    const timer = setTimeout(() => { outcome = { kind: 'timedOut' }; kill(); }, Math.min(spec.timeoutMs, 2 ** 31 - 1));
+    let killTimer: NodeJS.Timeout | undefined;
+    const signal = (sig: NodeJS.Signals) => { try { process.kill(-child.pid!, sig); } catch { child.kill(sig); } };
+    // SIGTERM first when the task has a grace period (Cloud Run tasks), SIGKILL when it runs out.
+    const stop = () => {
+      if (!spec.graceMs) return signal('SIGKILL');
+      signal('SIGTERM');
+      killTimer ??= setTimeout(() => signal('SIGKILL'), spec.graceMs);
+      killTimer.unref();
+    };
+    const timer = setTimeout(() => { outcome = { kind: 'timedOut' }; stop(); }, Math.min(spec.timeoutMs, 2 ** 31 - 1));
     timer.unref();
+    if (child.pid !== undefined) spec.onStarted?.(String(child.pid));
     child.stdout!.on('data', (d: Buffer) => log('stdout', d.toString()));
     child.stderr!.on('data', (d: Buffer) => log('stderr', d.toString()));
-    child.once('error', e => { clearTimeout(timer); settle(outcome ?? { kind: 'failedToStart', message: e.message }); });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      settle(outcome ?? (signal ? { kind: 'signalled', signal } : { kind: 'exited', code: code ?? 0 }));
-    });
-    return { done, cancel: () => { outcome ??= { kind: 'cancelled' }; kill(); } };
+    const end = (r: TaskResult) => { clearTimeout(timer); if (killTimer) clearTimeout(killTimer); settle(outcome ?? r); };
+    child.once('error', e => end({ kind: 'failedToStart', message: e.message }));
+    child.once('close', (code, sig) => end(sig ? { kind: 'signalled', signal: sig } : { kind: 'exited', code: code ?? 0 }));
+    return { done, cancel: () => { outcome ??= { kind: 'cancelled' }; stop(); } };
+  }
+
+  /** A process started by a previous Gantry cannot be waited for; `reap` stops its process group. */
+  async reap(handle: string): Promise<void> {
+    const pid = Number(handle);
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
   }
 }

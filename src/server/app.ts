@@ -97,6 +97,16 @@ export class App {
       let refusal: ApiError | undefined;
       try {
         this.guard.check(req.headers);
+        const url = req.url ?? '';
+        if (url.startsWith('http://') || url.startsWith('https://')) {
+          // A client using Gantry as its HTTP proxy (gcloud reaching Cloud Run's regional hosts) names the host in
+          // the URL. Nothing is forwarded: the request is served here, as addressed to that host, which must be one
+          // Gantry answers too.
+          const u = parseAbsoluteUrl(url);
+          req.headers.host = u.host;
+          req.url = u.pathname + u.search;
+          this.guard.check(req.headers);
+        }
       } catch (e) {
         refusal = e as ApiError;
       }
@@ -246,6 +256,14 @@ function answer(req: ApiRequest, out: ApiReply): Answer {
   }
   headers['content-type'] = JSON_TYPE;
   return { status: out.status ?? 200, headers, payload };
+}
+
+function parseAbsoluteUrl(url: string): URL {
+  try {
+    return new URL(url);
+  } catch {
+    throw errors.invalidArgument(`Invalid URL: ${clip(url, 200)}`, '');
+  }
 }
 
 /** The query of a raw URL, parsed as Fastify parses it (both paths use fast-querystring). */

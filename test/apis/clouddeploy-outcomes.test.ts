@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decide, parseOutcomes } from '../../src/apis/clouddeploy/outcomes.js';
 
 test('rules parse with modifiers in either order', () => {
-  assert.deepEqual(parseOutcomes('stable/deploy=succeed~30s@1'), [{ phase: 'stable', job: 'deploy', outcome: 'succeed', cause: undefined, attempts: 1, durationMs: 30_000 }]);
+  assert.deepEqual(parseOutcomes('stable/deploy=succeed~30s@1'), [{ match: ['stable', 'deploy'], outcome: 'succeed', detail: undefined, attempts: 1, durationMs: 30_000 }]);
   assert.deepEqual(parseOutcomes('stable/deploy=succeed@1~30s'), parseOutcomes('stable/deploy=succeed~30s@1'));
   assert.equal(parseOutcomes('*/verify=fail:DEADLINE_EXCEEDED; canary-25/*=skip').length, 2);
 });

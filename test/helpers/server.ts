@@ -24,7 +24,7 @@ export function writeTree(root: string, files: Record<string, string | Buffer>):
  * tests of the source policy itself pass their own `sourceDirs`.
  */
 export async function startTestGantry(opts: Partial<GantryOptions> = {}): Promise<Gantry> {
-  return startGantry({ port: 0, dataDir: tempDir(), logLevel: 'silent', renderMs: 50, jobMs: 30, sourceDirs: [tmpdir()], ...opts });
+  return startGantry({ port: 0, dataDir: tempDir(), logLevel: 'silent', renderMs: 50, jobMs: 30, taskMs: 30, sourceDirs: [tmpdir()], ...opts });
 }
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));

@@ -1,0 +1,184 @@
+// One attempt of one task: what it runs (the container with its env, secrets and overrides), where (the simulated,
+// process or container executor), and what came of it. The executors are Gantry's shared ones (src/executors/).
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Executor, RunningTask, TaskResult, TaskSpec } from '../../executors/executor.js';
+import { pickRule, type Rule, type RuleGrammar } from '../../engine/outcomes.js';
+import { ApiError } from '../../google/errors.js';
+import type { SecretAccessor } from '../secretmanager/index.js';
+import type { LogEntryInput, LogWriter } from '../logging/index.js';
+import type { Logger } from '../../server/log.js';
+import type { Obj } from './meta.js';
+
+export const OUTCOMES_ANNOTATION = 'gantry.dev/outcomes';
+/** SIGTERM, then SIGKILL this long after, when a task times out or is cancelled. */
+export const GRACE_MS = 10_000;
+
+/** Scripted task outcomes: `<task index|*>=<succeed|fail[:EXIT CODE]|hang>[@N][~DURATION]`. */
+export const TASK_RULES: RuleGrammar<'succeed' | 'fail' | 'hang'> = {
+  shape: '<task index|*>',
+  example: '3=fail:2@1 (task 3 exits 2 on its first attempt), *=succeed~5s',
+  selectors: [{ pattern: /^\d{1,5}$/ }],
+  outcomes: ['succeed', 'fail', 'hang'],
+  detail: (outcome, detail) => {
+    if (detail === undefined) return undefined;
+    if (outcome !== 'fail') return 'only fail takes an exit code.';
+    return /^\d{1,3}$/.test(detail) && Number(detail) >= 1 && Number(detail) <= 255 ? undefined : `the exit code must be 1 to 255, got "${detail}".`;
+  },
+};
+
+export type TaskRule = Rule<'succeed' | 'fail' | 'hang'>;
+
+/** What the attempt of a task is, for a log entry and the task environment. */
+export interface AttemptContext {
+  project: string;
+  projectNumber: string;
+  region: string;
+  job: string;
+  execution: string;
+  taskIndex: number;
+  taskCount: number;
+  attempt: number;
+  timeoutMs: number;
+}
+
+export interface AttemptDeps {
+  executors: Record<string, Executor>;
+  secrets: SecretAccessor;
+  logs: LogWriter;
+  /** Builds the log entry of one line of a task's output. */
+  entry(ctx: AttemptContext, stream: 'stdout' | 'stderr', line: string): LogEntryInput;
+  volumesRoot: string;
+  log: Logger;
+}
+
+/** The simulated outcome of an attempt (1-based `attempt` in rules). */
+export function simulate(rules: TaskRule[][], index: number, attempt: number, defaultMs: number, timeoutMs: number): { durationMs: number; exitCode?: number; timedOut?: boolean } {
+  const r = pickRule(rules, [String(index)], attempt + 1);
+  if (!r || r.outcome === 'succeed') return { durationMs: Math.min(r?.durationMs ?? defaultMs, timeoutMs), ...((r?.durationMs ?? defaultMs) > timeoutMs ? { timedOut: true } : { exitCode: 0 }) };
+  if (r.outcome === 'hang') return { durationMs: timeoutMs, timedOut: true };
+  const duration = r.durationMs ?? defaultMs;
+  if (duration > timeoutMs) return { durationMs: timeoutMs, timedOut: true };
+  return { durationMs: duration, exitCode: Number(r.detail ?? 1) };
+}
+
+/** A line splitter per stream: output arrives in chunks, entries are lines. */
+class Lines {
+  private rest = '';
+  constructor(private emit: (line: string) => void) {}
+  push(chunk: string): void {
+    const parts = (this.rest + chunk).split('\n');
+    this.rest = parts.pop() ?? '';
+    if (this.rest.length > 64 * 1024) { parts.push(this.rest); this.rest = ''; }
+    for (const p of parts) this.emit(p.endsWith('\r') ? p.slice(0, -1) : p);
+  }
+  flush(): void { if (this.rest) this.emit(this.rest); this.rest = ''; }
+}
+
+export class Attempts {
+  constructor(private deps: AttemptDeps) {}
+
+  /**
+   * Starts a real attempt. Secrets that cannot be read fail it before anything runs (as Cloud Run fails a task whose
+   * secret is gone). `onHandle` records the process or container for a restarted Gantry.
+   */
+  launch(mode: string, taskSpec: Obj, ctx: AttemptContext, onHandle: (h: string) => void): RunningTask {
+    const executor = this.deps.executors[mode];
+    if (!executor) return failed(`The ${mode} executor is not enabled on this Gantry, so nothing ran (the operator enables it with --executor ${mode} or --allow-executors ${mode}).`);
+    let spec: TaskSpec;
+    const dir = join(this.deps.volumesRoot, `${ctx.execution}-${ctx.taskIndex}-${ctx.attempt}`);
+    try {
+      spec = this.taskSpec(taskSpec, ctx, dir);
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      return failed(e instanceof ApiError ? e.message : `Gantry could not prepare the task: ${(e as Error).message}`);
+    }
+    spec.onStarted = onHandle;
+    const running = executor.start(spec, this.logger(ctx));
+    const done = running.done.finally(() => rmSync(dir, { recursive: true, force: true }));
+    return { done, cancel: () => running.cancel() };
+  }
+
+  /** Takes back an attempt a previous Gantry started, where the executor can; else stops what is left of it. */
+  async resume(mode: string, handle: string, ctx: AttemptContext): Promise<RunningTask | undefined> {
+    const executor = this.deps.executors[mode];
+    if (!executor) return undefined;
+    const spec: TaskSpec = { command: [], args: [], env: {}, timeoutMs: ctx.timeoutMs, graceMs: GRACE_MS };
+    const resumed = await executor.resume?.(handle, spec, this.logger(ctx)).catch(() => undefined);
+    if (!resumed) await executor.reap?.(handle).catch(() => undefined);
+    return resumed;
+  }
+
+  /** The one line a simulated attempt logs, so logs read shows every attempt. */
+  logSimulated(ctx: AttemptContext, result: string): void {
+    this.deps.logs.write([this.deps.entry(ctx, 'stdout', `Simulated task ${ctx.taskIndex}, attempt ${ctx.attempt}: ${result}`)]);
+  }
+
+  private logger(ctx: AttemptContext): (stream: 'stdout' | 'stderr', chunk: string) => void {
+    // Lines are batched per chunk: a task that prints a lot costs one log write per chunk, not per line.
+    const batch: LogEntryInput[] = [];
+    const streams = {
+      stdout: new Lines(l => batch.push(this.deps.entry(ctx, 'stdout', l))),
+      stderr: new Lines(l => batch.push(this.deps.entry(ctx, 'stderr', l))),
+    };
+    return (stream, chunk) => {
+      streams[stream].push(chunk);
+      if (batch.length) this.deps.logs.write(batch.splice(0));
+    };
+  }
+
+  private taskSpec(task: Obj, ctx: AttemptContext, dir: string): TaskSpec {
+    const c = ((task.containers ?? []) as Obj[])[0] ?? {};
+    const env: Record<string, string> = {};
+    for (const e of (c.env ?? []) as Obj[]) {
+      const ref = ((e.valueFrom ?? {}) as Obj).secretKeyRef as Obj | undefined;
+      env[String(e.name)] = ref ? this.secret(ctx, String(ref.name ?? ((ref.localObjectReference ?? {}) as Obj).name), String(ref.key)).toString('utf8') : String(e.value ?? '');
+    }
+    Object.assign(env, {
+      CLOUD_RUN_JOB: ctx.job, CLOUD_RUN_EXECUTION: ctx.execution, CLOUD_RUN_TASK_INDEX: String(ctx.taskIndex),
+      CLOUD_RUN_TASK_COUNT: String(ctx.taskCount), CLOUD_RUN_TASK_ATTEMPT: String(ctx.attempt),
+    });
+    const mounts: NonNullable<TaskSpec['mounts']> = [];
+    const volumes = new Map(((task.volumes ?? []) as Obj[]).map(v => [String(v.name), v]));
+    for (const m of (c.volumeMounts ?? []) as Obj[]) {
+      const vol = volumes.get(String(m.name));
+      const host = join(dir, String(m.name));
+      if (vol?.secret) {
+        const s = vol.secret as Obj;
+        const items = (s.items ?? [{ key: 'latest', path: String(s.secretName) }]) as Obj[];
+        mkdirSync(host, { recursive: true });
+        for (const it of items) {
+          const path = String(it.path ?? it.key);
+          if (path.includes('..') || path.startsWith('/')) continue;
+          mkdirSync(join(host, path, '..'), { recursive: true });
+          writeFileSync(join(host, path), this.secret(ctx, String(s.secretName), String(it.key ?? 'latest')), { mode: Number(it.mode ?? s.defaultMode ?? 0o444) & 0o777 });
+        }
+      } else {
+        mkdirSync(host, { recursive: true });
+      }
+      mounts.push({ hostPath: host, path: String(m.mountPath), readOnly: !!vol?.secret });
+    }
+    return {
+      image: String(c.image ?? ''), command: (c.command ?? []) as string[], args: (c.args ?? []) as string[], env,
+      workingDir: c.workingDir as string | undefined, timeoutMs: ctx.timeoutMs, graceMs: GRACE_MS,
+      ...(mounts.length ? { mounts } : {}),
+      labels: { 'gantry.dev/job': ctx.job, 'gantry.dev/execution': ctx.execution, 'gantry.dev/task-index': String(ctx.taskIndex) },
+    };
+  }
+
+  private secret(ctx: AttemptContext, secret: string, version: string): Buffer {
+    try {
+      return this.deps.secrets.access(ctx.project, secret, version);
+    } catch (e) {
+      if (e instanceof ApiError) {
+        const name = secret.startsWith('projects/') ? secret : `projects/${ctx.projectNumber}/secrets/${secret}`;
+        throw new ApiError(e.code, `Secret ${name}/versions/${version} was not found or could not be accessed: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+}
+
+function failed(message: string): RunningTask {
+  return { done: Promise.resolve<TaskResult>({ kind: 'failedToStart', message }), cancel: () => {} };
+}

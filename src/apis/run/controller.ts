@@ -1,0 +1,488 @@
+// The Cloud Run controllers. Jobs: `Ready` once the job can run (its executor, secrets and image are there), and
+// the executions its start/run tokens ask for. Executions: tasks start in index order, at most `parallelism` at a
+// time; each attempt runs on the job's executor (or is simulated on Gantry's clock), failed attempts are retried up
+// to maxRetries, and the execution completes once every task has. State lives in the store, so a restarted Gantry
+// resumes every execution: simulated attempts keep their end time, real ones are re-attached where the executor can
+// (a container still running) and otherwise failed and retried under the normal rules.
+import type { Clock } from '../../engine/clock.js';
+import type { Controller, ReconcileContext } from '../../engine/controllers.js';
+import type { Projects } from '../../google/projects.js';
+import type { RunningTask, TaskResult } from '../../executors/executor.js';
+import type { Store, Writer } from '../../store/store.js';
+import { ApiError } from '../../google/errors.js';
+import type { Logger } from '../../server/log.js';
+import { EXECUTION, JOB, L, TASK } from './service.js';
+import { executionKey, parseKey, taskId, taskKey } from './names.js';
+import { conditionOf, nowMicros, resourceVersion, setCondition, setCount, type Condition, type Obj } from './meta.js';
+import { bookkeeping, createExecution, type Attempt } from './executions.js';
+import { simulate, type AttemptContext, type Attempts, type TaskRule } from './attempts.js';
+import type { SecretAccessor } from '../secretmanager/index.js';
+
+export const EXECUTOR_ANNOTATION = 'gantry.dev/executor';
+
+export interface RunControllerDeps {
+  store: Store;
+  clock: Clock;
+  projects: Projects;
+  attempts: Attempts;
+  secrets: SecretAccessor;
+  log: Logger;
+  defaultExecutor: string;
+  /** How long a simulated attempt takes unless scripted. */
+  taskMs(): number;
+  /** Rule sets for a job's simulated tasks, most specific first (its annotation, then Gantry's API). */
+  rules(jobKey: string, job: Obj): TaskRule[][];
+  /** Whether the container engine holds an image (the container executor only). */
+  hasImage?(image: string): Promise<boolean>;
+  /** Most tasks of one execution running at once when its parallelism is unset ("as many as possible"). */
+  maxParallelism: number;
+  logUri(project: string, region: string, job: string, execution: string): string;
+}
+
+const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled', 'Abandoned']);
+
+export function executorOf(job: Obj, fallback: string): string {
+  const meta = job.metadata as Obj;
+  return String(((meta.annotations ?? {}) as Obj)[EXECUTOR_ANNOTATION] ?? fallback);
+}
+
+export function isTerminal(ex: Obj): boolean {
+  const c = conditionOf(((ex.status as Obj).conditions ?? []) as Condition[], 'Completed');
+  return !!c && c.status !== 'Unknown';
+}
+
+interface Live { attempt: number; run: RunningTask }
+
+export class RunController {
+  /** Real attempts this Gantry runs, by task key. */
+  private live = new Map<string, Live>();
+
+  constructor(private d: RunControllerDeps) {}
+
+  controllers(): Controller[] {
+    return [
+      { kind: JOB, reconcile: (name, ctx) => this.reconcileJob(name, ctx) },
+      { kind: EXECUTION, reconcile: (name, ctx) => this.reconcileExecution(name, ctx) },
+    ];
+  }
+
+  // ---- writes shared with the API handlers ----
+
+  saveJob(w: Writer, key: string, job: Obj): void {
+    const meta = job.metadata as Obj;
+    const now = nowMicros(this.d.clock);
+    meta.resourceVersion = resourceVersion(now);
+    const ready = conditionOf(((job.status as Obj | undefined)?.conditions ?? []) as Condition[], 'Ready');
+    w.put(JOB, key, key.slice(0, key.lastIndexOf('/jobs/')), job, String(meta.creationTimestamp), !ready || ready.status === 'Unknown');
+  }
+
+  saveExecution(w: Writer, key: string, ex: Obj): void {
+    const meta = ex.metadata as Obj;
+    meta.resourceVersion = resourceVersion(nowMicros(this.d.clock));
+    const jobKey = key.replace(/\/executions\/[^/]+$/, `/jobs/${String((meta.labels as Obj)[L.job])}`);
+    w.put(EXECUTION, key, jobKey, ex, String(meta.creationTimestamp), !isTerminal(ex));
+  }
+
+  /** Stops an execution now: running tasks Cancelled, those not started Abandoned, Completed False. */
+  cancel(w: Writer, key: string, ex: Obj): void {
+    if (isTerminal(ex)) return;
+    const book = bookkeeping(ex);
+    const ref = parseKey(key);
+    const name = String((ex.metadata as Obj).name);
+    const now = nowMicros(this.d.clock);
+    const taskCount = Number((ex.spec as Obj).taskCount);
+    let cancelled = 0;
+    for (const index of Object.keys(book.running)) {
+      const tk = taskKey(ref, taskId(name, Number(index)));
+      this.live.get(tk)?.run.cancel();
+      this.live.delete(tk);
+      this.endTask(w, tk, 'Cancelled', now, { exitCode: undefined, message: 'Cancelled by user.', code: 1 });
+      cancelled++;
+    }
+    for (let i = book.next; i < taskCount; i++) {
+      this.endTask(w, taskKey(ref, taskId(name, i)), 'Abandoned', now);
+      cancelled++;
+    }
+    book.running = {};
+    book.next = taskCount;
+    const status = ex.status as Obj;
+    setCount(status, 'runningCount', 0);
+    setCount(status, 'cancelledCount', Number(status.cancelledCount ?? 0) + cancelled);
+    status.completionTime = now;
+    setCondition(status.conditions as Condition[], { type: 'Completed', status: 'False', reason: 'Cancelled', message: 'The execution was cancelled.' }, now);
+    this.saveExecution(w, key, ex);
+    this.updateJob(w, key, ex, 'EXECUTION_CANCELLED', now);
+  }
+
+  /** Deletes an execution and its tasks, stopping it first. */
+  deleteExecution(w: Writer, key: string): void {
+    const ex = this.d.store.getParsed<Obj>(key);
+    if (!ex) return;
+    if (!isTerminal(ex)) this.cancel(w, key, ex);
+    const ref = parseKey(key);
+    for (const t of this.d.store.children(TASK, key)) w.delete(taskKey(ref, String((t.metadata as Obj).name)));
+    w.delete(key);
+  }
+
+  deleteJob(w: Writer, key: string): void {
+    for (const ex of this.d.store.children(EXECUTION, key)) this.deleteExecution(w, executionKey(parseKey(key), String((ex.metadata as Obj).name)));
+    w.delete(key);
+  }
+
+  // ---- jobs ----
+
+  private reconcileJob(key: string, ctx: ReconcileContext): void | Promise<unknown> {
+    const job = this.d.store.getParsed<Obj>(key);
+    if (!job) return;
+    const status = (job.status ??= {}) as Obj;
+    const conditions = (status.conditions ??= []) as Condition[];
+    const generation = Number((job.metadata as Obj).generation ?? 1);
+    const ready = conditionOf(conditions, 'Ready');
+    if (ready && ready.status !== 'Unknown' && status.observedGeneration === generation) return;
+    if (ready?.reason === 'WaitingForExecution') return;
+    const problem = this.jobProblem(key, job);
+    const finish = (p: { reason: string; message: string } | undefined) => this.d.store.tx(w => {
+      const fresh = this.d.store.getParsed<Obj>(key);
+      if (!fresh || Number((fresh.metadata as Obj).generation) !== generation) return;
+      this.settleJob(w, key, fresh, p, ctx);
+    });
+    const image = String(((((((job.spec as Obj).template as Obj).spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0]?.image ?? '');
+    if (!problem && executorOf(job, this.d.defaultExecutor) === 'container' && this.d.hasImage) {
+      return this.d.hasImage(image).then(ok => finish(ok ? undefined : { reason: 'ContainerMissing', message: `Image '${image}' not found.` }));
+    }
+    finish(problem);
+  }
+
+  /** What keeps a job from running: a secret it names that cannot be read. */
+  private jobProblem(key: string, job: Obj): { reason: string; message: string } | undefined {
+    const { project } = parseKey(key);
+    const task = (((((job.spec as Obj).template as Obj).spec as Obj).template as Obj).spec ?? {}) as Obj;
+    const number = this.d.projects.number(project);
+    const check = (field: string, secret: string, version: string) => {
+      try {
+        this.d.secrets.access(project, secret, version);
+        return undefined;
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        const name = secret.startsWith('projects/') ? secret : `projects/${number}/secrets/${secret}`;
+        return { reason: 'SecretsAccessCheckFailed', message: `${field}: Secret ${name}/versions/${version} was not found` };
+      }
+    };
+    for (const [i, c] of ((task.containers ?? []) as Obj[]).entries()) {
+      for (const [j, e] of ((c.env ?? []) as Obj[]).entries()) {
+        const ref = ((e.valueFrom ?? {}) as Obj).secretKeyRef as Obj | undefined;
+        if (!ref) continue;
+        const p = check(`spec.template.spec.template.spec.containers[${i}].env[${j}].valueFrom.secretKeyRef`, String(ref.name ?? ((ref.localObjectReference ?? {}) as Obj).name), String(ref.key));
+        if (p) return p;
+      }
+    }
+    for (const [i, v] of ((task.volumes ?? []) as Obj[]).entries()) {
+      const s = v.secret as Obj | undefined;
+      if (!s) continue;
+      for (const [j, it] of ((s.items ?? [{ key: 'latest' }]) as Obj[]).entries()) {
+        const p = check(`spec.template.spec.template.spec.volumes[${i}].secret.items[${j}].key`, String(s.secretName), String(it.key ?? 'latest'));
+        if (p) return p;
+      }
+    }
+    return undefined;
+  }
+
+  /** Ready True (or False with the problem); a start/run token's execution is made now, and Ready waits for it. */
+  private settleJob(w: Writer, key: string, job: Obj, problem: { reason: string; message: string } | undefined, ctx: ReconcileContext): void {
+    const status = job.status as Obj;
+    const conditions = (status.conditions ??= []) as Condition[];
+    const now = nowMicros(this.d.clock);
+    status.observedGeneration = Number((job.metadata as Obj).generation ?? 1);
+    if (problem) {
+      setCondition(conditions, { type: 'Ready', status: 'False', reason: problem.reason, message: problem.message }, now);
+      this.saveJob(w, key, job);
+      return;
+    }
+    const spec = job.spec as Obj;
+    const token = (spec.startExecutionToken ?? spec.runExecutionToken) as string | undefined;
+    const name = String((job.metadata as Obj).name);
+    if (token) {
+      const exKey = executionKey(parseKey(key), `${name}-${token}`);
+      if (!this.d.store.get(exKey)) {
+        createExecution(w, this.d.clock, this.d.projects, key, job, {}, {
+          id: `${name}-${token}`, executor: executorOf(job, this.d.defaultExecutor), exists: k => !!this.d.store.get(k),
+          logUri: ex => this.d.logUri(parseKey(key).project, parseKey(key).region, name, ex),
+        });
+        setCondition(conditions, { type: 'Ready', status: 'Unknown', reason: 'WaitingForExecution', message: `Waiting for execution ${name}-${token} to ${spec.startExecutionToken ? 'start' : 'complete'}.` }, now);
+        this.saveJob(w, key, job);
+        ctx.enqueue(EXECUTION, exKey);
+        return;
+      }
+    }
+    setCondition(conditions, { type: 'Ready', status: 'True' }, now);
+    this.saveJob(w, key, job);
+  }
+
+  /** The job's view of its latest execution, and Ready for a job waiting on a token's execution. */
+  private updateJob(w: Writer, exKey: string, ex: Obj, completionStatus: string, completedAt?: string, failure?: string): void {
+    const meta = ex.metadata as Obj;
+    const jobName = String((meta.labels as Obj)[L.job]);
+    const jobKey = exKey.replace(/\/executions\/[^/]+$/, `/jobs/${jobName}`);
+    const job = this.d.store.getParsed<Obj>(jobKey);
+    if (!job) return;
+    const status = (job.status ??= {}) as Obj;
+    const latest = status.latestCreatedExecution as Obj | undefined;
+    let changed = false;
+    if (latest && latest.name === meta.name) {
+      latest.completionStatus = completionStatus;
+      if (completedAt) latest.completionTimestamp = completedAt;
+      changed = true;
+    }
+    const ready = conditionOf((status.conditions ?? []) as Condition[], 'Ready');
+    const spec = job.spec as Obj;
+    if (ready?.reason === 'WaitingForExecution') {
+      const now = nowMicros(this.d.clock);
+      const byStart = spec.startExecutionToken !== undefined && meta.name === `${jobName}-${String(spec.startExecutionToken)}`;
+      const byRun = spec.runExecutionToken !== undefined && meta.name === `${jobName}-${String(spec.runExecutionToken)}`;
+      if (byStart && completionStatus !== 'EXECUTION_PENDING') {
+        setCondition(status.conditions as Condition[], completionStatus === 'EXECUTION_CANCELLED' || completionStatus === 'EXECUTION_FAILED' && !completedAt
+          ? { type: 'Ready', status: 'False', reason: 'ExecutionFailed', message: failure ?? 'The execution did not start.' } : { type: 'Ready', status: 'True' }, now);
+        changed = true;
+      } else if (byRun && completedAt) {
+        setCondition(status.conditions as Condition[], completionStatus === 'EXECUTION_SUCCEEDED' ? { type: 'Ready', status: 'True' }
+          : { type: 'Ready', status: 'False', reason: 'ExecutionFailed', message: failure ?? 'The execution failed.' }, now);
+        changed = true;
+      }
+    }
+    if (changed) this.saveJob(w, jobKey, job);
+  }
+
+  // ---- executions ----
+
+  private reconcileExecution(key: string, ctx: ReconcileContext): void {
+    this.d.store.tx(w => this.stepExecution(w, key, ctx));
+  }
+
+  private stepExecution(w: Writer, key: string, ctx: ReconcileContext): void {
+    const ex = this.d.store.getParsed<Obj>(key);
+    if (!ex || isTerminal(ex)) return;
+    const book = bookkeeping(ex);
+    const status = ex.status as Obj;
+    const conditions = status.conditions as Condition[];
+    const now = nowMicros(this.d.clock);
+    const nowMs = this.d.clock.now();
+    const ref = parseKey(key);
+    const name = String((ex.metadata as Obj).name);
+    const spec = ex.spec as Obj;
+    const taskCount = Number(spec.taskCount);
+    const taskSpec = ((spec.template as Obj).spec ?? {}) as Obj;
+    const maxRetries = Number(taskSpec.maxRetries ?? 3);
+    const timeoutMs = Number(taskSpec.timeoutSeconds ?? 600) * 1000;
+    const parallelism = Math.min(Number(spec.parallelism ?? 0) || this.d.maxParallelism, taskCount);
+    const jobName = String(((ex.metadata as Obj).labels as Obj)[L.job]);
+    const simulated = book.executor === 'simulated';
+    // A process executor reports its handle while `start` runs, before this step has saved the attempt.
+    let stepping = true;
+
+    if (conditionOf(conditions, 'Started')?.status !== 'True') {
+      setCondition(conditions, { type: 'ResourcesAvailable', status: 'True' }, now);
+      setCondition(conditions, { type: 'Started', status: 'True' }, now);
+      status.startTime = now;
+      this.updateJob(w, key, ex, 'EXECUTION_RUNNING');
+    }
+    const context = (index: number, attempt: number): AttemptContext => ({
+      project: ref.project, projectNumber: this.d.projects.number(ref.project), region: ref.region, job: jobName, execution: name,
+      taskIndex: index, taskCount, attempt, timeoutMs,
+    });
+    let rules: TaskRule[][] | undefined;
+    let wake = Infinity;
+    // Attempts to start: retries first (their tasks hold a slot), then new tasks in index order.
+    const start = (index: number, a: Attempt) => {
+      a.startMs = nowMs;
+      const tk = taskKey(ref, taskId(name, index));
+      if (a.attempt === 0) this.markTask(w, tk, now);
+      if (simulated) {
+        rules ??= this.d.rules(executionKeyToJob(key, jobName), this.d.store.getParsed<Obj>(executionKeyToJob(key, jobName)) ?? {});
+        const s = simulate(rules, index, a.attempt, this.d.taskMs(), timeoutMs);
+        a.endsAt = nowMs + s.durationMs;
+        a.sim = s.timedOut ? { timedOut: true } : { exitCode: s.exitCode };
+        wake = Math.min(wake, a.endsAt);
+        return;
+      }
+      const run = this.d.attempts.launch(book.executor, taskSpec, context(index, a.attempt), handle => {
+        if (stepping) a.handle = handle; else this.recordHandle(key, index, a.attempt, handle);
+      });
+      this.live.set(tk, { attempt: a.attempt, run });
+      ctx.track(run.done.then(r => this.attemptDone(key, index, a.attempt, r)));
+    };
+    for (const [i, a] of Object.entries(book.running)) {
+      const index = Number(i);
+      const tk = taskKey(ref, taskId(name, index));
+      if (a.startMs === undefined) { start(index, a); continue; }
+      if (a.endsAt !== undefined) {
+        if (a.endsAt <= nowMs) {
+          const result: TaskResult = a.sim?.timedOut ? { kind: 'timedOut' } : { kind: 'exited', code: a.sim?.exitCode ?? 0 };
+          this.d.attempts.logSimulated(context(index, a.attempt), a.sim?.timedOut ? 'timed out' : `exit ${a.sim?.exitCode ?? 0}`);
+          this.finishAttempt(w, key, ex, index, result, maxRetries);
+        } else wake = Math.min(wake, a.endsAt);
+        continue;
+      }
+      if (this.live.get(tk)?.attempt === a.attempt) continue;
+      // Started by a previous Gantry: re-attach, or fail the attempt (it is retried under the normal rules).
+      this.live.set(tk, { attempt: a.attempt, run: { done: new Promise(() => {}), cancel: () => {} } });
+      ctx.track(this.recover(key, index, a, context(index, a.attempt)));
+    }
+    for (const [i, a] of Object.entries(book.running)) if (a.startMs === undefined) start(Number(i), a);
+    while (Object.keys(book.running).length < parallelism && book.next < taskCount) {
+      const a: Attempt = { attempt: 0 };
+      book.running[book.next] = a;
+      start(book.next, a);
+      book.next++;
+    }
+    setCount(status, 'runningCount', Object.keys(book.running).length);
+    if (book.next >= taskCount && !Object.keys(book.running).length) this.complete(w, key, ex);
+    else this.saveExecution(w, key, ex);
+    stepping = false;
+    if (wake < Infinity) ctx.wakeAt(wake);
+  }
+
+  private recordHandle(key: string, index: number, attempt: number, handle: string): void {
+    this.d.store.tx(w => {
+      const ex = this.d.store.getParsed<Obj>(key);
+      const a = ex && bookkeeping(ex).running[index];
+      if (!ex || !a || a.attempt !== attempt) return;
+      a.handle = handle;
+      this.saveExecution(w, key, ex);
+    });
+  }
+
+  private async recover(key: string, index: number, a: Attempt, ctx: AttemptContext): Promise<void> {
+    const ex = this.d.store.getParsed<Obj>(key);
+    if (!ex) return;
+    const mode = bookkeeping(ex).executor;
+    const resumed = a.handle ? await this.d.attempts.resume(mode, a.handle, ctx) : undefined;
+    const tk = taskKey(parseKey(key), taskId(ctx.execution, index));
+    if (resumed) {
+      this.live.set(tk, { attempt: a.attempt, run: resumed });
+      return this.attemptDone(key, index, a.attempt, await resumed.done);
+    }
+    this.attemptDone(key, index, a.attempt, { kind: 'failedToStart', message: 'The task attempt was lost when Gantry stopped while it ran.' });
+  }
+
+  private attemptDone(key: string, index: number, attempt: number, result: TaskResult): void {
+    this.d.store.tx(w => {
+      const ex = this.d.store.getParsed<Obj>(key);
+      const tk = taskKey(parseKey(key), taskId(String(ex?.metadata && (ex.metadata as Obj).name), index));
+      if (this.live.get(tk)?.attempt === attempt) this.live.delete(tk);
+      if (!ex || isTerminal(ex)) return;
+      const a = bookkeeping(ex).running[index];
+      if (!a || a.attempt !== attempt) return;
+      const taskSpec = (((ex.spec as Obj).template as Obj).spec ?? {}) as Obj;
+      this.finishAttempt(w, key, ex, index, result, Number(taskSpec.maxRetries ?? 3));
+      this.saveExecution(w, key, ex);
+    });
+  }
+
+  /** Records an attempt's result on its task: done (Succeeded or Failed), or retried with a new attempt. */
+  private finishAttempt(w: Writer, key: string, ex: Obj, index: number, result: TaskResult, maxRetries: number): void {
+    const book = bookkeeping(ex);
+    const a = book.running[index];
+    const tk = taskKey(parseKey(key), taskId(String((ex.metadata as Obj).name), index));
+    const now = nowMicros(this.d.clock);
+    const status = ex.status as Obj;
+    const attemptResult = describe(result);
+    const ok = result.kind === 'exited' && result.code === 0;
+    const task = this.d.store.getParsed<Obj>(tk);
+    if (!task) { delete book.running[index]; return; }
+    const ts = task.status as Obj;
+    ts.lastAttemptResult = attemptResult.result;
+    if (!ok && a.attempt < maxRetries) {
+      ts.retried = a.attempt + 1;
+      if (a.attempt === 0) setCount(status, 'retriedCount', Number(status.retriedCount ?? 0) + 1);
+      setCondition((ts.conditions ??= []) as Condition[], { type: 'Retry', status: 'True', reason: 'ImmediateRetry', severity: 'Info',
+        message: `System will retry after 0:00:00 from lastTransitionTime for attempt ${a.attempt + 1}.` }, now);
+      this.saveTask(w, tk, task, now);
+      book.running[index] = { attempt: a.attempt + 1 };
+      return;
+    }
+    delete book.running[index];
+    ts.completionTime = now;
+    const conditions = (ts.conditions ??= []) as Condition[];
+    if (ok) {
+      setCondition(conditions, { type: 'Completed', status: 'True' }, now);
+      (task.metadata as Obj).labels = { ...((task.metadata as Obj).labels as Obj), [L.runningState]: 'Succeeded' };
+      setCount(status, 'succeededCount', Number(status.succeededCount ?? 0) + 1);
+    } else {
+      const message = `Task ${String((task.metadata as Obj).name)} failed with message: ${attemptResult.message}`;
+      setCondition(conditions, { type: 'Completed', status: 'False', reason: 'NonZeroExitCode', message: attemptResult.message }, now);
+      (task.metadata as Obj).labels = { ...((task.metadata as Obj).labels as Obj), [L.runningState]: 'Failed' };
+      setCount(status, 'failedCount', Number(status.failedCount ?? 0) + 1);
+      book.firstFailure ??= message;
+    }
+    this.saveTask(w, tk, task, now);
+  }
+
+  private complete(w: Writer, key: string, ex: Obj): void {
+    const status = ex.status as Obj;
+    const now = nowMicros(this.d.clock);
+    const book = bookkeeping(ex);
+    status.completionTime = now;
+    setCount(status, 'runningCount', 0);
+    const failed = Number(status.failedCount ?? 0);
+    const taskCount = Number((ex.spec as Obj).taskCount);
+    const conditions = status.conditions as Condition[];
+    if (failed) {
+      const message = failed > 1 ? `${book.firstFailure} ${failed} of ${taskCount} tasks failed.` : String(book.firstFailure);
+      setCondition(conditions, { type: 'Completed', status: 'False', reason: 'NonZeroExitCode', message }, now);
+      this.saveExecution(w, key, ex);
+      this.updateJob(w, key, ex, 'EXECUTION_FAILED', now, message);
+    } else {
+      setCondition(conditions, { type: 'Completed', status: 'True' }, now);
+      this.saveExecution(w, key, ex);
+      this.updateJob(w, key, ex, 'EXECUTION_SUCCEEDED', now);
+    }
+  }
+
+  private markTask(w: Writer, tk: string, now: string): void {
+    const task = this.d.store.getParsed<Obj>(tk);
+    if (!task) return;
+    const ts = task.status as Obj;
+    ts.startTime ??= now;
+    setCondition((ts.conditions ??= []) as Condition[], { type: 'Started', status: 'True' }, now);
+    (task.metadata as Obj).labels = { ...((task.metadata as Obj).labels as Obj), [L.runningState]: 'Running' };
+    this.saveTask(w, tk, task, now);
+  }
+
+  private endTask(w: Writer, tk: string, state: 'Cancelled' | 'Abandoned', now: string, result?: { exitCode?: number; message: string; code: number }): void {
+    const task = this.d.store.getParsed<Obj>(tk);
+    if (!task) return;
+    const labels = (task.metadata as Obj).labels as Obj;
+    if (TERMINAL.has(String(labels[L.runningState]))) return;
+    const ts = task.status as Obj;
+    labels[L.runningState] = state;
+    ts.completionTime = now;
+    if (result) ts.lastAttemptResult = { status: { code: result.code, message: result.message } };
+    setCondition((ts.conditions ??= []) as Condition[], { type: 'Completed', status: 'False', reason: state, message: state === 'Cancelled' ? 'Cancelled by user.' : 'The task was never started: its execution was cancelled.' }, now);
+    this.saveTask(w, tk, task, now);
+  }
+
+  private saveTask(w: Writer, tk: string, task: Obj, now: string): void {
+    const meta = task.metadata as Obj;
+    meta.resourceVersion = resourceVersion(now);
+    const ref = parseKey(tk);
+    w.put(TASK, tk, executionKey(ref, String((meta.labels as Obj)[L.execution])), task, String(meta.creationTimestamp), false);
+  }
+}
+
+function executionKeyToJob(exKey: string, job: string): string { return exKey.replace(/\/executions\/[^/]+$/, `/jobs/${job}`); }
+
+/** lastAttemptResult and the message of an attempt's result, as Cloud Run words them. */
+function describe(r: TaskResult): { result: Obj; message: string } {
+  switch (r.kind) {
+    case 'exited':
+      return r.code === 0 ? { result: { exitCode: 0, status: {} }, message: '' }
+        : { result: { exitCode: r.code, status: { code: 10, message: 'The container exited with an error.' } }, message: 'The container exited with an error.' };
+    case 'signalled': return { result: { termSignal: signalNumber(r.signal), status: { code: 10, message: 'The container exited with an error.' } }, message: 'The container exited with an error.' };
+    case 'timedOut': return { result: { status: { code: 4, message: 'The configured timeout was reached.' } }, message: 'The configured timeout was reached.' };
+    case 'cancelled': return { result: { status: { code: 1, message: 'Cancelled by user.' } }, message: 'Cancelled by user.' };
+    case 'failedToStart': return { result: { status: { code: 9, message: `The container failed to start: ${r.message}` } }, message: `The container failed to start: ${r.message}` };
+  }
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+function signalNumber(s: string): number { return SIGNALS[s] ?? 0; }

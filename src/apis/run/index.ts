@@ -1,0 +1,59 @@
+// Cloud Run jobs: one store of jobs, executions and tasks; the v1 and v2 APIs as views; the controllers that run
+// tasks on Gantry's shared executors.
+import { join } from 'node:path';
+import type { App } from '../../server/app.js';
+import type { BaseContext } from '../../google/context.js';
+import type { ControllerRuntime } from '../../engine/controllers.js';
+import type { Executor } from '../../executors/executor.js';
+import type { ExecutorPolicy } from '../../policy/executors.js';
+import type { Locations } from '../../google/locations.js';
+import type { Logger } from '../../server/log.js';
+import type { SecretAccessor } from '../secretmanager/index.js';
+import type { LogEntryInput, LogWriter } from '../logging/index.js';
+import { parseRules, type Rule, type RuleGrammar } from '../../engine/outcomes.js';
+import { Attempts, OUTCOMES_ANNOTATION, TASK_RULES, type AttemptContext } from './attempts.js';
+import { RunController } from './controller.js';
+import { RunJobs } from './jobs.js';
+import { registerRunV1 } from './v1.js';
+import type { Obj } from './meta.js';
+
+export { TASK_RULES };
+
+export interface RunOptions {
+  runtime: ControllerRuntime;
+  executors: Record<string, Executor>;
+  policy: ExecutorPolicy;
+  defaultExecutor: string;
+  secrets: SecretAccessor;
+  logs: LogWriter;
+  entry(ctx: AttemptContext, stream: 'stdout' | 'stderr', line: string): LogEntryInput;
+  logUri(project: string, region: string, job: string, execution: string): string;
+  locations: Locations;
+  /** The region of v1 requests whose host names none. */
+  defaultRegion: string;
+  taskMs(): number;
+  /** Scripts set through Gantry's API for a resource, read with a grammar. */
+  apiRules<O extends string>(resource: string, grammar: RuleGrammar<O>): Rule<O>[][];
+  workRoot: string;
+  log: Logger;
+}
+
+export function registerRun(app: App, base: BaseContext, o: RunOptions): void {
+  const attempts = new Attempts({ executors: o.executors, secrets: o.secrets, logs: o.logs, entry: o.entry, volumesRoot: join(o.workRoot, 'run-volumes'), log: o.log });
+  const container = o.executors.container as (Executor & { hasImage?(image: string): Promise<boolean> }) | undefined;
+  const controller = new RunController({
+    store: base.store, clock: base.clock, projects: base.projects, attempts, secrets: o.secrets, log: o.log, defaultExecutor: o.defaultExecutor,
+    taskMs: o.taskMs, maxParallelism: 100, logUri: o.logUri,
+    hasImage: container?.hasImage ? image => container.hasImage!(image) : undefined,
+    rules: (jobKey, job) => {
+      const own = ((job.metadata as Obj | undefined)?.annotations as Obj | undefined)?.[OUTCOMES_ANNOTATION];
+      return [...(own !== undefined ? [parseRules(String(own), TASK_RULES, 'annotations')] : []), ...o.apiRules(jobKey, TASK_RULES)];
+    },
+  });
+  for (const c of controller.controllers()) o.runtime.register(c);
+  const jobs = new RunJobs({
+    store: base.store, clock: base.clock, projects: base.projects, controller, executors: o.policy, defaultExecutor: o.defaultExecutor,
+    maxActiveExecutions: 1000, logUri: o.logUri,
+  });
+  registerRunV1(app, { store: base.store, projects: base.projects, jobs, locations: o.locations, defaultRegion: o.defaultRegion });
+}
