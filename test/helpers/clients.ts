@@ -31,3 +31,13 @@ export async function googleError(p: Promise<unknown>): Promise<{ code: number; 
   }
   throw new Error('expected the call to fail');
 }
+
+import type { run_v1, run_v2 } from 'googleapis';
+
+export function googleapisRun(url: string, version: 'v1'): run_v1.Run;
+export function googleapisRun(url: string, version: 'v2'): run_v2.Run;
+export function googleapisRun(url: string, version: 'v1' | 'v2'): run_v1.Run | run_v2.Run {
+  const auth = new google.auth.OAuth2();
+  auth.setCredentials({ access_token: 'test-token', expiry_date: Date.now() + 3600_000 });
+  return version === 'v1' ? google.run({ version: 'v1', rootUrl: url + '/', auth }) : google.run({ version: 'v2', rootUrl: url + '/', auth });
+}

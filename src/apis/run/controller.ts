@@ -261,6 +261,8 @@ export class RunController {
   private stepExecution(w: Writer, key: string, ctx: ReconcileContext): void {
     const ex = this.d.store.getParsed<Obj>(key);
     if (!ex || isTerminal(ex)) return;
+    // A step that changes nothing writes nothing: every write is a change that reconciles again.
+    const before = this.d.store.get(key)!.data;
     const book = bookkeeping(ex);
     const status = ex.status as Obj;
     const conditions = status.conditions as Condition[];
@@ -336,7 +338,7 @@ export class RunController {
     }
     setCount(status, 'runningCount', Object.keys(book.running).length);
     if (book.next >= taskCount && !Object.keys(book.running).length) this.complete(w, key, ex);
-    else this.saveExecution(w, key, ex);
+    else if (JSON.stringify(ex) !== before) this.saveExecution(w, key, ex);
     stepping = false;
     if (wake < Infinity) ctx.wakeAt(wake);
   }

@@ -15,6 +15,7 @@ import { Attempts, OUTCOMES_ANNOTATION, TASK_RULES, type AttemptContext } from '
 import { RunController } from './controller.js';
 import { RunJobs } from './jobs.js';
 import { registerRunV1 } from './v1.js';
+import { registerRunV2 } from './v2.js';
 import type { Obj } from './meta.js';
 
 export { TASK_RULES };
@@ -56,4 +57,5 @@ export function registerRun(app: App, base: BaseContext, o: RunOptions): void {
     maxActiveExecutions: 1000, logUri: o.logUri,
   });
   registerRunV1(app, { store: base.store, projects: base.projects, jobs, locations: o.locations, defaultRegion: o.defaultRegion });
+  registerRunV2(app, { store: base.store, clock: base.clock, projects: base.projects, jobs, locations: o.locations });
 }
