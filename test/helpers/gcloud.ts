@@ -11,14 +11,31 @@ export interface Gcloud {
   fails(args: string[]): Promise<string>;
 }
 
-export async function gcloudFor(url: string, project = 'my-proj'): Promise<Gcloud> {
+/**
+ * `run`: also point Cloud Run (and Secret Manager and Logging, which its commands use) at the Gantry. gcloud reaches
+ * Cloud Run v1 at `{region}-{host}`, so it goes through Gantry as its HTTP proxy, with `run.localhost` as the host
+ * (a loopback name, so Gantry answers it as it is).
+ */
+export async function gcloudFor(url: string, project = 'my-proj', opts: { run?: boolean } = {}): Promise<Gcloud> {
   const env = {
     ...process.env, CLOUDSDK_CONFIG: tempDir('gcloud-'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1', CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: '1',
     // gcloud storage speaks the JSON API by default; pinned, since Gantry serves no gRPC (`grpc_with_json_fallback`
     // or `use_grpc_if_available` would try a gRPC endpoint first).
     CLOUDSDK_STORAGE_PREFERRED_API: 'json', CLOUDSDK_STORAGE_USE_GRPC_IF_AVAILABLE: 'false',
   };
-  const g = (async (args: string[]) => run('gcloud', args, { env, timeout: 120_000, maxBuffer: 16 << 20 })) as Gcloud;
+  // Terminal attributes (gcloud bolds names even without colour) would split what tests match.
+  const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+  const g = (async (args: string[]) => {
+    try {
+      const r = await run('gcloud', args, { env, timeout: 120_000, maxBuffer: 16 << 20 });
+      return { stdout: plain(r.stdout), stderr: plain(r.stderr) };
+    } catch (e) {
+      const err = e as { stdout?: string; stderr?: string };
+      if (err.stderr !== undefined) err.stderr = plain(err.stderr);
+      if (err.stdout !== undefined) err.stdout = plain(err.stdout);
+      throw e;
+    }
+  }) as Gcloud;
   g.json = async <T>(args: string[]) => JSON.parse((await g([...args, '--format=json'])).stdout) as T;
   g.fails = async (args: string[]) => {
     try {
@@ -36,5 +53,15 @@ export async function gcloudFor(url: string, project = 'my-proj'): Promise<Gclou
     ['deploy/region', 'us-central1'],
     ['core/disable_usage_reporting', 'true'],
   ]) await g(['config', 'set', k, v]);
+  if (opts.run) {
+    const u = new URL(url);
+    for (const [k, v] of [
+      ['api_endpoint_overrides/run', `http://run.localhost:${u.port}/`],
+      ['api_endpoint_overrides/secretmanager', url + '/'],
+      ['api_endpoint_overrides/logging', url + '/'],
+      ['proxy/type', 'http'], ['proxy/address', u.hostname], ['proxy/port', u.port],
+      ['run/region', 'us-central1'], ['core/disable_color', 'true'],
+    ]) await g(['config', 'set', k, v]);
+  }
   return g;
 }

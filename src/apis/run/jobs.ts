@@ -67,7 +67,7 @@ export class RunJobs {
       metadata: {
         name: id, namespace: this.d.projects.number(s.project), selfLink: selfLink(this.d.projects, s.project, 'jobs', id), uid: newUuid(),
         resourceVersion: resourceVersion(now), generation: 1, creationTimestamp: now,
-        labels: { ...((meta.labels ?? {}) as Obj), [L.location]: s.region },
+        labels: { ...((meta.labels ?? {}) as Obj), [L.location]: s.region, [L.lastUpdatedTime]: now },
         annotations: { ...((meta.annotations ?? {}) as Obj), [L.creator]: CALLER, [L.lastModifier]: CALLER, [L.operationId]: newUuid() },
       },
       spec: input.spec,
@@ -101,7 +101,7 @@ export class RunJobs {
     // System labels and annotations are the server's: what the client sends back of them is ignored.
     const system = (m: Obj | undefined) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => /^(run|cloud)\.googleapis\.com\//.test(k) && k !== L.launchStage && k !== 'run.googleapis.com/client-name' && k !== 'run.googleapis.com/client-version' && k !== 'run.googleapis.com/description'));
     const user = (m: Obj | undefined) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !(k in system(m))));
-    nm.labels = { ...user(meta.labels as Obj), ...system(em.labels as Obj), [L.location]: s.region };
+    nm.labels = { ...user(meta.labels as Obj), ...system(em.labels as Obj), [L.location]: s.region, [L.lastUpdatedTime]: now };
     nm.annotations = { ...user(meta.annotations as Obj), ...system(em.annotations as Obj), [L.lastModifier]: CALLER, [L.operationId]: newUuid() };
     const spec = input.spec as Obj;
     next.spec = spec;

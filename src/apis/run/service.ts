@@ -23,6 +23,8 @@ export const TASK = 'run.task';
 /** System labels and annotations Cloud Run writes (and gcloud reads). */
 export const L = {
   location: 'cloud.googleapis.com/location',
+  /** The job's last update, which gcloud's describe shows. */
+  lastUpdatedTime: 'run.googleapis.com/lastUpdatedTime',
   job: 'run.googleapis.com/job',
   jobUid: 'run.googleapis.com/jobUid',
   jobGeneration: 'run.googleapis.com/jobGeneration',

@@ -22,7 +22,8 @@ const JOB_ANNOTATIONS = new Set([L.launchStage, 'run.googleapis.com/binary-autho
   'run.googleapis.com/client-name', 'run.googleapis.com/client-version', 'run.googleapis.com/description']);
 const TEMPLATE_ANNOTATIONS = new Set(['run.googleapis.com/cloudsql-instances', 'run.googleapis.com/vpc-access-connector',
   'run.googleapis.com/vpc-access-egress', L.executionEnvironment, 'run.googleapis.com/network-interfaces', 'run.googleapis.com/encryption-key',
-  'run.googleapis.com/secrets', 'run.googleapis.com/execution-environment', 'run.googleapis.com/gpu-zonal-redundancy-disabled']);
+  'run.googleapis.com/secrets', 'run.googleapis.com/execution-environment', 'run.googleapis.com/gpu-zonal-redundancy-disabled',
+  'run.googleapis.com/client-name', 'run.googleapis.com/client-version']);
 /** Labels and annotations the server writes, which clients send back on replace (gcloud's update does). */
 const SYSTEM_KEYS = new Set<string>([L.location, L.creator, L.lastModifier, L.operationId, 'run.googleapis.com/lastUpdatedTime',
   'run.googleapis.com/satisfiesPzs']);
