@@ -19,6 +19,10 @@ Usage: gantry [options]
   --clock MODE         real or virtual (GANTRY_CLOCK, default real)
   --render-duration D  how long a simulated release render takes, e.g. 1s (GANTRY_RENDER_DURATION)
   --job-duration D     how long a simulated job run takes unless scripted, e.g. 1s (GANTRY_JOB_DURATION)
+  --task-duration D    how long a simulated Cloud Run task attempt takes unless scripted (GANTRY_TASK_DURATION)
+  --run-region R       the region of Cloud Run v1 requests whose host names none (GANTRY_RUN_REGION, us-central1)
+  --container-network N none (default) or host: the network of containers the container executor starts
+                       (GANTRY_CONTAINER_NETWORK)
   --executor MODE      simulated (default), process or container: how Cloud Deploy job runs execute (GANTRY_EXECUTOR)
   --allow-executors L  executors a target's or pipeline's gantry.dev/executor annotation may also choose, e.g.
                        process,container (GANTRY_ALLOW_EXECUTORS; default none: only --executor runs)
@@ -47,7 +51,7 @@ function isLoopback(host: string): boolean {
 const { values } = parseArgs({
   options: {
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
-    'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' },
+    'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
     'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' },
@@ -71,7 +75,7 @@ opts.logLevel = level as Level;
 const clock = pick(values.clock, 'GANTRY_CLOCK') ?? DEFAULTS.clock;
 if (clock !== 'real' && clock !== 'virtual') fail(`invalid clock ${clock}`);
 opts.clock = clock;
-for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'renderMs'], ['job-duration', 'GANTRY_JOB_DURATION', 'jobMs']] as const) {
+for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'renderMs'], ['job-duration', 'GANTRY_JOB_DURATION', 'jobMs'], ['task-duration', 'GANTRY_TASK_DURATION', 'taskMs']] as const) {
   const raw = pick(values[flag], env);
   if (raw === undefined) continue;
   const ms = parseFlexibleDurationMs(raw);
@@ -101,6 +105,14 @@ if (requestTimeout !== undefined) {
   if (ms === undefined || ms < 100) fail(`invalid --request-timeout ${requestTimeout} (use e.g. 60s)`);
   opts.requestTimeoutMs = ms;
 }
+const runRegion = pick(values['run-region'], 'GANTRY_RUN_REGION');
+if (runRegion !== undefined) {
+  if (!/^[a-z]+-[a-z]+[0-9]+$/.test(runRegion)) fail(`invalid --run-region ${runRegion} (a region id, e.g. europe-west1)`);
+  opts.runRegion = runRegion;
+}
+const network = pick(values['container-network'], 'GANTRY_CONTAINER_NETWORK') ?? DEFAULTS.containerNetwork;
+if (network !== 'none' && network !== 'host') fail(`invalid --container-network ${network} (none or host)`);
+opts.containerNetwork = network;
 opts.dockerSocket = pick(values['docker-socket'], 'GANTRY_DOCKER_SOCKET') ?? DEFAULTS.dockerSocket;
 const durability = (pick(values.durability, 'GANTRY_DURABILITY') ?? DEFAULTS.durability).toUpperCase();
 if (durability !== 'NORMAL' && durability !== 'FULL') fail(`invalid durability ${durability}`);
