@@ -4,6 +4,9 @@
 //  3. Start-up: process spawn to "listening".
 //  4. Simulated rollouts per second, create → SUCCEEDED (jobs and renders of zero duration), through HTTP.
 //  5. A task run by the process executor vs the same command spawned bare.
+//  6. A Cloud Run job of 200 tasks running `true`, parallelism 10, on the process executor, vs a plain Node script
+//     spawning the same 200 processes 10 at a time.
+//  7. A 1,000-task Cloud Run execution on the simulated executor: its counts, and GET latency while it runs.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync } from 'node:fs';
@@ -154,9 +157,72 @@ async function processTask(): Promise<void> {
   console.log(`process-executed task: ${e.toFixed(2)} ms vs bare spawn ${b.toFixed(2)} ms, ratio ${(e / b).toFixed(2)}×`);
 }
 
+const RUN = '/apis/run.googleapis.com/v1/namespaces/bench';
+async function runJson(url: string, method: string, path: string, body?: unknown): Promise<Record<string, any>> {
+  const r = await fetch(url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const j = await r.json() as Record<string, any>;
+  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(j)}`);
+  return j;
+}
+
+async function runTasks(): Promise<void> {
+  const tasks = 200, parallelism = 10;
+  const g = await startInProcess({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'gantry-bench-')), logLevel: 'silent', executor: 'process' });
+  await runJson(g.url, 'POST', `${RUN}/jobs`, { metadata: { name: 'fan' }, spec: { template: { spec: { taskCount: tasks, parallelism, template: { spec: { maxRetries: 0, containers: [{ image: 'busybox', command: ['true'] }] } } } } } });
+  await g.runtime.idle();
+  const once = async () => {
+    const t0 = performance.now();
+    const op = await runJson(g.url, 'POST', '/v2/projects/bench/locations/us-central1/jobs/fan:run', {});
+    let done = op;
+    while (!done.done) done = await runJson(g.url, 'POST', `/v2/${op.name}:wait`, { timeout: '60s' });
+    if (done.response?.succeededCount !== tasks) throw new Error(`execution ended ${JSON.stringify(done).slice(0, 300)}`);
+    return performance.now() - t0;
+  };
+  const bare = () => new Promise<number>(resolve => {
+    const t0 = performance.now();
+    let started = 0, finished = 0;
+    const next = () => {
+      if (started >= tasks) return;
+      started++;
+      spawn('true', [], { stdio: 'ignore' }).once('close', () => { finished++; if (finished === tasks) resolve(performance.now() - t0); else next(); });
+    };
+    for (let i = 0; i < parallelism; i++) next();
+  });
+  await once(); await bare(); // warm up
+  const g1 = [], b1 = [];
+  for (let i = 0; i < 3; i++) { g1.push(await once()); b1.push(await bare()); }
+  await g.close();
+  const med = (xs: number[]) => xs.sort((a, b) => a - b)[1];
+  console.log(`Cloud Run job, ${tasks} tasks of \`true\`, parallelism ${parallelism}, process executor: ${med(g1).toFixed(0)} ms vs a Node script spawning them ${med(b1).toFixed(0)} ms, ratio ${(med(g1) / med(b1)).toFixed(2)}×`);
+}
+
+async function bigExecution(): Promise<void> {
+  const tasks = 1000;
+  const g = await startInProcess({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'gantry-bench-')), logLevel: 'silent', taskMs: 50 });
+  await runJson(g.url, 'POST', `${RUN}/jobs`, { metadata: { name: 'big' }, spec: { template: { spec: { taskCount: tasks, template: { spec: { containers: [{ image: 'busybox' }] } } } } } });
+  await g.runtime.idle();
+  const t0 = performance.now();
+  const ex = await runJson(g.url, 'POST', `${RUN}/jobs/big:run`, {});
+  const latencies: number[] = [];
+  let status: Record<string, any> = {};
+  for (;;) {
+    const s = performance.now();
+    status = (await runJson(g.url, 'GET', `${RUN}/executions/${ex.metadata.name}`)).status;
+    latencies.push(performance.now() - s);
+    if (status.conditions.find((c: { type: string; status: string }) => c.type === 'Completed').status !== 'Unknown') break;
+  }
+  const total = performance.now() - t0;
+  await g.close();
+  latencies.sort((a, b) => a - b);
+  const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))];
+  console.log(`1,000-task simulated execution: ${status.succeededCount}/${tasks} succeeded in ${(total / 1000).toFixed(2)} s; GET while it ran (${latencies.length} requests): p50 ${p(0.5).toFixed(2)} ms, p99 ${p(0.99).toFixed(2)} ms`);
+}
+
 const which = process.argv[2];
 if (!which || which === 'get') await getThroughput();
 if (!which || which === 'list') await listPage();
 if (!which || which === 'startup') await startup();
 if (!which || which === 'rollouts') await rolloutThroughput();
 if (!which || which === 'process') await processTask();
+if (!which || which === 'runtasks') await runTasks();
+if (!which || which === 'bigexec') await bigExecution();

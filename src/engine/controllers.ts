@@ -91,6 +91,8 @@ export class ControllerRuntime {
 
   private drain(): void {
     this.scheduled = false;
+    // A drain scheduled before stop() must not touch a store that may be closed by now.
+    if (this.stopped) return;
     // One transaction for the whole batch, each reconcile in a savepoint of its own: a commit per batch instead of
     // per step (what bounds simulated throughput), while a reconcile that fails still undoes only its own writes.
     // Controller writes answer no client, so nothing acknowledged waits on this commit.

@@ -11,8 +11,19 @@ export class Projects {
 
   constructor(private store: Store) {}
 
+  private numbers = new Map<string, string>();
+
   /** The number Google would answer with for `project` (an id or already a number). */
-  number(project: string): string { return projectNumber(project); }
+  number(project: string): string {
+    let n = this.numbers.get(project);
+    if (n === undefined) {
+      n = projectNumber(project);
+      // Bounded: ids come from requests.
+      if (this.numbers.size > 10_000) this.numbers.clear();
+      this.numbers.set(project, n);
+    }
+    return n;
+  }
 
   /** The project id a request names: an id as it is, a number of a project seen before as its id, else the number. */
   resolve(idOrNumber: string): string {
