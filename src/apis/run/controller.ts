@@ -34,6 +34,8 @@ export interface RunControllerDeps {
   rules(jobKey: string, job: Obj): TaskRule[][];
   /** Whether the container engine holds an image (the container executor only). */
   hasImage?(image: string): Promise<boolean>;
+  /** Asks the runtime to reconcile a resource. */
+  enqueue(kind: string, name: string): void;
   /** Most tasks of one execution running at once when its parallelism is unset ("as many as possible"). */
   maxParallelism: number;
   logUri(project: string, region: string, job: string, execution: string): string;
@@ -56,6 +58,11 @@ interface Live { attempt: number; run: RunningTask }
 export class RunController {
   /** Real attempts this Gantry runs, by task key. */
   private live = new Map<string, Live>();
+  /**
+   * Results of real attempts not yet recorded, by execution: the next reconcile records them all and starts what
+   * follows in one write. (An attempt whose result dies here with the process is retried after a restart.)
+   */
+  private results = new Map<string, { index: number; attempt: number; result: TaskResult }[]>();
 
   constructor(private d: RunControllerDeps) {}
 
@@ -260,6 +267,8 @@ export class RunController {
 
   private stepExecution(w: Writer, key: string, ctx: ReconcileContext): void {
     const ex = this.d.store.getParsed<Obj>(key);
+    const results = this.results.get(key);
+    this.results.delete(key);
     if (!ex || isTerminal(ex)) return;
     // A step that changes nothing writes nothing: every write is a change that reconciles again.
     const before = this.d.store.get(key)!.data;
@@ -281,6 +290,10 @@ export class RunController {
     // A process executor reports its handle while `start` runs, before this step has saved the attempt.
     let stepping = true;
 
+    for (const { index, attempt, result } of results ?? []) {
+      const a = book.running[index];
+      if (a && a.attempt === attempt) this.finishAttempt(w, key, ex, index, result, maxRetries);
+    }
     if (conditionOf(conditions, 'Started')?.status !== 'True') {
       setCondition(conditions, { type: 'ResourcesAvailable', status: 'True' }, now);
       setCondition(conditions, { type: 'Started', status: 'True' }, now);
@@ -367,17 +380,12 @@ export class RunController {
   }
 
   private attemptDone(key: string, index: number, attempt: number, result: TaskResult): void {
-    this.d.store.tx(w => {
-      const ex = this.d.store.getParsed<Obj>(key);
-      const tk = taskKey(parseKey(key), taskId(String(ex?.metadata && (ex.metadata as Obj).name), index));
-      if (this.live.get(tk)?.attempt === attempt) this.live.delete(tk);
-      if (!ex || isTerminal(ex)) return;
-      const a = bookkeeping(ex).running[index];
-      if (!a || a.attempt !== attempt) return;
-      const taskSpec = (((ex.spec as Obj).template as Obj).spec ?? {}) as Obj;
-      this.finishAttempt(w, key, ex, index, result, Number(taskSpec.maxRetries ?? 3));
-      this.saveExecution(w, key, ex);
-    });
+    const tk = taskKey(parseKey(key), taskId(key.slice(key.lastIndexOf('/') + 1), index));
+    if (this.live.get(tk)?.attempt === attempt) this.live.delete(tk);
+    const pending = this.results.get(key) ?? [];
+    pending.push({ index, attempt, result });
+    this.results.set(key, pending);
+    this.d.enqueue(EXECUTION, key);
   }
 
   /** Records an attempt's result on its task: done (Succeeded or Failed), or retried with a new attempt. */
