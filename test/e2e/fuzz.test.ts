@@ -95,7 +95,7 @@ interface Req {
   autoLength: boolean;
 }
 
-interface Seeds { port: number; pageToken: string; opName: string; jobRun: string; uploadIds: string[] }
+interface Seeds { port: number; pageToken: string; opName: string; jobRun: string; uploadIds: string[]; runExecution: string }
 
 function req(method: string, path: string, query: Record<string, string> = {}, body?: unknown, contentType = 'application/json'): Req {
   const r: Req = {
@@ -140,6 +140,9 @@ const FILTERS = [
   'NOT description="x" AND -targetId=t2', '(targetId=t1 OR targetId=t2)', 'description:*', 'uid!="x"', 'labels:a',
 ];
 const ORDERS = ['name desc', 'createTime', 'targetId desc, name', 'updateTime desc', 'NAME'];
+
+const RUN_NS = '/apis/run.googleapis.com/v1/namespaces/fz';
+const RUN_LOC = 'projects/fz/locations/us-central1';
 
 const CORPUS: Entry[] = [
   { name: 'targets.list', make: r => req('GET', `/v1/${LOC}/targets`, { pageSize: String(r.range(1, 5)), ...(r.chance(0.5) ? { filter: r.pick(FILTERS) } : {}), ...(r.chance(0.3) ? { orderBy: r.pick(ORDERS) } : {}) }) },
@@ -195,11 +198,38 @@ const CORPUS: Entry[] = [
   { name: 'gantry.clockAdvance', make: () => req('POST', '/gantry/v1/clock:advance', {}, { duration: '1s' }) },
   { name: 'gantry.outcomes.add', make: () => req('POST', '/gantry/v1/outcomes', {}, { scope: `${LOC}/deliveryPipelines/nothing`, rules: '*/verify=fail@1' }) },
   { name: 'gantry.outcomes.list', make: () => req('GET', '/gantry/v1/outcomes') },
+  // Cloud Run jobs: v1 (gcloud's) and v2.
+  { name: 'run.v1.jobs.list', make: r => req('GET', `${RUN_NS}/jobs`, { ...(r.chance(0.5) ? { labelSelector: r.pick(['team=a', 'team in (a,b)', '!team', 'run.googleapis.com/job = rj1']) } : {}), ...(r.chance(0.3) ? { limit: '1' } : {}) }) },
+  { name: 'run.v1.jobs.get', make: () => req('GET', `${RUN_NS}/jobs/rj1`) },
+  { name: 'run.v1.jobs.create', make: (r, id) => req('POST', `${RUN_NS}/jobs`, r.chance(0.2) ? { dryRun: 'all' } : {}, runJob(`j${id}`.toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 40), r.chance(0.5))) },
+  { name: 'run.v1.jobs.replace', make: r => req('PUT', `${RUN_NS}/jobs/rj1`, {}, runJob('rj1', r.chance(0.5))) },
+  { name: 'run.v1.jobs.delete', make: (_r, id) => req('DELETE', `${RUN_NS}/jobs/j${id}`.toLowerCase()) },
+  { name: 'run.v1.jobs.run', make: r => req('POST', `${RUN_NS}/jobs/rj1:run`, {}, r.chance(0.5) ? {} : { overrides: { taskCount: r.range(1, 3), timeoutSeconds: 30, containerOverrides: [{ args: ['x'], env: [{ name: 'A', value: 'b' }] }] } }) },
+  { name: 'run.v1.executions.list', make: () => req('GET', `${RUN_NS}/executions`, { labelSelector: 'run.googleapis.com/job=rj1', limit: '2' }) },
+  { name: 'run.v1.executions.get', make: (_r, _id, s) => req('GET', `${RUN_NS}/executions/${s.runExecution}`) },
+  { name: 'run.v1.executions.cancel', make: (_r, _id, s) => req('POST', `${RUN_NS}/executions/${s.runExecution}:cancel`, {}, {}) },
+  { name: 'run.v1.tasks.list', make: (_r, _id, s) => req('GET', `${RUN_NS}/tasks`, { labelSelector: `run.googleapis.com/execution=${s.runExecution}` }) },
+  { name: 'run.v1.tasks.get', make: (_r, _id, s) => req('GET', `${RUN_NS}/tasks/${s.runExecution}-task0`) },
+  { name: 'run.v2.jobs.list', make: () => req('GET', `/v2/${RUN_LOC}/jobs`, { pageSize: '2' }) },
+  { name: 'run.v2.jobs.get', make: () => req('GET', `/v2/${RUN_LOC}/jobs/rj1`) },
+  { name: 'run.v2.jobs.create', make: (r, id) => req('POST', `/v2/${RUN_LOC}/jobs`, { jobId: `v${id}`.toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 40), ...(r.chance(0.3) ? { validateOnly: 'true' } : {}) }, { labels: { a: 'b' }, template: { taskCount: 2, template: { timeout: '60s', maxRetries: 1, containers: [{ image: 'busybox', env: [{ name: 'X', value: 'y' }] }] } } }) },
+  { name: 'run.v2.jobs.run', make: () => req('POST', `/v2/${RUN_LOC}/jobs/rj1:run`, {}, { overrides: { taskCount: 1, timeout: '30s' } }) },
+  { name: 'run.v2.executions.list', make: () => req('GET', `/v2/${RUN_LOC}/jobs/-/executions`) },
+  { name: 'run.v2.tasks.list', make: () => req('GET', `/v2/${RUN_LOC}/jobs/rj1/executions/-/tasks`) },
+  { name: 'run.v2.operations.list', make: () => req('GET', `/v2/${RUN_LOC}/operations`) },
   // Methods and APIs Gantry does not serve (501 UNIMPLEMENTED): mutations of them must not make any other 5xx.
   { name: 'deployPolicies.list', make: () => req('GET', `/v1/${LOC}/deployPolicies`, { pageSize: '5' }) },
   { name: 'automations.create', make: (_r, id) => req('POST', `/v1/${DP}/automations`, { automationId: id }, { serviceAccount: 'sa@p.iam.gserviceaccount.com' }) },
   { name: 'run.v2.services.list', make: () => req('GET', `/v2/${LOC}/services`) },
 ];
+
+function runJob(name: string, secret: boolean): unknown {
+  return {
+    apiVersion: 'run.googleapis.com/v1', kind: 'Job', metadata: { name, labels: { team: 'a' }, annotations: { 'gantry.dev/outcomes': '0=fail@1' } },
+    spec: { template: { spec: { taskCount: 2, parallelism: 1, template: { spec: { maxRetries: 1, timeoutSeconds: '60', containers: [{ image: 'busybox', command: ['true'],
+      env: [{ name: 'A', value: 'b' }, ...(secret ? [{ name: 'S', valueFrom: { secretKeyRef: { name: 'nope', key: 'latest' } } }] : [])] }] } } } } },
+  };
+}
 
 function multipart(id: string): Req {
   const b = 'fuzz_boundary';
@@ -951,7 +981,10 @@ async function seed(): Promise<Seeds> {
     const init = await fetch(`http://127.0.0.1:${port}/upload/storage/v1/b/bkt/o?uploadType=resumable`, { method: 'POST', body: JSON.stringify({ name: `res-${i}.txt` }), headers: { 'content-type': 'application/json' } });
     uploadIds.push(new URL(init.headers.get('location') ?? 'http://x/?upload_id=none').searchParams.get('upload_id') ?? 'none');
   }
-  return { port, pageToken: String(page.nextPageToken ?? ''), opName: String(op.name), jobRun, uploadIds };
+  await json('POST', `${RUN_NS}/jobs`, runJob('rj1', false));
+  await until('run job ready', async () => ((await json('GET', `${RUN_NS}/jobs/rj1`)).status as { conditions?: { status: string }[] }).conditions?.[0]?.status === 'True' ? true : undefined);
+  const runExecution = String(((await json('POST', `${RUN_NS}/jobs/rj1:run`, {})).metadata as { name: string }).name);
+  return { port, pageToken: String(page.nextPageToken ?? ''), opName: String(op.name), jobRun, uploadIds, runExecution };
 }
 
 function send(c: Case, timeoutMs = TIMEOUT_MS): Promise<RawResult> {
