@@ -147,8 +147,9 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
       labels: { 'run.googleapis.com/execution_name': c.execution, 'run.googleapis.com/task_index': String(c.taskIndex), 'run.googleapis.com/task_attempt': String(c.attempt) },
       textPayload: line,
     }),
-    logUri: (project, region, job, execution) => `${baseUrl}/gantry/v1/logs/viewer?project=${encodeURIComponent(project)}&advancedFilter=${encodeURIComponent(
-      `resource.type="cloud_run_job"\nresource.labels.job_name="${job}"\nresource.labels.location="${region}"\nlabels."run.googleapis.com/execution_name"="${execution}"`)}`,
+    logUri: (project, region, job, execution, taskIndex) => `${baseUrl}/gantry/v1/logs/viewer?project=${encodeURIComponent(project)}&advancedFilter=${encodeURIComponent(
+      `resource.type="cloud_run_job"\nresource.labels.job_name="${job}"\nresource.labels.location="${region}"\nlabels."run.googleapis.com/execution_name"="${execution}"${
+        taskIndex === undefined ? '' : `\nlabels."run.googleapis.com/task_index"="${taskIndex}"`}`)}`,
   });
   outcomes.addGrammar(TASK_RULES);
   registerEmulator(app, clock, runtime, outcomes);

@@ -38,7 +38,8 @@ export interface RunControllerDeps {
   enqueue(kind: string, name: string): void;
   /** Most tasks of one execution running at once when its parallelism is unset ("as many as possible"). */
   maxParallelism: number;
-  logUri(project: string, region: string, job: string, execution: string): string;
+  /** Where an execution's (or one task's) log lines can be read. */
+  logUri(project: string, region: string, job: string, execution: string, taskIndex?: number): string;
 }
 
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled', 'Abandoned']);
@@ -213,7 +214,7 @@ export class RunController {
       if (!this.d.store.get(exKey)) {
         createExecution(w, this.d.clock, this.d.projects, key, job, {}, {
           id: `${name}-${token}`, executor: executorOf(job, this.d.defaultExecutor), exists: k => !!this.d.store.get(k),
-          logUri: ex => this.d.logUri(parseKey(key).project, parseKey(key).region, name, ex),
+          logUri: (ex, i) => this.d.logUri(parseKey(key).project, parseKey(key).region, name, ex, i),
         });
         setCondition(conditions, { type: 'Ready', status: 'Unknown', reason: 'WaitingForExecution', message: `Waiting for execution ${name}-${token} to ${spec.startExecutionToken ? 'start' : 'complete'}.` }, now);
         this.saveJob(w, key, job);

@@ -85,7 +85,7 @@ export interface NewExecution { key: string; execution: Obj }
  * latestCreatedExecution. `id` is the execution's name (a token's) or `{job}-{5 random}`.
  */
 export function createExecution(w: Writer, clock: Clock, projects: Projects, jobKey: string, job: Obj, overrides: Overrides,
-  opts: { id?: string; executor: string; logUri: (execution: string) => string; exists: (key: string) => boolean }): NewExecution {
+  opts: { id?: string; executor: string; logUri: (execution: string, taskIndex?: number) => string; exists: (key: string) => boolean }): NewExecution {
   const ref = parseKey(jobKey);
   const jobMeta = job.metadata as Obj;
   const jobName = String(jobMeta.name);
@@ -145,7 +145,7 @@ export function createExecution(w: Writer, clock: Clock, projects: Projects, job
         ownerReferences: [{ kind: 'Execution', name: id, uid, apiVersion: V1, controller: true, blockOwnerDeletion: true }],
       },
       spec: taskSpec,
-      status: { index: i, observedGeneration: 1, logUri: opts.logUri(id) },
+      status: { index: i, observedGeneration: 1, logUri: opts.logUri(id, i) },
     }, now, false);
   }
   const status = (job.status ??= {}) as Obj;

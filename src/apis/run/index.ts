@@ -28,7 +28,8 @@ export interface RunOptions {
   secrets: SecretAccessor;
   logs: LogWriter;
   entry(ctx: AttemptContext, stream: 'stdout' | 'stderr', line: string): LogEntryInput;
-  logUri(project: string, region: string, job: string, execution: string): string;
+  /** Where an execution's (or one task's) log lines can be read. */
+  logUri(project: string, region: string, job: string, execution: string, taskIndex?: number): string;
   locations: Locations;
   /** The region of v1 requests whose host names none. */
   defaultRegion: string;

@@ -27,7 +27,8 @@ export interface RunJobsDeps {
   defaultExecutor: string;
   /** Most executions running at once on this Gantry; more are refused with 429, as Cloud Run refuses them. */
   maxActiveExecutions: number;
-  logUri(project: string, region: string, job: string, execution: string): string;
+  /** Where an execution's (or one task's) log lines can be read. */
+  logUri(project: string, region: string, job: string, execution: string, taskIndex?: number): string;
 }
 
 const KINDS = { job: 'JOB', execution: 'EXECUTION', task: 'TASK' } as const;
@@ -141,7 +142,7 @@ export class RunJobs {
       const fresh = this.get(s, id);
       const made = createExecution(w, this.d.clock, this.d.projects, key, fresh, overrides, {
         executor: executorOf(fresh, this.d.defaultExecutor), exists: k => !!this.d.store.get(k),
-        logUri: ex => this.d.logUri(s.project, s.region, id, ex),
+        logUri: (ex, i) => this.d.logUri(s.project, s.region, id, ex, i),
       });
       this.d.controller.saveJob(w, key, fresh);
       return made;
