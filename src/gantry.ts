@@ -11,7 +11,8 @@ import { Locations } from './google/locations.js';
 import type { ApiContext, BaseContext } from './google/context.js';
 import { Projects } from './google/projects.js';
 import { registerSecretManager } from './apis/secretmanager/index.js';
-import { registerLogging } from './apis/logging/index.js';
+import { logViewerUrl, registerLogging } from './apis/logging/index.js';
+import { cloudRunTaskEntry } from './apis/logging/producers.js';
 import { registerRun, TASK_RULES } from './apis/run/index.js';
 import { App } from './server/app.js';
 import { createLogger, type Level, type Logger } from './server/log.js';
@@ -128,7 +129,7 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
     origin: () => baseUrl,
   };
   const secrets = registerSecretManager(app, base);
-  const logs = registerLogging(app, base, { dataDir: work });
+  const logs = registerLogging(app, base, { dataDir: opts.dataDir === ':memory:' ? ':memory:' : work });
   const executions = new JobExecutions(store, clock, executors, sources, join(work, 'sources'), log, logs);
   const renderStorage = { ...sources, list: (bucket: string, prefix: string) => storage.listObjects(bucket, prefix) };
   runtime.register(renderController(deploy, () => opts.renderMs, { storage: renderStorage, workRoot: join(work, 'sources'), log },
@@ -141,15 +142,10 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   registerRun(app, base, {
     runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, locations: runLocations, defaultRegion: opts.runRegion,
     taskMs: () => opts.taskMs, apiRules: (name, grammar) => outcomes.rulesFor(name, grammar), workRoot: work, log,
-    entry: (c, stream, line) => ({
-      logName: `projects/${c.project}/logs/run.googleapis.com%2F${stream}`,
-      resource: { type: 'cloud_run_job', labels: { project_id: c.project, job_name: c.job, location: c.region } },
-      labels: { 'run.googleapis.com/execution_name': c.execution, 'run.googleapis.com/task_index': String(c.taskIndex), 'run.googleapis.com/task_attempt': String(c.attempt) },
-      textPayload: line,
-    }),
-    logUri: (project, region, job, execution, taskIndex) => `${baseUrl}/gantry/v1/logs/viewer?project=${encodeURIComponent(project)}&advancedFilter=${encodeURIComponent(
+    entry: (c, stream, line) => cloudRunTaskEntry({ ...c, stream, line }),
+    logUri: (project, region, job, execution, taskIndex) => logViewerUrl(baseUrl, project,
       `resource.type="cloud_run_job"\nresource.labels.job_name="${job}"\nresource.labels.location="${region}"\nlabels."run.googleapis.com/execution_name"="${execution}"${
-        taskIndex === undefined ? '' : `\nlabels."run.googleapis.com/task_index"="${taskIndex}"`}`)}`,
+        taskIndex === undefined ? '' : `\nlabels."run.googleapis.com/task_index"="${taskIndex}"`}`),
   });
   outcomes.addGrammar(TASK_RULES);
   registerEmulator(app, clock, runtime, outcomes);
