@@ -52,6 +52,13 @@ test('verify exits 1 → FAILED/EXECUTION_FAILED with the log; fixed, retry-job 
   assert.equal(verify.verifyJobRun!.failureCause, 'EXECUTION_FAILED');
   assert.match(verify.verifyJobRun!.failureMessage!, /container "smoke" exited with code 1\. Logs: gs:\/\//);
   assert.match(await download(`${verify.verifyJobRun!.artifactUri!}/${verify.verifyJobRun!.eventLogPath!}`), /smoke\] stderr: ready.flag is missing/);
+  // The same lines are Cloud Logging entries of the Cloud Build build the job run names.
+  const buildId = verify.verifyJobRun!.build!.split('/').pop();
+  const [project] = verify.name!.split('/').slice(1, 2);
+  const listed = await fetch(`${g.url}/v2/entries:list`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ resourceNames: [`projects/${project}`], filter: `resource.type="build" AND resource.labels.build_id="${buildId}"` }) });
+  const entries = ((await listed.json()) as { entries?: { textPayload: string }[] }).entries ?? [];
+  assert.ok(entries.some(e => /ready.flag is missing/.test(e.textPayload)), JSON.stringify(entries).slice(0, 500));
 
   const pre = (await ro().jobRuns.get({ name: jobs.predeployJob!.jobRun! })).data;
   assert.equal(pre.state, 'SUCCEEDED');

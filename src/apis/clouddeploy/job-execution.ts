@@ -153,7 +153,10 @@ export class JobExecutions {
     const config = ((target?.executionConfigs as Obj[] | undefined) ?? []).find(c => ((c.usages as string[]) ?? []).includes(USAGE[jobId]));
     const timeoutMs = config?.executionTimeout ? parseDurationMs(String(config.executionTimeout)) ?? DEFAULT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS;
     const run = this.running.get(jobRunName) ?? { tasks: [], cancelled: false };
-    const res = await this.runContainers(steps, { ...env, ...(customDeploy?.env ?? {}) }, skaffold.dir, timeoutMs, mode, jobLogUrl(jr, rolloutName), run);
+    // Each line is also a Cloud Logging entry of the Cloud Build build the job run names, as Cloud Build writes them.
+    const build = String(((jr[FIELD[jobId]] ?? {}) as Obj).build ?? '');
+    const buildLog = build ? { project, buildId: build.split('/').pop()! } : undefined;
+    const res = await this.runContainers(steps, { ...env, ...(customDeploy?.env ?? {}) }, skaffold.dir, timeoutMs, mode, jobLogUrl(jr, rolloutName), run, buildLog);
     if (customDeploy && res.ok) return this.customDeployOutcome(customDeploy.output, artifact);
     if (res.ok) return { ok: true, artifact };
     return { ok: false, cause: res.cause, message: res.message };
@@ -176,7 +179,7 @@ export class JobExecutions {
    * not exit 0; later steps do not start. `run` records what runs, for cancel.
    */
   async runContainers(steps: Container[][], env: Record<string, string>, workspace: string, timeoutMs: number, mode: string,
-    logUrl: string, run: Run = { tasks: [], cancelled: false }): Promise<{ ok: boolean; cause?: string; message?: string; logUrl: string }> {
+    logUrl: string, run: Run = { tasks: [], cancelled: false }, buildLog?: { project: string; buildId: string }): Promise<{ ok: boolean; cause?: string; message?: string; logUrl: string }> {
     const executor = this.executors[mode];
     if (!executor) return { ok: false, cause: 'EXECUTION_FAILED', message: `The ${mode} executor is not enabled on this Gantry, so nothing ran (the operator enables it with --executor ${mode} or --allow-executors ${mode}).`, logUrl };
     let logText = '';
@@ -190,7 +193,14 @@ export class JobExecutions {
       }));
       const first = n;
       run.tasks = specs.map((spec, i) => executor.start(spec, (stream, chunk) => {
-        if (logText.length < 1 << 20) logText += chunk.split('\n').filter((l, j, a) => l || j < a.length - 1).map(l => `[${containers[i].name ?? `task-${first + i}`}] ${stream}: ${l}`).join('\n') + '\n';
+        const lines = chunk.split('\n').filter((l, j, a) => l || j < a.length - 1);
+        if (logText.length < 1 << 20) logText += lines.map(l => `[${containers[i].name ?? `task-${first + i}`}] ${stream}: ${l}`).join('\n') + '\n';
+        if (buildLog && this.logs) {
+          this.logs.write(lines.map(l => ({
+            logName: `projects/${buildLog.project}/logs/cloudbuild`, resource: { type: 'build', labels: { build_id: buildLog.buildId, project_id: buildLog.project } },
+            textPayload: `Step #${first + i}: ${l}`, labels: { build_step: `Step #${first + i}` },
+          })));
+        }
       }));
       const results = await Promise.all(run.tasks.map(t => t.done));
       const bad = results.findIndex(r => !(r.kind === 'exited' && r.code === 0));
