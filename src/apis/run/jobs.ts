@@ -8,7 +8,7 @@ import { newUuid } from '../../google/ids.js';
 import { computeServiceAccount } from '../../google/project-number.js';
 import { parseRules } from '../../engine/outcomes.js';
 import type { ExecutorPolicy } from '../../policy/executors.js';
-import { CALLER, EXECUTION, JOB, L, V1 } from './service.js';
+import { CALLER, EXECUTION, L, V1 } from './service.js';
 import { executionKey, jobKey, selfLink } from './names.js';
 import { conditionOf, nowMicros, resourceVersion, type Condition, type Obj } from './meta.js';
 import { applyJobDefaults, validateJob } from './validate.js';
@@ -185,4 +185,3 @@ export class RunJobs {
   }
 }
 
-export { JOB };
