@@ -42,6 +42,8 @@ export interface RunControllerDeps {
   logUri(project: string, region: string, job: string, execution: string, taskIndex?: number): string;
 }
 
+/** Executions a job keeps beyond the last 7 days (Cloud Run's documented history). */
+export const KEEP_EXECUTIONS = 1000;
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled', 'Abandoned']);
 
 export function executorOf(job: Obj, fallback: string): string {
@@ -446,6 +448,25 @@ export class RunController {
       setCondition(conditions, { type: 'Completed', status: 'True' }, now);
       this.saveExecution(w, key, ex);
       this.updateJob(w, key, ex, 'EXECUTION_SUCCEEDED', now);
+    }
+    this.prune(w, key.replace(/\/executions\/[^/]+$/, `/jobs/${String(((ex.metadata as Obj).labels as Obj)[L.job])}`));
+  }
+
+  /**
+   * Cloud Run keeps the details of a job's newest 1,000 executions and of every execution of the last 7 days: older
+   * finished ones go, with their tasks. Checked every 25th finished execution, so a busy job pays it rarely.
+   */
+  private prune(w: Writer, jobKey: string): void {
+    const job = this.d.store.getParsed<Obj>(jobKey);
+    const count = Number(((job?.status ?? {}) as Obj).executionCount ?? 0);
+    if (count <= KEEP_EXECUTIONS || count % 25 !== 0) return;
+    const all = this.d.store.children(EXECUTION, jobKey);
+    const weekAgo = this.d.clock.now() - 7 * 86_400_000;
+    const ref = parseKey(jobKey);
+    for (const ex of all.slice(0, Math.max(0, all.length - KEEP_EXECUTIONS))) {
+      const meta = ex.metadata as Obj;
+      if (!isTerminal(ex) || Date.parse(String(meta.creationTimestamp)) >= weekAgo) continue;
+      this.deleteExecution(w, executionKey(ref, String(meta.name)));
     }
   }
 

@@ -18,10 +18,18 @@ export function micros(ms: number): string {
   return new Date(Math.floor(ms)).toISOString().slice(0, 23) + '000Z';
 }
 
-/** The clock's now as a v1 timestamp, with the sub-millisecond digits of its strictly increasing timestamp. */
+let lastMicros = 0n;
+
+/**
+ * The clock's now as a v1 timestamp (microseconds), strictly increasing like the clock's own timestamps, so creation
+ * order is total even while a virtual clock stands still.
+ */
 export function nowMicros(clock: Clock): string {
   const t = clock.timestamp();
-  return t.slice(0, 26) + 'Z';
+  let us = BigInt(Date.parse(t.slice(0, 19) + 'Z')) * 1000n + BigInt(t.slice(20, 26));
+  if (us <= lastMicros) us = lastMicros + 1n;
+  lastMicros = us;
+  return new Date(Number(us / 1000n)).toISOString().slice(0, 23) + String(us % 1000n).padStart(3, '0') + 'Z';
 }
 
 /** `AAYnZ8S7wzw`: 8 big-endian bytes of the write's epoch microseconds, base64url without padding. */
