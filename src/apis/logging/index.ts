@@ -1,7 +1,14 @@
 // Cloud Logging v2 (subset): the log entries of Cloud Run tasks and Cloud Deploy job runs, kept in a bounded SQLite
-// database of their own, read with entries:list and the Logging query language, written with entries:write, and shown
-// as text at /gantry/v1/logs/viewer (where Cloud Run's logUri points).
+// database of their own (`logs.db`), read with entries:list and the Logging query language, written with entries:write,
+// listed by log with logs.list, and shown as text at /gantry/v1/logs/viewer (where Cloud Run's logUri points).
+//
+// Bounds: at most `maxEntries` (200,000) entries, the oldest dropped first; an entry is at most 256 KiB (Cloud Logging's
+// limit: entries:write refuses a larger one, a task's longer line is cut); a request reads at most 100,000 stored rows
+// and then answers what it found with a page token to go on, as Cloud Logging does for slow queries.
+// Writes from tasks are buffered and stored once per event-loop tick (one transaction), so a task printing thousands of
+// lines a second costs a few transactions; every read and every entries:write flushes first.
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +18,7 @@ import { queryString, type MethodSpec } from '../../server/api.js';
 import { errors } from '../../google/errors.js';
 import { ApiSchema } from '../../google/schema.js';
 import { newUid } from '../../google/ids.js';
-import { matches, parseQuery, SEVERITIES } from './query.js';
+import { canonicalTime, matches, mustContain, parseQuery, SEVERITIES, timeBounds } from './query.js';
 
 /** A log entry as another API writes it (google.logging.v2.LogEntry fields). */
 export interface LogEntryInput {
@@ -24,18 +31,34 @@ export interface LogEntryInput {
   textPayload?: string;
   jsonPayload?: Record<string, unknown>;
   labels?: Record<string, string>;
+  /** A unique id; made up when absent. */
+  insertId?: string;
+  /** Other LogEntry fields kept as they are (httpRequest, operation, trace, spanId, traceSampled, sourceLocation, split, protoPayload). */
+  extra?: Record<string, unknown>;
 }
 
 export interface LogWriter {
   write(entries: LogEntryInput[]): void;
 }
 
+export interface LoggingOptions {
+  /** Where `logs.db` is kept; `:memory:` for none. */
+  dataDir: string;
+  /** Most entries kept (default MAX_ENTRIES); the oldest go first. */
+  maxEntries?: number;
+}
+
 type Obj = Record<string, unknown>;
 /** Most entries kept; the oldest go first. */
 export const MAX_ENTRIES = 200_000;
-/** Longest text payload kept (longer lines are cut, as Cloud Logging truncates). */
-const MAX_PAYLOAD = 256 * 1024;
+/** Largest entry (its JSON), Cloud Logging's limit. */
+export const MAX_ENTRY_BYTES = 256 * 1024;
 const MAX_PAGE = 1000;
+/** Rows one entries:list request reads before it answers with what it found and a page token. */
+const SCAN_BUDGET = 100_000;
+/** Lines the viewer shows (the newest, oldest first). */
+const VIEWER_LINES = 5_000;
+const EXTRA_FIELDS = ['httpRequest', 'operation', 'trace', 'spanId', 'traceSampled', 'sourceLocation', 'split', 'protoPayload'];
 const schema = new ApiSchema(fileURLToPath(new URL('../../../../schemas/logging-v2.json', import.meta.url)), 'google.logging.v2');
 
 /** The viewer URL (Gantry's stand-in for the Cloud console's logs viewer, with its query parameters). */
@@ -43,85 +66,186 @@ export function logViewerUrl(origin: string, project: string, filter: string): s
   return `${origin}/gantry/v1/logs/viewer?project=${encodeURIComponent(project)}&advancedFilter=${encodeURIComponent(filter)}`;
 }
 
-class LogStore {
+interface Row { project: string; number: string; timestamp: string; log: string; entry: Obj }
+type Cursor = [string, number];
+
+export class LogStore {
   private db: Database.Database;
   private insert: Database.Statement;
+  private rememberNumber: Database.Statement;
   private count: number;
+  private pending: Row[] = [];
+  private scheduled = false;
+  private closed = false;
+  private numbers = new Map<string, string>();
 
-  constructor(file: string) {
+  constructor(file: string, readonly maxEntries = MAX_ENTRIES) {
     if (file !== ':memory:') mkdirSync(join(file, '..'), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec('CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, project TEXT NOT NULL, timestamp TEXT NOT NULL, data TEXT NOT NULL); CREATE INDEX IF NOT EXISTS entries_by_time ON entries(project, timestamp, seq);');
-    this.insert = this.db.prepare('INSERT INTO entries (project, timestamp, data) VALUES (?, ?, ?)');
+    this.db.exec('CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, project TEXT NOT NULL, timestamp TEXT NOT NULL, data TEXT NOT NULL)');
+    const columns = (this.db.prepare('PRAGMA table_info(entries)').all() as { name: string }[]).map(c => c.name);
+    if (!columns.includes('log')) {
+      // A store from before logs.list: the log name gets a column of its own.
+      this.db.exec("ALTER TABLE entries ADD COLUMN log TEXT NOT NULL DEFAULT ''; UPDATE entries SET log = json_extract(data, '$.logName');");
+    }
+    this.db.exec(`CREATE INDEX IF NOT EXISTS entries_by_time ON entries(project, timestamp, seq);
+      CREATE INDEX IF NOT EXISTS entries_by_log ON entries(project, log);
+      CREATE TABLE IF NOT EXISTS projects (number TEXT PRIMARY KEY, id TEXT NOT NULL);`);
+    this.insert = this.db.prepare('INSERT INTO entries (project, timestamp, log, data) VALUES (?, ?, ?, ?)');
+    this.rememberNumber = this.db.prepare('INSERT OR REPLACE INTO projects (number, id) VALUES (?, ?)');
     this.count = (this.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
   }
 
-  write(rows: { project: string; entry: Obj }[]): void {
+  /** Buffers rows; they are stored together at the end of this tick (or at once when many are waiting). */
+  add(rows: Row[]): void {
+    if (this.closed) return;
+    for (const r of rows) this.pending.push(r);
+    if (this.pending.length >= 10_000) this.flush();
+    else if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+  }
+
+  /** Stores what is buffered in one transaction, then drops the oldest entries beyond the cap. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.closed || !this.pending.length) return;
+    const rows = this.pending;
+    this.pending = [];
     this.db.transaction(() => {
-      for (const r of rows) this.insert.run(r.project, String(r.entry.timestamp), JSON.stringify(r.entry));
+      for (const r of rows) {
+        this.insert.run(r.project, r.timestamp, r.log, JSON.stringify(r.entry));
+        if (this.numbers.get(r.number) !== r.project) { this.rememberNumber.run(r.number, r.project); this.numbers.set(r.number, r.project); }
+      }
       this.count += rows.length;
-      if (this.count > MAX_ENTRIES) {
-        // Evict a tenth at a time, so a full store does not delete on every write.
-        const drop = this.count - Math.floor(MAX_ENTRIES * 0.9);
+      if (this.count > this.maxEntries) {
+        // Evict down to 90 % of the cap, so a full store does not delete on every write.
+        const drop = this.count - Math.floor(this.maxEntries * 0.9);
         this.db.prepare('DELETE FROM entries WHERE seq IN (SELECT seq FROM entries ORDER BY seq LIMIT ?)').run(drop);
         this.count -= drop;
       }
     })();
   }
 
-  /** Entries of the projects, in timestamp order, from a cursor; `keep` decides which count. */
-  *scan(projects: string[], desc: boolean, after: [string, number] | undefined): Generator<{ entry: Obj; cursor: [string, number] }> {
+  get size(): number { this.flush(); return this.count; }
+
+  /** The project id a number stands for, when an entry of that project was stored. */
+  projectOf(number: string): string | undefined {
+    this.flush();
+    const cached = this.numbers.get(number);
+    if (cached) return cached;
+    return (this.db.prepare('SELECT id FROM projects WHERE number = ?').get(number) as { id: string } | undefined)?.id;
+  }
+
+  /** Entries of the projects in timestamp order (then write order), after a cursor, within a time range, holding `contains`. */
+  *scan(projects: string[], desc: boolean, after: Cursor | undefined, range: { from?: string; to?: string }, contains: string[] = []): Generator<{ data: string; cursor: Cursor }> {
+    this.flush();
     const dir = desc ? 'DESC' : 'ASC';
-    const cmp = desc ? '<' : '>';
     const where = [`project IN (${projects.map(() => '?').join(',')})`];
     const params: unknown[] = [...projects];
-    if (after) { where.push(`(timestamp, seq) ${cmp} (?, ?)`); params.push(after[0], after[1]); }
+    if (after) { where.push(`(timestamp, seq) ${desc ? '<' : '>'} (?, ?)`); params.push(after[0], after[1]); }
+    if (range.from) { where.push('timestamp >= ?'); params.push(range.from); }
+    if (range.to) { where.push('timestamp <= ?'); params.push(range.to); }
+    for (const c of contains) { where.push('instr(data, ?) > 0'); params.push(c); }
     const stmt = this.db.prepare(`SELECT seq, timestamp, data FROM entries WHERE ${where.join(' AND ')} ORDER BY timestamp ${dir}, seq ${dir}`);
     for (const r of stmt.iterate(...params) as IterableIterator<{ seq: number; timestamp: string; data: string }>) {
-      yield { entry: JSON.parse(r.data) as Obj, cursor: [r.timestamp, r.seq] };
+      yield { data: r.data, cursor: [r.timestamp, r.seq] };
     }
+  }
+
+  /** The distinct log names of a project, in order, after `after`. */
+  logNames(project: string, after: string, limit: number): string[] {
+    this.flush();
+    return (this.db.prepare('SELECT DISTINCT log FROM entries WHERE project = ? AND log > ? ORDER BY log LIMIT ?').all(project, after, limit) as { log: string }[]).map(r => r.log);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
   }
 }
 
-export function registerLogging(app: App, base: BaseContext, opts: { dataDir: string }): LogWriter {
-  const logs = new LogStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'logs.db'));
-  const { clock, projects } = base;
-  const toEntry = (e: LogEntryInput): { project: string; entry: Obj } => {
-    const project = projects.resolve(e.logName.split('/')[1] ?? '');
-    const now = clock.timestamp();
-    const entry: Obj = {
-      logName: `projects/${project}/logs/${e.logName.split('/logs/')[1] ?? ''}`, resource: e.resource, timestamp: e.timestamp ?? now, receiveTimestamp: now,
-      severity: e.severity ?? 'DEFAULT', insertId: newUid().slice(0, 16), ...(e.labels ? { labels: e.labels } : {}),
-      ...(e.textPayload !== undefined ? { textPayload: e.textPayload.length > MAX_PAYLOAD ? e.textPayload.slice(0, MAX_PAYLOAD) : e.textPayload } : {}),
-      ...(e.jsonPayload !== undefined ? { jsonPayload: e.jsonPayload } : {}),
-    };
-    return { project, entry };
-  };
-  const writer: LogWriter = { write: entries => { if (entries.length) logs.write(entries.map(toEntry)); } };
+/** Cuts a string to at most `bytes` UTF-8 bytes without splitting a character. */
+function cutBytes(s: string, bytes: number): string {
+  if (Buffer.byteLength(s) <= bytes) return s;
+  return Buffer.from(s).subarray(0, Math.max(0, bytes)).toString().replace(/\uFFFD+$/, '');
+}
 
-  /** A page of entries: the projects' names, a query, an order, a size and a cursor. */
-  const page = (resourceNames: string[], filter: string | undefined, desc: boolean, size: number, token: string | undefined) => {
+const tokenHash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 12);
+
+export function registerLogging(app: App, base: BaseContext, opts: LoggingOptions): LogWriter {
+  const logs = new LogStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'logs.db'), opts.maxEntries);
+  app.fastify.addHook('onClose', async () => { logs.close(); });
+  const { clock, projects } = base;
+  const resolve = (idOrNumber: string) => {
+    const id = projects.resolve(idOrNumber);
+    return /^[0-9]+$/.test(id) ? logs.projectOf(id) ?? id : id;
+  };
+
+  /** A stored entry from what a writer gave: ids and times filled, bounded in size (`strict`: too large is an error). */
+  const toRow = (e: LogEntryInput, strict: boolean, index = 0): Row => {
+    const [, projectRef = '', , logId = ''] = e.logName.split('/');
+    const project = resolve(projectRef);
+    const now = clock.timestamp();
+    const timestamp = e.timestamp === undefined ? now : canonicalTime(e.timestamp);
+    if (timestamp === undefined) throw errors.invalidArgument(`entries[${index}].timestamp '${String(e.timestamp).slice(0, 50)}' is not an RFC 3339 time.`, `entries[${index}].timestamp`);
+    const resource = { type: e.resource.type, labels: { ...(e.resource.labels ?? {}) } };
+    // Cloud Logging fills the project of a resource that names none (gcloud logging write's `global`).
+    if (!resource.labels.project_id && (resource.type === 'global' || resource.type === 'project')) resource.labels.project_id = project;
+    const entry: Obj = {
+      insertId: e.insertId || newUid().replace(/-/g, '').slice(0, 16), logName: `projects/${project}/logs/${logId}`, resource, timestamp, receiveTimestamp: now,
+      severity: e.severity ?? 'DEFAULT', ...(e.labels && Object.keys(e.labels).length ? { labels: e.labels } : {}),
+      ...(e.textPayload !== undefined ? { textPayload: e.textPayload } : {}),
+      ...(e.jsonPayload !== undefined ? { jsonPayload: e.jsonPayload } : {}),
+      ...(e.extra ?? {}),
+    };
+    let size = Buffer.byteLength(JSON.stringify(entry));
+    if (size > MAX_ENTRY_BYTES) {
+      if (strict) throw errors.invalidArgument(`Log entry with size ${(size / 1024).toFixed(1)}K exceeds maximum size of ${(MAX_ENTRY_BYTES / 1024).toFixed(1)}K`, `entries[${index}]`);
+      // A task's line: its payload is cut to fit (a structured line becomes its text).
+      const text = typeof entry.textPayload === 'string' ? entry.textPayload : JSON.stringify(entry.jsonPayload ?? entry.protoPayload ?? '');
+      delete entry.jsonPayload; delete entry.protoPayload; entry.textPayload = '';
+      size = Buffer.byteLength(JSON.stringify(entry));
+      entry.textPayload = cutBytes(text, MAX_ENTRY_BYTES - size - 64);
+    }
+    return { project, number: projects.number(project), timestamp, log: entry.logName as string, entry };
+  };
+  const writer: LogWriter = { write: entries => { if (entries.length) logs.add(entries.map(e => toRow(e, false))); } };
+
+  const projectNames = (resourceNames: string[]) => {
     const names = resourceNames.map(n => {
       const m = /^projects\/([^/]+)$/.exec(n);
       if (!m) throw errors.invalidArgument(`Invalid resource name '${n.slice(0, 100)}': Gantry reads projects/{project} only.`, 'resource_names');
-      return projects.resolve(m[1]);
+      return resolve(m[1]);
     });
     if (!names.length) throw errors.invalidArgument('resource_names is required.', 'resource_names');
+    return [...new Set(names)];
+  };
+
+  /** A page of entries: the projects, a query, an order, a size and a cursor; at most SCAN_BUDGET rows read. */
+  const page = (names: string[], filter: string | undefined, desc: boolean, size: number, token: string | undefined, budget = SCAN_BUDGET) => {
     const q = parseQuery(filter);
-    let after: [string, number] | undefined;
+    const bind = tokenHash([names, filter ?? '', desc]);
+    let after: Cursor | undefined;
     if (token) {
-      try { after = JSON.parse(Buffer.from(token, 'base64url').toString()) as [string, number]; } catch { /* below */ }
-      if (!Array.isArray(after) || typeof after[0] !== 'string' || typeof after[1] !== 'number') throw errors.invalidArgument('The page token is invalid.', 'page_token');
+      let t: unknown;
+      try { t = JSON.parse(Buffer.from(token, 'base64url').toString()); } catch { /* below */ }
+      if (!Array.isArray(t) || typeof t[0] !== 'string' || typeof t[1] !== 'number' || t[2] !== bind) throw errors.invalidArgument('The page token is invalid or belongs to another query.', 'page_token');
+      after = [t[0], t[1]];
     }
     const out: Obj[] = [];
     let next: string | undefined;
-    let last: [string, number] | undefined;
-    for (const { entry, cursor } of logs.scan(names, desc, after)) {
-      if (!matches(q, entry)) continue;
-      if (out.length === size) { next = Buffer.from(JSON.stringify(last)).toString('base64url'); break; }
-      out.push(entry);
+    let last: Cursor | undefined;
+    let read = 0;
+    for (const { data, cursor } of logs.scan(names, desc, after, timeBounds(q), mustContain(q))) {
+      if (read++ === budget) { next = Buffer.from(JSON.stringify([...last!, bind])).toString('base64url'); break; }
+      const entry = JSON.parse(data) as Obj;
+      if (matches(q, entry)) {
+        if (out.length === size) { next = Buffer.from(JSON.stringify([...last!, bind])).toString('base64url'); break; }
+        out.push(entry);
+      }
       last = cursor;
     }
     return { entries: out, next };
@@ -130,40 +254,73 @@ export function registerLogging(app: App, base: BaseContext, opts: { dataDir: st
   app.route('POST', '/v2/entries:list', {
     handler: req => {
       const body = schema.decode('ListLogEntriesRequest', req.body ?? {}, '');
-      const order = String(body.orderBy ?? 'timestamp asc').trim().toLowerCase();
+      const order = String(body.orderBy ?? 'timestamp asc').trim().replace(/\s+/g, ' ').toLowerCase();
       if (order !== 'timestamp asc' && order !== 'timestamp desc' && order !== 'timestamp') throw errors.invalidArgument(`Invalid order_by '${order.slice(0, 50)}': "timestamp asc" or "timestamp desc".`, 'order_by');
-      const size = Number(body.pageSize ?? 50);
+      const size = Number(body.pageSize ?? 0);
       if (size < 0) throw errors.invalidArgument('page_size must not be negative.', 'page_size');
-      const res = page((body.resourceNames ?? []) as string[], body.filter as string | undefined, order.endsWith('desc'), Math.min(size || 50, MAX_PAGE), body.pageToken as string | undefined);
+      const names = projectNames([...((body.resourceNames ?? []) as string[]), ...((body.projectIds ?? []) as string[]).map(p => `projects/${p}`)]);
+      const res = page(names, body.filter as string | undefined, order.endsWith('desc'), Math.min(size || 50, MAX_PAGE), body.pageToken as string | undefined);
       return { body: { ...(res.entries.length ? { entries: res.entries } : {}), ...(res.next ? { nextPageToken: res.next } : {}) } };
     },
   } satisfies MethodSpec);
+
   app.route('POST', '/v2/entries:write', {
     handler: req => {
       const body = schema.decode('WriteLogEntriesRequest', req.body ?? {}, '');
       const entries = (body.entries ?? []) as Obj[];
+      if (!entries.length) throw errors.invalidArgument('entries is required.', 'entries');
       if (entries.length > 10_000) throw errors.invalidArgument('At most 10000 entries per request.', 'entries');
-      writer.write(entries.map((e, i) => {
+      const rows = entries.map((e, i) => {
         const logName = String(e.logName ?? body.logName ?? '');
-        if (!/^projects\/[^/]+\/logs\/[^/]+$/.test(logName)) throw errors.invalidArgument(`entries[${i}].log_name '${logName.slice(0, 100)}' must be projects/{project}/logs/{log id}.`, `entries[${i}].log_name`);
+        if (!/^projects\/[^/]+\/logs\/[^/]+$/.test(logName) || logName.length > 600) throw errors.invalidArgument(`entries[${i}].log_name '${logName.slice(0, 100)}' must be projects/{project}/logs/{log id}.`, `entries[${i}].log_name`);
+        const resource = (e.resource ?? body.resource) as LogEntryInput['resource'] | undefined;
+        if (!resource?.type) throw errors.invalidArgument(`entries[${i}].resource is required.`, `entries[${i}].resource`);
         const severity = e.severity as string | undefined;
         if (severity !== undefined && !SEVERITIES.includes(severity)) throw errors.invalidArgument(`entries[${i}].severity '${severity}' is not a severity.`, `entries[${i}].severity`);
-        return {
-          logName, resource: (e.resource ?? body.resource ?? { type: 'global', labels: {} }) as LogEntryInput['resource'],
-          labels: { ...((body.labels ?? {}) as Record<string, string>), ...((e.labels ?? {}) as Record<string, string>) },
+        const labels = { ...((body.labels ?? {}) as Record<string, string>), ...((e.labels ?? {}) as Record<string, string>) };
+        const extra: Obj = {};
+        for (const f of EXTRA_FIELDS) if (e[f] !== undefined) extra[f] = e[f];
+        return toRow({
+          logName, resource, labels, extra, ...(e.insertId ? { insertId: String(e.insertId) } : {}),
           ...(e.timestamp ? { timestamp: String(e.timestamp) } : {}), ...(severity ? { severity } : {}),
           ...(e.textPayload !== undefined ? { textPayload: String(e.textPayload) } : {}), ...(e.jsonPayload ? { jsonPayload: e.jsonPayload as Obj } : {}),
-        };
-      }));
+        }, true, i);
+      });
+      if (!body.dryRun) { logs.add(rows); logs.flush(); }
       return { body: {} };
     },
   } satisfies MethodSpec);
+
+  app.route('GET', '/v2/projects/{project}/logs', {
+    query: ['pageSize', 'pageToken', 'resourceNames'],
+    handler: req => {
+      const project = resolve(req.params.project);
+      const size = Number(queryString(req, 'pageSize') ?? 0);
+      if (!Number.isInteger(size) || size < 0) throw errors.invalidArgument('page_size must be a non-negative integer.', 'page_size');
+      const token = queryString(req, 'pageToken');
+      let after = '';
+      if (token) {
+        try { after = Buffer.from(token, 'base64url').toString(); } catch { /* below */ }
+        if (!after.startsWith(`projects/${project}/logs/`)) throw errors.invalidArgument('The page token is invalid or belongs to another query.', 'page_token');
+      }
+      const limit = Math.min(size || MAX_PAGE, MAX_PAGE);
+      const names = logs.logNames(project, after, limit + 1);
+      const more = names.length > limit;
+      const shown = names.slice(0, limit);
+      return { body: { ...(shown.length ? { logNames: shown } : {}), ...(more ? { nextPageToken: Buffer.from(shown[shown.length - 1]).toString('base64url') } : {}) } };
+    },
+  } satisfies MethodSpec);
+
   app.route('GET', '/gantry/v1/logs/viewer', {
     query: ['project', 'advancedFilter'],
     handler: req => {
-      const project = queryString(req, 'project') ?? '';
-      const res = page([`projects/${project}`], queryString(req, 'advancedFilter'), false, MAX_PAGE, undefined);
-      const text = res.entries.map(e => `${String(e.timestamp)} ${String(e.severity ?? 'DEFAULT')} ${e.textPayload ?? JSON.stringify(e.jsonPayload ?? {})}`).join('\n');
+      const project = queryString(req, 'project');
+      if (!project) throw errors.invalidArgument('project is required.', 'project');
+      // The newest lines, shown oldest first.
+      const res = page(projectNames([`projects/${project}`]), queryString(req, 'advancedFilter'), true, VIEWER_LINES, undefined, MAX_ENTRIES);
+      const lines = res.entries.reverse().map(e => `${String(e.timestamp)} ${String(e.severity ?? 'DEFAULT')} ${typeof e.textPayload === 'string' ? e.textPayload : JSON.stringify(e.jsonPayload ?? e.protoPayload ?? {})}`);
+      if (res.next) lines.unshift(`(earlier entries not shown: the newest ${VIEWER_LINES} are)`);
+      const text = lines.join('\n');
       return { body: undefined, bytes: { data: Buffer.from(text + (text ? '\n' : '')), contentType: 'text/plain; charset=utf-8' } };
     },
   } satisfies MethodSpec);

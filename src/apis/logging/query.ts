@@ -1,24 +1,30 @@
 // The Cloud Logging query language, as far as gcloud and people use it: comparisons on entry fields
 // (`resource.type = cloud_run_job`, `labels."run.googleapis.com/execution_name" = x`, `severity >= ERROR`,
-// `timestamp >= "2026-01-01T00:00:00Z"`, `textPayload:word`), AND / OR / NOT / `-`, parentheses, implicit AND between
-// terms (spaces or newlines), and bare words matched anywhere in the payload. Bounded: long or deep queries are refused.
+// `timestamp >= "2026-01-01T00:00:00Z"`, `textPayload:word`, `labels.k:*`), value groups (`severity=(ERROR OR WARNING)`),
+// `log_id("…")`, NOT / `-`, OR, AND, parentheses, implicit AND between terms (spaces or newlines), and bare words
+// matched anywhere in the entry. As in Cloud Logging, NOT binds tightest, then OR, then AND: `a OR b AND c` is
+// `(a OR b) AND c`. Bounded: long or deep queries are refused (INVALID_ARGUMENT), never evaluated.
 import { errors } from '../../google/errors.js';
-import { parseTimestamp } from '../../google/time.js';
+import { formatTimestamp, parseTimestamp } from '../../google/time.js';
 
 type Obj = Record<string, unknown>;
 export type Query =
   | { and: Query[] } | { or: Query[] } | { not: Query }
-  | { path: string[]; op: string; value: string }
-  | { text: string };
+  | { path: string[]; op: string; value: string; any?: true }
+  | { text: string }
+  | { logId: string };
 
-const MAX_LENGTH = 20_000;
+/** Longest filter accepted (Cloud Logging's own limit is 20,000 characters). */
+export const MAX_FILTER_LENGTH = 20_000;
 const MAX_DEPTH = 64;
+const MAX_TERMS = 2_000;
 export const SEVERITIES = ['DEFAULT', 'DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR', 'CRITICAL', 'ALERT', 'EMERGENCY'];
 const SEVERITY_NUMBER: Record<string, number> = { DEFAULT: 0, DEBUG: 100, INFO: 200, NOTICE: 300, WARNING: 400, ERROR: 500, CRITICAL: 600, ALERT: 700, EMERGENCY: 800 };
+const OPS = ['=', '!=', '<', '>', '<=', '>=', ':', '=~', '!~'];
 
 function bad(why: string) { return errors.invalidArgument(`Invalid filter: ${why}`, 'filter'); }
 
-/** Splits a query into tokens: strings, operators, parentheses, words. */
+/** Splits a query into tokens: strings (marked by a leading `"`), operators, parentheses, words. */
 function tokens(text: string): string[] {
   const out: string[] = [];
   let i = 0;
@@ -32,16 +38,18 @@ function tokens(text: string): string[] {
       if (j >= text.length) throw bad('an unterminated string.');
       out.push('"' + s); i = j + 1; continue;
     }
-    const op = /^(>=|<=|!=|=~|!~|=|<|>|:)/.exec(text.slice(i));
+    const op = /^(>=|<=|!=|=~|!~|=|<|>|:)/.exec(text.slice(i, i + 2));
     if (op) { out.push(op[1]); i += op[1].length; continue; }
     // A word: up to whitespace, a parenthesis or an operator; a quoted segment inside a field path stays in it.
     let j = i, w = '';
     while (j < text.length && !/[\s()=<>!:~]/.test(text[j])) {
-      if (text[j] === '"') { const k = text.indexOf('"', j + 1); if (k < 0) throw bad('an unterminated string.'); w += text.slice(j, k + 1); j = k + 1; continue; }
+      if (text[j] === '"') {
+        if (!w.endsWith('.')) break;
+        const k = text.indexOf('"', j + 1); if (k < 0) throw bad('an unterminated string.'); w += text.slice(j, k + 1); j = k + 1; continue;
+      }
       w += text[j++];
     }
-    if (!w) { out.push(text[j]); j++; }
-    else out.push(w);
+    if (!w) { out.push(text[j]); j++; } else out.push(w);
     i = j;
   }
   return out;
@@ -51,51 +59,84 @@ function fieldPath(word: string): string[] {
   const out: string[] = [];
   const re = /"((?:[^"\\]|\\.)*)"|([^."]+)/g;
   for (const m of word.matchAll(re)) out.push(m[1] ?? m[2]);
+  if (!out.length || out.some(s => s === '')) throw bad(`"${word.slice(0, 100)}" is not a field.`);
   return out;
 }
 
 export function parseQuery(text: string | undefined): Query | undefined {
   if (!text || !text.trim()) return undefined;
-  if (text.length > MAX_LENGTH) throw bad(`a filter may be at most ${MAX_LENGTH} characters.`);
+  if (text.length > MAX_FILTER_LENGTH) throw bad(`a filter may be at most ${MAX_FILTER_LENGTH} characters.`);
   const t = tokens(text);
+  if (t.length > MAX_TERMS * 4) throw bad('too many terms.');
   let p = 0;
-  const isOp = (x: string | undefined) => x !== undefined && ['=', '!=', '<', '>', '<=', '>=', ':', '=~', '!~'].includes(x);
-  const value = (): string => {
-    const v = t[p++];
-    if (v === undefined || v === '(' || v === ')') throw bad('a comparison needs a value.');
-    return v.startsWith('"') ? v.slice(1) : v;
+  let terms = 0;
+  const isOp = (x: string | undefined) => x !== undefined && OPS.includes(x);
+  const isKeyword = (x: string | undefined) => x === 'AND' || x === 'OR' || x === 'NOT';
+  /** Inside a value group (`field = (a OR b)`), bare values compare with the group's field. */
+  type Group = { path: string[]; op: string } | undefined;
+  const leaf = (path: string[], op: string, raw: string): Query => {
+    if (++terms > MAX_TERMS) throw bad(`at most ${MAX_TERMS} comparisons.`);
+    // JavaScript regular expressions can backtrack without bound (RE2's cannot): not offered rather than unsafe.
+    if (op === '=~' || op === '!~') throw bad('regular expressions (=~, !~) are not supported by Gantry.');
+    if (op === ':' && raw === '*') return { path, op, value: '*', any: true };
+    return { path, op, value: raw.startsWith('"') ? raw.slice(1) : raw };
   };
-  const primary = (depth: number): Query => {
+  const primary = (depth: number, group: Group): Query => {
     if (depth > MAX_DEPTH) throw bad(`nested deeper than ${MAX_DEPTH} levels.`);
     const x = t[p];
     if (x === undefined) throw bad('the filter ends early.');
-    if (x === '(') { p++; const q = or(depth + 1); if (t[p++] !== ')') throw bad('unbalanced parentheses.'); return q; }
-    if (x === 'NOT') { p++; return { not: primary(depth + 1) }; }
-    if (x.startsWith('-') && x.length > 1) { t[p] = x.slice(1); return { not: primary(depth + 1) }; }
-    if (x === ')' || isOp(x)) throw bad(`unexpected "${x}".`);
-    p++;
-    if (isOp(t[p])) {
-      const op = t[p++];
-      // JavaScript regular expressions can backtrack without bound (RE2's cannot): not offered rather than unsafe.
-      if (op === '=~' || op === '!~') throw bad('regular expressions (=~, !~) are not supported by Gantry.');
-      return { path: fieldPath(x), op, value: value() };
+    if (x === '(') {
+      p++;
+      const q = conjunction(depth + 1, group);
+      if (t[p++] !== ')') throw bad('unbalanced parentheses.');
+      return q;
     }
+    if (x === 'NOT' || x === '-') { p++; return { not: primary(depth + 1, group) }; }
+    if (x.startsWith('-') && x.length > 1 && !group) { t[p] = x.slice(1); return { not: primary(depth + 1, group) }; }
+    if (x === ')' || isOp(x) || isKeyword(x)) throw bad(`unexpected "${x}".`);
+    p++;
+    if (group) {
+      if (isOp(t[p])) throw bad('a comparison inside a value group.');
+      return leaf(group.path, group.op, x);
+    }
+    if (x === 'log_id' && t[p] === '(') {
+      const id = t[p + 1];
+      if (id === undefined || !id.startsWith('"') || t[p + 2] !== ')') throw bad('log_id takes one quoted log id: log_id("run.googleapis.com/stdout").');
+      p += 3;
+      return { logId: id.slice(1) };
+    }
+    if (isOp(t[p])) {
+      if (x.startsWith('"')) throw bad(`a string cannot be compared: "${x.slice(1, 100)}".`);
+      const op = t[p++];
+      const path = fieldPath(x);
+      const v = t[p];
+      if (v === '(') {
+        p++;
+        const q = conjunction(depth + 1, { path, op });
+        if (t[p++] !== ')') throw bad('unbalanced parentheses.');
+        return q;
+      }
+      if (v === undefined || v === ')' || isOp(v) || isKeyword(v)) throw bad(`the comparison "${x.slice(0, 100)}${op}" needs a value.`);
+      p++;
+      return leaf(path, op, v);
+    }
+    if (++terms > MAX_TERMS) throw bad(`at most ${MAX_TERMS} terms.`);
     return { text: x.startsWith('"') ? x.slice(1) : x };
   };
-  const and = (depth: number): Query => {
-    const parts = [primary(depth)];
-    while (p < t.length && t[p] !== ')' && t[p] !== 'OR') {
+  const disjunction = (depth: number, group: Group): Query => {
+    const parts = [primary(depth, group)];
+    while (t[p] === 'OR') { p++; parts.push(primary(depth, group)); }
+    return parts.length === 1 ? parts[0] : { or: parts };
+  };
+  const conjunction = (depth: number, group: Group): Query => {
+    const parts = [disjunction(depth, group)];
+    while (p < t.length && t[p] !== ')') {
       if (t[p] === 'AND') p++;
-      parts.push(primary(depth));
+      parts.push(disjunction(depth, group));
     }
     return parts.length === 1 ? parts[0] : { and: parts };
   };
-  const or = (depth: number): Query => {
-    const parts = [and(depth)];
-    while (t[p] === 'OR') { p++; parts.push(and(depth)); }
-    return parts.length === 1 ? parts[0] : { or: parts };
-  };
-  const q = or(0);
+  const q = conjunction(0, undefined);
   if (p < t.length) throw bad(`unexpected "${t[p].replace(/^"/, '')}".`);
   return q;
 }
@@ -103,31 +144,31 @@ export function parseQuery(text: string | undefined): Query | undefined {
 function lookup(entry: Obj, path: string[]): unknown {
   let v: unknown = entry;
   for (const k of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Obj)[k];
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    v = Object.prototype.hasOwnProperty.call(v, k) ? (v as Obj)[k] : undefined;
   }
   return v;
 }
 
+const isTime = (path: string[]) => path.length === 1 && (path[0] === 'timestamp' || path[0] === 'receiveTimestamp');
+
 function compare(actual: unknown, op: string, want: string, path: string[]): boolean {
-  if (actual === undefined || actual === null) return op === '!=' || op === '!~';
+  if (actual === undefined || actual === null) return op === '!=';
+  if (Array.isArray(actual)) return op === '!=' ? actual.every(a => compare(a, op, want, path)) : actual.some(a => compare(a, op, want, path));
   if (typeof actual === 'object') return op === ':' ? JSON.stringify(actual).toLowerCase().includes(want.toLowerCase()) : false;
   const a = String(actual);
   if (path.length === 1 && path[0] === 'severity' && op !== ':') {
-    const x = SEVERITY_NUMBER[a.toUpperCase()] ?? 0, y = SEVERITY_NUMBER[want.toUpperCase()] ?? Number(want);
-    return cmp(x - y, op);
+    const y = SEVERITY_NUMBER[want.toUpperCase()] ?? (/^\d+$/.test(want) ? Number(want) : NaN);
+    if (Number.isNaN(y)) return false;
+    return cmp((SEVERITY_NUMBER[a.toUpperCase()] ?? 0) - y, op);
   }
-  if (path[path.length - 1] === 'timestamp' || path[path.length - 1] === 'receiveTimestamp') {
+  if (isTime(path) && op !== ':') {
     const x = parseTimestamp(a), y = parseTimestamp(want);
-    if (x !== undefined && y !== undefined && op !== ':') return cmp(x < y ? -1 : x > y ? 1 : 0, op);
+    if (x !== undefined && y !== undefined) return cmp(x < y ? -1 : x > y ? 1 : 0, op);
   }
-  switch (op) {
-    case ':': return a.toLowerCase().includes(want.toLowerCase());
-    default: {
-      const n = Number(a), m = Number(want);
-      return cmp(a !== '' && want !== '' && !Number.isNaN(n) && !Number.isNaN(m) ? n - m : a < want ? -1 : a > want ? 1 : 0, op);
-    }
-  }
+  if (op === ':') return a.toLowerCase().includes(want.toLowerCase());
+  const n = Number(a), m = Number(want);
+  return cmp(a !== '' && want !== '' && !Number.isNaN(n) && !Number.isNaN(m) ? n - m : a < want ? -1 : a > want ? 1 : 0, op);
 }
 
 function cmp(d: number, op: string): boolean {
@@ -147,5 +188,46 @@ export function matches(q: Query | undefined, entry: Obj): boolean {
   if ('or' in q) return q.or.some(x => matches(x, entry));
   if ('not' in q) return !matches(q.not, entry);
   if ('text' in q) return JSON.stringify(entry).toLowerCase().includes(q.text.toLowerCase());
+  if ('logId' in q) return String(entry.logName ?? '').endsWith(`/logs/${encodeURIComponent(q.logId)}`);
+  if (q.any) return lookup(entry, q.path) !== undefined;
   return compare(lookup(entry, q.path), q.op, q.value, q.path);
+}
+
+/** The entry's timestamp as stored and compared: RFC 3339 with 9 fractional digits, so text order is time order. */
+export function canonicalTime(s: string): string | undefined {
+  const n = parseTimestamp(s);
+  if (n === undefined || n < 0n || n >= 253402300800000000000n) return undefined;
+  return formatTimestamp(n);
+}
+
+/**
+ * The time range the query's top-level conjuncts allow (`timestamp >= …`, as gcloud always adds), for the store to
+ * read only that range; every entry is still checked against the whole query.
+ */
+export function timeBounds(q: Query | undefined): { from?: string; to?: string } {
+  const out: { from?: string; to?: string } = {};
+  const parts = !q ? [] : 'and' in q ? q.and : [q];
+  for (const c of parts) {
+    if (!('path' in c) || c.path.length !== 1 || c.path[0] !== 'timestamp') continue;
+    const v = canonicalTime(c.value);
+    if (!v) continue;
+    if ((c.op === '>=' || c.op === '>' || c.op === '=') && (!out.from || v > out.from)) out.from = v;
+    if ((c.op === '<=' || c.op === '<' || c.op === '=') && (!out.to || v < out.to)) out.to = v;
+  }
+  return out;
+}
+
+/**
+ * Strings the stored JSON of every matching entry must contain (top-level `field = "text"` conjuncts), so the store
+ * can skip rows without parsing them. Numbers, booleans and the fields compared by meaning are left out.
+ */
+export function mustContain(q: Query | undefined): string[] {
+  const parts = !q ? [] : 'and' in q ? q.and : [q];
+  const out: string[] = [];
+  for (const c of parts) {
+    if (!('path' in c) || c.op !== '=' || c.any || !c.value || ['severity', 'timestamp', 'receiveTimestamp'].includes(c.path[0])) continue;
+    if (!Number.isNaN(Number(c.value)) || ['true', 'false', 'null'].includes(c.value)) continue;
+    out.push(JSON.stringify(c.value));
+  }
+  return out.slice(0, 8);
 }
