@@ -46,3 +46,15 @@ APIS=googlecloudsdk.generated_clients.apis
   TailLogEntriesRequest TailLogEntriesResponse MonitoredResource Empty > schemas/logging-v2.json
 "$PY" scripts/gen-methods.py $APIS.logging.v2.logging_v2_client logging.googleapis.com \
   google.logging.v2.LoggingServiceV2 > schemas/logging-v2.methods.json
+# Developer Connect v1: the connections and git repository links App Hosting backends name as their codebase.
+"$PY" scripts/gen-schema.py $APIS.developerconnect.v1.developerconnect_v1_messages \
+  Connection GitRepositoryLink ListConnectionsResponse ListGitRepositoryLinksResponse FetchReadTokenResponse \
+  FetchReadWriteTokenResponse FetchGitRefsResponse Operation OperationMetadata ListOperationsResponse Location \
+  ListLocationsResponse Empty > schemas/developerconnect-v1.json
+"$PY" scripts/gen-methods.py $APIS.developerconnect.v1.developerconnect_v1_client developerconnect.googleapis.com \
+  google.cloud.developerconnect.v1.DeveloperConnect > schemas/developerconnect-v1.methods.json
+# Firebase App Hosting v1 and v1beta: gcloud ships no client, so messages come from googleapis' typings (and enum
+# values from the discovery documents, schemas/firebaseapphosting.enums.json).
+for v in v1 v1beta; do
+  node scripts/gen-schema-googleapis.mjs firebaseapphosting $v > schemas/firebaseapphosting-$v.json
+done

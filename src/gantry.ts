@@ -29,6 +29,9 @@ import { SourcePolicy } from './policy/sources.js';
 import type { Executor } from './executors/executor.js';
 import { JobExecutions } from './apis/clouddeploy/job-execution.js';
 import { ProcessExecutor } from './executors/process.js';
+import { GitRepos } from './sources/git.js';
+import { registerDeveloperConnect } from './apis/developerconnect/index.js';
+import { BUILD_RULES, registerAppHosting } from './apis/apphosting/index.js';
 
 export interface GantryOptions {
   host: string;
@@ -59,6 +62,10 @@ export interface GantryOptions {
   requestTimeoutMs: number;
   /** How long a simulated Cloud Run task attempt takes unless scripted. */
   taskMs: number;
+  /** How long a simulated App Hosting build step takes unless scripted. */
+  buildMs: number;
+  /** The image App Hosting build steps and apps run in with the container executor. */
+  nodeImage: string;
   /** The region of Cloud Run v1 requests whose host names none (plain `127.0.0.1`). */
   runRegion: string;
   /** The network of containers the container executor starts: none, or the host's. */
@@ -70,7 +77,7 @@ export interface GantryOptions {
 }
 
 export const DEFAULTS: GantryOptions = {
-  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, taskMs: 1000, runRegion: 'us-central1', containerNetwork: 'none', executor: 'simulated', dockerSocket: '/var/run/docker.sock', durability: 'NORMAL',
+  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, taskMs: 1000, buildMs: 1000, nodeImage: 'node:22-slim', runRegion: 'us-central1', containerNetwork: 'none', executor: 'simulated', dockerSocket: '/var/run/docker.sock', durability: 'NORMAL',
   allowExecutors: [], sourceDirs: [], allowHosts: [], allowOrigins: [], maxConnections: 1024, requestTimeoutMs: 60_000,
 };
 
@@ -148,18 +155,30 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
         taskIndex === undefined ? '' : `\nlabels."run.googleapis.com/task_index"="${taskIndex}"`}`),
   });
   outcomes.addGrammar(TASK_RULES);
+  const git = new GitRepos(join(work, 'git'));
+  const links = registerDeveloperConnect(app, base, { git, locations: runLocations });
+  const appHosting = registerAppHosting(app, base, {
+    runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, links, git, locations: runLocations,
+    readObject: url => storage.read(url),
+    buildLogsUri: (project, region, logId) => `${baseUrl}/gantry/v1/cloud-build/builds;region=${region}/${logId}?project=${encodeURIComponent(project)}`,
+    stepMs: () => opts.buildMs, apiRules: name => outcomes.rulesFor(name, BUILD_RULES), nodeImage: opts.nodeImage,
+    workRoot: join(work, 'apphosting'), log,
+  });
+  outcomes.addGrammar(BUILD_RULES);
   registerEmulator(app, clock, runtime, outcomes);
 
   await app.fastify.listen({ host: opts.host, port: opts.port });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   runtime.start();
+  await appHosting.resume();
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   baseUrl = `http://${host}:${port}`;
   return {
     url: `http://${host}:${port}`, port, clock, runtime, log,
     async close() {
       runtime.stop();
+      appHosting.close();
       await app.fastify.close();
       store.close();
     },

@@ -20,6 +20,10 @@ Usage: gantry [options]
   --render-duration D  how long a simulated release render takes, e.g. 1s (GANTRY_RENDER_DURATION)
   --job-duration D     how long a simulated job run takes unless scripted, e.g. 1s (GANTRY_JOB_DURATION)
   --task-duration D    how long a simulated Cloud Run task attempt takes unless scripted (GANTRY_TASK_DURATION)
+  --build-duration D   how long a simulated App Hosting build step (build, deploy) takes unless scripted
+                       (GANTRY_BUILD_DURATION)
+  --node-image IMAGE   the image App Hosting builds and apps run in with the container executor
+                       (GANTRY_NODE_IMAGE, default node:22-slim)
   --run-region R       the region of Cloud Run v1 requests whose host names none (GANTRY_RUN_REGION, us-central1)
   --container-network N none (default) or host: the network of containers the container executor starts
                        (GANTRY_CONTAINER_NETWORK)
@@ -51,7 +55,7 @@ function isLoopback(host: string): boolean {
 const { values } = parseArgs({
   options: {
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
-    'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
+    'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'build-duration': { type: 'string' }, 'node-image': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
     'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' },
@@ -75,7 +79,7 @@ opts.logLevel = level as Level;
 const clock = pick(values.clock, 'GANTRY_CLOCK') ?? DEFAULTS.clock;
 if (clock !== 'real' && clock !== 'virtual') fail(`invalid clock ${clock}`);
 opts.clock = clock;
-for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'renderMs'], ['job-duration', 'GANTRY_JOB_DURATION', 'jobMs'], ['task-duration', 'GANTRY_TASK_DURATION', 'taskMs']] as const) {
+for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'renderMs'], ['job-duration', 'GANTRY_JOB_DURATION', 'jobMs'], ['task-duration', 'GANTRY_TASK_DURATION', 'taskMs'], ['build-duration', 'GANTRY_BUILD_DURATION', 'buildMs']] as const) {
   const raw = pick(values[flag], env);
   if (raw === undefined) continue;
   const ms = parseFlexibleDurationMs(raw);
@@ -113,6 +117,11 @@ if (runRegion !== undefined) {
 const network = pick(values['container-network'], 'GANTRY_CONTAINER_NETWORK') ?? DEFAULTS.containerNetwork;
 if (network !== 'none' && network !== 'host') fail(`invalid --container-network ${network} (none or host)`);
 opts.containerNetwork = network;
+const nodeImage = pick(values['node-image'], 'GANTRY_NODE_IMAGE');
+if (nodeImage !== undefined) {
+  if (!/^[a-z0-9][a-z0-9._\/:@-]{0,254}$/i.test(nodeImage)) fail(`invalid --node-image ${nodeImage}`);
+  opts.nodeImage = nodeImage;
+}
 opts.dockerSocket = pick(values['docker-socket'], 'GANTRY_DOCKER_SOCKET') ?? DEFAULTS.dockerSocket;
 const durability = (pick(values.durability, 'GANTRY_DURABILITY') ?? DEFAULTS.durability).toUpperCase();
 if (durability !== 'NORMAL' && durability !== 'FULL') fail(`invalid durability ${durability}`);

@@ -36,7 +36,7 @@ export class ContainerExecutor implements Executor {
           Labels: spec.labels ?? {},
           StopTimeout: Math.ceil((spec.graceMs ?? 0) / 1000),
           HostConfig: {
-            NetworkMode: this.network, AutoRemove: false,
+            NetworkMode: spec.network ?? this.network, AutoRemove: false,
             Binds: [...(spec.workspace ? [`${spec.workspace}:/workspace`] : []), ...(spec.mounts ?? []).map(m => `${m.hostPath}:${m.path}${m.readOnly === false ? '' : ':ro'}`)],
           },
           AttachStdout: true, AttachStderr: true,

@@ -17,6 +17,8 @@ export interface TaskSpec {
   graceMs?: number;
   /** Host files or directories shown to the task at container paths (secret volumes); read-only unless said. */
   mounts?: { hostPath: string; path: string; readOnly?: boolean }[];
+  /** `host`: the container shares the host's network (an app Gantry must reach on PORT); default: the executor's. */
+  network?: 'host';
   /** Labels a container carries, so a restarted Gantry can find it again. */
   labels?: Record<string, string>;
   /** Told the handle (a process id, a container id) once the task runs, for `resume`/`reap` after a restart. */

@@ -155,6 +155,24 @@ export class ApiSchema {
     return out;
   }
 
+  /**
+   * `obj` with only the fields `message` has, at every depth: one stored form serves several versions of an API
+   * (App Hosting's v1 is v1beta without its extra fields).
+   */
+  prune(message: string, obj: Obj): Obj {
+    const fields = this.messages[message];
+    if (!fields) return obj;
+    const out: Obj = {};
+    for (const [k, value] of Object.entries(obj)) {
+      const f = fields[k];
+      if (!f) continue;
+      if (f.type === 'message' && value && typeof value === 'object') {
+        out[k] = Array.isArray(value) ? value.map(v => this.prune(f.message!, v as Obj)) : this.prune(f.message!, value as Obj);
+      } else out[k] = value;
+    }
+    return out;
+  }
+
   private valueToInts(f: FieldSchema, value: Json): Json {
     if (f.repeated && Array.isArray(value)) return value.map(item => this.scalarToInts(f, item));
     return this.scalarToInts(f, value);

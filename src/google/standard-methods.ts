@@ -46,9 +46,22 @@ export interface KindStrategy {
   /** Whether the parent must exist as a stored resource (false when the parent is a location). */
   parentKind?: string;
   /** Extra query parameters of create/update/delete. */
-  extraQuery?: { create?: string[]; update?: string[]; delete?: string[] };
+  extraQuery?: { create?: string[]; update?: string[]; delete?: string[]; list?: string[] };
+  /** The rule for client-chosen ids, when not AIP-122's (`checkId`). */
+  idRule?(id: string): void;
   /** Completes the create LRO later (e.g. after work) instead of at once. */
   deferCreateOperation?: boolean;
+  /**
+   * What clients see of a stored resource (get, list, operation responses): drops server bookkeeping (the hidden
+   * `gantry` field) and fields another version of the API does not have. Absent: the stored JSON as it is.
+   */
+  view?(r: Resource): Resource;
+  /** Delete marks the resource (`deleteTime`) instead of removing it; lists show it only with `showDeleted`. */
+  softDelete?: boolean;
+  /** Makes an id when the create request names none (an optional id parameter, e.g. App Hosting's `rolloutId`). */
+  newId?(): string;
+  /** Told the operation a write made, in the same transaction (a deferred create's controller completes it later). */
+  onOperation?(r: Resource, op: Operation, w: Writer): void;
 }
 
 /**
@@ -77,10 +90,12 @@ export function notFound(ctx: ApiContext, s: KindStrategy | string, name: string
   return errors.notFound(resourceTypeOf(ctx.svc.serviceName, typeof s === 'string' ? s : s.message), name);
 }
 
-/** Stamps etag over the content, so equal content has equal etags. */
+/** Stamps etag over the content (server bookkeeping in `gantry` aside), so equal content has equal etags. */
 export function withEtag(r: Resource): Resource {
   delete r.etag;
-  r.etag = etagOf(JSON.stringify(r));
+  if (r.gantry === undefined) { r.etag = etagOf(JSON.stringify(r)); return r; }
+  const { gantry: _, ...content } = r;
+  r.etag = etagOf(JSON.stringify(content));
   return r;
 }
 
@@ -93,6 +108,7 @@ export class StandardMethods {
         checkLocation(this.ctx, req.params.name);
         const row = this.ctx.store.get(req.params.name);
         if (!row || row.kind !== s.kind) throw notFound(this.ctx, s, req.params.name);
+        if (s.view) return { body: s.view(JSON.parse(row.data) as Resource), message: s.message, schema: this.ctx.schema };
         return { body: row.data, raw: true, message: s.message, schema: this.ctx.schema };
       },
     };
@@ -106,7 +122,7 @@ export class StandardMethods {
    */
   list(s: KindStrategy, _opts: { wildcardParent?: boolean } = {}): MethodSpec {
     return {
-      query: ['pageSize', 'pageToken', 'filter', 'orderBy'],
+      query: ['pageSize', 'pageToken', 'filter', 'orderBy', ...(s.softDelete ? ['showDeleted'] : []), ...(s.extraQuery?.list ?? [])],
       handler: req => {
         const parent = req.params.parent;
         const { scope, match } = this.listScope(s, parent);
@@ -114,9 +130,10 @@ export class StandardMethods {
         const orderBy = queryString(req, 'orderBy');
         const ast = parseFilter(this.ctx.schema, s.message, filter);
         const order = parseOrderBy(this.ctx.schema, s.message, orderBy);
-        const hash = queryHash(s.kind, parent, filter, orderBy);
-        const predicate = !ast && !match ? undefined
-          : (r: Resource) => (!match || match(r)) && (!ast || evaluate(ast, r, this.ctx.schema));
+        const hideDeleted = s.softDelete && !queryBool(req, 'showDeleted');
+        const hash = queryHash(s.kind, parent, filter, orderBy, hideDeleted ? '' : 'showDeleted');
+        const predicate = !ast && !match && !hideDeleted ? undefined
+          : (r: Resource) => (!hideDeleted || r.deleteTime === undefined) && (!match || match(r)) && (!ast || evaluate(ast, r, this.ctx.schema));
         const res = this.ctx.store.list({
           kind: s.kind, scope, order,
           equalities: ast ? equalities(ast) : undefined,
@@ -125,7 +142,7 @@ export class StandardMethods {
           limit: pageSize(queryInt(req, 'pageSize')), maxBytes: PAGE_MAX_BYTES,
         });
         const body: Record<string, unknown> = {};
-        if (res.rows.length) body[s.collection] = res.rows;
+        if (res.rows.length) body[s.collection] = s.view ? res.rows.map(r => s.view!(r)) : res.rows;
         if (res.more && res.last) body.nextPageToken = encodePageToken(hash, res.last);
         return { body, message: listMessage(s), schema: this.ctx.schema };
       },
@@ -170,8 +187,8 @@ export class StandardMethods {
       handler: req => {
         const parent = req.params.parent;
         checkLocation(this.ctx, parent);
-        const id = queryString(req, s.idParam) ?? '';
-        checkId(id, s.idParam);
+        const id = queryString(req, s.idParam) || s.newId?.() || '';
+        if (s.idRule) s.idRule(id); else checkId(id, s.idParam);
         const body = this.ctx.schema.decode(s.message, req.body ?? {}, toSnake(s.bodyField));
         return this.write(req, s, 'create', `${parent}/${s.collection}/${id}`, parent, body, undefined);
       },
@@ -185,7 +202,7 @@ export class StandardMethods {
         const name = req.params[`${s.bodyField}.name`];
         checkLocation(this.ctx, name);
         const { parent, id } = splitName(name, s.collection);
-        checkId(id, 'name');
+        if (s.idRule) s.idRule(id); else checkId(id, 'name');
         const patch = this.ctx.schema.decode(s.message, req.body ?? {}, toSnake(s.bodyField));
         const row = this.ctx.store.get(name);
         const existing = row && row.kind === s.kind ? (JSON.parse(row.data) as Resource) : undefined;
@@ -218,14 +235,21 @@ export class StandardMethods {
           throw etagMismatch(name);
         }
         const validateOnly = queryBool(req, 'validateOnly');
+        if (s.softDelete && existing?.deleteTime !== undefined) throw notFound(this.ctx, s, name);
         const empty = { type: 'google.protobuf.Empty', value: {} };
         try {
           const op = this.ctx.store.tx(w => {
             if (existing) s.beforeDelete?.(name, existing, req, w);
             // validateOnly runs every check and cascade, then rolls the transaction back.
             if (validateOnly) throw new Rollback();
-            if (existing) { w.delete(name); w.deleteUnder(name); }
-            const op = this.ctx.ops.create(w, this.ctx.svc, location, name, 'delete', { response: empty });
+            let response = empty;
+            if (existing && s.softDelete) {
+              const now = this.ctx.clock.timestamp();
+              const marked = withEtag(sortKeys({ ...existing, deleteTime: now, ...(this.ctx.schema.fields(s.message).updateTime ? { updateTime: now } : {}) }));
+              w.put(s.kind, name, splitName(name, s.collection).parent, marked, String(marked.createTime), s.active?.(marked) ?? false);
+              response = { type: `${this.ctx.svc.protoPackage}.${s.message}`, value: s.view ? s.view(marked) : marked };
+            } else if (existing) { w.delete(name); w.deleteUnder(name); }
+            const op = this.ctx.ops.create(w, this.ctx.svc, location, name, 'delete', { response });
             this.rememberRequest(req, 'delete', name, op, w);
             return op;
           });
@@ -247,11 +271,12 @@ export class StandardMethods {
       const out = this.insert(w, s, name, parent, input, existing, req, validateOnly);
       if (validateOnly) return { out, op: undefined };
       const op = this.ctx.ops.create(w, this.ctx.svc, locationOf(name), name, verb,
-        s.deferCreateOperation && verb === 'create' ? undefined : { response: { type: `${this.ctx.svc.protoPackage}.${s.message}`, value: out } });
+        s.deferCreateOperation && verb === 'create' ? undefined : { response: { type: `${this.ctx.svc.protoPackage}.${s.message}`, value: s.view ? s.view(out) : out } });
+      s.onOperation?.(out, op, w);
       this.rememberRequest(req, verb, name, op, w);
       return { out, op };
     });
-    return opReply(this.ctx, op.op ?? this.validateOnlyOp(name, verb, { type: `${this.ctx.svc.protoPackage}.${s.message}`, value: op.out }));
+    return opReply(this.ctx, op.op ?? this.validateOnlyOp(name, verb, { type: `${this.ctx.svc.protoPackage}.${s.message}`, value: s.view ? s.view(op.out) : op.out }));
   }
 
   /**

@@ -11,9 +11,15 @@ import { parse as parseQueryString } from 'fast-querystring';
 import { googleApiMethods } from '../google/api-methods.js';
 import { ApiError, errors } from '../google/errors.js';
 import { SYSTEM_PARAMS, type ApiReply, type ApiRequest, type MethodSpec } from './api.js';
-import { RequestGuard, type GuardOptions } from './guard.js';
+import { hostName, RequestGuard, type GuardOptions } from './guard.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
+
+/** Host names whose requests an API serves itself (apps behind a proxy), not Gantry's routes. */
+export interface VirtualHosts {
+  claims(hostName: string): boolean;
+  serve(req: IncomingMessage, res: ServerResponse): void;
+}
 
 export interface AppOptions extends GuardOptions {
   log: Logger;
@@ -73,6 +79,11 @@ export class App {
     }
   }
 
+  private virtualFor(host: string | string[] | undefined): VirtualHosts | undefined {
+    const name = typeof host === 'string' ? hostName(host) : undefined;
+    return name === undefined ? undefined : this.virtualHosts.find(v => v.claims(name));
+  }
+
   private get logsRequests(): boolean { return this.opts.log.level === 'debug' || this.opts.log.level === 'info'; }
 
   private logRequest(method: string, url: string, status: number, ms: number): void {
@@ -80,6 +91,14 @@ export class App {
   }
 
   route(method: string, template: string, spec: MethodSpec): void { this.router.add(method, template, spec); }
+
+  private virtualHosts: VirtualHosts[] = [];
+  /**
+   * Host names that are not Gantry's API but apps it serves (App Hosting's `*.hosted.app`): their requests skip
+   * routing and go to `serve` as they are. Only the bearer token (when configured) is checked: the Host is the app's,
+   * and browsers visiting the app are its business, not a cross-site call to Gantry's API.
+   */
+  addVirtualHosts(v: VirtualHosts): void { this.virtualHosts.push(v); }
 
   /**
    * The listener: slow clients must send a whole request in time (headers sooner), idle sockets close, connections
@@ -96,17 +115,24 @@ export class App {
     const serve = (req: IncomingMessage, res: ServerResponse) => {
       let refusal: ApiError | undefined;
       try {
-        this.guard.check(req.headers);
         const url = req.url ?? '';
         if (url.startsWith('http://') || url.startsWith('https://')) {
-          // A client using Gantry as its HTTP proxy (gcloud reaching Cloud Run's regional hosts) names the host in
-          // the URL. Nothing is forwarded: the request is served here, as addressed to that host, which must be one
-          // Gantry answers too.
+          // A client using Gantry as its HTTP proxy (gcloud reaching Cloud Run's regional hosts, a browser opening an
+          // App Hosting app) names the host in the URL. Nothing is forwarded anywhere else: the request is served
+          // here, as addressed to that host, which must be one Gantry answers too.
           const u = parseAbsoluteUrl(url);
+          const sent = req.headers.host;
+          if (sent !== undefined && String(sent).toLowerCase() !== u.host.toLowerCase()) this.guard.check(req.headers);
           req.headers.host = u.host;
           req.url = u.pathname + u.search;
-          this.guard.check(req.headers);
         }
+        const virtual = this.virtualHosts.length ? this.virtualFor(req.headers.host) : undefined;
+        if (virtual) {
+          this.guard.checkAuth(req.headers);
+          virtual.serve(req, res);
+          return;
+        }
+        this.guard.check(req.headers);
       } catch (e) {
         refusal = e as ApiError;
       }

@@ -88,7 +88,7 @@ export class RequestGuard {
     return true;
   }
 
-  private checkAuth(headers: Headers): void {
+  checkAuth(headers: Headers): void {
     const token = this.opts.authToken;
     if (!token) return;
     if (one(headers.authorization) !== `Bearer ${token}`) {

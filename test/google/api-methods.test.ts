@@ -61,7 +61,7 @@ test('the router tells unserved methods and APIs (501) from unknown paths (404)'
   assert.equal(outcome('GET', '/v2/projects/p/locations/l/services'), '501 Method run.projects.locations.services.list is not implemented by Gantry.');
   assert.equal(outcome('GET', '/apis/serving.knative.dev/v1/namespaces/p/services'), '501 Method run.namespaces.services.list is not implemented by Gantry.');
   for (const p of ['/v1/projects/p/locations/l/functions', '/compute/v1/projects/p/zones', '/upload/drive/v3/files']) {
-    assert.match(outcome('GET', p), /^501 GET .* is not a method of an API Gantry implements \(clouddeploy\.googleapis\.com, logging\.googleapis\.com, run\.googleapis\.com, secretmanager\.googleapis\.com, storage\.googleapis\.com\)\.$/, p);
+    assert.match(outcome('GET', p), /^501 GET .* is not a method of an API Gantry implements \(clouddeploy\.googleapis\.com, developerconnect\.googleapis\.com, logging\.googleapis\.com, run\.googleapis\.com, secretmanager\.googleapis\.com, storage\.googleapis\.com\)\.$/, p);
   }
   // Inside a served API's paths, or no API path at all: Google's 404.
   for (const p of ['/v1/projects/p', '/v1/projects/p/locations/l/targets/t/x', '/v1/projects/p/locations/l/targets:y', '/storage/v1/nope', '/gantry/v1/nope', '/favicon.ico', '/', '/v1/nothing/here', '/v1/projects//locations', '/v2/projects/p/', '/v2', '*', '127.0.0.1:1', 'http://127.0.0.1/v2/projects/p/x']) {

@@ -5,6 +5,7 @@
 // custom target type's deploy action. Deploys to built-in target kinds run no task here: they record
 // the rendered manifests as the job run's artifact.
 import type { Store } from '../../store/store.js';
+import { cloudBuildStepEntry } from '../logging/producers.js';
 import { ApiError } from '../../google/errors.js';
 import type { Clock } from '../../engine/clock.js';
 import type { Executor, RunningTask, TaskResult, TaskSpec } from '../../executors/executor.js';
@@ -196,10 +197,7 @@ export class JobExecutions {
         const lines = chunk.split('\n').filter((l, j, a) => l || j < a.length - 1);
         if (logText.length < 1 << 20) logText += lines.map(l => `[${containers[i].name ?? `task-${first + i}`}] ${stream}: ${l}`).join('\n') + '\n';
         if (buildLog && this.logs) {
-          this.logs.write(lines.map(l => ({
-            logName: `projects/${buildLog.project}/logs/cloudbuild`, resource: { type: 'build', labels: { build_id: buildLog.buildId, project_id: buildLog.project } },
-            textPayload: `Step #${first + i}: ${l}`, labels: { build_step: `Step #${first + i}` },
-          })));
+          this.logs.write(lines.map(line => cloudBuildStepEntry({ project: buildLog.project, buildId: buildLog.buildId, step: first + i, line })));
         }
       }));
       const results = await Promise.all(run.tasks.map(t => t.done));

@@ -311,6 +311,16 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
     },
   } satisfies MethodSpec);
 
+  // A Cloud Build log as its console URL names it (`builds;region=R/ID`, the shape App Hosting's buildLogsUri has and
+  // firebase-tools parses): the viewer, showing that build's lines.
+  app.route('GET', '/gantry/v1/cloud-build/{builds}/{id}', {
+    query: ['project'],
+    handler: req => {
+      const project = queryString(req, 'project');
+      if (!project || !/^builds;region=[a-z0-9-]+$/.test(req.params.builds) || !/^[0-9a-f-]{1,64}$/.test(req.params.id)) throw errors.invalidArgument('Not a Cloud Build log URL.', 'id');
+      return { status: 302, body: {}, headers: { location: logViewerUrl(base.origin(), project, `resource.type="build"\nresource.labels.build_id="${req.params.id}"`) } };
+    },
+  } satisfies MethodSpec);
   app.route('GET', '/gantry/v1/logs/viewer', {
     query: ['project', 'advancedFilter'],
     handler: req => {

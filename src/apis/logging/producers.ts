@@ -24,3 +24,25 @@ export function cloudRunTaskEntry(t: TaskLine): LogEntryInput {
   }
   return { ...entry, textPayload: t.line };
 }
+
+export interface BuildStepLine { project: string; buildId: string; step: number; stepName?: string; line: string }
+
+/** A Cloud Build step's line (Cloud Deploy job runs, App Hosting builds): log `cloudbuild`, resource `build`. */
+export function cloudBuildStepEntry(t: BuildStepLine): LogEntryInput {
+  const step = `Step #${t.step}${t.stepName ? ` - "${t.stepName}"` : ''}`;
+  return {
+    logName: `projects/${t.project}/logs/cloudbuild`, resource: { type: 'build', labels: { build_id: t.buildId, project_id: t.project } },
+    textPayload: `${step}: ${t.line}`, labels: { build_step: `Step #${t.step}` },
+  };
+}
+
+export interface RevisionLine { project: string; region: string; service: string; revision: string; stream: 'stdout' | 'stderr'; line: string }
+
+/** A line of a serving app (App Hosting's Cloud Run service): resource `cloud_run_revision`, structured like a task's. */
+export function cloudRunRevisionEntry(t: RevisionLine): LogEntryInput {
+  const task = cloudRunTaskEntry({ project: t.project, region: t.region, job: '', execution: '', taskIndex: 0, attempt: 0, stream: t.stream, line: t.line });
+  return {
+    ...task, labels: undefined,
+    resource: { type: 'cloud_run_revision', labels: { project_id: t.project, service_name: t.service, revision_name: t.revision, location: t.region, configuration_name: t.service } },
+  };
+}

@@ -1,0 +1,115 @@
+// Developer Connect v1 (subset): connections (any provider's config, recorded as given) and their git repository
+// links, whose `cloneUri` is any git URL this machine can reach, a local path or file:// URL included. App Hosting
+// backends name a link as their codebase; Gantry clones from the link's URL. Operations and locations share the
+// `/v1/projects/*/locations/*` routes every v1 API on this port answers.
+import { fileURLToPath } from 'node:url';
+import type { App } from '../../server/app.js';
+import { queryInt, queryString, type MethodSpec } from '../../server/api.js';
+import type { ApiContext, BaseContext } from '../../google/context.js';
+import { errors } from '../../google/errors.js';
+import { locationScoped, type Locations } from '../../google/locations.js';
+import { ApiSchema } from '../../google/schema.js';
+import { notFound, StandardMethods, type KindStrategy, type Resource } from '../../google/standard-methods.js';
+import { checkCloneUri, GitError, type GitRepos } from '../../sources/git.js';
+
+export const SERVICE = 'developerconnect.googleapis.com';
+const PROTO_PACKAGE = 'google.cloud.developerconnect.v1';
+const schema = new ApiSchema(fileURLToPath(new URL('../../../../schemas/developerconnect-v1.json', import.meta.url)), PROTO_PACKAGE);
+export const LINK_KIND = 'devconnect.gitRepositoryLink';
+const CONNECTION_KIND = 'devconnect.connection';
+const PROVIDERS = ['githubConfig', 'githubEnterpriseConfig', 'gitlabConfig', 'gitlabEnterpriseConfig', 'bitbucketCloudConfig', 'bitbucketDataCenterConfig'];
+
+/** What other APIs read of Developer Connect: a link's clone URL. */
+export interface RepositoryLinks {
+  /** The cloneUri of a link, or undefined when there is no such link. */
+  cloneUri(link: string): string | undefined;
+}
+
+const connections: KindStrategy = {
+  kind: CONNECTION_KIND, message: 'Connection', collection: 'connections', idParam: 'connectionId', bodyField: 'connection',
+  validate(r) {
+    const set = PROVIDERS.filter(p => r[p] !== undefined);
+    if (set.length > 1) throw errors.invalidArgument(`connection sets ${set.join(' and ')}: a connection has one provider`, 'connection');
+  },
+  prepare(r) {
+    r.installationState = { stage: 'COMPLETE' };
+    r.reconciling = false;
+  },
+};
+
+function links(): KindStrategy {
+  return {
+    kind: LINK_KIND, message: 'GitRepositoryLink', collection: 'gitRepositoryLinks', idParam: 'gitRepositoryLinkId', bodyField: 'gitRepositoryLink',
+    parentKind: CONNECTION_KIND,
+    validate(r, ctx) {
+      const uri = String(r.cloneUri ?? '');
+      if (!uri) throw errors.invalidArgument('git_repository_link.clone_uri is required', 'git_repository_link.clone_uri');
+      const bad = checkCloneUri(uri);
+      if (bad) throw errors.invalidArgument(`git_repository_link.clone_uri "${uri.slice(0, 200)}" ${bad}`, 'git_repository_link.clone_uri');
+      if (ctx.existing && ctx.existing.cloneUri !== r.cloneUri) throw errors.invalidArgument('git_repository_link.clone_uri is immutable', 'git_repository_link.clone_uri');
+    },
+    prepare(r) { r.reconciling = false; },
+  };
+}
+
+export function registerDeveloperConnect(app: App, base: BaseContext, opts: { git: GitRepos; locations: Locations }): RepositoryLinks {
+  const ctx: ApiContext = { store: base.store, clock: base.clock, ops: base.ops, schema, locations: opts.locations, svc: { protoPackage: PROTO_PACKAGE, apiVersion: 'v1', serviceName: SERVICE } };
+  const std = new StandardMethods(ctx);
+  const link = links();
+  const r = (m: string, t: string, spec: MethodSpec) => app.route(m, t, locationScoped(ctx, spec));
+  const P = 'projects/*/locations/*';
+  const C = `${P}/connections/*`;
+  const L = `${C}/gitRepositoryLinks/*`;
+  const connectionsGuarded: KindStrategy = {
+    ...connections,
+    beforeDelete(name) {
+      if (base.store.countUnder(name) > 0) throw errors.failedPrecondition(`Connection ${name} has git repository links: delete them first.`, name);
+    },
+  };
+  r('GET', `/v1/{parent=${P}}/connections`, std.list(connectionsGuarded));
+  r('POST', `/v1/{parent=${P}}/connections`, std.create(connectionsGuarded));
+  r('GET', `/v1/{name=${C}}`, std.get(connectionsGuarded));
+  r('PATCH', `/v1/{connection.name=${C}}`, std.update(connectionsGuarded));
+  r('DELETE', `/v1/{name=${C}}`, std.delete(connectionsGuarded));
+  r('GET', `/v1/{parent=${C}}/gitRepositoryLinks`, std.list(link));
+  r('POST', `/v1/{parent=${C}}/gitRepositoryLinks`, std.create(link));
+  r('GET', `/v1/{name=${L}}`, std.get(link));
+  r('DELETE', `/v1/{name=${L}}`, std.delete(link));
+
+  const findLink = (name: string): Resource => {
+    const row = base.store.get(name);
+    if (!row || row.kind !== LINK_KIND) throw notFound(ctx, 'GitRepositoryLink', name);
+    return JSON.parse(row.data) as Resource;
+  };
+  // A token for git over HTTPS: Gantry's clones use the operator's own credentials, so this one opens nothing.
+  const token: MethodSpec = {
+    handler: req => {
+      findLink(req.params.gitRepositoryLink);
+      schema.decode('Empty', req.body ?? {});
+      return { body: { token: 'gantry-local-token', expirationTime: new Date(base.clock.now() + 3600_000).toISOString(), gitUsername: 'oauth2' } };
+    },
+  };
+  r('POST', `/v1/{gitRepositoryLink=${L}}:fetchReadToken`, token);
+  r('POST', `/v1/{gitRepositoryLink=${L}}:fetchReadWriteToken`, token);
+  r('GET', `/v1/{gitRepositoryLink=${L}}:fetchGitRefs`, {
+    query: ['refType', 'pageSize', 'pageToken'],
+    handler: async req => {
+      const l = findLink(req.params.gitRepositoryLink);
+      const refType = queryString(req, 'refType');
+      if (refType !== 'BRANCH' && refType !== 'TAG') throw errors.invalidArgument(`ref_type must be BRANCH or TAG, got "${String(refType).slice(0, 50)}"`, 'ref_type');
+      const size = Math.min(queryInt(req, 'pageSize') || 1000, 1000);
+      const start = Number(queryString(req, 'pageToken') || 0);
+      if (!Number.isInteger(start) || start < 0) throw errors.invalidArgument('Invalid page token.', 'page_token');
+      let refs: string[] = [];
+      if (refType === 'BRANCH') {
+        try { refs = await opts.git.branches(String(l.cloneUri)); } catch (e) {
+          if (e instanceof GitError) throw errors.failedPrecondition(`The repository of ${String(l.name)} could not be read: ${e.message}`, String(l.name));
+          throw e;
+        }
+      }
+      const page = refs.slice(start, start + size);
+      return { body: { ...(page.length ? { refNames: page } : {}), ...(start + size < refs.length ? { nextPageToken: String(start + size) } : {}) } };
+    },
+  });
+  return { cloneUri: name => base.store.get(name)?.kind === LINK_KIND ? String(findLink(name).cloneUri) : undefined };
+}

@@ -1,0 +1,129 @@
+// Firebase App Hosting through googleapis (v1beta and v1) and Developer Connect v1: a Node web app in a local git
+// repository is built for real (process executor), rolled out and served on its backend's uri; a second commit rolls
+// out and serves new content; a broken commit fails with a useful error while the old build keeps serving.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestGantry } from '../helpers/server.js';
+import { appFiles, appHostingV1, appHostingV1beta, commit, developerConnect, getApp, makeRepo, waitOp } from '../helpers/apphosting.js';
+import { googleError } from '../helpers/clients.js';
+
+const P = 'projects/demo-app/locations/us-central1';
+
+test('a codebase build of a local git repository builds, rolls out, serves, and a broken commit fails while the old build serves', { timeout: 180_000 }, async () => {
+  const g = await startTestGantry({ executor: 'process', logLevel: 'silent' });
+  try {
+    const repo = makeRepo(appFiles('version one'), 'First version');
+    const dc = developerConnect(g.url);
+    const ah = appHostingV1beta(g.url);
+    const conn = await dc.projects.locations.connections.create({ parent: P, connectionId: 'local', requestBody: { githubConfig: { githubApp: 'FIREBASE' } } });
+    assert.equal(conn.data.done, true);
+    const linkOp = await dc.projects.locations.connections.gitRepositoryLinks.create({ parent: `${P}/connections/local`, gitRepositoryLinkId: 'hello', requestBody: { cloneUri: repo } });
+    assert.equal((linkOp.data.response as { cloneUri: string }).cloneUri, repo);
+    const refs = await dc.projects.locations.connections.gitRepositoryLinks.fetchGitRefs({ gitRepositoryLink: `${P}/connections/local/gitRepositoryLinks/hello`, refType: 'BRANCH' });
+    assert.deepEqual(refs.data.refNames, ['main']);
+
+    const beOp = await ah.projects.locations.backends.create({
+      parent: P, backendId: 'web', requestBody: {
+        servingLocality: 'GLOBAL_ACCESS', serviceAccount: 'firebase-app-hosting-compute@demo-app.iam.gserviceaccount.com',
+        codebase: { repository: `${P}/connections/local/gitRepositoryLinks/hello` }, labels: { team: 'web' },
+      },
+    });
+    const backend = (await waitOp<{ uri: string; name: string }>(ah, beOp.data.name!)).response!;
+    assert.equal(backend.uri, 'web--demo-app.us-central1.hosted.app');
+    const uri = backend.uri;
+    assert.match((await getApp(g.url, uri)).body, /Nothing rolled out yet/);
+
+    // Build 1: the build is readable as soon as builds.create answers.
+    const b1 = await ah.projects.locations.backends.builds.create({ parent: `${P}/backends/web`, buildId: 'build-1', requestBody: { source: { codebase: { branch: 'main' } } } });
+    const early = (await ah.projects.locations.backends.builds.get({ name: `${P}/backends/web/builds/build-1` })).data;
+    assert.ok(['BUILDING', 'BUILT', 'DEPLOYING', 'READY'].includes(String(early.state)));
+    const r1 = await ah.projects.locations.backends.rollouts.create({ parent: `${P}/backends/web`, rolloutId: 'build-1', requestBody: { build: `${P}/backends/web/builds/build-1` } });
+    const built = (await waitOp<Record<string, unknown>>(ah, b1.data.name!)).response!;
+    assert.equal(built.state, 'READY', JSON.stringify(built));
+    assert.equal(built.reconciling, false);
+    const src = (built.source as { codebase: Record<string, unknown> }).codebase;
+    assert.match(String(src.hash), /^[0-9a-f]{40}$/);
+    assert.equal(src.commitMessage, 'First version');
+    assert.deepEqual(src.author, { displayName: 'Ada Lovelace', email: 'ada@example.com' });
+    assert.equal(src.displayName, String(src.hash).slice(0, 8));
+    assert.equal(src.repository, `${P}/connections/local/gitRepositoryLinks/hello`);
+    assert.match(String(built.image), /^us-central1-docker\.pkg\.dev\/demo-app\/firebaseapphosting-images\/web@sha256:[0-9a-f]{64}$/);
+    assert.match(String(built.buildLogsUri), /region=us-central1\/[0-9a-f-]+/);
+    assert.deepEqual((built.config as { runConfig: unknown }).runConfig, { cpu: 1, memoryMib: 512, maxInstances: 2 });
+    const rollout = (await waitOp<Record<string, unknown>>(ah, r1.data.name!)).response!;
+    assert.equal(rollout.state, 'SUCCEEDED');
+    const traffic = (await ah.projects.locations.backends.traffic.get({ name: `${P}/backends/web/traffic` })).data;
+    assert.deepEqual(traffic.current, { splits: [{ build: `${P}/backends/web/builds/build-1`, percent: 100 }] });
+    const served = await getApp(g.url, uri);
+    assert.equal(served.status, 200);
+    assert.equal(served.body, `version one | hello from apphosting.yaml | built at build-time | ${uri}\n`);
+
+    // The build log is in Cloud Logging, and buildLogsUri leads to it.
+    const logs = await fetch(String(built.buildLogsUri));
+    const text = await logs.text();
+    assert.match(text, /Step #1 - "install": \$ npm ci/);
+    assert.match(text, /Step #2 - "build": \$ npm run build/);
+
+    // A second commit rolls out and serves the new content.
+    const second = commit(repo, appFiles('version two'), 'Second version');
+    const b2 = await ah.projects.locations.backends.builds.create({ parent: `${P}/backends/web`, buildId: 'build-2', requestBody: { source: { codebase: { commit: second.hash } } } });
+    const r2 = await ah.projects.locations.backends.rollouts.create({ parent: `${P}/backends/web`, rolloutId: 'build-2', requestBody: { build: `${P}/backends/web/builds/build-2` } });
+    assert.equal(((await waitOp<Record<string, unknown>>(ah, b2.data.name!)).response!).state, 'READY');
+    assert.equal(((await waitOp<Record<string, unknown>>(ah, r2.data.name!)).response!).state, 'SUCCEEDED');
+    assert.match((await getApp(g.url, uri)).body, /^version two \|/);
+
+    // A broken commit: its build step fails; the build ends FAILED (a normal response), the rollout FAILED, and
+    // version two keeps serving.
+    commit(repo, { 'build.js': "console.error('syntax problem in the app'); process.exit(3);\n" }, 'Break the build');
+    const b3 = await ah.projects.locations.backends.builds.create({ parent: `${P}/backends/web`, buildId: 'build-3', requestBody: { source: { codebase: { branch: 'main' } } } });
+    const r3 = await ah.projects.locations.backends.rollouts.create({ parent: `${P}/backends/web`, rolloutId: 'build-3', requestBody: { build: `${P}/backends/web/builds/build-3` } });
+    const op3 = await waitOp<Record<string, unknown>>(ah, b3.data.name!);
+    assert.equal(op3.error, undefined);
+    const failed = op3.response!;
+    assert.equal(failed.state, 'FAILED');
+    const errs = failed.errors as { error: { message: string }; errorSource: string; cloudResource: string }[];
+    assert.equal(errs[0].errorSource, 'CLOUD_BUILD');
+    assert.match(errs[0].error.message, /Step #2 - "build" \(npm run build\) failed: it exited with code 3/);
+    assert.match(errs[0].error.message, /build log is at http/);
+    assert.equal((failed.error as { message: string }).message, errs[0].error.message, 'v1beta mirrors the first error');
+    assert.equal(failed.errorSource, 'CLOUD_BUILD');
+    const rolled3 = (await waitOp<Record<string, unknown>>(ah, r3.data.name!)).response!;
+    assert.equal(rolled3.state, 'FAILED');
+    assert.match(String((rolled3.error as { message: string }).message), /build-3 failed/);
+    assert.match((await getApp(g.url, uri)).body, /^version two \|/);
+
+    // Lists: filters, ordering, paging; v1 has no deprecated `error`.
+    const ready = (await ah.projects.locations.backends.builds.list({ parent: `${P}/backends/web`, filter: 'state = READY', orderBy: 'createTime desc' })).data.builds!;
+    assert.deepEqual(ready.map(b => b.name!.split('/').pop()), ['build-2', 'build-1']);
+    const page1 = await ah.projects.locations.backends.rollouts.list({ parent: `${P}/backends/web`, pageSize: 2, orderBy: 'name' });
+    assert.equal(page1.data.rollouts!.length, 2);
+    const page2 = await ah.projects.locations.backends.rollouts.list({ parent: `${P}/backends/web`, pageSize: 2, orderBy: 'name', pageToken: page1.data.nextPageToken! });
+    assert.deepEqual(page2.data.rollouts!.map(r => r.name!.split('/').pop()), ['build-3']);
+    const v1 = appHostingV1(g.url);
+    const v1Failed = (await v1.projects.locations.backends.builds.get({ name: `${P}/backends/web/builds/build-3` })).data as Record<string, unknown>;
+    assert.equal(v1Failed.error, undefined);
+    assert.equal(v1Failed.errorSource, undefined);
+    assert.equal((v1Failed.errors as unknown[]).length, 1);
+
+    // A build that serves cannot be deleted; one that does not is soft-deleted.
+    const refused = await googleError(ah.projects.locations.backends.builds.delete({ name: `${P}/backends/web/builds/build-2` }));
+    assert.equal(refused.status, 'FAILED_PRECONDITION');
+    assert.ok(JSON.stringify(refused.details).includes('RESOURCE_REFERENCES_EXIST'));
+    const del = await ah.projects.locations.backends.builds.delete({ name: `${P}/backends/web/builds/build-1` });
+    assert.equal(del.data.done, true);
+    assert.ok((await ah.projects.locations.backends.builds.get({ name: `${P}/backends/web/builds/build-1` })).data.deleteTime);
+    const visible = (await ah.projects.locations.backends.builds.list({ parent: `${P}/backends/web` })).data.builds!.map(b => b.name!.split('/').pop());
+    assert.deepEqual(visible.sort(), ['build-2', 'build-3']);
+    const all = (await ah.projects.locations.backends.builds.list({ parent: `${P}/backends/web`, showDeleted: true })).data.builds!;
+    assert.equal(all.length, 3);
+
+    // Deleting the backend without force is refused while it has builds; with force it goes, and so does its app.
+    const child = await googleError(ah.projects.locations.backends.delete({ name: `${P}/backends/web` }));
+    assert.equal(child.status, 'FAILED_PRECONDITION');
+    assert.ok(JSON.stringify(child.details).includes('CHILD_RESOURCE_EXISTS'));
+    await waitOp(ah, (await ah.projects.locations.backends.delete({ name: `${P}/backends/web`, force: true })).data.name!);
+    assert.match((await getApp(g.url, uri)).body, /Backend Not Found/);
+  } finally {
+    await g.close();
+  }
+});
