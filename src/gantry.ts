@@ -1,7 +1,8 @@
 // Assembles a Gantry: store, clock, controllers, and every API on one HTTP origin.
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { StorageService, registerStorage } from './apis/storage/storage.js';
+import { StorageService, registerPathStyleUpload, registerStorage } from './apis/storage/storage.js';
+import { registerPlatform } from './apis/platform/index.js';
 import { BlobStore } from './apis/storage/blobs.js';
 import { SqliteStore } from './store/sqlite.js';
 import { RealClock, VirtualClock, type Clock } from './engine/clock.js';
@@ -165,7 +166,9 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
     workRoot: join(work, 'apphosting'), log,
   });
   outcomes.addGrammar(BUILD_RULES);
+  registerPlatform(app, base);
   registerEmulator(app, clock, runtime, outcomes);
+  registerPathStyleUpload(app, storage);
 
   await app.fastify.listen({ host: opts.host, port: opts.port });
   const address = app.fastify.server.address();

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { App } from '../../server/app.js';
 import { queryInt, queryString, type MethodSpec } from '../../server/api.js';
 import type { ApiContext, BaseContext } from '../../google/context.js';
-import { errors } from '../../google/errors.js';
+import { ApiError, errors } from '../../google/errors.js';
 import { locationScoped, type Locations } from '../../google/locations.js';
 import { ApiSchema } from '../../google/schema.js';
 import { notFound, StandardMethods, type KindStrategy, type Resource } from '../../google/standard-methods.js';
@@ -111,5 +111,54 @@ export function registerDeveloperConnect(app: App, base: BaseContext, opts: { gi
       return { body: { ...(page.length ? { refNames: page } : {}), ...(start + size < refs.length ? { nextPageToken: String(start + size) } : {}) } };
     },
   });
+  registerGitHubSubset(app, base, opts.git);
   return { cloneUri: name => base.store.get(name)?.kind === LINK_KIND ? String(findLink(name).cloneUri) : undefined };
+}
+
+/**
+ * The two GitHub REST calls firebase-tools makes to turn a branch or commit of a linked repository into a commit
+ * (`GET /repos/{owner}/{repo}/branches/{branch}`, `/commits/{sha}`), answered from the git repository a Developer
+ * Connect link with that GitHub clone URL reaches (through the operator's git configuration, `url.*.insteadOf`
+ * included), so `GITHUB_API_URL` can point at Gantry.
+ */
+function registerGitHubSubset(app: App, base: BaseContext, git: GitRepos): void {
+  const urlFor = (owner: string, repo: string): string => {
+    const want = `github.com/${owner}/${repo}`.toLowerCase();
+    const links = base.store.list({ kind: LINK_KIND, scope: { parentPrefix: 'projects/' }, order: [], limit: 1000, predicate: l => String(l.cloneUri).toLowerCase().replace(/\.git$/, '').endsWith(want) });
+    const link = links.rows[0];
+    if (!link) throw githubError(404, 'Not Found');
+    return String(link.cloneUri);
+  };
+  const commitJson = (owner: string, repo: string, c: { hash: string; message: string; author: { name: string; email: string }; commitTime: string }) => ({
+    sha: c.hash, url: `https://api.github.com/repos/${owner}/${repo}/commits/${c.hash}`, html_url: `https://github.com/${owner}/${repo}/commit/${c.hash}`,
+    commit: { message: c.message, author: { name: c.author.name, email: c.author.email, date: c.commitTime }, committer: { name: c.author.name, email: c.author.email, date: c.commitTime } },
+  });
+  const resolve = async (owner: string, repo: string, ref: { branch?: string; commit?: string }) => {
+    try { return await git.resolve(urlFor(owner, repo), ref); } catch (e) {
+      if (e instanceof GitError) throw githubError(404, 'Not Found');
+      throw e;
+    }
+  };
+  app.route('GET', '/repos/{owner}/{repo}/branches/{branch=**}', {
+    handler: async req => {
+      const { owner, repo, branch } = req.params;
+      const c = await resolve(owner, repo, { branch });
+      if (!c) throw githubError(404, 'Branch not found');
+      return { body: { name: branch, commit: commitJson(owner, repo, c), protected: false } };
+    },
+  });
+  app.route('GET', '/repos/{owner}/{repo}/commits/{sha}', {
+    handler: async req => {
+      const { owner, repo, sha } = req.params;
+      if (!/^[0-9a-f]{4,40}$/.test(sha)) throw githubError(422, `No commit found for SHA: ${sha.slice(0, 50)}`);
+      const c = await resolve(owner, repo, { commit: sha });
+      if (!c) throw githubError(422, `No commit found for SHA: ${sha}`);
+      return { body: commitJson(owner, repo, c) };
+    },
+  });
+}
+
+/** GitHub answers errors as `{message}` with the HTTP status. */
+function githubError(status: 404 | 422, message: string): ApiError {
+  return new ApiError(status === 404 ? 'NOT_FOUND' : 'INVALID_ARGUMENT', message, [], status);
 }

@@ -806,3 +806,25 @@ function liveMetadata(m: Record<string, string | null> | undefined): Record<stri
   return Object.fromEntries(Object.entries(m ?? {}).filter((e): e is [string, string] => e[1] !== null));
 }
 
+
+/**
+ * Cloud Storage's XML API upload, `PUT /{bucket}/{object}` (what firebase-tools sends its source zip with). Registered
+ * after every other route: its path template matches any PUT of two or more segments.
+ */
+export function registerPathStyleUpload(app: App, svc: StorageService): void {
+  app.route('PUT', '/{bucket}/{object=**}', {
+    rawBody: true,
+    handler: req => {
+      const bucket = req.params.bucket;
+      if (!/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/.test(bucket) || /^v\d/.test(bucket)) throw errors.routeNotFound('PUT', req.path);
+      const data = req.body as Buffer;
+      const range = req.headers['x-goog-content-length-range'];
+      const m = typeof range === 'string' ? /^(\d+),(\d+)$/.exec(range.trim()) : undefined;
+      if (m && (data.length < Number(m[1]) || data.length > Number(m[2]))) {
+        throw errors.invalidArgument(`The upload is ${data.length} bytes, outside x-goog-content-length-range ${range as string}.`, 'x-goog-content-length-range');
+      }
+      const obj = svc.putObject(bucket, req.params.object, data, String(req.headers['content-type'] ?? 'application/octet-stream'), {}, {});
+      return { status: 200, body: undefined, bytes: { data: Buffer.alloc(0), contentType: 'text/plain' }, headers: { 'x-goog-generation': String(obj.generation), 'x-goog-hash': `crc32c=${String(obj.crc32c)},md5=${String(obj.md5Hash)}`, etag: `"${String(obj.etag)}"` } };
+    },
+  });
+}
