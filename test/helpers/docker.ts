@@ -43,3 +43,30 @@ export async function startDocker(): Promise<TestDocker> {
     stop: () => new Promise<void>(r => { proc.once('exit', () => r()); proc.kill('SIGTERM'); }),
   };
 }
+
+export const NODE_IMAGE = 'gantry-test/node:local';
+
+/**
+ * A Node.js image made from this machine's own node and npm (no registry is reachable): the binary and the shared
+ * libraries it links, npm, and busybox for a shell. Enough to install, build and serve a dependency-free app.
+ */
+export function importNodeImage(socket: string): string {
+  const root = tempDir('gantry-node-rootfs-');
+  const node = execFileSync('readlink', ['-f', execFileSync('which', ['node'], { encoding: 'utf8' }).trim()], { encoding: 'utf8' }).trim();
+  const libs = execFileSync('ldd', [node], { encoding: 'utf8' }).split('\n').map(l => /(\/\S+) \(0x/.exec(l)?.[1]).filter((p): p is string => !!p);
+  for (const f of [node, ...libs]) {
+    mkdirSync(join(root, f, '..'), { recursive: true });
+    cpSync(execFileSync('readlink', ['-f', f], { encoding: 'utf8' }).trim(), join(root, f));
+  }
+  if (node !== '/usr/bin/node') { mkdirSync(join(root, 'usr/bin'), { recursive: true }); symlinkSync(node, join(root, 'usr/bin/node')); }
+  const npmDir = execFileSync('readlink', ['-f', join(node, '..', '..', 'lib', 'node_modules', 'npm')], { encoding: 'utf8' }).trim();
+  cpSync(existsSync(npmDir) ? npmDir : '/usr/lib/node_modules/npm', join(root, 'usr/lib/node_modules/npm'), { recursive: true });
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  for (const d of ['tmp', 'root', 'etc']) mkdirSync(join(root, d), { recursive: true });
+  cpSync('/bin/busybox', join(root, 'bin', 'busybox'));
+  for (const applet of ['sh', 'env', 'cat', 'ls', 'mkdir', 'rm', 'cp', 'mv', 'echo', 'true']) symlinkSync('busybox', join(root, 'bin', applet));
+  symlinkSync('../../bin/busybox', join(root, 'usr/bin/env'));
+  symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(root, 'usr/bin/npm'));
+  execFileSync('sh', ['-c', `tar -C '${root}' -c . | docker -H 'unix://${socket}' import --change 'ENV PATH=/usr/bin:/bin' --change 'ENV HOME=/root' - ${NODE_IMAGE}`], { stdio: 'ignore' });
+  return NODE_IMAGE;
+}
