@@ -47,6 +47,8 @@ export interface KindStrategy {
   parentKind?: string;
   /** Extra query parameters of create/update/delete. */
   extraQuery?: { create?: string[]; update?: string[]; delete?: string[]; list?: string[] };
+  /** The only fields a list may be ordered by, when the API restricts them. */
+  orderFields?: string[];
   /** The rule for client-chosen ids, when not AIP-122's (`checkId`). */
   idRule?(id: string): void;
   /** Completes the create LRO later (e.g. after work) instead of at once. */
@@ -130,6 +132,8 @@ export class StandardMethods {
         const orderBy = queryString(req, 'orderBy');
         const ast = parseFilter(this.ctx.schema, s.message, filter);
         const order = parseOrderBy(this.ctx.schema, s.message, orderBy);
+        const off = s.orderFields && order.find(k => !s.orderFields!.includes(k.path.join('.')));
+        if (off) throw errors.invalidArgument(`Invalid order_by: "${off.path.join('.')}" cannot be ordered on; use ${s.orderFields!.join(' or ')}, optionally with " desc"`, 'order_by');
         const hideDeleted = s.softDelete && !queryBool(req, 'showDeleted');
         const hash = queryHash(s.kind, parent, filter, orderBy, hideDeleted ? '' : 'showDeleted');
         const predicate = !ast && !match && !hideDeleted ? undefined

@@ -11,6 +11,8 @@ import { checkBackendId, checkBuildSource, checkDisplayName, checkEnv, checkRoot
 
 type Obj = Record<string, unknown>;
 const LINK = /^projects\/[^/]+\/locations\/[^/]+\/connections\/[^/]+\/gitRepositoryLinks\/[^/]+$/;
+/** App Hosting lists order by name or createTime (with ` desc`). */
+const ORDER_FIELDS = ['name', 'createTime'];
 const HOSTNAME = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 /** What App Hosting's front end adds to an error: an ErrorInfo with its documented reason. */
@@ -50,7 +52,7 @@ const rememberOp = (kind: string, active: (r: Resource) => boolean) => (r: Resou
 
 export function backendStrategy(v: Version, deps: AppHostingDeps): KindStrategy {
   return {
-    kind: KIND.backend, message: 'Backend', collection: 'backends', idParam: 'backendId', bodyField: 'backend',
+    kind: KIND.backend, orderFields: ORDER_FIELDS, message: 'Backend', collection: 'backends', idParam: 'backendId', bodyField: 'backend',
     extraQuery: { delete: ['force'], list: ['showDeleted'] },
     idRule: checkBackendId,
     view: viewOf(v, 'Backend'),
@@ -109,7 +111,7 @@ export function backendStrategy(v: Version, deps: AppHostingDeps): KindStrategy 
 export function buildStrategy(v: Version, deps: AppHostingDeps): KindStrategy {
   const active = (r: Resource) => !BUILD_TERMINAL.has(String(r.state)) && r.deleteTime === undefined;
   return {
-    kind: KIND.build, message: 'Build', collection: 'builds', idParam: 'buildId', bodyField: 'build', parentKind: KIND.backend,
+    kind: KIND.build, orderFields: ORDER_FIELDS, message: 'Build', collection: 'builds', idParam: 'buildId', bodyField: 'build', parentKind: KIND.backend,
     softDelete: true, deferCreateOperation: true,
     view: viewOf(v, 'Build'),
     active,
@@ -157,7 +159,7 @@ export function buildStrategy(v: Version, deps: AppHostingDeps): KindStrategy {
 export function rolloutStrategy(v: Version, deps: AppHostingDeps): KindStrategy {
   const active = (r: Resource) => !ROLLOUT_TERMINAL.has(String(r.state));
   return {
-    kind: KIND.rollout, message: 'Rollout', collection: 'rollouts', idParam: 'rolloutId', bodyField: 'rollout', parentKind: KIND.backend,
+    kind: KIND.rollout, orderFields: ORDER_FIELDS, message: 'Rollout', collection: 'rollouts', idParam: 'rolloutId', bodyField: 'rollout', parentKind: KIND.backend,
     deferCreateOperation: true, extraQuery: { list: ['showDeleted'] },
     newId: () => `rollout-${hex(12)}`,
     view: viewOf(v, 'Rollout'),
@@ -180,7 +182,7 @@ export function rolloutStrategy(v: Version, deps: AppHostingDeps): KindStrategy 
 
 export function domainStrategy(v: Version): KindStrategy {
   return {
-    kind: KIND.domain, message: 'Domain', collection: 'domains', idParam: 'domainId', bodyField: 'domain', parentKind: KIND.backend,
+    kind: KIND.domain, orderFields: ORDER_FIELDS, message: 'Domain', collection: 'domains', idParam: 'domainId', bodyField: 'domain', parentKind: KIND.backend,
     extraQuery: { list: ['showDeleted'] },
     view: viewOf(v, 'Domain'),
     idRule(id) {
