@@ -5,14 +5,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGantry } from '../helpers/server.js';
 import { appFiles, appHostingV1, appHostingV1beta, commit, developerConnect, getApp, makeRepo, waitOp } from '../helpers/apphosting.js';
+import { google } from 'googleapis';
 import { googleError } from '../helpers/clients.js';
+import { rawExchange } from '../helpers/raw-http.js';
 
 const P = 'projects/demo-app/locations/us-central1';
+
+function apiAuth() {
+  const a = new google.auth.OAuth2();
+  a.setCredentials({ access_token: 'test-token', expiry_date: Date.now() + 3600_000 });
+  return a;
+}
 
 test('a codebase build of a local git repository builds, rolls out, serves, and a broken commit fails while the old build serves', { timeout: 180_000 }, async () => {
   const g = await startTestGantry({ executor: 'process', logLevel: 'silent' });
   try {
-    const repo = makeRepo(appFiles('version one'), 'First version');
+    // The first version reads its greeting from Secret Manager, as apphosting.yaml names it.
+    const sm = google.secretmanager({ version: 'v1', rootUrl: g.url + '/', auth: apiAuth() });
+    await sm.projects.secrets.create({ parent: 'projects/demo-app', secretId: 'app-greeting', requestBody: { replication: { automatic: {} } } });
+    await sm.projects.secrets.addVersion({ parent: 'projects/demo-app/secrets/app-greeting', requestBody: { payload: { data: Buffer.from('a secret greeting').toString('base64') } } });
+    const repo = makeRepo(appFiles('version one', {
+      'apphosting.yaml': 'runConfig:\n  cpu: 1\n  memoryMiB: 512\n  maxInstances: 2\nenv:\n  - variable: GREETING\n    secret: app-greeting\n    availability: [RUNTIME]\n  - variable: BUILD_LABEL\n    value: build-time\n    availability: [BUILD]\n',
+    }), 'First version');
     const dc = developerConnect(g.url);
     const ah = appHostingV1beta(g.url);
     const conn = await dc.projects.locations.connections.create({ parent: P, connectionId: 'local', requestBody: { githubConfig: { githubApp: 'FIREBASE' } } });
@@ -56,7 +70,17 @@ test('a codebase build of a local git repository builds, rolls out, serves, and 
     assert.deepEqual(traffic.current, { splits: [{ build: `${P}/backends/web/builds/build-1`, percent: 100 }] });
     const served = await getApp(g.url, uri);
     assert.equal(served.status, 200);
-    assert.equal(served.body, `version one | hello from apphosting.yaml | built at build-time | ${uri}\n`);
+    assert.equal(served.body, `version one | a secret greeting | built at build-time | ${uri}\n`);
+    const env = (built.config as { effectiveEnv: { variable: string; secret?: string; availability: string[] }[] }).effectiveEnv;
+    assert.deepEqual(env.find(e => e.variable === 'GREETING'), { variable: 'GREETING', secret: 'app-greeting', availability: ['RUNTIME'], originFileName: 'apphosting.yaml' });
+    // A browser using Gantry as its HTTP proxy reaches the app by its uri.
+    const proxied = await rawExchange({ port: Number(new URL(g.url).port), chunks: [Buffer.from(`GET http://${uri}/ HTTP/1.1\r\nHost: ${uri}\r\nConnection: close\r\n\r\n`)], heads: [false], timeoutMs: 5000 });
+    assert.equal(proxied.responses[0]?.status, 200);
+    assert.match(proxied.responses[0].body.toString(), /^version one/);
+    // The app's own output is in Cloud Logging as its Cloud Run revision's.
+    const logging = google.logging({ version: 'v2', rootUrl: g.url + '/', auth: apiAuth() });
+    const appLogs = await logging.entries.list({ requestBody: { resourceNames: ['projects/demo-app'], filter: 'resource.type="cloud_run_revision" AND resource.labels.service_name="web"' } });
+    assert.ok(appLogs.data.entries?.some(e => /^listening on \d+$/.test(String(e.textPayload)) && e.resource?.labels?.revision_name === 'build-1'), JSON.stringify(appLogs.data));
 
     // The build log is in Cloud Logging, and buildLogsUri leads to it.
     const logs = await fetch(String(built.buildLogsUri));

@@ -59,6 +59,14 @@ test('simulated builds step through their states on the clock; scripted failures
   // The same operation read through v1's path (shared with Cloud Deploy and Developer Connect) keeps its @types.
   const viaV1 = await appHostingV1(g.url).projects.locations.operations.get({ name: b1.name! });
   assert.equal((viaV1.data.metadata as { '@type': string })['@type'], 'type.googleapis.com/google.firebase.apphosting.v1beta.OperationMetadata');
+  // A client that names the API in the host (the proxy set-up) sees only that API's operations.
+  const port = new URL(g.url).port;
+  assert.equal((await getApp(g.url, `firebaseapphosting.localhost:${port}`, `/v1/${b1.name}`)).status, 200);
+  assert.equal((await getApp(g.url, `clouddeploy.localhost:${port}`, `/v1/${b1.name}`)).status, 404);
+  const mine = JSON.parse((await getApp(g.url, `firebaseapphosting.localhost:${port}`, `/v1/${P}/operations`)).body) as { operations: { name: string }[] };
+  assert.ok(mine.operations.some(o => o.name === b1.name));
+  const theirs = JSON.parse((await getApp(g.url, `developerconnect.localhost:${port}`, `/v1/${P}/operations`)).body) as { operations: { metadata: { '@type': string } }[] };
+  assert.ok(theirs.operations.length > 0 && theirs.operations.every(o => o.metadata['@type'].includes('developerconnect')));
 
   const r1 = await createRollout('b1');
   await advance('0s');
@@ -197,6 +205,10 @@ test('validation: ids, sources, runConfig and env rules, preconditions, duplicat
   assert.deepEqual(all.sort(), [`${P}/backends/plain`, BE]);
   const domains = (await ah.projects.locations.backends.domains.list({ parent: BE })).data.domains!;
   assert.deepEqual(domains.map(d => [d.name, d.type]), [[`${BE}/domains/web--sim-app.us-central1.hosted.app`, 'DEFAULT']]);
+  // An app's host name reaches only the app proxy, never the API (whatever the path).
+  const viaAppHost = await getApp(g.url, 'web--sim-app.us-central1.hosted.app', `/v1beta/${P}/backends`);
+  assert.doesNotMatch(viaAppHost.body, /"backends"/);
+  assert.equal((await getApp(g.url, 'evil--sim-app.us-central1.hosted.app', `/v1beta/${P}/backends`)).status, 404);
   const runtimes = (await ah.projects.locations.supportedRuntimes.list({ parent: P })).data.supportedRuntimes!.map(r => r.runtimeId);
   assert.ok(runtimes.includes('nodejs22'));
 });

@@ -17,7 +17,7 @@ const body = ${JSON.stringify(body)};
 http.createServer((req, res) => {
   res.setHeader('content-type', 'text/plain');
   res.end(body + ' | ' + (process.env.GREETING || '') + ' | ' + fs.readFileSync('built.txt', 'utf8') + ' | ' + (req.headers['x-forwarded-host'] || '') + '\\n');
-}).listen(Number(process.env.PORT), '127.0.0.1');
+}).listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening on ' + process.env.PORT));
 `,
     'apphosting.yaml': `runConfig:\n  cpu: 1\n  memoryMiB: 512\n  maxInstances: 2\nenv:\n  - variable: GREETING\n    value: hello from apphosting.yaml\n    availability: [RUNTIME]\n  - variable: BUILD_LABEL\n    value: build-time\n    availability: [BUILD]\n`,
     ...extra,

@@ -86,7 +86,7 @@ export class AppHostingController {
     if (!b || b.deleteTime !== undefined) {
       this.cancelWork(name);
       this.d.serving.stop(name);
-      if (b && !BUILD_TERMINAL.has(String(b.state))) {
+      if (b && !BUILD_TERMINAL.has(String(b.state)) && b.reconciling) {
         // Deleted while under way: the work stops, its operation ends.
         this.d.store.tx(w => {
           this.completeOp(w, b, 'Build', { error: new ApiError('ABORTED', `The build ${name} was deleted before it finished.`) });
@@ -391,6 +391,7 @@ export class AppHostingController {
       this.d.store.tx(w => {
         const t = this.d.store.getParsed<Obj>(name);
         if (!t || JSON.stringify(t.target) !== JSON.stringify(target)) return;
+        if (splitsOf(target).some(x => this.d.store.getParsed<Obj>(x.build)?.state !== 'READY')) return;
         t.current = { splits: splitsOf(target) };
         const ops = ((t.gantry as Obj | undefined)?.ops ?? []) as string[];
         t.gantry = { ...(t.gantry as Obj), ops: [] };

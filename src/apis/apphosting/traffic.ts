@@ -107,7 +107,7 @@ function checkTarget(ctx: ApiContext, backend: string, target: Obj | undefined):
     if (!build.startsWith(`${backend}/builds/`)) throw errors.invalidArgument(`${at}.build "${build.slice(0, 300)}" must be a build of ${backend}`, `${at}.build`);
     const b = ctx.store.getParsed<Obj>(build);
     if (!b || ctx.store.get(build)?.kind !== KIND.build || b.deleteTime !== undefined) throw errors.failedPrecondition(`Build ${build} was not found`, build);
-    if (percent > 0 && b.state === 'FAILED') throw errors.failedPrecondition(`Build ${build} failed: it cannot serve traffic`, build);
+    if (percent > 0 && b.state !== 'READY') throw errors.failedPrecondition(`Build ${build} is ${String(b.state)}: only a READY build can take traffic`, build);
   });
   if (total !== 100) throw errors.invalidArgument(`traffic.target.splits add up to ${total} percent; they must add up to 100`, 'traffic.target.splits');
 }
