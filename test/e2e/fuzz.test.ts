@@ -143,6 +143,7 @@ const ORDERS = ['name desc', 'createTime', 'targetId desc, name', 'updateTime de
 
 const RUN_NS = '/apis/run.googleapis.com/v1/namespaces/fz';
 const RUN_LOC = 'projects/fz/locations/us-central1';
+const AH = `${LOC}/backends/fzb`;
 
 const CORPUS: Entry[] = [
   { name: 'targets.list', make: r => req('GET', `/v1/${LOC}/targets`, { pageSize: String(r.range(1, 5)), ...(r.chance(0.5) ? { filter: r.pick(FILTERS) } : {}), ...(r.chance(0.3) ? { orderBy: r.pick(ORDERS) } : {}) }) },
@@ -217,6 +218,34 @@ const CORPUS: Entry[] = [
   { name: 'run.v2.executions.list', make: () => req('GET', `/v2/${RUN_LOC}/jobs/-/executions`) },
   { name: 'run.v2.tasks.list', make: () => req('GET', `/v2/${RUN_LOC}/jobs/rj1/executions/-/tasks`) },
   { name: 'run.v2.operations.list', make: () => req('GET', `/v2/${RUN_LOC}/operations`) },
+  // Firebase App Hosting (v1beta and v1), Developer Connect, and the platform calls firebase-tools makes.
+  { name: 'apphosting.backends.list', make: r => req('GET', `/${r.pick(['v1beta', 'v1'])}/${r.pick([LOC, 'projects/p/locations/-'])}/backends`, { ...(r.chance(0.5) ? { filter: r.pick(['labels.team=web', 'servingLocality=GLOBAL_ACCESS', 'uri:*hosted*']) } : {}), ...(r.chance(0.3) ? { orderBy: r.pick(['name', 'createTime desc']) } : {}), ...(r.chance(0.2) ? { showDeleted: 'true' } : {}) }) },
+  { name: 'apphosting.backends.get', make: () => req('GET', `/v1beta/${AH}`) },
+  { name: 'apphosting.backends.create', make: (r, id) => req('POST', `/v1beta/${LOC}/backends`, { backendId: `be${id}`.toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 28), ...(r.chance(0.2) ? { validateOnly: 'true' } : {}) }, { servingLocality: r.pick(['GLOBAL_ACCESS', 'REGIONAL_STRICT']), serviceAccount: 'runner@p.iam.gserviceaccount.com', labels: { team: 'web' }, ...(r.chance(0.3) ? { codebase: { repository: `${LOC}/connections/c/gitRepositoryLinks/l`, rootDirectory: 'app' } } : {}) }) },
+  { name: 'apphosting.backends.patch', make: () => req('PATCH', `/v1beta/${AH}`, { updateMask: 'displayName,labels' }, { displayName: 'Fuzzed', labels: { team: 'web' } }) },
+  { name: 'apphosting.backends.delete', make: (r, id) => req('DELETE', `/v1beta/${LOC}/backends/be${id}`.toLowerCase(), r.chance(0.5) ? { force: 'true' } : {}) },
+  { name: 'apphosting.builds.create', make: (r, id) => req('POST', `/v1beta/${AH}/builds`, { buildId: `b${id}`.toLowerCase().replace(/[^a-z0-9-]/g, ''), ...(r.chance(0.2) ? { requestId: '2b6c4a52-6f1a-4f3e-9a4d-1f2e3d4c5b6a' } : {}) }, { source: r.chance(0.8) ? { container: { image: 'us-docker.pkg.dev/p/app/web:1' } } : { archive: { userStorageUri: 'gs://bkt/obj.txt', rootDirectory: 'app' } }, labels: { a: 'b' }, ...(r.chance(0.4) ? { config: { runConfig: { cpu: r.pick([1, 2, 0.5, 4]), memoryMib: r.pick([512, 2048, 8192]), concurrency: r.pick([1, 80]) } } } : {}) }) },
+  { name: 'apphosting.builds.list', make: r => req('GET', `/v1beta/${AH}/builds`, { pageSize: '2', ...(r.chance(0.5) ? { filter: r.pick(['state=READY', 'state!=FAILED AND labels.a=b', 'createTime>"2000-01-01T00:00:00Z"']) } : {}) }) },
+  { name: 'apphosting.builds.get', make: () => req('GET', `/v1/${AH}/builds/fb1`) },
+  { name: 'apphosting.builds.delete', make: (_r, id) => req('DELETE', `/v1beta/${AH}/builds/b${id}`.toLowerCase()) },
+  { name: 'apphosting.rollouts.create', make: (r, id) => req('POST', `/v1beta/${AH}/rollouts`, { rolloutId: `r${id}`.toLowerCase().replace(/[^a-z0-9-]/g, ''), ...(r.chance(0.3) ? { validateOnly: 'true' } : {}) }, { build: `${AH}/builds/${r.pick(['fb1', 'ghost'])}` }) },
+  { name: 'apphosting.rollouts.list', make: () => req('GET', `/v1beta/projects/p/locations/-/backends/fzb/rollouts`, { orderBy: 'createTime desc' }) },
+  { name: 'apphosting.traffic.get', make: () => req('GET', `/v1beta/${AH}/traffic`) },
+  { name: 'apphosting.traffic.patch', make: r => req('PATCH', `/v1beta/${AH}/traffic`, { updateMask: r.pick(['target', 'rolloutPolicy']) }, r.chance(0.5) ? { target: { splits: [{ build: `${AH}/builds/fb1`, percent: 100 }] } } : { rolloutPolicy: { codebaseBranch: 'main', disabled: r.chance(0.5) } }) },
+  { name: 'apphosting.domains.list', make: () => req('GET', `/v1beta/${AH}/domains`) },
+  { name: 'apphosting.operations.list', make: () => req('GET', `/v1beta/${LOC}/operations`, { pageSize: '3' }) },
+  { name: 'apphosting.supportedRuntimes', make: () => req('GET', `/v1beta/${LOC}/supportedRuntimes`) },
+  { name: 'devconnect.connections.create', make: (_r, id) => req('POST', `/v1/${LOC}/connections`, { connectionId: `c${id}`.toLowerCase().replace(/[^a-z0-9-]/g, '') }, { githubConfig: { githubApp: 'FIREBASE' } }) },
+  { name: 'devconnect.links.create', make: (r, id) => req('POST', `/v1/${LOC}/connections/c/gitRepositoryLinks`, { gitRepositoryLinkId: `l${id}`.toLowerCase().replace(/[^a-z0-9-]/g, '') }, { cloneUri: r.pick(['/nonexistent/repo', 'https://github.com/acme/app.git', 'ext::sh -c id', '--upload-pack=x']) }) },
+  { name: 'devconnect.links.list', make: () => req('GET', `/v1/${LOC}/connections/c/gitRepositoryLinks`) },
+  { name: 'devconnect.links.fetchGitRefs', make: () => req('GET', `/v1/${LOC}/connections/c/gitRepositoryLinks/l:fetchGitRefs`, { refType: 'BRANCH' }) },
+  { name: 'platform.services.get', make: () => req('GET', '/v1/projects/p/services/firebaseapphosting.googleapis.com') },
+  { name: 'platform.projects.get', make: () => req('GET', '/v1/projects/p') },
+  { name: 'platform.projects.setIamPolicy', make: () => req('POST', '/v1/projects/p:setIamPolicy', {}, { policy: { bindings: [{ role: 'roles/viewer', members: ['user:a@example.com'] }] } }) },
+  { name: 'platform.serviceAccounts.create', make: (_r, id) => req('POST', '/v1/projects/p/serviceAccounts', {}, { accountId: `sa-${id}`.toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 30), serviceAccount: { displayName: 'x' } }) },
+  { name: 'platform.webApps.create', make: () => req('POST', '/v1beta1/projects/p/webApps', {}, { displayName: 'web' }) },
+  { name: 'github.branches.get', make: () => req('GET', '/repos/acme/app/branches/main') },
+  { name: 'storage.pathStyleUpload', make: (r, id) => req('PUT', `/bkt/up-${id}.zip`, {}, r.bytes(r.range(0, 64)), 'application/zip') },
   // Methods and APIs Gantry does not serve (501 UNIMPLEMENTED): mutations of them must not make any other 5xx.
   { name: 'deployPolicies.list', make: () => req('GET', `/v1/${LOC}/deployPolicies`, { pageSize: '5' }) },
   { name: 'automations.create', make: (_r, id) => req('POST', `/v1/${DP}/automations`, { automationId: id }, { serviceAccount: 'sa@p.iam.gserviceaccount.com' }) },
@@ -984,6 +1013,11 @@ async function seed(): Promise<Seeds> {
   await json('POST', `${RUN_NS}/jobs`, runJob('rj1', false));
   await until('run job ready', async () => ((await json('GET', `${RUN_NS}/jobs/rj1`)).status as { conditions?: { status: string }[] }).conditions?.[0]?.status === 'True' ? true : undefined);
   const runExecution = String(((await json('POST', `${RUN_NS}/jobs/rj1:run`, {})).metadata as { name: string }).name);
+  await json('POST', `/v1/${LOC}/connections?connectionId=c`, { githubConfig: {} });
+  await json('POST', `/v1/${LOC}/connections/c/gitRepositoryLinks?gitRepositoryLinkId=l`, { cloneUri: '/nonexistent/repo' });
+  await json('POST', `/v1beta/${LOC}/backends?backendId=fzb`, { servingLocality: 'GLOBAL_ACCESS', serviceAccount: 'runner@p.iam.gserviceaccount.com', codebase: { repository: `${LOC}/connections/c/gitRepositoryLinks/l` } });
+  await json('POST', `/v1beta/${AH}/builds?buildId=fb1`, { source: { container: { image: 'us-docker.pkg.dev/p/app/web:1' } } });
+  await json('POST', `/v1beta/${AH}/rollouts?rolloutId=fb1`, { build: `${AH}/builds/fb1` });
   return { port, pageToken: String(page.nextPageToken ?? ''), opName: String(op.name), jobRun, uploadIds, runExecution };
 }
 
