@@ -79,9 +79,14 @@ export class App {
     }
   }
 
+  /** Clients send the same Host on every request: the last one no virtual host claimed skips the parse. */
+  private lastPlainHost = '';
   private virtualFor(host: string | string[] | undefined): VirtualHosts | undefined {
+    if (host === this.lastPlainHost) return undefined;
     const name = typeof host === 'string' ? hostName(host) : undefined;
-    return name === undefined ? undefined : this.virtualHosts.find(v => v.claims(name));
+    const v = name === undefined ? undefined : this.virtualHosts.find(x => x.claims(name));
+    if (!v && typeof host === 'string') this.lastPlainHost = host;
+    return v;
   }
 
   private get logsRequests(): boolean { return this.opts.log.level === 'debug' || this.opts.log.level === 'info'; }
