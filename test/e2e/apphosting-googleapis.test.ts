@@ -3,7 +3,8 @@
 // out and serves new content; a broken commit fails with a useful error while the old build keeps serving.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGantry } from '../helpers/server.js';
+import { execFileSync } from 'node:child_process';
+import { startTestGantry, tempDir, writeTree } from '../helpers/server.js';
 import { appFiles, appHostingV1, appHostingV1beta, commit, developerConnect, getApp, makeRepo, waitOp } from '../helpers/apphosting.js';
 import { google } from 'googleapis';
 import { googleError } from '../helpers/clients.js';
@@ -147,6 +148,50 @@ test('a codebase build of a local git repository builds, rolls out, serves, and 
     assert.ok(JSON.stringify(child.details).includes('CHILD_RESOURCE_EXISTS'));
     await waitOp(ah, (await ah.projects.locations.backends.delete({ name: `${P}/backends/web`, force: true })).data.name!);
     assert.match((await getApp(g.url, uri)).body, /Backend Not Found/);
+  } finally {
+    await g.close();
+  }
+});
+
+test('failures say which step failed: an install error, an app that crashes on start; a tar.gz archive builds', { timeout: 180_000 }, async () => {
+  const g = await startTestGantry({ executor: 'process', logLevel: 'silent' });
+  try {
+    const ah = appHostingV1beta(g.url);
+    const PB = 'projects/fail-app/locations/us-central1';
+    await waitOp(ah, (await ah.projects.locations.backends.create({ parent: PB, backendId: 'web', requestBody: { servingLocality: 'GLOBAL_ACCESS', serviceAccount: 'runner@fail-app.iam.gserviceaccount.com' } })).data.name!);
+    // Archives in Cloud Storage, as firebase deploy uploads them (here tar.gz through the JSON API).
+    const upload = async (name: string, files: Record<string, string>) => {
+      const dir = tempDir('gantry-archive-');
+      writeTree(dir, files);
+      const tgz = execFileSync('tar', ['-C', dir, '-cz', '.']);
+      await fetch(`${g.url}/storage/v1/b?project=fail-app`, { method: 'POST', body: JSON.stringify({ name: 'fail-app-sources' }), headers: { 'content-type': 'application/json' } });
+      const r = await fetch(`${g.url}/upload/storage/v1/b/fail-app-sources/o?uploadType=media&name=${name}`, { method: 'POST', body: tgz, headers: { 'content-type': 'application/gzip' } });
+      assert.equal(r.status, 200);
+      return `gs://fail-app-sources/${name}`;
+    };
+    const buildOf = async (id: string, uri: string) => {
+      const op = await ah.projects.locations.backends.builds.create({ parent: `${PB}/backends/web`, buildId: id, requestBody: { source: { archive: { userStorageUri: uri, rootDirectory: 'app' } } } });
+      return (await waitOp<Record<string, any>>(ah, op.data.name!)).response!;
+    };
+    const prefixed = (files: Record<string, string>) => Object.fromEntries(Object.entries(files).map(([k, v]) => [`app/${k}`, v]));
+
+    const ok = await buildOf('good', await upload('good.tgz', prefixed(appFiles('from a tarball'))));
+    assert.equal(ok.state, 'READY', JSON.stringify(ok.errors));
+
+    const install = await buildOf('install', await upload('install.tgz', prefixed({ ...appFiles('x'), 'package-lock.json': '{ not json' })));
+    assert.equal(install.state, 'FAILED');
+    assert.equal(install.errors[0].errorSource, 'CLOUD_BUILD');
+    assert.match(install.errors[0].error.message, /Step #1 - "install" \(npm ci\) failed/);
+
+    const crash = await buildOf('crash', await upload('crash.tgz', prefixed({ ...appFiles('x'), 'server.js': "console.error('cannot start: missing config'); process.exit(7);\n" })));
+    assert.equal(crash.state, 'FAILED');
+    assert.equal(crash.errors[0].errorSource, 'CLOUD_RUN');
+    assert.match(crash.errors[0].error.message, /exited before it answered .*exit code 7.*cannot start: missing config/);
+    assert.match(crash.errors[0].cloudResource, /services\/web\/revisions\/crash$/);
+
+    const noRoot = await buildOf('noroot', await upload('noroot.tgz', { 'README.md': 'nothing here' }));
+    assert.equal(noRoot.state, 'FAILED');
+    assert.match(noRoot.errors[0].error.message, /root directory "app" does not exist/);
   } finally {
     await g.close();
   }

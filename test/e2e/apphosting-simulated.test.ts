@@ -202,9 +202,15 @@ test('validation: ids, sources, runConfig and env rules, preconditions, duplicat
   const patched = await ah.projects.locations.backends.patch({ name: `${P}/backends/plain`, updateMask: 'displayName', requestBody: { displayName: 'Plain' } });
   assert.equal((patched.data.response as { displayName: string }).displayName, 'Plain');
   const all = (await ah.projects.locations.backends.list({ parent: 'projects/sim-app/locations/-' })).data.backends!.map(b => b.name);
-  assert.deepEqual(all.sort(), [`${P}/backends/plain`, BE]);
+  assert.deepEqual(all.sort(), [`${P}/backends/plain`, BE].sort());
   const domains = (await ah.projects.locations.backends.domains.list({ parent: BE })).data.domains!;
   assert.deepEqual(domains.map(d => [d.name, d.type]), [[`${BE}/domains/web--sim-app.us-central1.hosted.app`, 'DEFAULT']]);
+  // Work is bounded: 50 unfinished builds per backend, then 429 TOO_MANY_OPERATIONS.
+  await be('busy', { servingLocality: 'GLOBAL_ACCESS', serviceAccount: sa });
+  for (let i = 0; i < 50; i++) await ah.projects.locations.backends.builds.create({ parent: `${P}/backends/busy`, buildId: `q${i}`, requestBody: { source: container } });
+  const busy = await bad(ah.projects.locations.backends.builds.create({ parent: `${P}/backends/busy`, buildId: 'q50', requestBody: { source: container } }), 'RESOURCE_EXHAUSTED', /50 unfinished builds/);
+  assert.ok(JSON.stringify(busy.details).includes('TOO_MANY_OPERATIONS'));
+  await ah.projects.locations.backends.delete({ name: `${P}/backends/busy`, force: true });
   // An app's host name reaches only the app proxy, never the API (whatever the path).
   const viaAppHost = await getApp(g.url, 'web--sim-app.us-central1.hosted.app', `/v1beta/${P}/backends`);
   assert.doesNotMatch(viaAppHost.body, /"backends"/);

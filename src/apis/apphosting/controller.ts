@@ -31,6 +31,8 @@ export const BUILD_RULES: RuleGrammar<'succeed' | 'fail'> = {
 
 /** How often a backend's rollout branch is looked at for new commits. */
 export const POLL_MS = 5_000;
+/** Real builds (install and build steps) that run at once; the others wait their turn in BUILDING. */
+export const MAX_CONCURRENT_BUILDS = 4;
 /** Google's code for a failed build or rollout (the Status in `errors`/`error`). */
 const FAILED_CODE = 9;
 
@@ -59,6 +61,7 @@ interface Work { cancelled: boolean; current?: { cancel(): void } }
 
 export class AppHostingController {
   private work = new Map<string, Work>();
+  private slots = { free: MAX_CONCURRENT_BUILDS, waiting: [] as (() => void)[] };
   /** When each backend's rollout branch was last looked at, and the backends being looked at now. */
   private polled = new Map<string, number>();
   private polling = new Set<string>();
@@ -102,7 +105,10 @@ export class AppHostingController {
     if (!backend) return;
     if (!book.executor) {
       // The executor is chosen once, when work starts, and kept: a restart carries on the same way.
-      this.d.store.tx(w => putResource(w, KIND.build, { ...b, gantry: { ...book, executor: this.modeOf(backend), step: 'resolve' } }, this.d.clock.timestamp(), true));
+      this.d.store.tx(w => {
+        putResource(w, KIND.build, { ...b, gantry: { ...book, executor: this.modeOf(backend), step: 'resolve' } }, this.d.clock.timestamp(), true);
+        this.progress(w, b, 'Building');
+      });
       return;
     }
     const codebase = (b.source as Obj).codebase as Obj | undefined;
@@ -158,9 +164,16 @@ export class AppHostingController {
         this.update(name, x => { x.state = 'BUILT'; x.image = String((source.container as Obj).image); (x.gantry as BuildBook).run = { command: [], env: {} }; }, 'Built');
         return;
       }
-      const out = await this.d.builder.build({
-        name, project, backend, build: b, environment: b.environment as string | undefined, hash: ((source.codebase as Obj | undefined)?.hash as string | undefined),
-      }, executor, (step, stepName, _stream, line) => this.d.buildLog(b, step, stepName, line), work);
+      await this.slot(name);
+      let out;
+      try {
+        if (work.cancelled) return;
+        out = await this.d.builder.build({
+          name, project, backend, build: b, environment: b.environment as string | undefined, hash: ((source.codebase as Obj | undefined)?.hash as string | undefined),
+        }, executor, (step, stepName, _stream, line) => this.d.buildLog(b, step, stepName, line), work);
+      } finally {
+        this.release();
+      }
       this.update(name, x => {
         x.state = 'BUILT';
         x.image = imageOf(name, `sha256:${out.digest}`);
@@ -233,6 +246,18 @@ export class AppHostingController {
       // The next step (or nothing, when terminal) is taken from the stored state.
       if (!work.cancelled) this.nudge(KIND.build, name);
     });
+  }
+
+  /** Waits for one of the build slots (saying so on the build's operation while it waits). */
+  private async slot(name: string): Promise<void> {
+    if (this.slots.free > 0) { this.slots.free--; return; }
+    this.d.store.tx(w => { const b = this.d.store.getParsed<Obj>(name); if (b) this.progress(w, b, 'Waiting for a free build slot'); });
+    await new Promise<void>(resolve => this.slots.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.slots.waiting.shift();
+    if (next) next(); else this.slots.free++;
   }
 
   private nudge: (kind: string, name: string) => void = () => undefined;

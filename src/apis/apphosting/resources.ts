@@ -11,6 +11,17 @@ import { checkBackendId, checkBuildSource, checkDisplayName, checkEnv, checkRoot
 
 type Obj = Record<string, unknown>;
 const LINK = /^projects\/[^/]+\/locations\/[^/]+\/connections\/[^/]+\/gitRepositoryLinks\/[^/]+$/;
+/** Most unfinished builds, and unfinished rollouts, one backend may have: more is 429 TOO_MANY_OPERATIONS. */
+export const MAX_UNFINISHED = 50;
+
+/** Refuses work past the bound of unfinished builds or rollouts of a backend. */
+function checkUnfinished(store: Store, kind: string, backend: string, done: Set<string>, what: string): void {
+  const open = store.list({ kind, scope: { parent: backend }, order: [], limit: MAX_UNFINISHED + 1, predicate: r => !done.has(String(r.state)) && r.deleteTime === undefined }).rows.length;
+  if (open >= MAX_UNFINISHED) {
+    throw new ApiError('RESOURCE_EXHAUSTED', `${backend} has ${MAX_UNFINISHED} unfinished ${what}: wait for some to finish and try again later.`, [errorInfo('TOO_MANY_OPERATIONS', SERVICE, { resource: backend })]);
+  }
+}
+
 /** App Hosting lists order by name or createTime (with ` desc`). */
 const ORDER_FIELDS = ['name', 'createTime'];
 const HOSTNAME = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -119,6 +130,7 @@ export function buildStrategy(v: Version, deps: AppHostingDeps): KindStrategy {
       checkDisplayName(r, 'build.display_name');
       const kind = checkBuildSource(r);
       const backend = deps.store.getParsed<Obj>(ctx.parent)!;
+      if (!ctx.existing) checkUnfinished(deps.store, KIND.build, ctx.parent, BUILD_TERMINAL, 'builds');
       if (kind === 'codebase' && !(backend.codebase as Obj | undefined)?.repository) {
         throw errors.failedPrecondition(`Backend ${ctx.parent} has no codebase.repository: a codebase build needs one.`, ctx.parent);
       }
@@ -169,6 +181,7 @@ export function rolloutStrategy(v: Version, deps: AppHostingDeps): KindStrategy 
       const build = String(r.build ?? '');
       if (!build) throw errors.invalidArgument('rollout.build is required', 'rollout.build');
       if (!build.startsWith(`${ctx.parent}/builds/`)) throw errors.invalidArgument(`rollout.build "${build.slice(0, 300)}" must be a build of ${ctx.parent}`, 'rollout.build');
+      if (!ctx.existing) checkUnfinished(deps.store, KIND.rollout, ctx.parent, ROLLOUT_TERMINAL, 'rollouts');
       const b = deps.store.getParsed<Obj>(build);
       // Google answers 400 while a build is not (yet) visible; firebase-tools retries on it.
       if (b?.deleteTime !== undefined || deps.store.get(build)?.kind !== KIND.build) {
