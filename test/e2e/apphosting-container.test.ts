@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGantry, tempDir, eventually } from '../helpers/server.js';
 import { appFiles, appHostingV1beta, developerConnect, getApp, makeRepo, waitOp } from '../helpers/apphosting.js';
-import { dockerUnavailable, importNodeImage, startDocker } from '../helpers/docker.js';
+import { dockerUnavailable, importNodeImage, importWebImage, startDocker } from '../helpers/docker.js';
 
 const skip = process.env.CI ? undefined : dockerUnavailable();
 const P = 'projects/ctr-app/locations/europe-west1';
@@ -30,6 +30,18 @@ test('a codebase build runs in containers, and its app serves from a container; 
     assert.equal(((await waitOp<Record<string, unknown>>(ah, r.data.name!)).response!).state, 'SUCCEEDED');
     const host = 'boxed--ctr-app.europe-west1.hosted.app';
     assert.match((await getApp(g.url, host)).body, /^served from a container \| hello from apphosting.yaml \| built at build-time/);
+
+    // A ready image (source.container): nothing to build; the image's own command serves on PORT.
+    const web = importWebImage(docker.socket);
+    const cb = await ah.projects.locations.backends.builds.create({ parent: `${P}/backends/boxed`, buildId: 'img', requestBody: { source: { container: { image: web } } } });
+    const cr = await ah.projects.locations.backends.rollouts.create({ parent: `${P}/backends/boxed`, rolloutId: 'img', requestBody: { build: `${P}/backends/boxed/builds/img` } });
+    const fromImage = (await waitOp<Record<string, unknown>>(ah, cb.data.name!, 60_000)).response!;
+    assert.equal(fromImage.state, 'READY', JSON.stringify(fromImage.errors));
+    assert.equal(fromImage.image, web);
+    assert.equal(((await waitOp<Record<string, unknown>>(ah, cr.data.name!)).response!).state, 'SUCCEEDED');
+    assert.match((await getApp(g.url, host)).body, /hello from an image/);
+    const back = await ah.projects.locations.backends.rollouts.create({ parent: `${P}/backends/boxed`, rolloutId: 'back', requestBody: { build: `${P}/backends/boxed/builds/b1` } });
+    assert.equal(((await waitOp<Record<string, unknown>>(ah, back.data.name!)).response!).state, 'SUCCEEDED');
 
     // Killed and restarted on the same data: the serving build is started again.
     await g.close();

@@ -2,7 +2,7 @@
 // bridge and no iptables (tasks run with --network none), and a busybox image imported from the
 // busybox-static package (no registry is reachable). CI installs docker.io and busybox-static.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { tempDir } from './server.js';
@@ -69,4 +69,17 @@ export function importNodeImage(socket: string): string {
   symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(root, 'usr/bin/npm'));
   execFileSync('sh', ['-c', `tar -C '${root}' -c . | docker -H 'unix://${socket}' import --change 'ENV PATH=/usr/bin:/bin' --change 'ENV HOME=/root' - ${NODE_IMAGE}`], { stdio: 'ignore' });
   return NODE_IMAGE;
+}
+
+/** A web server image whose own command serves `/www` on $PORT (busybox httpd): a ready-made App Hosting source. */
+export function importWebImage(socket: string): string {
+  const image = 'gantry-test/web:1';
+  const root = tempDir('gantry-web-rootfs-');
+  mkdirSync(join(root, 'bin'), { recursive: true });
+  mkdirSync(join(root, 'www'), { recursive: true });
+  cpSync('/bin/busybox', join(root, 'bin', 'busybox'));
+  symlinkSync('busybox', join(root, 'bin', 'sh'));
+  writeFileSync(join(root, 'www', 'index.html'), 'hello from an image\n');
+  execFileSync('sh', ['-c', `tar -C '${root}' -c . | docker -H 'unix://${socket}' import --change 'CMD ["/bin/sh","-c","exec /bin/busybox httpd -f -p 127.0.0.1:$PORT -h /www"]' - ${image}`], { stdio: 'ignore' });
+  return image;
 }
