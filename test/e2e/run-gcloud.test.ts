@@ -2,7 +2,9 @@
 // describe, list, update, execute (--wait, overrides, failure), executions and tasks, cancel, delete.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGantry } from '../helpers/server.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startTestGantry, tempDir } from '../helpers/server.js';
 import { gcloudFor, type Gcloud } from '../helpers/gcloud.js';
 import type { Gantry } from '../../src/gantry.js';
 
@@ -41,6 +43,29 @@ test('jobs create, describe, list and update', async () => {
   const after = await gcloud.json<Job>(['run', 'jobs', 'describe', 'report']);
   assert.equal(after.metadata.generation, job.metadata.generation + 1);
   assert.equal(after.spec.template.spec.taskCount, 3);
+  // replace: gcloud asks Resource Manager for the project number, then replaces the job from a YAML file.
+  const file = join(tempDir(), 'job.yaml');
+  writeFileSync(file, `apiVersion: run.googleapis.com/v1
+kind: Job
+metadata:
+  name: report
+  labels: {team: platform}
+spec:
+  template:
+    spec:
+      taskCount: 2
+      template:
+        spec:
+          maxRetries: 0
+          containers:
+          - image: busybox
+            command: [sh, -c, 'echo replaced']
+`);
+  const replaced = await gcloud(['run', 'jobs', 'replace', file]);
+  assert.match(replaced.stderr, /Applying new configuration to Cloud Run job \[report\]|report/);
+  const now = await gcloud.json<Job>(['run', 'jobs', 'describe', 'report']);
+  assert.equal(now.spec.template.spec.taskCount, 2);
+  assert.equal(now.metadata.labels.team, 'platform');
 });
 
 test('jobs execute --wait runs every task; executions and tasks list and describe', async () => {

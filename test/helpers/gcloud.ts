@@ -59,6 +59,7 @@ export async function gcloudFor(url: string, project = 'my-proj', opts: { run?: 
       ['api_endpoint_overrides/run', `http://run.localhost:${u.port}/`],
       ['api_endpoint_overrides/secretmanager', url + '/'],
       ['api_endpoint_overrides/logging', url + '/'],
+      ['api_endpoint_overrides/cloudresourcemanager', url + '/'],
       ['proxy/type', 'http'], ['proxy/address', u.hostname], ['proxy/port', u.port],
       ['run/region', 'us-central1'], ['core/disable_color', 'true'],
     ]) await g(['config', 'set', k, v]);
