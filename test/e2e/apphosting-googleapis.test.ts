@@ -189,6 +189,15 @@ test('failures say which step failed: an install error, an app that crashes on s
     assert.match(crash.errors[0].error.message, /exited before it answered .*exit code 7.*cannot start: missing config/);
     assert.match(crash.errors[0].cloudResource, /services\/web\/revisions\/crash$/);
 
+    // v1beta's locallyBuilt source: the bundle runs as it is, with its runCommand and env (nothing is built).
+    const bundle = await upload('bundle.tgz', { 'dist/server.js': appFiles('prebuilt')['server.js'], 'dist/built.txt': 'built on my laptop' });
+    const lb = await ah.projects.locations.backends.builds.create({ parent: `${PB}/backends/web`, buildId: 'local', requestBody: { source: { locallyBuilt: { userStorageUri: bundle, rootDirectory: 'dist', runCommand: 'node server.js', env: [{ variable: 'GREETING', value: 'from the bundle' }] } } } });
+    const local = (await waitOp<Record<string, any>>(ah, lb.data.name!)).response!;
+    assert.equal(local.state, 'READY', JSON.stringify(local.errors));
+    const lr = await ah.projects.locations.backends.rollouts.create({ parent: `${PB}/backends/web`, rolloutId: 'local', requestBody: { build: `${PB}/backends/web/builds/local` } });
+    assert.equal(((await waitOp<Record<string, any>>(ah, lr.data.name!)).response!).state, 'SUCCEEDED');
+    assert.match((await getApp(g.url, 'web--fail-app.us-central1.hosted.app')).body, /^prebuilt \| from the bundle \| built on my laptop/);
+
     const noRoot = await buildOf('noroot', await upload('noroot.tgz', { 'README.md': 'nothing here' }));
     assert.equal(noRoot.state, 'FAILED');
     assert.match(noRoot.errors[0].error.message, /root directory "app" does not exist/);
