@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startTestGantry, tempDir, writeTree } from '../helpers/server.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventually, startTestGantry, tempDir, writeTree } from '../helpers/server.js';
 import { appFiles, appHostingV1, appHostingV1beta, commit, developerConnect, getApp, makeRepo, waitOp } from '../helpers/apphosting.js';
 import { google } from 'googleapis';
 import { googleError } from '../helpers/clients.js';
@@ -19,7 +21,8 @@ function apiAuth() {
 }
 
 test('a codebase build of a local git repository builds, rolls out, serves, and a broken commit fails while the old build serves', { timeout: 180_000 }, async () => {
-  const g = await startTestGantry({ executor: 'process', logLevel: 'silent' });
+  const dataDir = tempDir();
+  const g = await startTestGantry({ executor: 'process', logLevel: 'silent', dataDir });
   try {
     // The first version reads its greeting from Secret Manager, as apphosting.yaml names it.
     const sm = google.secretmanager({ version: 'v1', rootUrl: g.url + '/', auth: apiAuth() });
@@ -148,6 +151,9 @@ test('a codebase build of a local git repository builds, rolls out, serves, and 
     assert.ok(JSON.stringify(child.details).includes('CHILD_RESOURCE_EXISTS'));
     await waitOp(ah, (await ah.projects.locations.backends.delete({ name: `${P}/backends/web`, force: true })).data.name!);
     assert.match((await getApp(g.url, uri)).body, /Backend Not Found/);
+    // The built artifacts no build uses any more are removed soon after.
+    const artifacts = join(dataDir, 'apphosting', 'artifacts');
+    await eventually(() => !existsSync(artifacts) || readdirSync(artifacts).length === 0, 20_000);
   } finally {
     await g.close();
   }

@@ -46,6 +46,8 @@ export interface BuildOutput {
   effectiveEnv: Obj[];
 }
 
+export interface BuildInput { name: string; project: string; backend: Obj; build: Obj; environment?: string; hash?: string }
+
 export interface StepLog { (step: number, name: string, stream: 'stdout' | 'stderr', line: string): void }
 
 export class Builder {
@@ -73,8 +75,30 @@ export class Builder {
    * Builds: source into `dir/src`, config, install, build, artifact. `executor` runs the steps (absent: nothing is
    * run, the source is only prepared, which is what a locally built source needs). Throws BuildFailure.
    */
-  async build(b: { name: string; project: string; backend: Obj; build: Obj; environment?: string; hash?: string }, executor: Executor | undefined, log: StepLog, signal: { cancelled: boolean; current?: { cancel(): void } }): Promise<BuildOutput> {
+  async build(b: BuildInput, executor: Executor | undefined, log: StepLog, signal: { cancelled: boolean; current?: { cancel(): void } }): Promise<BuildOutput> {
     const dir = join(this.deps.workRoot, 'builds', createHash('sha256').update(b.name).digest('hex').slice(0, 24));
+    // The work directory goes whatever happens: only the artifact (moved out of it) is kept.
+    try { return await this.buildIn(dir, b, executor, log, signal); } finally { rmSync(dir, { recursive: true, force: true }); }
+  }
+
+  /**
+   * Removes the artifacts no build refers to any more (deleted builds, deleted backends), keeping `keep`'s. Returns
+   * how many went.
+   */
+  sweepArtifacts(keep: Set<string>): number {
+    const root = join(this.deps.workRoot, 'artifacts');
+    let n = 0;
+    let names: string[];
+    try { names = readdirSync(root); } catch { return 0; }
+    for (const name of names) {
+      if (keep.has(join(root, name))) continue;
+      rmSync(join(root, name), { recursive: true, force: true });
+      n++;
+    }
+    return n;
+  }
+
+  private async buildIn(dir: string, b: BuildInput, executor: Executor | undefined, log: StepLog, signal: { cancelled: boolean; current?: { cancel(): void } }): Promise<BuildOutput> {
     rmSync(dir, { recursive: true, force: true });
     const src = join(dir, 'src');
     mkdirSync(src, { recursive: true });
@@ -155,7 +179,6 @@ export class Builder {
       mkdirSync(join(this.deps.workRoot, 'artifacts'), { recursive: true });
       renameSync(app, artifact);
     }
-    rmSync(dir, { recursive: true, force: true });
     log(n, 'push', 'stdout', `Stored the built app as sha256:${digest}`);
     const effectiveEnv = env.map(e => ({ variable: e.variable, ...(e.value !== undefined ? { value: e.value } : { secret: e.secret }), availability: e.availability, ...(e.originFileName ? { originFileName: e.originFileName } : {}) }));
     return { artifact, digest, run: { command, env: { ...runtimeEnv, NODE_ENV: 'production' } }, config, effectiveEnv };

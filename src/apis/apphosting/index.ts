@@ -216,8 +216,31 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
     return undefined;
   };
 
+  /** Artifacts of builds that are gone are removed a little after the deletes (and at start-up). */
+  let sweep: NodeJS.Timeout | undefined;
+  const sweepSoon = () => {
+    sweep ??= setTimeout(() => {
+      sweep = undefined;
+      const keep = new Set<string>();
+      for (const b of store.list({ kind: KIND.build, scope: { parentPrefix: 'projects/' }, order: [], limit: 1_000_000, predicate: x => x.deleteTime === undefined }).rows) {
+        const artifact = (b.gantry as BuildBook | undefined)?.artifact;
+        if (artifact) keep.add(artifact);
+      }
+      // Builds under way write their artifact when they finish: a sweep waits for a quiet moment.
+      if (store.activeNames(KIND.build).length) { sweepSoon(); return; }
+      const n = builder.sweepArtifacts(keep);
+      if (n) o.log.info(`App Hosting: removed ${n} artifacts no build uses`);
+    }, 10_000);
+    sweep.unref();
+  };
+  store.onChange(c => {
+    if (c.op === 'delete' && c.kind === KIND.backend) sweepSoon();
+    else if (c.kind === KIND.build && c.op === 'put' && store.getParsed<Obj>(c.name)?.deleteTime !== undefined) sweepSoon();
+  });
+
   return {
     async resume() {
+      sweepSoon();
       await serving.reapPrevious(o.executors);
       for (const name of store.activeNames(KIND.traffic)) o.runtime.enqueue(KIND.traffic, name);
       // Apps that served before the restart: their backends' traffic is reconciled, which starts them.
@@ -225,7 +248,10 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
         if (splitsOf(b.current as Obj | undefined).length || (b.rolloutPolicy as Obj | undefined)?.codebaseBranch) o.runtime.enqueue(KIND.traffic, String(b.name));
       }
     },
-    close() { serving.stopAll(); },
+    close() {
+      if (sweep) clearTimeout(sweep);
+      serving.stopAll();
+    },
   };
 }
 
