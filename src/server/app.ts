@@ -63,12 +63,15 @@ export class App {
       // Fastify's own rejections (body too large, bad content-length…) keep their 4xx in Google's shape.
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
       if (status >= 500) this.opts.log.error(`${req.method} ${req.url}: ${err.stack}`);
-      const e = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? payloadTooLarge(bodyLimit(req.url))
+      const e = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? payloadTooLarge(bodyLimit(req.url, req.method))
         : status < 500 ? errors.invalidArgument(clip(err.message), '') : errors.internal('Internal error encountered.');
       this.sendError(reply, e);
     });
     const handler = (req: FastifyRequest, reply: FastifyReply) => this.handle(req, reply);
-    f.all('*', handler);
+    // Cloud Storage's path-style uploads (`PUT /{bucket}/{object}`) carry media, so every PUT may be as large as an
+    // upload; a JSON body is held to its own limit in `dispatch`.
+    f.route({ method: f.supportedMethods.filter(m => m !== 'PUT'), url: '*', handler });
+    f.put('*', { bodyLimit: UPLOAD_BODY_LIMIT }, handler);
     f.all('/upload/*', { bodyLimit: UPLOAD_BODY_LIMIT }, handler);
     f.setNotFoundHandler(handler);
     if (this.logsRequests) {
@@ -142,7 +145,7 @@ export class App {
         refusal = e as ApiError;
       }
       const length = Number(req.headers['content-length'] ?? 0);
-      const limit = bodyLimit(req.url ?? '');
+      const limit = bodyLimit(req.url ?? '', req.method);
       if (!refusal && length > limit) refusal = payloadTooLarge(limit);
       const hasBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
       // A body nobody reads (a refused request's, a GET's) is read and dropped before the answer: a socket closed
@@ -228,6 +231,7 @@ export class App {
       let body: unknown;
       if (spec.rawBody) body = raw ?? Buffer.alloc(0);
       else {
+        if (raw && raw.length > JSON_BODY_LIMIT) throw payloadTooLarge(JSON_BODY_LIMIT);
         RequestGuard.checkJsonBody(headers, raw);
         body = parseBody(raw);
       }
@@ -313,8 +317,12 @@ function checkUrlEncoding(path: string): void {
 }
 
 /** The body limit of a request path: uploads may be larger than JSON requests. */
-function bodyLimit(url: string): number {
-  return url.startsWith('/upload/') ? UPLOAD_BODY_LIMIT : JSON_BODY_LIMIT;
+/** API roots: a PUT under any other first segment may be a path-style object upload (`/{bucket}/{object}`). */
+const API_ROOTS = /^\/(v\d[^/]*|storage|apis|gantry|download|resumable|repos)\//;
+
+function bodyLimit(url: string, method?: string): number {
+  if (url.startsWith('/upload/')) return UPLOAD_BODY_LIMIT;
+  return method === 'PUT' && !API_ROOTS.test(url) ? UPLOAD_BODY_LIMIT : JSON_BODY_LIMIT;
 }
 
 /** A whole HTTP response carrying `e`, for sockets no request/response object wraps (parse errors, CONNECT). */

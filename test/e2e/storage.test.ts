@@ -538,3 +538,19 @@ test('objects written before name-keyed listing are re-keyed at start-up and lis
     await second.close();
   }
 });
+
+test('path-style uploads (PUT /{bucket}/{object}, as firebase-tools sends its source) take media past the JSON limit', async () => {
+  await gcs.createBucket('path-style');
+  const big = Buffer.alloc(12 * 1024 * 1024, 7);
+  const put = await fetch(`${g.url}/path-style/dir/app.zip`, { method: 'PUT', body: big, headers: { 'content-type': 'application/zip', 'x-goog-content-length-range': '0,123289600' } });
+  assert.equal(put.status, 200, await put.text());
+  assert.ok(put.headers.get('x-goog-generation'));
+  const [meta] = await gcs.bucket('path-style').file('dir/app.zip').getMetadata();
+  assert.equal(Number(meta.size), big.length);
+  const outside = await fetch(`${g.url}/path-style/small.zip`, { method: 'PUT', body: 'abc', headers: { 'content-type': 'application/zip', 'x-goog-content-length-range': '10,20' } });
+  assert.equal(outside.status, 400);
+  // A JSON body keeps its 10 MiB limit on a PUT too.
+  const json = await fetch(`${g.url}/storage/v1/b/path-style`, { method: 'PUT', body: JSON.stringify({ labels: { a: 'x'.repeat(11 * 1024 * 1024) } }), headers: { 'content-type': 'application/json' } });
+  assert.equal(json.status, 400);
+  assert.match(((await json.json()) as { error: { message: string } }).error.message, /exceeds the limit/);
+});
