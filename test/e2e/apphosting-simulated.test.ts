@@ -215,6 +215,23 @@ test('validation: ids, sources, runConfig and env rules, preconditions, duplicat
   const viaAppHost = await getApp(g.url, 'web--sim-app.us-central1.hosted.app', `/v1beta/${P}/backends`);
   assert.doesNotMatch(viaAppHost.body, /"backends"/);
   assert.equal((await getApp(g.url, 'evil--sim-app.us-central1.hosted.app', `/v1beta/${P}/backends`)).status, 404);
+  // Domains: the DEFAULT one cannot be deleted; a custom one is active at once.
+  await bad(ah.projects.locations.backends.domains.delete({ name: `${BE}/domains/web--sim-app.us-central1.hosted.app` }), 'FAILED_PRECONDITION', /DEFAULT domain/);
+  const custom = await ah.projects.locations.backends.domains.create({ parent: BE, domainId: 'www.example.com', requestBody: {} });
+  assert.equal((custom.data.response as { customDomainStatus: { certState: string } }).customDomainStatus.certState, 'CERT_ACTIVE');
+  assert.equal((await ah.projects.locations.backends.domains.get({ name: `${BE}/domains/www.example.com` })).data.type, 'CUSTOM');
+  await bad(ah.projects.locations.backends.domains.create({ parent: BE, domainId: 'not a host', requestBody: {} }), 'INVALID_ARGUMENT', /host name/);
+  assert.equal((await ah.projects.locations.backends.domains.delete({ name: `${BE}/domains/www.example.com` })).data.done, true);
+  // Developer Connect: a connection with links cannot go; links can; bad clone URLs are refused.
+  const dc = developerConnect(g.url);
+  await bad(dc.projects.locations.connections.delete({ name: `${P}/connections/c` }), 'FAILED_PRECONDITION', /git repository links/);
+  await bad(dc.projects.locations.connections.gitRepositoryLinks.create({ parent: `${P}/connections/c`, gitRepositoryLinkId: 'evil', requestBody: { cloneUri: 'ext::sh -c touch% /tmp/pwned' } }), 'INVALID_ARGUMENT', /transport helper/);
+  await bad(dc.projects.locations.connections.gitRepositoryLinks.create({ parent: `${P}/connections/c`, gitRepositoryLinkId: 'opt', requestBody: { cloneUri: '--upload-pack=touch /tmp/pwned' } }), 'INVALID_ARGUMENT', /must not start with "-"/);
+  await dc.projects.locations.connections.gitRepositoryLinks.create({ parent: `${P}/connections/c`, gitRepositoryLinkId: 'spare', requestBody: { cloneUri: repo } });
+  const links = (await dc.projects.locations.connections.gitRepositoryLinks.list({ parent: `${P}/connections/c` })).data.gitRepositoryLinks!.map(l => l.name!.split('/').pop());
+  assert.deepEqual(links.sort(), ['r', 'spare']);
+  assert.equal((await dc.projects.locations.connections.gitRepositoryLinks.delete({ name: `${P}/connections/c/gitRepositoryLinks/spare` })).data.done, true);
+  await bad(dc.projects.locations.connections.gitRepositoryLinks.get({ name: `${P}/connections/c/gitRepositoryLinks/spare` }), 'NOT_FOUND', /spare/);
   const runtimes = (await ah.projects.locations.supportedRuntimes.list({ parent: P })).data.supportedRuntimes!.map(r => r.runtimeId);
   assert.ok(runtimes.includes('nodejs22'));
 });

@@ -43,29 +43,6 @@ test('jobs create, describe, list and update', async () => {
   const after = await gcloud.json<Job>(['run', 'jobs', 'describe', 'report']);
   assert.equal(after.metadata.generation, job.metadata.generation + 1);
   assert.equal(after.spec.template.spec.taskCount, 3);
-  // replace: gcloud asks Resource Manager for the project number, then replaces the job from a YAML file.
-  const file = join(tempDir(), 'job.yaml');
-  writeFileSync(file, `apiVersion: run.googleapis.com/v1
-kind: Job
-metadata:
-  name: report
-  labels: {team: platform}
-spec:
-  template:
-    spec:
-      taskCount: 2
-      template:
-        spec:
-          maxRetries: 0
-          containers:
-          - image: busybox
-            command: [sh, -c, 'echo replaced']
-`);
-  const replaced = await gcloud(['run', 'jobs', 'replace', file]);
-  assert.match(replaced.stderr, /Applying new configuration to Cloud Run job \[report\]|report/);
-  const now = await gcloud.json<Job>(['run', 'jobs', 'describe', 'report']);
-  assert.equal(now.spec.template.spec.taskCount, 2);
-  assert.equal(now.metadata.labels.team, 'platform');
 });
 
 test('jobs execute --wait runs every task; executions and tasks list and describe', async () => {
@@ -114,4 +91,33 @@ test('executions cancel and delete; jobs delete', async () => {
   await gcloud(['run', 'jobs', 'delete', 'sleeper', '--quiet']);
   assert.match(await gcloud.fails(['run', 'jobs', 'describe', 'sleeper']), /Cannot find job \[sleeper\]|could not be found|does not exist/);
   assert.match(await gcloud.fails(['run', 'jobs', 'create', 'report', '--image', 'busybox']), /already exists/);
+});
+
+test('jobs replace from a YAML file (gcloud asks Resource Manager for the project number first)', async () => {
+  const file = join(tempDir(), 'job.yaml');
+  const yaml = (tasks: number, team: string) => `apiVersion: run.googleapis.com/v1
+kind: Job
+metadata:
+  name: from-yaml
+  labels: {team: ${team}}
+spec:
+  template:
+    spec:
+      taskCount: ${tasks}
+      template:
+        spec:
+          maxRetries: 0
+          containers:
+          - image: busybox
+            command: [sh, -c, 'echo replaced']
+`;
+  writeFileSync(file, yaml(2, 'platform'));
+  await gcloud(['run', 'jobs', 'replace', file]);
+  assert.equal((await gcloud.json<Job>(['run', 'jobs', 'describe', 'from-yaml'])).spec.template.spec.taskCount, 2);
+  writeFileSync(file, yaml(3, 'data'));
+  await gcloud(['run', 'jobs', 'replace', file]);
+  const now = await gcloud.json<Job>(['run', 'jobs', 'describe', 'from-yaml']);
+  assert.equal(now.spec.template.spec.taskCount, 3);
+  assert.equal(now.metadata.labels.team, 'data');
+  await gcloud(['run', 'jobs', 'delete', 'from-yaml', '--quiet']);
 });
