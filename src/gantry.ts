@@ -67,6 +67,8 @@ export interface GantryOptions {
   buildMs: number;
   /** The image App Hosting build steps and apps run in with the container executor. */
   nodeImage: string;
+  /** How long an App Hosting app has to answer its first request (Cloud Run's startup probe default: 240 s). */
+  startupMs: number;
   /** The region of Cloud Run v1 requests whose host names none (plain `127.0.0.1`). */
   runRegion: string;
   /** The network of containers the container executor starts: none, or the host's. */
@@ -78,7 +80,7 @@ export interface GantryOptions {
 }
 
 export const DEFAULTS: GantryOptions = {
-  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, taskMs: 1000, buildMs: 1000, nodeImage: 'node:22-slim', runRegion: 'us-central1', containerNetwork: 'none', executor: 'simulated', dockerSocket: '/var/run/docker.sock', durability: 'NORMAL',
+  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, taskMs: 1000, buildMs: 1000, nodeImage: 'node:22-slim', startupMs: 240_000, runRegion: 'us-central1', containerNetwork: 'none', executor: 'simulated', dockerSocket: '/var/run/docker.sock', durability: 'NORMAL',
   allowExecutors: [], sourceDirs: [], allowHosts: [], allowOrigins: [], maxConnections: 1024, requestTimeoutMs: 60_000,
 };
 
@@ -162,7 +164,7 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
     runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, links, git, locations: runLocations,
     readObject: url => storage.read(url),
     buildLogsUri: (project, region, logId) => `${baseUrl}/gantry/v1/cloud-build/builds;region=${region}/${logId}?project=${encodeURIComponent(project)}`,
-    stepMs: () => opts.buildMs, apiRules: name => outcomes.rulesFor(name, BUILD_RULES), nodeImage: opts.nodeImage,
+    stepMs: () => opts.buildMs, apiRules: name => outcomes.rulesFor(name, BUILD_RULES), nodeImage: opts.nodeImage, startupMs: opts.startupMs,
     workRoot: join(work, 'apphosting'), log,
   });
   outcomes.addGrammar(BUILD_RULES);

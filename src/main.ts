@@ -24,6 +24,7 @@ Usage: gantry [options]
                        (GANTRY_BUILD_DURATION)
   --node-image IMAGE   the image App Hosting builds and apps run in with the container executor
                        (GANTRY_NODE_IMAGE, default node:22-slim)
+  --startup-timeout D  how long an App Hosting app has to answer its first request (GANTRY_STARTUP_TIMEOUT, 240s)
   --run-region R       the region of Cloud Run v1 requests whose host names none (GANTRY_RUN_REGION, us-central1)
   --container-network N none (default) or host: the network of containers the container executor starts
                        (GANTRY_CONTAINER_NETWORK)
@@ -55,7 +56,7 @@ function isLoopback(host: string): boolean {
 const { values } = parseArgs({
   options: {
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
-    'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'build-duration': { type: 'string' }, 'node-image': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
+    'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'build-duration': { type: 'string' }, 'node-image': { type: 'string' }, 'startup-timeout': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
     'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' },
@@ -79,7 +80,7 @@ opts.logLevel = level as Level;
 const clock = pick(values.clock, 'GANTRY_CLOCK') ?? DEFAULTS.clock;
 if (clock !== 'real' && clock !== 'virtual') fail(`invalid clock ${clock}`);
 opts.clock = clock;
-for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'renderMs'], ['job-duration', 'GANTRY_JOB_DURATION', 'jobMs'], ['task-duration', 'GANTRY_TASK_DURATION', 'taskMs'], ['build-duration', 'GANTRY_BUILD_DURATION', 'buildMs']] as const) {
+for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'renderMs'], ['job-duration', 'GANTRY_JOB_DURATION', 'jobMs'], ['task-duration', 'GANTRY_TASK_DURATION', 'taskMs'], ['build-duration', 'GANTRY_BUILD_DURATION', 'buildMs'], ['startup-timeout', 'GANTRY_STARTUP_TIMEOUT', 'startupMs']] as const) {
   const raw = pick(values[flag], env);
   if (raw === undefined) continue;
   const ms = parseFlexibleDurationMs(raw);

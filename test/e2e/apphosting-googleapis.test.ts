@@ -159,8 +159,8 @@ test('a codebase build of a local git repository builds, rolls out, serves, and 
   }
 });
 
-test('failures say which step failed: an install error, an app that crashes on start; a tar.gz archive builds', { timeout: 180_000 }, async () => {
-  const g = await startTestGantry({ executor: 'process', logLevel: 'silent' });
+test('failures say which step failed: an install error, an app that crashes on start or never answers; a tar.gz archive builds', { timeout: 180_000 }, async () => {
+  const g = await startTestGantry({ executor: 'process', logLevel: 'silent', startupMs: 3000 });
   try {
     const ah = appHostingV1beta(g.url);
     const PB = 'projects/fail-app/locations/us-central1';
@@ -203,6 +203,11 @@ test('failures say which step failed: an install error, an app that crashes on s
     const lr = await ah.projects.locations.backends.rollouts.create({ parent: `${PB}/backends/web`, rolloutId: 'local', requestBody: { build: `${PB}/backends/web/builds/local` } });
     assert.equal(((await waitOp<Record<string, any>>(ah, lr.data.name!)).response!).state, 'SUCCEEDED');
     assert.match((await getApp(g.url, 'web--fail-app.us-central1.hosted.app')).body, /^prebuilt \| from the bundle \| built on my laptop/);
+
+    const silent = await buildOf('silent', await upload('silent.tgz', prefixed({ ...appFiles('x'), 'server.js': "require('http').createServer(() => {}).listen(Number(process.env.PORT) + 1, '127.0.0.1');\n" })));
+    assert.equal(silent.state, 'FAILED');
+    assert.equal(silent.errors[0].errorSource, 'CLOUD_RUN');
+    assert.match(silent.errors[0].error.message, /did not answer HTTP on port \d+ \(the PORT it was given\) within 3 s/);
 
     const noRoot = await buildOf('noroot', await upload('noroot.tgz', { 'README.md': 'nothing here' }));
     assert.equal(noRoot.state, 'FAILED');

@@ -46,6 +46,8 @@ export interface AppHostingOptions {
   stepMs(): number;
   apiRules(resource: string): Rule<'succeed' | 'fail'>[][];
   nodeImage: string;
+  /** How long an app has to answer its first request. */
+  startupMs: number;
   workRoot: string;
   log: Logger;
 }
@@ -71,6 +73,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
       o.logs.write([cloudRunRevisionEntry({ project, region, service, revision, stream, line })]);
     },
     ended: build => setTimeout(() => o.runtime.enqueue(KIND.traffic, `${build.split('/builds/')[0]}/traffic`), 5000).unref(),
+    startupMs: o.startupMs,
   });
   const builder = new Builder({ git: o.git, links: o.links, readObject: o.readObject, secrets: o.secrets, nodeImage: o.nodeImage, workRoot: o.workRoot });
   const deps: AppHostingDeps = {
