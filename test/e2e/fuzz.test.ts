@@ -246,7 +246,8 @@ const CORPUS: Entry[] = [
   { name: 'platform.webApps.create', make: () => req('POST', '/v1beta1/projects/p/webApps', {}, { displayName: 'web' }) },
   { name: 'github.branches.get', make: () => req('GET', '/repos/acme/app/branches/main') },
   { name: 'storage.pathStyleUpload', make: (r, id) => req('PUT', `/bkt/up-${id}.zip`, {}, r.bytes(r.range(0, 64)), 'application/zip') },
-  // Methods and APIs Gantry does not serve (501 UNIMPLEMENTED): mutations of them must not make any other 5xx.
+  // Automations and deploy policies; then methods and APIs Gantry does not serve (501 UNIMPLEMENTED): mutations of
+  // them must not make any other 5xx.
   { name: 'deployPolicies.list', make: () => req('GET', `/v1/${LOC}/deployPolicies`, { pageSize: '5' }) },
   { name: 'automations.create', make: (_r, id) => req('POST', `/v1/${DP}/automations`, { automationId: id }, { serviceAccount: 'sa@p.iam.gserviceaccount.com' }) },
   { name: 'run.v2.services.list', make: () => req('GET', `/v2/${LOC}/services`) },

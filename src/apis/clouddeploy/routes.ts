@@ -14,6 +14,9 @@ import { getConfig } from './config.js';
 import { jobRuns, rolloutStrategy } from './rollouts.js';
 import { rolloutVerbs } from './rollout-verbs.js';
 import { rollbackTarget } from './rollback.js';
+import { automationStrategy } from './automations.js';
+import { automationRunStrategy, cancelAutomationRun } from './automation-runs.js';
+import { deployPolicyStrategy } from './deploy-policies.js';
 
 const P = 'projects/*/locations/*';
 const DP = `${P}/deliveryPipelines/*`;
@@ -27,7 +30,8 @@ export function registerCloudDeploy(app: App, ctx: ApiContext, policies: Release
   const rollouts = rolloutStrategy(ctx.store);
   const verbs = rolloutVerbs(ctx);
   const ops = operationMethods(ctx);
-  const iam = iamMethods(ctx, ['deliveryPipeline', 'target', 'customTargetType']);
+  const iam = iamMethods(ctx, ['deliveryPipeline', 'target', 'customTargetType', 'deployPolicy']);
+  const deployPolicies = deployPolicyStrategy(location => ctx.store.countUnder(`${location}/deployPolicies`));
   const locations = locationMethods(ctx);
   // Every route refuses a location outside the served list, as Google does, before its handler runs.
   const r = (m: string, t: string, spec: MethodSpec) => app.route(m, t, locationScoped(ctx, spec));
@@ -58,6 +62,23 @@ export function registerCloudDeploy(app: App, ctx: ApiContext, policies: Release
   r('DELETE', `/v1/{name=${P}/customTargetTypes/*}`, std.delete(customTargetTypes));
   r('GET', `/v1/{resource=${P}/customTargetTypes/*}:getIamPolicy`, iam.get);
   r('POST', `/v1/{resource=${P}/customTargetTypes/*}:setIamPolicy`, iam.set);
+
+  r('GET', `/v1/{parent=${DP}}/automations`, std.list(automationStrategy));
+  r('POST', `/v1/{parent=${DP}}/automations`, std.create(automationStrategy));
+  r('GET', `/v1/{name=${DP}/automations/*}`, std.get(automationStrategy));
+  r('PATCH', `/v1/{automation.name=${DP}/automations/*}`, std.update(automationStrategy));
+  r('DELETE', `/v1/{name=${DP}/automations/*}`, std.delete(automationStrategy));
+  r('GET', `/v1/{parent=${DP}}/automationRuns`, std.list(automationRunStrategy));
+  r('GET', `/v1/{name=${DP}/automationRuns/*}`, std.get(automationRunStrategy));
+  r('POST', `/v1/{name=${DP}/automationRuns/*}:cancel`, cancelAutomationRun(ctx));
+
+  r('GET', `/v1/{parent=${P}}/deployPolicies`, std.list(deployPolicies));
+  r('POST', `/v1/{parent=${P}}/deployPolicies`, std.create(deployPolicies));
+  r('GET', `/v1/{name=${P}/deployPolicies/*}`, std.get(deployPolicies));
+  r('PATCH', `/v1/{deployPolicy.name=${P}/deployPolicies/*}`, std.update(deployPolicies));
+  r('DELETE', `/v1/{name=${P}/deployPolicies/*}`, std.delete(deployPolicies));
+  r('GET', `/v1/{resource=${P}/deployPolicies/*}:getIamPolicy`, iam.get);
+  r('POST', `/v1/{resource=${P}/deployPolicies/*}:setIamPolicy`, iam.set);
 
   r('GET', `/v1/{parent=${DP}}/releases`, std.list(releases));
   r('POST', `/v1/{parent=${DP}}/releases`, std.create(releases));
