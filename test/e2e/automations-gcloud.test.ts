@@ -166,3 +166,69 @@ rules:
   assert.match(gone, /NOT_FOUND|not found/i);
   await gcloud(['deploy', 'deploy-policies', 'delete', 'weekend-freeze', '--region=us-central1', '--quiet']);
 });
+
+test('a deploy policy window blocks a user\'s approve (FAILED_PRECONDITION naming it); the override lets it through', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'policy.yaml');
+  const everyDay = '[MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY]';
+  writeFileSync(file, `apiVersion: deploy.cloud.google.com/v1
+kind: DeliveryPipeline
+metadata: {name: fenced}
+serialPipeline:
+  stages:
+  - targetId: gate
+---
+apiVersion: deploy.cloud.google.com/v1
+kind: Target
+metadata: {name: gate, labels: {tier: prod}}
+requireApproval: true
+run: {location: projects/auto-proj/locations/us-central1}
+---
+apiVersion: deploy.cloud.google.com/v1
+kind: DeployPolicy
+metadata: {name: freeze}
+selectors:
+- target: {labels: {tier: prod}}
+rules:
+- rolloutRestriction:
+    id: always
+    actions: [APPROVE]
+    invokers: [USER]
+    timeWindows:
+      timeZone: Europe/Paris
+      weeklyWindows:
+      - daysOfWeek: ${everyDay}
+        startTime: "00:00"
+        endTime: "24:00"
+---
+apiVersion: deploy.cloud.google.com/v1
+kind: DeployPolicy
+metadata: {name: long-ago}
+selectors:
+- deliveryPipeline: {id: "*"}
+rules:
+- rolloutRestriction:
+    id: past
+    timeWindows:
+      timeZone: UTC
+      oneTimeWindows:
+      - start: "2001-01-01 00:00"
+        end: "2001-01-02 00:00"
+`);
+  await gcloud(['deploy', 'apply', `--file=${file}`, '--region=us-central1']);
+  const src = tempDir();
+  writeFileSync(join(src, 'skaffold.yaml'), 'apiVersion: skaffold/v4beta7\nkind: Config\nmanifests:\n  rawYaml: [k8s.yaml]\ndeploy:\n  cloudrun: {}\n');
+  writeFileSync(join(src, 'k8s.yaml'), 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: app}\nspec:\n  template:\n    spec:\n      containers: [{image: app}]\n');
+  // CREATE is not restricted (the one-time window is long past): the release's first rollout is made.
+  await gcloud(['deploy', 'releases', 'create', 'r1', '--delivery-pipeline=fenced', '--region=us-central1', `--source=${src}`, '--images=app=us-docker.pkg.dev/p/r/app:1']);
+  const rollouts = await gcloud.json<{ name: string; approvalState: string }[]>(['deploy', 'rollouts', 'list', '--release=r1', '--delivery-pipeline=fenced', '--region=us-central1']);
+  assert.equal(rollouts[0].approvalState, 'NEEDS_APPROVAL');
+  const id = rollouts[0].name.split('/').pop()!;
+  const blocked = await gcloud.fails(['deploy', 'rollouts', 'approve', id, '--release=r1', '--delivery-pipeline=fenced', '--region=us-central1', '--quiet']);
+  assert.match(blocked, /FAILED_PRECONDITION|blocked/);
+  assert.match(blocked, /deployPolicies\/freeze/);
+  assert.match(blocked, /always/);
+  await gcloud(['deploy', 'rollouts', 'approve', id, '--release=r1', '--delivery-pipeline=fenced', '--region=us-central1', '--quiet', '--override-deploy-policies=freeze']);
+  const approved = await gcloud.json<{ approvalState: string }>(['deploy', 'rollouts', 'describe', id, '--release=r1', '--delivery-pipeline=fenced', '--region=us-central1']);
+  assert.equal(approved.approvalState, 'APPROVED');
+});

@@ -11,7 +11,7 @@ type Obj = Record<string, unknown>;
 
 export function rollbackTarget(ctx: ApiContext, std: StandardMethods): MethodSpec {
   const { store, schema } = ctx;
-  const strategy = rolloutStrategy(store);
+  const strategy = rolloutStrategy(store, ctx.clock, 'ROLLBACK');
   return {
     handler: req => {
       const pipelineName = req.params.name;
@@ -54,7 +54,7 @@ export function rollbackTarget(ctx: ApiContext, std: StandardMethods): MethodSpe
       const startingPhaseId = String(config.startingPhaseId ?? 'stable');
       const name = `${release}/rollouts/${String(body.rolloutId)}`;
       const input: Obj = { ...template, targetId };
-      const createReq: ApiRequest = { ...req, query: { startingPhaseId } };
+      const createReq: ApiRequest = { ...req, query: { startingPhaseId, overrideDeployPolicy: (body.overrideDeployPolicy ?? []) as string[] } };
       const out = store.tx(w => {
         const rollout = std.insert(w, strategy, name, release, input, undefined, createReq, true) as Rollout;
         rollout.rollbackOfRollout = current.name;

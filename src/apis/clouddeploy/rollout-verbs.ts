@@ -8,6 +8,7 @@ import type { MethodSpec } from '../../server/api.js';
 import { jobsOf, type Job, type Phase } from './rollout-plan.js';
 import { awaitingAdvance, pipelineOf, ROLLOUT_TERMINAL, rolloutsOnTarget, saveJobRun, saveRollout, type Rollout } from './rollouts.js';
 import { abortRemaining } from './controllers/rollouts.js';
+import { enforce, type PolicyAction } from './policy-check.js';
 
 type Body = Record<string, unknown>;
 
@@ -42,11 +43,20 @@ export function rolloutVerbs(ctx: ApiContext) {
     const doing = other.state === 'PENDING' ? 'is queued to deploy to' : awaitingAdvance(other) ? 'is waiting for :advance on' : 'is deploying to';
     throw errors.failedPrecondition(`Cannot ${what} of rollout ${r.name}: rollout ${other.name} ${doing} target "${r.targetId}", and only one rollout deploys to a target at a time; try again when it has finished.`, r.name);
   };
-  const verb = (request: string, param: string, run: (r: Rollout, body: Body) => void): MethodSpec => ({
+  /** Refuses an action a deploy policy blocks on the rollout's pipeline and target (unless overridden). */
+  const policiesAllow = (rolloutName: string, action: PolicyAction, overrides: unknown) => {
+    const r = store.getParsed<Rollout>(rolloutName);
+    if (!r) return;
+    const location = locationOf(rolloutName);
+    enforce(store, location, store.getParsed<Resource>(pipelineOf(rolloutName)), store.getParsed<Resource>(`${location}/targets/${r.targetId}`) ?? { name: `${location}/targets/${r.targetId}` },
+      action, clock.now(), (overrides ?? []) as string[]);
+  };
+  const verb = (request: string, param: string, action: PolicyAction, run: (r: Rollout, body: Body) => void): MethodSpec => ({
     handler: req => {
       const body = schema.decode(request, req.body ?? {});
       store.tx(w => {
         const r = load(req.params[param]);
+        policiesAllow(r.name, action, body.overrideDeployPolicy);
         run(r, body);
         saveRollout(w, r);
       });
@@ -55,7 +65,7 @@ export function rolloutVerbs(ctx: ApiContext) {
   });
 
   return {
-    approve: verb('ApproveRolloutRequest', 'name', (r, body) => {
+    approve: verb('ApproveRolloutRequest', 'name', 'APPROVE', (r, body) => {
       notSuspended(r, 'approve');
       if (r.state !== 'PENDING_APPROVAL' || r.approvalState !== 'NEEDS_APPROVAL') {
         throw wrongState(r, body.approved ? 'approve' : 'reject', 'only a rollout pending approval can be approved or rejected');
@@ -73,7 +83,7 @@ export function rolloutVerbs(ctx: ApiContext) {
       }
     }),
 
-    advance: verb('AdvanceRolloutRequest', 'name', (r, body) => {
+    advance: verb('AdvanceRolloutRequest', 'name', 'ADVANCE', (r, body) => {
       const phaseId = body.phaseId;
       if (!phaseId) throw errors.invalidArgument('phase_id is required.', 'phase_id');
       if (r.state !== 'IN_PROGRESS') throw wrongState(r, 'advance', 'only an IN_PROGRESS rollout can be advanced');
@@ -88,14 +98,14 @@ export function rolloutVerbs(ctx: ApiContext) {
       r.phases[i].state = 'IN_PROGRESS';
     }),
 
-    cancel: verb('CancelRolloutRequest', 'name', r => {
+    cancel: verb('CancelRolloutRequest', 'name', 'CANCEL', r => {
       if (ROLLOUT_TERMINAL.has(r.state) || r.state === 'CANCELLING') throw wrongState(r, 'cancel', 'a finished rollout cannot be cancelled');
       const running = r.phases.flatMap(jobsOf).find(j => j.state === 'IN_PROGRESS');
       r.state = running ? 'CANCELLING' : 'CANCELLED';
       if (!running) abortRemaining(r);
     }),
 
-    ignoreJob: verb('IgnoreJobRequest', 'rollout', (r, body) => {
+    ignoreJob: verb('IgnoreJobRequest', 'rollout', 'IGNORE_JOB', (r, body) => {
       const { phase, job } = findJob(r, body.phaseId, body.jobId);
       notSuspended(r, 'ignore a job of');
       if (r.state !== 'FAILED' || job.state !== 'FAILED') throw errors.failedPrecondition(`Cannot ignore job "${job.id}" of phase "${phase.id}": only a failed job of a failed rollout can be ignored (job is ${job.state}, rollout ${r.state}).`, r.name);
@@ -104,7 +114,7 @@ export function rolloutVerbs(ctx: ApiContext) {
       resume(r, phase);
     }),
 
-    retryJob: verb('RetryJobRequest', 'rollout', (r, body) => {
+    retryJob: verb('RetryJobRequest', 'rollout', 'RETRY_JOB', (r, body) => {
       const { phase, job } = findJob(r, body.phaseId, body.jobId);
       if (r.state !== 'FAILED' || job.state !== 'FAILED') throw errors.failedPrecondition(`Cannot retry job "${job.id}" of phase "${phase.id}": only a failed job of a failed rollout can be retried (job is ${job.state}, rollout ${r.state}).`, r.name);
       targetFree(r, `retry job "${job.id}" of phase "${phase.id}"`);
@@ -114,11 +124,12 @@ export function rolloutVerbs(ctx: ApiContext) {
 
     terminate: {
       handler: req => {
-        schema.decode('TerminateJobRunRequest', req.body ?? {});
+        const body = schema.decode('TerminateJobRunRequest', req.body ?? {});
         const name = req.params.name;
         store.tx(w => {
           const jr = store.getParsed<Resource>(name);
           if (!jr || !name.includes('/jobRuns/')) throw notFound(ctx, `${ctx.svc.serviceName}/JobRun`, name);
+          policiesAllow(name.slice(0, name.indexOf('/jobRuns/')), 'TERMINATE_JOBRUN', body.overrideDeployPolicy);
           if (jr.createChildRolloutJobRun || jr.advanceChildRolloutJobRun) {
             throw errors.failedPrecondition(`Job run ${name} drives a child rollout; cancel the child rollout (or its controller) instead.`, name);
           }

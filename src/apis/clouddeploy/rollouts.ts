@@ -3,8 +3,10 @@
 import type { Store, Writer } from '../../store/store.js';
 import { errors } from '../../google/errors.js';
 import { checkCommonFields } from '../../google/common-fields.js';
-import { withEtag, type KindStrategy, type Resource } from '../../google/standard-methods.js';
-import { queryString } from '../../server/api.js';
+import { locationOf, withEtag, type KindStrategy, type Resource } from '../../google/standard-methods.js';
+import { queryList, queryString } from '../../server/api.js';
+import type { Clock } from '../../engine/clock.js';
+import { enforce } from './policy-check.js';
 import { stagesOf } from './pipelines.js';
 import { planPhases, type Phase } from './rollout-plan.js';
 import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
@@ -91,7 +93,8 @@ export function firstDeployment(store: Store, pipeline: string, targetId: string
   return res.rows.length === 0;
 }
 
-export function rolloutStrategy(store: Store): KindStrategy {
+/** `action`: what deploy policies see a create as (CREATE; ROLLBACK for the rollout rollbackTarget makes). */
+export function rolloutStrategy(store: Store, clock: Clock, action: 'CREATE' | 'ROLLBACK' = 'CREATE'): KindStrategy {
   return {
     kind: 'rollout', message: 'Rollout', collection: 'rollouts', idParam: 'rolloutId', bodyField: 'rollout', parentKind: 'release',
     extraQuery: { create: ['startingPhaseId', 'overrideDeployPolicy'] },
@@ -113,6 +116,8 @@ export function rolloutStrategy(store: Store): KindStrategy {
       }
       const outcomes = (r.annotations as Resource | undefined)?.[OUTCOMES_ANNOTATION];
       if (outcomes !== undefined) parseOutcomes(String(outcomes));
+      const location = locationOf(ctx.parent);
+      enforce(store, location, pipeline, store.getParsed<Resource>(`${location}/targets/${String(r.targetId)}`) ?? target, action, clock.now(), queryList(ctx.req, 'overrideDeployPolicy'));
     },
     prepare(r, ctx) {
       const release = store.getFrozen<Resource>(ctx.parent)!;

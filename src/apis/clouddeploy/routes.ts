@@ -27,7 +27,7 @@ export function registerCloudDeploy(app: App, ctx: ApiContext, policies: Release
   const targets = targetStrategy(policies.executors);
   const pipelines = pipelineStrategy(ctx.store, policies.executors);
   const releases = releaseStrategy(ctx.store, policies);
-  const rollouts = rolloutStrategy(ctx.store);
+  const rollouts = rolloutStrategy(ctx.store, ctx.clock);
   const verbs = rolloutVerbs(ctx);
   const ops = operationMethods(ctx);
   const iam = iamMethods(ctx, ['deliveryPipeline', 'target', 'customTargetType', 'deployPolicy']);
