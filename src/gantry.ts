@@ -25,6 +25,8 @@ import { registerEmulator } from './emulator/routes.js';
 import { OutcomeScripts } from './emulator/outcome-scripts.js';
 import { DEPLOY_RULES } from './apis/clouddeploy/outcomes.js';
 import { executorFor, rolloutControllers } from './apis/clouddeploy/controllers/rollouts.js';
+import { automationControllers } from './apis/clouddeploy/controllers/automations.js';
+import { StandardMethods } from './google/standard-methods.js';
 import { ExecutorPolicy, type ExecutorMode } from './policy/executors.js';
 import { SourcePolicy } from './policy/sources.js';
 import type { Executor } from './executors/executor.js';
@@ -149,6 +151,7 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   const outcomes = new OutcomeScripts(store);
   outcomes.addGrammar(DEPLOY_RULES);
   for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name, DEPLOY_RULES) })) runtime.register(c);
+  for (const c of automationControllers(deploy, new StandardMethods(deploy))) runtime.register(c);
   registerRun(app, base, {
     runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, locations: runLocations, defaultRegion: opts.runRegion,
     taskMs: () => opts.taskMs, apiRules: (name, grammar) => outcomes.rulesFor(name, grammar), workRoot: work, log,

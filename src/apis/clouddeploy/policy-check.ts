@@ -77,9 +77,9 @@ export function violations(store: Store, location: string, pipeline: Resource | 
   return out;
 }
 
-/** Refuses a user's action a policy blocks: FAILED_PRECONDITION naming each policy and rule, with a PolicyViolation. */
-export function enforce(store: Store, location: string, pipeline: Resource | undefined, target: Resource | undefined, action: PolicyAction, nowMs: number, overrides: string[] = []): void {
-  const v = violations(store, location, pipeline, target, action, 'USER', nowMs, overrides);
+/** Refuses an action a policy blocks: FAILED_PRECONDITION naming each policy and rule, with a PolicyViolation. */
+export function enforce(store: Store, location: string, pipeline: Resource | undefined, target: Resource | undefined, action: PolicyAction, nowMs: number, overrides: string[] = [], invoker: Invoker = 'USER'): void {
+  const v = violations(store, location, pipeline, target, action, invoker, nowMs, overrides);
   if (!v.length) return;
   const what = v.map(x => `deploy policy "${x.policy}" (rule "${x.ruleId}")`).join(', ');
   throw new ApiError('FAILED_PRECONDITION', `${action} is blocked by ${what}. To go ahead anyway, name the polic${v.length > 1 ? 'ies' : 'y'} in override_deploy_policy.`, [

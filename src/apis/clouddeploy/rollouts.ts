@@ -6,7 +6,7 @@ import { checkCommonFields } from '../../google/common-fields.js';
 import { locationOf, withEtag, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import { queryList, queryString } from '../../server/api.js';
 import type { Clock } from '../../engine/clock.js';
-import { enforce } from './policy-check.js';
+import { enforce, type Invoker } from './policy-check.js';
 import { stagesOf } from './pipelines.js';
 import { planPhases, type Phase } from './rollout-plan.js';
 import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
@@ -94,7 +94,7 @@ export function firstDeployment(store: Store, pipeline: string, targetId: string
 }
 
 /** `action`: what deploy policies see a create as (CREATE; ROLLBACK for the rollout rollbackTarget makes). */
-export function rolloutStrategy(store: Store, clock: Clock, action: 'CREATE' | 'ROLLBACK' = 'CREATE'): KindStrategy {
+export function rolloutStrategy(store: Store, clock: Clock, action: 'CREATE' | 'ROLLBACK' = 'CREATE', invoker: Invoker = 'USER'): KindStrategy {
   return {
     kind: 'rollout', message: 'Rollout', collection: 'rollouts', idParam: 'rolloutId', bodyField: 'rollout', parentKind: 'release',
     extraQuery: { create: ['startingPhaseId', 'overrideDeployPolicy'] },
@@ -117,7 +117,7 @@ export function rolloutStrategy(store: Store, clock: Clock, action: 'CREATE' | '
       const outcomes = (r.annotations as Resource | undefined)?.[OUTCOMES_ANNOTATION];
       if (outcomes !== undefined) parseOutcomes(String(outcomes));
       const location = locationOf(ctx.parent);
-      enforce(store, location, pipeline, store.getParsed<Resource>(`${location}/targets/${String(r.targetId)}`) ?? target, action, clock.now(), queryList(ctx.req, 'overrideDeployPolicy'));
+      enforce(store, location, pipeline, store.getParsed<Resource>(`${location}/targets/${String(r.targetId)}`) ?? target, action, clock.now(), queryList(ctx.req, 'overrideDeployPolicy'), invoker);
     },
     prepare(r, ctx) {
       const release = store.getFrozen<Resource>(ctx.parent)!;

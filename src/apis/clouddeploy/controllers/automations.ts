@@ -1,0 +1,178 @@
+// Automations at work (spec §8): rollouts trigger rules, rules make AutomationRuns, runs wait on the clock and then
+// act as the automation's service account (invoker DEPLOY_AUTOMATION, so deploy policies may block them, which
+// fails the run with a policyViolation). Promote: a successful rollout's release goes to the next (or named) target.
+// Advance: a rollout waiting after a listed phase is advanced. Runs are named deterministically from their trigger,
+// so a reconcile that runs twice makes one run.
+import { createHash } from 'node:crypto';
+import type { Controller, ReconcileContext } from '../../../engine/controllers.js';
+import type { ApiContext } from '../../../google/context.js';
+import { ApiError } from '../../../google/errors.js';
+import { newUid } from '../../../google/ids.js';
+import { locationOf, withEtag, type StandardMethods } from '../../../google/standard-methods.js';
+import { parseDurationMs } from '../../../google/time.js';
+import type { ApiRequest } from '../../../server/api.js';
+import type { Writer } from '../../../store/store.js';
+import { AUTOMATION_RUN_TERMINAL } from '../automation-runs.js';
+import { stagesOf } from '../pipelines.js';
+import { violations, type Violation } from '../policy-check.js';
+import { awaitingAdvance, pipelineOf, rolloutStrategy, saveRollout, type Rollout } from '../rollouts.js';
+
+type Obj = Record<string, unknown>;
+const RUN = 'automationRun';
+const EXPIRY_MS = 14 * 24 * 3600_000;
+
+function selects(automation: Obj, target: Obj | undefined, targetId: string): boolean {
+  return ((automation.selector as Obj | undefined)?.targets as Obj[] | undefined ?? []).some(t => {
+    if (t.id !== undefined && t.id !== '*' && t.id !== targetId) return false;
+    const want = (t.labels ?? {}) as Record<string, string>;
+    const have = (target?.labels ?? {}) as Record<string, string>;
+    return Object.entries(want).every(([k, v]) => have[k] === v);
+  });
+}
+
+function runId(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
+}
+
+export function automationControllers(ctx: ApiContext, std: StandardMethods): Controller[] {
+  const { store, clock } = ctx;
+  const automatedRollouts = rolloutStrategy(store, clock, 'CREATE', 'DEPLOY_AUTOMATION');
+  // Every rollout step comes here: whether its pipeline has automations at all is remembered (and forgotten when
+  // one of its automations changes), so pipelines without any cost no query.
+  const automated = new Map<string, boolean>();
+  store.onChange(c => { if (c.kind === 'automation') automated.delete(c.name.split('/automations/')[0]); });
+  const hasAutomations = (pipeline: string) => {
+    let has = automated.get(pipeline);
+    if (has === undefined) {
+      has = store.children('automation', pipeline).length > 0;
+      if (automated.size > 10_000) automated.clear();
+      automated.set(pipeline, has);
+    }
+    return has;
+  };
+
+  /** A new PENDING run for a rule a rollout triggered (once: the name comes from the trigger). */
+  const trigger = (w: Writer, automation: Obj, ruleId: string, rollout: Rollout, key: string, wait: unknown, operation: Obj) => {
+    const pipeline = pipelineOf(rollout.name);
+    const name = `${pipeline}/automationRuns/${runId(String(automation.name), ruleId, rollout.name, key)}`;
+    if (store.get(name)) return;
+    const now = clock.now();
+    const waitMs = wait === undefined ? 0 : parseDurationMs(String(wait)) ?? 0;
+    const ts = clock.timestamp();
+    const run = withEtag({
+      name, uid: newUid(), createTime: ts, updateTime: ts, serviceAccount: automation.serviceAccount,
+      automationSnapshot: automation, targetId: rollout.targetId, state: 'PENDING', ruleId, automationId: String(automation.name).split('/').pop(),
+      waitUntilTime: new Date(now + waitMs).toISOString(), expireTime: new Date(now + EXPIRY_MS).toISOString(), ...operation,
+    });
+    w.put(RUN, name, pipeline, run, ts, true);
+  };
+
+  const onRollout = (name: string) => {
+    const pipelineName = pipelineOf(name);
+    if (!hasAutomations(pipelineName)) return;
+    const r = store.getParsed<Rollout>(name);
+    if (!r) return;
+    const pipeline = store.getParsed<Obj>(pipelineName);
+    if (!pipeline || pipeline.suspended) return;
+    const automations = store.children('automation', pipelineName).filter(a => !a.suspended);
+    if (!automations.length) return;
+    const location = locationOf(name);
+    const target = store.getParsed<Obj>(`${location}/targets/${r.targetId}`);
+    store.tx(w => {
+      for (const a of automations) {
+        if (!selects(a, target, r.targetId)) continue;
+        for (const rule of (a.rules ?? []) as Obj[]) {
+          const promote = rule.promoteReleaseRule as Obj | undefined;
+          if (promote && r.state === 'SUCCEEDED') {
+            const ids = stagesOf(pipeline).map(s => String(s.targetId));
+            const dest = promote.destinationTargetId && promote.destinationTargetId !== '@next' ? String(promote.destinationTargetId) : ids[ids.indexOf(r.targetId) + 1];
+            if (!dest || dest === r.targetId) continue;
+            trigger(w, a, String(promote.id), r, 'promote', promote.wait, {
+              promoteReleaseOperation: { targetId: dest, ...(promote.wait ? { wait: promote.wait } : {}), rollout: r.name, ...(promote.destinationPhase ? { phase: promote.destinationPhase } : {}) },
+            });
+          }
+          const advance = rule.advanceRolloutRule as Obj | undefined;
+          if (advance && awaitingAdvance(r)) {
+            const next = r.phases.findIndex(p => p.state !== 'SUCCEEDED' && p.state !== 'SKIPPED');
+            const source = r.phases.slice(0, next).reverse().find(p => p.state === 'SUCCEEDED');
+            const sources = (advance.sourcePhases ?? []) as string[];
+            if (!source || (sources.length && !sources.includes(source.id))) continue;
+            trigger(w, a, String(advance.id), r, `advance ${source.id}`, advance.wait, {
+              advanceRolloutOperation: { sourcePhase: source.id, ...(advance.wait ? { wait: advance.wait } : {}), rollout: r.name, destinationPhase: r.phases[next].id },
+            });
+          }
+        }
+      }
+    });
+  };
+
+  const finish = (w: Writer, run: Obj, state: string, description: string, violation?: Violation[]) => {
+    const ts = clock.timestamp();
+    const out = withEtag({ ...run, state, stateDescription: description, updateTime: ts, ...(violation?.length ? { policyViolation: { policyViolationDetails: violation } } : {}) });
+    w.put(RUN, String(run.name), String(run.name).split('/automationRuns/')[0], out, String(run.createTime), false);
+  };
+
+  const onRun = (name: string, rctx: ReconcileContext) => {
+    const run = store.getParsed<Obj>(name);
+    if (!run || AUTOMATION_RUN_TERMINAL.has(String(run.state))) return;
+    const now = clock.now();
+    if (now >= Date.parse(String(run.expireTime))) return store.tx(w => finish(w, run, 'FAILED', 'The automation run expired before it could run.'));
+    const until = Date.parse(String(run.waitUntilTime));
+    if (now < until) { rctx.wakeAt(until); return; }
+    const promote = run.promoteReleaseOperation as Obj | undefined;
+    const advance = run.advanceRolloutOperation as Obj | undefined;
+    store.tx(w => {
+      const source = store.getParsed<Rollout>(String((promote ?? advance)!.rollout));
+      if (!source) return finish(w, run, 'ABORTED', `The rollout ${String((promote ?? advance)!.rollout)} no longer exists.`);
+      const location = locationOf(source.name);
+      const pipeline = store.getParsed<Obj>(pipelineOf(source.name));
+      if (promote) {
+        const dest = String(promote.targetId);
+        const release = source.name.slice(0, source.name.indexOf('/rollouts/'));
+        const releaseId = release.split('/').pop()!;
+        let n = 1;
+        while (store.get(`${release}/rollouts/${releaseId}-to-${dest}-${String(n).padStart(4, '0')}`)) n++;
+        const id = `${releaseId}-to-${dest}-${String(n).padStart(4, '0')}`.slice(0, 63).replace(/-+$/, '');
+        const req: ApiRequest = { method: 'POST', path: '', params: {}, query: promote.phase ? { startingPhaseId: String(promote.phase) } : {}, body: undefined, headers: {}, enumInts: false };
+        try {
+          w.put(RUN, name, pipelineOf(source.name), withEtag({ ...run, state: 'IN_PROGRESS', updateTime: clock.timestamp() }), String(run.createTime), true);
+          const created = std.insert(w, automatedRollouts, `${release}/rollouts/${id}`, release, {
+            targetId: dest, annotations: { 'clouddeploy.googleapis.com/automation': String(run.automationSnapshot && (run.automationSnapshot as Obj).name), 'clouddeploy.googleapis.com/automationRun': name },
+            labels: { 'clouddeploy-automation-run': String(name.split('/').pop()).slice(0, 63), 'clouddeploy-automation-rule': String(run.ruleId) },
+          }, undefined, req) as Rollout;
+          created.metadata = { ...((created.metadata ?? {}) as Obj), automation: { promoteAutomationRun: name } };
+          saveRollout(w, created);
+          finish(w, { ...run, promoteReleaseOperation: { ...promote, rollout: created.name } }, 'SUCCEEDED', `Promoted release ${releaseId} to target ${dest} (rollout ${id}).`);
+        } catch (e) {
+          const v = policyViolations(e);
+          finish(w, run, 'FAILED', `Promoting release ${releaseId} to target ${dest} failed: ${(e as Error).message}`, v);
+        }
+        return;
+      }
+      const phase = String(advance!.destinationPhase);
+      const i = source.phases.findIndex(p => p.id === phase);
+      if (!awaitingAdvance(source) || i < 0 || source.phases[i].state !== 'PENDING') {
+        return finish(w, run, 'ABORTED', `Rollout ${source.name} no longer waits to advance to phase ${phase}.`);
+      }
+      const blocked = violations(store, location, pipeline, store.getParsed<Obj>(`${location}/targets/${source.targetId}`), 'ADVANCE', 'DEPLOY_AUTOMATION', clock.now());
+      if (blocked.length) return finish(w, run, 'FAILED', `Advancing rollout ${source.name} was blocked by a deploy policy.`, blocked);
+      source.phases[i].state = 'IN_PROGRESS';
+      const meta = ((source.metadata as Obj | undefined)?.automation ?? {}) as Obj;
+      source.metadata = { ...((source.metadata ?? {}) as Obj), automation: { ...meta, advanceAutomationRuns: [...((meta.advanceAutomationRuns ?? []) as string[]), name] } };
+      saveRollout(w, source);
+      finish(w, run, 'SUCCEEDED', `Advanced rollout ${source.name} to phase ${phase}.`);
+    });
+  };
+
+  return [
+    { kind: 'rollout', reconcile: name => onRollout(name) },
+    { kind: RUN, reconcile: (name, rctx) => onRun(name, rctx) },
+  ];
+}
+
+/** The policy violations a refused action carries (ApiError details), for the run's `policyViolation`. */
+function policyViolations(e: unknown): Violation[] | undefined {
+  if (!(e instanceof ApiError)) return undefined;
+  const d = e.details.find(x => x['@type'] === 'type.googleapis.com/google.cloud.deploy.v1.PolicyViolation');
+  return d ? d.policyViolationDetails as Violation[] : undefined;
+}

@@ -1,0 +1,108 @@
+// Automations running unattended on the virtual clock: a promote rule carries a release from the first target to
+// the last, each step after its wait, with AutomationRuns recording it and rollouts linking back to them; an advance
+// rule advances a waiting rollout; a deploy policy that blocks the automation fails its run with a policyViolation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestGantry } from '../helpers/server.js';
+
+const LOC = 'projects/auto/locations/us-central1';
+const DP = `${LOC}/deliveryPipelines/shop`;
+type Obj = Record<string, any>;
+
+test('promote and advance rules run on the clock; a policy blocking the automation fails its run', async () => {
+  const g = await startTestGantry({ clock: 'virtual', renderMs: 1000, jobMs: 10_000 });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const j = await r.json() as Obj;
+    assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(j)}`);
+    return j;
+  };
+  const advance = (duration: string) => call('POST', '/gantry/v1/clock:advance', { duration });
+  const runs = async () => ((await call('GET', `/v1/${DP}/automationRuns`)).automationRuns ?? []) as Obj[];
+  const rollouts = async () => ((await call('GET', `/v1/${DP}/releases/-/rollouts?orderBy=createTime`)).rollouts ?? []) as Obj[];
+  try {
+    for (const t of ['dev', 'staging', 'prod']) await call('POST', `/v1/${LOC}/targets?targetId=${t}`, { run: { location: LOC }, labels: { tier: t } });
+    await call('POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=shop`, { serialPipeline: { stages: [{ targetId: 'dev' }, { targetId: 'staging' }, { targetId: 'prod' }] } });
+    await call('POST', `/v1/${DP}/automations?automationId=promote`, {
+      serviceAccount: 'deployer@auto.iam.gserviceaccount.com', selector: { targets: [{ id: '*' }] },
+      rules: [{ promoteReleaseRule: { id: 'promote-release', wait: '300s', destinationTargetId: '@next' } }],
+    });
+    // Automations may not promote into prod on Saturdays... or ever, here: CREATE by DEPLOY_AUTOMATION is fenced.
+    await call('POST', `/v1/${LOC}/deployPolicies?deployPolicyId=no-robots-in-prod`, {
+      selectors: [{ target: { id: 'prod' } }],
+      rules: [{ rolloutRestriction: { id: 'humans-only', actions: ['CREATE'], invokers: ['DEPLOY_AUTOMATION'], timeWindows: { timeZone: 'UTC', weeklyWindows: [{}] } } }],
+    });
+    await call('POST', `/v1/${DP}/releases?releaseId=r1`, {});
+    await advance('1s');
+    await call('POST', `/v1/${DP}/releases/r1/rollouts?rolloutId=r1-to-dev-0001`, { targetId: 'dev' });
+    await advance('10s');
+    assert.equal((await rollouts())[0].state, 'SUCCEEDED');
+    let [run] = await runs();
+    assert.equal(run.state, 'PENDING');
+    assert.equal(run.ruleId, 'promote-release');
+    assert.equal(run.automationId, 'promote');
+    assert.equal(run.targetId, 'dev');
+    assert.equal(run.promoteReleaseOperation.targetId, 'staging');
+    assert.equal(Date.parse(run.waitUntilTime) - Date.parse(run.createTime), 300_000);
+    await advance('299s');
+    assert.equal((await runs())[0].state, 'PENDING');
+    await advance('1s');
+    run = (await runs()).find(r => r.promoteReleaseOperation.targetId === 'staging')!;
+    assert.equal(run.state, 'SUCCEEDED', JSON.stringify(run));
+    const toStaging = (await rollouts()).find(r => r.targetId === 'staging')!;
+    assert.equal(toStaging.name, `${DP}/releases/r1/rollouts/r1-to-staging-0001`);
+    assert.equal(toStaging.metadata.automation.promoteAutomationRun, run.name);
+    assert.equal(run.promoteReleaseOperation.rollout, toStaging.name);
+    await advance('10s');
+    assert.equal((await rollouts()).find(r => r.targetId === 'staging')!.state, 'SUCCEEDED');
+    await advance('300s');
+    const blocked = (await runs()).find(r => r.promoteReleaseOperation.targetId === 'prod')!;
+    assert.equal(blocked.state, 'FAILED');
+    assert.deepEqual(blocked.policyViolation.policyViolationDetails.map((v: Obj) => [v.policy, v.ruleId]), [[`${LOC}/deployPolicies/no-robots-in-prod`, 'humans-only']]);
+    assert.equal((await rollouts()).filter(r => r.targetId === 'prod').length, 0);
+    // A person may still promote to prod (the policy fences only the automation).
+    await call('POST', `/v1/${DP}/releases/r1/rollouts?rolloutId=r1-to-prod-0001`, { targetId: 'prod' });
+
+    // Advance: a canary rollout waiting after canary-50 is advanced after the rule's wait.
+    const CP = `${LOC}/deliveryPipelines/canary`;
+    await call('POST', `/v1/${LOC}/targets?targetId=edge`, { run: { location: LOC } });
+    await call('POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=canary`, { serialPipeline: { stages: [{ targetId: 'edge', strategy: { canary: { runtimeConfig: { cloudRun: { automaticTrafficControl: true } }, canaryDeployment: { percentages: [50] } } } }] } });
+    await call('POST', `/v1/${CP}/automations?automationId=advance`, {
+      serviceAccount: 'deployer@auto.iam.gserviceaccount.com', selector: { targets: [{ id: 'edge' }] },
+      rules: [{ advanceRolloutRule: { id: 'advance-canary', sourcePhases: ['canary-50'], wait: '60s' } }],
+    });
+    for (const rel of ['c1', 'c2']) {
+      await call('POST', `/v1/${CP}/releases?releaseId=${rel}`, {});
+      await advance('1s');
+      await call('POST', `/v1/${CP}/releases/${rel}/rollouts?rolloutId=${rel}-to-edge-0001`, { targetId: 'edge' });
+      await advance('30s');
+    }
+    const waiting = await call('GET', `/v1/${CP}/releases/c2/rollouts/c2-to-edge-0001`);
+    assert.equal(waiting.state, 'IN_PROGRESS');
+    assert.deepEqual(waiting.phases.map((p: Obj) => [p.id, p.state]), [['canary-50', 'SUCCEEDED'], ['stable', 'PENDING']], 'waiting for :advance');
+    const advanceRun = ((await call('GET', `/v1/${CP}/automationRuns`)).automationRuns as Obj[]).find(r => r.ruleId === 'advance-canary')!;
+    assert.equal(advanceRun.advanceRolloutOperation.sourcePhase, 'canary-50');
+    assert.equal(advanceRun.advanceRolloutOperation.destinationPhase, 'stable');
+    await advance('60s');
+    await advance('30s');
+    const advanced = await call('GET', `/v1/${CP}/releases/c2/rollouts/c2-to-edge-0001`);
+    assert.equal(advanced.state, 'SUCCEEDED');
+    assert.deepEqual(advanced.metadata.automation.advanceAutomationRuns, [advanceRun.name]);
+    assert.equal((await call('GET', `/v1/${advanceRun.name}`)).state, 'SUCCEEDED');
+
+    // Cancel: a pending run is CANCELLED; a finished one cannot be.
+    await call('POST', `/v1/${DP}/releases?releaseId=r2`, {});
+    await advance('1s');
+    await call('POST', `/v1/${DP}/releases/r2/rollouts?rolloutId=r2-to-dev-0001`, { targetId: 'dev' });
+    await advance('10s');
+    const pending = (await runs()).find(r => r.state === 'PENDING')!;
+    await call('POST', `/v1/${pending.name}:cancel`, {});
+    assert.equal((await call('GET', `/v1/${pending.name}`)).state, 'CANCELLED');
+    await advance('600s');
+    assert.equal((await rollouts()).filter(r => r.name.includes('/releases/r2/') && r.targetId === 'staging').length, 0);
+    const again = await fetch(`${g.url}/v1/${pending.name}:cancel`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    assert.equal(again.status, 400);
+  } finally {
+    await g.close();
+  }
+});
