@@ -17,7 +17,6 @@ const US = `projects/${PROJECT}/locations/us-central1`;
 const EU = `projects/${PROJECT}/locations/europe-west1`;
 const ANY = `projects/${PROJECT}/locations/-`;
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/clouddeploy.yaml', import.meta.url));
-const NO_RETRY = { retry: false } as const;
 
 let g: Gantry;
 let gcloud: Gcloud;
@@ -197,22 +196,24 @@ test('gcloud prints the missing parent as Google writes it', async () => {
 // ---------------------------------------------------------------------------------------------------
 // 4. Unsupported methods and APIs.
 
-test('methods of Cloud Deploy that Gantry does not serve are 501 UNIMPLEMENTED naming the RPC', async () => {
-  const cases: [() => Promise<unknown>, string][] = [
-    [() => api.deployPolicies.list({ parent: US }, NO_RETRY), 'google.cloud.deploy.v1.CloudDeploy.ListDeployPolicies'],
-    [() => api.deployPolicies.get({ name: `${US}/deployPolicies/p` }, NO_RETRY), 'google.cloud.deploy.v1.CloudDeploy.GetDeployPolicy'],
-    [() => api.deliveryPipelines.automations.create({ parent: `${US}/deliveryPipelines/app`, automationId: 'a', requestBody: {} }, NO_RETRY), 'google.cloud.deploy.v1.CloudDeploy.CreateAutomation'],
-    [() => api.deliveryPipelines.automationRuns.cancel({ name: `${US}/deliveryPipelines/app/automationRuns/x`, requestBody: {} }, NO_RETRY), 'google.cloud.deploy.v1.CloudDeploy.CancelAutomationRun'],
-    [() => api.deployPolicies.getIamPolicy({ resource: `${US}/deployPolicies/p` }, NO_RETRY), 'google.iam.v1.IAMPolicy.GetIamPolicy'],
+test('methods of APIs Gantry serves in part are 501 UNIMPLEMENTED naming the RPC', async () => {
+  const status = async (method: string, path: string) => {
+    const r = await fetch(g.url + path, { method, ...(method === 'POST' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}) });
+    return { code: r.status, body: (await r.json()) as { error: { status: string; message: string; details: Record<string, unknown>[] } } };
+  };
+  const cases: [string, string, string, string][] = [
+    ['GET', `/v1/${US}/accountConnectors`, 'google.cloud.developerconnect.v1.DeveloperConnect.ListAccountConnectors', 'developerconnect.googleapis.com'],
+    ['POST', `/v1/${US}/insightsConfigs`, 'google.cloud.developerconnect.v1.DeveloperConnect.CreateInsightsConfig', 'developerconnect.googleapis.com'],
   ];
-  for (const [call, method] of cases) {
-    const e = await googleError(call());
-    assert.deepEqual([e.code, e.status], [501, 'UNIMPLEMENTED'], method);
-    assert.match(e.message, new RegExp(`^Method ${method.replace(/\./g, '\\.')} is not implemented by Gantry`));
-    assert.deepEqual((info(e, 'ErrorInfo') as { metadata: Record<string, string> }).metadata, { service: 'clouddeploy.googleapis.com', method });
+  for (const [method, path, rpc, service] of cases) {
+    const { code, body } = await status(method, path);
+    assert.deepEqual([code, body.error.status], [501, 'UNIMPLEMENTED'], rpc);
+    assert.match(body.error.message, new RegExp(`^Method ${rpc.replace(/\./g, '\\.')} is not implemented by Gantry`));
+    const info = body.error.details.find(d => String(d['@type']).endsWith('ErrorInfo')) as { metadata: Record<string, string> };
+    assert.deepEqual(info.metadata, { service, method: rpc });
   }
-  const err = await gcloud.fails(['deploy', 'automations', 'list', '--delivery-pipeline=app', '--region=us-central1']);
-  assert.match(err, /Method google\.cloud\.deploy\.v1\.CloudDeploy\.ListAutomations is not implemented by Gantry/);
+  // Every Cloud Deploy method is served now: automations included, through gcloud.
+  assert.deepEqual(await gcloud.json(['deploy', 'automations', 'list', '--delivery-pipeline=app', '--region=us-central1']), []);
 });
 
 test('paths of APIs Gantry does not serve are 501 naming the path; other unknown paths stay 404', async () => {
@@ -239,7 +240,7 @@ test('paths of APIs Gantry does not serve are 501 naming the path; other unknown
 test('the token is checked before a method is found unimplemented', async () => {
   const secured = await startTestGantry({ authToken: 's3cret' });
   try {
-    const path = `${secured.url}/v1/${US}/deployPolicies`;
+    const path = `${secured.url}/v1/${US}/accountConnectors`;
     assert.equal((await fetch(path)).status, 401);
     assert.equal((await fetch(`${secured.url}/v2/projects/p/locations/l/services`)).status, 401);
     assert.equal((await fetch(path, { headers: { authorization: 'Bearer s3cret' } })).status, 501);
