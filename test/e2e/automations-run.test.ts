@@ -106,3 +106,85 @@ test('promote and advance rules run on the clock; a policy blocking the automati
     await g.close();
   }
 });
+
+test('a repair rule retries a failed verify with growing waits, then rolls back; a flaky verify is repaired by a retry', async () => {
+  const g = await startTestGantry({ clock: 'virtual', renderMs: 1000, jobMs: 10_000 });
+  const EP = `${LOC}/deliveryPipelines/edge-app`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const j = await r.json() as Obj;
+    assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(j)}`);
+    return j;
+  };
+  const advance = (duration: string) => call('POST', '/gantry/v1/clock:advance', { duration });
+  const rollout = (rel: string, id: string) => call('GET', `/v1/${EP}/releases/${rel}/rollouts/${id}`);
+  const run = async (name: string) => call('GET', `/v1/${name}`);
+  try {
+    await call('POST', `/v1/${LOC}/targets?targetId=edge`, { run: { location: LOC } });
+    await call('POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=edge-app`, { serialPipeline: { stages: [{ targetId: 'edge', strategy: { standard: { verify: true } } }] } });
+    await call('POST', `/v1/${EP}/automations?automationId=repair`, {
+      serviceAccount: 'deployer@auto.iam.gserviceaccount.com', selector: { targets: [{ id: 'edge' }] },
+      rules: [{ repairRolloutRule: { id: 'repair-verify', jobs: ['verify'], repairPhases: [{ retry: { attempts: '2', wait: '60s', backoffMode: 'BACKOFF_MODE_LINEAR' } }, { rollback: {} }] } }],
+    });
+    const release = async (id: string, outcomes?: string) => {
+      await call('POST', `/v1/${EP}/releases?releaseId=${id}`, outcomes ? { annotations: { 'gantry.dev/outcomes': outcomes } } : {});
+      await advance('1s');
+      await call('POST', `/v1/${EP}/releases/${id}/rollouts?rolloutId=${id}-to-edge-0001`, { targetId: 'edge' });
+    };
+    await release('good');
+    await advance('20s');
+    assert.equal((await rollout('good', 'good-to-edge-0001')).state, 'SUCCEEDED');
+
+    // Always failing: two retries (60 s, then 120 s later), then the target goes back to `good`.
+    await release('broken', '*/verify=fail');
+    await advance('20s');
+    let failed = await rollout('broken', 'broken-to-edge-0001');
+    assert.equal(failed.state, 'FAILED');
+    const repairName = failed.activeRepairAutomationRun as string;
+    assert.ok(repairName, JSON.stringify(failed));
+    assert.deepEqual(failed.metadata.automation.repairAutomationRuns, [repairName]);
+    let r = await run(repairName);
+    assert.equal(r.state, 'IN_PROGRESS');
+    assert.deepEqual([r.repairRolloutOperation.phaseId, r.repairRolloutOperation.jobId], ['stable', 'verify']);
+    assert.deepEqual(r.repairRolloutOperation.repairPhases[0].retry.attempts.map((a: Obj) => [a.attempt, a.wait, a.state]), [['1', '60s', 'PENDING']]);
+    await advance('60s');
+    assert.equal((await rollout('broken', 'broken-to-edge-0001')).state, 'IN_PROGRESS', 'retried after 60 s');
+    await advance('10s');
+    r = await run(repairName);
+    assert.deepEqual(r.repairRolloutOperation.repairPhases[0].retry.attempts.map((a: Obj) => [a.attempt, a.wait, a.state]), [['1', '60s', 'FAILED'], ['2', '120s', 'PENDING']]);
+    await advance('119s');
+    assert.equal((await rollout('broken', 'broken-to-edge-0001')).state, 'FAILED');
+    await advance('1s');
+    await advance('10s');
+    await advance('1s');
+    r = await run(repairName);
+    assert.equal(r.state, 'SUCCEEDED', JSON.stringify(r));
+    const rollback = r.repairRolloutOperation.repairPhases[1].rollback;
+    assert.equal(rollback.state, 'SUCCEEDED');
+    assert.equal(r.repairRolloutOperation.currentRepairPhaseIndex, '1');
+    const back = await rollout('good', rollback.rolloutId);
+    assert.equal(back.rollbackOfRollout, `${EP}/releases/broken/rollouts/broken-to-edge-0001`);
+    failed = await rollout('broken', 'broken-to-edge-0001');
+    assert.equal(failed.activeRepairAutomationRun, undefined);
+    assert.deepEqual(failed.rolledBackByRollouts, [back.name]);
+    await advance('20s');
+    assert.equal((await rollout('good', rollback.rolloutId)).state, 'SUCCEEDED');
+
+    // Flaky: the verify fails once; the first retry succeeds and the repair ends there.
+    await release('flaky', '*/verify=fail@1');
+    await advance('20s');
+    const flaky = await rollout('flaky', 'flaky-to-edge-0001');
+    assert.equal(flaky.state, 'FAILED');
+    await advance('60s');
+    await advance('10s');
+    await advance('1s');
+    const healed = await rollout('flaky', 'flaky-to-edge-0001');
+    assert.equal(healed.state, 'SUCCEEDED');
+    assert.equal(healed.activeRepairAutomationRun, undefined);
+    const fr = await run(String(healed.metadata.automation.repairAutomationRuns[0]));
+    assert.equal(fr.state, 'SUCCEEDED');
+    assert.deepEqual(fr.repairRolloutOperation.repairPhases[0].retry.attempts.map((a: Obj) => a.state), ['SUCCEEDED']);
+  } finally {
+    await g.close();
+  }
+});

@@ -16,6 +16,7 @@ import { AUTOMATION_RUN_TERMINAL } from '../automation-runs.js';
 import { stagesOf } from '../pipelines.js';
 import { violations, type Violation } from '../policy-check.js';
 import { awaitingAdvance, pipelineOf, rolloutStrategy, saveRollout, type Rollout } from '../rollouts.js';
+import { jobsOf } from '../rollout-plan.js';
 
 type Obj = Record<string, unknown>;
 const RUN = 'automationRun';
@@ -30,6 +31,8 @@ function selects(automation: Obj, target: Obj | undefined, targetId: string): bo
   });
 }
 
+const hashShort = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 6);
+
 function runId(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
 }
@@ -37,6 +40,7 @@ function runId(...parts: string[]): string {
 export function automationControllers(ctx: ApiContext, std: StandardMethods): Controller[] {
   const { store, clock } = ctx;
   const automatedRollouts = rolloutStrategy(store, clock, 'CREATE', 'DEPLOY_AUTOMATION');
+  const rollbackRollouts = rolloutStrategy(store, clock, 'ROLLBACK', 'DEPLOY_AUTOMATION');
   // Every rollout step comes here: whether its pipeline has automations at all is remembered (and forgotten when
   // one of its automations changes), so pipelines without any cost no query.
   const automated = new Map<string, boolean>();
@@ -52,10 +56,10 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
   };
 
   /** A new PENDING run for a rule a rollout triggered (once: the name comes from the trigger). */
-  const trigger = (w: Writer, automation: Obj, ruleId: string, rollout: Rollout, key: string, wait: unknown, operation: Obj) => {
+  const trigger = (w: Writer, automation: Obj, ruleId: string, rollout: Rollout, key: string, wait: unknown, operation: Obj): string | undefined => {
     const pipeline = pipelineOf(rollout.name);
     const name = `${pipeline}/automationRuns/${runId(String(automation.name), ruleId, rollout.name, key)}`;
-    if (store.get(name)) return;
+    if (store.get(name)) return undefined;
     const now = clock.now();
     const waitMs = wait === undefined ? 0 : parseDurationMs(String(wait)) ?? 0;
     const ts = clock.timestamp();
@@ -65,13 +69,16 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
       waitUntilTime: new Date(now + waitMs).toISOString(), expireTime: new Date(now + EXPIRY_MS).toISOString(), ...operation,
     });
     w.put(RUN, name, pipeline, run, ts, true);
+    return name;
   };
 
-  const onRollout = (name: string) => {
+  const onRollout = (name: string, rctx: ReconcileContext) => {
     const pipelineName = pipelineOf(name);
     if (!hasAutomations(pipelineName)) return;
     const r = store.getParsed<Rollout>(name);
     if (!r) return;
+    // A repair under way learns of its retried job's outcome from the rollout.
+    if (r.activeRepairAutomationRun) rctx.enqueue(RUN, String(r.activeRepairAutomationRun));
     const pipeline = store.getParsed<Obj>(pipelineName);
     if (!pipeline || pipeline.suspended) return;
     const automations = store.children('automation', pipelineName).filter(a => !a.suspended);
@@ -90,6 +97,26 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
             trigger(w, a, String(promote.id), r, 'promote', promote.wait, {
               promoteReleaseOperation: { targetId: dest, ...(promote.wait ? { wait: promote.wait } : {}), rollout: r.name, ...(promote.destinationPhase ? { phase: promote.destinationPhase } : {}) },
             });
+          }
+          const repair = rule.repairRolloutRule as Obj | undefined;
+          if (repair && r.state === 'FAILED' && !r.activeRepairAutomationRun) {
+            const phases = (repair.phases ?? []) as string[];
+            const jobs = (repair.jobs ?? []) as string[];
+            const failed = r.phases.flatMap(p => jobsOf(p).filter(j => j.state === 'FAILED').map(j => ({ phase: p.id, job: j.id })))
+              .find(f => (!phases.length || phases.includes(f.phase)) && (!jobs.length || jobs.includes(f.job)));
+            if (!failed) continue;
+            const repairPhases = ((repair.repairPhases ?? []) as Obj[]).map(p => p.retry
+              ? { retry: { totalAttempts: String((p.retry as Obj).attempts ?? 0), backoffMode: String((p.retry as Obj).backoffMode ?? 'BACKOFF_MODE_LINEAR'), wait: (p.retry as Obj).wait } }
+              : { rollback: { destinationPhase: String((p.rollback as Obj).destinationPhase ?? 'stable'), ...((p.rollback as Obj).disableRollbackIfRolloutPending ? { disableRollbackIfRolloutPending: true } : {}) } });
+            const run = trigger(w, a, String(repair.id), r, `repair ${failed.phase}/${failed.job}`, undefined, {
+              repairRolloutOperation: { rollout: r.name, currentRepairPhaseIndex: '0', repairPhases, phaseId: failed.phase, jobId: failed.job },
+            });
+            if (run) {
+              const meta = ((r.metadata as Obj | undefined)?.automation ?? {}) as Obj;
+              r.activeRepairAutomationRun = run;
+              r.metadata = { ...((r.metadata ?? {}) as Obj), automation: { ...meta, repairAutomationRuns: [...((meta.repairAutomationRuns ?? []) as string[]), run] } };
+              saveRollout(w, r);
+            }
           }
           const advance = rule.advanceRolloutRule as Obj | undefined;
           if (advance && awaitingAdvance(r)) {
@@ -119,6 +146,7 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
     if (now >= Date.parse(String(run.expireTime))) return store.tx(w => finish(w, run, 'FAILED', 'The automation run expired before it could run.'));
     const until = Date.parse(String(run.waitUntilTime));
     if (now < until) { rctx.wakeAt(until); return; }
+    if (run.repairRolloutOperation) return repairStep(name, run, rctx);
     const promote = run.promoteReleaseOperation as Obj | undefined;
     const advance = run.advanceRolloutOperation as Obj | undefined;
     store.tx(w => {
@@ -164,8 +192,128 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
     });
   };
 
+  /** Ends a repair: the run finishes and the rollout no longer names it as its active repair. */
+  const endRepair = (w: Writer, run: Obj, state: string, description: string, violation?: Violation[]) => {
+    finish(w, run, state, description, violation);
+    const r = store.getParsed<Rollout>(String((run.repairRolloutOperation as Obj).rollout));
+    if (r && r.activeRepairAutomationRun === run.name) { delete r.activeRepairAutomationRun; saveRollout(w, r); }
+  };
+
+  /**
+   * One step of a repair: retry the failed job (after the phase's wait, growing linearly or exponentially) until it
+   * succeeds or the attempts run out, then the next repair phase; a rollback rolls the target back to the release
+   * deployed before. Only what changed is written.
+   */
+  const repairStep = (name: string, run: Obj, rctx: ReconcileContext) => {
+    const op = structuredClone(run.repairRolloutOperation as Obj);
+    const phases = op.repairPhases as Obj[];
+    const i = Number(op.currentRepairPhaseIndex ?? 0);
+    store.tx(w => {
+      const r = store.getParsed<Rollout>(String(op.rollout));
+      if (!r) return endRepair(w, run, 'ABORTED', `The rollout ${String(op.rollout)} no longer exists.`);
+      const save = (state = 'IN_PROGRESS', waitUntil?: number) => {
+        const out = withEtag({ ...run, state, repairRolloutOperation: op, updateTime: clock.timestamp(), ...(waitUntil !== undefined ? { waitUntilTime: new Date(waitUntil).toISOString() } : {}) });
+        w.put(RUN, name, String(name).split('/automationRuns/')[0], out, String(run.createTime), true);
+      };
+      if (i >= phases.length) return endRepair(w, { ...run, repairRolloutOperation: op }, 'FAILED', `Every repair phase ran and rollout ${r.name} is still not repaired.`);
+      const phase = phases[i];
+      const location = locationOf(r.name);
+      const pipeline = store.getParsed<Obj>(pipelineOf(r.name));
+      const target = store.getParsed<Obj>(`${location}/targets/${r.targetId}`);
+      const retry = phase.retry as Obj | undefined;
+      if (retry) {
+        const attempts = (retry.attempts ?? []) as Obj[];
+        retry.attempts = attempts;
+        const last = attempts[attempts.length - 1];
+        const job = r.phases.find(p => p.id === op.phaseId) ? jobsOf(r.phases.find(p => p.id === op.phaseId)!).find(j => j.id === op.jobId) : undefined;
+        if (last?.state === 'IN_PROGRESS') {
+          if (job?.state === 'SUCCEEDED') {
+            last.state = 'SUCCEEDED';
+            last.stateDesc = `Job ${String(op.jobId)} succeeded on retry ${String(last.attempt)}.`;
+            return endRepair(w, { ...run, repairRolloutOperation: op }, 'SUCCEEDED', `Repaired rollout ${r.name}: job ${String(op.jobId)} of phase ${String(op.phaseId)} succeeded on retry ${String(last.attempt)}.`);
+          }
+          if (job?.state !== 'FAILED' || r.state !== 'FAILED') return; // still running
+          last.state = 'FAILED';
+          last.stateDesc = `Job ${String(op.jobId)} failed again.`;
+        }
+        if (last?.state === 'PENDING') {
+          const due = Date.parse(String(run.waitUntilTime ?? run.createTime));
+          if (clock.now() < due) { rctx.wakeAt(due); return; }
+          const blocked = violations(store, location, pipeline, target, 'RETRY_JOB', 'DEPLOY_AUTOMATION', clock.now());
+          if (blocked.length) return endRepair(w, { ...run, repairRolloutOperation: op }, 'FAILED', `Retrying job ${String(op.jobId)} of rollout ${r.name} was blocked by a deploy policy.`, blocked);
+          const p = r.phases.find(x => x.id === op.phaseId);
+          if (r.state !== 'FAILED' || !p || !job || job.state !== 'FAILED') {
+            last.state = 'ABORTED';
+            last.stateDesc = 'The rollout is no longer failed at this job.';
+            return endRepair(w, { ...run, repairRolloutOperation: op }, 'ABORTED', `Rollout ${r.name} is no longer failed at job ${String(op.jobId)}.`);
+          }
+          job.state = 'PENDING';
+          p.state = 'IN_PROGRESS';
+          r.state = 'IN_PROGRESS';
+          delete r.failureReason;
+          delete r.deployFailureCause;
+          delete r.deployEndTime;
+          saveRollout(w, r);
+          last.state = 'IN_PROGRESS';
+          return save();
+        }
+        const total = Number(retry.totalAttempts ?? 0);
+        if (attempts.length < total) {
+          const n = attempts.length + 1;
+          const base = retry.wait === undefined ? 0 : parseDurationMs(String(retry.wait)) ?? 0;
+          const waitMs = base * (retry.backoffMode === 'BACKOFF_MODE_EXPONENTIAL' ? 2 ** (n - 1) : n);
+          attempts.push({ attempt: String(n), wait: `${waitMs / 1000}s`, state: 'PENDING' });
+          save('IN_PROGRESS', clock.now() + waitMs);
+          rctx.wakeAt(clock.now() + waitMs);
+          return;
+        }
+        op.currentRepairPhaseIndex = String(i + 1);
+        save();
+        rctx.enqueue(RUN, name);
+        return;
+      }
+      const rollback = phase.rollback as Obj;
+      const pending = store.list({ kind: 'rollout', scope: { grandparent: pipelineOf(r.name) }, order: [], limit: 1, equalities: [{ path: ['targetId'], value: r.targetId }, { path: ['state'], value: 'PENDING' }] }).rows;
+      if (rollback.disableRollbackIfRolloutPending && pending.length) {
+        rollback.state = 'ABORTED';
+        rollback.stateDesc = `Rollback skipped: rollout ${String(pending[0].name)} is pending on target ${r.targetId}.`;
+        return endRepair(w, { ...run, repairRolloutOperation: op }, 'ABORTED', String(rollback.stateDesc));
+      }
+      // The release deployed to the target before the failed one.
+      const prior = store.list({
+        kind: 'rollout', scope: { grandparent: pipelineOf(r.name) }, order: [{ path: ['deployEndTime'], desc: true }], limit: 1000,
+        equalities: [{ path: ['targetId'], value: r.targetId }, { path: ['state'], value: 'SUCCEEDED' }],
+      }).rows.find(x => String(x.name).split('/rollouts/')[0] !== r.name.split('/rollouts/')[0]) as Rollout | undefined;
+      if (!prior) {
+        rollback.state = 'FAILED';
+        rollback.stateDesc = `No earlier release was deployed to target ${r.targetId}.`;
+        return endRepair(w, { ...run, repairRolloutOperation: op }, 'FAILED', String(rollback.stateDesc));
+      }
+      const release = String(prior.name).split('/rollouts/')[0];
+      const releaseId = release.split('/').pop()!;
+      const id = `${releaseId}-to-${r.targetId}-rollback-${hashShort(name)}`.slice(0, 63).replace(/-+$/, '');
+      const req: ApiRequest = { method: 'POST', path: '', params: {}, query: { startingPhaseId: String(rollback.destinationPhase ?? 'stable') }, body: undefined, headers: {}, enumInts: false };
+      try {
+        const created = std.insert(w, rollbackRollouts, `${release}/rollouts/${id}`, release, { targetId: r.targetId }, undefined, req) as Rollout;
+        created.rollbackOfRollout = r.name;
+        saveRollout(w, created);
+        const failed = store.getParsed<Rollout>(r.name)!;
+        failed.rolledBackByRollouts = [...((failed.rolledBackByRollouts as string[] | undefined) ?? []), created.name];
+        saveRollout(w, failed);
+        rollback.rolloutId = id;
+        rollback.state = 'SUCCEEDED';
+        rollback.stateDesc = `Rolled back target ${r.targetId} to release ${releaseId} (rollout ${id}).`;
+        endRepair(w, { ...run, repairRolloutOperation: op }, 'SUCCEEDED', String(rollback.stateDesc));
+      } catch (e) {
+        rollback.state = 'FAILED';
+        rollback.stateDesc = (e as Error).message;
+        endRepair(w, { ...run, repairRolloutOperation: op }, 'FAILED', `Rolling back target ${r.targetId} failed: ${(e as Error).message}`, policyViolations(e));
+      }
+    });
+  };
+
   return [
-    { kind: 'rollout', reconcile: name => onRollout(name) },
+    { kind: 'rollout', reconcile: (name, rctx) => onRollout(name, rctx) },
     { kind: RUN, reconcile: (name, rctx) => onRun(name, rctx) },
   ];
 }
