@@ -188,3 +188,48 @@ test('a repair rule retries a failed verify with growing waits, then rolls back;
     await g.close();
   }
 });
+
+test('a timed promote rule promotes what is deployed on its source targets at each tick of its schedule, in its zone', async () => {
+  const g = await startTestGantry({ clock: 'virtual', renderMs: 1000, jobMs: 10_000 });
+  const TP = `${LOC}/deliveryPipelines/nightly`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const j = await r.json() as Obj;
+    assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(j)}`);
+    return j;
+  };
+  const advance = (body: Obj) => call('POST', '/gantry/v1/clock:advance', body);
+  try {
+    // Start at 01:00 in New York, winter time (06:00 UTC).
+    await advance({ to: '2027-01-05T06:00:00Z' });
+    for (const t of ['qa', 'live']) await call('POST', `/v1/${LOC}/targets?targetId=${t}`, { run: { location: LOC } });
+    await call('POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=nightly`, { serialPipeline: { stages: [{ targetId: 'qa' }, { targetId: 'live' }] } });
+    await call('POST', `/v1/${TP}/automations?automationId=at-two`, {
+      serviceAccount: 'deployer@auto.iam.gserviceaccount.com', selector: { targets: [{ id: 'qa' }] },
+      rules: [{ timedPromoteReleaseRule: { id: 'two-am', schedule: '0 2 * * *', timeZone: 'America/New_York', destinationTargetId: '@next' } }],
+    });
+    await call('POST', `/v1/${TP}/releases?releaseId=n1`, {});
+    await advance({ duration: '1s' });
+    await call('POST', `/v1/${TP}/releases/n1/rollouts?rolloutId=n1-to-qa-0001`, { targetId: 'qa' });
+    await advance({ duration: '30s' });
+    const list = async () => ((await call('GET', `/v1/${TP}/automationRuns`)).automationRuns ?? []) as Obj[];
+    assert.deepEqual(await list(), []);
+    // 02:00 New York = 07:00 UTC.
+    await advance({ to: '2027-01-05T06:59:59Z' });
+    assert.deepEqual(await list(), []);
+    await advance({ to: '2027-01-05T07:00:00Z' });
+    const [run] = await list();
+    assert.equal(run.state, 'SUCCEEDED', JSON.stringify(run));
+    assert.deepEqual(run.timedPromoteReleaseOperation, { targetId: 'live', release: `${TP}/releases/n1` });
+    assert.equal(run.targetId, 'qa');
+    const live = await call('GET', `/v1/${TP}/releases/n1/rollouts/n1-to-live-0001`);
+    assert.equal(live.metadata.automation.promoteAutomationRun, run.name);
+    await advance({ duration: '30s' });
+    assert.equal((await call('GET', `/v1/${TP}/releases/n1/rollouts/n1-to-live-0001`)).state, 'SUCCEEDED');
+    // The next night: n1 is already live, nothing to promote.
+    await advance({ to: '2027-01-06T07:00:01Z' });
+    assert.equal((await list()).length, 1);
+  } finally {
+    await g.close();
+  }
+});

@@ -35,6 +35,8 @@ function checkRuleId(id: unknown, field: string, seen: Set<string>): void {
 export const automationStrategy: KindStrategy = {
   kind: 'automation', message: 'Automation', collection: 'automations', idParam: 'automationId', bodyField: 'automation',
   parentKind: 'deliveryPipeline',
+  // A timed promotion waits on the clock: flagged, so a restarted Gantry schedules it again.
+  active: a => !a.suspended && ((a.rules ?? []) as Resource[]).some(r => r.timedPromoteReleaseRule !== undefined),
   validate(a) {
     checkCommonFields(a, 'automation');
     if (!a.serviceAccount) throw errors.invalidArgument('automation.service_account is required.', 'automation.service_account');

@@ -4,6 +4,7 @@
 // Advance: a rollout waiting after a listed phase is advanced. Runs are named deterministically from their trigger,
 // so a reconcile that runs twice makes one run.
 import { createHash } from 'node:crypto';
+import { CronExpressionParser } from 'cron-parser';
 import type { Controller, ReconcileContext } from '../../../engine/controllers.js';
 import type { ApiContext } from '../../../google/context.js';
 import { ApiError } from '../../../google/errors.js';
@@ -139,6 +140,84 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
     w.put(RUN, String(run.name), String(run.name).split('/automationRuns/')[0], out, String(run.createTime), false);
   };
 
+  /**
+   * A rollout of `release` to `dest` made by the automation (`{release}-to-{target}-NNNN`, linked to the run), or the
+   * run FAILED with why (a deploy policy's violation included).
+   */
+  const promoteRelease = (w: Writer, name: string, run: Obj, release: string, dest: string, phase: string | undefined, operation: (rollout: string) => Obj) => {
+    const releaseId = release.split('/').pop()!;
+    let n = 1;
+    while (store.get(`${release}/rollouts/${releaseId}-to-${dest}-${String(n).padStart(4, '0')}`)) n++;
+    const id = `${releaseId}-to-${dest}-${String(n).padStart(4, '0')}`.slice(0, 63).replace(/-+$/, '');
+    const req: ApiRequest = { method: 'POST', path: '', params: {}, query: phase ? { startingPhaseId: phase } : {}, body: undefined, headers: {}, enumInts: false };
+    try {
+      const created = std.insert(w, automatedRollouts, `${release}/rollouts/${id}`, release, {
+        targetId: dest, annotations: { 'clouddeploy.googleapis.com/automation': String((run.automationSnapshot as Obj | undefined)?.name), 'clouddeploy.googleapis.com/automationRun': name },
+        labels: { 'clouddeploy-automation-run': String(name.split('/').pop()).slice(0, 63), 'clouddeploy-automation-rule': String(run.ruleId) },
+      }, undefined, req) as Rollout;
+      created.metadata = { ...((created.metadata ?? {}) as Obj), automation: { promoteAutomationRun: name } };
+      saveRollout(w, created);
+      finish(w, { ...run, ...operation(created.name) }, 'SUCCEEDED', `Promoted release ${releaseId} to target ${dest} (rollout ${id}).`);
+    } catch (e) {
+      finish(w, run, 'FAILED', `Promoting release ${releaseId} to target ${dest} failed: ${(e as Error).message}`, policyViolations(e));
+    }
+  };
+
+  /**
+   * Timed promotions: at each tick of a rule's cron schedule (in its time zone, on Gantry's clock), the release
+   * deployed last on each selected target is promoted to the rule's destination. A tick is taken once (remembered in
+   * the store), and missed ticks collapse into the latest.
+   */
+  const onAutomation = (name: string, rctx: ReconcileContext) => {
+    const a = store.getParsed<Obj>(name);
+    if (!a || a.suspended) return;
+    const pipelineName = name.split('/automations/')[0];
+    const pipeline = store.getParsed<Obj>(pipelineName);
+    if (!pipeline) return;
+    const now = clock.now();
+    let wake: number | undefined;
+    for (const rule of (a.rules ?? []) as Obj[]) {
+      const timed = rule.timedPromoteReleaseRule as Obj | undefined;
+      if (!timed) continue;
+      const key = `automation.tick:${name}:${String(timed.id)}`;
+      const from = Number(store.getMeta(key) ?? Date.parse(String(a.updateTime ?? a.createTime)));
+      let due: number | undefined;
+      try {
+        const it = CronExpressionParser.parse(String(timed.schedule), { tz: String(timed.timeZone), currentDate: new Date(from) });
+        for (let next = it.next().getTime(); next <= now; next = it.next().getTime()) due = next;
+        const upcoming = CronExpressionParser.parse(String(timed.schedule), { tz: String(timed.timeZone), currentDate: new Date(Math.max(now, due ?? 0)) }).next().getTime();
+        wake = Math.min(wake ?? upcoming, upcoming);
+      } catch { continue; }
+      if (due === undefined || pipeline.suspended) continue;
+      const ids = stagesOf(pipeline).map(st => String(st.targetId));
+      store.tx(w => {
+        w.setMeta(key, String(due));
+        for (const source of ids) {
+          const target = store.getParsed<Obj>(`${locationOf(name)}/targets/${source}`);
+          if (!selects(a, target, source)) continue;
+          const dest = timed.destinationTargetId && timed.destinationTargetId !== '@next' ? String(timed.destinationTargetId) : ids[ids.indexOf(source) + 1];
+          if (!dest || dest === source) continue;
+          const latestOn = (targetId: string) => store.list({ kind: 'rollout', scope: { grandparent: pipelineName }, order: [{ path: ['deployEndTime'], desc: true }], limit: 1, equalities: [{ path: ['targetId'], value: targetId }, { path: ['state'], value: 'SUCCEEDED' }] }).rows[0];
+          const last = latestOn(source);
+          if (!last) continue;
+          const release = String(last.name).split('/rollouts/')[0];
+          // Already there: nothing to promote.
+          const there = latestOn(dest);
+          if (there && String(there.name).split('/rollouts/')[0] === release) continue;
+          const runName = `${pipelineName}/automationRuns/${runId(name, String(timed.id), String(due), source)}`;
+          if (store.get(runName)) continue;
+          const ts = clock.timestamp();
+          w.put(RUN, runName, pipelineName, withEtag({
+            name: runName, uid: newUid(), createTime: ts, updateTime: ts, serviceAccount: a.serviceAccount, automationSnapshot: a, targetId: source,
+            state: 'PENDING', ruleId: String(timed.id), automationId: name.split('/').pop(), waitUntilTime: new Date(now).toISOString(), expireTime: new Date(now + EXPIRY_MS).toISOString(),
+            timedPromoteReleaseOperation: { targetId: dest, release, ...(timed.destinationPhase ? { phase: timed.destinationPhase } : {}) },
+          }), ts, true);
+        }
+      });
+    }
+    if (wake !== undefined) rctx.wakeAt(wake);
+  };
+
   const onRun = (name: string, rctx: ReconcileContext) => {
     const run = store.getParsed<Obj>(name);
     if (!run || AUTOMATION_RUN_TERMINAL.has(String(run.state))) return;
@@ -147,6 +226,15 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
     const until = Date.parse(String(run.waitUntilTime));
     if (now < until) { rctx.wakeAt(until); return; }
     if (run.repairRolloutOperation) return repairStep(name, run, rctx);
+    const timed = run.timedPromoteReleaseOperation as Obj | undefined;
+    if (timed) {
+      store.tx(w => {
+        const release = String(timed.release);
+        if (!store.get(release)) return finish(w, run, 'ABORTED', `The release ${release} no longer exists.`);
+        promoteRelease(w, name, run, release, String(timed.targetId), timed.phase as string | undefined, () => ({ timedPromoteReleaseOperation: timed }));
+      });
+      return;
+    }
     const promote = run.promoteReleaseOperation as Obj | undefined;
     const advance = run.advanceRolloutOperation as Obj | undefined;
     store.tx(w => {
@@ -155,26 +243,8 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
       const location = locationOf(source.name);
       const pipeline = store.getParsed<Obj>(pipelineOf(source.name));
       if (promote) {
-        const dest = String(promote.targetId);
         const release = source.name.slice(0, source.name.indexOf('/rollouts/'));
-        const releaseId = release.split('/').pop()!;
-        let n = 1;
-        while (store.get(`${release}/rollouts/${releaseId}-to-${dest}-${String(n).padStart(4, '0')}`)) n++;
-        const id = `${releaseId}-to-${dest}-${String(n).padStart(4, '0')}`.slice(0, 63).replace(/-+$/, '');
-        const req: ApiRequest = { method: 'POST', path: '', params: {}, query: promote.phase ? { startingPhaseId: String(promote.phase) } : {}, body: undefined, headers: {}, enumInts: false };
-        try {
-          w.put(RUN, name, pipelineOf(source.name), withEtag({ ...run, state: 'IN_PROGRESS', updateTime: clock.timestamp() }), String(run.createTime), true);
-          const created = std.insert(w, automatedRollouts, `${release}/rollouts/${id}`, release, {
-            targetId: dest, annotations: { 'clouddeploy.googleapis.com/automation': String(run.automationSnapshot && (run.automationSnapshot as Obj).name), 'clouddeploy.googleapis.com/automationRun': name },
-            labels: { 'clouddeploy-automation-run': String(name.split('/').pop()).slice(0, 63), 'clouddeploy-automation-rule': String(run.ruleId) },
-          }, undefined, req) as Rollout;
-          created.metadata = { ...((created.metadata ?? {}) as Obj), automation: { promoteAutomationRun: name } };
-          saveRollout(w, created);
-          finish(w, { ...run, promoteReleaseOperation: { ...promote, rollout: created.name } }, 'SUCCEEDED', `Promoted release ${releaseId} to target ${dest} (rollout ${id}).`);
-        } catch (e) {
-          const v = policyViolations(e);
-          finish(w, run, 'FAILED', `Promoting release ${releaseId} to target ${dest} failed: ${(e as Error).message}`, v);
-        }
+        promoteRelease(w, name, run, release, String(promote.targetId), promote.phase as string | undefined, created => ({ promoteReleaseOperation: { ...promote, rollout: created } }));
         return;
       }
       const phase = String(advance!.destinationPhase);
@@ -315,6 +385,7 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
   return [
     { kind: 'rollout', reconcile: (name, rctx) => onRollout(name, rctx) },
     { kind: RUN, reconcile: (name, rctx) => onRun(name, rctx) },
+    { kind: 'automation', reconcile: (name, rctx) => onAutomation(name, rctx) },
   ];
 }
 
