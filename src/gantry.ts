@@ -26,6 +26,7 @@ import { OutcomeScripts } from './emulator/outcome-scripts.js';
 import { DEPLOY_RULES } from './apis/clouddeploy/outcomes.js';
 import { executorFor, rolloutControllers } from './apis/clouddeploy/controllers/rollouts.js';
 import { automationControllers } from './apis/clouddeploy/controllers/automations.js';
+import { deployNotifications, emulatorPublisher } from './apis/clouddeploy/notifications.js';
 import { StandardMethods } from './google/standard-methods.js';
 import { ExecutorPolicy, type ExecutorMode } from './policy/executors.js';
 import { SourcePolicy } from './policy/sources.js';
@@ -152,6 +153,10 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   outcomes.addGrammar(DEPLOY_RULES);
   for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name, DEPLOY_RULES) })) runtime.register(c);
   for (const c of automationControllers(deploy, new StandardMethods(deploy))) runtime.register(c);
+  // Pub/Sub notifications go to an emulator when one is named, as Cloud Deploy publishes to a project's topics.
+  const pubsubHost = process.env.PUBSUB_EMULATOR_HOST;
+  const publisher = pubsubHost ? await emulatorPublisher(pubsubHost, log) : undefined;
+  if (publisher) deployNotifications(store, base.projects, publisher, clock.timestamp());
   registerRun(app, base, {
     runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, locations: runLocations, defaultRegion: opts.runRegion,
     taskMs: () => opts.taskMs, apiRules: (name, grammar) => outcomes.rulesFor(name, grammar), workRoot: work, log,
@@ -188,6 +193,7 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
       runtime.stop();
       appHosting.close();
       await app.fastify.close();
+      await publisher?.close();
       store.close();
     },
   };
