@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGantry } from '../helpers/server.js';
+import { gcloudFor } from '../helpers/gcloud.js';
 
 const LOC = 'projects/auto/locations/us-central1';
 const DP = `${LOC}/deliveryPipelines/shop`;
@@ -229,6 +230,75 @@ test('a timed promote rule promotes what is deployed on its source targets at ea
     // The next night: n1 is already live, nothing to promote.
     await advance({ to: '2027-01-06T07:00:01Z' });
     assert.equal((await list()).length, 1);
+  } finally {
+    await g.close();
+  }
+});
+
+test('a three-stage pipeline runs unattended: promote, advance and repair (retry twice, then roll back), with gcloud reading the runs', { timeout: 120_000 }, async () => {
+  const g = await startTestGantry({ clock: 'virtual', renderMs: 1000, jobMs: 10_000 });
+  const P3 = `${LOC}/deliveryPipelines/three`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const j = await r.json() as Obj;
+    assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(j)}`);
+    return j;
+  };
+  const advance = (duration: string) => call('POST', '/gantry/v1/clock:advance', { duration });
+  const runs = async () => ((await call('GET', `/v1/${P3}/automationRuns`)).automationRuns ?? []) as Obj[];
+  const onTarget = async (rel: string, target: string) => ((await call('GET', `/v1/${P3}/releases/${rel}/rollouts`)).rollouts ?? []).filter((r: Obj) => r.targetId === target) as Obj[];
+  try {
+    for (const t of ['dev', 'staging', 'prod']) await call('POST', `/v1/${LOC}/targets?targetId=${t}`, { run: { location: LOC } });
+    await call('POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=three`, { serialPipeline: { stages: [
+      { targetId: 'dev' },
+      { targetId: 'staging', strategy: { canary: { runtimeConfig: { cloudRun: { automaticTrafficControl: true } }, canaryDeployment: { percentages: [50] } } } },
+      { targetId: 'prod', strategy: { standard: { verify: true } } },
+    ] } });
+    await call('POST', `/v1/${P3}/automations?automationId=flow`, {
+      serviceAccount: 'deployer@auto.iam.gserviceaccount.com', selector: { targets: [{ id: '*' }] },
+      rules: [
+        { promoteReleaseRule: { id: 'promote', wait: '60s', destinationTargetId: '@next' } },
+        { advanceRolloutRule: { id: 'advance', sourcePhases: ['canary-50'], wait: '60s' } },
+        { repairRolloutRule: { id: 'repair', jobs: ['verify'], repairPhases: [{ retry: { attempts: '2', wait: '60s', backoffMode: 'BACKOFF_MODE_EXPONENTIAL' } }, { rollback: {} }] } },
+      ],
+    });
+    const ship = async (rel: string, outcomes?: string) => {
+      await call('POST', `/v1/${P3}/releases?releaseId=${rel}`, outcomes ? { annotations: { 'gantry.dev/outcomes': outcomes } } : {});
+      await advance('1s');
+      await call('POST', `/v1/${P3}/releases/${rel}/rollouts?rolloutId=${rel}-to-dev-0001`, { targetId: 'dev' });
+      // Unattended: time alone moves it through staging and prod.
+      for (let i = 0; i < 30; i++) await advance('30s');
+    };
+    // The first release: dev → staging (first deployment there: no canary) → prod.
+    await ship('v1');
+    assert.equal((await onTarget('v1', 'prod'))[0]?.state, 'SUCCEEDED', 'v1 reached the last target');
+    // The second: staging runs its canary and the advance rule finishes it; prod's verify fails every time:
+    // two retries (after 60 s, then 120 s), then prod is rolled back to v1.
+    await ship('v2', 'stable/verify=fail');
+    const staging = (await onTarget('v2', 'staging'))[0];
+    assert.equal(staging.state, 'SUCCEEDED');
+    assert.equal(staging.metadata.automation.advanceAutomationRuns.length, 1);
+    const prod = (await onTarget('v2', 'prod'))[0];
+    assert.equal(prod.state, 'FAILED');
+    assert.equal(prod.metadata.automation.promoteAutomationRun !== undefined, true);
+    const repair = (await runs()).find(r => r.ruleId === 'repair')!;
+    assert.equal(repair.state, 'SUCCEEDED');
+    assert.deepEqual(repair.repairRolloutOperation.repairPhases[0].retry.attempts.map((a: Obj) => [a.attempt, a.wait, a.state]), [['1', '60s', 'FAILED'], ['2', '120s', 'FAILED']]);
+    const rollbackId = repair.repairRolloutOperation.repairPhases[1].rollback.rolloutId;
+    assert.equal((await call('GET', `/v1/${P3}/releases/v1/rollouts/${rollbackId}`)).state, 'SUCCEEDED', 'prod runs v1 again');
+    // Every run ended, in the state its work came to.
+    const all = await runs();
+    assert.ok(all.every(r => ['SUCCEEDED', 'FAILED', 'ABORTED', 'CANCELLED'].includes(r.state)), JSON.stringify(all.map(r => [r.ruleId, r.state])));
+    assert.deepEqual([...new Set(all.map(r => r.ruleId))].sort(), ['advance', 'promote', 'repair']);
+
+    // gcloud reads them.
+    const gcloud = await gcloudFor(g.url, 'auto');
+    const listed = await gcloud.json<{ name: string; state: string }[]>(['deploy', 'automation-runs', 'list', '--delivery-pipeline=three', '--region=us-central1']);
+    assert.equal(listed.length, all.length);
+    const described = await gcloud.json<{ ruleId: string; state: string }>(['deploy', 'automation-runs', 'describe', repair.name.split('/').pop(), '--delivery-pipeline=three', '--region=us-central1']);
+    assert.deepEqual([described.ruleId, described.state], ['repair', 'SUCCEEDED']);
+    const err = await gcloud.fails(['deploy', 'automation-runs', 'cancel', repair.name.split('/').pop(), '--delivery-pipeline=three', '--region=us-central1']);
+    assert.match(err, /already SUCCEEDED/);
   } finally {
     await g.close();
   }
