@@ -3,6 +3,7 @@ import type { MethodSpec } from '../../server/api.js';
 import type { ApiContext } from '../../google/context.js';
 import { errors } from '../../google/errors.js';
 import { notFound, withEtag, type KindStrategy, type Resource } from '../../google/standard-methods.js';
+import { saveRollout, type Rollout } from './rollouts.js';
 
 export const AUTOMATION_RUN_TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'ABORTED']);
 
@@ -26,6 +27,13 @@ export function cancelAutomationRun(ctx: ApiContext): MethodSpec {
         const now = ctx.clock.timestamp();
         const out = withEtag({ ...run, state: 'CANCELLED', stateDescription: 'The automation run was cancelled by a user.', updateTime: now });
         w.put('automationRun', name, name.slice(0, name.indexOf('/automationRuns/')), out, String(run.createTime), false);
+        // A cancelled repair no longer repairs its rollout.
+        const repaired = (run.repairRolloutOperation as Resource | undefined)?.rollout;
+        const rollout = repaired ? ctx.store.getParsed<Rollout>(String(repaired)) : undefined;
+        if (rollout && rollout.activeRepairAutomationRun === name) {
+          delete rollout.activeRepairAutomationRun;
+          saveRollout(w, rollout);
+        }
       });
       return { body: {} };
     },
