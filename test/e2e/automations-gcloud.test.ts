@@ -127,6 +127,13 @@ test('gcloud deploy apply of pipeline, targets, automations and a deploy policy;
   assert.equal(repair.rules[0].repairRolloutRule!.id, 'repair-verify');
   assert.equal(repair.rules[0].repairRolloutRule!.repairPhases[0].retry!.attempts, '2');
   assert.equal(repair.rules[1].timedPromoteReleaseRule!.schedule, '0 2 * * 1-5');
+  // Each rule's output-only condition: every target present; the timed rule's next tick and its promotions.
+  const conditions = await gcloud.json<{ rules: { repairRolloutRule?: { condition: { targetsPresentCondition: { status: boolean } } }; timedPromoteReleaseRule?: { condition: { timedPromoteReleaseCondition: { nextPromotionTime: string; targetsList: { sourceTargetId: string; destinationTargetId: string }[] } } } }[] }>(
+    ['deploy', 'automations', 'describe', 'repair', '--delivery-pipeline=shop', '--region=us-central1']);
+  assert.equal(conditions.rules[0].repairRolloutRule!.condition.targetsPresentCondition.status, true);
+  const timed = conditions.rules[1].timedPromoteReleaseRule!.condition.timedPromoteReleaseCondition;
+  assert.ok(Date.parse(timed.nextPromotionTime) > Date.now() - 60_000);
+  assert.deepEqual(timed.targetsList, [{ sourceTargetId: 'dev', destinationTargetId: 'staging' }, { sourceTargetId: 'staging', destinationTargetId: 'prod' }]);
   const runs = await gcloud.json<unknown[]>(['deploy', 'automation-runs', 'list', '--delivery-pipeline=shop', '--region=us-central1']);
   assert.deepEqual(runs, []);
 

@@ -6,6 +6,9 @@ import { checkCommonFields } from '../../google/common-fields.js';
 import { RESOURCE_ID } from '../../google/ids.js';
 import { parseDurationMs } from '../../google/time.js';
 import type { KindStrategy, Resource } from '../../google/standard-methods.js';
+import type { Store } from '../../store/store.js';
+import type { Clock } from '../../engine/clock.js';
+import { stagesOf } from './pipelines.js';
 
 const RULE_KINDS = ['promoteReleaseRule', 'advanceRolloutRule', 'repairRolloutRule', 'timedPromoteReleaseRule'] as const;
 /** Rules one automation may hold (Cloud Deploy's quota is 250 per pipeline). */
@@ -32,7 +35,43 @@ function checkRuleId(id: unknown, field: string, seen: Set<string>): void {
   seen.add(s);
 }
 
-export const automationStrategy: KindStrategy = {
+/**
+ * Each rule's output-only `condition`, computed when the automation is read: which of the pipeline's targets do not
+ * exist (targetsPresentCondition), and for a timed promotion its next tick and its source → destination pairs.
+ */
+function withConditions(a: Resource, store: Store, clock: Clock): Resource {
+  const name = String(a.name);
+  const pipelineName = name.split('/automations/')[0];
+  const location = name.split('/').slice(0, 4).join('/');
+  const pipeline = store.getParsed<Resource>(pipelineName);
+  const ids = pipeline ? stagesOf(pipeline).map(st => String(st.targetId)) : [];
+  const now = new Date(clock.now()).toISOString();
+  const missing = ids.filter(id => store.get(`${location}/targets/${id}`)?.kind !== 'target').map(id => `${location}/targets/${id}`);
+  const present = { status: missing.length === 0, ...(missing.length ? { missingTargets: missing } : {}), updateTime: now };
+  const selected = (id: string) => ((a.selector as Resource | undefined)?.targets as Resource[] | undefined ?? []).some(t => t.id === '*' || t.id === id || (t.id === undefined && t.labels !== undefined));
+  const rules = ((a.rules ?? []) as Resource[]).map(rule => {
+    const kind = RULE_KINDS.find(k => rule[k] !== undefined);
+    if (!kind) return rule;
+    const r = rule[kind] as Resource;
+    const condition: Resource = { targetsPresentCondition: present };
+    if (kind === 'timedPromoteReleaseRule') {
+      try {
+        const next = CronExpressionParser.parse(String(r.schedule), { tz: String(r.timeZone), currentDate: new Date(clock.now()) }).next().toISOString();
+        const targetsList = ids.filter(selected).map(src => ({ sourceTargetId: src, destinationTargetId: r.destinationTargetId && r.destinationTargetId !== '@next' ? String(r.destinationTargetId) : ids[ids.indexOf(src) + 1] }))
+          .filter(t => t.destinationTargetId && t.destinationTargetId !== t.sourceTargetId);
+        condition.timedPromoteReleaseCondition = { nextPromotionTime: next, ...(targetsList.length ? { targetsList } : {}) };
+      } catch { /* validated at write time */ }
+    }
+    return { [kind]: { ...r, condition } };
+  });
+  return { ...a, rules };
+}
+
+export function automationStrategy(store: Store, clock: Clock): KindStrategy {
+  return { ...automationRules, view: a => withConditions(a, store, clock) };
+}
+
+const automationRules: KindStrategy = {
   kind: 'automation', message: 'Automation', collection: 'automations', idParam: 'automationId', bodyField: 'automation',
   parentKind: 'deliveryPipeline',
   // A timed promotion waits on the clock: flagged, so a restarted Gantry schedules it again.

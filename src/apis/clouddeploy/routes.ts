@@ -31,6 +31,7 @@ export function registerCloudDeploy(app: App, ctx: ApiContext, policies: Release
   const verbs = rolloutVerbs(ctx);
   const ops = operationMethods(ctx);
   const iam = iamMethods(ctx, ['deliveryPipeline', 'target', 'customTargetType', 'deployPolicy']);
+  const automations = automationStrategy(ctx.store, ctx.clock);
   const deployPolicies = deployPolicyStrategy(location => ctx.store.countUnder(`${location}/deployPolicies`));
   const locations = locationMethods(ctx);
   // Every route refuses a location outside the served list, as Google does, before its handler runs.
@@ -63,11 +64,11 @@ export function registerCloudDeploy(app: App, ctx: ApiContext, policies: Release
   r('GET', `/v1/{resource=${P}/customTargetTypes/*}:getIamPolicy`, iam.get);
   r('POST', `/v1/{resource=${P}/customTargetTypes/*}:setIamPolicy`, iam.set);
 
-  r('GET', `/v1/{parent=${DP}}/automations`, std.list(automationStrategy));
-  r('POST', `/v1/{parent=${DP}}/automations`, std.create(automationStrategy));
-  r('GET', `/v1/{name=${DP}/automations/*}`, std.get(automationStrategy));
-  r('PATCH', `/v1/{automation.name=${DP}/automations/*}`, std.update(automationStrategy));
-  r('DELETE', `/v1/{name=${DP}/automations/*}`, std.delete(automationStrategy));
+  r('GET', `/v1/{parent=${DP}}/automations`, std.list(automations));
+  r('POST', `/v1/{parent=${DP}}/automations`, std.create(automations));
+  r('GET', `/v1/{name=${DP}/automations/*}`, std.get(automations));
+  r('PATCH', `/v1/{automation.name=${DP}/automations/*}`, std.update(automations));
+  r('DELETE', `/v1/{name=${DP}/automations/*}`, std.delete(automations));
   r('GET', `/v1/{parent=${DP}}/automationRuns`, std.list(automationRunStrategy));
   r('GET', `/v1/{name=${DP}/automationRuns/*}`, std.get(automationRunStrategy));
   r('POST', `/v1/{name=${DP}/automationRuns/*}:cancel`, cancelAutomationRun(ctx));
