@@ -5,20 +5,27 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGantry } from '../helpers/server.js';
 import { gcloudFor } from '../helpers/gcloud.js';
+import type { Gantry } from '../../src/gantry.js';
 
 const LOC = 'projects/auto/locations/us-central1';
 const DP = `${LOC}/deliveryPipelines/shop`;
 type Obj = Record<string, any>;
 
-test('promote and advance rules run on the clock; a policy blocking the automation fails its run', async () => {
-  const g = await startTestGantry({ clock: 'virtual', renderMs: 1000, jobMs: 10_000 });
+/** JSON calls that must succeed, and the virtual clock moved by a duration ("60s") or to an instant ({ to }). */
+function client(g: Gantry) {
   const call = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     const j = await r.json() as Obj;
     assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(j)}`);
     return j;
   };
-  const advance = (duration: string) => call('POST', '/gantry/v1/clock:advance', { duration });
+  const advance = (by: string | Obj) => call('POST', '/gantry/v1/clock:advance', typeof by === 'string' ? { duration: by } : by);
+  return { call, advance };
+}
+
+test('promote and advance rules run on the clock; a policy blocking the automation fails its run', async () => {
+  const g = await startTestGantry({ clock: 'virtual', renderMs: 1000, jobMs: 10_000 });
+  const { call, advance } = client(g);
   const runs = async () => ((await call('GET', `/v1/${DP}/automationRuns`)).automationRuns ?? []) as Obj[];
   const rollouts = async () => ((await call('GET', `/v1/${DP}/releases/-/rollouts?orderBy=createTime`)).rollouts ?? []) as Obj[];
   try {
@@ -111,13 +118,7 @@ test('promote and advance rules run on the clock; a policy blocking the automati
 test('a repair rule retries a failed verify with growing waits, then rolls back; a flaky verify is repaired by a retry', async () => {
   const g = await startTestGantry({ clock: 'virtual', renderMs: 1000, jobMs: 10_000 });
   const EP = `${LOC}/deliveryPipelines/edge-app`;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-    const j = await r.json() as Obj;
-    assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(j)}`);
-    return j;
-  };
-  const advance = (duration: string) => call('POST', '/gantry/v1/clock:advance', { duration });
+  const { call, advance } = client(g);
   const rollout = (rel: string, id: string) => call('GET', `/v1/${EP}/releases/${rel}/rollouts/${id}`);
   const run = async (name: string) => call('GET', `/v1/${name}`);
   try {
@@ -193,13 +194,7 @@ test('a repair rule retries a failed verify with growing waits, then rolls back;
 test('a timed promote rule promotes what is deployed on its source targets at each tick of its schedule, in its zone', async () => {
   const g = await startTestGantry({ clock: 'virtual', renderMs: 1000, jobMs: 10_000 });
   const TP = `${LOC}/deliveryPipelines/nightly`;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-    const j = await r.json() as Obj;
-    assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(j)}`);
-    return j;
-  };
-  const advance = (body: Obj) => call('POST', '/gantry/v1/clock:advance', body);
+  const { call, advance } = client(g);
   try {
     // Start at 01:00 in New York, winter time (06:00 UTC).
     await advance({ to: '2027-01-05T06:00:00Z' });
@@ -238,13 +233,7 @@ test('a timed promote rule promotes what is deployed on its source targets at ea
 test('a three-stage pipeline runs unattended: promote, advance and repair (retry twice, then roll back), with gcloud reading the runs', { timeout: 120_000 }, async () => {
   const g = await startTestGantry({ clock: 'virtual', renderMs: 1000, jobMs: 10_000 });
   const P3 = `${LOC}/deliveryPipelines/three`;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-    const j = await r.json() as Obj;
-    assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(j)}`);
-    return j;
-  };
-  const advance = (duration: string) => call('POST', '/gantry/v1/clock:advance', { duration });
+  const { call, advance } = client(g);
   const runs = async () => ((await call('GET', `/v1/${P3}/automationRuns`)).automationRuns ?? []) as Obj[];
   const onTarget = async (rel: string, target: string) => ((await call('GET', `/v1/${P3}/releases/${rel}/rollouts`)).rollouts ?? []).filter((r: Obj) => r.targetId === target) as Obj[];
   try {

@@ -10,8 +10,8 @@
 // GANTRY_MODEL_SEED reproduces a run (printed on failure); GANTRY_MODEL_STEPS sets its length.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isDeepStrictEqual } from 'node:util';
 import { startTestGantry, tempDir } from '../../helpers/server.js';
+import { rng, runModel, type Action } from '../../helpers/model.js';
 import type { Gantry } from '../../../src/gantry.js';
 
 const SEED = Number(process.env.GANTRY_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -24,10 +24,6 @@ const ROLLOUT_DONE = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 type Obj = Record<string, any>;
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => { a = (a + 0x6D2B79F5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
 
 test(`App Hosting build, rollout and traffic invariants hold under random operation sequences (seed ${SEED})`, { timeout: 300_000 }, async () => {
   const random = rng(SEED);
@@ -105,7 +101,7 @@ test(`App Hosting build, rollout and traffic invariants hold under random operat
     return w;
   };
 
-  const actions: [number, () => Promise<{ what: string; refused?: boolean }>][] = [
+  const actions: Action[] = [
     [5, async () => {
       const b = pick(BACKENDS);
       const id = `b${++n}`;
@@ -145,18 +141,9 @@ test(`App Hosting build, rollout and traffic invariants hold under random operat
       return { what: 'restart' };
     }],
   ];
-  const total = actions.reduce((s, [w]) => s + w, 0);
-  let before = await check(0, 'start');
-  for (let step = 1; step <= STEPS; step++) {
-    let x = random() * total;
-    const [, act] = actions.find(([w]) => (x -= w) < 0) ?? actions[0];
-    const { what, refused } = await act();
-    if (process.env.GANTRY_MODEL_TRACE) console.error(step, what);
-    await g.runtime.idle();
-    const after = await check(step, what);
-    if (refused) assert.ok(isDeepStrictEqual(after, before), `seed ${SEED}, step ${step}: refused ${what} changed something`);
-    before = after;
-  }
+  await runModel({
+    seed: SEED, steps: STEPS, random, actions, settle: () => g.runtime.idle(), check,
+  });
   // (h) Liveness: time moves on, nothing is left unfinished.
   for (let i = 0; i < 4; i++) assert.equal((await call('POST', '/gantry/v1/clock:advance', { duration: '60s' })).status, 200);
   await g.runtime.idle();

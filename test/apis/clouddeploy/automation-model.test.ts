@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { startTestGantry, tempDir } from '../../helpers/server.js';
+import { rng, runModel, type Action } from '../../helpers/model.js';
 import type { Gantry } from '../../../src/gantry.js';
 
 const SEED = Number(process.env.GANTRY_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -21,10 +22,6 @@ const DONE = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'ABORTED']);
 
 type Obj = Record<string, any>;
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => { a = (a + 0x6D2B79F5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
 
 test(`automation run invariants hold under random operation sequences (seed ${SEED})`, { timeout: 300_000 }, async () => {
   const random = rng(SEED);
@@ -90,7 +87,7 @@ test(`automation run invariants hold under random operation sequences (seed ${SE
     return w;
   };
 
-  const actions: [number, () => Promise<{ what: string; refused?: boolean }>][] = [
+  const actions: Action[] = [
     [3, async () => {
       const id = `r${++n}`;
       const outcomes = pick(OUTCOMES);
@@ -122,17 +119,10 @@ test(`automation run invariants hold under random operation sequences (seed ${SE
       return { what: 'restart' };
     }],
   ];
-  const total = actions.reduce((s, [w]) => s + w, 0);
-  let before = await check(0, 'start');
-  for (let step = 1; step <= STEPS; step++) {
-    let x = random() * total;
-    const [, act] = actions.find(([w]) => (x -= w) < 0) ?? actions[0];
-    const { what, refused } = await act();
-    await g.runtime.idle();
-    const after = await check(step, what);
-    if (refused) assert.ok(isDeepStrictEqual(after.runs, before.runs), `seed ${SEED}, step ${step}: refused ${what} changed a run`);
-    before = after;
-  }
+  await runModel({
+    seed: SEED, steps: STEPS, random, actions, settle: () => g.runtime.idle(), check,
+    same: (a, b) => isDeepStrictEqual(a.runs, b.runs),
+  });
   // (f) Liveness.
   for (let i = 0; i < 20; i++) await ok('POST', '/gantry/v1/clock:advance', { duration: '600s' });
   const end = await check(STEPS + 1, 'the end');
