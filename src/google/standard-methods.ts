@@ -314,7 +314,7 @@ export class StandardMethods {
   }
 
   /** A done operation that was never stored, for validateOnly requests. */
-  private validateOnlyOp(target: string, verb: string, response: { type: string; value: object }): Operation {
+  validateOnlyOp(target: string, verb: string, response: { type: string; value: object }): Operation {
     const now = this.ctx.clock.timestamp();
     return {
       name: this.ctx.ops.newName(locationOf(target)),
@@ -324,7 +324,8 @@ export class StandardMethods {
     };
   }
 
-  private replay(req: ApiRequest, verb: string, name: string): ApiReply | undefined {
+  /** The operation first answered for this `requestId` (checked to be a UUID) of (verb, name), if any. */
+  replay(req: ApiRequest, verb: string, name: string): ApiReply | undefined {
     const requestId = queryString(req, 'requestId');
     if (!requestId) return undefined;
     if (!isUuid(requestId)) throw errors.invalidArgument(`request_id must be a valid UUID, got "${requestId}"`, 'request_id');
@@ -332,7 +333,7 @@ export class StandardMethods {
     return op ? opReply(this.ctx, op) : undefined;
   }
 
-  private rememberRequest(req: ApiRequest, verb: string, name: string, op: Operation, w: Writer): void {
+  rememberRequest(req: ApiRequest, verb: string, name: string, op: Operation, w: Writer): void {
     const requestId = queryString(req, 'requestId');
     if (requestId) this.ctx.ops.remember(w, `${verb}:${name}:${requestId}`, op);
   }

@@ -132,7 +132,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
     r('POST', `/${v}/{parent=${B}}/rollouts`, methods.create(rollouts));
     r('GET', `/${v}/{name=${B}/rollouts/*}`, methods.get(rollouts));
     r('GET', `/${v}/{name=${B}/traffic}`, methods.get(traffic));
-    r('PATCH', `/${v}/{traffic.name=${B}/traffic}`, patchTraffic(ctx, v));
+    r('PATCH', `/${v}/{traffic.name=${B}/traffic}`, patchTraffic(ctx, methods, v));
     r('GET', `/${v}/{parent=${B}}/domains`, methods.list(domains));
     r('POST', `/${v}/{parent=${B}}/domains`, methods.create(domains));
     r('GET', `/${v}/{name=${B}/domains/*}`, methods.get(domains));
@@ -245,8 +245,8 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
     async resume() {
       sweepSoon();
       await serving.reapPrevious(o.executors);
-      for (const name of store.activeNames(KIND.traffic)) o.runtime.enqueue(KIND.traffic, name);
-      // Apps that served before the restart: their backends' traffic is reconciled, which starts them.
+      // Apps that served before the restart, and branches to poll: their backends' traffic is reconciled, which starts
+      // them (traffic still converging is reconciled by the runtime's own start).
       for (const b of store.list({ kind: KIND.traffic, scope: { parentPrefix: 'projects/' }, order: [], limit: 100_000 }).rows) {
         if (splitsOf(b.current as Obj | undefined).length || (b.rolloutPolicy as Obj | undefined)?.codebaseBranch) o.runtime.enqueue(KIND.traffic, String(b.name));
       }

@@ -48,17 +48,19 @@ export interface AppHostingDeps {
   abandon(w: Writer, backend: string): void;
 }
 
+/** The parent of a collection member's name (`…/backends/b/builds/x` → `…/backends/b`). */
+const parentOf = (name: string) => name.slice(0, name.lastIndexOf('/', name.lastIndexOf('/') - 1));
+
 /** Stores a resource the controllers changed (etag and updateTime follow). */
 export function putResource(w: Writer, kind: string, r: Resource, now: string, active: boolean): void {
-  const name = String(r.name);
   r.updateTime = now;
-  w.put(kind, name, name.slice(0, name.lastIndexOf('/', name.lastIndexOf('/') - 1)), withEtag(r), String(r.createTime), active);
+  w.put(kind, String(r.name), parentOf(String(r.name)), withEtag(r), String(r.createTime), active);
 }
 
+/** Keeps the operation a create made in the resource's bookkeeping, so the controller can complete it. */
 const rememberOp = (kind: string, active: (r: Resource) => boolean) => (r: Resource, op: Operation, w: Writer) => {
   r.gantry = { ...(r.gantry as Obj | undefined), op: op.name };
-  const name = String(r.name);
-  w.put(kind, name, name.slice(0, name.lastIndexOf('/', name.lastIndexOf('/') - 1)), withEtag(r), String(r.createTime), active(r));
+  w.put(kind, String(r.name), parentOf(String(r.name)), withEtag(r), String(r.createTime), active(r));
 };
 
 export function backendStrategy(v: Version, deps: AppHostingDeps): KindStrategy {

@@ -4,8 +4,7 @@ import { queryBool, queryString, type MethodSpec } from '../../server/api.js';
 import type { ApiContext } from '../../google/context.js';
 import { errors } from '../../google/errors.js';
 import { applyMask } from '../../google/fieldmask.js';
-import { isUuid } from '../../google/ids.js';
-import { locationOf, notFound, opReply, withEtag, type KindStrategy } from '../../google/standard-methods.js';
+import { locationOf, notFound, opReply, withEtag, type KindStrategy, type StandardMethods } from '../../google/standard-methods.js';
 import { toSnake } from '../../google/schema.js';
 import type { Writer } from '../../store/store.js';
 import { KIND, viewOf, type Version } from './service.js';
@@ -37,17 +36,14 @@ export function splitsOf(set: Obj | undefined): { build: string; percent: number
   return ((set?.splits ?? []) as Obj[]).map(s => ({ build: String(s.build), percent: Number(s.percent ?? 0) })).filter(s => s.percent > 0);
 }
 
-export function patchTraffic(ctx: ApiContext, v: Version): MethodSpec {
+export function patchTraffic(ctx: ApiContext, std: StandardMethods, v: Version): MethodSpec {
   const view = viewOf(v, 'Traffic');
   return {
     query: ['updateMask', 'requestId', 'validateOnly'],
     handler: req => {
       const name = req.params['traffic.name'];
-      const requestId = queryString(req, 'requestId');
-      if (requestId !== undefined && !isUuid(requestId)) throw errors.invalidArgument(`request_id must be a valid UUID, got "${requestId.slice(0, 100)}"`, 'request_id');
-      const replayKey = `update:${name}:${requestId}`;
-      const replayed = requestId ? ctx.ops.replayed(replayKey) : undefined;
-      if (replayed) return opReply(ctx, replayed);
+      const replayed = std.replay(req, 'update', name);
+      if (replayed) return replayed;
       const patch = ctx.schema.decode('Traffic', req.body ?? {}, 'traffic');
       const existing = ctx.store.getParsed<Obj>(name);
       if (!existing || ctx.store.get(name)?.kind !== KIND.traffic) throw notFound(ctx, 'Traffic', name);
@@ -74,17 +70,14 @@ export function patchTraffic(ctx: ApiContext, v: Version): MethodSpec {
         else policy.disabledTime = (existing.rolloutPolicy as Obj).disabledTime;
       }
       for (const k of ['labels', 'annotations'] as const) if (merged[k] === undefined) delete merged[k];
-      if (queryBool(req, 'validateOnly')) {
-        const now = ctx.clock.timestamp();
-        return opReply(ctx, { name: ctx.ops.newName(locationOf(name)), metadata: { '@type': `type.googleapis.com/${ctx.svc.protoPackage}.OperationMetadata`, createTime: now, endTime: now, target: name, verb: 'update', apiVersion: v }, done: true, response: { '@type': `type.googleapis.com/${ctx.svc.protoPackage}.Traffic`, ...view(merged) } });
-      }
+      if (queryBool(req, 'validateOnly')) return opReply(ctx, std.validateOnlyOp(name, 'update', { type: `${ctx.svc.protoPackage}.Traffic`, value: view(merged) }));
       const op = ctx.store.tx(w => {
         const now = ctx.clock.timestamp();
         const pending = pendingTarget(merged);
         const op = ctx.ops.create(w, ctx.svc, locationOf(name), name, 'update', pending ? undefined : { response: { type: `${ctx.svc.protoPackage}.Traffic`, value: view({ ...merged, updateTime: now, reconciling: false }) } });
         if (pending) merged.gantry = { ...(merged.gantry as Obj | undefined), ops: [...(((merged.gantry as Obj | undefined)?.ops as string[] | undefined) ?? []), op.name] };
         putTraffic(w, merged, now);
-        if (requestId) ctx.ops.remember(w, replayKey, op);
+        std.rememberRequest(req, 'update', name, op, w);
         return op;
       });
       return opReply(ctx, op);

@@ -9,6 +9,7 @@ import type { KindStrategy, Resource } from '../../google/standard-methods.js';
 import type { Store } from '../../store/store.js';
 import type { Clock } from '../../engine/clock.js';
 import { stagesOf } from './pipelines.js';
+import { automationSelects } from './target-attribute.js';
 
 const RULE_KINDS = ['promoteReleaseRule', 'advanceRolloutRule', 'repairRolloutRule', 'timedPromoteReleaseRule'] as const;
 /** Rules one automation may hold (Cloud Deploy's quota is 250 per pipeline). */
@@ -48,7 +49,7 @@ function withConditions(a: Resource, store: Store, clock: Clock): Resource {
   const now = new Date(clock.now()).toISOString();
   const missing = ids.filter(id => store.get(`${location}/targets/${id}`)?.kind !== 'target').map(id => `${location}/targets/${id}`);
   const present = { status: missing.length === 0, ...(missing.length ? { missingTargets: missing } : {}), updateTime: now };
-  const selected = (id: string) => ((a.selector as Resource | undefined)?.targets as Resource[] | undefined ?? []).some(t => t.id === '*' || t.id === id || (t.id === undefined && t.labels !== undefined));
+  const selected = (id: string) => automationSelects(a, location, id, store.getParsed<Resource>(`${location}/targets/${id}`));
   const rules = ((a.rules ?? []) as Resource[]).map(rule => {
     const kind = RULE_KINDS.find(k => rule[k] !== undefined);
     if (!kind) return rule;

@@ -65,7 +65,7 @@ export async function emulatorPublisher(host: string, log: Logger): Promise<Publ
   };
 }
 
-interface Seen { state?: string; approvalState?: string; renderState?: string; awaiting?: boolean; attrs: Attributes }
+interface Seen { state?: string; approvalState?: string; renderState?: string; awaiting?: boolean; project: string; attrs: Attributes }
 
 /** Watches the store and publishes Cloud Deploy's notifications. */
 export function deployNotifications(store: Store, projects: Projects, publisher: Publisher, startedAt: string): void {
@@ -79,20 +79,19 @@ export function deployNotifications(store: Store, projects: Projects, publisher:
     if (!type) return;
     const before = seen.get(c.name);
     if (c.op === 'delete') {
-      if (before) publisher.publish(before.attrs.ProjectId, 'clouddeploy-resources', { ...withoutProjectId(before.attrs), Action: 'Delete' });
+      if (before) publisher.publish(before.project, 'clouddeploy-resources', { ...before.attrs, Action: 'Delete' });
       seen.delete(c.name);
       return;
     }
     const r = store.getParsed<Obj>(c.name);
     if (!r) return;
-    const attrs = attributesOf(c.name, type, r, projects);
-    const project = attrs.ProjectId;
-    const base = withoutProjectId(attrs);
+    const project = projects.resolve(c.name.split('/')[1]);
+    const base = attributesOf(c.name, type, r, projects);
     // Created: the first write of a resource (those with updateTime say so themselves; the others are new when
     // made after this Gantry started and not seen yet).
     const created = r.updateTime !== undefined ? r.updateTime === r.createTime : !before && String(r.createTime) >= startedAt;
     publisher.publish(project, 'clouddeploy-resources', { ...base, Action: created ? 'Create' : 'Update' });
-    const now: Seen = { attrs, state: r.state as string | undefined, approvalState: r.approvalState as string | undefined, renderState: r.renderState as string | undefined };
+    const now: Seen = { project, attrs: base, state: r.state as string | undefined, approvalState: r.approvalState as string | undefined, renderState: r.renderState as string | undefined };
     const op = (action: string) => publisher.publish(project, 'clouddeploy-operations', { ...base, Action: action });
     if (type === 'Release' && now.renderState !== before?.renderState) {
       const action = { IN_PROGRESS: 'Start', SUCCEEDED: 'Succeed', FAILED: 'Failure' }[String(now.renderState)];
@@ -126,11 +125,6 @@ export function deployNotifications(store: Store, projects: Projects, publisher:
   });
 }
 
-function withoutProjectId(a: Attributes): Attributes {
-  const { ProjectId: _, ...rest } = a;
-  return rest;
-}
-
 /** The attributes Cloud Deploy puts on a message about `name` (names carry the project number). */
 export function attributesOf(name: string, type: string, r: Obj, projects: Projects): Attributes {
   const parts = name.split('/');
@@ -138,7 +132,7 @@ export function attributesOf(name: string, type: string, r: Obj, projects: Proje
   const number = projects.number(project);
   const numbered = [parts[0], number, ...parts.slice(2)].join('/');
   const at = (collection: string) => { const i = parts.indexOf(collection); return i >= 0 ? parts[i + 1] : undefined; };
-  const a: Attributes = { ProjectId: project, ResourceType: type, Resource: numbered, Location: parts[3], ProjectNumber: number };
+  const a: Attributes = { ResourceType: type, Resource: numbered, Location: parts[3], ProjectNumber: number };
   const pipeline = at('deliveryPipelines');
   if (pipeline && type !== 'DeliveryPipeline') a.DeliveryPipelineId = pipeline;
   const release = at('releases');

@@ -6,6 +6,7 @@ import { ApiError, errorInfo } from '../../google/errors.js';
 import type { Resource } from '../../google/standard-methods.js';
 import type { Store } from '../../store/store.js';
 import { SERVICE } from './service.js';
+import { attributeMatches } from './target-attribute.js';
 
 export type PolicyAction = 'ADVANCE' | 'APPROVE' | 'CANCEL' | 'CREATE' | 'IGNORE_JOB' | 'RETRY_JOB' | 'ROLLBACK' | 'TERMINATE_JOBRUN';
 export type Invoker = 'USER' | 'DEPLOY_AUTOMATION';
@@ -42,16 +43,6 @@ export function inWindows(tw: Resource, ms: number): boolean {
     if (now.minutes >= minutesOf(w.startTime as Resource | undefined, 0) && now.minutes < minutesOf(w.endTime as Resource | undefined, 1440)) return true;
   }
   return false;
-}
-
-function attributeMatches(attr: Resource | undefined, r: Resource | undefined): boolean {
-  if (!attr) return true;
-  if (!r) return false;
-  const id = String(r.name ?? '').split('/').pop();
-  if (attr.id !== undefined && attr.id !== '*' && attr.id !== id) return false;
-  const want = (attr.labels ?? {}) as Record<string, string>;
-  const have = (r.labels ?? {}) as Record<string, string>;
-  return Object.entries(want).every(([k, v]) => have[k] === v);
 }
 
 /** The restrictions that block `action` now, policies named in `overrides` aside. */

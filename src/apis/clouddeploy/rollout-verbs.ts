@@ -44,11 +44,9 @@ export function rolloutVerbs(ctx: ApiContext) {
     throw errors.failedPrecondition(`Cannot ${what} of rollout ${r.name}: rollout ${other.name} ${doing} target "${r.targetId}", and only one rollout deploys to a target at a time; try again when it has finished.`, r.name);
   };
   /** Refuses an action a deploy policy blocks on the rollout's pipeline and target (unless overridden). */
-  const policiesAllow = (rolloutName: string, action: PolicyAction, overrides: unknown) => {
-    const r = store.getParsed<Rollout>(rolloutName);
-    if (!r) return;
-    const location = locationOf(rolloutName);
-    enforce(store, location, store.getParsed<Resource>(pipelineOf(rolloutName)), store.getParsed<Resource>(`${location}/targets/${r.targetId}`) ?? { name: `${location}/targets/${r.targetId}` },
+  const policiesAllow = (r: Rollout, action: PolicyAction, overrides: unknown) => {
+    const location = locationOf(r.name);
+    enforce(store, location, store.getParsed<Resource>(pipelineOf(r.name)), store.getParsed<Resource>(`${location}/targets/${r.targetId}`) ?? { name: `${location}/targets/${r.targetId}` },
       action, clock.now(), (overrides ?? []) as string[]);
   };
   const verb = (request: string, param: string, action: PolicyAction, run: (r: Rollout, body: Body) => void): MethodSpec => ({
@@ -56,7 +54,7 @@ export function rolloutVerbs(ctx: ApiContext) {
       const body = schema.decode(request, req.body ?? {});
       store.tx(w => {
         const r = load(req.params[param]);
-        policiesAllow(r.name, action, body.overrideDeployPolicy);
+        policiesAllow(r, action, body.overrideDeployPolicy);
         run(r, body);
         saveRollout(w, r);
       });
@@ -129,7 +127,7 @@ export function rolloutVerbs(ctx: ApiContext) {
         store.tx(w => {
           const jr = store.getParsed<Resource>(name);
           if (!jr || !name.includes('/jobRuns/')) throw notFound(ctx, `${ctx.svc.serviceName}/JobRun`, name);
-          policiesAllow(name.slice(0, name.indexOf('/jobRuns/')), 'TERMINATE_JOBRUN', body.overrideDeployPolicy);
+          policiesAllow(load(name.slice(0, name.indexOf('/jobRuns/'))), 'TERMINATE_JOBRUN', body.overrideDeployPolicy);
           if (jr.createChildRolloutJobRun || jr.advanceChildRolloutJobRun) {
             throw errors.failedPrecondition(`Job run ${name} drives a child rollout; cancel the child rollout (or its controller) instead.`, name);
           }

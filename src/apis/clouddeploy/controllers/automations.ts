@@ -18,19 +18,11 @@ import { stagesOf } from '../pipelines.js';
 import { violations, type Violation } from '../policy-check.js';
 import { awaitingAdvance, pipelineOf, rolloutStrategy, saveRollout, type Rollout } from '../rollouts.js';
 import { jobsOf } from '../rollout-plan.js';
+import { automationSelects } from '../target-attribute.js';
 
 type Obj = Record<string, unknown>;
 const RUN = 'automationRun';
 const EXPIRY_MS = 14 * 24 * 3600_000;
-
-function selects(automation: Obj, target: Obj | undefined, targetId: string): boolean {
-  return ((automation.selector as Obj | undefined)?.targets as Obj[] | undefined ?? []).some(t => {
-    if (t.id !== undefined && t.id !== '*' && t.id !== targetId) return false;
-    const want = (t.labels ?? {}) as Record<string, string>;
-    const have = (target?.labels ?? {}) as Record<string, string>;
-    return Object.entries(want).every(([k, v]) => have[k] === v);
-  });
-}
 
 const hashShort = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 6);
 
@@ -88,7 +80,7 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
     const target = store.getParsed<Obj>(`${location}/targets/${r.targetId}`);
     store.tx(w => {
       for (const a of automations) {
-        if (!selects(a, target, r.targetId)) continue;
+        if (!automationSelects(a, location, r.targetId, target)) continue;
         for (const rule of (a.rules ?? []) as Obj[]) {
           const promote = rule.promoteReleaseRule as Obj | undefined;
           if (promote && r.state === 'SUCCEEDED') {
@@ -194,7 +186,7 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
         w.setMeta(key, String(due));
         for (const source of ids) {
           const target = store.getParsed<Obj>(`${locationOf(name)}/targets/${source}`);
-          if (!selects(a, target, source)) continue;
+          if (!automationSelects(a, locationOf(name), source, target)) continue;
           const dest = timed.destinationTargetId && timed.destinationTargetId !== '@next' ? String(timed.destinationTargetId) : ids[ids.indexOf(source) + 1];
           if (!dest || dest === source) continue;
           const latestOn = (targetId: string) => store.list({ kind: 'rollout', scope: { grandparent: pipelineName }, order: [{ path: ['deployEndTime'], desc: true }], limit: 1, equalities: [{ path: ['targetId'], value: targetId }, { path: ['state'], value: 'SUCCEEDED' }] }).rows[0];
