@@ -29,6 +29,8 @@ export class SqliteStore implements Store {
     // NORMAL in WAL mode survives a killed process (the OS holds the written WAL); FULL also survives power loss.
     this.db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
+    // SQLite's page cache is native memory that fills as the database grows: bounded here, not by a build default.
+    this.db.pragma('cache_size = -16000');
     this.migrate();
     this.stmts = {
       get: this.db.prepare('SELECT name, kind, parent, data, create_time AS createTime FROM resources WHERE name = ?'),

@@ -37,9 +37,14 @@ const STALL_MS = Number(env.GANTRY_FUZZ_STALL_MS ?? 5_000);
  */
 const RSS_PEAK_LIMIT_MB = 700;
 const RSS_END_LIMIT_MB = 256;
-/** Growth allowed from 25% of the run to its end, after GC: the resources the run creates live in SQLite, not the heap. */
+/**
+ * Growth allowed from 25% of the run to its end, after GC. The resources the run creates live in SQLite, whose
+ * page caches (native, 16 + 8 MB) fill as the databases grow; glibc keeps freed pages. Measured on 2 cores: RSS
+ * anon 58 → 75 MB with the V8 heap flat at 21–23 MB; a CI run went 92 → 153 MB with its heap flat too. The heap
+ * check below is the JS leak signal; this one catches native growth well past those caches.
+ */
 const RSS_GROWTH_FACTOR = 1.25;
-const RSS_GROWTH_SLACK_MB = 32;
+const RSS_GROWTH_SLACK_MB = 56;
 const HEAP_GROWTH_SLACK_MB = 32;
 
 const LOC = 'projects/p/locations/us-central1';
@@ -943,17 +948,18 @@ function freePort(): Promise<number> {
   });
 }
 
-interface Memory { rssMB: number; heapUsedMB: number; externalMB: number }
+interface Memory { rssMB: number; heapUsedMB: number; heapTotalMB: number; externalMB: number; anonMB?: number; fileMB?: number }
 
 /** Gantry's memory after a forced full GC, through its inspector; undefined when that is not reachable. */
-async function memoryAfterGc(inspectPort: number): Promise<Memory | undefined> {
+async function memoryAfterGc(inspectPort: number, pid?: number): Promise<Memory | undefined> {
   try {
     const list = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`, { signal: AbortSignal.timeout(5000) })).json()) as { webSocketDebuggerUrl: string }[];
     const insp = await openInspector(list[0].webSocketDebuggerUrl);
     try {
       const m = await insp.memoryAfterGc();
       const mb = (n: number) => Math.round(n / 104857.6) / 10;
-      return { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), externalMB: mb(m.external) };
+      const kb = (f: string) => { const v = pid === undefined ? undefined : rssKB(pid, f); return v === undefined ? undefined : Math.round(v / 102.4) / 10; };
+      return { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), heapTotalMB: mb(m.heapTotal), externalMB: mb(m.external), anonMB: kb('RssAnon'), fileMB: kb('RssFile') };
     } finally { insp.close(); }
   } catch (e) {
     console.log(`fuzz: could not read memory through the inspector: ${(e as Error).message}`);
@@ -1078,7 +1084,7 @@ before(async () => {
   const t0 = performance.now();
   const samples: [number, number][] = [];
   const startKB = rssKB(pid) ?? 0;
-  const gcStart = await memoryAfterGc(inspectPort);
+  const gcStart = await memoryAfterGc(inspectPort, pid);
   let gcQuarter: Memory | undefined;
   let done = 0;
   const sampler = setInterval(() => { const kb = rssKB(pid); if (kb) samples.push([done, kb]); }, 200).unref();
@@ -1126,7 +1132,7 @@ before(async () => {
       inFlight.delete(c);
       if (!res.refused) { recent.push({ c, res }); if (recent.length > 64) recent.shift(); }
       done++;
-      if (done === Math.floor(COUNT / 4)) gcQuarter = await memoryAfterGc(inspectPort);
+      if (done === Math.floor(COUNT / 4)) gcQuarter = await memoryAfterGc(inspectPort, pid);
       const classes = res.responses.length ? res.responses.map(r => `${Math.floor(r.status / 100)}xx`) : [res.timedOut ? 'timeout' : 'none'];
       const mut = c.mutation.split('+')[0];
       for (const cl of classes) { bump(byClass, cl); bump((byKind[c.kind] ??= {}), cl); bump((byMutation[mut] ??= {}), cl); }
@@ -1151,7 +1157,7 @@ before(async () => {
   // Measured before the replays below, which resend the largest requests.
   const endKB = rssKB(pid) ?? 0;
   const hwmKB = rssKB(pid, 'VmHWM') ?? 0;
-  const gcEnd = exited === undefined ? await memoryAfterGc(inspectPort) : undefined;
+  const gcEnd = exited === undefined ? await memoryAfterGc(inspectPort, pid) : undefined;
   const stacks = parseServerLog(stderr);
   for (const x of fiveHundreds) {
     const stack = stackFor(stacks, x.c);
@@ -1280,7 +1286,7 @@ function printSummary(r: RunReport): void {
     `  responses: ${fmt(r.byClass)}`,
     ...Object.entries(r.byKind).sort().map(([k, v]) => `  ${k.padEnd(8)} ${fmt(v)}`),
     `  RSS MB (sampled): start ${r.rss.startMB}, median 25–50% ${r.rss.secondQuarterMedianMB}, median 75–100% ${r.rss.lastQuarterMedianMB}, peak ${r.rss.peakMB}, end ${r.rss.endMB}, high-water ${r.rss.hwmMB}`,
-    `  after full GC (RSS / heap used / external MB): ${(['start', 'quarter', 'end'] as const).map(k => { const m = r.gc[k]; return `${k} ${m ? `${m.rssMB} / ${m.heapUsedMB} / ${m.externalMB}` : 'n/a'}`; }).join(', ')}`,
+    `  after full GC (RSS / heap used / external MB): ${(['start', 'quarter', 'end'] as const).map(k => { const m = r.gc[k]; return `${k} ${m ? `${m.rssMB} / ${m.heapUsedMB} / ${m.externalMB} (heap total ${m.heapTotalMB}, RSS anon ${m.anonMB ?? '?'}, file ${m.fileMB ?? '?'})` : 'n/a'}`; }).join(', ')}`,
     `  server ${r.crashed ? 'CRASHED' : r.stuck ? 'STUCK' : 'alive'}${r.budgetExceeded ? ', time budget exceeded' : ''}, healthz at end ${r.healthyAtEnd ? 'ok' : 'FAILED'}`,
     `  slowest mutations (total ms / max ms): ${Object.entries(r.latency).sort((a, b) => b[1].totalMs - a[1].totalMs).slice(0, 8).map(([k, v]) => `${k} ${Math.round(v.totalMs)}/${Math.round(v.maxMs)}`).join(', ')}`,
     `  unmutated corpus entries that never got a 2xx: ${Object.entries(r.validByCorpus).filter(([, v]) => !v['2xx']).map(([k, v]) => `${k} [${fmt(v)}]`).join('; ') || 'none'}`,

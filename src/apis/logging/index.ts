@@ -84,6 +84,7 @@ export class LogStore {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('cache_size = -8000'); // KiB of native page cache; reads are bounded pages, mostly of recent rows
     this.db.exec('CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, project TEXT NOT NULL, timestamp TEXT NOT NULL, data TEXT NOT NULL)');
     const columns = (this.db.prepare('PRAGMA table_info(entries)').all() as { name: string }[]).map(c => c.name);
     if (!columns.includes('log')) {
