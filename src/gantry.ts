@@ -15,7 +15,8 @@ import { registerSecretManager } from './apis/secretmanager/index.js';
 import { logViewerUrl, registerLogging } from './apis/logging/index.js';
 import { cloudRunTaskEntry } from './apis/logging/producers.js';
 import { registerRun, TASK_RULES } from './apis/run/index.js';
-import { App } from './server/app.js';
+import { App, JSON_BODY_LIMIT } from './server/app.js';
+import { GrpcFront } from './grpc/server.js';
 import { createLogger, type Level, type Logger } from './server/log.js';
 import { registerCloudDeploy } from './apis/clouddeploy/routes.js';
 import { renderController } from './apis/clouddeploy/releases.js';
@@ -180,6 +181,10 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   registerEmulator(app, clock, runtime, outcomes);
   registerPathStyleUpload(app, storage);
 
+  // gRPC clients connect to the same port (HTTP/2 with prior knowledge); their calls take the REST routes above.
+  const grpc = new GrpcFront(app, { log, maxMessageBytes: JSON_BODY_LIMIT, streams: logs.streams });
+  app.acceptHttp2(socket => grpc.accept(socket));
+
   await app.fastify.listen({ host: opts.host, port: opts.port });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
@@ -192,6 +197,7 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
     async close() {
       runtime.stop();
       appHosting.close();
+      grpc.close();
       await app.fastify.close();
       await publisher?.close();
       store.close();

@@ -3,11 +3,12 @@ import { queryInt, queryString, type MethodSpec } from '../server/api.js';
 import type { ApiContext } from './context.js';
 import { errors } from './errors.js';
 import { evaluate, parseFilter } from './filter.js';
-import { OPERATION_KIND, type Operation } from './operations.js';
+import { OPERATION_KIND } from './operations.js';
 import { decodePageToken, encodePageToken, PAGE_MAX_BYTES, pageSize, queryHash } from './paging.js';
 import { checkLocation } from './locations.js';
 import { notFound, opReply } from './standard-methods.js';
 import { parseDurationMs } from './time.js';
+import { waitForResource } from '../store/wait.js';
 
 /**
  * APIs that share the operations routes of one version on one port (Cloud Deploy, App Hosting and Developer Connect
@@ -80,22 +81,9 @@ export function operationMethods(ctx: ApiContext) {
         const raw = queryString(req, 'timeout') ?? (req.body as { timeout?: string } | undefined)?.timeout;
         const timeoutMs = raw === undefined ? 60_000 : parseDurationMs(raw);
         if (timeoutMs === undefined || timeoutMs < 0) throw errors.invalidArgument(`Invalid value at 'timeout' (type.googleapis.com/google.protobuf.Duration), "${raw}"`, 'timeout');
-        return opReply(ctx, await waitFor(ctx, find(req.params.name, req.headers.host), timeoutMs));
+        const name = find(req.params.name, req.headers.host);
+        return opReply(ctx, await waitForResource(ctx.store, name, () => ctx.ops.get(name), op => op.done === true, timeoutMs, req.signal));
       },
     } satisfies MethodSpec,
   };
-}
-
-/** Resolves when the operation is done or the (wall-clock) timeout passes, whichever is first. */
-function waitFor(ctx: ApiContext, name: string, timeoutMs: number): Promise<Operation> {
-  const first = ctx.ops.get(name);
-  if (first.done) return Promise.resolve(first);
-  return new Promise(resolve => {
-    const timer = setTimeout(() => { stop(); resolve(ctx.ops.get(name)); }, timeoutMs);
-    const stop = ctx.store.onChange(c => {
-      if (c.name !== name) return;
-      const op = ctx.store.getParsed<Operation>(name);
-      if (op?.done) { clearTimeout(timer); stop(); resolve(op); }
-    });
-  });
 }

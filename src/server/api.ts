@@ -16,6 +16,8 @@ export interface ApiRequest {
   headers: Record<string, string | string[] | undefined>;
   /** `$alt=json;enum-encoding=int`: answer enums as numbers. */
   enumInts: boolean;
+  /** Aborted when the caller is gone (a gRPC call cancelled or past its deadline): work that waits stops. */
+  signal?: AbortSignal;
 }
 
 export interface ApiReply {

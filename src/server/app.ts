@@ -100,6 +100,10 @@ export class App {
 
   route(method: string, template: string, spec: MethodSpec): void { this.router.add(method, template, spec); }
 
+  private http2?: (socket: Socket) => void;
+  /** Connections that open with the HTTP/2 preface (gRPC clients) are handed to `take`. */
+  acceptHttp2(take: (socket: Socket) => void): void { this.http2 = take; }
+
   private virtualHosts: VirtualHosts[] = [];
   /**
    * Host names that are not Gantry's API but apps it serves (App Hosting's `*.hosted.app`): their requests skip
@@ -173,6 +177,19 @@ export class App {
       try { this.guard.check(req.headers); } catch (refusal) { e = refusal as ApiError; }
       socket.end(rawErrorResponse(e));
     });
+    // One port for both transports: a connection that opens with HTTP/2's preface is a gRPC client's (cleartext,
+    // prior knowledge) and goes to `take`; everything else is HTTP/1.1 for Node's own connection handling.
+    const http1 = server.listeners('connection') as ((s: Socket) => void)[];
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: Socket) => {
+      const asHttp1 = () => { for (const l of http1) l.call(server, socket); };
+      const take = this.http2;
+      if (!take) return asHttp1();
+      sniffHttp2Preface(socket, isHttp2 => {
+        if (isHttp2) take(socket);
+        else { asHttp1(); socket.resume(); }
+      });
+    });
     server.keepAliveTimeout = 5_000;
     server.setTimeout(120_000);
     server.maxConnections = this.opts.maxConnections ?? 1024;
@@ -217,16 +234,34 @@ export class App {
     reply.send(a.payload);
   }
 
+  /** The route of a request and its path and query checks, whichever transport it came by. */
+  private matchRoute(method: string, path: string, query: ApiRequest['query']): { spec: MethodSpec; params: ApiRequest['params'] } {
+    checkUrlEncoding(path);
+    const { handler: spec, params, template } = this.router.match(method === 'HEAD' ? 'GET' : method, path);
+    // Only `**` variables (object names) may hold slashes.
+    if (!template.includes('**')) checkPathSegments(path);
+    checkQuery(spec, query);
+    return { spec, params };
+  }
+
+  /**
+   * A request that arrived already parsed (a gRPC call transcoded to its REST route): the same route match, checks and
+   * handler as over HTTP; throws the ApiError an HTTP client would have got in its body.
+   */
+  invoke(method: string, path: string, query: ApiRequest['query'], body: unknown, headers: ApiRequest['headers'], signal?: AbortSignal): ApiReply | Promise<ApiReply> {
+    const { spec, params } = this.matchRoute(method, path, query);
+    return spec.handler({ method, path, params, query, headers, body, enumInts: false, signal });
+  }
+
+  /** The guard's checks (token, Host, Origin) for a request that did not come through the HTTP/1 listener. */
+  admit(headers: ApiRequest['headers']): void { this.guard.check(headers); }
+
   /** Route match → path and query checks → body parse → handler → encoding: the one way a request is served. */
   private dispatch(method: string, url: string, headers: IncomingMessage['headers'], raw: Buffer | undefined, query: ApiRequest['query']): Answer | Promise<Answer> {
     try {
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
-      checkUrlEncoding(path);
-      const { handler: spec, params, template } = this.router.match(method === 'HEAD' ? 'GET' : method, path);
-      // Only `**` variables (object names) may hold slashes.
-      if (!template.includes('**')) checkPathSegments(path);
-      checkQuery(spec, query);
+      const { spec, params } = this.matchRoute(method, path, query);
       const alt = query['$alt'];
       let body: unknown;
       if (spec.rawBody) body = raw ?? Buffer.alloc(0);
@@ -265,6 +300,39 @@ export class App {
         : errors.invalidArgument(`Malformed HTTP request (${err.code ?? 'parse error'}).`, '');
     socket.end(rawErrorResponse(e));
   }
+}
+
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+/** A client must show which protocol it speaks within this time (HTTP/1's own header timeout applies after). */
+const PREFACE_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads a connection's first bytes until they are (or cannot be) HTTP/2's client preface, puts them back, and says
+ * which it was. The socket is left paused with the bytes unread, for whichever server takes it.
+ */
+function sniffHttp2Preface(socket: Socket, decide: (isHttp2: boolean) => void): void {
+  let seen: Buffer | undefined;
+  const done = () => {
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('error', onGone);
+    socket.off('close', onGone);
+  };
+  const onGone = () => { done(); socket.destroy(); };
+  const onData = (d: Buffer) => {
+    seen = seen ? Buffer.concat([seen, d]) : d;
+    const n = Math.min(seen.length, HTTP2_PREFACE.length);
+    const isHttp2 = seen.compare(HTTP2_PREFACE, 0, n, 0, n) === 0;
+    if (isHttp2 && seen.length < HTTP2_PREFACE.length) return;
+    done();
+    socket.pause();
+    socket.unshift(seen);
+    decide(isHttp2);
+  };
+  const timer = setTimeout(onGone, PREFACE_TIMEOUT_MS);
+  socket.on('data', onData);
+  socket.on('error', onGone);
+  socket.on('close', onGone);
 }
 
 /** What a request is answered with, whichever way it came in. */

@@ -18,6 +18,8 @@ import { queryString, type MethodSpec } from '../../server/api.js';
 import { errors } from '../../google/errors.js';
 import { ApiSchema } from '../../google/schema.js';
 import { newUid } from '../../google/ids.js';
+import type { StreamHandler } from '../../grpc/server.js';
+import { tailLogEntries } from './tail.js';
 import { canonicalTime, matches, mustContain, parseQuery, SEVERITIES, timeBounds } from './query.js';
 
 /** A log entry as another API writes it (google.logging.v2.LogEntry fields). */
@@ -107,12 +109,24 @@ export class LogStore {
     else if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
   }
 
+  private listeners = new Set<(rows: Row[]) => void>();
+  /** Each stored batch, after it is stored (for tails); returns the unsubscribe. */
+  onAppend(listener: (rows: Row[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Stores what is buffered in one transaction, then drops the oldest entries beyond the cap. */
   flush(): void {
     this.scheduled = false;
     if (this.closed || !this.pending.length) return;
     const rows = this.pending;
     this.pending = [];
+    this.store(rows);
+    for (const l of this.listeners) l(rows);
+  }
+
+  private store(rows: Row[]): void {
     this.db.transaction(() => {
       for (const r of rows) {
         this.insert.run(r.project, r.timestamp, r.log, JSON.stringify(r.entry));
@@ -176,7 +190,7 @@ function cutBytes(s: string, bytes: number): string {
 
 const tokenHash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 12);
 
-export function registerLogging(app: App, base: BaseContext, opts: LoggingOptions): LogWriter {
+export function registerLogging(app: App, base: BaseContext, opts: LoggingOptions): LogWriter & { streams: Record<string, StreamHandler> } {
   const logs = new LogStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'logs.db'), opts.maxEntries);
   app.fastify.addHook('onClose', async () => { logs.close(); });
   const { clock, projects } = base;
@@ -335,5 +349,6 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
       return { body: undefined, bytes: { data: Buffer.from(text + (text ? '\n' : '')), contentType: 'text/plain; charset=utf-8' } };
     },
   } satisfies MethodSpec);
-  return writer;
+  const streams = { '/google.logging.v2.LoggingServiceV2/TailLogEntries': tailLogEntries({ projects: projectNames, onAppend: l => logs.onAppend(l) }) };
+  return { ...writer, streams };
 }

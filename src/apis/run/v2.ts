@@ -17,6 +17,7 @@ import { runNotFound, type RunJobs, type Scope } from './jobs.js';
 import { isTerminal } from './controller.js';
 import { v1FromV2, v1Overrides, v2Execution, v2Job, v2Task } from './v2-convert.js';
 import type { Overrides } from './executions.js';
+import { waitForResource } from '../../store/wait.js';
 
 export interface V2Deps { store: Store; clock: Clock; projects: Projects; jobs: RunJobs; locations: Locations }
 
@@ -207,7 +208,7 @@ export function registerRunV2(app: App, d: V2Deps): void {
       const timeoutMs = body.timeout === undefined ? 60_000 : parseDurationMs(String(body.timeout));
       if (timeoutMs === undefined || timeoutMs < 0) throw errors.invalidArgument(`Invalid timeout '${String(body.timeout).slice(0, 40)}'.`, 'timeout');
       const { op, s } = findOp(req.params.name);
-      return reply(await waitOp(d, op, s, Math.min(timeoutMs, 600_000)), 'GoogleLongrunningOperation');
+      return reply(await waitForResource(d.store, op.target, () => opView(d, op, s), v => v.done === true, Math.min(timeoutMs, 600_000), req.signal), 'GoogleLongrunningOperation');
     },
   });
 
@@ -247,19 +248,6 @@ function opView(d: V2Deps, op: StoredOp, s: Scope): Obj {
     return { ...out, done: true, error: { code: timedOut ? 4 : 10, message: completed.message ?? 'The execution failed.' } };
   }
   return { ...out, done: true, response: { '@type': T('Execution'), ...view } };
-}
-
-function waitOp(d: V2Deps, op: StoredOp, s: Scope, timeoutMs: number): Promise<Obj> {
-  const first = opView(d, op, s);
-  if (first.done) return Promise.resolve(first);
-  return new Promise(resolve => {
-    const timer = setTimeout(() => { stop(); resolve(opView(d, op, s)); }, timeoutMs);
-    const stop = d.store.onChange(c => {
-      if (c.name !== op.target) return;
-      const v = opView(d, op, s);
-      if (v.done) { clearTimeout(timer); stop(); resolve(v); }
-    });
-  });
 }
 
 /** An AIP-158 page of stored resources in their v2 shape: newest first, tasks by index. */

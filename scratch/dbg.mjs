@@ -1,0 +1,11 @@
+import { protoRoot } from '../dist/src/grpc/protos.js';
+import { decodeRequest } from '../dist/src/grpc/transcode.js';
+const root = protoRoot();
+const T = root.lookupType('google.cloud.deploy.v1.CreateDeliveryPipelineRequest');
+const bytes = T.encode(T.fromObject({ parent: 'projects/p/locations/l', deliveryPipelineId: 'app', deliveryPipeline: { serialPipeline: { stages: [{ targetId: 'dev' }] } } })).finish();
+console.log(JSON.stringify(decodeRequest(T, bytes)));
+import { encodeJson } from '../dist/src/grpc/transcode.js';
+const P = root.lookupType('google.cloud.deploy.v1.DeliveryPipeline');
+const json = { name: 'x', serialPipeline: { stages: [{ targetId: 'dev', profiles: [] }] }, condition: { pipelineReadyCondition: { status: true } } };
+const b = encodeJson(P, json);
+console.log(JSON.stringify(P.decode(b)));

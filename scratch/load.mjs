@@ -1,0 +1,20 @@
+import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+const t0 = performance.now();
+const dir = '/work/main/node_modules/google-proto-files/';
+const root = new protobuf.Root();
+root.resolvePath = (origin, target) => {
+  if (target.startsWith('google/protobuf/') && !target.includes('google-proto-files')) return dir + target;
+  return dir + target;
+};
+await root.load(['google/cloud/deploy/v1/cloud_deploy.proto','google/cloud/run/v2/job.proto','google/cloud/run/v2/execution.proto','google/cloud/run/v2/task.proto','google/cloud/secretmanager/v1/service.proto','google/logging/v2/logging.proto','google/longrunning/operations.proto','google/cloud/location/locations.proto','google/iam/v1/iam_policy.proto','google/rpc/error_details.proto'], { keepCase: false });
+const t1 = performance.now();
+root.resolveAll();
+const t2 = performance.now();
+console.log('load', (t1-t0).toFixed(0), 'resolve', (t2-t1).toFixed(0));
+const svc = root.lookupService('google.cloud.deploy.v1.CloudDeploy');
+const m = svc.methods.GetRollout;
+console.log(m.options, m.parsedOptions);
+const u = root.lookupService('google.cloud.deploy.v1.CloudDeploy').methods.UpdateTarget;
+console.log(JSON.stringify(u.parsedOptions));
+console.log(Object.keys(svc.methods).length);
