@@ -54,6 +54,10 @@ function addQuery(query: Query, key: string, v: unknown): void {
 
 /** A request message's bytes as proto3 JSON (only the fields the client set). */
 export function decodeRequest(type: protobuf.Type, bytes: Uint8Array): Json {
+  // Read twice: protobufjs's Buffer reader cuts a string whose length runs past the end instead of refusing the
+  // message, so a plain Uint8Array view is read first, strictly; but only the Buffer reader's `bytes` fields
+  // survive proto3-json-serializer (which ignores a Uint8Array's offset).
+  if (Buffer.isBuffer(bytes)) type.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   return toProto3JSON(type.decode(bytes) as protobuf.Message & { $type: protobuf.Type }) as Json;
 }
 

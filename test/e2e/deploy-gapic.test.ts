@@ -1,22 +1,28 @@
-// Cloud Deploy through @google-cloud/deploy in REST mode: numeric enums ($alt=json;enum-encoding=int),
-// LRO promises polled through the Operations mixin, and error codes as gax maps them.
+// Cloud Deploy through @google-cloud/deploy on its default transport (gRPC on Gantry's one port): LRO promises
+// polled through the Operations mixin, paging iterators, repeated enums, and errors with their real gRPC codes and
+// details. The same client in REST mode (fallback) too: numeric enums ($alt=json;enum-encoding=int), codes as gax
+// maps them from HTTP statuses.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGantry, eventually } from '../helpers/server.js';
 import { gapicDeploy } from '../helpers/clients.js';
 import type { Gantry } from '../../src/gantry.js';
-import type { CloudDeployClient } from '@google-cloud/deploy';
+import type { CloudDeployClient, protos } from '@google-cloud/deploy';
 import { uploadSource } from '../helpers/source.js';
 
 const LOC = 'projects/gapic-proj/locations/europe-west1';
 let g: Gantry;
 let client: CloudDeployClient;
+let rest: CloudDeployClient;
 
 before(async () => {
   g = await startTestGantry();
   client = gapicDeploy(g.url);
+  rest = gapicDeploy(g.url, 'rest');
 });
-after(async () => { await client.close(); await g.close(); });
+after(async () => { await client.close(); await rest.close(); await g.close(); });
+
+type GaxError = { code: number; message: string; statusDetails?: { constructor: { name: string } }[]; errorInfo?: { reason: string } };
 
 test('create targets and a pipeline, waiting on the LRO promise', async () => {
   for (const id of ['qa', 'prod']) {
@@ -73,11 +79,39 @@ test('releases render to SUCCEEDED; enums arrive as numbers and decode to names'
   assert.equal(releases.length, 1);
 });
 
-test('errors map to gax codes by HTTP status', async () => {
-  await assert.rejects(client.getDeliveryPipeline({ name: `${LOC}/deliveryPipelines/none` }), (e: { code: number }) => e.code === 5);
-  await assert.rejects(client.createTarget({ parent: LOC, targetId: 'Bad_Id', target: {} }), (e: { code: number }) => e.code === 3);
-  await assert.rejects(client.createTarget({ parent: LOC, targetId: 'prod', target: { run: { location: LOC } } }), (e: { code: number }) => e.code === 10 || e.code === 6);
-  await assert.rejects(client.deleteDeliveryPipeline({ name: `${LOC}/deliveryPipelines/shop` }), (e: { code: number; message: string }) => e.code === 3 || e.code === 9);
+test('errors carry their real gRPC codes, messages and typed details', async () => {
+  const fails = async (p: Promise<unknown>, code: number, re: RegExp) => {
+    const e = await p.then(() => assert.fail('expected an error'), (x: GaxError) => x);
+    assert.equal(e.code, code, e.message);
+    assert.match(e.message, re);
+    return e;
+  };
+  const nf = await fails(client.getDeliveryPipeline({ name: `${LOC}/deliveryPipelines/none` }), 5, /NOT_FOUND: .*deliveryPipelines\/none/);
+  assert.ok(nf.statusDetails?.length, 'grpc-status-details-bin decoded into statusDetails');
+  const bad = await fails(client.createTarget({ parent: LOC, targetId: 'Bad_Id', target: {} }), 3, /INVALID_ARGUMENT/);
+  assert.ok(bad.statusDetails?.some(d => d.constructor.name === 'BadRequest'), 'a BadRequest detail');
+  await fails(client.createTarget({ parent: LOC, targetId: 'prod', target: { run: { location: LOC } } }), 6, /ALREADY_EXISTS/);
+  await fails(client.deleteDeliveryPipeline({ name: `${LOC}/deliveryPipelines/shop` }), 9, /FAILED_PRECONDITION/);
+  await fails(client.getDeliveryPipeline({ name: 'projects/p/deliveryPipelines/x' }), 3, /name/);
+});
+
+test('REST mode (fallback): the same calls, enums as numbers on the wire, codes mapped by gax from HTTP statuses', async () => {
+  const [p] = await rest.getDeliveryPipeline({ name: `${LOC}/deliveryPipelines/shop` });
+  assert.equal(p.serialPipeline!.stages!.length, 2);
+  assert.equal(p.condition?.pipelineReadyCondition?.status, true);
+  await assert.rejects(rest.createTarget({ parent: LOC, targetId: 'prod', target: { run: { location: LOC } } }), (e: GaxError) => e.code === 10);
+  await assert.rejects(rest.deleteDeliveryPipeline({ name: `${LOC}/deliveryPipelines/shop` }), (e: GaxError) => e.code === 3);
+});
+
+test('a repeated enum (executionConfigs[].usages) works over gRPC, where the REST fallback fails inside the client', async () => {
+  const target = { run: { location: LOC }, executionConfigs: [{ usages: ['RENDER', 'DEPLOY'], defaultPool: {} }, { usages: ['VERIFY'], defaultPool: {} }] } as unknown as protos.google.cloud.deploy.v1.ITarget;
+  const [op] = await client.createTarget({ parent: LOC, targetId: 'enums', target });
+  const [created] = await op.promise();
+  // gax decodes an LRO's Any response with enums as numbers, a unary answer with their names.
+  assert.deepEqual(created.executionConfigs!.map((c: protos.google.cloud.deploy.v1.IExecutionConfig) => c.usages), [[1, 2], [3]]);
+  const [t] = await client.getTarget({ name: created.name! });
+  assert.deepEqual(t.executionConfigs!.map((c: protos.google.cloud.deploy.v1.IExecutionConfig) => c.usages), [['RENDER', 'DEPLOY'], ['VERIFY']]);
+  await assert.rejects((async () => { const [o] = await rest.createTarget({ parent: LOC, targetId: 'enums-rest', target }); await o.promise(); })());
 });
 
 test('config and locations through the mixins', async () => {

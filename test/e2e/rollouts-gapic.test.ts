@@ -1,4 +1,4 @@
-// Rollout flows and precondition errors through @google-cloud/deploy in REST mode.
+// Rollout flows and precondition errors through @google-cloud/deploy on its default transport (gRPC).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGantry, eventually } from '../helpers/server.js';
@@ -46,7 +46,7 @@ test('create a rollout (LRO), approve it, advance the canary; enums decode to na
   const waiting = await until(second, r => r.phases?.[0]?.state === 'SUCCEEDED');
   assert.equal(waiting.state, 'IN_PROGRESS');
   assert.equal(waiting.approvalState, 'APPROVED');
-  await assert.rejects(c.advanceRollout({ name: second, phaseId: 'canary-50' }), code(3)); // FAILED_PRECONDITION arrives as 400 → 3
+  await assert.rejects(c.advanceRollout({ name: second, phaseId: 'canary-50' }), code(9)); // FAILED_PRECONDITION: 9 over gRPC (gax's REST mode makes 400 into 3)
   await c.advanceRollout({ name: second, phaseId: 'stable' });
   const done = await until(second, r => r.state === 'SUCCEEDED');
   assert.deepEqual(done.phases!.map(p => p.state), ['SUCCEEDED', 'SUCCEEDED']);
@@ -64,7 +64,7 @@ test('retryJob, ignoreJob, terminateJobRun, cancelRollout and listJobRuns', asyn
   const running = await until(slow, r => r.phases?.[0]?.deploymentJobs?.deployJob?.state === 'IN_PROGRESS');
   await c.terminateJobRun({ name: running.phases![0].deploymentJobs!.deployJob!.jobRun! });
   await until(slow, r => r.state === 'FAILED');
-  await assert.rejects(c.ignoreJob({ rollout: slow, phaseId: 'stable', jobId: 'verify' }), code(3));
+  await assert.rejects(c.ignoreJob({ rollout: slow, phaseId: 'stable', jobId: 'verify' }), code(9));
   await c.ignoreJob({ rollout: slow, phaseId: 'stable', jobId: 'deploy' });
   await until(slow, r => r.state === 'FAILED' && r.phases![0].deploymentJobs!.verifyJob!.state === 'FAILED');
   await c.ignoreJob({ rollout: slow, phaseId: 'stable', jobId: 'verify' });
@@ -73,7 +73,7 @@ test('retryJob, ignoreJob, terminateJobRun, cancelRollout and listJobRuns', asyn
   await until(cancelled, r => r.state === 'IN_PROGRESS');
   await c.cancelRollout({ name: cancelled });
   await until(cancelled, r => r.state === 'CANCELLED');
-  await assert.rejects(c.cancelRollout({ name: cancelled }), code(3));
+  await assert.rejects(c.cancelRollout({ name: cancelled }), code(9));
   await assert.rejects(c.getRollout({ name: `${PIPE}/releases/v6/rollouts/none` }), code(5));
   await assert.rejects(c.retryJob({ rollout: cancelled, phaseId: 'stable', jobId: 'nope' }), code(3));
 });
@@ -86,7 +86,7 @@ test('rollbackTarget returns the rollback rollout, which deploys the previous re
   assert.equal(name, `${PIPE}/releases/v7/rollouts/undo`);
   const back = await until(name, r => r.state === 'SUCCEEDED');
   assert.ok(back.rollbackOfRollout);
-  await assert.rejects(c.rollbackTarget({ name: PIPE, targetId: 'nowhere', rolloutId: 'x' }), code(3));
+  await assert.rejects(c.rollbackTarget({ name: PIPE, targetId: 'nowhere', rolloutId: 'x' }), code(9));
 });
 
 async function createRollout(parent: string, rolloutId: string, targetId: string): Promise<string> {

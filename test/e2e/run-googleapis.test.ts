@@ -1,12 +1,12 @@
-// Cloud Run jobs through googleapis v1 and v2 and @google-cloud/run (REST): one job seen by both versions, tasks
+// Cloud Run jobs through googleapis v1 and v2 and @google-cloud/run (gRPC and REST): one job seen by both versions, tasks
 // that really run (process executor) with their own index, retries, failures, cancel, and bad input.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { JobsClient, ExecutionsClient } from '@google-cloud/run';
+import { JobsClient, ExecutionsClient, TasksClient } from '@google-cloud/run';
 import { startTestGantry, tempDir, eventually } from '../helpers/server.js';
-import { fakeAuth, googleapisRun, googleError } from '../helpers/clients.js';
+import { gapicOptions, googleapisRun, googleError } from '../helpers/clients.js';
 import type { run_v1, run_v2 } from 'googleapis';
 import type { Gantry } from '../../src/gantry.js';
 
@@ -155,25 +155,37 @@ test('v2 sees the v1 job and runs it; its operations finish with the work', asyn
   assert.equal(reserved.status, 'INVALID_ARGUMENT');
 });
 
-test('@google-cloud/run (REST): create, run and wait on the execution through LRO promises', async () => {
-  const u = new URL(g.url);
-  const opts = { apiEndpoint: u.hostname, port: Number(u.port), protocol: 'http', fallback: true, authClient: fakeAuth() } as unknown as ConstructorParameters<typeof JobsClient>[0];
-  const jobs = new JobsClient(opts);
-  const executions = new ExecutionsClient(opts);
-  try {
-    const [op] = await jobs.createJob({ parent: LOC, jobId: 'gapic', job: { template: { taskCount: 3, template: { maxRetries: 0, containers: [{ image: 'busybox', command: ['sh', '-c', 'test $CLOUD_RUN_TASK_COUNT = 3'] }] } } } });
-    const [job] = await op.promise();
-    assert.equal(job.name, `${LOC}/jobs/gapic`);
-    const [runOp] = await jobs.runJob({ name: `${LOC}/jobs/gapic` });
-    const [ex] = await runOp.promise();
-    assert.equal(ex.succeededCount, 3);
-    const [again] = await executions.getExecution({ name: ex.name! });
-    assert.equal(again.taskCount, 3);
-  } finally {
-    await jobs.close();
-    await executions.close();
-  }
-});
+for (const transport of ['grpc', 'rest'] as const) {
+  test(`@google-cloud/run (${transport === 'grpc' ? 'gRPC, its default transport' : 'REST fallback'}): create, run and wait on the execution through LRO promises; tasks listed`, async () => {
+    const opts = gapicOptions(g.url, transport) as ConstructorParameters<typeof JobsClient>[0];
+    const jobs = new JobsClient(opts);
+    const executions = new ExecutionsClient(opts);
+    const tasks = new TasksClient(opts);
+    const id = `gapic-${transport}`;
+    try {
+      const [op] = await jobs.createJob({ parent: LOC, jobId: id, job: { labels: { via: transport }, template: { taskCount: 3, template: { maxRetries: 0, containers: [{ image: 'busybox', command: ['sh', '-c', 'test $CLOUD_RUN_TASK_COUNT = 3 && echo task $CLOUD_RUN_TASK_INDEX'] }] } } } });
+      const [job] = await op.promise();
+      assert.equal(job.name, `${LOC}/jobs/${id}`);
+      const [runOp] = await jobs.runJob({ name: `${LOC}/jobs/${id}` });
+      const [ex] = await runOp.promise();
+      assert.equal(ex.succeededCount, 3);
+      const [again] = await executions.getExecution({ name: ex.name! });
+      assert.equal(again.taskCount, 3);
+      const [list] = await tasks.listTasks({ parent: ex.name! });
+      assert.deepEqual(list.map(t => t.index).sort(), [0, 1, 2]);
+      const [listed] = await jobs.listJobs({ parent: LOC });
+      assert.ok(listed.some(j => j.name === job.name && j.labels?.via === transport));
+      // gRPC carries the code; this library's REST fallback surfaces the error body as its message.
+      await assert.rejects(jobs.getJob({ name: `${LOC}/jobs/none` }), (e: { code?: number; message: string }) => (transport === 'grpc' ? e.code === 5 : /NOT_FOUND/.test(e.message)));
+      const [del] = await jobs.deleteJob({ name: job.name! });
+      await del.promise();
+    } finally {
+      await jobs.close();
+      await executions.close();
+      await tasks.close();
+    }
+  });
+}
 
 test('bad input: Google-shaped 4xx, never a 5xx', async () => {
   const bad = async (p: Promise<unknown>, status: string, re?: RegExp) => {

@@ -2,6 +2,7 @@
 import { google, type clouddeploy_v1 } from 'googleapis';
 import { OAuth2Client } from 'google-auth-library';
 import { CloudDeployClient } from '@google-cloud/deploy';
+import * as grpc from '@grpc/grpc-js';
 
 export function fakeAuth(): OAuth2Client {
   const auth = new OAuth2Client();
@@ -15,9 +16,19 @@ export function googleapisDeploy(url: string): clouddeploy_v1.Clouddeploy {
   return google.clouddeploy({ version: 'v1', rootUrl: url + '/', auth });
 }
 
-export function gapicDeploy(url: string): CloudDeployClient {
+/**
+ * Options that point a GAPIC client (any `@google-cloud/*` library) at a Gantry: on its default transport, gRPC over
+ * cleartext HTTP/2 on Gantry's one port; or, with `rest`, gax's REST fallback.
+ */
+export function gapicOptions(url: string, transport: 'grpc' | 'rest' = 'grpc'): Record<string, unknown> {
   const u = new URL(url);
-  return new CloudDeployClient({ apiEndpoint: u.hostname, port: Number(u.port), protocol: 'http', fallback: true, authClient: fakeAuth() } as unknown as ConstructorParameters<typeof CloudDeployClient>[0]);
+  return transport === 'grpc'
+    ? { apiEndpoint: u.hostname, port: Number(u.port), sslCreds: grpc.credentials.createInsecure(), authClient: fakeAuth() }
+    : { apiEndpoint: u.hostname, port: Number(u.port), protocol: 'http', fallback: true, authClient: fakeAuth() };
+}
+
+export function gapicDeploy(url: string, transport: 'grpc' | 'rest' = 'grpc'): CloudDeployClient {
+  return new CloudDeployClient(gapicOptions(url, transport) as ConstructorParameters<typeof CloudDeployClient>[0]);
 }
 
 /** The google.rpc.Status a googleapis call failed with. */

@@ -1,0 +1,11 @@
+import { startGantry } from '../dist/src/gantry.js';
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import * as grpc from '@grpc/grpc-js';
+const g = await startGantry({ port: 0, dataDir: ':memory:', logLevel: 'error' });
+const sm = new SecretManagerServiceClient({ apiEndpoint: '127.0.0.1', port: g.port, sslCreds: grpc.credentials.createInsecure() });
+const [s] = await sm.createSecret({ parent: 'projects/p', secretId: 's', secret: { replication: { automatic: {} } } });
+const [v] = await sm.addSecretVersion({ parent: s.name, payload: { data: Buffer.from('s3cr3t') } });
+const r = await fetch(`http://127.0.0.1:${g.port}/v1/${v.name}:access`); console.log(await r.text());
+const [a] = await sm.accessSecretVersion({ name: v.name });
+const d = a.payload.data; console.log(typeof d, d?.constructor?.name, d.length, d.byteOffset, Buffer.from(d).toString());
+await sm.close(); await g.close();
