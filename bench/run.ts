@@ -7,12 +7,17 @@
 //  6. A Cloud Run job of 200 tasks running `true`, parallelism 10, on the process executor, vs a plain Node script
 //     spawning the same 200 processes 10 at a time.
 //  7. A 1,000-task Cloud Run execution on the simulated executor: its counts, and GET latency while it runs.
+//  8. A unary gRPC GetRollout: Gantry vs a bare @grpc/grpc-js server answering the same message bytes, and vs
+//     Gantry's own REST GET of the rollout.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import * as grpc from '@grpc/grpc-js';
+import { protoRoot } from '../src/grpc/protos.js';
+import { encodeJson } from '../src/grpc/transcode.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { startGantry as startInProcess } from '../src/gantry.js';
 import { ProcessExecutor } from '../src/executors/process.js';
@@ -21,13 +26,13 @@ const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const LOC = 'projects/bench/locations/us-central1';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 
-function startGantry(dataDir: string): Promise<{ url: string; stop(): void; ms: number }> {
+function startGantry(dataDir: string): Promise<{ url: string; stop(): void; ms: number; pid: number }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [MAIN, '--port', '0', '--data-dir', dataDir, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'inherit'] });
     proc.stdout.on('data', (d: Buffer) => {
       const m = /listening on (http:\/\/\S+)/.exec(d.toString());
-      if (m) resolve({ url: m[1], stop: () => proc.kill('SIGTERM'), ms: performance.now() - t0 });
+      if (m) resolve({ url: m[1], stop: () => proc.kill('SIGTERM'), ms: performance.now() - t0, pid: proc.pid! });
     });
     proc.once('exit', code => reject(new Error(`gantry exited ${code}`)));
   });
@@ -218,6 +223,78 @@ async function bigExecution(): Promise<void> {
   console.log(`1,000-task simulated execution: ${status.succeededCount}/${tasks} succeeded in ${(total / 1000).toFixed(2)} s; GET while it ran (${latencies.length} requests): p50 ${p(0.5).toFixed(2)} ms, p99 ${p(0.99).toFixed(2)} ms`);
 }
 
+/** CPU time (user + system, ms) a process has used, from /proc. */
+function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
+}
+
+/** A load run and the server's CPU per request (µs) over it. */
+async function measured(pid: number, load: () => Promise<{ rate: number; count: number }>): Promise<{ rate: number; cpuUs: number }> {
+  const c0 = cpuMs(pid);
+  const r = await load();
+  return { rate: r.rate, cpuUs: ((cpuMs(pid) - c0) * 1000) / r.count };
+}
+
+/** Unary calls per second: `inFlight` loops on one channel, each sending the next call when the last is answered. */
+async function grpcLoad(address: string, path: string, request: Buffer, inFlight = 10): Promise<{ rate: number; count: number }> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const once = () => new Promise<void>((res, rej) => client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, request, (e: grpc.ServiceError | null) => (e ? rej(e) : res())));
+  const run = async (ms: number) => {
+    let n = 0;
+    const end = performance.now() + ms;
+    await Promise.all(Array.from({ length: inFlight }, async () => { while (performance.now() < end) { await once(); n++; } }));
+    return n / (ms / 1000);
+  };
+  await run(500);
+  const r = await run(seconds * 1000);
+  client.close();
+  return { rate: r, count: r * seconds };
+}
+
+async function grpcGet(): Promise<void> {
+  const g = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
+  const post = async (path: string, body: unknown) => {
+    const r = await fetch(g.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  };
+  await post(`/v1/${LOC}/targets?targetId=t`, { run: { location: LOC } });
+  await post(`/v1/${LOC}/deliveryPipelines?deliveryPipelineId=p`, { serialPipeline: { stages: [{ targetId: 't' }] } });
+  await post(`/v1/${LOC}/deliveryPipelines/p/releases?releaseId=r`, {});
+  const name = `${LOC}/deliveryPipelines/p/releases/r/rollouts/ro`;
+  for (;;) {
+    const r = await fetch(`${g.url}/v1/${name.slice(0, name.indexOf('/rollouts'))}`);
+    if (((await r.json()) as { renderState?: string }).renderState === 'SUCCEEDED') break;
+    await new Promise(res => setTimeout(res, 50));
+  }
+  await post(`/v1/${name.slice(0, name.lastIndexOf('/'))}?rolloutId=ro`, { targetId: 't' });
+  const json = await (await fetch(`${g.url}/v1/${name}`)).json();
+  const root = protoRoot();
+  const Req = root.lookupType('google.cloud.deploy.v1.GetRolloutRequest');
+  const request = Buffer.from(Req.encode(Req.fromObject({ name })).finish());
+  const answer = encodeJson(root.lookupType('google.cloud.deploy.v1.Rollout'), json);
+  const path = '/google.cloud.deploy.v1.CloudDeploy/GetRollout';
+  const bare = spawn(process.execPath, ['-e', `
+    const grpc = require('@grpc/grpc-js');
+    const body = Buffer.from(${JSON.stringify(answer.toString('base64'))}, 'base64');
+    const id = b => b;
+    const s = new grpc.Server();
+    s.addService({ GetRollout: { path: ${JSON.stringify(path)}, requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id } },
+      { GetRollout: (_call, cb) => cb(null, body) });
+    s.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => console.log(port));`], { stdio: ['ignore', 'pipe', 'inherit'], cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+  const port = await new Promise<number>(r => bare.stdout.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
+  // Throughput with one client for both servers; the client (grpc-js, in this process) is the heavier side on a small
+  // machine, so the server's own CPU per call is reported too: that is what the transport costs Gantry.
+  const gantry = await measured(g.pid, () => grpcLoad(new URL(g.url).host, path, request));
+  const plain = await measured(bare.pid!, () => grpcLoad(`127.0.0.1:${port}`, path, request));
+  await rps(`${g.url}/v1/${name}`); // warm the REST path
+  const rest = await measured(g.pid, async () => { const r = await autocannon({ url: `${g.url}/v1/${name}`, connections: 10, duration: seconds }); return { rate: r.requests.average, count: r.requests.total }; });
+  bare.kill();
+  g.stop();
+  console.log(`gRPC GetRollout (${answer.length} B): gantry ${gantry.rate.toFixed(0)} calls/s, bare grpc-js ${plain.rate.toFixed(0)} calls/s, ratio ${(gantry.rate / plain.rate * 100).toFixed(0)}%; ` +
+    `server CPU per call: gantry gRPC ${gantry.cpuUs.toFixed(0)} µs, bare grpc-js ${plain.cpuUs.toFixed(0)} µs, gantry REST GET ${rest.cpuUs.toFixed(0)} µs (gRPC/REST ${(gantry.cpuUs / rest.cpuUs).toFixed(2)}×)`);
+}
+
 const which = process.argv[2];
 if (!which || which === 'get') await getThroughput();
 if (!which || which === 'list') await listPage();
@@ -226,3 +303,4 @@ if (!which || which === 'rollouts') await rolloutThroughput();
 if (!which || which === 'process') await processTask();
 if (!which || which === 'runtasks') await runTasks();
 if (!which || which === 'bigexec') await bigExecution();
+if (!which || which === 'grpc') await grpcGet();

@@ -96,6 +96,9 @@ function matches(value: string, pattern: string[]): boolean {
   return segs.length === pattern.length;
 }
 
+/** Values (resource names, mostly) that need no percent-encoding. */
+const UNRESERVED = /^[A-Za-z0-9._~/-]*$/;
+
 /**
  * The REST path for a request, when every variable's field holds a value of its pattern; each segment
  * percent-encoded, so no value can reach another route.
@@ -108,7 +111,7 @@ export function renderPath(t: PathTemplate, msg: Record<string, unknown>): strin
     if (typeof v !== 'string' && typeof v !== 'number') return undefined;
     const s = String(v);
     if (!matches(s, part.pattern)) return undefined;
-    out += '/' + s.split('/').map(encodeURIComponent).join('/');
+    out += '/' + (UNRESERVED.test(s) ? s : s.split('/').map(encodeURIComponent).join('/'));
   }
   return t.verb ? `${out}:${t.verb}` : out;
 }

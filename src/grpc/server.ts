@@ -17,7 +17,7 @@ import { decodeRequest, encodeJson, restCall, type RestCall } from './transcode.
 
 type Json = Record<string, unknown>;
 /** What every kind of server call has. */
-interface SurfaceCall { metadata: grpc.Metadata; getHost(): string; once(event: 'cancelled', listener: () => void): unknown }
+interface SurfaceCall { metadata: grpc.Metadata; cancelled: boolean; getHost(): string; once(event: 'cancelled', listener: () => void): unknown }
 type Headers = ApiRequest['headers'];
 
 /**
@@ -99,7 +99,7 @@ export class GrpcFront {
         const headers = headersOf(call);
         this.app.admit(headers);
         const msg = decode(input, call.request);
-        const signal = signalOf(call, this.stopping.signal);
+        const signal = lazySignal(call, this.stopping.signal);
         const out = mixin ? this.tryEach(mixinBindings(service, m.name, String(headers.host)), msg, headers, output, signal)
           : this.call(callFor(own, msg, m), headers, output, signal);
         if (out instanceof Promise) out.then(b => callback(null, b), fail);
@@ -111,7 +111,7 @@ export class GrpcFront {
   }
 
   /** A mixin method through each API's binding in turn, while the answer is NOT_FOUND (mixins.ts). */
-  private tryEach(bindings: HttpBinding[], msg: Json, headers: Headers, output: protobuf.Type, signal: AbortSignal): Buffer | Promise<Buffer> {
+  private tryEach(bindings: HttpBinding[], msg: Json, headers: Headers, output: protobuf.Type, signal: () => AbortSignal): Buffer | Promise<Buffer> {
     let first: unknown;
     const attempt = (i: number): Buffer | Promise<Buffer> => {
       if (i >= bindings.length) throw first;
@@ -132,7 +132,7 @@ export class GrpcFront {
     return attempt(0);
   }
 
-  private call(rc: RestCall, headers: Headers, output: protobuf.Type, signal: AbortSignal): Buffer | Promise<Buffer> {
+  private call(rc: RestCall, headers: Headers, output: protobuf.Type, signal: () => AbortSignal): Buffer | Promise<Buffer> {
     const reply = this.app.invoke(rc.method, rc.path, rc.query, rc.body, headers, signal);
     const field = rc.binding.responseBody;
     return reply instanceof Promise ? reply.then(r => this.encode(output, r, field)) : this.encode(output, reply, field);
@@ -235,6 +235,13 @@ function headersOf(call: SurfaceCall): Headers {
 /** Aborts when the call is cancelled (by the client, or by its deadline passing) or Gantry stops. */
 function signalOf(call: SurfaceCall, stopping: AbortSignal): AbortSignal {
   const ac = new AbortController();
-  call.once('cancelled', () => ac.abort());
+  if (call.cancelled) ac.abort();
+  else call.once('cancelled', () => ac.abort());
   return AbortSignal.any([ac.signal, stopping]);
+}
+
+/** `signalOf`, made on first use and then kept. */
+function lazySignal(call: SurfaceCall, stopping: AbortSignal): () => AbortSignal {
+  let made: AbortSignal | undefined;
+  return () => (made ??= signalOf(call, stopping));
 }

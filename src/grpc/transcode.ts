@@ -23,7 +23,7 @@ export function restCall(bindings: HttpBinding[], msg: Json): RestCall | undefin
   for (const b of bindings) {
     const path = renderPath(b.template, msg);
     if (path === undefined) continue;
-    const bound = new Set(boundFields(b.template).filter(f => f.length === 1).map(f => f[0]));
+    const bound = topLevelBound(b);
     let body: unknown;
     const query: Query = {};
     if (b.body === '*') {
@@ -37,6 +37,14 @@ export function restCall(bindings: HttpBinding[], msg: Json): RestCall | undefin
     return { method: b.method, path, query, body, binding: b };
   }
   return undefined;
+}
+
+const boundCache = new WeakMap<HttpBinding, Set<string>>();
+/** The top-level fields a binding's path holds: not repeated in its body or query. */
+function topLevelBound(b: HttpBinding): Set<string> {
+  let set = boundCache.get(b);
+  if (!set) boundCache.set(b, (set = new Set(boundFields(b.template).filter(f => f.length === 1).map(f => f[0]))));
+  return set;
 }
 
 /** Query parameters as transcoding sends them: nested messages by dotted path, repeated scalars repeated. */
@@ -54,15 +62,25 @@ function addQuery(query: Query, key: string, v: unknown): void {
 
 /** A request message's bytes as proto3 JSON (only the fields the client set). */
 export function decodeRequest(type: protobuf.Type, bytes: Uint8Array): Json {
-  // Read twice: protobufjs's Buffer reader cuts a string whose length runs past the end instead of refusing the
-  // message, so a plain Uint8Array view is read first, strictly; but only the Buffer reader's `bytes` fields
-  // survive proto3-json-serializer (which ignores a Uint8Array's offset).
-  if (Buffer.isBuffer(bytes)) type.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  return toProto3JSON(type.decode(bytes) as protobuf.Message & { $type: protobuf.Type }) as Json;
+  // protobufjs's Buffer reader cuts a string whose length runs past the end instead of refusing the message, so a
+  // plain Uint8Array view is read, strictly. But proto3-json-serializer ignores a Uint8Array's offset, so a message
+  // with `bytes` fields is read a second time, as a Buffer, for their values.
+  const view = Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
+  const strict = type.decode(view);
+  const msg = view !== bytes && holdsBytes(type) ? type.decode(bytes) : strict;
+  return toProto3JSON(msg as protobuf.Message & { $type: protobuf.Type }) as Json;
 }
 
-/** A JSON value of `type` as message bytes. */
-export function encodeJson(type: protobuf.Type, json: unknown): Buffer {
-  const msg = fromProto3JSON(type, json as Parameters<typeof fromProto3JSON>[1]);
-  return Buffer.from(type.encode(msg ?? {}).finish());
+const bytesTypes = new WeakMap<protobuf.Type, boolean>();
+/** Whether a message (or any message inside it) has a `bytes` field. */
+function holdsBytes(type: protobuf.Type): boolean {
+  let known = bytesTypes.get(type);
+  if (known === undefined) bytesTypes.set(type, (known = reachesBytes(type, new Set())));
+  return known;
+}
+
+function reachesBytes(type: protobuf.Type, seen: Set<protobuf.Type>): boolean {
+  if (seen.has(type)) return false;
+  seen.add(type);
+  return type.fieldsArray.some(f => f.type === 'bytes' || (f.resolvedType && 'fieldsArray' in f.resolvedType && reachesBytes(f.resolvedType as protobuf.Type, seen)));
 }

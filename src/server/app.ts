@@ -248,9 +248,11 @@ export class App {
    * A request that arrived already parsed (a gRPC call transcoded to its REST route): the same route match, checks and
    * handler as over HTTP; throws the ApiError an HTTP client would have got in its body.
    */
-  invoke(method: string, path: string, query: ApiRequest['query'], body: unknown, headers: ApiRequest['headers'], signal?: AbortSignal): ApiReply | Promise<ApiReply> {
+  invoke(method: string, path: string, query: ApiRequest['query'], body: unknown, headers: ApiRequest['headers'], signal?: () => AbortSignal): ApiReply | Promise<ApiReply> {
     const { spec, params } = this.matchRoute(method, path, query);
-    return spec.handler({ method, path, params, query, headers, body, enumInts: false, signal });
+    // The signal is made only for the handlers that wait for something: most never look.
+    return spec.handler(signal ? { method, path, params, query, headers, body, enumInts: false, get signal() { return signal(); } }
+      : { method, path, params, query, headers, body, enumInts: false });
   }
 
   /** The guard's checks (token, Host, Origin) for a request that did not come through the HTTP/1 listener. */

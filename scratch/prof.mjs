@@ -1,0 +1,13 @@
+import { startGantry } from '../dist/src/gantry.js';
+import * as grpc from '@grpc/grpc-js';
+import { protoRoot } from '../dist/src/grpc/protos.js';
+const LOC = 'projects/bench/locations/us-central1';
+const g = await startGantry({ port: Number(process.argv[2]), dataDir: ':memory:', logLevel: 'silent', renderMs: 0 });
+const post = async (path, body) => { const r = await fetch(g.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }); if (r.status !== 200) throw new Error(await r.text()); };
+await post(`/v1/${LOC}/targets?targetId=t`, { run: { location: LOC } });
+await post(`/v1/${LOC}/deliveryPipelines?deliveryPipelineId=p`, { serialPipeline: { stages: [{ targetId: 't' }] } });
+await post(`/v1/${LOC}/deliveryPipelines/p/releases?releaseId=r`, {});
+await new Promise(r => setTimeout(r, 500));
+await post(`/v1/${LOC}/deliveryPipelines/p/releases/r/rollouts?rolloutId=ro`, { targetId: 't' });
+console.log('ready');
+process.on('SIGTERM', async () => { await g.close(); process.exit(0); });
