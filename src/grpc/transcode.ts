@@ -84,3 +84,9 @@ function reachesBytes(type: protobuf.Type, seen: Set<protobuf.Type>): boolean {
   seen.add(type);
   return type.fieldsArray.some(f => f.type === 'bytes' || (f.resolvedType && 'fieldsArray' in f.resolvedType && reachesBytes(f.resolvedType as protobuf.Type, seen)));
 }
+
+/** A JSON value of `type` as message bytes. */
+export function encodeJson(type: protobuf.Type, json: unknown): Buffer {
+  const msg = fromProto3JSON(type, json as Parameters<typeof fromProto3JSON>[1]);
+  return Buffer.from(type.encode(msg ?? {}).finish());
+}
