@@ -8,7 +8,7 @@ import { connect, constants } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { Logging, type Entry } from '@google-cloud/logging';
-import { JobsClient } from '@google-cloud/run';
+import { ExecutionsClient, JobsClient } from '@google-cloud/run';
 import { startTestGantry, eventually } from '../helpers/server.js';
 import { gapicDeploy, gapicOptions } from '../helpers/clients.js';
 import type { Gantry } from '../../src/gantry.js';
@@ -132,6 +132,41 @@ test('raw gRPC: unknown methods, malformed and oversize messages, wrong names ge
   assert.equal((await fetch(`${g.url}/gantry/v1/healthz`)).status, 200);
 });
 
+test('fuzz: 3,000 random and mutated messages to random methods get a gRPC status, never INTERNAL; Gantry keeps serving', async () => {
+  const { protoRoot, SERVICE_FILES } = await import('../../src/grpc/protos.js');
+  const root = protoRoot();
+  const methods = Object.keys(SERVICE_FILES).flatMap(s => root.lookupService(s).methodsArray.filter(m => !m.requestStream && !m.responseStream).map(m => ({ path: `/${s}/${m.name}`, type: m.resolvedRequestType! })));
+  let seed = 0x9e3779b9;
+  const rnd = () => { seed = (seed + 0x6d2b79f5) >>> 0; let t = Math.imul(seed ^ (seed >>> 15), seed | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32; };
+  const names = [`${LOC}/deliveryPipelines/x`, `${LOC}/targets/x`, 'projects/p', `${LOC}/jobs/x`, `${LOC}/operations/x`, '', '../..', 'projects/%2F/x', 'a'.repeat(5000)];
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const codes = new Map<number, number>();
+  try {
+    for (let i = 0; i < 3000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, async () => {
+        const m = methods[Math.floor(rnd() * methods.length)];
+        let bytes: Buffer;
+        const kind = rnd();
+        if (kind < 0.3) {
+          bytes = Buffer.from(Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256)));
+        } else {
+          const fields: Record<string, unknown> = {};
+          for (const f of m.type.fieldsArray) if (f.type === 'string' && !f.repeated && !f.map && rnd() < 0.7) fields[f.name] = names[Math.floor(rnd() * names.length)];
+          bytes = Buffer.from(m.type.encode(m.type.fromObject(fields)).finish());
+          if (kind > 0.8 && bytes.length) for (let k = 0; k < 3; k++) bytes[Math.floor(rnd() * bytes.length)] = Math.floor(rnd() * 256);
+        }
+        const r = await rawCall(client, m.path, bytes, { deadline: Date.now() + 10_000 });
+        codes.set(r.code, (codes.get(r.code) ?? 0) + 1);
+        assert.ok(r.code !== grpc.status.INTERNAL && r.code !== grpc.status.UNKNOWN && r.code !== grpc.status.DEADLINE_EXCEEDED, `${m.path} ${bytes.toString('hex').slice(0, 200)}: ${r.code} ${r.details}`);
+      }));
+    }
+  } finally {
+    client.close();
+  }
+  assert.ok((codes.get(grpc.status.INVALID_ARGUMENT) ?? 0) > 100, JSON.stringify([...codes]));
+  assert.equal((await fetch(`${g.url}/gantry/v1/healthz`)).status, 200);
+});
+
 test('deadlines and cancelled calls: the server stops waiting for them, and keeps nothing', async () => {
   // An operation that does not finish soon: the run of a job whose task sleeps.
   const jobs = new JobsClient(gapicOptions(g.url) as ConstructorParameters<typeof JobsClient>[0]);
@@ -156,6 +191,9 @@ test('deadlines and cancelled calls: the server stops waiting for them, and keep
     assert.equal(decoded.name, runOp.name);
     assert.equal(decoded.done, false);
     assert.equal(decoded.metadata.type_url, 'type.googleapis.com/google.cloud.run.v2.Execution');
+    const executions = new ExecutionsClient(gapicOptions(g.url) as ConstructorParameters<typeof ExecutionsClient>[0]);
+    await (await executions.cancelExecution({ name: (runOp.metadata as { name: string }).name }))[0].promise();
+    await executions.close();
   } finally {
     client.close();
     await jobs.close();

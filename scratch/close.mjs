@@ -1,0 +1,11 @@
+import { startGantry } from '../dist/src/gantry.js';
+import * as grpc from '@grpc/grpc-js';
+const g = await startGantry({ port: 0, dataDir: ':memory:', logLevel: 'silent' });
+const client = new grpc.Client(`127.0.0.1:${g.port}`, grpc.credentials.createInsecure());
+await new Promise(r => client.makeUnaryRequest('/google.cloud.deploy.v1.CloudDeploy/GetConfig', b => b, b => b, Buffer.alloc(0), () => r()));
+const keep = process.argv[2] === 'keep';
+if (!keep) client.close();
+const t0 = Date.now();
+await g.close();
+console.log('closed in', Date.now() - t0);
+client.close();
