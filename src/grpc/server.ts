@@ -38,6 +38,8 @@ export interface GrpcOptions {
 /** Encoded replies of stored resources, by their JSON: a repeated GET re-sends the bytes. */
 const REPLY_CACHE_ENTRIES = 2_000;
 const REPLY_CACHE_BYTES = 16 * 1024 * 1024;
+const END_GRACE_MS = 1_000;
+const SOCKET_IDLE_MS = 120_000;
 /** A streaming client that stops reading gets no more than this queued for it. */
 const STREAM_BACKLOG_BYTES = 4 * 1024 * 1024;
 
@@ -52,6 +54,11 @@ export class GrpcFront {
 
   /** Serves a connection whose HTTP/2 preface is unread in the socket. */
   accept(socket: Socket): void {
+    // HTTP/2 has no half-close of the connection: a client that ended its side is going (what it asked for may
+    // still be answered within the grace time). A socket silent for as long as an HTTP/1 one may be closes too;
+    // clients reconnect on their next call.
+    socket.once('end', () => setTimeout(() => socket.destroy(), END_GRACE_MS).unref());
+    socket.setTimeout(SOCKET_IDLE_MS, () => socket.destroy());
     this.start().injectConnection(socket);
   }
 

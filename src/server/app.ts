@@ -317,6 +317,7 @@ function sniffHttp2Preface(socket: Socket, decide: (isHttp2: boolean) => void): 
   const done = () => {
     clearTimeout(timer);
     socket.off('data', onData);
+    socket.off('end', onGone);
     socket.off('error', onGone);
     socket.off('close', onGone);
   };
@@ -333,6 +334,8 @@ function sniffHttp2Preface(socket: Socket, decide: (isHttp2: boolean) => void): 
   };
   const timer = setTimeout(onGone, PREFACE_TIMEOUT_MS);
   socket.on('data', onData);
+  // The listener allows half-open sockets (HTTP/1 needs them): a client that ends before saying anything is gone.
+  socket.on('end', onGone);
   socket.on('error', onGone);
   socket.on('close', onGone);
 }

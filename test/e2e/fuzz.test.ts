@@ -682,6 +682,8 @@ interface Case {
   halfClose?: boolean;
   /** Node's HTTP parser must reject the request: closing without an answer is acceptable. */
   mayDrop: boolean;
+  /** An HTTP/2 exchange (gRPC shares the port): the answer is HTTP/2 frames, not HTTP/1 responses. */
+  http2?: boolean;
   /** Single requests keep their structured form, for shrinking the reproducer. */
   req?: Req;
 }
@@ -750,7 +752,8 @@ function framing(r: Rng, q: Req, s: Seeds): Omit<Case, 'index' | 'kind' | 'corpu
     case 'http10': return out('HTTP/1.0 without Host', [render({ ...q, version: 'HTTP/1.0', headers: q.headers.filter(h => !/^(host|connection)$/i.test(h[0])) }, s.port)], { mayDrop: false });
     case 'http09': return out('HTTP/0.9 request line', [Buffer.from(`GET ${target(q)}\r\n\r\n`)], { halfClose: true });
     case 'badVersion': { const v = r.pick(['HTTP/1.2', 'HTTP/2.0', 'HTTP/9.9', 'HTTP/1', 'http/1.1', 'HTTP/1.1x', 'HTTP/1.1 ', 'HTTPS/1.1', 'HTTP/0.9']); return out(`version ${v}`, [render({ ...q, version: v }, s.port)], { halfClose: true }); }
-    case 'h2Preface': return out('HTTP/2 connection preface', [Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')], { halfClose: true });
+    // The port serves gRPC too: the preface opens an HTTP/2 session (the server's SETTINGS), and EOF closes it.
+    case 'h2Preface': return out('HTTP/2 connection preface', [Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')], { halfClose: true, heads: [], http2: true });
     case 'extraSpaces': { const t = r.pick(['  ', '\t']); return out(`request line separated by ${JSON.stringify(t)}`, [Buffer.from(text.toString('latin1').replace(' ', t), 'latin1')], { halfClose: true }); }
     case 'missingVersion': return out('request line without a version', [render({ ...q, version: '' }, s.port)], { halfClose: true });
     case 'partialHead': { const cut = r.range(1, text.indexOf('\r\n\r\n')); return out(`only ${cut} bytes of the head, then EOF`, [text.subarray(0, cut)], { halfClose: true }); }
@@ -829,6 +832,12 @@ function routeOf(c: Case): string {
 
 function evaluate(c: Case, res: RawResult): Failure[] {
   const out: Failure[] = [];
+  if (c.http2) {
+    // An HTTP/2 server speaks first with a SETTINGS frame (type 4 in the fourth byte of the frame header).
+    if (res.timedOut) out.push({ cls: 'hang', sig: 'hang: HTTP/2 session not closed after EOF', detail: `no close within ${TIMEOUT_MS} ms` });
+    else if (res.firstBytes?.length && res.firstBytes[3] !== 4) out.push({ cls: 'bad-response', sig: 'bad-response: not an HTTP/2 SETTINGS frame', detail: res.firstBytes.toString('hex') });
+    return out;
+  }
   const size = c.chunks.reduce((n, b) => n + b.length, 0);
   const lost = !res.timedOut && !c.mayDrop && res.responses.length < c.heads.length;
   // A server that answers before reading a large body and then closes makes the kernel send RST, which
@@ -1032,7 +1041,7 @@ function send(c: Case, timeoutMs = TIMEOUT_MS): Promise<RawResult> {
   // Single well-formed requests resolve on their answer (a keep-alive mutation must not look like a hang);
   // framing cases wait for the server to close, to see everything it says.
   const single = c.kind !== 'framing' || c.mutation === 'framing.splitWrites';
-  return rawExchange({ port, chunks: c.chunks, gapMs: c.gapMs, heads: c.heads, halfClose: c.halfClose, resolveAfter: single ? 1 : undefined, timeoutMs });
+  return rawExchange({ port, chunks: c.chunks, gapMs: c.gapMs, heads: c.heads, halfClose: c.halfClose, resolveAfter: single ? 1 : undefined, timeoutMs, raw: c.http2 });
 }
 
 /** Drops headers and query parameters one at a time while the failure stays the same. */

@@ -19,7 +19,7 @@ export interface Gcloud {
 export async function gcloudFor(url: string, project = 'my-proj', opts: { run?: boolean } = {}): Promise<Gcloud> {
   const env = {
     ...process.env, CLOUDSDK_CONFIG: tempDir('gcloud-'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1', CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: '1',
-    // gcloud storage speaks the JSON API by default; pinned, since Gantry serves no gRPC (`grpc_with_json_fallback`
+    // gcloud storage speaks the JSON API by default; pinned, since Gantry serves no Cloud Storage gRPC (`grpc_with_json_fallback`
     // or `use_grpc_if_available` would try a gRPC endpoint first).
     CLOUDSDK_STORAGE_PREFERRED_API: 'json', CLOUDSDK_STORAGE_USE_GRPC_IF_AVAILABLE: 'false',
   };

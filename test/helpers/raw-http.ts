@@ -21,6 +21,8 @@ export interface RawResult {
   timedOut: boolean;
   /** Bytes that did not parse as an HTTP response (the response was malformed). */
   garbage?: string;
+  /** With `raw`: the first bytes that came back, unparsed. */
+  firstBytes?: Buffer;
   ms: number;
 }
 
@@ -36,6 +38,8 @@ export interface RawOptions {
   halfClose?: boolean;
   /** Resolve once this many responses are complete instead of waiting for the server's close. */
   resolveAfter?: number;
+  /** Not HTTP/1 (an HTTP/2 exchange): keep the first bytes instead of parsing responses. */
+  raw?: boolean;
   timeoutMs: number;
 }
 
@@ -63,9 +67,10 @@ export function rawExchange(o: RawOptions): Promise<RawResult> {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (closed || reset) parse(true);
+      if ((closed || reset) && !o.raw) parse(true);
       sock.destroy();
-      resolve({ responses, closed, reset, refused, timedOut, garbage, ms: performance.now() - start });
+      const firstBytes = o.raw ? Buffer.from(store.subarray(off, off + Math.min(len, 64))) : undefined;
+      resolve({ responses, closed, reset, refused, timedOut, garbage, firstBytes, ms: performance.now() - start });
     };
     const timer = setTimeout(() => finish(false, false, true), o.timeoutMs);
 
@@ -147,7 +152,7 @@ export function rawExchange(o: RawOptions): Promise<RawResult> {
       }
       d.copy(store, off + len);
       len += d.length;
-      parse(false);
+      if (!o.raw) parse(false);
     });
     sock.on('end', () => finish(true, false, false));
     sock.on('close', () => finish(true, false, false));
