@@ -183,6 +183,16 @@ test('deadlines and cancelled calls: the server stops waiting for them, and keep
     assert.deepEqual(waits.map(w => w.code), Array(5).fill(grpc.status.DEADLINE_EXCEEDED));
     // Each wait held a timer and a store listener until its deadline cancelled it.
     await eventually(() => timers() <= before, 5_000);
+    // A client whose connection drops mid-call: the call is cancelled with it.
+    const session = connect(g.url);
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), request]);
+    framed.writeUInt32BE(request.length, 1);
+    const stream = session.request({ [constants.HTTP2_HEADER_METHOD]: 'POST', [constants.HTTP2_HEADER_PATH]: '/google.longrunning.Operations/WaitOperation', 'content-type': 'application/grpc', te: 'trailers' });
+    stream.on('error', () => {});
+    stream.end(framed);
+    await eventually(() => timers() > before, 5_000);
+    session.destroy();
+    await eventually(() => timers() <= before, 5_000);
     const Get = root.lookupType('google.longrunning.GetOperationRequest');
     const got = await rawCall(client, '/google.longrunning.Operations/GetOperation', Buffer.from(Get.encode(Get.fromObject({ name: runOp.name })).finish()));
     assert.equal(got.code, 0, got.details);
