@@ -17,6 +17,7 @@ import { cloudRunTaskEntry } from './apis/logging/producers.js';
 import { registerRun, TASK_RULES } from './apis/run/index.js';
 import { App, JSON_BODY_LIMIT } from './server/app.js';
 import { GrpcFront } from './grpc/server.js';
+import { LocalTls } from './server/tls.js';
 import { createLogger, type Level, type Logger } from './server/log.js';
 import { registerCloudDeploy } from './apis/clouddeploy/routes.js';
 import { renderController } from './apis/clouddeploy/releases.js';
@@ -91,6 +92,8 @@ export const DEFAULTS: GantryOptions = {
 export interface Gantry {
   url: string;
   port: number;
+  /** The certificate TLS clients are given to trust (`core/custom_ca_certs_file` for gcloud). */
+  tlsCertFile: string;
   clock: Clock;
   runtime: ControllerRuntime;
   log: Logger;
@@ -182,18 +185,25 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   registerPathStyleUpload(app, storage);
 
   // gRPC clients connect to the same port (HTTP/2 with prior knowledge); their calls take the REST routes above.
+  // Clients that insist on TLS (gcloud's gRPC commands) get it there too, with a certificate of the data directory.
   const grpc = new GrpcFront(app, { log, maxMessageBytes: JSON_BODY_LIMIT, streams: logs.streams });
-  app.acceptHttp2(socket => grpc.accept(socket));
+  const tls = new LocalTls(join(work, 'tls'), [...listenHost, ...opts.allowHosts]);
+  app.acceptOtherProtocols({
+    http2: socket => grpc.accept(socket),
+    tls: socket => tls.accept(socket, (secure, http2) => (http2 ? grpc.accept(secure) : app.http1(secure))),
+  });
 
   await app.fastify.listen({ host: opts.host, port: opts.port });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   runtime.start();
   await appHosting.resume();
+  // Made after listening, so start-up does not wait for a key; a TLS client arriving first waits for it instead.
+  void tls.ready().catch((e: Error) => log.error(`TLS certificate: ${e.message}`));
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   baseUrl = `http://${host}:${port}`;
   return {
-    url: `http://${host}:${port}`, port, clock, runtime, log,
+    url: `http://${host}:${port}`, port, clock, runtime, log, tlsCertFile: tls.certFile,
     async close() {
       runtime.stop();
       appHosting.close();

@@ -101,7 +101,9 @@ export class GrpcFront {
     const own = bindingsOf(httpRule(m));
     const mixin = isMixin(service);
     return (call, callback) => {
-      const fail = (e: unknown) => callback(this.status(e, call.getPath()));
+      const start = performance.now();
+      const fail = (e: unknown) => { const st = this.status(e, call.getPath()); this.logCall(call.getPath(), st.code, start); callback(st); };
+      const ok = (b: Buffer) => { this.logCall(call.getPath(), 0, start); callback(null, b); };
       try {
         const headers = headersOf(call);
         this.app.admit(headers);
@@ -109,8 +111,8 @@ export class GrpcFront {
         const signal = lazySignal(call, this.stopping.signal);
         const out = mixin ? this.tryEach(mixinBindings(service, m.name, String(headers.host)), msg, headers, output, signal)
           : this.call(callFor(own, msg, m), headers, output, signal);
-        if (out instanceof Promise) out.then(b => callback(null, b), fail);
-        else callback(null, out);
+        if (out instanceof Promise) out.then(ok, fail);
+        else ok(out);
       } catch (e) {
         fail(e);
       }
@@ -165,7 +167,9 @@ export class GrpcFront {
     const handler = this.opts.streams?.[path];
     const input = m.resolvedRequestType!, output = m.resolvedResponseType!;
     return call => {
-      const fail = (e: unknown) => { if (!call.cancelled) call.emit('error', this.status(e, path)); };
+      const start = performance.now();
+      const fail = (e: unknown) => { const st = this.status(e, path); this.logCall(path, st.code, start); if (!call.cancelled) call.emit('error', st); };
+      this.opts.log.debug(`gRPC ${path} stream opened`);
       try {
         const headers = headersOf(call);
         this.app.admit(headers);
@@ -178,7 +182,10 @@ export class GrpcFront {
               call.write(encodeJson(output, msg));
               return true;
             };
-            handler(decode(input, bytes), send, signal, headers).then(() => { if (!call.cancelled) call.end(); }, fail);
+            handler(decode(input, bytes), send, signal, headers).then(() => {
+              this.logCall(path, signal.aborted ? grpc.status.CANCELLED : grpc.status.OK, start);
+              if (!call.cancelled) call.end();
+            }, fail);
           } catch (e) {
             fail(e);
           }
@@ -187,6 +194,11 @@ export class GrpcFront {
         fail(e);
       }
     };
+  }
+
+  private logCall(path: string, code: grpc.status, start: number): void {
+    const level = this.opts.log.level;
+    if (level === 'debug' || level === 'info') this.opts.log.info(`gRPC ${path} ${grpc.status[code]} ${(performance.now() - start).toFixed(1)}ms`);
   }
 
   /** Any failure as a gRPC status; what is not a Google error is a bug, logged, and INTERNAL to the client. */

@@ -100,9 +100,14 @@ export class App {
 
   route(method: string, template: string, spec: MethodSpec): void { this.router.add(method, template, spec); }
 
-  private http2?: (socket: Socket) => void;
-  /** Connections that open with the HTTP/2 preface (gRPC clients) are handed to `take`. */
-  acceptHttp2(take: (socket: Socket) => void): void { this.http2 = take; }
+  private others?: { http2?: (socket: Socket) => void; tls?: (socket: Socket) => void };
+  /**
+   * Connections that open with the HTTP/2 preface (gRPC clients) or a TLS handshake are handed over, their first
+   * bytes unread; a decrypted HTTP/1.1 connection comes back through `http1`.
+   */
+  acceptOtherProtocols(take: { http2?: (socket: Socket) => void; tls?: (socket: Socket) => void }): void { this.others = take; }
+  /** Serves HTTP/1.1 on a connection (a decrypted one, from the TLS terminator). */
+  http1: (socket: Socket) => void = () => { throw new Error('not listening'); };
 
   private virtualHosts: VirtualHosts[] = [];
   /**
@@ -177,17 +182,19 @@ export class App {
       try { this.guard.check(req.headers); } catch (refusal) { e = refusal as ApiError; }
       socket.end(rawErrorResponse(e));
     });
-    // One port for both transports: a connection that opens with HTTP/2's preface is a gRPC client's (cleartext,
-    // prior knowledge) and goes to `take`; everything else is HTTP/1.1 for Node's own connection handling.
+    // One port for every transport: a connection that opens with HTTP/2's preface is a gRPC client's (cleartext,
+    // prior knowledge), one that opens with a TLS handshake goes to the TLS terminator, and everything else is
+    // HTTP/1.1 for Node's own connection handling.
     const http1 = server.listeners('connection') as ((s: Socket) => void)[];
     server.removeAllListeners('connection');
+    this.http1 = socket => { for (const l of http1) l.call(server, socket); };
     server.on('connection', (socket: Socket) => {
-      const asHttp1 = () => { for (const l of http1) l.call(server, socket); };
-      const take = this.http2;
-      if (!take) return asHttp1();
-      sniffHttp2Preface(socket, isHttp2 => {
-        if (isHttp2) take(socket);
-        else { asHttp1(); socket.resume(); }
+      const other = this.others;
+      if (!other) return this.http1(socket);
+      sniffProtocol(socket, protocol => {
+        if (protocol === 'http2' && other.http2) other.http2(socket);
+        else if (protocol === 'tls' && other.tls) other.tls(socket);
+        else { this.http1(socket); socket.resume(); }
       });
     });
     server.keepAliveTimeout = 5_000;
@@ -305,14 +312,16 @@ export class App {
 }
 
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+/** A TLS record of type handshake (a ClientHello), as no HTTP/1 request line starts. */
+const TLS_HANDSHAKE = 0x16;
 /** A client must show which protocol it speaks within this time (HTTP/1's own header timeout applies after). */
 const PREFACE_TIMEOUT_MS = 10_000;
 
 /**
- * Reads a connection's first bytes until they are (or cannot be) HTTP/2's client preface, puts them back, and says
- * which it was. The socket is left paused with the bytes unread, for whichever server takes it.
+ * Reads a connection's first bytes until they say which protocol the client speaks, puts them back, and says which.
+ * The socket is left paused with the bytes unread, for whichever server takes it.
  */
-function sniffHttp2Preface(socket: Socket, decide: (isHttp2: boolean) => void): void {
+function sniffProtocol(socket: Socket, decide: (protocol: 'http1' | 'http2' | 'tls') => void): void {
   let seen: Buffer | undefined;
   const done = () => {
     clearTimeout(timer);
@@ -325,12 +334,12 @@ function sniffHttp2Preface(socket: Socket, decide: (isHttp2: boolean) => void): 
   const onData = (d: Buffer) => {
     seen = seen ? Buffer.concat([seen, d]) : d;
     const n = Math.min(seen.length, HTTP2_PREFACE.length);
-    const isHttp2 = seen.compare(HTTP2_PREFACE, 0, n, 0, n) === 0;
-    if (isHttp2 && seen.length < HTTP2_PREFACE.length) return;
+    const http2 = seen.compare(HTTP2_PREFACE, 0, n, 0, n) === 0;
+    if (http2 && seen.length < HTTP2_PREFACE.length) return;
     done();
     socket.pause();
     socket.unshift(seen);
-    decide(isHttp2);
+    decide(http2 ? 'http2' : seen[0] === TLS_HANDSHAKE ? 'tls' : 'http1');
   };
   const timer = setTimeout(onGone, PREFACE_TIMEOUT_MS);
   socket.on('data', onData);

@@ -682,8 +682,8 @@ interface Case {
   halfClose?: boolean;
   /** Node's HTTP parser must reject the request: closing without an answer is acceptable. */
   mayDrop: boolean;
-  /** An HTTP/2 exchange (gRPC shares the port): the answer is HTTP/2 frames, not HTTP/1 responses. */
-  http2?: boolean;
+  /** Another protocol on the port (gRPC's HTTP/2, TLS): the answer is its frames or records, not HTTP/1 responses. */
+  other?: 'http2' | 'tls';
   /** Single requests keep their structured form, for shrinking the reproducer. */
   req?: Req;
 }
@@ -717,7 +717,7 @@ function makeCase(index: number, s: Seeds): Case {
 /** Raw framing: what only a byte-level client can send. */
 function framing(r: Rng, q: Req, s: Seeds): Omit<Case, 'index' | 'kind' | 'corpus'> {
   if (q.method === 'HEAD') q.method = 'GET'; // framing cases read every body; pipelined ones track HEADs themselves
-  const m = r.pick(['chunkedBadHex', 'chunkedShort', 'chunkedNoEnd', 'chunkedExt', 'chunkedHuge', 'chunkedNoCRLF', 'chunkedTrailers', 'chunkedLF', 'clTooLarge', 'clTooSmall', 'clAndTe', 'pipelined', 'pipelinedGarbage', 'headerNoColon', 'longRequestLine', 'lfOnly', 'bareCR', 'http10', 'http09', 'badVersion', 'h2Preface', 'extraSpaces', 'missingVersion', 'partialHead', 'emptyConnection', 'garbage', 'leadingCRLF', 'spaceBeforeColon', 'obsFold', 'splitWrites', 'nulInHead', 'teObfuscated']);
+  const m = r.pick(['chunkedBadHex', 'chunkedShort', 'chunkedNoEnd', 'chunkedExt', 'chunkedHuge', 'chunkedNoCRLF', 'chunkedTrailers', 'chunkedLF', 'clTooLarge', 'clTooSmall', 'clAndTe', 'pipelined', 'pipelinedGarbage', 'headerNoColon', 'longRequestLine', 'lfOnly', 'bareCR', 'http10', 'http09', 'badVersion', 'h2Preface', 'tlsHello', 'extraSpaces', 'missingVersion', 'partialHead', 'emptyConnection', 'garbage', 'leadingCRLF', 'spaceBeforeColon', 'obsFold', 'splitWrites', 'nulInHead', 'teObfuscated']);
   const out = (desc: string, chunks: Buffer[], o: Partial<Case> = {}) => ({ mutation: `framing.${m}`, desc, chunks, heads: [q.method === 'HEAD'], mayDrop: true, ...o });
   const body = q.body ?? Buffer.from('{}');
   // A body-carrying head whose framing headers are exactly `extra` (plus Content-Length when asked).
@@ -753,12 +753,14 @@ function framing(r: Rng, q: Req, s: Seeds): Omit<Case, 'index' | 'kind' | 'corpu
     case 'http09': return out('HTTP/0.9 request line', [Buffer.from(`GET ${target(q)}\r\n\r\n`)], { halfClose: true });
     case 'badVersion': { const v = r.pick(['HTTP/1.2', 'HTTP/2.0', 'HTTP/9.9', 'HTTP/1', 'http/1.1', 'HTTP/1.1x', 'HTTP/1.1 ', 'HTTPS/1.1', 'HTTP/0.9']); return out(`version ${v}`, [render({ ...q, version: v }, s.port)], { halfClose: true }); }
     // The port serves gRPC too: the preface opens an HTTP/2 session (the server's SETTINGS), and EOF closes it.
-    case 'h2Preface': return out('HTTP/2 connection preface', [Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')], { halfClose: true, heads: [], http2: true });
+    case 'h2Preface': return out('HTTP/2 connection preface', [Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')], { halfClose: true, heads: [], other: 'http2' });
+    // TLS shares the port too: a handshake record starts one; a broken or cut one ends it (an alert, or a close).
+    case 'tlsHello': return out('a TLS ClientHello record cut short', [Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]), r.bytes(r.range(0, 200))])], { halfClose: true, heads: [], other: 'tls' });
     case 'extraSpaces': { const t = r.pick(['  ', '\t']); return out(`request line separated by ${JSON.stringify(t)}`, [Buffer.from(text.toString('latin1').replace(' ', t), 'latin1')], { halfClose: true }); }
     case 'missingVersion': return out('request line without a version', [render({ ...q, version: '' }, s.port)], { halfClose: true });
     case 'partialHead': { const cut = r.range(1, text.indexOf('\r\n\r\n')); return out(`only ${cut} bytes of the head, then EOF`, [text.subarray(0, cut)], { halfClose: true }); }
     case 'emptyConnection': return out('connect and close without a byte', [], { heads: [], halfClose: true });
-    case 'garbage': { const g = r.bytes(r.range(1, 500)); return out(`${g.length} random bytes`, [g], { halfClose: true }); }
+    case 'garbage': { const g = r.bytes(r.range(1, 500)); if (g[0] === 0x16) g[0] = 0x17; return out(`${g.length} random bytes`, [g], { halfClose: true }); }
     case 'leadingCRLF': return out('CRLFs before the request line', [Buffer.concat([Buffer.from('\r\n\r\n'), text])]);
     case 'spaceBeforeColon': return out('"Host : x"', [head(['X-Fuzz : a'], true), body]);
     case 'obsFold': return out('folded header line', [head(['X-Fuzz: a', ' continued'], true), body]);
@@ -832,10 +834,13 @@ function routeOf(c: Case): string {
 
 function evaluate(c: Case, res: RawResult): Failure[] {
   const out: Failure[] = [];
-  if (c.http2) {
-    // An HTTP/2 server speaks first with a SETTINGS frame (type 4 in the fourth byte of the frame header).
-    if (res.timedOut) out.push({ cls: 'hang', sig: 'hang: HTTP/2 session not closed after EOF', detail: `no close within ${TIMEOUT_MS} ms` });
-    else if (res.firstBytes?.length && res.firstBytes[3] !== 4) out.push({ cls: 'bad-response', sig: 'bad-response: not an HTTP/2 SETTINGS frame', detail: res.firstBytes.toString('hex') });
+  if (c.other) {
+    // An HTTP/2 server speaks first with a SETTINGS frame (type 4 in the fourth byte of the frame header); a TLS
+    // server answers a broken handshake with an alert record (type 21) or a handshake record (22), or just closes.
+    const b = res.firstBytes;
+    const fits = !b?.length || (c.other === 'http2' ? b[3] === 4 : b[0] === 0x15 || b[0] === 0x16);
+    if (res.timedOut) out.push({ cls: 'hang', sig: `hang: ${c.other} session not closed after EOF`, detail: `no close within ${TIMEOUT_MS} ms` });
+    else if (!fits) out.push({ cls: 'bad-response', sig: `bad-response: not ${c.other === 'http2' ? 'an HTTP/2 SETTINGS frame' : 'a TLS record'}`, detail: b!.toString('hex') });
     return out;
   }
   const size = c.chunks.reduce((n, b) => n + b.length, 0);
@@ -1041,7 +1046,7 @@ function send(c: Case, timeoutMs = TIMEOUT_MS): Promise<RawResult> {
   // Single well-formed requests resolve on their answer (a keep-alive mutation must not look like a hang);
   // framing cases wait for the server to close, to see everything it says.
   const single = c.kind !== 'framing' || c.mutation === 'framing.splitWrites';
-  return rawExchange({ port, chunks: c.chunks, gapMs: c.gapMs, heads: c.heads, halfClose: c.halfClose, resolveAfter: single ? 1 : undefined, timeoutMs, raw: c.http2 });
+  return rawExchange({ port, chunks: c.chunks, gapMs: c.gapMs, heads: c.heads, halfClose: c.halfClose, resolveAfter: single ? 1 : undefined, timeoutMs, raw: c.other !== undefined });
 }
 
 /** Drops headers and query parameters one at a time while the failure stays the same. */

@@ -9,6 +9,8 @@ export interface Gcloud {
   (args: string[]): Promise<{ stdout: string; stderr: string }>;
   json<T = unknown>(args: string[]): Promise<T>;
   fails(args: string[]): Promise<string>;
+  /** The environment gcloud runs with (its private config dir), for commands a test starts itself. */
+  env: NodeJS.ProcessEnv;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function gcloudFor(url: string, project = 'my-proj', opts: { run?: 
       throw e;
     }
   }) as Gcloud;
+  g.env = env;
   g.json = async <T>(args: string[]) => JSON.parse((await g([...args, '--format=json'])).stdout) as T;
   g.fails = async (args: string[]) => {
     try {

@@ -1,0 +1,14 @@
+import { startTestGantry } from '../dist/test/helpers/server.js';
+import { gcloudFor } from '../dist/test/helpers/gcloud.js';
+import { spawn } from 'node:child_process';
+const g = await startTestGantry({ logLevel: 'debug' });
+const gcloud = await gcloudFor(g.url, 'tail-proj');
+for (const [k, v] of [['api_endpoint_overrides/logging', g.url + '/'], ['core/custom_ca_certs_file', g.tlsCertFile], ['auth/disable_credentials', 'false']]) await gcloud(['config', 'set', k, v]);
+gcloud.env.CLOUDSDK_AUTH_ACCESS_TOKEN = 'test-token';
+console.log((await gcloud(['config', 'list'])).stdout);
+const p = spawn('gcloud', ['beta', 'logging', 'tail', '--buffer-window=0s', '--format=value(textPayload)'], { env: gcloud.env });
+let err = ''; p.stderr.on('data', d => err += d); p.stdout.on('data', d => console.log('OUT', String(d)));
+await new Promise(r => setTimeout(r, 8000));
+p.kill('SIGINT'); await new Promise(r => setTimeout(r, 500));
+console.log(err.split('\n').filter(l => !/Warning|__doc__|30x/.test(l)).join('\n').slice(-1500));
+await g.close();

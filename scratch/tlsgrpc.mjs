@@ -1,0 +1,12 @@
+import { startGantry } from '../dist/src/gantry.js';
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync, mkdtempSync } from 'node:fs';
+const g = await startGantry({ port: 0, dataDir: mkdtempSync('/tmp/gt-'), logLevel: 'debug' });
+await new Promise(r => setTimeout(r, 300));
+const client = new grpc.Client(`127.0.0.1:${g.port}`, grpc.credentials.createSsl(readFileSync(g.tlsCertFile)));
+const r = await new Promise(res => client.makeUnaryRequest('/google.cloud.deploy.v1.CloudDeploy/GetConfig', b => b, b => b, Buffer.alloc(0), new grpc.Metadata(), { deadline: Date.now() + 3000 }, (e, b) => res(e ? `${e.code} ${e.details}` : 'OK')));
+console.log('grpc over tls:', r);
+const res = await fetch(`http://127.0.0.1:${g.port}/gantry/v1/healthz`); console.log('http', res.status);
+const https = await import('node:https');
+await new Promise(res2 => https.get({ host: '127.0.0.1', port: g.port, path: '/gantry/v1/healthz', ca: readFileSync(g.tlsCertFile) }, r => { console.log('https', r.statusCode); r.resume(); r.on('end', res2); }).on('error', e => { console.log('https err', e.message); res2(); }));
+client.close(); await g.close();
