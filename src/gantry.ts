@@ -16,7 +16,8 @@ import { logViewerUrl, registerLogging } from './apis/logging/index.js';
 import { cloudRunTaskEntry } from './apis/logging/producers.js';
 import { registerRun, TASK_RULES } from './apis/run/index.js';
 import { App, JSON_BODY_LIMIT } from './server/app.js';
-import { GrpcFront } from './grpc/server.js';
+import type { GrpcFront } from './grpc/server.js';
+import type { Socket } from 'node:net';
 import { LocalTls } from './server/tls.js';
 import { createLogger, type Level, type Logger } from './server/log.js';
 import { registerCloudDeploy } from './apis/clouddeploy/routes.js';
@@ -186,11 +187,16 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
 
   // gRPC clients connect to the same port (HTTP/2 with prior knowledge); their calls take the REST routes above.
   // Clients that insist on TLS (gcloud's gRPC commands) get it there too, with a certificate of the data directory.
-  const grpc = new GrpcFront(app, { log, maxMessageBytes: JSON_BODY_LIMIT, streams: logs.streams });
+  // Loaded on the first gRPC connection: grpc-js and the protos are start-up time a REST-only user would pay for nothing.
+  let grpcFront: Promise<GrpcFront> | undefined;
+  const grpc = (socket: Socket) => {
+    grpcFront ??= import('./grpc/server.js').then(m => new m.GrpcFront(app, { log, maxMessageBytes: JSON_BODY_LIMIT, streams: logs.streams }));
+    grpcFront.then(f => f.accept(socket), (e: Error) => { log.error(`gRPC: ${e.stack ?? e}`); socket.destroy(); });
+  };
   const tls = new LocalTls(join(work, 'tls'), [...listenHost, ...opts.allowHosts]);
   app.acceptOtherProtocols({
-    http2: socket => grpc.accept(socket),
-    tls: socket => tls.accept(socket, (secure, http2) => (http2 ? grpc.accept(secure) : app.http1(secure))),
+    http2: grpc,
+    tls: socket => tls.accept(socket, (secure, http2) => (http2 ? grpc(secure) : app.http1(secure))),
   });
 
   await app.fastify.listen({ host: opts.host, port: opts.port });
@@ -207,7 +213,7 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
     async close() {
       runtime.stop();
       appHosting.close();
-      grpc.close();
+      if (grpcFront) (await grpcFront.catch(() => undefined))?.close();
       await app.fastify.close();
       await publisher?.close();
       store.close();
