@@ -19,12 +19,15 @@ import { App, JSON_BODY_LIMIT } from './server/app.js';
 import type { GrpcFront } from './grpc/server.js';
 import type { Socket } from 'node:net';
 import { LocalTls } from './server/tls.js';
+import { DataDirLock } from './store/lock.js';
+import { mkdirSync } from 'node:fs';
 import { createLogger, type Level, type Logger } from './server/log.js';
 import { registerCloudDeploy } from './apis/clouddeploy/routes.js';
 import { renderController } from './apis/clouddeploy/releases.js';
 import { pipelineConditionController } from './apis/clouddeploy/controllers/pipeline-conditions.js';
 import { PROTO_PACKAGE, SERVICE, schema as deploySchema } from './apis/clouddeploy/service.js';
 import { registerEmulator } from './emulator/routes.js';
+import { GantryInfo } from './emulator/info.js';
 import { OutcomeScripts } from './emulator/outcome-scripts.js';
 import { DEPLOY_RULES } from './apis/clouddeploy/outcomes.js';
 import { executorFor, rolloutControllers } from './apis/clouddeploy/controllers/rollouts.js';
@@ -103,6 +106,20 @@ export interface Gantry {
 
 export async function startGantry(partial: Partial<GantryOptions> = {}): Promise<Gantry> {
   const opts = { ...DEFAULTS, ...partial };
+  let lock: DataDirLock | undefined;
+  if (opts.dataDir !== ':memory:') {
+    mkdirSync(opts.dataDir, { recursive: true });
+    lock = DataDirLock.acquire(opts.dataDir);
+  }
+  try {
+    return await start(opts, lock);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
+async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promise<Gantry> {
   const log = createLogger(opts.logLevel);
   const store = new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability });
   let clock: Clock;
@@ -182,7 +199,10 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   });
   outcomes.addGrammar(BUILD_RULES);
   registerPlatform(app, base);
-  registerEmulator(app, clock, runtime, outcomes);
+  const tls = new LocalTls(join(work, 'tls'), [...listenHost, ...opts.allowHosts]);
+  registerEmulator(app, clock, runtime, outcomes, new GantryInfo({
+    clock, executors: executorPolicy, dockerSocket: opts.dockerSocket, dataDir: opts.dataDir, url: () => baseUrl, tlsCertFile: tls.certFile,
+  }));
   registerPathStyleUpload(app, storage);
 
   // gRPC clients connect to the same port (HTTP/2 with prior knowledge); their calls take the REST routes above.
@@ -193,7 +213,6 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
     grpcFront ??= import('./grpc/server.js').then(m => new m.GrpcFront(app, { log, maxMessageBytes: JSON_BODY_LIMIT, streams: logs.streams }));
     grpcFront.then(f => f.accept(socket), (e: Error) => { log.error(`gRPC: ${e.stack ?? e}`); socket.destroy(); });
   };
-  const tls = new LocalTls(join(work, 'tls'), [...listenHost, ...opts.allowHosts]);
   app.acceptOtherProtocols({
     http2: grpc,
     tls: socket => tls.accept(socket, (secure, http2) => (http2 ? grpc(secure) : app.http1(secure))),
@@ -208,6 +227,7 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   void tls.ready().catch((e: Error) => log.error(`TLS certificate: ${e.message}`));
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   baseUrl = `http://${host}:${port}`;
+  lock?.update({ url: baseUrl, tlsCertFile: tls.certFile });
   return {
     url: `http://${host}:${port}`, port, clock, runtime, log, tlsCertFile: tls.certFile,
     async close() {
@@ -217,6 +237,7 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
       await app.fastify.close();
       await publisher?.close();
       store.close();
+      lock?.release();
     },
   };
 }

@@ -7,10 +7,16 @@ import { parseExecutorList } from './policy/executors.js';
 import { parseFlexibleDurationMs } from './google/time.js';
 import { Locations } from './google/locations.js';
 import type { Level } from './server/log.js';
+import { envCommand } from './cli/env.js';
+import { VERSION } from './version.js';
 
+const USAGE = `Usage: gantry [options]          serve (on the embedded defaults without options)
+       gantry env [--shell S]      print the environment pointing every client at the running Gantry
+       gantry --version`;
 const HELP = `gantry — Cloud Deploy, Cloud Run jobs and Firebase App Hosting on your own machine
 
-Usage: gantry [options]
+${USAGE}
+
   --host HOST          listen address (GANTRY_HOST, default 127.0.0.1)
   --port PORT          listen port (GANTRY_PORT, default 8080; 0 picks a free one)
   --data-dir DIR       where state is kept (GANTRY_DATA_DIR, default ./.gantry)
@@ -40,11 +46,24 @@ Usage: gantry [options]
   --request-timeout D  how long a client may take to send a request, e.g. 60s (GANTRY_REQUEST_TIMEOUT)
   --docker-socket PATH Docker Engine API socket for the container executor (GANTRY_DOCKER_SOCKET, /var/run/docker.sock)
   --durability MODE    NORMAL (survives a killed process) or FULL (also power loss) (GANTRY_DURABILITY)
+  --version            print the version
   -h, --help           this text`;
 
+/** A bad command line: one line saying what is wrong, then the usage. */
 function fail(msg: string): never {
-  process.stderr.write(`gantry: ${msg}\n`);
+  process.stderr.write(`gantry: ${msg}\n${USAGE}\n(gantry --help lists every option)\n`);
   process.exit(2);
+}
+
+/** Gantry could not start (the port or data directory is taken, the container engine is missing…). */
+function die(msg: string): never {
+  process.stderr.write(`gantry: ${msg}\n`);
+  process.exit(1);
+}
+
+if (process.argv[2] === 'env') {
+  try { process.stdout.write(envCommand(process.argv.slice(3))); } catch (e) { die(`env: ${(e as Error).message.split(/\.\s|\n/)[0]}`); }
+  process.exit(0);
 }
 
 function isLoopback(host: string): boolean {
@@ -53,17 +72,23 @@ function isLoopback(host: string): boolean {
   return host === '::1';
 }
 
-const { values } = parseArgs({
+let parsed: ReturnType<typeof parseOptions>;
+try { parsed = parseOptions(); } catch (e) { fail((e as Error).message.split(/\.\s|\n/)[0]); }
+const { values } = parsed;
+function parseOptions() {
+  return parseArgs({
   options: {
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
     'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'build-duration': { type: 'string' }, 'node-image': { type: 'string' }, 'startup-timeout': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
-    'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' },
+    'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' }, version: { type: 'boolean' },
   },
   strict: true,
-});
+  });
+}
 if (values.help) { process.stdout.write(HELP + '\n'); process.exit(0); }
+if (values.version) { process.stdout.write(`gantry ${VERSION}\n`); process.exit(0); }
 
 const env = process.env;
 const pick = (flag: string | undefined, name: string) => flag ?? env[name];
@@ -131,7 +156,7 @@ opts.durability = durability;
 if (!isLoopback(opts.host) && !opts.authToken) fail(`listening on ${opts.host} needs --auth-token (or GANTRY_AUTH_TOKEN)`);
 
 const started = performance.now();
-const gantry = await startGantry(opts).catch((e: Error) => fail(e.message));
+const gantry = await startGantry(opts).catch((e: Error) => die(e.message));
 
 let closing = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,13 +1,14 @@
-// Gantry's own control API under /gantry/v1: health, and the clock (read, advance in virtual mode).
+// Gantry's own control API under /gantry/v1: health and info, outcome scripts, and the clock (read, advance in virtual mode).
 import type { App } from '../server/app.js';
 import type { Clock } from '../engine/clock.js';
 import { VirtualClock } from '../engine/clock.js';
 import type { ControllerRuntime } from '../engine/controllers.js';
 import { errors } from '../google/errors.js';
 import type { OutcomeScripts } from './outcome-scripts.js';
+import type { GantryInfo } from './info.js';
 import { parseFlexibleDurationMs, parseTimestamp } from '../google/time.js';
 
-export function registerEmulator(app: App, clock: Clock, runtime: ControllerRuntime, outcomes: OutcomeScripts): void {
+export function registerEmulator(app: App, clock: Clock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo): void {
   app.route('GET', '/gantry/v1/outcomes', { handler: () => ({ body: { outcomes: outcomes.list() } }) });
   app.route('POST', '/gantry/v1/outcomes', {
     handler: req => {
@@ -24,7 +25,8 @@ export function registerEmulator(app: App, clock: Clock, runtime: ControllerRunt
     },
   });
   const view = () => ({ mode: clock.mode, now: new Date(clock.now()).toISOString() });
-  app.route('GET', '/gantry/v1/healthz', { handler: () => ({ body: { status: 'SERVING' } }) });
+  app.route('GET', '/gantry/v1/healthz', { handler: async () => ({ body: await info.health() }) });
+  app.route('GET', '/gantry/v1/info', { handler: async () => ({ body: await info.info() }) });
   app.route('GET', '/gantry/v1/clock', { handler: () => ({ body: view() }) });
   app.route('POST', '/gantry/v1/clock:advance', {
     handler: async req => {

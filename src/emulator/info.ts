@@ -1,0 +1,66 @@
+// What a running Gantry is: version, the APIs it serves on each transport, the executors it may use (and whether a
+// container engine answers), the clock, where its state lives. Served by healthz and info, printed by tools.
+import { request } from 'node:http';
+import type { Clock } from '../engine/clock.js';
+import type { ExecutorPolicy } from '../policy/executors.js';
+import { VERSION } from '../version.js';
+
+/** The REST APIs by service name, with their versions; the gRPC services ride on them (src/grpc/protos.ts). */
+export const APIS = [
+  { name: 'clouddeploy.googleapis.com', versions: ['v1'], grpc: ['google.cloud.deploy.v1.CloudDeploy'] },
+  { name: 'run.googleapis.com', versions: ['v1', 'v2'], grpc: ['google.cloud.run.v2.Jobs', 'google.cloud.run.v2.Executions', 'google.cloud.run.v2.Tasks'] },
+  { name: 'firebaseapphosting.googleapis.com', versions: ['v1', 'v1beta'], grpc: [] },
+  { name: 'secretmanager.googleapis.com', versions: ['v1'], grpc: ['google.cloud.secretmanager.v1.SecretManagerService'] },
+  { name: 'logging.googleapis.com', versions: ['v2'], grpc: ['google.logging.v2.LoggingServiceV2'] },
+  { name: 'developerconnect.googleapis.com', versions: ['v1'], grpc: ['google.cloud.developerconnect.v1.DeveloperConnect'] },
+  { name: 'storage.googleapis.com', versions: ['v1'], grpc: [] },
+];
+
+export interface InfoSources {
+  clock: Clock;
+  executors: ExecutorPolicy;
+  dockerSocket: string;
+  dataDir: string;
+  url(): string;
+  tlsCertFile: string;
+}
+
+const ENGINE_CHECK_MS = 1_000;
+const ENGINE_CACHE_MS = 5_000;
+
+export class GantryInfo {
+  private engine?: { at: number; reachable: Promise<boolean> };
+  private readonly started = new Date().toISOString();
+
+  constructor(private s: InfoSources) {}
+
+  /** Whether a Docker Engine API answers on the socket (checked at most every few seconds). */
+  private containerEngine(): Promise<boolean> {
+    const now = Date.now();
+    if (!this.engine || now - this.engine.at > ENGINE_CACHE_MS) {
+      this.engine = { at: now, reachable: new Promise(resolve => {
+        const req = request({ socketPath: this.s.dockerSocket, path: '/_ping', timeout: ENGINE_CHECK_MS }, res => { res.resume(); resolve(res.statusCode === 200); });
+        req.on('timeout', () => req.destroy());
+        req.on('error', () => resolve(false));
+        req.end();
+      }) };
+    }
+    return this.engine.reachable;
+  }
+
+  async health(): Promise<Record<string, unknown>> {
+    return {
+      status: 'SERVING', version: VERSION,
+      apis: APIS.map(a => ({ name: a.name, versions: a.versions, grpcServices: a.grpc })),
+      executors: { enabled: [...this.s.executors.enabled], default: this.s.executors.defaultMode, containerEngine: (await this.containerEngine()) ? 'REACHABLE' : 'UNREACHABLE' },
+      clock: { mode: this.s.clock.mode, now: new Date(this.s.clock.now()).toISOString() },
+    };
+  }
+
+  async info(): Promise<Record<string, unknown>> {
+    return {
+      ...(await this.health()), url: this.s.url(), dataDir: this.s.dataDir, tlsCertFile: this.s.tlsCertFile,
+      pid: process.pid, node: process.version, startTime: this.started,
+    };
+  }
+}

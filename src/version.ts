@@ -1,0 +1,4 @@
+// Gantry's version, from its package.json (one source of truth for --version, healthz and the console).
+import { readFileSync } from 'node:fs';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -1,0 +1,113 @@
+// The command line as a new user meets it: --version, --help, clear one-line errors with the usage, one Gantry per
+// data directory, `gantry env` pointing gcloud at the running server, and what healthz and info say.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { spawnGantry, tempDir } from '../helpers/server.js';
+
+const run = promisify(execFile);
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+async function gantry(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, timeout: 30_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+test('--version and --help', async () => {
+  const v = await gantry(['--version']);
+  assert.deepEqual([v.code, v.stdout.trim()], [0, `gantry ${VERSION}`]);
+  const h = await gantry(['--help']);
+  assert.equal(h.code, 0);
+  assert.match(h.stdout, /Usage: gantry \[options\]/);
+  assert.match(h.stdout, /gantry env/);
+  assert.match(h.stdout, /--data-dir DIR/);
+});
+
+test('a bad command line gets one clear line and the usage, never a stack trace', async () => {
+  for (const [args, line] of [
+    [['--bogus'], "gantry: Unknown option '--bogus'"],
+    [['--port', 'abc'], 'gantry: invalid port abc'],
+    [['--clock', 'sideways'], 'gantry: invalid clock sideways'],
+    [['serve'], "gantry: Unexpected argument 'serve'"],
+    [['--render-duration', 'soon'], 'gantry: invalid --render-duration soon (use e.g. 1s, 0.5s, 2m)'],
+  ] as const) {
+    const r = await gantry([...args]);
+    assert.equal(r.code, 2, args.join(' '));
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines[0], line);
+    assert.match(lines[1], /^Usage: gantry/);
+    assert.ok(!/\n\s+at /.test(r.stderr), r.stderr);
+  }
+});
+
+test('one Gantry per data directory: a second is refused naming the first; a dead one\'s lock is taken over', async () => {
+  const dataDir = tempDir();
+  const first = await spawnGantry(['--data-dir', dataDir, '--log-level', 'silent']);
+  try {
+    const second = await gantry(['--data-dir', dataDir, '--port', '0']);
+    assert.equal(second.code, 1);
+    assert.equal(second.stderr.trim(), `gantry: the data directory ${dataDir} is in use by another Gantry (pid ${first.proc.pid}, ${first.url}): stop it, or give this one another --data-dir`);
+  } finally {
+    await first.kill('SIGKILL');
+  }
+  const third = await spawnGantry(['--data-dir', dataDir, '--log-level', 'silent']);
+  assert.equal((await fetch(`${third.url}/gantry/v1/healthz`)).status, 200);
+  await third.kill('SIGTERM');
+  // A clean stop leaves no lock behind.
+  assert.match((await gantry(['env', '--data-dir', dataDir])).stderr, /no Gantry is running on/);
+});
+
+test('gantry env points gcloud at the running Gantry (REST, Cloud Run through the proxy) in bash; fish and PowerShell forms', async () => {
+  const dataDir = tempDir();
+  const g = await spawnGantry(['--data-dir', dataDir, '--log-level', 'silent']);
+  try {
+    const bash = await gantry(['env', '--data-dir', dataDir]);
+    assert.equal(bash.code, 0, bash.stderr);
+    assert.match(bash.stdout, new RegExp(`^export CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDDEPLOY='${g.url}/'$`, 'm'));
+    assert.match(bash.stdout, /^export CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE='.*tls\/cert\.pem'$/m);
+    assert.match(bash.stdout, /^export FIREBASE_APPHOSTING_URL=/m);
+    const script = `eval "$(${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} env --data-dir ${JSON.stringify(dataDir)})"
+      gcloud deploy delivery-pipelines list --region us-central1 --project env-proj --format=json
+      gcloud run jobs list --region us-central1 --project env-proj --format=json`;
+    const r = await run('bash', ['-c', script], { env: { ...process.env, CLOUDSDK_CONFIG: tempDir('gcloud-'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1' }, timeout: 120_000 });
+    assert.deepEqual(r.stdout.trim().split(/\n(?=\[)/).map(x => JSON.parse(x)), [[], []]);
+    const fish = await gantry(['env', '--data-dir', dataDir, '--shell', 'fish']);
+    assert.match(fish.stdout, new RegExp(`^set -gx GANTRY_URL '${g.url}';$`, 'm'));
+    const ps = await gantry(['env', '--data-dir', dataDir, '--shell', 'powershell']);
+    assert.match(ps.stdout, new RegExp(`^\\$env:GANTRY_URL = '${g.url}'$`, 'm'));
+    const bad = await gantry(['env', '--shell', 'tcsh', '--data-dir', dataDir]);
+    assert.deepEqual([bad.code, bad.stderr.trim()], [1, 'gantry: env: --shell must be bash, fish or powershell, not "tcsh"']);
+  } finally {
+    await g.kill('SIGTERM');
+  }
+});
+
+test('healthz and info: version, APIs on each transport, executors and the container engine, clock, data directory', async () => {
+  const dataDir = tempDir();
+  const g = await spawnGantry(['--data-dir', dataDir, '--log-level', 'silent', '--clock', 'virtual', '--executor', 'process', '--docker-socket', '/nonexistent.sock']);
+  try {
+    const h = (await (await fetch(`${g.url}/gantry/v1/healthz`)).json()) as Record<string, any>;
+    assert.equal(h.status, 'SERVING');
+    assert.equal(h.version, VERSION);
+    assert.deepEqual(h.executors, { enabled: ['simulated', 'process'], default: 'process', containerEngine: 'UNREACHABLE' });
+    assert.equal(h.clock.mode, 'virtual');
+    const deploy = h.apis.find((a: { name: string }) => a.name === 'clouddeploy.googleapis.com');
+    assert.deepEqual(deploy, { name: 'clouddeploy.googleapis.com', versions: ['v1'], grpcServices: ['google.cloud.deploy.v1.CloudDeploy'] });
+    const info = (await (await fetch(`${g.url}/gantry/v1/info`)).json()) as Record<string, any>;
+    assert.equal(info.dataDir, dataDir);
+    assert.equal(info.url, g.url);
+    assert.equal(info.pid, g.proc.pid);
+    assert.match(info.tlsCertFile, /tls\/cert\.pem$/);
+  } finally {
+    await g.kill('SIGTERM');
+  }
+});
