@@ -28,6 +28,7 @@ import { pipelineConditionController } from './apis/clouddeploy/controllers/pipe
 import { PROTO_PACKAGE, SERVICE, schema as deploySchema } from './apis/clouddeploy/service.js';
 import { registerEmulator } from './emulator/routes.js';
 import { GantryInfo } from './emulator/info.js';
+import { EventFeed } from './emulator/events.js';
 import { OutcomeScripts } from './emulator/outcome-scripts.js';
 import { DEPLOY_RULES } from './apis/clouddeploy/outcomes.js';
 import { executorFor, rolloutControllers } from './apis/clouddeploy/controllers/rollouts.js';
@@ -200,9 +201,10 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   outcomes.addGrammar(BUILD_RULES);
   registerPlatform(app, base);
   const tls = new LocalTls(join(work, 'tls'), [...listenHost, ...opts.allowHosts]);
+  const events = new EventFeed(store, clock, log);
   registerEmulator(app, clock, runtime, outcomes, new GantryInfo({
     clock, executors: executorPolicy, dockerSocket: opts.dockerSocket, dataDir: opts.dataDir, url: () => baseUrl, tlsCertFile: tls.certFile,
-  }));
+  }), events);
   registerPathStyleUpload(app, storage);
 
   // gRPC clients connect to the same port (HTTP/2 with prior knowledge); their calls take the REST routes above.
@@ -234,6 +236,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
       runtime.stop();
       appHosting.close();
       if (grpcFront) (await grpcFront.catch(() => undefined))?.close();
+      events.close();
       await app.fastify.close();
       await publisher?.close();
       store.close();

@@ -6,9 +6,11 @@ import type { ControllerRuntime } from '../engine/controllers.js';
 import { errors } from '../google/errors.js';
 import type { OutcomeScripts } from './outcome-scripts.js';
 import type { GantryInfo } from './info.js';
+import type { EventFeed } from './events.js';
 import { parseFlexibleDurationMs, parseTimestamp } from '../google/time.js';
 
-export function registerEmulator(app: App, clock: Clock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo): void {
+export function registerEmulator(app: App, clock: Clock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo, events: EventFeed): void {
+  app.route('GET', '/gantry/v1/events', events.route());
   app.route('GET', '/gantry/v1/outcomes', { handler: () => ({ body: { outcomes: outcomes.list() } }) });
   app.route('POST', '/gantry/v1/outcomes', {
     handler: req => {

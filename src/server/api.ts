@@ -27,6 +27,11 @@ export interface ApiReply {
   raw?: boolean;
   /** Bytes sent as they are (downloads), with this content type. */
   bytes?: { data: Buffer; contentType: string };
+  /**
+   * A response that stays open (server-sent events): called with the response once its headers are sent; it writes
+   * and ends it when it is done.
+   */
+  stream?: (res: import('node:http').ServerResponse) => void;
   /** Extra response headers (e.g. a resumable upload's Location). */
   headers?: Record<string, string>;
   /** The schema message `body` is, so enums can be re-encoded as ints when asked. */

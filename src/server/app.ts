@@ -209,6 +209,11 @@ export class App {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     const write = (a: Answer) => {
+      if (a.stream) {
+        res.writeHead(a.status, a.headers);
+        if (this.logsRequests) this.logRequest(method, url, a.status, performance.now() - start);
+        return a.stream(res);
+      }
       // Headers as a flat list: Node then takes them as they are, without building its own header map.
       const headers: string[] = [];
       for (const k in a.headers) headers.push(k, a.headers[k]);
@@ -236,6 +241,11 @@ export class App {
   }
 
   private reply(reply: FastifyReply, a: Answer): void {
+    if (a.stream) {
+      reply.hijack();
+      reply.raw.writeHead(a.status, a.headers);
+      return a.stream(reply.raw);
+    }
     reply.code(a.status);
     for (const [k, v] of Object.entries(a.headers)) reply.header(k, v);
     reply.send(a.payload);
@@ -350,7 +360,7 @@ function sniffProtocol(socket: Socket, decide: (protocol: 'http1' | 'http2' | 't
 }
 
 /** What a request is answered with, whichever way it came in. */
-interface Answer { status: number; headers: Record<string, string>; payload: string | Buffer }
+interface Answer { status: number; headers: Record<string, string>; payload: string | Buffer; stream?: ApiReply['stream'] }
 
 const JSON_TYPE = 'application/json; charset=UTF-8';
 
@@ -360,6 +370,7 @@ function errorAnswer(e: ApiError): Answer {
 
 function answer(req: ApiRequest, out: ApiReply): Answer {
   const headers: Record<string, string> = { ...(out.headers ?? {}) };
+  if (out.stream) return { status: out.status ?? 200, headers, payload: '', stream: out.stream };
   if (out.bytes) {
     headers['content-type'] = out.bytes.contentType;
     return { status: out.status ?? 200, headers, payload: out.bytes.data };
