@@ -20,7 +20,7 @@ import type { GrpcFront } from './grpc/server.js';
 import type { Socket } from 'node:net';
 import { LocalTls } from './server/tls.js';
 import { DataDirLock } from './store/lock.js';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createLogger, type Level, type Logger } from './server/log.js';
 import { registerCloudDeploy } from './apis/clouddeploy/routes.js';
 import { renderController } from './apis/clouddeploy/releases.js';
@@ -147,7 +147,10 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const runLocations = new Locations(opts.locations);
   const deploy: ApiContext = { store, clock, ops, schema: deploySchema, locations: runLocations, svc: { protoPackage: PROTO_PACKAGE, apiVersion: 'v1', serviceName: SERVICE } };
   registerCloudDeploy(app, deploy, { executors: executorPolicy, sources: sourcePolicy });
-  const work = opts.dataDir === ':memory:' ? join(tmpdir(), `gantry-${process.pid}`) : opts.dataDir;
+  // In memory (`--ephemeral`): files (blobs, sources, the TLS certificate) go to a directory of this instance's own,
+  // removed when it stops.
+  const ephemeral = opts.dataDir === ':memory:';
+  const work = ephemeral ? mkdtempSync(join(tmpdir(), 'gantry-')) : opts.dataDir;
   const storage = new StorageService(store, clock, new BlobStore(join(work, 'blobs')), () => baseUrl);
   // Only the executors the operator enabled exist at all: nothing else can run a command.
   const executors: Record<string, Executor> = {};
@@ -203,7 +206,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const tls = new LocalTls(join(work, 'tls'), [...listenHost, ...opts.allowHosts]);
   const events = new EventFeed(store, clock, log);
   registerEmulator(app, clock, runtime, outcomes, new GantryInfo({
-    clock, executors: executorPolicy, dockerSocket: opts.dockerSocket, dataDir: opts.dataDir, url: () => baseUrl, tlsCertFile: tls.certFile,
+    clock, executors: executorPolicy, dockerSocket: opts.dockerSocket, dataDir: ephemeral ? undefined : opts.dataDir, url: () => baseUrl, tlsCertFile: tls.certFile,
   }), events);
   registerPathStyleUpload(app, storage);
 
@@ -241,6 +244,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
       await publisher?.close();
       store.close();
       lock?.release();
+      if (ephemeral) rmSync(work, { recursive: true, force: true });
     },
   };
 }

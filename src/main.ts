@@ -20,6 +20,7 @@ ${USAGE}
   --host HOST          listen address (GANTRY_HOST, default 127.0.0.1)
   --port PORT          listen port (GANTRY_PORT, default 8080; 0 picks a free one)
   --data-dir DIR       where state is kept (GANTRY_DATA_DIR, default ./.gantry)
+  --ephemeral          keep state in memory only, gone when Gantry stops (GANTRY_EPHEMERAL=1)
   --auth-token TOKEN   require "Authorization: Bearer TOKEN" (GANTRY_AUTH_TOKEN; required off loopback)
   --log-level LEVEL    debug, info, warn, error or silent (GANTRY_LOG_LEVEL, default info)
   --clock MODE         real or virtual (GANTRY_CLOCK, default real)
@@ -82,7 +83,7 @@ function parseOptions() {
     'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'build-duration': { type: 'string' }, 'node-image': { type: 'string' }, 'startup-timeout': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
-    'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' }, version: { type: 'boolean' },
+    'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' }, version: { type: 'boolean' }, ephemeral: { type: 'boolean' },
   },
   strict: true,
   });
@@ -97,7 +98,9 @@ opts.host = pick(values.host, 'GANTRY_HOST') ?? DEFAULTS.host;
 const port = Number(pick(values.port, 'GANTRY_PORT') ?? DEFAULTS.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port ${String(values.port ?? env.GANTRY_PORT)}`);
 opts.port = port;
-opts.dataDir = pick(values['data-dir'], 'GANTRY_DATA_DIR') ?? DEFAULTS.dataDir;
+const ephemeral = values.ephemeral ?? ['1', 'true'].includes((env.GANTRY_EPHEMERAL ?? '').toLowerCase());
+if (ephemeral && values['data-dir'] !== undefined) fail('--ephemeral keeps no data directory: give one or the other');
+opts.dataDir = ephemeral ? ':memory:' : pick(values['data-dir'], 'GANTRY_DATA_DIR') ?? DEFAULTS.dataDir;
 opts.authToken = pick(values['auth-token'], 'GANTRY_AUTH_TOKEN') || undefined;
 const level = pick(values['log-level'], 'GANTRY_LOG_LEVEL') ?? DEFAULTS.logLevel;
 if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) fail(`invalid log level ${level}`);
@@ -168,5 +171,5 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 // Printed last (handlers are in place), and to stdout whatever the log level: with --port 0 it is how callers learn the port.
-process.stdout.write(`Gantry listening on ${gantry.url} (data ${opts.dataDir}, clock ${opts.clock}) in ${(performance.now() - started).toFixed(0)}ms\n`);
+process.stdout.write(`Gantry listening on ${gantry.url} (data ${ephemeral ? 'in memory' : opts.dataDir}, clock ${opts.clock}) in ${(performance.now() - started).toFixed(0)}ms\n`);
 process.stdout.write(`TLS on the same port, for clients that need it (gcloud's gRPC commands): trust ${gantry.tlsCertFile}\n`);

@@ -20,7 +20,8 @@ export interface InfoSources {
   clock: Clock;
   executors: ExecutorPolicy;
   dockerSocket: string;
-  dataDir: string;
+  /** Undefined when state is kept in memory only (`--ephemeral`). */
+  dataDir?: string;
   url(): string;
   tlsCertFile: string;
 }
@@ -59,7 +60,7 @@ export class GantryInfo {
 
   async info(): Promise<Record<string, unknown>> {
     return {
-      ...(await this.health()), url: this.s.url(), dataDir: this.s.dataDir, tlsCertFile: this.s.tlsCertFile,
+      ...(await this.health()), url: this.s.url(), ephemeral: this.s.dataDir === undefined, ...(this.s.dataDir ? { dataDir: this.s.dataDir } : {}), tlsCertFile: this.s.tlsCertFile,
       pid: process.pid, node: process.version, startTime: this.started,
     };
   }

@@ -3,10 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { spawnGantry, tempDir } from '../helpers/server.js';
+import { eventually, spawnGantry, tempDir } from '../helpers/server.js';
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
@@ -39,6 +40,7 @@ test('a bad command line gets one clear line and the usage, never a stack trace'
     [['--clock', 'sideways'], 'gantry: invalid clock sideways'],
     [['serve'], "gantry: Unexpected argument 'serve'"],
     [['--render-duration', 'soon'], 'gantry: invalid --render-duration soon (use e.g. 1s, 0.5s, 2m)'],
+    [['--ephemeral', '--data-dir', '/tmp/x'], 'gantry: --ephemeral keeps no data directory: give one or the other'],
   ] as const) {
     const r = await gantry([...args]);
     assert.equal(r.code, 2, args.join(' '));
@@ -110,4 +112,17 @@ test('healthz and info: version, APIs on each transport, executors and the conta
   } finally {
     await g.kill('SIGTERM');
   }
+});
+
+test('--ephemeral keeps state in memory and leaves no files behind', async () => {
+  const g = await spawnGantry(['--ephemeral', '--log-level', 'silent']);
+  const info = (await (await fetch(`${g.url}/gantry/v1/info`)).json()) as { ephemeral: boolean; dataDir?: string; tlsCertFile: string };
+  assert.equal(info.ephemeral, true);
+  assert.equal(info.dataDir, undefined);
+  const r = await fetch(`${g.url}/v1/projects/eph/locations/us-central1/targets?targetId=dev`, { method: 'POST', body: '{"run":{"location":"projects/eph/locations/us-central1"}}', headers: { 'content-type': 'application/json' } });
+  assert.equal(r.status, 200);
+  const work = dirname(dirname(info.tlsCertFile));
+  await eventually(() => existsSync(info.tlsCertFile));
+  await g.kill('SIGTERM');
+  assert.equal(existsSync(work), false, `${work} is removed`);
 });
