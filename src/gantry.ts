@@ -99,6 +99,8 @@ export interface Gantry {
   port: number;
   /** The certificate TLS clients are given to trust (`core/custom_ca_certs_file` for gcloud). */
   tlsCertFile: string;
+  /** Every REST route served, as registered. */
+  routes(): readonly { method: string; template: string }[];
   clock: Clock;
   runtime: ControllerRuntime;
   log: Logger;
@@ -234,7 +236,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   baseUrl = `http://${host}:${port}`;
   lock?.update({ url: baseUrl, tlsCertFile: tls.certFile });
   return {
-    url: `http://${host}:${port}`, port, clock, runtime, log, tlsCertFile: tls.certFile,
+    url: `http://${host}:${port}`, port, clock, runtime, log, tlsCertFile: tls.certFile, routes: () => app.router.templates(),
     async close() {
       runtime.stop();
       appHosting.close();

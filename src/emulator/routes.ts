@@ -7,10 +7,13 @@ import { errors } from '../google/errors.js';
 import type { OutcomeScripts } from './outcome-scripts.js';
 import type { GantryInfo } from './info.js';
 import type { EventFeed } from './events.js';
+import { controlApiDocument } from './openapi.js';
 import { parseFlexibleDurationMs, parseTimestamp } from '../google/time.js';
 
 export function registerEmulator(app: App, clock: Clock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo, events: EventFeed): void {
   app.route('GET', '/gantry/v1/events', events.route());
+  const openapi = JSON.stringify(controlApiDocument());
+  app.route('GET', '/gantry/v1/openapi.json', { handler: () => ({ body: openapi, raw: true }) });
   app.route('GET', '/gantry/v1/outcomes', { handler: () => ({ body: { outcomes: outcomes.list() } }) });
   app.route('POST', '/gantry/v1/outcomes', {
     handler: req => {

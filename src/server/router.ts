@@ -43,7 +43,12 @@ export class Router<H> {
     }
   }
 
+  private added: { method: string; template: string }[] = [];
+  /** Every route served, as added (for documents that must list them all). */
+  templates(): readonly { method: string; template: string }[] { return this.added; }
+
   add(method: string, template: string, handler: H): void {
+    this.added.push({ method, template });
     const c = compile(method, template, handler);
     push(this.routes, `${method} ${c.verb}`, c);
     this.spaces.push(c.segs);
