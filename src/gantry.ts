@@ -5,7 +5,7 @@ import { StorageService, registerPathStyleUpload, registerStorage } from './apis
 import { registerPlatform } from './apis/platform/index.js';
 import { BlobStore } from './apis/storage/blobs.js';
 import { SqliteStore } from './store/sqlite.js';
-import { RealClock, VirtualClock, type Clock } from './engine/clock.js';
+import { SwitchableClock, type Clock } from './engine/clock.js';
 import { ControllerRuntime } from './engine/controllers.js';
 import { Operations } from './google/operations.js';
 import { Locations } from './google/locations.js';
@@ -107,6 +107,20 @@ export interface Gantry {
   close(): Promise<void>;
 }
 
+/**
+ * Where the clock starts: a frozen clock resumes at the instant it was stopped; a running one goes on from where a
+ * clock that was frozen and then let run had got to (never back), or is simply now.
+ */
+function clockStart(mode: 'real' | 'virtual', store: SqliteStore): number {
+  let saved: { mode?: string; ms?: number; offsetMs?: number } = {};
+  try { saved = JSON.parse(store.getMeta('clock.state') ?? '{}') as typeof saved; } catch { /* below */ }
+  if (mode === 'virtual') {
+    const ms = saved.mode === 'real' ? Date.now() + (saved.offsetMs ?? 0) : Number(store.getMeta('clock.virtual') ?? saved.ms ?? NaN);
+    return Number.isFinite(ms) ? ms : Date.now();
+  }
+  return saved.mode === 'real' && Number.isFinite(saved.offsetMs) ? Date.now() + (saved.offsetMs ?? 0) : Date.now();
+}
+
 export async function startGantry(partial: Partial<GantryOptions> = {}): Promise<Gantry> {
   const opts = { ...DEFAULTS, ...partial };
   let lock: DataDirLock | undefined;
@@ -125,14 +139,9 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
 async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promise<Gantry> {
   const log = createLogger(opts.logLevel);
   const store = new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability });
-  let clock: Clock;
-  if (opts.clock === 'virtual') {
-    // Virtual time persists, so a restarted Gantry resumes at the moment it stopped.
-    const saved = Number(store.getMeta('clock.virtual') ?? NaN);
-    clock = new VirtualClock(Number.isFinite(saved) ? saved : Date.now(), ms => store.tx(w => w.setMeta('clock.virtual', String(ms))));
-  } else {
-    clock = new RealClock();
-  }
+  const clock = new SwitchableClock(opts.clock, clockStart(opts.clock, store), state => {
+    store.tx(w => { w.setMeta('clock.state', JSON.stringify(state)); if (state.mode === 'virtual') w.setMeta('clock.virtual', String(state.ms)); });
+  });
   const runtime = new ControllerRuntime(store, clock, log);
   const ops = new Operations(store, clock);
   // A listen address that is not loopback is a host name clients use: it is allowed like the --allow-hosts.

@@ -36,6 +36,8 @@ export function controlApiDocument(): Record<string, unknown> {
         },
       },
       '/gantry/v1/clock': { get: { 'x-gantry-route': 'GET /gantry/v1/clock', summary: 'The clock', responses: { 200: json(clock), ...errorsOf } } },
+      '/gantry/v1/clock:freeze': { post: { 'x-gantry-route': 'POST /gantry/v1/clock:freeze', summary: 'Stops time where it is (virtual mode): timers wait for an advance', responses: { 200: json(clock), ...errorsOf } } },
+      '/gantry/v1/clock:unfreeze': { post: { 'x-gantry-route': 'POST /gantry/v1/clock:unfreeze', summary: 'Lets time run again (real mode) from the frozen instant, never back', responses: { 200: json(clock), ...errorsOf } } },
       '/gantry/v1/clock:advance': {
         post: {
           'x-gantry-route': 'POST /gantry/v1/clock:advance', summary: 'Moves the virtual clock by a duration or to an instant; answers once every consequence has settled',

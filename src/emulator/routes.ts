@@ -1,7 +1,6 @@
 // Gantry's own control API under /gantry/v1: health and info, outcome scripts, and the clock (read, advance in virtual mode).
 import type { App } from '../server/app.js';
-import type { Clock } from '../engine/clock.js';
-import { VirtualClock } from '../engine/clock.js';
+import type { SwitchableClock } from '../engine/clock.js';
 import type { ControllerRuntime } from '../engine/controllers.js';
 import { errors } from '../google/errors.js';
 import type { OutcomeScripts } from './outcome-scripts.js';
@@ -10,7 +9,7 @@ import type { EventFeed } from './events.js';
 import { controlApiDocument } from './openapi.js';
 import { parseFlexibleDurationMs, parseTimestamp } from '../google/time.js';
 
-export function registerEmulator(app: App, clock: Clock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo, events: EventFeed): void {
+export function registerEmulator(app: App, clock: SwitchableClock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo, events: EventFeed): void {
   app.route('GET', '/gantry/v1/events', events.route());
   const openapi = JSON.stringify(controlApiDocument());
   app.route('GET', '/gantry/v1/openapi.json', { handler: () => ({ body: openapi, raw: true }) });
@@ -33,9 +32,12 @@ export function registerEmulator(app: App, clock: Clock, runtime: ControllerRunt
   app.route('GET', '/gantry/v1/healthz', { handler: async () => ({ body: await info.health() }) });
   app.route('GET', '/gantry/v1/info', { handler: async () => ({ body: await info.info() }) });
   app.route('GET', '/gantry/v1/clock', { handler: () => ({ body: view() }) });
+  // Freezing stops time where it is (virtual mode); unfreezing lets it run on from there (real mode, never back).
+  app.route('POST', '/gantry/v1/clock:freeze', { handler: async () => { clock.freeze(); await runtime.idle(); return { body: view() }; } });
+  app.route('POST', '/gantry/v1/clock:unfreeze', { handler: () => { clock.unfreeze(); return { body: view() }; } });
   app.route('POST', '/gantry/v1/clock:advance', {
     handler: async req => {
-      if (!(clock instanceof VirtualClock)) throw errors.failedPrecondition('The clock is real; start Gantry with --clock=virtual to move it.', 'clock');
+      if (clock.mode !== 'virtual') throw errors.failedPrecondition('The clock runs in real time: freeze it first (POST /gantry/v1/clock:freeze, or start Gantry with --clock=virtual).', 'clock');
       const body = (req.body ?? {}) as { duration?: unknown; to?: unknown };
       if (body.to !== undefined) {
         const t = typeof body.to === 'string' ? parseTimestamp(body.to) : undefined;
@@ -54,7 +56,7 @@ export function registerEmulator(app: App, clock: Clock, runtime: ControllerRunt
 }
 
 /** Advances in steps, letting controllers react to each timer before the next fires. */
-async function settle(clock: VirtualClock, runtime: ControllerRuntime, target: number): Promise<void> {
+async function settle(clock: SwitchableClock, runtime: ControllerRuntime, target: number): Promise<void> {
   await runtime.idle();
   for (let i = 0; i < 100_000; i++) {
     const next = clock.nextDue();

@@ -1,7 +1,7 @@
 // With --clock=virtual, simulated work moves only when the clock is advanced through Gantry's API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestGantry } from '../helpers/server.js';
+import { eventually, startTestGantry, tempDir } from '../helpers/server.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const LOC = 'projects/p/locations/us-central1';
@@ -83,5 +83,45 @@ test('one long advance carries a release through its render and its rollout thro
     assert.equal(Date.parse(ro.deployEndTime) - Date.parse(ro.deployStartTime), 40_000, 'deploy and verify, 20 s each');
   } finally {
     await v.close();
+  }
+});
+
+test('a running clock is frozen mid-render, advanced exactly, and unfrozen to run on from there; a restart keeps the lead', async () => {
+  const dataDir = tempDir();
+  const v = await startTestGantry({ renderMs: 3_600_000, dataDir });
+  const call = async (path: string, body: unknown) => {
+    const r = await fetch(v.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 200, await r.clone().text());
+    return r.json() as Promise<{ mode: string; now: string }>;
+  };
+  const release = async () => (await (await fetch(`${v.url}/v1/${LOC}/deliveryPipelines/f/releases/r`)).json()) as { renderState: string; renderStartTime: string; renderEndTime?: string };
+  let lead: number;
+  try {
+    await call(`/v1/${LOC}/targets?targetId=t`, { run: { location: LOC } });
+    await call(`/v1/${LOC}/deliveryPipelines?deliveryPipelineId=f`, { serialPipeline: { stages: [{ targetId: 't' }] } });
+    await call(`/v1/${LOC}/deliveryPipelines/f/releases?releaseId=r`, {});
+    await eventually(async () => (await release()).renderState === 'IN_PROGRESS');
+    const frozen = await call('/gantry/v1/clock:freeze', {});
+    assert.equal(frozen.mode, 'virtual');
+    await new Promise(r => setTimeout(r, 50));
+    assert.equal((await (await fetch(`${v.url}/gantry/v1/clock`)).json() as { now: string }).now, frozen.now, 'frozen time stands still');
+    await call('/gantry/v1/clock:advance', { duration: '1h' });
+    const r = await release();
+    assert.equal(r.renderState, 'SUCCEEDED');
+    assert.equal(Date.parse(r.renderEndTime!) - Date.parse(r.renderStartTime), 3_600_000);
+    const running = await call('/gantry/v1/clock:unfreeze', {});
+    assert.equal(running.mode, 'real');
+    lead = Date.parse(running.now) - Date.now();
+    assert.ok(lead > 3_500_000, `time runs on from the frozen instant, ${lead} ms ahead of the wall clock`);
+  } finally {
+    await v.close();
+  }
+  const again = await startTestGantry({ dataDir });
+  try {
+    const c = (await (await fetch(`${again.url}/gantry/v1/clock`)).json()) as { mode: string; now: string };
+    assert.equal(c.mode, 'real');
+    assert.ok(Date.parse(c.now) - Date.now() > lead - 5_000, 'a restart does not take time back');
+  } finally {
+    await again.close();
   }
 });
