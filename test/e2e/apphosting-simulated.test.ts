@@ -77,7 +77,7 @@ test('simulated builds step through their states on the clock; scripted failures
   assert.match(page.body, /b1/);
 
   // A scripted build failure (this build only), and a deploy failure after 30 s.
-  assert.equal((await post('/gantry/v1/outcomes', { scope: `${BE}/builds/b2`, rules: 'build=fail' })).status, 200);
+  assert.equal((await post('/gantry/v1/outcomes', { scope: `${BE}/builds/b2`, rules: 'build=fail"npm ERR! Missing script: \\"build\\""' })).status, 200);
   assert.equal((await post('/gantry/v1/outcomes', { scope: `${BE}/builds/b3`, rules: 'deploy=fail~30s' })).status, 200);
   await createBuild('b2');
   await createRollout('b2');
@@ -86,6 +86,7 @@ test('simulated builds step through their states on the clock; scripted failures
   b = await build('b2');
   assert.equal(b.state, 'FAILED');
   assert.equal(b.errors![0].errorSource, 'CLOUD_BUILD');
+  assert.ok(b.errors![0].error!.message!.startsWith('npm ERR! Missing script: "build"'), 'the scripted message is the build\'s error');
   assert.equal(b.errorSource, 'CLOUD_BUILD');
   assert.equal((await rollout('b2')).state, 'FAILED');
   assert.equal((await build('b3')).state, 'DEPLOYING');

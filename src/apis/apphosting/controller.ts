@@ -21,7 +21,7 @@ import { pendingTarget, putTraffic, splitsOf } from './traffic.js';
 
 type Obj = Record<string, unknown>;
 
-/** Scripted outcomes of simulated builds: `<build|deploy|*>=<succeed|fail>[@N][~DURATION]`. */
+/** Scripted outcomes of simulated builds: `<build|deploy|*>=<succeed|fail["message"]>[@N][~DURATION]`. */
 export const BUILD_RULES: RuleGrammar<'succeed' | 'fail'> = {
   shape: '<build|deploy|*>',
   example: 'build=fail (every build fails), deploy=succeed~30s',
@@ -132,14 +132,14 @@ export class AppHostingController {
     if (book.until === undefined || book.rule !== step) {
       const rule = pickRule(this.d.rules(name), [step], 1);
       const until = now + (rule?.durationMs ?? this.d.stepMs());
-      this.update(name, x => { Object.assign(x.gantry as BuildBook, { rule: step, until, outcome: rule?.outcome ?? 'succeed' }); });
+      this.update(name, x => { Object.assign(x.gantry as BuildBook, { rule: step, until, outcome: rule?.outcome ?? 'succeed', message: rule?.message }); });
       ctx.wakeAt(until);
       return;
     }
     if (now < book.until) { ctx.wakeAt(book.until); return; }
     const outcome = book.outcome;
     if (outcome === 'fail') {
-      return this.fail(name, new BuildFailure(step === 'build' ? 'The build step failed (scripted by an outcome rule).' : 'The new revision failed to start (scripted by an outcome rule).', step === 'build' ? 'CLOUD_BUILD' : 'CLOUD_RUN'));
+      return this.fail(name, new BuildFailure(book.message ?? (step === 'build' ? 'The build step failed (scripted by an outcome rule).' : 'The new revision failed to start (scripted by an outcome rule).'), step === 'build' ? 'CLOUD_BUILD' : 'CLOUD_RUN'));
     }
     if (step === 'build') {
       this.update(name, x => {

@@ -41,6 +41,8 @@ export interface BuildBook {
   /** When a simulated step ends (virtual or real clock, ms), and how. */
   until?: number;
   outcome?: 'succeed' | 'fail';
+  /** What a scripted failure says, when its rule gives a message. */
+  message?: string;
 }
 
 export interface RolloutBook { op?: string }

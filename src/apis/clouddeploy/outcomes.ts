@@ -40,12 +40,12 @@ export function parseOutcomes(text: string, field = `annotations["${OUTCOMES_ANN
   return parseRules(text, DEPLOY_RULES, field);
 }
 
-export interface Decided { outcome: 'succeed' | 'fail' | 'skip'; cause?: string; durationMs: number }
+export interface Decided { outcome: 'succeed' | 'fail' | 'skip'; cause?: string; message?: string; durationMs: number }
 
 /** The outcome of attempt `attempt` (1-based) of a job, from rule sets in priority order. */
 export function decide(ruleSets: OutcomeRule[][], phase: string, job: string, attempt: number, defaultMs: number): Decided {
   const r = pickRule(ruleSets, [phase, job], attempt);
   if (!r) return { outcome: 'succeed', durationMs: defaultMs };
   const cause = r.outcome === 'fail' ? (r.detail && causesFor(job).includes(r.detail) ? r.detail : 'EXECUTION_FAILED') : undefined;
-  return { outcome: r.outcome, cause, durationMs: r.durationMs ?? defaultMs };
+  return { outcome: r.outcome, cause, ...(r.message ? { message: r.message } : {}), durationMs: r.durationMs ?? defaultMs };
 }

@@ -14,7 +14,7 @@ export const OUTCOMES_ANNOTATION = 'gantry.dev/outcomes';
 /** SIGTERM, then SIGKILL this long after, when a task times out or is cancelled. */
 export const GRACE_MS = 10_000;
 
-/** Scripted task outcomes: `<task index|*>=<succeed|fail[:EXIT CODE]|hang>[@N][~DURATION]`. */
+/** Scripted task outcomes: `<task index|*>=<succeed|fail[:EXIT CODE]["what it prints"]|hang>[@N][~DURATION]`. */
 export const TASK_RULES: RuleGrammar<'succeed' | 'fail' | 'hang'> = {
   shape: '<task index|*>',
   example: '3=fail:2@1 (task 3 exits 2 on its first attempt), *=succeed~5s',
@@ -53,13 +53,13 @@ export interface AttemptDeps {
 }
 
 /** The simulated outcome of an attempt (1-based `attempt` in rules). */
-export function simulate(rules: TaskRule[][], index: number, attempt: number, defaultMs: number, timeoutMs: number): { durationMs: number; exitCode?: number; timedOut?: boolean } {
+export function simulate(rules: TaskRule[][], index: number, attempt: number, defaultMs: number, timeoutMs: number): { durationMs: number; exitCode?: number; timedOut?: boolean; message?: string } {
   const r = pickRule(rules, [String(index)], attempt + 1);
   if (!r || r.outcome === 'succeed') return { durationMs: Math.min(r?.durationMs ?? defaultMs, timeoutMs), ...((r?.durationMs ?? defaultMs) > timeoutMs ? { timedOut: true } : { exitCode: 0 }) };
   if (r.outcome === 'hang') return { durationMs: timeoutMs, timedOut: true };
   const duration = r.durationMs ?? defaultMs;
   if (duration > timeoutMs) return { durationMs: timeoutMs, timedOut: true };
-  return { durationMs: duration, exitCode: Number(r.detail ?? 1) };
+  return { durationMs: duration, exitCode: Number(r.detail ?? 1), ...(r.message ? { message: r.message } : {}) };
 }
 
 /** A line splitter per stream: output arrives in chunks, entries are lines. */
@@ -109,9 +109,12 @@ export class Attempts {
     return resumed;
   }
 
-  /** The one line a simulated attempt logs, so logs read shows every attempt. */
-  logSimulated(ctx: AttemptContext, result: string): void {
-    this.deps.logs.write([this.deps.entry(ctx, 'stdout', `Simulated task ${ctx.taskIndex}, attempt ${ctx.attempt}: ${result}`)]);
+  /** The line a simulated attempt logs, so logs read shows every attempt; a scripted failure's message before it, on stderr. */
+  logSimulated(ctx: AttemptContext, result: string, message?: string): void {
+    this.deps.logs.write([
+      ...(message ? [this.deps.entry(ctx, 'stderr', message)] : []),
+      this.deps.entry(ctx, 'stdout', `Simulated task ${ctx.taskIndex}, attempt ${ctx.attempt}: ${result}`),
+    ]);
   }
 
   private logger(ctx: AttemptContext): (stream: 'stdout' | 'stderr', chunk: string) => void {

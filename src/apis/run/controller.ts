@@ -318,7 +318,7 @@ export class RunController {
         rules ??= this.d.rules(executionKeyToJob(key, jobName), this.d.store.getParsed<Obj>(executionKeyToJob(key, jobName)) ?? {});
         const s = simulate(rules, index, a.attempt, this.d.taskMs(), timeoutMs);
         a.endsAt = nowMs + s.durationMs;
-        a.sim = s.timedOut ? { timedOut: true } : { exitCode: s.exitCode };
+        a.sim = s.timedOut ? { timedOut: true } : { exitCode: s.exitCode, ...(s.message ? { message: s.message } : {}) };
         wake = Math.min(wake, a.endsAt);
         return;
       }
@@ -335,7 +335,7 @@ export class RunController {
       if (a.endsAt !== undefined) {
         if (a.endsAt <= nowMs) {
           const result: TaskResult = a.sim?.timedOut ? { kind: 'timedOut' } : { kind: 'exited', code: a.sim?.exitCode ?? 0 };
-          this.d.attempts.logSimulated(context(index, a.attempt), a.sim?.timedOut ? 'timed out' : `exit ${a.sim?.exitCode ?? 0}`);
+          this.d.attempts.logSimulated(context(index, a.attempt), a.sim?.timedOut ? 'timed out' : `exit ${a.sim?.exitCode ?? 0}`, a.sim?.message);
           this.finishAttempt(w, key, ex, index, result, maxRetries);
         } else wake = Math.min(wake, a.endsAt);
         continue;

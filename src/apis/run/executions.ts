@@ -24,7 +24,7 @@ export interface Attempt {
   startMs?: number;
   /** Simulated attempts: when they end and how. */
   endsAt?: number;
-  sim?: { exitCode?: number; timedOut?: boolean };
+  sim?: { exitCode?: number; timedOut?: boolean; message?: string };
   /** Process id or container id of a real attempt, for a restarted Gantry. */
   handle?: string;
 }

@@ -36,7 +36,7 @@ export interface RolloutOptions {
 
 
 /** Internal execution record beside each job run (not part of the API view). */
-export interface JobRunExec { mode: ExecutorMode; dueAt: number; outcome: 'succeed' | 'fail' | 'skip'; cause?: string }
+export interface JobRunExec { mode: ExecutorMode; dueAt: number; outcome: 'succeed' | 'fail' | 'skip'; cause?: string; message?: string }
 
 /** The executor for a rollout: the target's annotation, else the pipeline's, else the server default. */
 export function executorFor(release: Resource, targetId: string, fallback: ExecutorMode): ExecutorMode {
@@ -95,7 +95,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       [JOB_RUN_FIELD[job.id]]: run,
     };
     saveJobRun(w, jr);
-    const exec: JobRunExec = { mode: executorFor(release, r.targetId, opts.defaultExecutor), dueAt: clock.now() + d.durationMs, outcome: d.outcome, cause: d.cause };
+    const exec: JobRunExec = { mode: executorFor(release, r.targetId, opts.defaultExecutor), dueAt: clock.now() + d.durationMs, outcome: d.outcome, cause: d.cause, ...(d.message ? { message: d.message } : {}) };
     w.put('jobRunExec', execName(name), name, exec, now, false);
     job.state = 'IN_PROGRESS';
     job.jobRun = name;
@@ -434,7 +434,7 @@ function finishJobRun(_w: Writer, jr: Resource, exec: JobRunExec, now: string): 
   if (exec.outcome === 'fail') {
     jr.state = 'FAILED';
     run.failureCause = exec.cause ?? 'EXECUTION_FAILED';
-    run.failureMessage = `Gantry's outcome rules scripted this failure (${String(run.failureCause)}).`;
+    run.failureMessage = exec.message ?? `Gantry's outcome rules scripted this failure (${String(run.failureCause)}).`;
   } else {
     jr.state = 'SUCCEEDED';
     if (exec.outcome === 'skip' && field === 'deployJobRun') run.metadata = { customTarget: { skipMessage: 'Skipped, as scripted by Gantry\'s outcome rules.' } };
