@@ -29,6 +29,7 @@ import { PROTO_PACKAGE, SERVICE, schema as deploySchema } from './apis/clouddepl
 import { registerEmulator } from './emulator/routes.js';
 import { GantryInfo } from './emulator/info.js';
 import { EventFeed } from './emulator/events.js';
+import { TaskRegistry } from './executors/registry.js';
 import { OutcomeScripts } from './emulator/outcome-scripts.js';
 import { DEPLOY_RULES } from './apis/clouddeploy/outcomes.js';
 import { executorFor, rolloutControllers } from './apis/clouddeploy/controllers/rollouts.js';
@@ -173,6 +174,9 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     await containers.ping().catch((e: Error) => { throw new Error(`the container executor needs a Docker Engine API at ${opts.dockerSocket}: ${e.message}`); });
     executors.container = containers;
   }
+  // Every task is recorded with the resource it works for, so a reset stops exactly the work of its scope.
+  const tasks = new TaskRegistry();
+  for (const k of Object.keys(executors)) executors[k] = tasks.wrap(executors[k]);
   const sources = {
     read: (url: string) => storage.read(url), localPath: (url: string) => sourcePolicy.localPath(url),
     write: (url: string, data: Buffer, type: string) => storage.write(url, data, type), httpUrl: (url: string) => storage.httpUrl(url),
@@ -218,7 +222,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const events = new EventFeed(store, clock, log);
   registerEmulator(app, clock, runtime, outcomes, new GantryInfo({
     clock, executors: executorPolicy, dockerSocket: opts.dockerSocket, dataDir: ephemeral ? undefined : opts.dataDir, url: () => baseUrl, tlsCertFile: tls.certFile,
-  }), events);
+  }), events, { store, runtime, tasks, logs });
   registerPathStyleUpload(app, storage);
 
   // gRPC clients connect to the same port (HTTP/2 with prior knowledge); their calls take the REST routes above.

@@ -35,6 +35,13 @@ export function controlApiDocument(): Record<string, unknown> {
           responses: { 200: { description: 'A stream of events', content: { 'text/event-stream': { schema: obj({ id: { type: 'integer' }, type: { enum: ['put', 'delete'] }, kind: str, name: str, time: { type: 'string', format: 'date-time' }, state: str }) } } }, ...errorsOf },
         },
       },
+      '/gantry/v1/reset': {
+        post: {
+          'x-gantry-route': 'POST /gantry/v1/reset', summary: "Forgets all state, or one project's; answers once that scope's running tasks have exited and its controllers are idle (the clock is kept)",
+          requestBody: { content: { 'application/json': { schema: obj({ project: str }) } } },
+          responses: { 200: json(obj({ project: str, resources: { type: 'integer' }, tasksStopped: { type: 'integer' } })), ...errorsOf },
+        },
+      },
       '/gantry/v1/clock': { get: { 'x-gantry-route': 'GET /gantry/v1/clock', summary: 'The clock', responses: { 200: json(clock), ...errorsOf } } },
       '/gantry/v1/clock:freeze': { post: { 'x-gantry-route': 'POST /gantry/v1/clock:freeze', summary: 'Stops time where it is (virtual mode): timers wait for an advance', responses: { 200: json(clock), ...errorsOf } } },
       '/gantry/v1/clock:unfreeze': { post: { 'x-gantry-route': 'POST /gantry/v1/clock:unfreeze', summary: 'Lets time run again (real mode) from the frozen instant, never back', responses: { 200: json(clock), ...errorsOf } } },

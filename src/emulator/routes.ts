@@ -7,9 +7,20 @@ import type { OutcomeScripts } from './outcome-scripts.js';
 import type { GantryInfo } from './info.js';
 import type { EventFeed } from './events.js';
 import { controlApiDocument } from './openapi.js';
+import { resetState, type ResetDeps } from './reset.js';
 import { parseFlexibleDurationMs, parseTimestamp } from '../google/time.js';
 
-export function registerEmulator(app: App, clock: SwitchableClock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo, events: EventFeed): void {
+export function registerEmulator(app: App, clock: SwitchableClock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo, events: EventFeed, reset: ResetDeps): void {
+  app.route('POST', '/gantry/v1/reset', {
+    handler: async req => {
+      const body = (req.body ?? {}) as { project?: unknown };
+      const extra = Object.keys(body).filter(k => k !== 'project');
+      if (extra.length) throw errors.invalidArgument(`Invalid JSON payload received. Unknown name "${extra[0].slice(0, 100)}": Cannot find field.`, extra[0].slice(0, 100));
+      if (body.project !== undefined && (typeof body.project !== 'string' || !/^[a-z][a-z0-9-]{0,62}$/.test(body.project))) throw errors.invalidArgument(`project must be a project id, not ${JSON.stringify(body.project).slice(0, 80)}.`, 'project');
+      const r = await resetState(reset, body.project as string | undefined);
+      return { body: { ...(body.project ? { project: body.project } : {}), ...r } };
+    },
+  });
   app.route('GET', '/gantry/v1/events', events.route());
   const openapi = JSON.stringify(controlApiDocument());
   app.route('GET', '/gantry/v1/openapi.json', { handler: () => ({ body: openapi, raw: true }) });

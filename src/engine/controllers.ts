@@ -72,10 +72,29 @@ export class ControllerRuntime {
     return new Promise(r => this.idleWaiters.push(r));
   }
 
-  private track(work: Promise<unknown>): void {
+  /** Tracked work by the resource whose reconcile started it. */
+  private pendingOf = new Map<string, number>();
+
+  /**
+   * Resolves once nothing under `prefix` is queued or under way (`''`: the whole runtime, like `idle` but for work that
+   * other resources keep running); gives up after `timeoutMs`.
+   */
+  async idleUnder(prefix: string, timeoutMs = 60_000): Promise<void> {
+    const busy = () => [...this.queue].some(n => n.startsWith(prefix)) || [...this.pendingOf.keys()].some(n => n.startsWith(prefix));
+    for (const end = Date.now() + timeoutMs; busy() && Date.now() < end;) await new Promise(r => setTimeout(r, 10));
+  }
+
+  /** Drops the wake-ups of resources under `prefix` (they are gone). */
+  forgetUnder(prefix: string): void {
+    for (const [name, t] of this.timers) if (name.startsWith(prefix)) { t.cancel(); this.timers.delete(name); }
+  }
+
+  private track(work: Promise<unknown>, name?: string): void {
     this.pending++;
+    if (name) this.pendingOf.set(name, (this.pendingOf.get(name) ?? 0) + 1);
     const done = () => {
       this.pending--;
+      if (name) { const n = (this.pendingOf.get(name) ?? 1) - 1; if (n) this.pendingOf.set(name, n); else this.pendingOf.delete(name); }
       // The work's own writes enqueue before this runs; only a quiet runtime releases the waiters.
       if (!this.scheduled && this.queue.size === 0) this.releaseIdle();
     };
@@ -114,12 +133,12 @@ export class ControllerRuntime {
       this.kindOf.delete(name);
       for (const c of this.byKind.get(kind) ?? []) {
         try {
-          const work = this.store.savepoint(() => c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n), track: w => this.track(w) }));
+          const work = this.store.savepoint(() => c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n), track: w => this.track(w, name) }));
           if (work) {
             this.track(work.catch((e: Error) => {
               this.log.error(`reconcile ${kind} ${name} failed: ${e.stack ?? e}`);
               this.wakeAt(kind, name, this.clock.now() + 1000);
-            }));
+            }), name);
           }
         } catch (e) {
           this.log.error(`reconcile ${kind} ${name} failed: ${(e as Error).stack ?? e}`);

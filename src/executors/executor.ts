@@ -21,6 +21,8 @@ export interface TaskSpec {
   network?: 'host';
   /** Labels a container carries, so a restarted Gantry can find it again. */
   labels?: Record<string, string>;
+  /** The resource the task works for (a job run, an execution, a build): a reset of its scope stops it. */
+  owner?: string;
   /** Told the handle (a process id, a container id) once the task runs, for `resume`/`reap` after a restart. */
   onStarted?(handle: string): void;
 }

@@ -107,6 +107,13 @@ export class SqliteStore implements Store {
       for (const r of rows) this.pending.push({ kind: r.kind, name: r.name, op: 'delete' });
       return rows.length;
     },
+    deleteAll: () => {
+      const rows = this.db.prepare('SELECT name, kind FROM resources').all() as { name: string; kind: string }[];
+      this.db.prepare('DELETE FROM resources').run();
+      this.rows.clear();
+      for (const r of rows) this.pending.push({ kind: r.kind, name: r.name, op: 'delete' });
+      return rows.length;
+    },
     setMeta: (key, value) => { this.stmts.setMeta.run(key, value); },
   };
 

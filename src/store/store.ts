@@ -47,6 +47,8 @@ export interface Writer {
   delete(name: string): void;
   /** Deletes every resource whose name starts with `prefix` + '/'. Returns how many. */
   deleteUnder(prefix: string): number;
+  /** Deletes every resource (a reset of all state); returns how many. */
+  deleteAll(): number;
   setMeta(key: string, value: string): void;
 }
 

@@ -161,7 +161,7 @@ export class Builder {
         const i = n++;
         log(i, step.name, 'stdout', `$ ${step.command.join(' ')}`);
         const spec: TaskSpec = {
-          image: this.deps.nodeImage, command: step.command, args: [], workspace: app, timeoutMs: STEP_TIMEOUT_MS,
+          image: this.deps.nodeImage, command: step.command, args: [], workspace: app, timeoutMs: STEP_TIMEOUT_MS, owner: b.name,
           env: { ...buildEnv, CI: 'true', NODE_ENV: step.name === 'install' ? 'development' : 'production', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', npm_config_loglevel: 'warn' },
         };
         const running = executor.start(spec, (stream, chunk) => { for (const line of chunk.split('\n')) if (line) log(i, step.name, stream, line); });

@@ -80,7 +80,7 @@ export class Serving {
     app.port = port;
     const lines: string[] = [];
     const task = executor.start({
-      ...spec, env: { ...spec.env, PORT: String(port) }, timeoutMs: 2 ** 31 - 1, graceMs: 10_000,
+      ...spec, env: { ...spec.env, PORT: String(port) }, timeoutMs: 2 ** 31 - 1, graceMs: 10_000, owner: build,
       onStarted: handle => this.remember(build, executor.name, handle),
     }, (stream, chunk) => {
       for (const line of chunk.split('\n')) {

@@ -32,7 +32,7 @@ interface Outcome { ok: boolean; cause?: string; message?: string; artifact?: Ob
 /** A task in the API's form (schema message `Task`). */
 interface Task { containersTask?: { containers?: Container[] }; container?: Container; config?: { id?: string } }
 /** What one job run is running now; `cancelled` also stops the containers it has not started yet. */
-interface Run { tasks: RunningTask[]; cancelled: boolean; /** Settles once the result is written. */ done?: Promise<void> }
+interface Run { tasks: RunningTask[]; cancelled: boolean; /** Settles once the result is written. */ done?: Promise<void>; /** The resource its tasks work for. */ owner?: string }
 
 export class JobExecutions {
   private running = new Map<string, Run>();
@@ -54,7 +54,7 @@ export class JobExecutions {
   start(jobRunName: string, mode: string): Promise<void> {
     const running = this.running.get(jobRunName);
     if (running?.done) return running.done;
-    const run: Run = { tasks: [], cancelled: false };
+    const run: Run = { tasks: [], cancelled: false, owner: jobRunName };
     this.running.set(jobRunName, run);
     run.done = this.run(jobRunName, mode).then(outcome => this.finish(jobRunName, outcome), (e: Error) => {
       this.log.error(`job run ${jobRunName}: ${e.stack ?? e.message}`);
@@ -191,6 +191,7 @@ export class JobExecutions {
       if (run.cancelled) { failed = { r: { kind: 'cancelled' }, c: containers[0], i: n }; break; }
       const specs: TaskSpec[] = containers.map(c => ({
         image: c.image, command: c.command ?? [], args: c.args ?? [], env: { ...env, ...envOf(c) }, workspace, timeoutMs: Math.max(1, deadline - Date.now()),
+        ...(run.owner ? { owner: run.owner } : {}),
       }));
       const first = n;
       run.tasks = specs.map((spec, i) => executor.start(spec, (stream, chunk) => {
@@ -235,7 +236,7 @@ export class JobExecutions {
       const env = customEnv({ type: 'RENDER', release, target: t, phase: 'stable', percentage: 100, output, input: String(release.skaffoldConfigUri ?? ''), storageOrigin: this.storage.origin() });
       const dir = await sourceDir(release, this.storage, this.workRoot);
       const failed = (message: string) => out.set(targetId, { ok: false, cause: 'EXECUTION_FAILED', message: `The render action "${actionName}" of custom target type ${String(ctt.name)} failed: ${message}` });
-      const res = await this.runContainers([containers], env, dir, DEFAULT_TIMEOUT_MS, mode, `${artifactBase(release, targetId)}/custom-render.log`);
+      const res = await this.runContainers([containers], env, dir, DEFAULT_TIMEOUT_MS, mode, `${artifactBase(release, targetId)}/custom-render.log`, { tasks: [], cancelled: false, owner: String(release.name) });
       if (!res.ok) { failed(res.message ?? 'it did not succeed'); continue; }
       const results = readResults(url => this.storage.read(url), output, 'RENDER');
       if ('error' in results) { failed(results.error); continue; }

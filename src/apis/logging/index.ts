@@ -144,6 +144,14 @@ export class LogStore {
 
   get size(): number { this.flush(); return this.count; }
 
+  /** Forgets the entries of a project (by id), or all of them. */
+  clear(project?: string): void {
+    this.flush();
+    if (project === undefined) this.db.prepare('DELETE FROM entries').run();
+    else this.db.prepare('DELETE FROM entries WHERE project = ?').run(project);
+    this.count = (this.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+  }
+
   /** The project id a number stands for, when an entry of that project was stored. */
   projectOf(number: string): string | undefined {
     this.flush();
@@ -190,7 +198,7 @@ function cutBytes(s: string, bytes: number): string {
 
 const tokenHash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 12);
 
-export function registerLogging(app: App, base: BaseContext, opts: LoggingOptions): LogWriter & { streams: Record<string, StreamHandler> } {
+export function registerLogging(app: App, base: BaseContext, opts: LoggingOptions): LogWriter & { streams: Record<string, StreamHandler>; clear(project?: string): void } {
   const logs = new LogStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'logs.db'), opts.maxEntries);
   app.fastify.addHook('onClose', async () => { logs.close(); });
   const { clock, projects } = base;
@@ -350,5 +358,5 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
     },
   } satisfies MethodSpec);
   const streams = { '/google.logging.v2.LoggingServiceV2/TailLogEntries': tailLogEntries({ projects: projectNames, onAppend: l => logs.onAppend(l) }) };
-  return { ...writer, streams };
+  return { ...writer, streams, clear: project => logs.clear(project) };
 }

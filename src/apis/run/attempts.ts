@@ -94,6 +94,7 @@ export class Attempts {
       return failed(e instanceof ApiError ? e.message : `Gantry could not prepare the task: ${(e as Error).message}`);
     }
     spec.onStarted = onHandle;
+    spec.owner = `projects/${ctx.project}/locations/${ctx.region}/executions/${ctx.execution}`;
     const running = executor.start(spec, this.logger(ctx));
     const done = running.done.finally(() => rmSync(dir, { recursive: true, force: true }));
     return { done, cancel: () => running.cancel() };
@@ -103,7 +104,7 @@ export class Attempts {
   async resume(mode: string, handle: string, ctx: AttemptContext): Promise<RunningTask | undefined> {
     const executor = this.deps.executors[mode];
     if (!executor) return undefined;
-    const spec: TaskSpec = { command: [], args: [], env: {}, timeoutMs: ctx.timeoutMs, graceMs: GRACE_MS };
+    const spec: TaskSpec = { command: [], args: [], env: {}, timeoutMs: ctx.timeoutMs, graceMs: GRACE_MS, owner: `projects/${ctx.project}/locations/${ctx.region}/executions/${ctx.execution}` };
     const resumed = await executor.resume?.(handle, spec, this.logger(ctx)).catch(() => undefined);
     if (!resumed) await executor.reap?.(handle).catch(() => undefined);
     return resumed;
