@@ -30,6 +30,7 @@ import { registerEmulator } from './emulator/routes.js';
 import { GantryInfo } from './emulator/info.js';
 import { EventFeed } from './emulator/events.js';
 import { TaskRegistry } from './executors/registry.js';
+import { exportSnapshot, importSnapshot, type SnapshotDeps } from './emulator/snapshot.js';
 import { OutcomeScripts } from './emulator/outcome-scripts.js';
 import { DEPLOY_RULES } from './apis/clouddeploy/outcomes.js';
 import { executorFor, rolloutControllers } from './apis/clouddeploy/controllers/rollouts.js';
@@ -100,6 +101,10 @@ export interface Gantry {
   port: number;
   /** The certificate TLS clients are given to trust (`core/custom_ca_certs_file` for gcloud). */
   tlsCertFile: string;
+  /** The state (or one project's) as a snapshot, line by line (`GET /gantry/v1/snapshot`). */
+  snapshot(project?: string): Iterable<string>;
+  /** Replaces the state (or one project's) with a snapshot's (`POST /gantry/v1/snapshot:import`). */
+  restore(text: string, project?: string): Promise<{ resources: number; logEntries: number }>;
   /** Every REST route served, as registered. */
   routes(): readonly { method: string; template: string }[];
   clock: Clock;
@@ -163,7 +168,8 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   // removed when it stops.
   const ephemeral = opts.dataDir === ':memory:';
   const work = ephemeral ? mkdtempSync(join(tmpdir(), 'gantry-')) : opts.dataDir;
-  const storage = new StorageService(store, clock, new BlobStore(join(work, 'blobs')), () => baseUrl);
+  const blobs = new BlobStore(join(work, 'blobs'));
+  const storage = new StorageService(store, clock, blobs, () => baseUrl);
   // Only the executors the operator enabled exist at all: nothing else can run a command.
   const executors: Record<string, Executor> = {};
   if (executorPolicy.enabled.has('process')) executors.process = new ProcessExecutor();
@@ -220,9 +226,10 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   registerPlatform(app, base);
   const tls = new LocalTls(join(work, 'tls'), [...listenHost, ...opts.allowHosts]);
   const events = new EventFeed(store, clock, log);
+  const snapshots: SnapshotDeps = { store, runtime, tasks, logs, blobs };
   registerEmulator(app, clock, runtime, outcomes, new GantryInfo({
     clock, executors: executorPolicy, dockerSocket: opts.dockerSocket, dataDir: ephemeral ? undefined : opts.dataDir, url: () => baseUrl, tlsCertFile: tls.certFile,
-  }), events, { store, runtime, tasks, logs });
+  }), events, snapshots);
   registerPathStyleUpload(app, storage);
 
   // gRPC clients connect to the same port (HTTP/2 with prior knowledge); their calls take the REST routes above.
@@ -250,6 +257,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   lock?.update({ url: baseUrl, tlsCertFile: tls.certFile });
   return {
     url: `http://${host}:${port}`, port, clock, runtime, log, tlsCertFile: tls.certFile, routes: () => app.router.templates(),
+    snapshot: project => exportSnapshot(snapshots, project), restore: (text, project) => importSnapshot(snapshots, text, project),
     async close() {
       runtime.stop();
       appHosting.close();

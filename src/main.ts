@@ -8,6 +8,7 @@ import { parseFlexibleDurationMs } from './google/time.js';
 import { Locations } from './google/locations.js';
 import type { Level } from './server/log.js';
 import { envCommand } from './cli/env.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { VERSION } from './version.js';
 
 const USAGE = `Usage: gantry [options]          serve (on the embedded defaults without options)
@@ -21,6 +22,8 @@ ${USAGE}
   --port PORT          listen port (GANTRY_PORT, default 8080; 0 picks a free one)
   --data-dir DIR       where state is kept (GANTRY_DATA_DIR, default ./.gantry)
   --ephemeral          keep state in memory only, gone when Gantry stops (GANTRY_EPHEMERAL=1)
+  --import FILE        start from a snapshot (GET /gantry/v1/snapshot), replacing the data directory's state
+  --export-on-exit F   write a snapshot of the whole state to F when stopped by SIGINT or SIGTERM
   --auth-token TOKEN   require "Authorization: Bearer TOKEN" (GANTRY_AUTH_TOKEN; required off loopback)
   --log-level LEVEL    debug, info, warn, error or silent (GANTRY_LOG_LEVEL, default info)
   --clock MODE         real or virtual (GANTRY_CLOCK, default real)
@@ -83,7 +86,7 @@ function parseOptions() {
     'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'build-duration': { type: 'string' }, 'node-image': { type: 'string' }, 'startup-timeout': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
-    'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' }, version: { type: 'boolean' }, ephemeral: { type: 'boolean' },
+    'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' }, version: { type: 'boolean' }, ephemeral: { type: 'boolean' }, import: { type: 'string' }, 'export-on-exit': { type: 'string' },
   },
   strict: true,
   });
@@ -158,8 +161,18 @@ opts.durability = durability;
 // Gantry runs user-supplied commands: anything reachable beyond loopback must require a token.
 if (!isLoopback(opts.host) && !opts.authToken) fail(`listening on ${opts.host} needs --auth-token (or GANTRY_AUTH_TOKEN)`);
 
+const importFile = values.import;
+let snapshotText: string | undefined;
+if (importFile !== undefined) {
+  try { snapshotText = readFileSync(importFile, 'utf8'); } catch (e) { fail(`--import: cannot read ${importFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+}
+const exportFile = values['export-on-exit'];
+
 const started = performance.now();
 const gantry = await startGantry(opts).catch((e: Error) => die(e.message));
+if (snapshotText !== undefined) {
+  await gantry.restore(snapshotText).catch(async (e: Error) => { await gantry.close(); die(`--import ${importFile}: ${e.message}`); });
+}
 
 let closing = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -167,6 +180,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     if (closing) return;
     closing = true;
     gantry.log.info(`${sig}: shutting down`);
+    try {
+      if (exportFile) writeFileSync(exportFile, [...gantry.snapshot()].join(''));
+    } catch (e) {
+      gantry.log.error(`--export-on-exit ${exportFile}: ${(e as Error).message}`);
+    }
     gantry.close().then(() => process.exit(0), () => process.exit(1));
   });
 }

@@ -42,6 +42,21 @@ export function controlApiDocument(): Record<string, unknown> {
           responses: { 200: json(obj({ project: str, resources: { type: 'integer' }, tasksStopped: { type: 'integer' } })), ...errorsOf },
         },
       },
+      '/gantry/v1/snapshot': {
+        get: {
+          'x-gantry-route': 'GET /gantry/v1/snapshot', summary: "The whole state, or one project's, as newline-delimited JSON (resources, log entries, project numbers, stored objects' bytes)",
+          parameters: [{ name: 'project', in: 'query', schema: str }],
+          responses: { 200: { description: 'One JSON object per line, a header first', content: { 'application/x-ndjson': { schema: str } } }, ...errorsOf },
+        },
+      },
+      '/gantry/v1/snapshot:import': {
+        post: {
+          'x-gantry-route': 'POST /gantry/v1/snapshot:import', summary: "Replaces the state (or one project's) with a snapshot's: the scope is reset, filled, and its unfinished work resumes",
+          parameters: [{ name: 'project', in: 'query', schema: str }],
+          requestBody: { content: { 'application/x-ndjson': { schema: str } } },
+          responses: { 200: json(obj({ project: str, resources: { type: 'integer' }, logEntries: { type: 'integer' } })), ...errorsOf },
+        },
+      },
       '/gantry/v1/clock': { get: { 'x-gantry-route': 'GET /gantry/v1/clock', summary: 'The clock', responses: { 200: json(clock), ...errorsOf } } },
       '/gantry/v1/clock:freeze': { post: { 'x-gantry-route': 'POST /gantry/v1/clock:freeze', summary: 'Stops time where it is (virtual mode): timers wait for an advance', responses: { 200: json(clock), ...errorsOf } } },
       '/gantry/v1/clock:unfreeze': { post: { 'x-gantry-route': 'POST /gantry/v1/clock:unfreeze', summary: 'Lets time run again (real mode) from the frozen instant, never back', responses: { 200: json(clock), ...errorsOf } } },

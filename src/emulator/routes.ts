@@ -7,17 +7,50 @@ import type { OutcomeScripts } from './outcome-scripts.js';
 import type { GantryInfo } from './info.js';
 import type { EventFeed } from './events.js';
 import { controlApiDocument } from './openapi.js';
-import { resetState, type ResetDeps } from './reset.js';
+import { resetState } from './reset.js';
+import { exportSnapshot, importSnapshot, type SnapshotDeps } from './snapshot.js';
+import { queryString } from '../server/api.js';
 import { parseFlexibleDurationMs, parseTimestamp } from '../google/time.js';
 
-export function registerEmulator(app: App, clock: SwitchableClock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo, events: EventFeed, reset: ResetDeps): void {
+export function registerEmulator(app: App, clock: SwitchableClock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo, events: EventFeed, reset: SnapshotDeps): void {
+  const projectOf = (v: unknown) => {
+    if (v !== undefined && (typeof v !== 'string' || !/^[a-z][a-z0-9-]{0,62}$/.test(v))) throw errors.invalidArgument(`project must be a project id, not ${JSON.stringify(v).slice(0, 80)}.`, 'project');
+    return v as string | undefined;
+  };
+  app.route('GET', '/gantry/v1/snapshot', {
+    query: ['project'],
+    handler: req => {
+      const lines = exportSnapshot(reset, projectOf(queryString(req, 'project')));
+      return {
+        body: undefined, headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' },
+        stream: res => {
+          // Written as the client reads it: a large state is never held whole.
+          const pump = () => {
+            for (let r = lines.next(); !r.done; r = lines.next()) if (!res.write(r.value)) { res.once('drain', pump); return; }
+            res.end();
+          };
+          res.on('close', () => lines.return(undefined));
+          pump();
+        },
+      };
+    },
+  });
+  app.route('POST', '/gantry/v1/snapshot:import', {
+    query: ['project'], rawBody: true,
+    handler: async req => {
+      const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (type !== 'application/x-ndjson' && type !== 'application/json') throw errors.invalidArgument(`A snapshot is sent as application/x-ndjson, not "${type.slice(0, 80) || 'none'}".`, '');
+      const project = projectOf(queryString(req, 'project'));
+      return { body: { ...(project ? { project } : {}), ...(await importSnapshot(reset, (req.body as Buffer).toString('utf8'), project)) } };
+    },
+  });
   app.route('POST', '/gantry/v1/reset', {
     handler: async req => {
       const body = (req.body ?? {}) as { project?: unknown };
       const extra = Object.keys(body).filter(k => k !== 'project');
       if (extra.length) throw errors.invalidArgument(`Invalid JSON payload received. Unknown name "${extra[0].slice(0, 100)}": Cannot find field.`, extra[0].slice(0, 100));
       if (body.project !== undefined && (typeof body.project !== 'string' || !/^[a-z][a-z0-9-]{0,62}$/.test(body.project))) throw errors.invalidArgument(`project must be a project id, not ${JSON.stringify(body.project).slice(0, 80)}.`, 'project');
-      const r = await resetState(reset, body.project as string | undefined);
+      const r = await resetState(reset, projectOf(body.project));
       return { body: { ...(body.project ? { project: body.project } : {}), ...r } };
     },
   });

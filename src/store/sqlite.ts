@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Lru } from './lru.js';
 import { MIGRATIONS } from './migrations.js';
-import type { Change, ListQuery, ListResult, Row, Store, Writer } from './store.js';
+import type { Change, ListQuery, ListResult, Row, Store, Writer, StoredRow } from './store.js';
 
 type Stmt = Database.Statement;
 
@@ -114,8 +114,22 @@ export class SqliteStore implements Store {
       for (const r of rows) this.pending.push({ kind: r.kind, name: r.name, op: 'delete' });
       return rows.length;
     },
+    restore: r => {
+      this.stmts.put.run(r.name, r.kind, r.parent, r.parent.split('/').slice(0, -2).join('/'), r.createTime, r.active ? 1 : 0, r.data);
+      this.rows.delete(r.name);
+      this.pending.push({ kind: r.kind, name: r.name, op: 'put' });
+    },
     setMeta: (key, value) => { this.stmts.setMeta.run(key, value); },
   };
+
+  *dump(prefix: string): Iterable<StoredRow> {
+    const stmt = this.db.prepare("SELECT name, kind, parent, create_time AS createTime, active, data FROM resources WHERE substr(name, 1, ?) = ? ORDER BY rowid");
+    for (const r of stmt.iterate(prefix.length, prefix) as IterableIterator<Omit<StoredRow, 'active'> & { active: number }>) yield { ...r, active: r.active === 1 };
+  }
+
+  metaEntries(prefix: string): [string, string][] {
+    return (this.db.prepare('SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?').all(prefix.length, prefix) as { key: string; value: string }[]).map(r => [r.key, r.value]);
+  }
 
   savepoint<T>(fn: (w: Writer) => T): T {
     // The result is taken out of the transaction, so a unit may hand back work it leaves running (a promise),

@@ -1,6 +1,9 @@
 // The Store interface every backend implements (SQLite today; PostgreSQL can satisfy it later).
 // Resources are JSON documents keyed by full name; the API layer owns their shape.
 
+/** A stored resource with everything the store keeps of it (snapshots). */
+export interface StoredRow { name: string; kind: string; parent: string; createTime: string; active: boolean; data: string }
+
 export interface Row {
   name: string;
   kind: string;
@@ -49,6 +52,8 @@ export interface Writer {
   deleteUnder(prefix: string): number;
   /** Deletes every resource (a reset of all state); returns how many. */
   deleteAll(): number;
+  /** Stores a row exactly as a snapshot holds it (its creation time and activity included). */
+  restore(row: StoredRow): void;
   setMeta(key: string, value: string): void;
 }
 
@@ -74,6 +79,10 @@ export interface Store {
   countUnder(prefix: string): number;
   getMeta(key: string): string | undefined;
   /** Subscribes to committed changes; returns the unsubscribe function. */
+  /** Every stored row whose name starts with `prefix` (`''`: all), for snapshots. */
+  dump(prefix: string): Iterable<StoredRow>;
+  /** Meta entries whose key starts with `prefix`. */
+  metaEntries(prefix: string): [string, string][];
   onChange(listener: (c: Change) => void): () => void;
   close(): void;
 }

@@ -144,6 +144,13 @@ export class LogStore {
 
   get size(): number { this.flush(); return this.count; }
 
+  /** Every stored entry of a project (by id), or of all, oldest first (snapshots). */
+  *dump(project?: string): Iterable<{ project: string; timestamp: string; log: string; data: string }> {
+    this.flush();
+    const stmt = project === undefined ? this.db.prepare('SELECT project, timestamp, log, data FROM entries ORDER BY seq') : this.db.prepare('SELECT project, timestamp, log, data FROM entries WHERE project = ? ORDER BY seq');
+    yield* (project === undefined ? stmt.iterate() : stmt.iterate(project)) as IterableIterator<{ project: string; timestamp: string; log: string; data: string }>;
+  }
+
   /** Forgets the entries of a project (by id), or all of them. */
   clear(project?: string): void {
     this.flush();
@@ -198,7 +205,14 @@ function cutBytes(s: string, bytes: number): string {
 
 const tokenHash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 12);
 
-export function registerLogging(app: App, base: BaseContext, opts: LoggingOptions): LogWriter & { streams: Record<string, StreamHandler>; clear(project?: string): void } {
+export interface LogSnapshots {
+  dump(project?: string): Iterable<{ project: string; timestamp: string; log: string; data: string }>;
+  /** Stores entries as a snapshot holds them. */
+  restore(entries: { project: string; timestamp: string; log: string; data: string }[]): void;
+  clear(project?: string): void;
+}
+
+export function registerLogging(app: App, base: BaseContext, opts: LoggingOptions): LogWriter & LogSnapshots & { streams: Record<string, StreamHandler> } {
   const logs = new LogStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'logs.db'), opts.maxEntries);
   app.fastify.addHook('onClose', async () => { logs.close(); });
   const { clock, projects } = base;
@@ -358,5 +372,8 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
     },
   } satisfies MethodSpec);
   const streams = { '/google.logging.v2.LoggingServiceV2/TailLogEntries': tailLogEntries({ projects: projectNames, onAppend: l => logs.onAppend(l) }) };
-  return { ...writer, streams, clear: project => logs.clear(project) };
+  return {
+    ...writer, streams, clear: project => logs.clear(project), dump: project => logs.dump(project),
+    restore: entries => { logs.add(entries.map(e => ({ project: e.project, number: projects.number(e.project), timestamp: e.timestamp, log: e.log, entry: JSON.parse(e.data) as Obj }))); logs.flush(); },
+  };
 }
