@@ -3,7 +3,8 @@
 // logged too. Gantry's private records (names holding `~`, its own bookkeeping kinds) are not shown.
 import type { ServerResponse } from 'node:http';
 import type { Clock } from '../engine/clock.js';
-import { ApiError, errors } from '../google/errors.js';
+import { ApiError } from '../google/errors.js';
+import { projectParam } from './params.js';
 import { queryString, type MethodSpec } from '../server/api.js';
 import type { Logger } from '../server/log.js';
 import type { Change, Store } from '../store/store.js';
@@ -37,7 +38,7 @@ export class EventFeed {
   constructor(private store: Store, private clock: Clock, log: Logger) {
     const debug = log.level === 'debug';
     store.onChange(c => {
-      if (isPrivate(c) || (!this.clients.size && !debug)) return;
+      if ((!this.clients.size && !debug) || isPrivate(c)) return;
       const e = this.event(c);
       if (debug) log.debug(`${e.type} ${e.kind} ${e.name}${e.state ? ` state=${e.state}` : ''}`);
       for (const send of this.clients.keys()) send(e);
@@ -58,10 +59,9 @@ export class EventFeed {
     return {
       query: ['project', 'kind', 'prefix'],
       handler: req => {
-        const project = queryString(req, 'project');
+        const project = projectParam(queryString(req, 'project'));
         const prefix = queryString(req, 'prefix') ?? '';
         const kinds = new Set(([] as string[]).concat(req.query.kind ?? []));
-        if (project !== undefined && !/^[a-z0-9-]{1,64}$/.test(project)) throw errors.invalidArgument(`project "${project.slice(0, 80)}" is not a project id.`, 'project');
         if (this.clients.size >= MAX_CLIENTS) throw new ApiError('RESOURCE_EXHAUSTED', `At most ${MAX_CLIENTS} clients may follow the event feed at once.`);
         const wants = (e: ResourceEvent) => (!project || e.name.startsWith(`projects/${project}/`)) && (!kinds.size || kinds.has(e.kind)) && e.name.startsWith(prefix);
         return {

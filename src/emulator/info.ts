@@ -4,17 +4,18 @@ import { request } from 'node:http';
 import type { Clock } from '../engine/clock.js';
 import type { ExecutorPolicy } from '../policy/executors.js';
 import { VERSION } from '../version.js';
+import { SERVICE_FILES } from '../grpc/services.js';
 
-/** The REST APIs by service name, with their versions; the gRPC services ride on them (src/grpc/protos.ts). */
-export const APIS = [
-  { name: 'clouddeploy.googleapis.com', versions: ['v1'], grpc: ['google.cloud.deploy.v1.CloudDeploy'] },
-  { name: 'run.googleapis.com', versions: ['v1', 'v2'], grpc: ['google.cloud.run.v2.Jobs', 'google.cloud.run.v2.Executions', 'google.cloud.run.v2.Tasks'] },
-  { name: 'firebaseapphosting.googleapis.com', versions: ['v1', 'v1beta'], grpc: [] },
-  { name: 'secretmanager.googleapis.com', versions: ['v1'], grpc: ['google.cloud.secretmanager.v1.SecretManagerService'] },
-  { name: 'logging.googleapis.com', versions: ['v2'], grpc: ['google.logging.v2.LoggingServiceV2'] },
-  { name: 'developerconnect.googleapis.com', versions: ['v1'], grpc: ['google.cloud.developerconnect.v1.DeveloperConnect'] },
-  { name: 'storage.googleapis.com', versions: ['v1'], grpc: [] },
-];
+/** The REST APIs by service name, with their versions and the proto packages of their gRPC services (grpc/services.ts). */
+const APIS = [
+  { name: 'clouddeploy.googleapis.com', versions: ['v1'], grpc: 'google.cloud.deploy.' },
+  { name: 'run.googleapis.com', versions: ['v1', 'v2'], grpc: 'google.cloud.run.' },
+  { name: 'firebaseapphosting.googleapis.com', versions: ['v1', 'v1beta'] },
+  { name: 'secretmanager.googleapis.com', versions: ['v1'], grpc: 'google.cloud.secretmanager.' },
+  { name: 'logging.googleapis.com', versions: ['v2'], grpc: 'google.logging.' },
+  { name: 'developerconnect.googleapis.com', versions: ['v1'], grpc: 'google.cloud.developerconnect.' },
+  { name: 'storage.googleapis.com', versions: ['v1'] },
+].map(a => ({ name: a.name, versions: a.versions, grpcServices: a.grpc ? Object.keys(SERVICE_FILES).filter(s => s.startsWith(a.grpc)) : [] }));
 
 export interface InfoSources {
   clock: Clock;
@@ -52,7 +53,7 @@ export class GantryInfo {
   async health(): Promise<Record<string, unknown>> {
     return {
       status: 'SERVING', version: VERSION,
-      apis: APIS.map(a => ({ name: a.name, versions: a.versions, grpcServices: a.grpc })),
+      apis: APIS,
       executors: { enabled: [...this.s.executors.enabled], default: this.s.executors.defaultMode, containerEngine: (await this.containerEngine()) ? 'REACHABLE' : 'UNREACHABLE' },
       clock: { mode: this.s.clock.mode, now: new Date(this.s.clock.now()).toISOString() },
     };

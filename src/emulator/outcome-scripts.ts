@@ -7,8 +7,15 @@ import { newUid } from '../google/ids.js';
 
 export interface OutcomeScript { name: string; scope: string; rules: string }
 
-const KIND = 'gantryOutcomeScript';
-const PARENT = 'gantry/outcomes';
+export const OUTCOME_SCRIPT_KIND = 'gantryOutcomeScript';
+const KIND = OUTCOME_SCRIPT_KIND;
+export const OUTCOME_SCRIPTS_PARENT = 'gantry/outcomes';
+const PARENT = OUTCOME_SCRIPTS_PARENT;
+
+/** Whether a script belongs to the resources under `prefix` (`''`: all), the scope of a reset or a snapshot. */
+export function scriptScopedUnder(script: { scope?: unknown }, prefix: string): boolean {
+  return String(script.scope ?? '').startsWith(prefix);
+}
 
 export class OutcomeScripts {
   private grammars: RuleGrammar[] = [];

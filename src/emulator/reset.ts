@@ -4,6 +4,7 @@
 import type { ControllerRuntime } from '../engine/controllers.js';
 import type { TaskRegistry } from '../executors/registry.js';
 import type { Store } from '../store/store.js';
+import { OUTCOME_SCRIPT_KIND, OUTCOME_SCRIPTS_PARENT, scriptScopedUnder } from './outcome-scripts.js';
 
 export interface ResetDeps {
   store: Store;
@@ -14,16 +15,15 @@ export interface ResetDeps {
 
 export interface ResetResult { resources: number; tasksStopped: number }
 
-/** Gantry's outcome scripts live outside any project; a project's are those scoped under it. */
-const OUTCOME_KIND = 'gantryOutcomeScript';
 
 export async function resetState(d: ResetDeps, project?: string): Promise<ResetResult> {
   const prefix = project === undefined ? '' : `projects/${project}/`;
   const forget = () => d.store.tx(w => {
     if (project === undefined) return w.deleteAll();
     let n = w.deleteUnder(`projects/${project}`);
-    for (const s of d.store.children(OUTCOME_KIND, 'gantry/outcomes')) {
-      if (String((s as { scope?: string }).scope ?? '').startsWith(prefix)) { w.delete(String(s.name)); n++; }
+    // Outcome scripts live outside any project; a project's are those scoped under it.
+    for (const s of d.store.children(OUTCOME_SCRIPT_KIND, OUTCOME_SCRIPTS_PARENT)) {
+      if (scriptScopedUnder(s, prefix)) { w.delete(String(s.name)); n++; }
     }
     return n;
   });

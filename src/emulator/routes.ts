@@ -10,17 +10,14 @@ import { controlApiDocument } from './openapi.js';
 import { resetState } from './reset.js';
 import { exportSnapshot, importSnapshot, type SnapshotDeps } from './snapshot.js';
 import { queryString } from '../server/api.js';
+import { projectParam } from './params.js';
 import { parseFlexibleDurationMs, parseTimestamp } from '../google/time.js';
 
 export function registerEmulator(app: App, clock: SwitchableClock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo, events: EventFeed, reset: SnapshotDeps): void {
-  const projectOf = (v: unknown) => {
-    if (v !== undefined && (typeof v !== 'string' || !/^[a-z][a-z0-9-]{0,62}$/.test(v))) throw errors.invalidArgument(`project must be a project id, not ${JSON.stringify(v).slice(0, 80)}.`, 'project');
-    return v as string | undefined;
-  };
   app.route('GET', '/gantry/v1/snapshot', {
     query: ['project'],
     handler: req => {
-      const lines = exportSnapshot(reset, projectOf(queryString(req, 'project')));
+      const lines = exportSnapshot(reset, projectParam(queryString(req, 'project')));
       return {
         body: undefined, headers: { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' },
         stream: res => {
@@ -40,7 +37,7 @@ export function registerEmulator(app: App, clock: SwitchableClock, runtime: Cont
     handler: async req => {
       const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
       if (type !== 'application/x-ndjson' && type !== 'application/json') throw errors.invalidArgument(`A snapshot is sent as application/x-ndjson, not "${type.slice(0, 80) || 'none'}".`, '');
-      const project = projectOf(queryString(req, 'project'));
+      const project = projectParam(queryString(req, 'project'));
       return { body: { ...(project ? { project } : {}), ...(await importSnapshot(reset, (req.body as Buffer).toString('utf8'), project)) } };
     },
   });
@@ -50,7 +47,7 @@ export function registerEmulator(app: App, clock: SwitchableClock, runtime: Cont
       const extra = Object.keys(body).filter(k => k !== 'project');
       if (extra.length) throw errors.invalidArgument(`Invalid JSON payload received. Unknown name "${extra[0].slice(0, 100)}": Cannot find field.`, extra[0].slice(0, 100));
       if (body.project !== undefined && (typeof body.project !== 'string' || !/^[a-z][a-z0-9-]{0,62}$/.test(body.project))) throw errors.invalidArgument(`project must be a project id, not ${JSON.stringify(body.project).slice(0, 80)}.`, 'project');
-      const r = await resetState(reset, projectOf(body.project));
+      const r = await resetState(reset, projectParam(body.project));
       return { body: { ...(body.project ? { project: body.project } : {}), ...r } };
     },
   });

@@ -8,6 +8,7 @@ import type { LogSnapshots } from '../apis/logging/index.js';
 import type { Store, StoredRow } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { resetState, type ResetDeps } from './reset.js';
+import { OUTCOME_SCRIPT_KIND, OUTCOME_SCRIPTS_PARENT, scriptScopedUnder } from './outcome-scripts.js';
 
 export interface SnapshotDeps extends ResetDeps {
   store: Store;
@@ -17,7 +18,6 @@ export interface SnapshotDeps extends ResetDeps {
 }
 
 const FORMAT = 1;
-const OUTCOME_KIND = 'gantryOutcomeScript';
 const PROJECT_NUMBER_META = 'project.number.';
 
 type Line =
@@ -30,7 +30,7 @@ type Line =
 function inScope(row: { name: string; kind: string; data: string }, project: string | undefined): boolean {
   if (project === undefined) return true;
   if (row.name.startsWith(`projects/${project}/`)) return true;
-  return row.kind === OUTCOME_KIND && String((JSON.parse(row.data) as { scope?: string }).scope ?? '').startsWith(`projects/${project}/`);
+  return row.kind === OUTCOME_SCRIPT_KIND && scriptScopedUnder(JSON.parse(row.data) as { scope?: unknown }, `projects/${project}/`);
 }
 
 /** The snapshot, line by line. */
@@ -44,7 +44,7 @@ export function* exportSnapshot(d: SnapshotDeps, project?: string): Generator<st
     if (blob) blobs.add(blob);
   }
   if (project !== undefined) {
-    for (const r of d.store.dump('gantry/')) if (inScope(r, project)) yield line({ resource: { ...r, data: JSON.parse(r.data) } });
+    for (const r of d.store.dump(`${OUTCOME_SCRIPTS_PARENT}/`)) if (inScope(r, project)) yield line({ resource: { ...r, data: JSON.parse(r.data) } });
   }
   for (const [key, value] of d.store.metaEntries(PROJECT_NUMBER_META)) {
     if (project === undefined || value === project) yield line({ meta: { key, value } });

@@ -12,7 +12,8 @@ export class TaskRegistry {
   wrap(executor: Executor): Executor {
     const record = (task: RunningTask, owner: string | undefined): RunningTask => {
       this.running.set(task, owner ?? '');
-      void task.done.finally(() => this.running.delete(task));
+      const forget = () => { this.running.delete(task); };
+      task.done.then(forget, forget);
       return task;
     };
     // The executor's other methods (a container engine's image checks) stay reachable through the prototype.
