@@ -3,7 +3,9 @@
 // attempts, and a retry then succeeds; all on the virtual clock, in well under a second of real time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { google } from 'googleapis';
 import { startTestGantry } from '../helpers/server.js';
+import { googleapisDeploy } from '../helpers/clients.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const LOC = 'projects/scn/locations/us-central1';
@@ -34,10 +36,12 @@ test('a canary rollout end to end on the virtual clock: a scripted verify failur
   const ro = `${LOC}/deliveryPipelines/shop/releases/r2/rollouts/r2-to-prod-0001`;
   let r = await call('GET', `/v1/${ro}`);
   assert.equal(r.state, 'FAILED');
-  const runs = (await call('GET', `/v1/${ro}/jobRuns`)).jobRuns as Record<string, any>[];
+  // As a client reads it (googleapis).
+  const deploy = googleapisDeploy(g.url);
+  const runs = (await deploy.projects.locations.deliveryPipelines.releases.rollouts.jobRuns.list({ parent: ro })).data.jobRuns!;
   const verify = runs.find(j => j.phaseId === 'canary-25' && j.jobId === 'verify')!;
-  assert.equal(verify.verifyJobRun.failureMessage, 'smoke test: 3 of 40 checks failed, see report');
-  assert.match(r.failureReason, /smoke test: 3 of 40 checks failed, see report/);
+  assert.equal(verify.verifyJobRun!.failureMessage, 'smoke test: 3 of 40 checks failed, see report');
+  assert.match((await deploy.projects.locations.deliveryPipelines.releases.rollouts.get({ name: ro })).data.failureReason!, /smoke test: 3 of 40 checks failed, see report/);
   await call('POST', `/v1/${ro}:retryJob`, { phaseId: 'canary-25', jobId: 'verify' });
   await advance('1h');
   r = await call('GET', `/v1/${ro}`);
@@ -63,7 +67,10 @@ test('a Cloud Run task scripted to fail exits with its code and writes its messa
   const tasks = (await call('GET', `/v2/${execution}/tasks`)).tasks as Record<string, any>[];
   const failed = tasks.find(t => t.index === 1)!;
   assert.equal(failed.lastAttemptResult.exitCode, 137);
-  const logs = await call('POST', '/v2/entries:list', { resourceNames: ['projects/scn'], filter: 'resource.type="cloud_run_job" AND severity>=DEFAULT AND textPayload:"out of memory"' });
+  const auth = new google.auth.OAuth2();
+  auth.setCredentials({ access_token: 'test-token', expiry_date: Date.now() + 3600_000 });
+  const logging = google.logging({ version: 'v2', rootUrl: g.url + '/', auth });
+  const logs = (await logging.entries.list({ requestBody: { resourceNames: ['projects/scn'], filter: 'resource.type="cloud_run_job" AND severity>=DEFAULT AND textPayload:"out of memory"' } })).data as Record<string, any>;
   // Cloud Run's default of three retries: every attempt of task 1 says it.
   assert.equal(logs.entries?.length, 4, JSON.stringify(logs));
   assert.ok(logs.entries.every((e: { textPayload: string; logName: string }) => e.textPayload === 'killed: out of memory, 512Mi' && e.logName.endsWith('run.googleapis.com%2Fstderr')));
