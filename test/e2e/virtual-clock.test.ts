@@ -125,3 +125,50 @@ test('a running clock is frozen mid-render, advanced exactly, and unfrozen to ru
     await again.close();
   }
 });
+
+test('a single advance of an hour after releases create puts the render and every job exactly where the durations say', async () => {
+  const v = await startTestGantry({ clock: 'virtual', renderMs: 90_000, jobMs: 600_000 });
+  const base = `${v.url}/v1/${LOC}/deliveryPipelines/h`;
+  const call = async (path: string, body: unknown) => {
+    const r = await fetch(v.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 200, await r.clone().text());
+  };
+  const get = async <T>(url: string) => (await (await fetch(url)).json()) as T;
+  const at = (t: string | undefined) => Date.parse(t!);
+  try {
+    await call(`/v1/${LOC}/targets?targetId=stage`, { run: { location: LOC } });
+    await call(`/v1/${LOC}/deliveryPipelines?deliveryPipelineId=h`, { serialPipeline: { stages: [{ targetId: 'stage', strategy: { standard: { predeploy: { actions: ['a'] }, verify: true, postdeploy: { actions: ['b'] } } } }] } });
+    const t0 = Date.parse((await get<{ now: string }>(`${v.url}/gantry/v1/clock`)).now);
+    // What `gcloud deploy releases create` does: create the release, then a rollout to the first target at once.
+    await call(`/v1/${LOC}/deliveryPipelines/h/releases?releaseId=r`, {});
+    await call(`/v1/${LOC}/deliveryPipelines/h/releases/r/rollouts?rolloutId=r-to-stage-0001`, { targetId: 'stage' });
+    await call('/gantry/v1/clock:advance', { duration: '1h' });
+
+    const rel = await get<{ renderState: string; createTime: string; renderStartTime: string; renderEndTime: string }>(`${base}/releases/r`);
+    assert.equal(rel.renderState, 'SUCCEEDED');
+    assert.equal(at(rel.createTime), t0);
+    assert.equal(at(rel.renderStartTime), t0);
+    assert.equal(at(rel.renderEndTime), t0 + 90_000);
+
+    const ro = await get<{ state: string; deployStartTime: string; deployEndTime: string; enqueueTime: string }>(`${base}/releases/r/rollouts/r-to-stage-0001`);
+    assert.equal(ro.state, 'SUCCEEDED');
+    const deployStart = t0 + 90_000;
+    assert.equal(at(ro.deployStartTime), deployStart);
+    const { jobRuns } = await get<{ jobRuns: { jobId: string; state: string; createTime: string; startTime: string; endTime: string }[] }>(`${base}/releases/r/rollouts/r-to-stage-0001/jobRuns`);
+    const byJob = new Map(jobRuns.map(j => [j.jobId, j]));
+    let t = deployStart;
+    for (const job of ['predeploy', 'deploy', 'verify', 'postdeploy']) {
+      const jr = byJob.get(job);
+      assert.ok(jr, `a ${job} job run`);
+      assert.equal(jr.state, 'SUCCEEDED', job);
+      assert.equal(at(jr.startTime), t, `${job} starts when the job before it ends`);
+      assert.equal(at(jr.endTime), t + 600_000, `${job} takes its ten minutes`);
+      t += 600_000;
+    }
+    assert.equal(at(ro.deployEndTime), t);
+    assert.equal(jobRuns.length, 4);
+    assert.equal(Date.parse((await get<{ now: string }>(`${v.url}/gantry/v1/clock`)).now), t0 + 3_600_000, 'the clock stands at the end of the advance');
+  } finally {
+    await v.close();
+  }
+});
