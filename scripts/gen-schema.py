@@ -87,6 +87,11 @@ def describe(field, owner_docs, messages, enums, prefix):
     return d
 
 
+# Fields whose explicit zero means something (proto3 `optional` or a oneof member), which apitools does not record:
+# their zero is kept, not dropped as a default.
+PRESENCE = {("TaskSpec", "maxRetries"), ("GoogleCloudRunV2TaskTemplate", "maxRetries")}
+
+
 def collect(cls, messages, enums):
     name = cls.__name__
     if name in messages:
@@ -96,6 +101,8 @@ def collect(cls, messages, enums):
     fields = {}
     for f in sorted(cls.all_fields(), key=lambda f: f.number):
         fields[f.name] = describe(f, docs, messages, enums, name + ".")
+        if (name, f.name) in PRESENCE:
+            fields[f.name]["presence"] = True
     messages[name] = fields
 
 

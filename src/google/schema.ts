@@ -14,6 +14,8 @@ export interface FieldSchema {
   outputOnly?: boolean;
   required?: boolean;
   immutable?: boolean;
+  /** proto3 field presence (`optional`, a oneof member): an explicit zero is kept, not dropped as the default. */
+  presence?: boolean;
 }
 type Json = unknown;
 type Obj = Record<string, Json>;
@@ -73,7 +75,7 @@ export class ApiSchema {
         continue;
       }
       const fpath = join(path, toSnake(name));
-      const decoded = f.repeated ? this.decodeRepeated(f, value, fpath, v) : this.decodeValue(f, value, fpath, v);
+      const decoded = f.repeated ? this.decodeRepeated(f, value, fpath, v) : this.decodeValue(f, value, fpath, v, f.presence);
       if (decoded !== undefined && !f.outputOnly) out[name] = decoded;
     }
     return out;

@@ -43,6 +43,10 @@ test('jobs create, describe, list and update', async () => {
   const after = await gcloud.json<Job>(['run', 'jobs', 'describe', 'report']);
   assert.equal(after.metadata.generation, job.metadata.generation + 1);
   assert.equal(after.spec.template.spec.taskCount, 3);
+  // --max-retries 0 is kept (a oneof member in v2: its zero is a value, not the default of 3).
+  await gcloud(['run', 'jobs', 'update', 'report', '--max-retries', '0']);
+  assert.equal((await gcloud.json<Job>(['run', 'jobs', 'describe', 'report'])).spec.template.spec.template.spec.maxRetries, 0);
+  await gcloud(['run', 'jobs', 'update', 'report', '--max-retries', '1']);
 });
 
 test('jobs execute --wait runs every task; executions and tasks list and describe', async () => {

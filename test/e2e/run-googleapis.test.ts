@@ -151,6 +151,8 @@ test('v2 sees the v1 job and runs it; its operations finish with the work', asyn
   const asV1 = (await v1.namespaces.jobs.get({ name: `${NS}/jobs/from-v2` })).data;
   assert.equal(asV1.spec!.template!.spec!.template!.spec!.timeoutSeconds, '30');
   assert.equal(asV1.metadata!.labels!.team, 'a');
+  assert.equal(asV1.spec!.template!.spec!.template!.spec!.maxRetries, 0, 'an explicit zero is kept');
+  assert.equal((await v2.projects.locations.jobs.get({ name: `${LOC}/jobs/from-v2` })).data.template!.template!.maxRetries, 0);
   const reserved = await googleError(v2.projects.locations.jobs.create({ parent: LOC, jobId: 'bad', requestBody: { labels: { 'run.googleapis.com/x': 'y' }, template: { template: { containers: [{ image: 'i' }] } } } }));
   assert.equal(reserved.status, 'INVALID_ARGUMENT');
 });
