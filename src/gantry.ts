@@ -13,6 +13,7 @@ import type { ApiContext, BaseContext } from './google/context.js';
 import { Projects } from './google/projects.js';
 import { registerSecretManager } from './apis/secretmanager/index.js';
 import { logViewerUrl, registerLogging } from './apis/logging/index.js';
+import { cloudBuildStepEntry } from './apis/logging/producers.js';
 import { cloudRunTaskEntry } from './apis/logging/producers.js';
 import { registerRun, TASK_RULES } from './apis/run/index.js';
 import { App, JSON_BODY_LIMIT } from './server/app.js';
@@ -27,6 +28,7 @@ import { renderController } from './apis/clouddeploy/releases.js';
 import { pipelineConditionController } from './apis/clouddeploy/controllers/pipeline-conditions.js';
 import { PROTO_PACKAGE, SERVICE, schema as deploySchema } from './apis/clouddeploy/service.js';
 import { registerEmulator } from './emulator/routes.js';
+import { registerConsole } from './console/assets.js';
 import { GantryInfo } from './emulator/info.js';
 import { EventFeed } from './emulator/events.js';
 import { TaskRegistry } from './executors/registry.js';
@@ -198,7 +200,9 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   registerStorage(app, storage, store);
   const outcomes = new OutcomeScripts(store);
   outcomes.addGrammar(DEPLOY_RULES);
-  for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name, DEPLOY_RULES) })) runtime.register(c);
+  for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name, DEPLOY_RULES),
+    buildLog: (project, buildId, stepName, line) => logs.write([cloudBuildStepEntry({ project, buildId, step: stepName === 'result' ? 1 : 0, stepName, line })]),
+  })) runtime.register(c);
   for (const c of automationControllers(deploy, new StandardMethods(deploy))) runtime.register(c);
   // Pub/Sub notifications go to an emulator when one is named, as Cloud Deploy publishes to a project's topics.
   const pubsubHost = process.env.PUBSUB_EMULATOR_HOST;
@@ -230,6 +234,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   registerEmulator(app, clock, runtime, outcomes, new GantryInfo({
     clock, executors: executorPolicy, dockerSocket: opts.dockerSocket, dataDir: ephemeral ? undefined : opts.dataDir, url: () => baseUrl, tlsCertFile: tls.certFile,
   }), events, snapshots);
+  registerConsole(app);
   registerPathStyleUpload(app, storage);
 
   // gRPC clients connect to the same port (HTTP/2 with prior knowledge); their calls take the REST routes above.

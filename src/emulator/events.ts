@@ -62,6 +62,8 @@ export class EventFeed {
         const project = projectParam(queryString(req, 'project'));
         const prefix = queryString(req, 'prefix') ?? '';
         const kinds = new Set(([] as string[]).concat(req.query.kind ?? []));
+        // A follower reconnecting while Gantry stops would hold the server open: it is turned away instead.
+        if (this.closed) throw new ApiError('UNAVAILABLE', 'Gantry is stopping.');
         if (this.clients.size >= MAX_CLIENTS) throw new ApiError('RESOURCE_EXHAUSTED', `At most ${MAX_CLIENTS} clients may follow the event feed at once.`);
         const wants = (e: ResourceEvent) => (!project || e.name.startsWith(`projects/${project}/`)) && (!kinds.size || kinds.has(e.kind)) && e.name.startsWith(prefix);
         return {
@@ -87,8 +89,11 @@ export class EventFeed {
     res.on('close', stop);
   }
 
+  private closed = false;
+
   /** Ends every stream (Gantry is stopping). */
   close(): void {
+    this.closed = true;
     for (const res of this.clients.values()) res.end();
     this.clients.clear();
   }

@@ -23,6 +23,7 @@ export function controlApiDocument(): Record<string, unknown> {
     paths: {
       '/gantry/v1/healthz': { get: { 'x-gantry-route': 'GET /gantry/v1/healthz', summary: 'Health, version, APIs, executors and the clock', responses: { 200: json(health), ...errorsOf } } },
       '/gantry/v1/info': { get: { 'x-gantry-route': 'GET /gantry/v1/info', summary: 'healthz, and where this Gantry listens and keeps its state', responses: { 200: json({ allOf: [health, obj({ url: str, ephemeral: { type: 'boolean' }, dataDir: str, tlsCertFile: str, pid: { type: 'integer' }, node: str, startTime: { type: 'string', format: 'date-time' } })] }), ...errorsOf } } },
+      '/gantry/v1/projects': { get: { 'x-gantry-route': 'GET /gantry/v1/projects', summary: 'The projects that hold resources (the console lists them)', responses: { 200: json(obj({ projects: { type: 'array', items: str } })), ...errorsOf } } },
       '/gantry/v1/openapi.json': { get: { 'x-gantry-route': 'GET /gantry/v1/openapi.json', summary: 'This document', responses: { 200: json({ type: 'object' }) } } },
       '/gantry/v1/events': {
         get: {

@@ -11,6 +11,7 @@ import { resetState } from './reset.js';
 import { exportSnapshot, importSnapshot, type SnapshotDeps } from './snapshot.js';
 import { queryString } from '../server/api.js';
 import { projectParam } from './params.js';
+import { knownProjects } from '../google/projects.js';
 import { parseFlexibleDurationMs, parseTimestamp } from '../google/time.js';
 
 export function registerEmulator(app: App, clock: SwitchableClock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo, events: EventFeed, reset: SnapshotDeps): void {
@@ -52,6 +53,7 @@ export function registerEmulator(app: App, clock: SwitchableClock, runtime: Cont
     },
   });
   app.route('GET', '/gantry/v1/events', events.route());
+  app.route('GET', '/gantry/v1/projects', { handler: () => ({ body: { projects: knownProjects(reset.store) } }) });
   const openapi = JSON.stringify(controlApiDocument());
   app.route('GET', '/gantry/v1/openapi.json', { handler: () => ({ body: openapi, raw: true }) });
   app.route('GET', '/gantry/v1/outcomes', { handler: () => ({ body: { outcomes: outcomes.list() } }) });

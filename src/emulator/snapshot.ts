@@ -9,6 +9,7 @@ import type { Store, StoredRow } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { resetState, type ResetDeps } from './reset.js';
 import { OUTCOME_SCRIPT_KIND, OUTCOME_SCRIPTS_PARENT, scriptScopedUnder } from './outcome-scripts.js';
+import { PROJECT_NUMBER_META } from '../google/projects.js';
 
 export interface SnapshotDeps extends ResetDeps {
   store: Store;
@@ -18,7 +19,6 @@ export interface SnapshotDeps extends ResetDeps {
 }
 
 const FORMAT = 1;
-const PROJECT_NUMBER_META = 'project.number.';
 
 type Line =
   | { snapshot: { format: number; gantry: string; exportedAt: string; project?: string } }

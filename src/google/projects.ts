@@ -4,7 +4,8 @@
 import type { Store, Writer } from '../store/store.js';
 import { projectNumber } from './project-number.js';
 
-const KEY = 'project.number.';
+export const PROJECT_NUMBER_META = 'project.number.';
+const KEY = PROJECT_NUMBER_META;
 
 export class Projects {
   private known = new Map<string, string>();
@@ -43,4 +44,9 @@ export class Projects {
     w.setMeta(KEY + n, id);
     this.known.set(n, id);
   }
+}
+
+/** The ids of the projects that hold resources (the console's project list), sorted; numbers are other names of them. */
+export function knownProjects(store: Store): string[] {
+  return store.projects(1000).filter(id => !/^[0-9]+$/.test(id));
 }

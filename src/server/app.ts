@@ -109,6 +109,10 @@ export class App {
   /** Serves HTTP/1.1 on a connection (a decrypted one, from the TLS terminator). */
   http1: (socket: Socket) => void = () => { throw new Error('not listening'); };
 
+  private anonymous?: (method: string | undefined, url: string | undefined) => boolean;
+  /** Requests served without the bearer token: static files that hold no data (the console's page and scripts). */
+  allowAnonymous(test: (method: string | undefined, url: string | undefined) => boolean): void { this.anonymous = test; }
+
   private virtualHosts: VirtualHosts[] = [];
   /**
    * Host names that are not Gantry's API but apps it serves (App Hosting's `*.hosted.app`): their requests skip
@@ -149,7 +153,7 @@ export class App {
           virtual.serve(req, res);
           return;
         }
-        this.guard.check(req.headers);
+        this.guard.check(req.headers, this.anonymous !== undefined && this.anonymous(req.method, req.url));
       } catch (e) {
         refusal = e as ApiError;
       }

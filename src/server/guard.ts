@@ -51,9 +51,12 @@ export class RequestGuard {
     this.origins = new Set((opts.allowOrigins ?? []).map(o => o.toLowerCase().replace(/\/$/, '')));
   }
 
-  /** Throws the Google error a request is refused with; returns when it may proceed. */
-  check(headers: Headers): void {
-    this.checkAuth(headers);
+  /**
+   * Throws the Google error a request is refused with; returns when it may proceed. `anonymous` requests (files that
+   * hold no data, like the console's) skip the token, never the Host and Origin checks.
+   */
+  check(headers: Headers, anonymous = false): void {
+    if (!anonymous) this.checkAuth(headers);
     const hostHeader = one(headers.host);
     if (hostHeader === undefined || !this.hostAllowed(hostHeader)) {
       throw new ApiError('PERMISSION_DENIED', `Host "${clip(hostHeader ?? '')}" is not allowed: Gantry answers loopback names and the hosts given with --allow-hosts.`);

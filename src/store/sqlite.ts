@@ -127,6 +127,21 @@ export class SqliteStore implements Store {
     for (const r of stmt.iterate(prefix.length, prefix) as IterableIterator<Omit<StoredRow, 'active'> & { active: number }>) yield { ...r, active: r.active === 1 };
   }
 
+  projects(limit: number): string[] {
+    // A skip scan of the primary key: one index seek per project, however many resources each holds.
+    const next = this.db.prepare("SELECT name FROM resources WHERE name > ? AND name < 'projects0' ORDER BY name LIMIT 1").pluck();
+    const out: string[] = [];
+    for (let after = 'projects/'; out.length < limit;) {
+      const name = next.get(after) as string | undefined;
+      if (name === undefined) break;
+      const id = name.split('/')[1];
+      out.push(id);
+      // Every name of the project sorts below `projects/{id}0` ('0' follows '/').
+      after = `projects/${id}0`;
+    }
+    return out.sort();
+  }
+
   metaEntries(prefix: string): [string, string][] {
     return (this.db.prepare('SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?').all(prefix.length, prefix) as { key: string; value: string }[]).map(r => [r.key, r.value]);
   }

@@ -83,6 +83,8 @@ export interface Store {
   dump(prefix: string): Iterable<StoredRow>;
   /** Meta entries whose key starts with `prefix`. */
   metaEntries(prefix: string): [string, string][];
+  /** The project ids resources are stored under (`projects/{id}/…`), sorted, at most `limit`. */
+  projects(limit: number): string[];
   onChange(listener: (c: Change) => void): () => void;
   close(): void;
 }

@@ -106,3 +106,12 @@ test('Lru: least recently used goes first, by count and by weight; too heavy is 
   assert.equal(l.delete('d'), true);
   assert.deepEqual([l.size, l.weight], [1, 1]);
 });
+
+test('projects() lists each project once, by an index seek per project, and stops at the limit', () => {
+  const s = new SqliteStore(':memory:');
+  const names = ['projects/a/locations/l/targets/t', 'projects/a-b/locations/l/targets/t', 'projects/a0/locations/l/targets/t', 'projects/a/locations/l/targets/u', 'projects/b/x/y', 'gantry/outcomes/1'];
+  s.tx(w => { for (const n of names) w.put('target', n, n.slice(0, n.lastIndexOf('/')), {}, '2026-01-01T00:00:00Z', false); });
+  assert.deepEqual(s.projects(100), ['a', 'a-b', 'a0', 'b'].sort());
+  assert.deepEqual(s.projects(2), ['a', 'a-b']);
+  s.close();
+});

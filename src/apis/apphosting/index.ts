@@ -185,13 +185,14 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
   };
 
   app.addVirtualHosts({
-    claims: host => host.endsWith('.hosted.app'),
+    // `{uri}.localhost` too: browsers resolve every *.localhost name to this machine, so the console links there.
+    claims: host => host.endsWith('.hosted.app') || host.endsWith('.hosted.app.localhost'),
     serve: (req, res) => serveApp(req, res),
   });
 
   /** A request for a backend's host name: proxied to the build its traffic names. */
   const serveApp = (req: IncomingMessage, res: ServerResponse) => {
-    const host = String(req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    const host = String(req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase().replace(/\.localhost$/, '');
     const backend = backendForHost(host);
     const text = (status: number, body: string) => {
       res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });

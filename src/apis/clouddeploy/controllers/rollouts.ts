@@ -32,6 +32,8 @@ export interface RolloutOptions {
   executions: JobExecutions;
   /** Outcome rules set through Gantry's API, most specific scope first, for a rollout name. */
   apiRules(rollout: string): OutcomeRule[][];
+  /** Writes a line of a job run's Cloud Build log (Cloud Logging, resource `build`). */
+  buildLog?(project: string, buildId: string, stepName: string, line: string): void;
 }
 
 
@@ -399,6 +401,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         if (clock.now() < exec.dueAt) { rc.wakeAt(exec.dueAt); return; }
         finishJobRun(w, jr, exec, clock.timestamp());
         saveJobRun(w, jr);
+        if (opts.buildLog) simulatedJobLog(jr, opts.buildLog);
       });
       rc.enqueue('rollout', rolloutName);
     },
@@ -425,6 +428,18 @@ export function abortRemaining(r: Rollout): void {
     for (const j of jobsOf(p)) if (j.state === 'PENDING') j.state = 'ABORTED';
     if (p.state === 'PENDING' || p.state === 'IN_PROGRESS') p.state = 'ABORTED';
   }
+}
+
+/** A simulated job run's build log: what ran (nothing) and how it ended, so every job run has a log to read. */
+function simulatedJobLog(jr: Resource, write: NonNullable<RolloutOptions['buildLog']>): void {
+  const run = (jr[JOB_RUN_FIELD[String(jr.jobId)]] ?? {}) as Resource;
+  const build = typeof run.build === 'string' ? run.build.split('/').pop() : undefined;
+  if (!build) return;
+  const project = String(jr.name).split('/')[1];
+  const rollout = String(jr.name).split('/')[9];
+  write(project, build, String(jr.jobId), `Simulated ${String(jr.jobId)} job of rollout ${rollout}, phase ${String(jr.phaseId)}: Gantry's simulated executor runs no command.`);
+  const skipped = (run.metadata as Resource | undefined)?.customTarget as Resource | undefined;
+  write(project, build, 'result', jr.state === 'FAILED' ? `FAILED: ${String(run.failureCause)}: ${String(run.failureMessage)}` : skipped ? `SKIPPED: ${String(skipped.skipMessage)}` : 'SUCCEEDED');
 }
 
 function finishJobRun(_w: Writer, jr: Resource, exec: JobRunExec, now: string): void {

@@ -1,0 +1,113 @@
+// Firebase App Hosting: backends; a backend's traffic split, builds and rollouts, with a link to the running app
+// (through Gantry, at `{uri}.localhost`); a build's state, error and build log.
+import { get, list, post, type Json } from './api.js';
+import { useLive } from './live.js';
+import { Action, Fields, id, link, Loading, LogView, Page, Section, State, Table, Time, viewerUrl } from './ui.js';
+
+const V = '/v1beta/';
+
+/** The app's address through this Gantry: browsers resolve every `*.localhost` name to this machine. */
+function appUrl(uri: string): string {
+  return `${location.protocol}//${uri}.localhost${location.port ? `:${location.port}` : ''}/`;
+}
+
+function buildLogUrl(project: string, build: Json): string | undefined {
+  const m = /\/builds;region=[^/]+\/([^/?]+)/.exec(String(build.buildLogsUri ?? ''));
+  return m ? viewerUrl(project, `resource.type="build"\nresource.labels.build_id="${m[1]}"`) : undefined;
+}
+
+function Backends({ project }: { project: string }) {
+  const data = useLive(async () => {
+    const backends = await list(`${V}projects/${project}/locations/-/backends`, 'backends');
+    const traffic = await Promise.all(backends.map(b => get(`${V}${b.name}/traffic`).catch(() => ({}) as Json)));
+    return { backends, traffic };
+  }, [`projects/${project}/`], [project]);
+  return (
+    <Page title="App Hosting backends" crumbs={[['Gantry', '#/'], [project, link('p', project, 'apphosting')]]}>
+      <Loading loaded={data}>{({ backends, traffic }) => (
+        <Table caption="Backends" head={['Backend', 'Region', 'Serving', 'App', 'Created']} empty={`No App Hosting backends in ${project}. Create one with firebase apphosting:backends:create.`}
+          rows={backends.map((b, i) => {
+            const [, , , loc, , bid] = String(b.name).split('/');
+            const splits = (traffic[i].current?.splits ?? []) as Json[];
+            return [<a href={link('p', project, 'apphosting', loc, bid)}>{bid}</a>, loc, splits.length ? splits.map(s => `${id(s.build)} ${s.percent}%`).join(', ') : <span class="muted">nothing yet</span>,
+              b.uri ? <a href={appUrl(b.uri)} target="_blank" rel="noopener">{b.uri}</a> : '—', <Time value={b.createTime} />];
+          })} />
+      )}</Loading>
+    </Page>
+  );
+}
+
+function Backend({ project, loc, bid }: { project: string; loc: string; bid: string }) {
+  const name = `projects/${project}/locations/${loc}/backends/${bid}`;
+  const data = useLive(async () => {
+    const [backend, traffic, builds, rollouts] = await Promise.all([get(`${V}${name}`), get(`${V}${name}/traffic`), list(`${V}${name}/builds?orderBy=createTime desc`, 'builds'), list(`${V}${name}/rollouts?orderBy=createTime desc`, 'rollouts')]);
+    return { backend, traffic, builds, rollouts };
+  }, [name], [name]);
+  return (
+    <Page title={bid} crumbs={[['Gantry', '#/'], [project, link('p', project, 'apphosting')], ['Backends', link('p', project, 'apphosting')]]}>
+      <Loading loaded={data}>{({ backend, traffic, builds, rollouts }) => {
+        const splits = (traffic.current?.splits ?? []) as Json[];
+        return (
+          <>
+            <Fields items={[
+              ['App', backend.uri ? <a href={appUrl(backend.uri)} target="_blank" rel="noopener">{backend.uri}</a> : undefined],
+              ['Repository', backend.codebase?.repository ? id(backend.codebase.repository) : undefined], ['Root directory', backend.codebase?.rootDirectory ?? '/'],
+              ['Service account', backend.serviceAccount], ['Created', <Time value={backend.createTime} />],
+              ['Automatic rollouts', traffic.rolloutPolicy?.codebaseBranch ? `branch ${traffic.rolloutPolicy.codebaseBranch}${traffic.rolloutPolicy.disabled ? ' (disabled)' : ''}` : 'off'],
+            ]} />
+            <Section title="Traffic">
+              {splits.length ? (
+                <div class="split" role="list" aria-label="Traffic split">
+                  {splits.map(s => <span role="listitem" class="share" style={{ flexGrow: String(s.percent) }}>{id(s.build)} {s.percent}%</span>)}
+                </div>
+              ) : <p class="empty">No build serves traffic yet.</p>}
+              {traffic.target ? <p class="muted">Pinned by traffic.target.</p> : null}
+            </Section>
+            <Section title="Builds">
+              <Table caption="Builds" head={['Build', 'State', 'Commit', 'Created', 'Error', '']} empty="No builds yet."
+                rows={builds.map(b => [<a href={link('p', project, 'apphosting', loc, bid, 'builds', id(b.name))}>{id(b.name)}</a>, <State value={b.state} />,
+                  b.source?.codebase ? <span title={b.source.codebase.commitMessage}>{b.source.codebase.displayName ?? b.source.codebase.hash?.slice(0, 8)} {b.source.codebase.commitMessage ?? ''}</span> : b.source?.container ? <code>{b.source.container.image}</code> : '—',
+                  <Time value={b.createTime} />, b.errors?.[0]?.error?.message ? <span class="error-text">{String(b.errors[0].error.message).replace(/ The build log is at .*$/, '')}</span> : '',
+                  b.state === 'READY' && !splits.some(s => s.build === b.name) ? <Action label="Roll out" run={() => post(`${V}${name}/rollouts`, { build: b.name })} /> : null])} />
+            </Section>
+            <Section title="Rollouts">
+              <Table caption="Rollouts" head={['Rollout', 'Build', 'State', 'Created', 'Error']} empty="No rollouts yet."
+                rows={rollouts.map(r => [id(r.name), id(r.build), <State value={r.state} />, <Time value={r.createTime} />, r.error?.message ?? ''])} />
+            </Section>
+          </>
+        );
+      }}</Loading>
+    </Page>
+  );
+}
+
+function Build({ project, loc, bid, build }: { project: string; loc: string; bid: string; build: string }) {
+  const name = `projects/${project}/locations/${loc}/backends/${bid}/builds/${build}`;
+  const data = useLive(() => get(`${V}${name}`), [name], [name]);
+  return (
+    <Page title={`Build ${build}`} crumbs={[['Gantry', '#/'], [project, link('p', project, 'apphosting')], [bid, link('p', project, 'apphosting', loc, bid)]]}>
+      <Loading loaded={data}>{b => {
+        const log = buildLogUrl(project, b);
+        const c = b.source?.codebase;
+        return (
+          <>
+            <Fields items={[
+              ['State', <State value={b.state} />], ['Commit', c ? `${c.displayName ?? c.hash} ${c.commitMessage ?? ''}` : undefined], ['Author', c?.author?.displayName],
+              ['Image', b.image ? <code>{b.image}</code> : undefined], ['Created', <Time value={b.createTime} />], ['Updated', <Time value={b.updateTime} />],
+              ['Error', b.errors?.length ? <span class="error-text">{b.errors.map((e: Json) => `${e.errorSource}: ${e.error?.message}`).join('; ')}</span> : undefined],
+            ]} />
+            <Section title="Build log">{log ? <LogView label={`Build log of ${build}`} url={log} refresh={b.etag} /> : <p class="empty">No build log.</p>}</Section>
+          </>
+        );
+      }}</Loading>
+    </Page>
+  );
+}
+
+export function AppHostingPage({ project, path }: { project: string; path: string[] }) {
+  const [loc, bid, b, build] = path;
+  if (!loc) return <Backends project={project} />;
+  if (bid && !b) return <Backend project={project} loc={loc} bid={bid} />;
+  if (b === 'builds' && build) return <Build key={build} project={project} loc={loc} bid={bid} build={build} />;
+  return <Page title="Not found"><p>No such App Hosting page.</p></Page>;
+}

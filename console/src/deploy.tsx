@@ -1,0 +1,274 @@
+// Cloud Deploy: pipelines with their stages and the release each target runs; a pipeline's releases; a release's
+// rollouts; a rollout's phases and jobs as a timeline, each job run's state, times and log, and the rollout verbs
+// (approve, reject, advance, retry, ignore, cancel, terminate) called as the clients call them.
+import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
+import { get, list, post, type Json } from './api.js';
+import { useLive } from './live.js';
+import { Action, Duration, Fields, formatDuration, id, link, Loading, LogView, Page, Section, State, Table, Time, viewerUrl } from './ui.js';
+
+const V1 = '/v1/';
+
+function strategyOf(stage: Json): string {
+  const s = stage.strategy ?? {};
+  if (s.canary) {
+    const pct = (s.canary.canaryDeployment?.percentages ?? []) as number[];
+    return pct.length ? `canary ${pct.map(p => `${p}%`).join(' → ')} → 100%` : 'canary (custom phases)';
+  }
+  return 'standard';
+}
+
+const byTimeDesc = (field: string) => (a: Json, b: Json) => String(b[field] ?? '').localeCompare(String(a[field] ?? ''));
+
+/** Each stage's target, the release it runs (its last successful rollout) and its latest rollout. */
+function Stages({ project, pipeline, rollouts }: { project: string; pipeline: Json; rollouts: Json[] }) {
+  const stages = (pipeline.serialPipeline?.stages ?? []) as Json[];
+  const [, , , loc, , pid] = String(pipeline.name).split('/');
+  if (!stages.length) return <p class="empty">No stages.</p>;
+  return (
+    <ol class="stages" aria-label={`Stages of ${pid}`}>
+      {stages.map((stage, i) => {
+        const mine = rollouts.filter(r => r.targetId === stage.targetId);
+        const current = mine.filter(r => r.state === 'SUCCEEDED').sort(byTimeDesc('deployEndTime'))[0];
+        const latest = mine.sort(byTimeDesc('createTime'))[0];
+        const rel = (r: Json) => String(r.name).split('/')[7];
+        const roLink = (r: Json) => link('p', project, 'deploy', loc, pid, 'releases', rel(r), 'rollouts', id(r.name));
+        return (
+          <li class="stage">
+            <div class="stage-head"><span class="step" aria-hidden="true">{i + 1}</span><strong>{stage.targetId}</strong></div>
+            <div class="muted">{strategyOf(stage)}</div>
+            <div>{current ? <>runs <a href={link('p', project, 'deploy', loc, pid, 'releases', rel(current))}>{rel(current)}</a></> : <span class="muted">nothing deployed</span>}</div>
+            {latest && latest !== current ? <div><a href={roLink(latest)}>{id(latest.name)}</a> <State value={latest.state} /></div> : null}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+function Pipelines({ project }: { project: string }) {
+  const parent = `projects/${project}/locations/-`;
+  const data = useLive(async () => {
+    const [pipelines, targets] = await Promise.all([list(`${V1}${parent}/deliveryPipelines`, 'deliveryPipelines'), list(`${V1}${parent}/targets`, 'targets')]);
+    const rollouts = await Promise.all(pipelines.map(p => list(`${V1}${p.name}/releases/-/rollouts`, 'rollouts')));
+    return { pipelines, targets, rollouts };
+  }, [`projects/${project}/`], [project]);
+  return (
+    <Page title="Delivery pipelines" crumbs={[['Gantry', '#/'], [project, link('p', project, 'deploy')]]}>
+      <Loading loaded={data}>{({ pipelines, targets, rollouts }) => (
+        <>
+          {pipelines.length ? pipelines.map((p, i) => {
+            const [, , , loc, , pid] = String(p.name).split('/');
+            return (
+              <Section title={pid} actions={<a class="button" href={link('p', project, 'deploy', loc, pid)}>Releases</a>}>
+                <p class="muted">{loc}{p.description ? ` · ${p.description}` : ''}{p.suspended ? ' · suspended' : ''}</p>
+                <Stages project={project} pipeline={p} rollouts={rollouts[i]} />
+              </Section>
+            );
+          }) : <p class="empty">No delivery pipelines in {project}. Create one with <code>gcloud deploy apply</code>.</p>}
+          <Section title="Targets">
+            <Table caption="Targets" head={['Target', 'Location', 'Runtime', 'Approval', 'Description']} empty="No targets."
+              rows={targets.map(t => [id(t.name), String(t.name).split('/')[3], runtimeOf(t), t.requireApproval ? 'required' : 'not required', t.description ?? ''])} />
+          </Section>
+        </>
+      )}</Loading>
+    </Page>
+  );
+}
+
+function runtimeOf(t: Json): string {
+  if (t.run) return `Cloud Run ${id(t.run.location)}`;
+  if (t.gke) return `GKE ${t.gke.cluster ?? ''}`;
+  if (t.anthosCluster) return 'GKE Enterprise';
+  if (t.multiTarget) return `multi-target (${(t.multiTarget.targetIds ?? []).join(', ')})`;
+  if (t.customTarget) return `custom ${id(t.customTarget.customTargetType)}`;
+  return '—';
+}
+
+function Pipeline({ project, loc, pid }: { project: string; loc: string; pid: string }) {
+  const name = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}`;
+  const data = useLive(async () => {
+    const [pipeline, releases, rollouts] = await Promise.all([get(`${V1}${name}`), list(`${V1}${name}/releases?orderBy=createTime desc`, 'releases'), list(`${V1}${name}/releases/-/rollouts`, 'rollouts')]);
+    return { pipeline, releases, rollouts };
+  }, [name], [name]);
+  return (
+    <Page title={pid} crumbs={[['Gantry', '#/'], [project, link('p', project, 'deploy')], ['Pipelines', link('p', project, 'deploy')]]}>
+      <Loading loaded={data}>{({ pipeline, releases, rollouts }) => (
+        <>
+          <Section title="Stages"><Stages project={project} pipeline={pipeline} rollouts={rollouts} /></Section>
+          <Section title="Releases">
+            <Table caption="Releases" head={['Release', 'Created', 'Render', 'Rollouts', 'Description']} empty="No releases yet: gcloud deploy releases create."
+              rows={releases.map(r => {
+                const rid = id(r.name);
+                const mine = rollouts.filter(x => String(x.name).startsWith(`${r.name}/`));
+                return [<a href={link('p', project, 'deploy', loc, pid, 'releases', rid)}>{rid}</a>, <Time value={r.createTime} />, <State value={r.renderState} />,
+                  mine.length ? mine.map(x => <span class="chip">{x.targetId} <State value={x.state} /></span>) : <span class="muted">none</span>, r.description ?? ''];
+              })} />
+          </Section>
+        </>
+      )}</Loading>
+    </Page>
+  );
+}
+
+function Release({ project, loc, pid, rid }: { project: string; loc: string; pid: string; rid: string }) {
+  const name = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}/releases/${rid}`;
+  const data = useLive(async () => {
+    const [release, rollouts] = await Promise.all([get(`${V1}${name}`), list(`${V1}${name}/rollouts`, 'rollouts')]);
+    return { release, rollouts };
+  }, [name], [name]);
+  return (
+    <Page title={`Release ${rid}`} crumbs={[['Gantry', '#/'], [project, link('p', project, 'deploy')], [pid, link('p', project, 'deploy', loc, pid)]]}>
+      <Loading loaded={data}>{({ release, rollouts }) => (
+        <>
+          <Fields items={[
+            ['Render', <State value={release.renderState} />], ['Created', <Time value={release.createTime} />],
+            ['Render started', <Time value={release.renderStartTime} />], ['Render ended', <Time value={release.renderEndTime} />],
+            ['Skaffold', release.skaffoldVersion], ['Abandoned', release.abandoned ? 'yes' : 'no'], ['Description', release.description],
+          ]} />
+          <Section title="Rollouts">
+            <Table caption="Rollouts" head={['Rollout', 'Target', 'State', 'Approval', 'Created', 'Deploy took']} empty="No rollouts of this release yet."
+              rows={rollouts.sort(byTimeDesc('createTime')).map(r => [<a href={link('p', project, 'deploy', loc, pid, 'releases', rid, 'rollouts', id(r.name))}>{id(r.name)}</a>,
+                r.targetId, <State value={r.state} />, <State value={r.approvalState} />, <Time value={r.createTime} />, <Duration from={r.deployStartTime} to={r.deployEndTime} />])} />
+          </Section>
+          <Section title="Target renders">
+            <Table caption="Target renders" head={['Target', 'State', 'Failure']} empty="No target rendered yet."
+              rows={Object.entries((release.targetRenders ?? {}) as Record<string, Json>).map(([t, r]) => [t, <State value={r.renderingState} />, r.failureMessage ?? r.failureCause ?? ''])} />
+          </Section>
+        </>
+      )}</Loading>
+    </Page>
+  );
+}
+
+const JOB_FIELDS = ['predeployJob', 'deployJob', 'verifyJob', 'postdeployJob'];
+const RUN_FIELDS = ['predeployJobRun', 'deployJobRun', 'verifyJobRun', 'postdeployJobRun', 'createChildRolloutJobRun', 'advanceChildRolloutJobRun'];
+
+/** A phase's jobs in the order they run. */
+function jobsOf(phase: Json): Json[] {
+  const d = phase.deploymentJobs;
+  if (d) return JOB_FIELDS.map(f => d[f]).filter(Boolean);
+  const c = phase.childRolloutJobs;
+  return c ? [...(c.createRolloutJobs ?? []), ...(c.advanceRolloutJobs ?? [])] : [];
+}
+
+function buildOf(jr: Json): string | undefined {
+  for (const f of RUN_FIELDS) if (jr[f]?.build) return String(jr[f].build).split('/').pop();
+  return undefined;
+}
+
+function Timeline({ project, rollout, jobRuns }: { project: string; rollout: Json; jobRuns: Json[] }) {
+  const [open, setOpen] = useState<string | undefined>();
+  const phases = (rollout.phases ?? []) as Json[];
+  const starts = jobRuns.map(j => Date.parse(j.startTime ?? j.createTime)).filter(Number.isFinite);
+  const ends = jobRuns.map(j => Date.parse(j.endTime ?? j.startTime ?? j.createTime)).filter(Number.isFinite);
+  const t0 = Math.min(...starts), t1 = Math.max(...ends, t0 + 1);
+  const span = t1 - t0;
+  const state = rollout.state;
+  const act = (verb: string, body: Json) => post(`${V1}${rollout.name}:${verb}`, body);
+  if (!phases.length) return <p class="empty">No phases yet: the rollout's phases are planned once its release has rendered.</p>;
+  return (
+    <ol class="timeline">
+      {phases.map(phase => (
+        <li class="phase">
+          <div class="phase-head"><h3>Phase {phase.id}</h3> <State value={phase.state} />{phase.skipMessage ? <span class="muted"> {phase.skipMessage}</span> : null}</div>
+          <ul class="jobs">
+            {jobsOf(phase).map(job => {
+              const runs = jobRuns.filter(j => j.phaseId === phase.id && j.jobId === job.id).sort((a, b) => String(a.createTime).localeCompare(String(b.createTime)));
+              const last = runs[runs.length - 1];
+              const failed = job.state === 'FAILED';
+              return (
+                <li class="job">
+                  <div class="job-head">
+                    <strong>{job.id}</strong> <State value={job.state} />
+                    {runs.length > 1 ? <span class="muted"> {runs.length} attempts</span> : null}
+                    {last?.startTime ? <span class="muted"> {formatDuration(Date.parse(last.endTime ?? new Date().toISOString()) - Date.parse(last.startTime))}</span> : null}
+                    <span class="job-actions">
+                      {failed ? <Action label="Retry" run={() => act('retryJob', { phaseId: phase.id, jobId: job.id })} disabled={!['FAILED', 'IN_PROGRESS'].includes(state)} /> : null}
+                      {failed ? <Action label="Ignore" run={() => act('ignoreJob', { phaseId: phase.id, jobId: job.id })} disabled={!['FAILED', 'IN_PROGRESS'].includes(state)} /> : null}
+                      {last?.state === 'IN_PROGRESS' ? <Action label="Terminate" kind="danger" confirm={`Terminate job run ${id(last.name)}?`} run={() => post(`${V1}${last.name}:terminate`, {})} /> : null}
+                    </span>
+                  </div>
+                  {runs.length ? (
+                    <div class="track" role="list" aria-label={`${phase.id} ${job.id} job runs`}>
+                      {runs.map((jr, n) => {
+                        const s = Date.parse(jr.startTime ?? jr.createTime), e = Date.parse(jr.endTime ?? jr.startTime ?? jr.createTime);
+                        const left = span > 0 ? ((s - t0) / span) * 100 : 0, width = span > 0 ? Math.max(((e - s) / span) * 100, 0.8) : 100;
+                        return <span role="listitem" class={`run ${String(jr.state).toLowerCase()}`} style={{ left: `${left}%`, width: `${width}%` }} title={`attempt ${n + 1}: ${jr.state}`}><span class="sr-only">attempt {n + 1}: {jr.state}</span></span>;
+                      })}
+                    </div>
+                  ) : null}
+                  {runs.map((jr, n) => (
+                    <details open={open === jr.name} onToggle={e => { if ((e.target as HTMLDetailsElement).open) setOpen(jr.name); }}>
+                      <summary>Attempt {n + 1}: <State value={jr.state} /> <Time value={jr.startTime} /> → <Time value={jr.endTime} />{failureOf(jr) ? <span class="error-text"> {failureOf(jr)}</span> : null}</summary>
+                      {open === jr.name ? (buildOf(jr)
+                        ? <LogView label={`Log of ${phase.id}/${job.id}, attempt ${n + 1}`} url={viewerUrl(project, `resource.type="build"\nresource.labels.build_id="${buildOf(jr)}"`)} refresh={jr.etag} />
+                        : <p class="muted">This job run has no build log.</p>) : null}
+                    </details>
+                  ))}
+                </li>
+              );
+            })}
+          </ul>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function failureOf(jr: Json): string {
+  for (const f of RUN_FIELDS) if (jr[f]?.failureMessage || jr[f]?.failureCause) return `${jr[f].failureCause ?? ''} ${jr[f].failureMessage ?? ''}`.trim();
+  return '';
+}
+
+/** The next phase an advance would start: the first pending one after one that finished. */
+function nextPhase(rollout: Json): string | undefined {
+  const phases = (rollout.phases ?? []) as Json[];
+  const i = phases.findIndex(p => p.state === 'PENDING');
+  return i > 0 && ['SUCCEEDED', 'SKIPPED'].includes(phases[i - 1].state) ? phases[i].id : undefined;
+}
+
+function Rollout({ project, loc, pid, rid, ro }: { project: string; loc: string; pid: string; rid: string; ro: string }) {
+  const name = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}/releases/${rid}/rollouts/${ro}`;
+  const data = useLive(async () => {
+    const [rollout, jobRuns] = await Promise.all([get(`${V1}${name}`), list(`${V1}${name}/jobRuns`, 'jobRuns')]);
+    return { rollout, jobRuns };
+  }, [name], [name]);
+  const actions = (r: Json): ComponentChildren => {
+    const pending = r.state === 'PENDING_APPROVAL';
+    const next = r.state === 'IN_PROGRESS' ? nextPhase(r) : undefined;
+    const act = (verb: string, body: Json = {}) => post(`${V1}${name}:${verb}`, body);
+    return (
+      <>
+        {pending ? <Action label="Approve" kind="primary" run={() => act('approve', { approved: true })} /> : null}
+        {pending ? <Action label="Reject" kind="danger" confirm={`Reject rollout ${ro}?`} run={() => act('approve', { approved: false })} /> : null}
+        {next ? <Action label={`Advance to ${next}`} kind="primary" run={() => act('advance', { phaseId: next })} /> : null}
+        {['IN_PROGRESS', 'PENDING_APPROVAL', 'PENDING_RELEASE', 'QUEUED'].includes(r.state) ? <Action label="Cancel" kind="danger" confirm={`Cancel rollout ${ro}?`} run={() => act('cancel')} /> : null}
+      </>
+    );
+  };
+  return (
+    <Page title={`Rollout ${ro}`} crumbs={[['Gantry', '#/'], [project, link('p', project, 'deploy')], [pid, link('p', project, 'deploy', loc, pid)], [rid, link('p', project, 'deploy', loc, pid, 'releases', rid)]]}
+      actions={data.data ? actions(data.data.rollout) : undefined}>
+      <Loading loaded={data}>{({ rollout, jobRuns }) => (
+        <>
+          <Fields items={[
+            ['State', <State value={rollout.state} />], ['Approval', <State value={rollout.approvalState} />], ['Target', rollout.targetId],
+            ['Created', <Time value={rollout.createTime} />], ['Deploy started', <Time value={rollout.deployStartTime} />], ['Deploy ended', <Time value={rollout.deployEndTime} />],
+            ['Approved', <Time value={rollout.approveTime} />], ['Failure', rollout.failureReason ? <span class="error-text">{rollout.failureReason}</span> : undefined],
+          ]} />
+          <Section title="Phases and jobs"><Timeline project={project} rollout={rollout} jobRuns={jobRuns} /></Section>
+        </>
+      )}</Loading>
+    </Page>
+  );
+}
+
+export function DeployPage({ project, path }: { project: string; path: string[] }) {
+  const [loc, pid, r1, rid, r2, ro] = path;
+  if (!loc) return <Pipelines project={project} />;
+  if (pid && !r1) return <Pipeline project={project} loc={loc} pid={pid} />;
+  if (r1 === 'releases' && rid && !r2) return <Release project={project} loc={loc} pid={pid} rid={rid} />;
+  if (r2 === 'rollouts' && ro) return <Rollout key={ro} project={project} loc={loc} pid={pid} rid={rid} ro={ro} />;
+  return <Page title="Not found"><p>No such Cloud Deploy page.</p></Page>;
+}

@@ -1,0 +1,229 @@
+// The web console in a real browser (playwright-core driving Debian's chromium, headless): it shows every API's
+// pages, approves a pending rollout with a click and follows it live as the clock moves, runs a Cloud Run job from
+// its page, works with the keyboard and on a phone's screen, runs under its Content-Security-Policy without an error,
+// and takes the screenshots the README shows (written to docs/console/ with GANTRY_UPDATE_SCREENSHOTS=1).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startTestGantry, tempDir } from '../helpers/server.js';
+import { caller, DEMO_LOC, DEMO_PROJECT, seedDemo } from '../helpers/console-demo.js';
+import type { Gantry } from '../../src/gantry.js';
+
+const CHROMIUM = process.env.GANTRY_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = process.env.GANTRY_UPDATE_SCREENSHOTS ? fileURLToPath(new URL('../../../docs/console/', import.meta.url)) : tempDir('gantry-shots-');
+const P = DEMO_PROJECT;
+
+let g: Gantry;
+let browser: Browser;
+/** Every error the pages logged or threw: a console that breaks its CSP or its own code fails the test. */
+const pageErrors: string[] = [];
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `the browser tests need Chromium at ${CHROMIUM} (Debian's chromium package; .ci/run installs it)`);
+  g = await startTestGantry({ clock: 'virtual', renderMs: 30_000, jobMs: 60_000, taskMs: 120_000, buildMs: 2_000 });
+  await seedDemo(g.url);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // As root in CI, without a GPU, and with nothing reaching beyond loopback.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await g?.close();
+});
+
+async function open(path: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  page.on('pageerror', e => pageErrors.push(`${path}: ${e.message}`));
+  // An API's 4xx answer is logged by the browser too; the console shows it, so only other errors count.
+  page.on('console', m => { if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) pageErrors.push(`${path}: ${m.text()}`); });
+  await page.goto(`${g.url}/console${path}`);
+  await page.getByRole('main').waitFor();
+  return page;
+}
+
+/** A screenshot of the whole page, checked to be a PNG of the viewport's width with something on it. */
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  const file = join(SHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  const png = readFileSync(file);
+  assert.equal(png.subarray(1, 4).toString(), 'PNG', name);
+  assert.equal(png.readUInt32BE(16), page.viewportSize()!.width, `${name} is as wide as the screen`);
+  assert.ok(statSync(file).size > 10_000, `${name} has something on it (${statSync(file).size} bytes)`);
+}
+
+const advance = (duration: string) => caller(g.url)('POST', '/gantry/v1/clock:advance', { duration });
+
+test('the console is served with a strict CSP, offline (no other origin), and the API guard still applies', async () => {
+  const r = await fetch(`${g.url}/console`);
+  assert.equal(r.status, 200);
+  const csp = r.headers.get('content-security-policy')!;
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self' 'sha256-/);
+  const html = await r.text();
+  assert.doesNotMatch(html, /https?:\/\//, 'nothing is loaded from elsewhere');
+  assert.equal((await fetch(`${g.url}/console/vendor/preact.js`)).headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.equal((await fetch(`${g.url}/console/nothing.js`)).status, 404);
+  const cross = await fetch(`${g.url}/console`, { headers: { 'sec-fetch-site': 'cross-site' } });
+  assert.equal(cross.status, 403, 'a page on another site cannot load it either');
+});
+
+test('pipelines show their stages and what each target runs; a release lists its rollouts', async () => {
+  const page = await open(`#/p/${P}/deploy`);
+  const stages = page.getByRole('list', { name: 'Stages of web-app' });
+  await stages.getByText('runs v2').waitFor();
+  assert.match(await stages.innerText(), /dev[\s\S]*runs v2[\s\S]*staging[\s\S]*runs v1[\s\S]*v2-to-staging-0001[\s\S]*failed[\s\S]*prod[\s\S]*canary 25% → 50% → 100%[\s\S]*pending approval/);
+  await shot(page, 'deploy-pipelines');
+  await page.getByRole('link', { name: 'Releases' }).click();
+  await page.getByRole('heading', { name: 'web-app', level: 1 }).waitFor();
+  await page.getByRole('region', { name: 'Releases' }).getByRole('link', { name: 'v2', exact: true }).click();
+  await page.getByRole('heading', { name: 'Release v2' }).waitFor();
+  const rollouts = page.getByRole('region', { name: 'Rollouts' });
+  await rollouts.getByRole('link', { name: 'v2-to-dev-0001' }).waitFor();
+  assert.match(await rollouts.innerText(), /v2-to-staging-0001\s+staging\s+failed/);
+  await page.close();
+});
+
+test('a rollout\'s timeline shows each attempt with its failure and its log', async () => {
+  const page = await open(`#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-dev-0001`);
+  await page.getByText('2 attempts').waitFor();
+  await page.getByText('EXECUTION_FAILED smoke test: 3 of 40 checks failed').waitFor();
+  // Expanding the failed attempt shows its job run's log (Cloud Build's lines in Cloud Logging).
+  await page.locator('summary', { hasText: 'Attempt 1' }).last().click();
+  const log = page.getByRole('figure').locator('pre');
+  await log.filter({ hasText: 'FAILED: EXECUTION_FAILED: smoke test: 3 of 40 checks failed' }).waitFor();
+  assert.match(await log.innerText(), /Step #0 - "verify": Simulated verify job of rollout v2-to-dev-0001, phase stable/);
+  await shot(page, 'deploy-rollout');
+  await page.close();
+});
+
+test('approving a pending rollout with a click starts it, and the page follows it live to SUCCEEDED', async () => {
+  const page = await open(`#/p/${P}/deploy/us-central1/web-app/releases/v1/rollouts/v1-to-prod-0001`);
+  const fields = page.locator('dl.fields');
+  await fields.getByText('pending approval').waitFor();
+  await shot(page, 'deploy-approval');
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await fields.getByText('in progress').waitFor();
+  const rollout = `/v1/${DEMO_LOC}/deliveryPipelines/web-app/releases/v1/rollouts/v1-to-prod-0001`;
+  assert.equal((await caller(g.url)('GET', rollout)).approvalState, 'APPROVED');
+  assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0, 'nothing left to approve');
+  // The clock moves through the API (as a test suite would move it); the open page follows without a reload.
+  await advance('1m');
+  const stableDeploy = page.locator('.phase', { hasText: 'Phase stable' }).locator('.job-head').first();
+  await stableDeploy.locator('.state', { hasText: 'succeeded' }).waitFor();
+  await advance('1h');
+  await fields.getByText('succeeded').first().waitFor();
+  assert.equal((await caller(g.url)('GET', rollout)).state, 'SUCCEEDED');
+  await page.close();
+});
+
+test('a Cloud Run job runs from its page; the execution appears and its tasks finish live', async () => {
+  const page = await open(`#/p/${P}/run/us-central1/db-migrate`);
+  const executions = page.getByRole('region', { name: 'Executions' });
+  await executions.locator('.state.bad').first().waitFor();
+  const before = await executions.getByRole('row').count();
+  // With the keyboard: focus the button and press Enter.
+  await page.getByRole('button', { name: 'Run' }).focus();
+  await page.keyboard.press('Enter');
+  const started = page.getByRole('status').filter({ hasText: 'Started execution' });
+  await started.waitFor();
+  await executions.getByRole('row').nth(before).waitFor();
+  await executions.locator('.state', { hasText: 'running' }).waitFor();
+  await advance('10m');
+  await page.waitForFunction(() => document.querySelectorAll('section[aria-labelledby="h-executions"] .state.bad').length >= 2);
+  await started.getByRole('link').click();
+  await page.getByRole('heading', { name: /^Execution db-migrate-/ }).waitFor();
+  const tasks = page.getByRole('region', { name: 'Tasks' });
+  await tasks.locator('.state.bad').waitFor();
+  assert.match(await tasks.innerText(), /0\s+failed\s+1\s+0/, 'task 0 exited 1 and was not retried (maxRetries 0)');
+  await page.getByRole('button', { name: 'Show log' }).click();
+  await page.getByRole('figure').locator('pre').filter({ hasText: 'relation "orders" already exists' }).waitFor();
+  await shot(page, 'run-execution');
+  const job = await open(`#/p/${P}/run/us-central1/nightly-report`);
+  await job.getByRole('region', { name: 'Executions' }).getByText('4/4 succeeded').first().waitFor();
+  await shot(job, 'run-job');
+  await job.close();
+  await page.close();
+});
+
+test('App Hosting: a backend\'s traffic, builds with their errors, rollouts, the build log and the app link', async () => {
+  const page = await open(`#/p/${P}/apphosting/us-central1/storefront`);
+  await page.getByRole('list', { name: 'Traffic split' }).getByText('build-1 100%').waitFor();
+  await page.getByText('npm ERR! Missing script: "build"').waitFor();
+  const app = page.getByRole('link', { name: 'storefront--demo-shop.us-central1.hosted.app' });
+  const href = (await app.getAttribute('href'))!;
+  assert.match(href, /^http:\/\/storefront--demo-shop\.us-central1\.hosted\.app\.localhost:\d+\/$/);
+  // The link's host reaches the app through Gantry (browsers resolve *.localhost here).
+  const served = await page.request.get(`${g.url}/`, { headers: { host: new URL(href).host } });
+  assert.equal(served.status(), 200);
+  assert.match(await served.text(), /build-1/);
+  await shot(page, 'apphosting-backend');
+  await page.getByRole('link', { name: 'build-2' }).click();
+  await page.getByRole('heading', { name: 'Build build-2' }).waitFor();
+  await page.getByRole('figure').locator('pre').filter({ hasText: /\S/ }).waitFor();
+  await page.close();
+});
+
+test('the clock page advances the clock and adds and removes outcome rules', async () => {
+  const page = await open('#/clock');
+  const now = async () => Date.parse((await caller(g.url)('GET', '/gantry/v1/clock')).now);
+  const t0 = await now();
+  await page.getByRole('button', { name: 'Advance 10m' }).click();
+  await page.waitForFunction(() => !document.querySelector('button[aria-busy="true"]'));
+  assert.equal(await now(), t0 + 600_000);
+  await page.getByLabel('Advance by').fill('1h30m');
+  await page.getByRole('button', { name: 'Advance', exact: true }).click();
+  await page.waitForFunction(() => !document.querySelector('button[aria-busy="true"]'));
+  assert.equal(await now(), t0 + 600_000 + 5_400_000);
+  await page.getByLabel(/^Scope/).fill(`${DEMO_LOC}/jobs/nightly-report`);
+  await page.getByLabel(/^Rules/).fill('2=fail:137"killed: out of memory"@1');
+  await page.getByRole('button', { name: 'Add' }).click();
+  const rules = page.getByRole('table', { name: 'Outcome rules' });
+  await rules.getByText('2=fail:137"killed: out of memory"@1').waitFor();
+  assert.ok(((await caller(g.url)('GET', '/gantry/v1/outcomes')).outcomes as { rules: string }[]).some(o => o.rules.startsWith('2=fail:137')));
+  // A bad rule is refused with the API's message, shown where the user typed it.
+  await page.getByLabel(/^Rules/).fill('nonsense');
+  await page.getByRole('button', { name: 'Add' }).click();
+  await page.getByRole('alert').filter({ hasText: 'INVALID_ARGUMENT' }).waitFor();
+  await shot(page, 'clock');
+  page.on('dialog', d => void d.accept());
+  const row = rules.getByRole('row').filter({ hasText: '2=fail:137' });
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await row.waitFor({ state: 'detached' });
+  await page.close();
+});
+
+test('on a phone\'s screen the pages fit their width, and the rollout page still offers its actions', async () => {
+  const page = await open(`#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-staging-0001`, { width: 390, height: 844 });
+  await page.getByRole('button', { name: 'Retry' }).waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `nothing sticks out sideways (${overflow}px)`);
+  await shot(page, 'phone-rollout');
+  await page.close();
+});
+
+test('off loopback with a token: the console loads without it, and calls the APIs with the token from its URL', async () => {
+  const t = await startTestGantry({ authToken: 'console-secret' });
+  try {
+    assert.equal((await fetch(`${t.url}/console`)).status, 200);
+    assert.equal((await fetch(`${t.url}/gantry/v1/projects`)).status, 401);
+    await fetch(`${t.url}/v1/projects/tok/locations/us-central1/targets?targetId=t`, { method: 'POST', body: JSON.stringify({ run: { location: 'projects/tok/locations/us-central1' } }), headers: { 'content-type': 'application/json', authorization: 'Bearer console-secret' } });
+    const page = await browser.newPage();
+    page.on('pageerror', e => pageErrors.push(`token: ${e.message}`));
+    await page.goto(`${t.url}/console#token=console-secret`);
+    await page.getByRole('link', { name: 'tok' }).first().waitFor();
+    assert.equal(new URL(page.url()).hash, '#/', 'the token leaves the address bar');
+    await page.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test('no page logged an error or broke its Content-Security-Policy', () => {
+  assert.deepEqual(pageErrors, []);
+});
