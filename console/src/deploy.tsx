@@ -141,6 +141,9 @@ function Release({ project, loc, pid, rid }: { project: string; loc: string; pid
   );
 }
 
+/** Rollout states no verb but retry and ignore (after FAILED) leaves. */
+const FINISHED = new Set(['SUCCEEDED', 'FAILED', 'APPROVAL_REJECTED', 'CANCELLED', 'CANCELLING']);
+
 const JOB_FIELDS = ['predeployJob', 'deployJob', 'verifyJob', 'postdeployJob'];
 const RUN_FIELDS = ['predeployJobRun', 'deployJobRun', 'verifyJobRun', 'postdeployJobRun', 'createChildRolloutJobRun', 'advanceChildRolloutJobRun'];
 
@@ -184,8 +187,8 @@ function Timeline({ project, rollout, jobRuns }: { project: string; rollout: Jso
                     {runs.length > 1 ? <span class="muted"> {runs.length} attempts</span> : null}
                     {last?.startTime ? <span class="muted"> {formatDuration(Date.parse(last.endTime ?? new Date().toISOString()) - Date.parse(last.startTime))}</span> : null}
                     <span class="job-actions">
-                      {failed ? <Action label="Retry" run={() => act('retryJob', { phaseId: phase.id, jobId: job.id })} disabled={!['FAILED', 'IN_PROGRESS'].includes(state)} /> : null}
-                      {failed ? <Action label="Ignore" run={() => act('ignoreJob', { phaseId: phase.id, jobId: job.id })} disabled={!['FAILED', 'IN_PROGRESS'].includes(state)} /> : null}
+                      {failed && state === 'FAILED' ? <Action label="Retry" run={() => act('retryJob', { phaseId: phase.id, jobId: job.id })} /> : null}
+                      {failed && state === 'FAILED' ? <Action label="Ignore" run={() => act('ignoreJob', { phaseId: phase.id, jobId: job.id })} /> : null}
                       {last?.state === 'IN_PROGRESS' ? <Action label="Terminate" kind="danger" confirm={`Terminate job run ${id(last.name)}?`} run={() => post(`${V1}${last.name}:terminate`, {})} /> : null}
                     </span>
                   </div>
@@ -243,7 +246,7 @@ function Rollout({ project, loc, pid, rid, ro }: { project: string; loc: string;
         {pending ? <Action label="Approve" kind="primary" run={() => act('approve', { approved: true })} /> : null}
         {pending ? <Action label="Reject" kind="danger" confirm={`Reject rollout ${ro}?`} run={() => act('approve', { approved: false })} /> : null}
         {next ? <Action label={`Advance to ${next}`} kind="primary" run={() => act('advance', { phaseId: next })} /> : null}
-        {['IN_PROGRESS', 'PENDING_APPROVAL', 'PENDING_RELEASE', 'QUEUED'].includes(r.state) ? <Action label="Cancel" kind="danger" confirm={`Cancel rollout ${ro}?`} run={() => act('cancel')} /> : null}
+        {!FINISHED.has(r.state) ? <Action label="Cancel" kind="danger" confirm={`Cancel rollout ${ro}?`} run={() => act('cancel')} /> : null}
       </>
     );
   };

@@ -224,6 +224,53 @@ test('off loopback with a token: the console loads without it, and calls the API
   }
 });
 
+test('every rollout verb from its button: retry, approve, advance, terminate, ignore, cancel, reject', async () => {
+  const call = caller(g.url);
+  const base = `/v1/${DEMO_LOC}/deliveryPipelines/web-app/releases`;
+  const state = async (rollout: string) => String((await call('GET', `${base}/${rollout}`)).state);
+  const page = await open(`#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-staging-0001`);
+  page.on('dialog', d => void d.accept());
+  const fields = page.locator('dl.fields');
+  const shows = (s: string) => fields.locator('.state').first().filter({ hasText: new RegExp(`^${s}$`) }).waitFor();
+  // Retry the failed verify (the outcome rule fails only its first attempt).
+  await page.getByRole('button', { name: 'Retry' }).click();
+  await shows('in progress');
+  await advance('2m');
+  await shows('succeeded');
+  assert.equal(await state('v2/rollouts/v2-to-staging-0001'), 'SUCCEEDED');
+
+  // v2 to prod: approval, then a canary phase that waits to be advanced.
+  await call('POST', `${base}/v2/rollouts?rolloutId=v2-to-prod-0001`, { targetId: 'prod' });
+  await page.goto(`${g.url}/console#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-prod-0001`);
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await shows('in progress');
+  await advance('3m');
+  await page.getByRole('button', { name: 'Advance to canary-50' }).click();
+  const canary50 = page.locator('.phase', { hasText: 'Phase canary-50' });
+  await canary50.locator('.phase-head .state', { hasText: 'in progress' }).waitFor();
+  // Terminate the running deploy job run; the rollout fails; ignoring the job lets it go on.
+  await canary50.getByRole('button', { name: 'Terminate' }).click();
+  await shows('failed');
+  const runs = (await call('GET', `${base}/v2/rollouts/v2-to-prod-0001/jobRuns`)).jobRuns as { phaseId: string; jobId: string; state: string }[];
+  assert.equal(runs.find(j => j.phaseId === 'canary-50' && j.jobId === 'deploy')!.state, 'TERMINATED');
+  await canary50.getByRole('button', { name: 'Ignore' }).click();
+  await shows('in progress');
+  await canary50.locator('.job-head .state', { hasText: 'ignored' }).waitFor();
+  // Cancel it.
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await advance('1m');
+  await shows('cancelled');
+  assert.equal(await state('v2/rollouts/v2-to-prod-0001'), 'CANCELLED');
+
+  // A rollout that needs approval, rejected.
+  await call('POST', `${base}/v2/rollouts?rolloutId=v2-to-prod-0002`, { targetId: 'prod' });
+  await page.goto(`${g.url}/console#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-prod-0002`);
+  await page.getByRole('button', { name: 'Reject' }).click();
+  await shows('approval rejected');
+  assert.equal(await state('v2/rollouts/v2-to-prod-0002'), 'APPROVAL_REJECTED');
+  await page.close();
+});
+
 test('no page logged an error or broke its Content-Security-Policy', () => {
   assert.deepEqual(pageErrors, []);
 });
