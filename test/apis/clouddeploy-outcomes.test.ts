@@ -16,8 +16,15 @@ test('bad rules are INVALID_ARGUMENT naming the rule', () => {
 
 test('the first matching rule wins; @N limits it to the first N attempts', () => {
   const sets = [parseOutcomes('stable/verify=fail@2'), parseOutcomes('*/*=succeed~5s')];
-  assert.deepEqual(decide(sets, 'stable', 'verify', 1, 100), { outcome: 'fail', cause: 'EXECUTION_FAILED', durationMs: 100 });
-  assert.equal(decide(sets, 'stable', 'verify', 2, 100).outcome, 'fail');
-  assert.deepEqual(decide(sets, 'stable', 'verify', 3, 100), { outcome: 'succeed', cause: undefined, durationMs: 5000 });
-  assert.deepEqual(decide([], 'stable', 'deploy', 1, 100), { outcome: 'succeed', durationMs: 100 });
+  assert.deepEqual(decide(sets, 'stable', 'verify', 1, 100, 3_600_000), { outcome: 'fail', cause: 'EXECUTION_FAILED', durationMs: 100 });
+  assert.equal(decide(sets, 'stable', 'verify', 2, 100, 3_600_000).outcome, 'fail');
+  assert.deepEqual(decide(sets, 'stable', 'verify', 3, 100, 3_600_000), { outcome: 'succeed', cause: undefined, durationMs: 5000 });
+  assert.deepEqual(decide([], 'stable', 'deploy', 1, 100, 3_600_000), { outcome: 'succeed', durationMs: 100 });
+});
+
+test('hang runs until the execution timeout and fails DEADLINE_EXCEEDED', () => {
+  assert.deepEqual(decide([parseOutcomes('*/verify=hang@1')], 'stable', 'verify', 1, 100, 900_000),
+    { outcome: 'fail', cause: 'DEADLINE_EXCEEDED', message: 'The verify job did not finish within its execution timeout of 900s.', durationMs: 900_000 });
+  assert.equal(decide([parseOutcomes('*/verify=hang@1')], 'stable', 'verify', 2, 100, 900_000).outcome, 'succeed');
+  assert.throws(() => parseOutcomes('*/verify=hang"msg"'), /only fail takes a message/);
 });

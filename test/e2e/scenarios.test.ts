@@ -54,8 +54,28 @@ test('a canary rollout end to end on the virtual clock: a scripted verify failur
   assert.ok(performance.now() - started < 5_000, 'hours of rollout in seconds of real time');
 });
 
+test('a Cloud Deploy job scripted to hang runs until its target\'s execution timeout and fails DEADLINE_EXCEEDED', async () => {
+  await call('POST', `/v1/${LOC}/targets?targetId=slow`, { run: { location: LOC }, executionConfigs: [{ usages: ['RENDER', 'DEPLOY'] }, { usages: ['VERIFY'], executionTimeout: '900s' }] });
+  await call('POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=hangs`, { serialPipeline: { stages: [{ targetId: 'slow', strategy: { standard: { verify: true } } }] } });
+  await call('POST', '/gantry/v1/outcomes', { scope: `${LOC}/deliveryPipelines/hangs`, rules: '*/verify=hang' });
+  await call('POST', `/v1/${LOC}/deliveryPipelines/hangs/releases?releaseId=r`, {});
+  await call('POST', `/v1/${LOC}/deliveryPipelines/hangs/releases/r/rollouts?rolloutId=ro`, { targetId: 'slow' });
+  await advance('10s'); // the render
+  await advance('60s'); // the deploy job
+  const ro = `${LOC}/deliveryPipelines/hangs/releases/r/rollouts/ro`;
+  await advance('899s');
+  assert.equal((await call('GET', `/v1/${ro}`)).state, 'IN_PROGRESS', 'still running a second before its timeout');
+  await advance('1s');
+  const deploy = googleapisDeploy(g.url);
+  const verify = (await deploy.projects.locations.deliveryPipelines.releases.rollouts.jobRuns.list({ parent: ro })).data.jobRuns!.find(j => j.jobId === 'verify')!;
+  assert.equal(verify.state, 'FAILED');
+  assert.equal(verify.verifyJobRun!.failureCause, 'DEADLINE_EXCEEDED');
+  assert.equal(Date.parse(verify.endTime!) - Date.parse(verify.startTime!), 900_000);
+  assert.equal((await deploy.projects.locations.deliveryPipelines.releases.rollouts.get({ name: ro })).data.state, 'FAILED');
+});
+
 test('a Cloud Run task scripted to fail exits with its code and writes its message to the task\'s log', async () => {
-  await call('POST', `/v2/${LOC}/jobs?jobId=batch`, { template: { taskCount: 2, template: { maxRetries: 0, containers: [{ image: 'busybox' }] } } });
+  await call('POST', `/v2/${LOC}/jobs?jobId=batch`, { template: { taskCount: 2, template: { containers: [{ image: 'busybox' }] } } });
   await advance('1s');
   await call('POST', '/gantry/v1/outcomes', { scope: `${LOC}/jobs/batch`, rules: '1=fail:137"killed: out of memory, 512Mi"' });
   const op = await call('POST', `/v2/${LOC}/jobs/batch:run`, {});

@@ -151,8 +151,7 @@ export class JobExecutions {
       CLOUD_DEPLOY_TARGET: rollout.targetId, CLOUD_DEPLOY_RELEASE: releaseId, CLOUD_DEPLOY_ROLLOUT: rolloutId,
       CLOUD_DEPLOY_JOB_RUN: jobRunName.slice(jobRunName.lastIndexOf('/') + 1), CLOUD_DEPLOY_PHASE: phaseId,
     };
-    const config = ((target?.executionConfigs as Obj[] | undefined) ?? []).find(c => ((c.usages as string[]) ?? []).includes(USAGE[jobId]));
-    const timeoutMs = config?.executionTimeout ? parseDurationMs(String(config.executionTimeout)) ?? DEFAULT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS;
+    const timeoutMs = jobTimeoutMs(target, jobId);
     const run = this.running.get(jobRunName) ?? { tasks: [], cancelled: false };
     // Each line is also a Cloud Logging entry of the Cloud Build build the job run names, as Cloud Build writes them.
     const build = String(((jr[FIELD[jobId]] ?? {}) as Obj).build ?? '');
@@ -294,6 +293,12 @@ function jobLogUrl(jr: Resource, rolloutName: string): string {
   const verify = jr.verifyJobRun as Obj | undefined;
   if (verify?.artifactUri && verify.eventLogPath) return `${String(verify.artifactUri)}/${String(verify.eventLogPath)}`;
   return `gs://gantry-logs/${rolloutName}/jobRuns/${String(jr.uid)}.log`;
+}
+
+/** How long a job may run: its target's execution environment for the job's usage says (`executionTimeout`), else 1 h. */
+export function jobTimeoutMs(target: Obj | undefined, jobId: string): number {
+  const config = ((target?.executionConfigs as Obj[] | undefined) ?? []).find(c => ((c.usages as string[]) ?? []).includes(USAGE[jobId]));
+  return config?.executionTimeout ? parseDurationMs(String(config.executionTimeout)) ?? DEFAULT_TIMEOUT_MS : DEFAULT_TIMEOUT_MS;
 }
 
 function describe(r: TaskResult): string {

@@ -17,7 +17,7 @@ import { deploying, initialState, JOB_RUN_TERMINAL, releaseOf, ROLLOUT_TERMINAL,
 const snapshotStage = (release: Resource, targetId: string) => snapshotOf(release, targetId).stage;
 import { decide, OUTCOMES_ANNOTATION, parseOutcomes, type OutcomeRule } from '../outcomes.js';
 import { schema } from '../service.js';
-import type { JobExecutions } from '../job-execution.js';
+import { jobTimeoutMs, type JobExecutions } from '../job-execution.js';
 
 const JOB_RUN_FIELD: Record<string, string> = { predeploy: 'predeployJobRun', deploy: 'deployJobRun', verify: 'verifyJobRun', postdeploy: 'postdeployJobRun' };
 const DONE_PHASE = new Set(['SUCCEEDED', 'SKIPPED']);
@@ -85,7 +85,8 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       parseOutcomes(String((release.annotations as Resource | undefined)?.[OUTCOMES_ANNOTATION] ?? '')),
       ...opts.apiRules(r.name),
     ];
-    const d = decide(ruleSets, phase.id, job.id, attempt, opts.jobMs());
+    const target = ((release.targetSnapshots as Resource[] | undefined) ?? []).find(s => s.targetId === r.targetId);
+    const d = decide(ruleSets, phase.id, job.id, attempt, opts.jobMs(), jobTimeoutMs(target, job.id));
     const now = clock.timestamp();
     const [, project, , location] = r.name.split('/');
     // Every job runs as a Cloud Build build; a verify job's artifacts (its log) have their place from the start.
