@@ -385,6 +385,8 @@ export class RunController {
   private attemptDone(key: string, index: number, attempt: number, result: TaskResult): void {
     const tk = taskKey(parseKey(key), taskId(key.slice(key.lastIndexOf('/') + 1), index));
     if (this.live.get(tk)?.attempt === attempt) this.live.delete(tk);
+    // An execution deleted meanwhile (a reset, a delete) has no step to read the result: none is kept for it.
+    if (!this.d.store.get(key)) { this.results.delete(key); return; }
     const pending = this.results.get(key) ?? [];
     pending.push({ index, attempt, result });
     this.results.set(key, pending);
