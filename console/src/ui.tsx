@@ -74,7 +74,8 @@ export function Section({ title, children, actions }: { title: string; children:
 export function Table({ caption, head, rows, empty }: { caption: string; head: string[]; rows: ComponentChildren[][]; empty: string }) {
   if (!rows.length) return <p class="empty">{empty}</p>;
   return (
-    <div class="table-wrap">
+    // Focusable, so a keyboard can scroll it sideways on a narrow screen.
+    <div class="table-wrap" role="group" aria-label={caption} tabIndex={0}>
       <table>
         <caption class="sr-only">{caption}</caption>
         <thead><tr>{head.map(h => <th scope="col">{h}</th>)}</tr></thead>
