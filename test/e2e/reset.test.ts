@@ -49,7 +49,8 @@ test('a project reset forgets that project only; the other project\'s rollout ru
 
     await ok(g, 'POST', '/gantry/v1/clock:advance', { duration: '1h' });
     assert.equal((await ok(g, 'GET', `/v1/${b}`)).state, 'SUCCEEDED', 'the other project ran on');
-    assert.equal((await ok(g, 'POST', '/v2/entries:list', { resourceNames: ['projects/reset-b'] })).entries.length, 1);
+    assert.equal((await ok(g, 'POST', '/v2/entries:list', { resourceNames: ['projects/reset-b'], filter: 'logName="projects/reset-b/logs/app"' })).entries.length, 1);
+    assert.ok((await ok(g, 'POST', '/v2/entries:list', { resourceNames: ['projects/reset-b'], filter: 'resource.type="build"' })).entries.length >= 2, 'and its job run wrote its log');
     // The same names can be made again, from nothing.
     await pipelineWithRollout(g, 'reset-a');
 
