@@ -338,10 +338,10 @@ export class StandardMethods {
     if (requestId) this.ctx.ops.remember(w, `${verb}:${name}:${requestId}`, op);
   }
 
-  requireParent(s: KindStrategy, parent: string): Resource {
+  /** Throws NOT_FOUND unless the parent exists (its row is only looked at, never parsed: a release is large). */
+  requireParent(s: KindStrategy, parent: string): void {
     const row = this.ctx.store.get(parent);
     if (!row || row.kind !== s.parentKind) throw notFound(this.ctx, s.parentKind!, parent);
-    return JSON.parse(row.data) as Resource;
   }
 }
 
