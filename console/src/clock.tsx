@@ -57,6 +57,7 @@ const STEPS = ['1m', '10m', '1h'];
 function ClockPanel() {
   const { view, now } = useClock();
   const [duration, setDuration] = useState('90s');
+  const [to, setTo] = useState('');
   const [error, setError] = useState('');
   const act = async (path: string, body: unknown = {}) => {
     setError('');
@@ -80,6 +81,11 @@ function ClockPanel() {
         <label>Advance by <input value={duration} onInput={e => setDuration((e.target as HTMLInputElement).value)} size={8} aria-describedby="duration-help" /></label>
         <button type="submit" disabled={!virtual}>Advance</button>
         <span id="duration-help" class="muted">e.g. 90s, 10m, 1h30m or 600s</span>
+      </form>
+      <form class="inline" onSubmit={e => { e.preventDefault(); void act('/gantry/v1/clock:advance', { to }); }}>
+        <label>Advance to <input value={to} placeholder={show(now).replace(' ', 'T')} onInput={e => setTo((e.target as HTMLInputElement).value)} size={22} aria-describedby="to-help" /></label>
+        <button type="submit" disabled={!virtual}>Advance to</button>
+        <span id="to-help" class="muted">an RFC 3339 instant, e.g. 2030-01-01T09:00:00Z</span>
       </form>
       <ErrorNote message={error} />
     </Section>

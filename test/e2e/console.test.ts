@@ -181,6 +181,11 @@ test('the clock page advances the clock and adds and removes outcome rules', asy
   await page.getByRole('button', { name: 'Advance', exact: true }).click();
   await page.waitForFunction(() => !document.querySelector('button[aria-busy="true"]'));
   assert.equal(await now(), t0 + 600_000 + 5_400_000);
+  const target = new Date(t0 + 600_000 + 5_400_000 + 86_400_000).toISOString();
+  await page.getByLabel('Advance to', { exact: true }).fill(target);
+  await page.getByRole('button', { name: 'Advance to', exact: true }).click();
+  await page.waitForFunction(() => !document.querySelector('button[aria-busy="true"]'));
+  assert.equal(await now(), Date.parse(target));
   await page.getByLabel(/^Scope/).fill(`${DEMO_LOC}/jobs/nightly-report`);
   await page.getByLabel(/^Rules/).fill('2=fail:137"killed: out of memory"@1');
   await page.getByRole('button', { name: 'Add' }).click();
