@@ -90,9 +90,12 @@ function App() {
   else if (first === 'p' && project && section === 'run') page = <RunPage project={project} path={rest} />;
   else if (first === 'p' && project && section === 'apphosting') page = <AppHostingPage project={project} path={rest} />;
   else page = <NotFound />;
+  // The clock page belongs to no project: the header keeps the last one chosen.
+  if (first === 'p' && project) sessionStorage.setItem('gantry.project', project);
+  const current = first === 'p' ? project : sessionStorage.getItem('gantry.project') ?? undefined;
   return (
     <>
-      <Header project={first === 'p' ? project : undefined} section={first === 'clock' ? 'clock' : section} />
+      <Header project={current} section={first === 'clock' ? 'clock' : section} />
       {page}
     </>
   );

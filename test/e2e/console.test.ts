@@ -51,6 +51,8 @@ async function open(path: string, viewport = { width: 1280, height: 800 }): Prom
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
   const file = join(SHOTS, `${name}.png`);
+  // From the top, so the sticky header sits where it belongs in a whole-page picture.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage: true });
   const png = readFileSync(file);
   assert.equal(png.subarray(1, 4).toString(), 'PNG', name);
