@@ -233,16 +233,29 @@ function nextPhase(rollout: Json): string | undefined {
 
 function Rollout({ project, loc, pid, rid, ro }: { project: string; loc: string; pid: string; rid: string; ro: string }) {
   const name = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}/releases/${rid}/rollouts/${ro}`;
+  const release = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}/releases/${rid}`;
   const data = useLive(async () => {
-    const [rollout, jobRuns] = await Promise.all([get(`${V1}${name}`), list(`${V1}${name}/jobRuns`, 'jobRuns')]);
-    return { rollout, jobRuns };
+    const [rollout, jobRuns, siblings, rel] = await Promise.all([get(`${V1}${name}`), list(`${V1}${name}/jobRuns`, 'jobRuns'), list(`${V1}${release}/rollouts`, 'rollouts'), get(`${V1}${release}`)]);
+    return { rollout, jobRuns, siblings, release: rel };
   }, [name], [name]);
-  const actions = (r: Json): ComponentChildren => {
+  const [promoted, setPromoted] = useState('');
+  const actions = ({ rollout: r, siblings, release: rel }: { rollout: Json; siblings: Json[]; release: Json }): ComponentChildren => {
     const pending = r.state === 'PENDING_APPROVAL';
     const next = r.state === 'IN_PROGRESS' ? nextPhase(r) : undefined;
     const act = (verb: string, body: Json = {}) => post(`${V1}${name}:${verb}`, body);
+    // Promote, as gcloud's `releases promote` does: to the stage after this one in the release's pipeline snapshot,
+    // as `{release}-to-{target}-{NNNN}`.
+    const stages = ((rel.deliveryPipelineSnapshot?.serialPipeline?.stages ?? []) as Json[]).map(s => String(s.targetId));
+    const to = r.state === 'SUCCEEDED' && !r.controllerRollout ? stages[stages.indexOf(r.targetId) + 1] : undefined;
+    const promote = async () => {
+      const n = siblings.filter(s => s.targetId === to).length + 1;
+      const id = `${rid}-to-${to}-${String(n).padStart(4, '0')}`;
+      await post(`${V1}${release}/rollouts?rolloutId=${encodeURIComponent(id)}`, { targetId: to });
+      setPromoted(id);
+    };
     return (
       <>
+        {to ? <Action label={`Promote to ${to}`} kind="primary" run={promote} /> : null}
         {pending ? <Action label="Approve" kind="primary" run={() => act('approve', { approved: true })} /> : null}
         {pending ? <Action label="Reject" kind="danger" confirm={`Reject rollout ${ro}?`} run={() => act('approve', { approved: false })} /> : null}
         {next ? <Action label={`Advance to ${next}`} kind="primary" run={() => act('advance', { phaseId: next })} /> : null}
@@ -252,7 +265,8 @@ function Rollout({ project, loc, pid, rid, ro }: { project: string; loc: string;
   };
   return (
     <Page title={`Rollout ${ro}`} crumbs={[['Gantry', '#/'], [project, link('p', project, 'deploy')], [pid, link('p', project, 'deploy', loc, pid)], [rid, link('p', project, 'deploy', loc, pid, 'releases', rid)]]}
-      actions={data.data ? actions(data.data.rollout) : undefined}>
+      actions={data.data ? actions(data.data) : undefined}>
+      {promoted ? <p role="status" class="note">Created rollout <a href={link('p', project, 'deploy', loc, pid, 'releases', rid, 'rollouts', promoted)}>{promoted}</a>.</p> : null}
       <Loading loaded={data}>{({ rollout, jobRuns }) => (
         <>
           <Fields items={[

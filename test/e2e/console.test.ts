@@ -232,7 +232,7 @@ test('off loopback with a token: the console loads without it, and calls the API
   }
 });
 
-test('every rollout verb from its button: retry, approve, advance, terminate, ignore, cancel, reject', async () => {
+test('every rollout verb from its button: retry, promote, approve, advance, terminate, ignore, cancel, reject', async () => {
   const call = caller(g.url);
   const base = `/v1/${DEMO_LOC}/deliveryPipelines/web-app/releases`;
   const state = async (rollout: string) => String((await call('GET', `${base}/${rollout}`)).state);
@@ -247,9 +247,11 @@ test('every rollout verb from its button: retry, approve, advance, terminate, ig
   await shows('succeeded');
   assert.equal(await state('v2/rollouts/v2-to-staging-0001'), 'SUCCEEDED');
 
-  // v2 to prod: approval, then a canary phase that waits to be advanced.
-  await call('POST', `${base}/v2/rollouts?rolloutId=v2-to-prod-0001`, { targetId: 'prod' });
-  await page.goto(`${g.url}/console#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-prod-0001`);
+  // Promote v2 to prod, named as gcloud names it; then approval, and a canary phase that waits to be advanced.
+  await page.getByRole('button', { name: 'Promote to prod' }).click();
+  await page.getByRole('status').filter({ hasText: 'Created rollout' }).getByRole('link', { name: 'v2-to-prod-0001' }).click();
+  await page.getByRole('heading', { name: 'Rollout v2-to-prod-0001' }).waitFor();
+  assert.equal((await call('GET', `${base}/v2/rollouts/v2-to-prod-0001`)).targetId, 'prod');
   await page.getByRole('button', { name: 'Approve' }).click();
   await shows('in progress');
   await advance('3m');
