@@ -50,8 +50,8 @@ export async function getText(path: string): Promise<string> {
   return r.text();
 }
 
-/** Every item of a list, following page tokens (at most `pages` pages). */
-export async function list<T = Json>(path: string, field: string, pages = 10): Promise<T[]> {
+/** The items of a list, following page tokens for at most `pages` pages of 500 (a page stays bounded at any scale). */
+export async function list<T = Json>(path: string, field: string, pages = 2): Promise<T[]> {
   const out: T[] = [];
   let token = '';
   for (let i = 0; i < pages; i++) {

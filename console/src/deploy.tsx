@@ -20,17 +20,33 @@ function strategyOf(stage: Json): string {
 
 const byTimeDesc = (field: string) => (a: Json, b: Json) => String(b[field] ?? '').localeCompare(String(a[field] ?? ''));
 
-/** Each stage's target, the release it runs (its last successful rollout) and its latest rollout. */
-function Stages({ project, pipeline, rollouts }: { project: string; pipeline: Json; rollouts: Json[] }) {
+interface StageView { current?: Json; latest?: Json }
+
+/**
+ * Each stage's target: the rollout that put its current release there (gcloud's own query: the target's last
+ * SUCCEEDED rollout by deployEndTime) and its latest rollout. Two indexed one-row queries a stage, however long the
+ * pipeline's history.
+ */
+async function stageViews(pipeline: Json): Promise<StageView[]> {
+  const stages = (pipeline.serialPipeline?.stages ?? []) as Json[];
+  const one = async (filter: string, orderBy: string) =>
+    (await get<{ rollouts?: Json[] }>(`${V1}${pipeline.name}/releases/-/rollouts?pageSize=1&filter=${encodeURIComponent(filter)}&orderBy=${encodeURIComponent(orderBy)}`)).rollouts?.[0];
+  return Promise.all(stages.map(async s => {
+    const target = `targetId="${String(s.targetId)}"`;
+    const [current, latest] = await Promise.all([one(`${target} AND state="SUCCEEDED"`, 'deployEndTime desc'), one(target, 'createTime desc')]);
+    return { current, latest };
+  }));
+}
+
+/** Each stage's target, the release it runs and its latest rollout. */
+function Stages({ project, pipeline, views }: { project: string; pipeline: Json; views: StageView[] }) {
   const stages = (pipeline.serialPipeline?.stages ?? []) as Json[];
   const [, , , loc, , pid] = String(pipeline.name).split('/');
   if (!stages.length) return <p class="empty">No stages.</p>;
   return (
     <ol class="stages" aria-label={`Stages of ${pid}`}>
       {stages.map((stage, i) => {
-        const mine = rollouts.filter(r => r.targetId === stage.targetId);
-        const current = mine.filter(r => r.state === 'SUCCEEDED').sort(byTimeDesc('deployEndTime'))[0];
-        const latest = mine.sort(byTimeDesc('createTime'))[0];
+        const { current, latest } = views[i] ?? {};
         const rel = (r: Json) => String(r.name).split('/')[7];
         const roLink = (r: Json) => link('p', project, 'deploy', loc, pid, 'releases', rel(r), 'rollouts', id(r.name));
         return (
@@ -38,7 +54,7 @@ function Stages({ project, pipeline, rollouts }: { project: string; pipeline: Js
             <div class="stage-head"><span class="step" aria-hidden="true">{i + 1}</span><strong>{stage.targetId}</strong></div>
             <div class="muted">{strategyOf(stage)}</div>
             <div>{current ? <>runs <a href={link('p', project, 'deploy', loc, pid, 'releases', rel(current))}>{rel(current)}</a></> : <span class="muted">nothing deployed</span>}</div>
-            {latest && latest !== current ? <div><a href={roLink(latest)}>{id(latest.name)}</a> <State value={latest.state} /></div> : null}
+            {latest && latest.name !== current?.name ? <div><a href={roLink(latest)}>{id(latest.name)}</a> <State value={latest.state} /></div> : null}
           </li>
         );
       })}
@@ -50,19 +66,19 @@ function Pipelines({ project }: { project: string }) {
   const parent = `projects/${project}/locations/-`;
   const data = useLive(async () => {
     const [pipelines, targets] = await Promise.all([list(`${V1}${parent}/deliveryPipelines`, 'deliveryPipelines'), list(`${V1}${parent}/targets`, 'targets')]);
-    const rollouts = await Promise.all(pipelines.map(p => list(`${V1}${p.name}/releases/-/rollouts`, 'rollouts')));
-    return { pipelines, targets, rollouts };
+    const views = await Promise.all(pipelines.map(stageViews));
+    return { pipelines, targets, views };
   }, [`projects/${project}/`], [project]);
   return (
     <Page title="Delivery pipelines" crumbs={[['Gantry', '#/'], [project, link('p', project, 'deploy')]]}>
-      <Loading loaded={data}>{({ pipelines, targets, rollouts }) => (
+      <Loading loaded={data}>{({ pipelines, targets, views }) => (
         <>
           {pipelines.length ? pipelines.map((p, i) => {
             const [, , , loc, , pid] = String(p.name).split('/');
             return (
               <Section title={pid} actions={<a class="button" href={link('p', project, 'deploy', loc, pid)}>Releases</a>}>
                 <p class="muted">{loc}{p.description ? ` · ${p.description}` : ''}{p.suspended ? ' · suspended' : ''}</p>
-                <Stages project={project} pipeline={p} rollouts={rollouts[i]} />
+                <Stages project={project} pipeline={p} views={views[i]} />
               </Section>
             );
           }) : <p class="empty">No delivery pipelines in {project}. Create one with <code>gcloud deploy apply</code>.</p>}
@@ -88,14 +104,15 @@ function runtimeOf(t: Json): string {
 function Pipeline({ project, loc, pid }: { project: string; loc: string; pid: string }) {
   const name = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}`;
   const data = useLive(async () => {
-    const [pipeline, releases, rollouts] = await Promise.all([get(`${V1}${name}`), list(`${V1}${name}/releases?orderBy=createTime desc`, 'releases'), list(`${V1}${name}/releases/-/rollouts`, 'rollouts')]);
-    return { pipeline, releases, rollouts };
+    // The newest releases and rollouts: a page each, however long the history.
+    const [pipeline, releases, rollouts] = await Promise.all([get(`${V1}${name}`), list(`${V1}${name}/releases?orderBy=createTime desc`, 'releases', 1), list(`${V1}${name}/releases/-/rollouts?orderBy=createTime desc`, 'rollouts', 1)]);
+    return { pipeline, releases, rollouts, views: await stageViews(pipeline) };
   }, [name], [name]);
   return (
     <Page title={pid} crumbs={[['Gantry', '#/'], [project, link('p', project, 'deploy')], ['Pipelines', link('p', project, 'deploy')]]}>
-      <Loading loaded={data}>{({ pipeline, releases, rollouts }) => (
+      <Loading loaded={data}>{({ pipeline, releases, rollouts, views }) => (
         <>
-          <Section title="Stages"><Stages project={project} pipeline={pipeline} rollouts={rollouts} /></Section>
+          <Section title="Stages"><Stages project={project} pipeline={pipeline} views={views} /></Section>
           <Section title="Releases">
             <Table caption="Releases" head={['Release', 'Created', 'Render', 'Rollouts', 'Description']} empty="No releases yet: gcloud deploy releases create."
               rows={releases.map(r => {

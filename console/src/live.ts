@@ -75,11 +75,20 @@ export interface Loaded<T> { data?: T; error?: string; loading: boolean; reload:
 export function useLive<T>(load: () => Promise<T>, prefixes: string[], deps: unknown[]): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
   const gen = useRef(0);
+  // One load at a time: changes that arrive while one runs ask for one more after it, never a pile of loads.
+  const flight = useRef<{ busy: boolean; again: boolean }>({ busy: false, again: false });
   const run = useCallback(() => {
+    const f = flight.current;
+    if (f.busy) { f.again = true; return; }
+    f.busy = true;
     const mine = ++gen.current;
+    const settle = () => {
+      f.busy = false;
+      if (f.again && mine === gen.current) { f.again = false; run(); }
+    };
     load().then(
-      data => { if (mine === gen.current) setState({ data, loading: false }); },
-      (e: Error) => { if (mine === gen.current) setState(s => ({ data: s.data, error: e.message, loading: false })); },
+      data => { if (mine === gen.current) setState({ data, loading: false }); settle(); },
+      (e: Error) => { if (mine === gen.current) setState(s => ({ data: s.data, error: e.message, loading: false })); settle(); },
     );
   }, deps);
   useEffect(() => {
@@ -90,7 +99,7 @@ export function useLive<T>(load: () => Promise<T>, prefixes: string[], deps: unk
       if (timer || !prefixes.some(p => e.name.startsWith(p))) return;
       timer = setTimeout(() => { timer = undefined; run(); }, 150);
     });
-    return () => { off(); if (timer) clearTimeout(timer); gen.current++; };
+    return () => { off(); if (timer) clearTimeout(timer); gen.current++; flight.current = { busy: false, again: false }; };
   }, deps);
   return { ...state, reload: run };
 }
