@@ -191,3 +191,5 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 // Printed last (handlers are in place), and to stdout whatever the log level: with --port 0 it is how callers learn the port.
 process.stdout.write(`Gantry listening on ${gantry.url} (data ${ephemeral ? 'in memory' : opts.dataDir}, clock ${opts.clock}) in ${(performance.now() - started).toFixed(0)}ms\n`);
 process.stdout.write(`TLS on the same port, for clients that need it (gcloud's gRPC commands): trust ${gantry.tlsCertFile}\n`);
+// The token goes in the fragment, which the browser never sends: the console reads it from there.
+process.stdout.write(`Console: ${gantry.url}/console${opts.authToken ? '#token=<your --auth-token>' : ''}\n`);

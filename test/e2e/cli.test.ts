@@ -2,7 +2,7 @@
 // data directory, `gantry env` pointing gcloud at the running server, and what healthz and info say.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,4 +125,19 @@ test('--ephemeral keeps state in memory and leaves no files behind', async () =>
   await eventually(() => existsSync(info.tlsCertFile));
   await g.kill('SIGTERM');
   assert.equal(existsSync(work), false, `${work} is removed`);
+});
+
+test('start-up says where the console is, and with a token how to hand it over', async () => {
+  for (const [args, want] of [[[], /^Console: http:\/\/127\.0\.0\.1:\d+\/console$/m], [['--auth-token', 's3cret'], /^Console: http:\/\/127\.0\.0\.1:\d+\/console#token=<your --auth-token>$/m]] as const) {
+    const proc = spawn(process.execPath, [MAIN, '--port', '0', '--data-dir', tempDir(), '--log-level', 'silent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    try {
+      await eventually(() => /^Console: /m.test(out));
+      assert.match(out, want);
+      assert.doesNotMatch(out, /s3cret/, 'the token itself is never printed');
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  }
 });
