@@ -8,11 +8,13 @@
 //  (c) per project and target at most one rollout is IN_PROGRESS or CANCELLING;
 //  (d) an execution's task counts never exceed its task count, and a finished one accounts for every task;
 //  (e) a project's reset empties that project and leaves the other exactly as it was;
-//  (f) export, reset and import (of everything, or of one project) give back exactly what was there.
+//  (f) export, reset and import (of everything, or of one project) give back exactly what was there;
+//  (g) a refused verb (approve, advance, retry, a promotion) changes nothing.
 // GANTRY_MODEL_SEED reproduces a run (the seed is printed on failure); GANTRY_MODEL_STEPS sets its length.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestGantry } from '../helpers/server.js';
+import { rng, runModel, type Action } from '../helpers/model.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const SEED = Number(process.env.GANTRY_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -24,27 +26,18 @@ const TASK_RULES = ['0=fail:1@1', '*=succeed~30s', '1=fail:2'];
 
 type Obj = Record<string, any>;
 
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test(`control operations interleaved with work keep every invariant (seed ${SEED}, ${STEPS} steps)`, async () => {
   const random = rng(SEED);
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
   const g: Gantry = await startTestGantry({ clock: 'virtual', renderMs: 5_000, jobMs: 20_000, taskMs: 10_000 });
   const log: string[] = [];
+  /** Whether the current step had a request refused (4xx). */
+  let refusedNow = false;
   const call = async (method: string, path: string, body?: unknown, type = 'application/json'): Promise<{ status: number; json: Obj; text: string }> => {
     const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body), headers: body === undefined ? {} : { 'content-type': type } });
     const text = await r.text();
     assert.ok(r.status < 500, `(a) ${method} ${path} answered ${r.status}: ${text.slice(0, 300)}`);
+    if (r.status >= 400) refusedNow = true;
     let json: Obj = {};
     try { json = JSON.parse(text) as Obj; } catch { /* NDJSON or empty */ }
     return { status: r.status, json, text };
@@ -187,18 +180,20 @@ test(`control operations interleaved with work keep every invariant (seed ${SEED
 
   try {
     for (const p of PROJECTS) await setUp(p);
-    const total = weights.reduce((a, b) => a + b, 0);
-    for (let step = 0; step < STEPS; step++) {
-      let x = random() * total, i = 0;
-      while (x >= weights[i]) x -= weights[i++];
-      const [name, act] = actions[i];
+    const steps: Action[] = actions.map(([name, act], i) => [weights[i], async () => {
       const p = pick(PROJECTS);
-      log.push(`${step}: ${name} ${p}`);
       if (!(await isSetUp(p))) await setUp(p);
+      log.push(`${name} ${p}`);
+      refusedNow = false;
       await act(p);
-      await settle();
-      await invariants();
-    }
+      // A step is refused when its one call was: then nothing may have changed.
+      return { what: `${name} ${p}`, refused: refusedNow && ['promote', 'approve', 'advance-phase', 'retry'].includes(name) };
+    }]);
+    await runModel({
+      seed: SEED, steps: STEPS, random, actions: steps,
+      settle: async () => { await settle(); },
+      check: async () => { await invariants(); return Promise.all(PROJECTS.map(view)); },
+    });
     if (process.env.GANTRY_MODEL_DEBUG) for (const p of PROJECTS) { const v = await view(p); console.log(p, Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x.length])), v.rollouts.map(r => r.state).join(',')); }
   } catch (e) {
     (e as Error).message += `\n(seed ${SEED}; replay with GANTRY_MODEL_SEED=${SEED}; last steps: ${log.slice(-8).join(' | ')})`;

@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { startTestGantry, tempDir } from '../../helpers/server.js';
+import { rng as prng } from '../../helpers/model.js';
 import type { Gantry } from '../../../src/gantry.js';
 
 const SEED = Number(process.env.GANTRY_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -56,18 +57,6 @@ interface Rollout { name: string; targetId: string; state: string; etag: string;
 interface JobRun { name: string; state: string; jobId: string; createChildRolloutJobRun?: { rollout: string }; advanceChildRolloutJobRun?: { rollout: string } }
 interface Release { name: string; renderState: string; abandoned?: boolean }
 interface World { pipelines: string[]; releases: Release[]; rollouts: Rollout[]; jobRuns: JobRun[] }
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const jobsOf = (p: Phase): Job[] => p.childRolloutJobs
   ? [...p.childRolloutJobs.createRolloutJobs ?? [], ...p.childRolloutJobs.advanceRolloutJobs ?? []]

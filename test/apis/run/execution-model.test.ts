@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { startTestGantry, tempDir } from '../../helpers/server.js';
+import { rng } from '../../helpers/model.js';
 import type { Gantry } from '../../../src/gantry.js';
 
 const SEED = Number(process.env.GANTRY_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -21,11 +22,6 @@ const RULES = ['', '*=fail@1', '0=fail:3', '1=hang@1', '*=succeed~40s', '2=fail@
 const COUNT: Record<string, string> = { Succeeded: 'succeededCount', Failed: 'failedCount', Cancelled: 'cancelledCount', Abandoned: 'cancelledCount' };
 
 type Obj = Record<string, any>;
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => { a = (a + 0x6D2B79F5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
 
 test(`Cloud Run execution invariants hold under random operation sequences (seed ${SEED})`, async () => {
   const random = rng(SEED);
