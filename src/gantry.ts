@@ -201,7 +201,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const outcomes = new OutcomeScripts(store);
   outcomes.addGrammar(DEPLOY_RULES);
   for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name, DEPLOY_RULES),
-    buildLog: (project, buildId, stepName, line) => logs.write([cloudBuildStepEntry({ project, buildId, step: stepName === 'result' ? 1 : 0, stepName, line })]),
+    buildLog: lines => logs.write(lines.map(cloudBuildStepEntry)),
   })) runtime.register(c);
   for (const c of automationControllers(deploy, new StandardMethods(deploy))) runtime.register(c);
   // Pub/Sub notifications go to an emulator when one is named, as Cloud Deploy publishes to a project's topics.

@@ -94,7 +94,7 @@ export class Attempts {
       return failed(e instanceof ApiError ? e.message : `Gantry could not prepare the task: ${(e as Error).message}`);
     }
     spec.onStarted = onHandle;
-    spec.owner = `projects/${ctx.project}/locations/${ctx.region}/executions/${ctx.execution}`;
+    spec.owner = ownerOf(ctx);
     const running = executor.start(spec, this.logger(ctx));
     const done = running.done.finally(() => rmSync(dir, { recursive: true, force: true }));
     return { done, cancel: () => running.cancel() };
@@ -104,7 +104,7 @@ export class Attempts {
   async resume(mode: string, handle: string, ctx: AttemptContext): Promise<RunningTask | undefined> {
     const executor = this.deps.executors[mode];
     if (!executor) return undefined;
-    const spec: TaskSpec = { command: [], args: [], env: {}, timeoutMs: ctx.timeoutMs, graceMs: GRACE_MS, owner: `projects/${ctx.project}/locations/${ctx.region}/executions/${ctx.execution}` };
+    const spec: TaskSpec = { command: [], args: [], env: {}, timeoutMs: ctx.timeoutMs, graceMs: GRACE_MS, owner: ownerOf(ctx) };
     const resumed = await executor.resume?.(handle, spec, this.logger(ctx)).catch(() => undefined);
     if (!resumed) await executor.reap?.(handle).catch(() => undefined);
     return resumed;
@@ -185,4 +185,9 @@ export class Attempts {
 
 function failed(message: string): RunningTask {
   return { done: Promise.resolve<TaskResult>({ kind: 'failedToStart', message }), cancel: () => {} };
+}
+
+/** What an attempt's task works for, as the task registry knows it: its execution, under its project (what a reset stops). */
+function ownerOf(ctx: AttemptContext): string {
+  return `projects/${ctx.project}/locations/${ctx.region}/executions/${ctx.execution}`;
 }

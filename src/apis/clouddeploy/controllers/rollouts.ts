@@ -18,6 +18,7 @@ const snapshotStage = (release: Resource, targetId: string) => snapshotOf(releas
 import { decide, OUTCOMES_ANNOTATION, parseOutcomes, type OutcomeRule } from '../outcomes.js';
 import { schema } from '../service.js';
 import { jobTimeoutMs, type JobExecutions } from '../job-execution.js';
+import type { BuildStepLine } from '../../logging/producers.js';
 
 const JOB_RUN_FIELD: Record<string, string> = { predeploy: 'predeployJobRun', deploy: 'deployJobRun', verify: 'verifyJobRun', postdeploy: 'postdeployJobRun' };
 const DONE_PHASE = new Set(['SUCCEEDED', 'SKIPPED']);
@@ -32,8 +33,8 @@ export interface RolloutOptions {
   executions: JobExecutions;
   /** Outcome rules set through Gantry's API, most specific scope first, for a rollout name. */
   apiRules(rollout: string): OutcomeRule[][];
-  /** Writes a line of a job run's Cloud Build log (Cloud Logging, resource `build`). */
-  buildLog?(project: string, buildId: string, stepName: string, line: string): void;
+  /** Writes lines of a job run's Cloud Build log (Cloud Logging, resource `build`). */
+  buildLog?(lines: BuildStepLine[]): void;
 }
 
 
@@ -436,11 +437,12 @@ function simulatedJobLog(jr: Resource, write: NonNullable<RolloutOptions['buildL
   const run = (jr[JOB_RUN_FIELD[String(jr.jobId)]] ?? {}) as Resource;
   const build = typeof run.build === 'string' ? run.build.split('/').pop() : undefined;
   if (!build) return;
-  const project = String(jr.name).split('/')[1];
-  const rollout = String(jr.name).split('/')[9];
-  write(project, build, String(jr.jobId), `Simulated ${String(jr.jobId)} job of rollout ${rollout}, phase ${String(jr.phaseId)}: Gantry's simulated executor runs no command.`);
+  const [, project, , , , , , , , rollout] = String(jr.name).split('/');
   const skipped = (run.metadata as Resource | undefined)?.customTarget as Resource | undefined;
-  write(project, build, 'result', jr.state === 'FAILED' ? `FAILED: ${String(run.failureCause)}: ${String(run.failureMessage)}` : skipped ? `SKIPPED: ${String(skipped.skipMessage)}` : 'SUCCEEDED');
+  write([
+    { project, buildId: build, step: 0, stepName: String(jr.jobId), line: `Simulated ${String(jr.jobId)} job of rollout ${rollout}, phase ${String(jr.phaseId)}: Gantry's simulated executor runs no command.` },
+    { project, buildId: build, step: 1, stepName: 'result', line: jr.state === 'FAILED' ? `FAILED: ${String(run.failureCause)}: ${String(run.failureMessage)}` : skipped ? `SKIPPED: ${String(skipped.skipMessage)}` : 'SUCCEEDED' },
+  ]);
 }
 
 function finishJobRun(_w: Writer, jr: Resource, exec: JobRunExec, now: string): void {
