@@ -42,6 +42,16 @@ test('a canary rollout end to end on the virtual clock: a scripted verify failur
   const verify = runs.find(j => j.phaseId === 'canary-25' && j.jobId === 'verify')!;
   assert.equal(verify.verifyJobRun!.failureMessage, 'smoke test: 3 of 40 checks failed, see report');
   assert.match((await deploy.projects.locations.deliveryPipelines.releases.rollouts.get({ name: ro })).data.failureReason!, /smoke test: 3 of 40 checks failed, see report/);
+  // The simulated job run's Cloud Build log says what ran and how it ended, as `gcloud logging read` would show it.
+  const auth = new google.auth.OAuth2();
+  auth.setCredentials({ access_token: 'test-token', expiry_date: Date.now() + 3600_000 });
+  const logging = google.logging({ version: 'v2', rootUrl: g.url + '/', auth });
+  const buildId = verify.verifyJobRun!.build!.split('/').pop();
+  const lines = ((await logging.entries.list({ requestBody: { resourceNames: ['projects/scn'], filter: `resource.type="build" AND resource.labels.build_id="${buildId}"`, orderBy: 'timestamp asc' } })).data.entries ?? []).map(e => e.textPayload);
+  assert.deepEqual(lines, [
+    'Step #0 - "verify": Simulated verify job of rollout r2-to-prod-0001, phase canary-25: Gantry\'s simulated executor runs no command.',
+    'Step #1 - "result": FAILED: EXECUTION_FAILED: smoke test: 3 of 40 checks failed, see report',
+  ]);
   await call('POST', `/v1/${ro}:retryJob`, { phaseId: 'canary-25', jobId: 'verify' });
   await advance('1h');
   r = await call('GET', `/v1/${ro}`);
