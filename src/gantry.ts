@@ -41,6 +41,7 @@ import { deployNotifications, emulatorPublisher } from './apis/clouddeploy/notif
 import { StandardMethods } from './google/standard-methods.js';
 import { ExecutorPolicy, type ExecutorMode } from './policy/executors.js';
 import { SourcePolicy } from './policy/sources.js';
+import { GitPolicy } from './policy/git.js';
 import type { Executor } from './executors/executor.js';
 import { JobExecutions } from './apis/clouddeploy/job-execution.js';
 import { ProcessExecutor } from './executors/process.js';
@@ -65,6 +66,10 @@ export interface GantryOptions {
   allowExecutors: ExecutorMode[];
   /** Host directories `file://` sources may be read from; none by default. */
   sourceDirs: string[];
+  /** Host directories Developer Connect links may name local git repositories under; `sourceDirs` when unset. */
+  gitDirs?: string[];
+  /** Whether links may name network remotes (git then connects out with the operator's configuration). */
+  allowGitRemotes: boolean;
   /** Host names, besides loopback names, that requests may address (`*.example.test` for subdomains). */
   allowHosts: string[];
   /** Browser origins allowed to call Gantry. */
@@ -95,7 +100,7 @@ export interface GantryOptions {
 
 export const DEFAULTS: GantryOptions = {
   host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, taskMs: 1000, buildMs: 1000, nodeImage: 'node:22-slim', startupMs: 240_000, runRegion: 'us-central1', containerNetwork: 'none', executor: 'simulated', dockerSocket: '/var/run/docker.sock', durability: 'NORMAL',
-  allowExecutors: [], sourceDirs: [], allowHosts: [], allowOrigins: [], maxConnections: 1024, requestTimeoutMs: 60_000,
+  allowExecutors: [], sourceDirs: [], allowGitRemotes: false, allowHosts: [], allowOrigins: [], maxConnections: 1024, requestTimeoutMs: 60_000,
 };
 
 export interface Gantry {
@@ -217,14 +222,14 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
         taskIndex === undefined ? '' : `\nlabels."run.googleapis.com/task_index"="${taskIndex}"`}`),
   });
   outcomes.addGrammar(TASK_RULES);
-  const git = new GitRepos(join(work, 'git'));
+  const git = new GitRepos(join(work, 'git'), new GitPolicy({ dirs: opts.gitDirs ?? opts.sourceDirs, allowRemotes: opts.allowGitRemotes, own: [work] }));
   const links = registerDeveloperConnect(app, base, { git, locations: runLocations });
   const appHosting = registerAppHosting(app, base, {
     runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, links, git, locations: runLocations,
     readObject: url => storage.read(url),
     buildLogsUri: (project, region, logId) => `${baseUrl}/gantry/v1/cloud-build/builds;region=${region}/${logId}?project=${encodeURIComponent(project)}`,
     stepMs: () => opts.buildMs, apiRules: name => outcomes.rulesFor(name, BUILD_RULES), nodeImage: opts.nodeImage, startupMs: opts.startupMs,
-    workRoot: join(work, 'apphosting'), log,
+    workRoot: join(work, 'apphosting'), log, authToken: opts.authToken,
   });
   outcomes.addGrammar(BUILD_RULES);
   registerPlatform(app, base);

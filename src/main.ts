@@ -42,6 +42,10 @@ ${USAGE}
   --allow-executors L  executors a target's or pipeline's gantry.dev/executor annotation may also choose, e.g.
                        process,container (GANTRY_ALLOW_EXECUTORS; default none: only --executor runs)
   --source-dirs L      directories file:// release sources may be read from (GANTRY_SOURCE_DIRS; default none)
+  --git-dirs L         directories a Developer Connect link's cloneUri may name local git repositories under
+                       (GANTRY_GIT_DIRS; default: the --source-dirs)
+  --allow-git-remotes  let links name network remotes (https, ssh, git): git then connects out with your HOME, git
+                       configuration and credentials (GANTRY_ALLOW_GIT_REMOTES=1; default off: local repositories only)
   --allow-hosts L      host names besides loopback that requests may address; *.example.test for subdomains
   --locations L        locations the APIs serve (default: Google's regions, e.g. us-central1,europe-west1)
                        (GANTRY_ALLOW_HOSTS; the --host address is always allowed)
@@ -85,7 +89,7 @@ function parseOptions() {
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
     'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'build-duration': { type: 'string' }, 'node-image': { type: 'string' }, 'startup-timeout': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
+    'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'git-dirs': { type: 'string' }, 'allow-git-remotes': { type: 'boolean' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
     'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' }, version: { type: 'boolean' }, ephemeral: { type: 'boolean' }, import: { type: 'string' }, 'export-on-exit': { type: 'string' },
   },
   strict: true,
@@ -124,6 +128,8 @@ opts.executor = executor;
 const list = (flag: string | undefined, name: string) => (pick(flag, name) ?? '').split(',').map(x => x.trim()).filter(Boolean);
 try { opts.allowExecutors = parseExecutorList(pick(values['allow-executors'], 'GANTRY_ALLOW_EXECUTORS') ?? ''); } catch (e) { fail(`--allow-executors: ${(e as Error).message}`); }
 opts.sourceDirs = list(values['source-dirs'], 'GANTRY_SOURCE_DIRS');
+if (pick(values['git-dirs'], 'GANTRY_GIT_DIRS') !== undefined) opts.gitDirs = list(values['git-dirs'], 'GANTRY_GIT_DIRS');
+opts.allowGitRemotes = values['allow-git-remotes'] ?? ['1', 'true'].includes((env.GANTRY_ALLOW_GIT_REMOTES ?? '').toLowerCase());
 opts.allowHosts = list(values['allow-hosts'], 'GANTRY_ALLOW_HOSTS');
 const locations = list(values.locations, 'GANTRY_LOCATIONS');
 if (locations.length) {

@@ -1,14 +1,25 @@
 // Firebase App Hosting: backends; a backend's traffic split, builds and rollouts, with a link to the running app
-// (through Gantry, at `{uri}.localhost`); a build's state, error and build log.
+// (through Gantry, at `{host}.localhost`, the host derived from the backend's name); a build's state, error and build log.
 import { get, list, post, type Json } from './api.js';
 import { useLive } from './live.js';
 import { Action, Fields, id, link, Loading, LogView, Page, Section, State, Table, Time, viewerUrl } from './ui.js';
 
 const V = '/v1beta/';
 
-/** The app's address through this Gantry: browsers resolve every `*.localhost` name to this machine. */
-function appUrl(uri: string): string {
-  return `${location.protocol}//${uri}.localhost${location.port ? `:${location.port}` : ''}/`;
+/**
+ * The host name Gantry serves a backend's app at, derived from the backend's name (never its stored `uri`, which a
+ * snapshot could set to any host): `{backend}--{project}.{region}.hosted.app`, each part a DNS label; else undefined.
+ */
+function appHost(name: unknown): string | undefined {
+  const m = /^projects\/([a-z0-9-]{1,63})\/locations\/([a-z0-9-]{1,63})\/backends\/([a-z0-9-]{1,63})$/.exec(String(name));
+  return m ? `${m[3]}--${m[1]}.${m[2]}.hosted.app` : undefined;
+}
+
+/** A link to the app through this Gantry (browsers resolve every `*.localhost` name to this machine), or '—'. */
+function AppLink({ name }: { name: unknown }) {
+  const host = appHost(name);
+  if (!host) return <span class="muted">—</span>;
+  return <a href={`${location.protocol}//${host}.localhost${location.port ? `:${location.port}` : ''}/`} target="_blank" rel="noopener">{host}</a>;
 }
 
 function buildLogUrl(project: string, build: Json): string | undefined {
@@ -30,7 +41,7 @@ function Backends({ project }: { project: string }) {
             const [, , , loc, , bid] = String(b.name).split('/');
             const splits = (traffic[i].current?.splits ?? []) as Json[];
             return [<a href={link('p', project, 'apphosting', loc, bid)}>{bid}</a>, loc, splits.length ? splits.map(s => `${id(s.build)} ${s.percent}%`).join(', ') : <span class="muted">nothing yet</span>,
-              b.uri ? <a href={appUrl(b.uri)} target="_blank" rel="noopener">{b.uri}</a> : '—', <Time value={b.createTime} />];
+              <AppLink name={b.name} />, <Time value={b.createTime} />];
           })} />
       )}</Loading>
     </Page>
@@ -50,7 +61,7 @@ function Backend({ project, loc, bid }: { project: string; loc: string; bid: str
         return (
           <>
             <Fields items={[
-              ['App', backend.uri ? <a href={appUrl(backend.uri)} target="_blank" rel="noopener">{backend.uri}</a> : undefined],
+              ['App', <AppLink name={backend.name} />],
               ['Repository', backend.codebase?.repository ? id(backend.codebase.repository) : undefined], ['Root directory', backend.codebase?.rootDirectory ?? '/'],
               ['Service account', backend.serviceAccount], ['Created', <Time value={backend.createTime} />],
               ['Automatic rollouts', traffic.rolloutPolicy?.codebaseBranch ? `branch ${traffic.rolloutPolicy.codebaseBranch}${traffic.rolloutPolicy.disabled ? ' (disabled)' : ''}` : 'off'],

@@ -6,7 +6,8 @@ import { isAbsolute, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errors } from '../google/errors.js';
 
-export class SourcePolicy {
+/** Host directories the operator named: whether an absolute path lies in one of them. */
+export class HostDirs {
   private roots: string[];
 
   constructor(dirs: readonly string[] = []) {
@@ -18,11 +19,21 @@ export class SourcePolicy {
     }))];
   }
 
-  private inside(path: string): boolean {
+  contains(path: string): boolean {
     return this.roots.some(root => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep));
   }
 
-  get enabled(): boolean { return this.roots.length > 0; }
+  get empty(): boolean { return this.roots.length === 0; }
+}
+
+export class SourcePolicy {
+  private dirs: HostDirs;
+
+  constructor(dirs: readonly string[] = []) { this.dirs = new HostDirs(dirs); }
+
+  private inside(path: string): boolean { return this.dirs.contains(path); }
+
+  get enabled(): boolean { return !this.dirs.empty; }
 
   /** The host path of an allowed `file://` source; INVALID_ARGUMENT or FAILED_PRECONDITION otherwise. */
   localPath(uri: string, field = 'skaffold_config_uri'): string {

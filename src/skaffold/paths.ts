@@ -3,8 +3,9 @@
 // (the release source, or a remote checkout) — lexically (`..`, absolute paths) and after resolving symlinks.
 // Messages name paths relative to that root, never Gantry's own directories.
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { shown, SkaffoldError } from './errors.js';
+import { inside } from '../sources/contained.js';
 
 export interface Root {
   /** Real (symlink-free) absolute path of the directory nothing may escape. */
@@ -13,10 +14,7 @@ export interface Root {
   label: string;
 }
 
-export function inside(root: string, p: string): boolean {
-  const rel = relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
+export { inside };
 
 /** A path for messages: relative to its root (never absolute), prefixed by the root's label when it is remote. */
 export function display(root: Root, p: string): string {

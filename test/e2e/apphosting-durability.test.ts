@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { spawnGantry, tempDir, eventually } from '../helpers/server.js';
 import { appFiles, appHostingV1beta, commit, developerConnect, getApp, makeRepo, waitOp } from '../helpers/apphosting.js';
 
@@ -17,7 +18,7 @@ require('http').createServer((req, res) => res.end(${JSON.stringify(body)})).lis
 `,
   });
   const repo = makeRepo(serverWithPid('first'));
-  const args = ['--data-dir', tempDir(), '--log-level', 'silent', '--executor', 'process'];
+  const args = ['--data-dir', tempDir(), '--log-level', 'silent', '--executor', 'process', '--git-dirs', tmpdir()];
   const g = await spawnGantry(args);
   const host = 'web--dur-app.us-central1.hosted.app';
   let again: Awaited<ReturnType<typeof spawnGantry>> | undefined;

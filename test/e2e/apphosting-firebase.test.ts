@@ -19,7 +19,8 @@ test('firebase-tools: backends, deploy --only apphosting, builds and rollouts of
   const gitconfig = join(tempDir('gantry-gitconfig-'), 'gitconfig');
   writeFileSync(gitconfig, `[url "${repo}"]\n\tinsteadOf = https://github.com/acme/hello.git\n`);
   process.env.GIT_CONFIG_GLOBAL = gitconfig;
-  const g = await startTestGantry({ executor: 'process' });
+  // The link names a network URL: the operator allows remotes (fetched with their git configuration).
+  const g = await startTestGantry({ executor: 'process', allowGitRemotes: true });
   try {
     const project = tempDir('gantry-firebase-project-');
     const fb = (...args: string[]) => firebase(g.url, project, [...args, '--project', PROJECT]);

@@ -940,7 +940,7 @@ const reportDir = join(tmpdir(), `gantry-fuzz-${SEED}-${process.pid}`);
 /** Replays each request that was in flight when Gantry died against a fresh Gantry on the same data; the first that kills it. */
 async function findCrasher(suspects: Case[], oldPort: number): Promise<Case | undefined> {
   for (const c of suspects.slice(0, 40)) {
-    const g = await spawnGantry(['--data-dir', dataDir, '--log-level', 'silent']);
+    const g = await spawnGantry(['--data-dir', dataDir, '--log-level', 'silent', '--git-dirs', tmpdir()]);
     const p = Number(new URL(g.url).port);
     let died = false;
     g.proc.once('exit', () => { died = true; });
@@ -1035,7 +1035,8 @@ async function seed(): Promise<Seeds> {
   await until('run job ready', async () => ((await json('GET', `${RUN_NS}/jobs/rj1`)).status as { conditions?: { status: string }[] }).conditions?.[0]?.status === 'True' ? true : undefined);
   const runExecution = String(((await json('POST', `${RUN_NS}/jobs/rj1:run`, {})).metadata as { name: string }).name);
   await json('POST', `/v1/${LOC}/connections?connectionId=c`, { githubConfig: {} });
-  await json('POST', `/v1/${LOC}/connections/c/gitRepositoryLinks?gitRepositoryLinkId=l`, { cloneUri: '/nonexistent/repo' });
+  // A local repository path under --git-dirs (it need not exist to be linked).
+  await json('POST', `/v1/${LOC}/connections/c/gitRepositoryLinks?gitRepositoryLinkId=l`, { cloneUri: join(tmpdir(), 'gantry-fuzz-no-repo') });
   await json('POST', `/v1beta/${LOC}/backends?backendId=fzb`, { servingLocality: 'GLOBAL_ACCESS', serviceAccount: 'runner@p.iam.gserviceaccount.com', codebase: { repository: `${LOC}/connections/c/gitRepositoryLinks/l` } });
   await json('POST', `/v1beta/${AH}/builds?buildId=fb1`, { source: { container: { image: 'us-docker.pkg.dev/p/app/web:1' } } });
   await json('POST', `/v1beta/${AH}/rollouts?rolloutId=fb1`, { build: `${AH}/builds/fb1` });
@@ -1077,7 +1078,7 @@ async function shrink(g: Group, s: Seeds): Promise<Case | undefined> {
 before(async () => {
   dataDir = tempDir('gantry-fuzz-');
   const inspectPort = await freePort();
-  gantry = await spawnGantry(['--data-dir', dataDir, '--log-level', 'error', '--render-duration', '0.1s', '--job-duration', '0.1s'],
+  gantry = await spawnGantry(['--data-dir', dataDir, '--log-level', 'error', '--render-duration', '0.1s', '--job-duration', '0.1s', '--git-dirs', tmpdir()],
     { NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:${inspectPort}`.trim() });
   port = Number(new URL(gantry.url).port);
   gantry.proc.stderr!.on('data', (d: Buffer) => { if (stderr.length < 4_000_000) stderr += d.toString(); });

@@ -1,10 +1,11 @@
 // `apphosting.yaml` and `apphosting.<environment>.yaml`: an app's runConfig, environment (values and secrets, each
 // available at BUILD, RUNTIME or both) and scripts. The environment's file overrides the base one field by field and
 // variable by variable, as App Hosting merges them.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { checkEnv, checkRunConfig, RuleError } from './validate.js';
+import { OutsideError, realInside } from '../../sources/contained.js';
+import { checkEnv, checkRunConfig, ENVIRONMENT_NAME, RuleError } from './validate.js';
 
 type Obj = Record<string, unknown>;
 
@@ -21,14 +22,25 @@ export interface AppHostingConfig {
 const MAX_FILE = 256 * 1024;
 const RUN_CONFIG_KEYS: Record<string, string> = { cpu: 'cpu', memoryMiB: 'memoryMib', memoryMib: 'memoryMib', concurrency: 'concurrency', maxInstances: 'maxInstances', minInstances: 'minInstances' };
 
-/** Reads the app's configuration from `dir`; RuleError (naming the file) when a file is malformed or breaks a rule. */
-export function readAppHostingConfig(dir: string, environment?: string): AppHostingConfig {
+/**
+ * Reads the app's configuration from `dir` (a real directory inside `root`, the source); RuleError (naming the file)
+ * when a file is malformed, breaks a rule, or leads out of the source. The environment names a file beside
+ * `apphosting.yaml` (an id, checked again here for backends stored before the rule).
+ */
+export function readAppHostingConfig(dir: string, environment: string | undefined, root: string): AppHostingConfig {
   const out: AppHostingConfig = { runConfig: {}, env: [], scripts: {}, files: [] };
+  if (environment && !ENVIRONMENT_NAME.test(environment)) throw new RuleError(`the environment "${environment.slice(0, 100)}" is not an environment name`, 'environment');
   const names = ['apphosting.yaml', ...(environment ? [`apphosting.${environment}.yaml`] : [])];
   for (const file of names) {
-    const path = join(dir, file);
-    if (!existsSync(path)) continue;
-    if (statSync(path).size > MAX_FILE) throw new RuleError(`${file} is larger than ${MAX_FILE / 1024} KiB`, file);
+    let path: string | undefined;
+    try { path = realInside(root, join(dir, file)); } catch (e) {
+      if (e instanceof OutsideError) throw new RuleError(`${file} cannot be read: ${e.message}`, file);
+      throw e;
+    }
+    if (!path) continue;
+    const st = statSync(path);
+    if (!st.isFile()) throw new RuleError(`${file} is not a regular file`, file);
+    if (st.size > MAX_FILE) throw new RuleError(`${file} is larger than ${MAX_FILE / 1024} KiB`, file);
     let doc: unknown;
     try { doc = parse(readFileSync(path, 'utf8'), { maxAliasCount: 100 }); } catch (e) {
       throw new RuleError(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, file);

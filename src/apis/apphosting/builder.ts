@@ -2,11 +2,12 @@
 // locally built bundle) into a directory, `apphosting.yaml` read, install and build run through an executor, and
 // the result kept as a content-addressed artifact that serving starts. Every line goes to the build's log.
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Executor, TaskResult, TaskSpec } from '../../executors/executor.js';
 import { ArchiveError, isZip, unpackArchive, unpackZip } from '../../policy/archives.js';
 import { commitUri, GitError, type GitRepos } from '../../sources/git.js';
+import { OutsideError, realInside } from '../../sources/contained.js';
 import type { SecretAccessor } from '../secretmanager/index.js';
 import type { RepositoryLinks } from '../developerconnect/index.js';
 import { readAppHostingConfig, type AppEnvVar, type AppHostingConfig } from './apphosting-yaml.js';
@@ -131,12 +132,19 @@ export class Builder {
       }
       root = String(archive.rootDirectory ?? '');
     }
-    const app = join(src, root);
-    if (relative(src, app).startsWith('..') || !existsSync(app) || !lstatSync(app).isDirectory()) {
+    // Everything Gantry reads of the source (the root directory, apphosting*.yaml, package.json) is resolved inside
+    // it, symlinks included: a symlink in a repository or archive may point anywhere on the host.
+    const realSrc = realpathSync(src);
+    let app: string | undefined;
+    try { app = realInside(realSrc, join(realSrc, root)); } catch (e) {
+      if (e instanceof OutsideError) throw new BuildFailure(`The root directory "${root}" cannot be used: ${e.message}.`, 'CLOUD_BUILD');
+      throw e;
+    }
+    if (!app || !statSync(app).isDirectory()) {
       throw new BuildFailure(`The root directory "${root}" does not exist in the source.`, 'CLOUD_BUILD');
     }
     let config: AppHostingConfig;
-    try { config = readAppHostingConfig(app, b.environment); } catch (e) {
+    try { config = readAppHostingConfig(app, b.environment, realSrc); } catch (e) {
       if (e instanceof RuleError) throw new BuildFailure(`Invalid App Hosting configuration: ${e.message}`, 'CLOUD_BUILD');
       throw e;
     }
@@ -146,7 +154,7 @@ export class Builder {
     const env = mergeEnv(config.env, [...overrides, ...apiEnv.map(e => ({ ...e, availability: (e.availability as AppEnvVar['availability'] | undefined) ?? ['BUILD', 'RUNTIME'], originFileName: '' }) as AppEnvVar)]);
     const buildEnv = this.resolveEnv(env, 'BUILD', b.project);
     const runtimeEnv = this.resolveEnv(env, 'RUNTIME', b.project);
-    const pkg = readPackageJson(app);
+    const pkg = readPackageJson(app, realSrc);
     const pm = packageManager(app);
     let n = 1;
     if (!locallyBuilt) {
@@ -216,9 +224,14 @@ export function parseSecretRef(ref: string, project: string): { secretProject: s
   return at > 0 ? { secretProject: project, secret: ref.slice(0, at), version: ref.slice(at + 1) } : { secretProject: project, secret: ref, version: 'latest' };
 }
 
-function readPackageJson(dir: string): Obj | undefined {
-  const p = join(dir, 'package.json');
-  if (!existsSync(p)) return undefined;
+function readPackageJson(dir: string, root: string): Obj | undefined {
+  let p: string | undefined;
+  try { p = realInside(root, join(dir, 'package.json')); } catch (e) {
+    if (e instanceof OutsideError) throw new BuildFailure(`package.json cannot be read: ${e.message}.`, 'CLOUD_BUILD');
+    throw e;
+  }
+  if (!p) return undefined;
+  if (!statSync(p).isFile()) throw new BuildFailure('package.json is not a regular file.', 'CLOUD_BUILD');
   try {
     const v = JSON.parse(readFileSync(p, 'utf8')) as unknown;
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');

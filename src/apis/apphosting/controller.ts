@@ -11,8 +11,8 @@ import { ApiError } from '../../google/errors.js';
 import type { Operation, Operations } from '../../google/operations.js';
 import type { Store, Writer } from '../../store/store.js';
 import type { Logger } from '../../server/log.js';
-import type { ExecutorMode, ExecutorPolicy } from '../../policy/executors.js';
-import { EXECUTOR_ANNOTATION } from '../../policy/executors.js';
+import type { ExecutorMode } from '../../policy/executors.js';
+import { EXECUTOR_ANNOTATION, EXECUTOR_MODES } from '../../policy/executors.js';
 import { BuildFailure, type Builder } from './builder.js';
 import { putResource } from './resources.js';
 import { ServeError, type Serving } from './serving.js';
@@ -44,7 +44,6 @@ export interface AppHostingControllerDeps {
   builder: Builder;
   serving: Serving;
   executors: Record<string, Executor>;
-  policy: ExecutorPolicy;
   defaultExecutor: ExecutorMode;
   /** How long a simulated step takes unless scripted. */
   stepMs(): number;
@@ -76,10 +75,13 @@ export class AppHostingController {
     ];
   }
 
-  /** The executor a backend's builds use: its `gantry.dev/executor` annotation among the enabled ones, else the default. */
+  /**
+   * The executor a backend's builds use: its `gantry.dev/executor` annotation, else the default. One the operator
+   * did not enable is kept as asked (never swapped for another): the build then fails without running anything.
+   */
   modeOf(backend: Obj | undefined): ExecutorMode {
     const asked = (backend?.annotations as Obj | undefined)?.[EXECUTOR_ANNOTATION];
-    return asked && this.d.policy.enabled.has(asked as ExecutorMode) ? asked as ExecutorMode : this.d.defaultExecutor;
+    return asked && (EXECUTOR_MODES as readonly unknown[]).includes(asked) ? asked as ExecutorMode : this.d.defaultExecutor;
   }
 
   // ---- builds ----

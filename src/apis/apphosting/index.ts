@@ -22,7 +22,7 @@ import { Builder } from './builder.js';
 import { AppHostingController, BUILD_RULES } from './controller.js';
 import { backendStrategy, buildStrategy, domainStrategy, rolloutStrategy, type AppHostingDeps } from './resources.js';
 import { proxyTo, Serving } from './serving.js';
-import { KIND, SCHEMAS, SERVICE, VERSIONS, type BuildBook, type Version } from './service.js';
+import { backendHost, KIND, SCHEMAS, SERVICE, VERSIONS, type BuildBook, type Version } from './service.js';
 import { patchTraffic, splitsOf, trafficStrategy } from './traffic.js';
 
 export { BUILD_RULES };
@@ -50,6 +50,8 @@ export interface AppHostingOptions {
   startupMs: number;
   workRoot: string;
   log: Logger;
+  /** Gantry's own token (`--auth-token`): it gets a request to an app, and is never forwarded to one. */
+  authToken?: string;
 }
 
 export interface AppHosting {
@@ -78,10 +80,8 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
   const builder = new Builder({ git: o.git, links: o.links, readObject: o.readObject, secrets: o.secrets, nodeImage: o.nodeImage, workRoot: o.workRoot });
   const deps: AppHostingDeps = {
     store,
-    hostOf: backend => {
-      const [, project, , region, , id] = backend.split('/');
-      return `${id}--${project}.${region}.hosted.app`;
-    },
+    policy: o.policy,
+    hostOf: backendHost,
     logsUri: (build, logId) => {
       const [, project, , region] = build.split('/');
       return o.buildLogsUri(project, region, logId);
@@ -97,7 +97,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
     },
   };
   const controller = new AppHostingController({
-    store, clock: base.clock, ops: base.ops, log: o.log, builder, serving, executors: o.executors, policy: o.policy, defaultExecutor: o.defaultExecutor,
+    store, clock: base.clock, ops: base.ops, log: o.log, builder, serving, executors: o.executors, defaultExecutor: o.defaultExecutor,
     stepMs: o.stepMs, rules: o.apiRules,
     buildLog: (b, step, name, line) => {
       const [, project] = String(b.name).split('/');
@@ -206,7 +206,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
     if ((b?.gantry as BuildBook | undefined)?.executor === 'simulated') return text(200, `<h1>${escapeHtml(build.split('/').pop()!)}</h1><p>A simulated build of ${escapeHtml(backend)} serves this host.</p>\n`);
     const port = serving.portOf(build);
     if (!port) return text(503, `<h1>Starting</h1><p>${escapeHtml(build)} is not answering yet.</p>\n`);
-    proxyTo(port, req, res, host);
+    proxyTo(port, req, res, host, { authToken: o.authToken });
   };
 
   const backendForHost = (host: string): string | undefined => {

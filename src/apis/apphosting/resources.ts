@@ -6,8 +6,9 @@ import { withEtag, type KindStrategy, type Resource, type WriteContext } from '.
 import type { Store, Writer } from '../../store/store.js';
 import type { Operation } from '../../google/operations.js';
 import { queryBool } from '../../server/api.js';
+import type { ExecutorPolicy } from '../../policy/executors.js';
 import { BUILD_TERMINAL, KIND, ROLLOUT_TERMINAL, SERVICE, viewOf, type Version } from './service.js';
-import { checkBackendId, checkBuildSource, checkDisplayName, checkEnv, checkRootDirectory, checkRunConfig, RuleError } from './validate.js';
+import { checkBackendId, checkBuildSource, checkDisplayName, checkEnv, checkEnvironmentName, checkRootDirectory, checkRunConfig, RuleError } from './validate.js';
 
 type Obj = Record<string, unknown>;
 const LINK = /^projects\/[^/]+\/locations\/[^/]+\/connections\/[^/]+\/gitRepositoryLinks\/[^/]+$/;
@@ -40,6 +41,8 @@ function rule(fn: () => void): void {
 
 export interface AppHostingDeps {
   store: Store;
+  /** Which executors a backend's `gantry.dev/executor` annotation may choose. */
+  policy: ExecutorPolicy;
   /** The backend's public host name (`{backend}--{project}.{region}.hosted.app`). */
   hostOf(backendName: string): string;
   /** buildLogsUri for a build whose log is kept under `logId`. */
@@ -77,6 +80,9 @@ export function backendStrategy(v: Version, deps: AppHostingDeps): KindStrategy 
       if (ctx.existing && ctx.existing.servingLocality !== r.servingLocality) {
         throw errors.invalidArgument('backend.serving_locality is immutable', 'backend.serving_locality');
       }
+      deps.policy.checkAnnotations(r.annotations, 'backend.annotations', `Backend ${ctx.name}`);
+      checkEnvironmentName(r.environment, 'backend.environment');
+      checkEnvironmentName(r.mode, 'backend.mode');
       if (!r.serviceAccount) throw errors.invalidArgument('backend.service_account is required', 'backend.service_account');
       if (!/^[a-z0-9-]{6,30}@[a-z0-9.-]+$/.test(String(r.serviceAccount))) {
         throw errors.invalidArgument(`backend.service_account "${String(r.serviceAccount).slice(0, 100)}" is not a service account email`, 'backend.service_account');
@@ -132,6 +138,8 @@ export function buildStrategy(v: Version, deps: AppHostingDeps): KindStrategy {
       checkDisplayName(r, 'build.display_name');
       const kind = checkBuildSource(r);
       const backend = deps.store.getParsed<Obj>(ctx.parent)!;
+      // Checked again for each build: a backend restored from a snapshot made under wider flags.
+      deps.policy.checkAnnotations(backend.annotations, 'backend.annotations', `Backend ${ctx.parent}`);
       if (!ctx.existing) checkUnfinished(deps.store, KIND.build, ctx.parent, BUILD_TERMINAL, 'builds');
       if (kind === 'codebase' && !(backend.codebase as Obj | undefined)?.repository) {
         throw errors.failedPrecondition(`Backend ${ctx.parent} has no codebase.repository: a codebase build needs one.`, ctx.parent);

@@ -47,11 +47,19 @@ export interface BuildBook {
 
 export interface RolloutBook { op?: string }
 
+/** A backend's public host name, `{backend}--{project}.{region}.hosted.app`: the only name its app is served at. */
+export function backendHost(backend: string): string {
+  const [, project, , region, , id] = backend.split('/');
+  return `${id}--${project}.${region}.hosted.app`;
+}
+
 /** What a client of `version` sees of a stored resource. */
 export function viewOf(version: Version, message: string): (r: Resource) => Resource {
   const schema = SCHEMAS[version];
   return r => {
     const { gantry: _, ...shown } = r;
+    // A backend's uri is derived from its name, never taken as stored (a snapshot may carry any host).
+    if (message === 'Backend' && typeof shown.name === 'string') shown.uri = backendHost(shown.name);
     if (version === 'v1') return schema.prune(message, shown);
     // v1beta keeps the deprecated single error of a build: the first of `errors`.
     if (message === 'Build' && Array.isArray(shown.errors) && shown.errors.length) {

@@ -1,7 +1,7 @@
 // The apps that serve: a built app started through its executor with PORT (and its runtime env) on a free loopback
 // port, ready once it answers HTTP. Gantry proxies a backend's host name (`{backend}--{project}.{region}.hosted.app`)
 // to the app its traffic names. What runs is recorded, so a restarted Gantry stops what the previous one left.
-import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import type { Executor, RunningTask, TaskResult, TaskSpec } from '../../executors/executor.js';
 import type { Store } from '../../store/store.js';
@@ -176,9 +176,35 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-/** Forwards a request to the app on `port`, as Cloud Run's front end would (X-Forwarded-* set). */
-export function proxyTo(port: number, req: IncomingMessage, res: ServerResponse, host: string): void {
-  const headers = { ...req.headers, host, 'x-forwarded-host': host, 'x-forwarded-proto': 'http', 'x-forwarded-for': req.socket.remoteAddress ?? '127.0.0.1' };
+/** What the proxy knows of Gantry's own credentials: the token its guard checked (when one is set). */
+export interface ProxyOptions { authToken?: string }
+
+/**
+ * The headers an app is sent: the client's, less what was meant for Gantry itself, with the forwarding headers
+ * Gantry sets (as Cloud Run's front end does) in place of any the client sent. With `--auth-token`, the guard let
+ * the request in only because `Authorization` held exactly Gantry's token: it is removed, so an app never holds a
+ * credential for the whole API. Without a token, Gantry consumes no credential and the app's own `Authorization`
+ * passes unchanged. `Proxy-Authorization` is for the proxy (Gantry), never the app. `Forwarded`, `X-Forwarded-*` and
+ * `X-Real-IP` from the client would let it claim another address or host: they are replaced or dropped.
+ */
+export function forwardedHeaders(req: IncomingMessage, host: string, opts: ProxyOptions): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined || k === 'forwarded' || k === 'x-real-ip' || k.startsWith('x-forwarded-') || k === 'proxy-authorization') continue;
+    if (k === 'authorization' && opts.authToken) continue;
+    headers[k] = v;
+  }
+  const ip = req.socket.remoteAddress ?? '127.0.0.1';
+  const node = ip.includes(':') ? `"[${ip}]"` : ip;
+  return {
+    ...headers, host, forwarded: `for=${node};host=${host};proto=http`,
+    'x-forwarded-host': host, 'x-forwarded-proto': 'http', 'x-forwarded-for': ip,
+  };
+}
+
+/** Forwards a request to the app on `port`, as Cloud Run's front end would (see `forwardedHeaders`). */
+export function proxyTo(port: number, req: IncomingMessage, res: ServerResponse, host: string, opts: ProxyOptions): void {
+  const headers = forwardedHeaders(req, host, opts);
   const upstream = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers }, up => {
     res.writeHead(up.statusCode ?? 502, up.statusMessage, up.headers);
     up.pipe(res);

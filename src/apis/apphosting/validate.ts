@@ -10,6 +10,20 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A backend id as the Firebase console and CLI check it: 3–30 characters, a DNS label. */
 const BACKEND_ID = /^[a-z](?:[a-z0-9-]{1,28}[a-z0-9])$/;
 
+/**
+ * A backend's environment name, which selects `apphosting.<environment>.yaml`: an id (letters, digits, `-`, `_`,
+ * starting with a letter or digit, at most 63), so it names a file beside `apphosting.yaml` and nothing else. Google
+ * documents no rule beyond "an environment name": this is Gantry's (docs/fidelity.md).
+ */
+export const ENVIRONMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+export function checkEnvironmentName(name: unknown, field: string): void {
+  if (name === undefined || name === '') return;
+  if (typeof name !== 'string' || !ENVIRONMENT_NAME.test(name)) {
+    throw errors.invalidArgument(`${field} "${String(name).slice(0, 100)}" is not an environment name: 1 to 63 letters, digits, "-" or "_", starting with a letter or digit`, field);
+  }
+}
+
 export class RuleError extends Error {
   constructor(message: string, readonly field: string) { super(message); }
 }

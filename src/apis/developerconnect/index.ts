@@ -1,5 +1,6 @@
 // Developer Connect v1 (subset): connections (any provider's config, recorded as given) and their git repository
-// links, whose `cloneUri` is any git URL this machine can reach, a local path or file:// URL included. App Hosting
+// links, whose `cloneUri` is a git URL the git policy allows: a local repository (a path or file:// URL) under the
+// operator's --git-dirs, or a network remote when the operator allows them (--allow-git-remotes). App Hosting
 // backends name a link as their codebase; Gantry clones from the link's URL. Operations and locations share the
 // `/v1/projects/*/locations/*` routes every v1 API on this port answers.
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import { locationScoped, type Locations } from '../../google/locations.js';
 import { ApiSchema } from '../../google/schema.js';
 import { notFound, StandardMethods, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import { checkCloneUri, GitError, type GitRepos } from '../../sources/git.js';
+import { GitRefused, type GitPolicy } from '../../policy/git.js';
 
 export const SERVICE = 'developerconnect.googleapis.com';
 const PROTO_PACKAGE = 'google.cloud.developerconnect.v1';
@@ -37,7 +39,7 @@ const connections: KindStrategy = {
   },
 };
 
-function links(): KindStrategy {
+function links(policy: GitPolicy): KindStrategy {
   return {
     kind: LINK_KIND, message: 'GitRepositoryLink', collection: 'gitRepositoryLinks', idParam: 'gitRepositoryLinkId', bodyField: 'gitRepositoryLink',
     parentKind: CONNECTION_KIND,
@@ -46,6 +48,11 @@ function links(): KindStrategy {
       if (!uri) throw errors.invalidArgument('git_repository_link.clone_uri is required', 'git_repository_link.clone_uri');
       const bad = checkCloneUri(uri);
       if (bad) throw errors.invalidArgument(`git_repository_link.clone_uri "${uri.slice(0, 200)}" ${bad}`, 'git_repository_link.clone_uri');
+      // Checked as written now (the repository need not exist yet), in full whenever git reads it.
+      try { policy.locate(uri, false); } catch (e) {
+        if (e instanceof GitRefused) throw errors.invalidArgument(`git_repository_link.clone_uri "${uri.slice(0, 200)}" ${e.message}`, 'git_repository_link.clone_uri');
+        throw e;
+      }
       if (ctx.existing && ctx.existing.cloneUri !== r.cloneUri) throw errors.invalidArgument('git_repository_link.clone_uri is immutable', 'git_repository_link.clone_uri');
     },
     prepare(r) { r.reconciling = false; },
@@ -55,7 +62,7 @@ function links(): KindStrategy {
 export function registerDeveloperConnect(app: App, base: BaseContext, opts: { git: GitRepos; locations: Locations }): RepositoryLinks {
   const ctx: ApiContext = { store: base.store, clock: base.clock, ops: base.ops, schema, locations: opts.locations, svc: { protoPackage: PROTO_PACKAGE, apiVersion: 'v1', serviceName: SERVICE } };
   const std = new StandardMethods(ctx);
-  const link = links();
+  const link = links(opts.git.policy);
   const r = (m: string, t: string, spec: MethodSpec) => app.route(m, t, locationScoped(ctx, spec));
   const P = 'projects/*/locations/*';
   const C = `${P}/connections/*`;
@@ -81,7 +88,8 @@ export function registerDeveloperConnect(app: App, base: BaseContext, opts: { gi
     if (!row || row.kind !== LINK_KIND) throw notFound(ctx, 'GitRepositoryLink', name);
     return JSON.parse(row.data) as Resource;
   };
-  // A token for git over HTTPS: Gantry's clones use the operator's own credentials, so this one opens nothing.
+  // A token for git over HTTPS: Gantry's clones use local repositories, or the operator's own credentials for remotes
+  // they allowed, so this one opens nothing.
   const token: MethodSpec = {
     handler: req => {
       findLink(req.params.gitRepositoryLink);
@@ -118,8 +126,8 @@ export function registerDeveloperConnect(app: App, base: BaseContext, opts: { gi
 /**
  * The two GitHub REST calls firebase-tools makes to turn a branch or commit of a linked repository into a commit
  * (`GET /repos/{owner}/{repo}/branches/{branch}`, `/commits/{sha}`), answered from the git repository a Developer
- * Connect link with that GitHub clone URL reaches (through the operator's git configuration, `url.*.insteadOf`
- * included), so `GITHUB_API_URL` can point at Gantry.
+ * Connect link with that GitHub clone URL reaches (with --allow-git-remotes, through the operator's git configuration,
+ * `url.*.insteadOf` included), so `GITHUB_API_URL` can point at Gantry.
  */
 function registerGitHubSubset(app: App, base: BaseContext, git: GitRepos): void {
   const urlFor = (owner: string, repo: string): string => {
