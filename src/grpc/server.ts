@@ -20,12 +20,26 @@ type Json = Record<string, unknown>;
 interface SurfaceCall { metadata: grpc.Metadata; cancelled: boolean; getHost(): string; once(event: 'cancelled', listener: () => void): unknown }
 type Headers = ApiRequest['headers'];
 
+/** Where a streaming method writes its replies. */
+export interface StreamOut {
+  /**
+   * A reply message encoded: encodings of one message type concatenate as a merge, so a handler can build replies
+   * from parts it encoded once and shares among streams (repeated fields append).
+   */
+  encode(msg: Json): Buffer;
+  /**
+   * Sends a reply (JSON, or encoded bytes) of at most MAX_STREAM_MESSAGE_BYTES; returns false, and sends nothing,
+   * while this stream's unsent backlog or that of all streams together is over its bound (the client is not
+   * reading): the handler keeps what it can within its own bound, or drops.
+   */
+  send(msg: Json | Buffer): boolean;
+}
+
 /**
- * A streaming method's server side: `first` is the client's first message; `send` returns false while the client is
- * not reading (the handler should drop, not queue); resolves when the stream is over, or when `signal` aborts
- * (the client cancelled, its deadline passed, or Gantry is stopping).
+ * A streaming method's server side: `first` is the client's first message; resolves when the stream is over, or
+ * when `signal` aborts (the client cancelled, its deadline passed, or Gantry is stopping).
  */
-export type StreamHandler = (first: Json, send: (msg: Json) => boolean, signal: AbortSignal, headers: Headers) => Promise<void>;
+export type StreamHandler = (first: Json, out: StreamOut, signal: AbortSignal, headers: Headers) => Promise<void>;
 
 export interface GrpcOptions {
   log: Logger;
@@ -40,8 +54,12 @@ const REPLY_CACHE_ENTRIES = 2_000;
 const REPLY_CACHE_BYTES = 16 * 1024 * 1024;
 const END_GRACE_MS = 1_000;
 const SOCKET_IDLE_MS = 120_000;
-/** A streaming client that stops reading gets no more than this queued for it. */
+/** A streaming client that stops reading gets no more than this (and one message) queued for it... */
 const STREAM_BACKLOG_BYTES = 4 * 1024 * 1024;
+/** ...and all streams together no more than this. */
+const ALL_STREAMS_BACKLOG_BYTES = 64 * 1024 * 1024;
+/** Largest streamed reply: under the 4 MiB every gRPC client receives by default (larger kills its call). */
+export const MAX_STREAM_MESSAGE_BYTES = 4 * 1024 * 1024 - 16 * 1024;
 
 export class GrpcFront {
   private server?: grpc.Server;
@@ -49,6 +67,8 @@ export class GrpcFront {
   private root?: protobuf.Root;
   private replies = new Map<protobuf.Type, Lru<string, Buffer>>();
   private stopping = new AbortController();
+  /** Bytes written to streaming calls and not yet handed to their sockets. */
+  private backlog = 0;
 
   constructor(private app: App, private opts: GrpcOptions) {}
 
@@ -176,17 +196,30 @@ export class GrpcFront {
         if (!handler) throw errors.unimplemented(`Method ${path.slice(1)} is not served by Gantry.`, { method: path.slice(1) });
         const signal = signalOf(call, this.stopping.signal);
         call.once('data', (bytes: Buffer) => {
-          try {
-            const send = (msg: Json) => {
-              if (call.writableLength > STREAM_BACKLOG_BYTES) return false;
-              call.write(encodeJson(output, msg));
+          // The backlog in bytes (the call is an object-mode stream: its writableLength counts messages), counted
+          // until each write is handed to the socket, and given back whole when the stream ends.
+          let pending = 0, over = false;
+          const settle = (n: number) => { if (!over) { pending -= n; this.backlog -= n; } };
+          const done = () => { if (!over) { over = true; this.backlog -= pending; pending = 0; } };
+          const out: StreamOut = {
+            encode: msg => encodeJson(output, msg),
+            send: msg => {
+              if (over || call.cancelled || pending > STREAM_BACKLOG_BYTES || this.backlog > ALL_STREAMS_BACKLOG_BYTES) return false;
+              const b = Buffer.isBuffer(msg) ? msg : encodeJson(output, msg);
+              if (b.length > MAX_STREAM_MESSAGE_BYTES) throw errors.internal(`A ${output.name} of ${b.length} bytes is over the stream message bound.`);
+              pending += b.length; this.backlog += b.length;
+              call.write(b, () => settle(b.length));
               return true;
-            };
-            handler(decode(input, bytes), send, signal, headers).then(() => {
+            },
+          };
+          try {
+            handler(decode(input, bytes), out, signal, headers).then(() => {
+              done();
               this.logCall(path, signal.aborted ? grpc.status.CANCELLED : grpc.status.OK, start);
               if (!call.cancelled) call.end();
-            }, fail);
+            }, e => { done(); fail(e); });
           } catch (e) {
+            done();
             fail(e);
           }
         });

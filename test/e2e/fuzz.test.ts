@@ -15,7 +15,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnGantry, tempDir, type ChildGantry } from '../helpers/server.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { spawnGantry, startTestGantry, tempDir, type ChildGantry } from '../helpers/server.js';
 import { header, rawExchange, type RawResponse, type RawResult } from '../helpers/raw-http.js';
 import { openInspector } from '../helpers/inspector.js';
 
@@ -1345,4 +1346,133 @@ test('RSS stays bounded', { skip: process.platform !== 'linux' && 'reads /proc' 
   assert.ok(end.rssMB < RSS_END_LIMIT_MB, `RSS after GC at the end ${end.rssMB} MB ≥ ${RSS_END_LIMIT_MB} MB`);
   assert.ok(end.rssMB <= quarter.rssMB * RSS_GROWTH_FACTOR + RSS_GROWTH_SLACK_MB, `RSS after GC grew from ${quarter.rssMB} MB at 25% of the run to ${end.rssMB} MB at its end`);
   assert.ok(end.heapUsedMB <= quarter.heapUsedMB + HEAP_GROWTH_SLACK_MB, `heap after GC grew from ${quarter.heapUsedMB} MB at 25% of the run to ${end.heapUsedMB} MB at its end`);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Logging filters (issue 23), apart from the run above: filters generated from the Logging query language's grammar
+// (fields, operators, value groups, log_id, NOT/-, OR/AND, nesting, bare words, thousands of OR'd words) and then
+// mutated, against an in-process Gantry holding a few thousand entries. Each answer is a 200 or a 400
+// google.rpc.Status within a bound, and the event loop is never held for long: one query must not stall the server.
+// GANTRY_FUZZ_FILTERS overrides the count; the seed is the run's.
+
+const FILTER_COUNT = Number(env.GANTRY_FUZZ_FILTERS ?? 400);
+const FILTER_ENTRIES = 3_000;
+const FILTER_FIELDS = ['resource.type', 'resource.labels.project_id', 'severity', 'timestamp', 'receiveTimestamp', 'textPayload', 'jsonPayload',
+  'jsonPayload.user.name', 'jsonPayload.n', 'jsonPayload.tags', 'labels.k', 'labels."run.googleapis.com/task_index"', 'logName', 'insertId',
+  'httpRequest.status', 'no.such.field', 'resource', '"quoted".path', 'labels.'];
+const FILTER_OPS = ['=', '!=', '<', '>', '<=', '>=', ':', '=~', '!~'];
+const FILTER_WORDS = ['ERROR', 'INFO', 'warning', 'ada', 'line', '42', '-7', '3.5e2', '2026-01-01T00:00:01Z', '*', 'true', 'null', 'global', 'héllo', '日本', 'a\\"b', ''];
+
+function filterValue(rng: Rng): string {
+  const w = rng.weighted<() => string>([
+    [() => rng.pick(FILTER_WORDS), 6],
+    [() => `"${rng.pick(FILTER_WORDS)} ${rng.pick(FILTER_WORDS)}"`, 2],
+    [() => String(rng.range(-1000, 100000)), 2],
+    [() => 'x'.repeat(rng.range(100, 3000)), 1],
+    [() => `"${String.fromCharCode(...Array.from({ length: rng.range(1, 20) }, () => rng.range(0, 0xffff)))}"`, 1],
+  ]);
+  return w();
+}
+
+function filterTerm(rng: Rng, depth: number): string {
+  const pick = rng.weighted<() => string>([
+    [() => `${rng.pick(FILTER_FIELDS)}${rng.pick(FILTER_OPS)}${filterValue(rng)}`, 8],
+    [() => `${rng.pick(FILTER_FIELDS)} ${rng.pick(FILTER_OPS)} (${Array.from({ length: rng.range(1, 5) }, () => filterValue(rng)).join(rng.chance(0.7) ? ' OR ' : ' ')})`, 2],
+    [() => filterValue(rng), 3],
+    [() => `log_id("${rng.pick(['app', 'run.googleapis.com/stdout', 'x y'])}")`, 1],
+    [() => `${rng.pick(['NOT ', '-', 'NOT -'])}${filterTerm(rng, depth + 1)}`, 2],
+    [() => (depth > 90 ? filterValue(rng) : `(${filterExpr(rng, depth + 1)})`), 2],
+  ]);
+  return pick();
+}
+
+function filterExpr(rng: Rng, depth = 0): string {
+  const n = rng.range(1, depth > 4 ? 2 : 4);
+  return Array.from({ length: n }, () => filterTerm(rng, depth)).reduce((a, b) => `${a}${rng.pick([' ', ' AND ', ' OR ', '\n', ' AND\n'])}${b}`);
+}
+
+function logFilter(rng: Rng): string {
+  let f = rng.weighted<() => string>([
+    [() => filterExpr(rng), 12],
+    // Many terms (words no entry holds, so every one is tried): up to past the term cap and the length limit.
+    [() => Array.from({ length: rng.range(500, 3500) }, (_, i) => `zq${i.toString(36)}`).join(rng.pick([' OR ', ' OR ', ' '])), 2],
+    [() => Array.from({ length: rng.range(100, 800) }, () => `textPayload:${rng.pick(FILTER_WORDS) || 'z'}`).join(' OR '), 1],
+    // Deep nesting: around the depth cap.
+    [() => { const d = rng.range(40, 120); return '('.repeat(d) + 'line' + ')'.repeat(d); }, 1],
+    [() => { const d = rng.range(20, 80); return 'NOT '.repeat(d) + 'ada'; }, 1],
+  ])();
+  // Mutations: delete, insert or duplicate a slice, cut.
+  for (let m = rng.weighted([[0, 5], [1, 3], [3, 1]] as const); m > 0; m--) {
+    const at = rng.int(f.length + 1);
+    f = rng.weighted<() => string>([
+      [() => f.slice(0, at) + f.slice(at + rng.range(1, 5)), 2],
+      [() => f.slice(0, at) + rng.pick(['(', ')', '"', '\\', ':', '=', '<', '>', '!', '~', '-', '*', ' ', '\n', '.', 'OR', 'AND', 'NOT', '\u0000']) + f.slice(at), 3],
+      [() => f.slice(0, at) + f.slice(Math.max(0, at - 50), at) + f.slice(at), 1],
+      [() => f.slice(0, at), 1],
+    ])();
+  }
+  return f;
+}
+
+test('Logging filters: generated and mutated filters get a 200 or a 400 google.rpc.Status, in bounded time, never holding the server', async t => {
+  const g = await startTestGantry();
+  const post = async (path: string, body: unknown) => {
+    const r = await fetch(g.url + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer t' }, body: JSON.stringify(body) });
+    return { status: r.status, text: await r.text() };
+  };
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  try {
+    const seed = new Rng(SEED ^ 0x10661ab);
+    const base = Date.parse('2026-01-01T00:00:00Z');
+    for (let b = 0; b < FILTER_ENTRIES; b += 1000) {
+      const r = await post('/v2/entries:write', { resource: { type: 'global' }, entries: Array.from({ length: 1000 }, (_, k) => {
+        const i = b + k;
+        return {
+          logName: `projects/fz/logs/${seed.pick(['app', 'run.googleapis.com%2Fstdout', 'x%20y'])}`, timestamp: new Date(base + i * 10).toISOString(),
+          severity: seed.pick(['DEBUG', 'INFO', 'WARNING', 'ERROR']), labels: { k: seed.pick(FILTER_WORDS), 'run.googleapis.com/task_index': String(i % 3) },
+          ...(seed.chance(0.5) ? { textPayload: `line ${i} ${seed.pick(FILTER_WORDS)} ${'hay '.repeat(seed.range(0, 60))}` }
+            : { jsonPayload: { user: { name: seed.pick(FILTER_WORDS) }, n: seed.range(-50, 50), tags: [seed.pick(FILTER_WORDS), seed.pick(FILTER_WORDS)] } }),
+          ...(seed.chance(0.2) ? { httpRequest: { status: seed.pick([200, 404, 500]) } } : {}),
+        };
+      }) });
+      assert.equal(r.status, 200, r.text);
+    }
+    delay.enable();
+    const failures: string[] = [];
+    let next = 0, ok = 0, refused = 0, slowest = 0;
+    const worker = async () => {
+      while (next < FILTER_COUNT && failures.length < 10) {
+        const i = next++;
+        const rng = new Rng((SEED ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0);
+        const filter = logFilter(rng);
+        const t0 = performance.now();
+        const where = `case ${i} (seed ${SEED}), filter ${JSON.stringify(filter.slice(0, 300))}${filter.length > 300 ? `… (${filter.length} chars)` : ''}`;
+        let r: { status: number; text: string };
+        try {
+          r = await post('/v2/entries:list', { resourceNames: ['projects/fz'], filter, pageSize: rng.pick([1, 10, 1000]), orderBy: rng.pick(['timestamp asc', 'timestamp desc']) });
+        } catch (e) {
+          failures.push(`${where}: no answer after ${(performance.now() - t0).toFixed(0)} ms (${(e as Error).message})`);
+          continue;
+        }
+        const ms = performance.now() - t0;
+        slowest = Math.max(slowest, ms);
+        let body: { entries?: unknown[]; error?: { status?: string; message?: string; code?: number } } | undefined;
+        try { body = JSON.parse(r.text); } catch { /* below */ }
+        if (ms > 15_000) failures.push(`${where}: took ${ms.toFixed(0)} ms`);
+        else if (r.status === 200 && body && !body.error && (body.entries === undefined || Array.isArray(body.entries))) ok++;
+        else if (r.status === 400 && body?.error?.status === 'INVALID_ARGUMENT' && body.error.code === 400 && typeof body.error.message === 'string') refused++;
+        else failures.push(`${where}: ${r.status} ${r.text.slice(0, 300)}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, worker));
+    delay.disable();
+    const maxDelay = delay.max / 1e6;
+    t.diagnostic(`logging filters: ${ok} answered, ${refused} refused, slowest ${slowest.toFixed(0)} ms, event loop held at most ${maxDelay.toFixed(0)} ms (seed ${SEED})`);
+    assert.deepEqual(failures, []);
+    assert.ok(ok > FILTER_COUNT / 10 && refused > FILTER_COUNT / 20, `the generator reaches both answers: ${ok} answered, ${refused} refused`);
+    assert.ok(maxDelay < 1_000, `a query held the event loop for ${maxDelay.toFixed(0)} ms`);
+  } finally {
+    delay.disable();
+    await g.close();
+  }
 });

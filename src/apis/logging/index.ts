@@ -4,7 +4,8 @@
 //
 // Bounds: at most `maxEntries` (200,000) entries, the oldest dropped first; an entry is at most 256 KiB (Cloud Logging's
 // limit: entries:write refuses a larger one, a task's longer line is cut); a request reads at most 100,000 stored rows
-// and then answers what it found with a page token to go on, as Cloud Logging does for slow queries.
+// (or spends its matching work, or 10 s) and then answers what it found with a page token to go on, as Cloud Logging
+// does for slow queries; it yields the event loop every 20 ms, so one query never holds the server.
 // Writes from tasks are buffered and stored once per event-loop tick (one transaction), so a task printing thousands of
 // lines a second costs a few transactions; every read and every entries:write flushes first.
 import Database from 'better-sqlite3';
@@ -15,12 +16,12 @@ import { fileURLToPath } from 'node:url';
 import type { App } from '../../server/app.js';
 import type { BaseContext } from '../../google/context.js';
 import { queryString, type MethodSpec } from '../../server/api.js';
-import { errors } from '../../google/errors.js';
+import { ApiError, errors } from '../../google/errors.js';
 import { ApiSchema } from '../../google/schema.js';
 import { newUid } from '../../google/ids.js';
 import type { StreamHandler } from '../../grpc/server.js';
 import { tailLogEntries } from './tail.js';
-import { canonicalTime, matches, mustContain, parseQuery, SEVERITIES, timeBounds } from './query.js';
+import { canonicalTime, matches, mustContain, parseQuery, SEVERITIES, Subject, timeBounds } from './query.js';
 
 /** A log entry as another API writes it (google.logging.v2.LogEntry fields). */
 export interface LogEntryInput {
@@ -58,6 +59,14 @@ export const MAX_ENTRY_BYTES = 256 * 1024;
 const MAX_PAGE = 1000;
 /** Rows one entries:list request reads before it answers with what it found and a page token. */
 const SCAN_BUDGET = 100_000;
+/** Matching work (query.ts: a term evaluated, or 4 KiB read) one request spends before it answers likewise. */
+const WORK_BUDGET = 2_000_000;
+/** Wall time one request scans (yielding between slices) before it answers likewise. */
+const SCAN_DEADLINE_MS = 10_000;
+/** A scan runs this long, then lets the event loop serve others. */
+const SLICE_MS = 20;
+/** Rows read from SQLite at a time. */
+const SLICE_ROWS = 256;
 /** Lines the viewer shows (the newest, oldest first). */
 const VIEWER_LINES = 5_000;
 const EXTRA_FIELDS = ['httpRequest', 'operation', 'trace', 'spanId', 'traceSampled', 'sourceLocation', 'split', 'protoPayload'];
@@ -167,8 +176,11 @@ export class LogStore {
     return (this.db.prepare('SELECT id FROM projects WHERE number = ?').get(number) as { id: string } | undefined)?.id;
   }
 
-  /** Entries of the projects in timestamp order (then write order), after a cursor, within a time range, holding `contains`. */
-  *scan(projects: string[], desc: boolean, after: Cursor | undefined, range: { from?: string; to?: string }, contains: string[] = []): Generator<{ data: string; cursor: Cursor }> {
+  /**
+   * At most `limit` entries of the projects in timestamp order (then write order), after a cursor, within a time
+   * range, holding `contains`: one bounded read, so a scan can be resumed from its last cursor after a pause.
+   */
+  scan(projects: string[], desc: boolean, after: Cursor | undefined, range: { from?: string; to?: string }, contains: string[], limit: number): { data: string; cursor: Cursor }[] {
     this.flush();
     const dir = desc ? 'DESC' : 'ASC';
     const where = [`project IN (${projects.map(() => '?').join(',')})`];
@@ -177,10 +189,8 @@ export class LogStore {
     if (range.from) { where.push('timestamp >= ?'); params.push(range.from); }
     if (range.to) { where.push('timestamp <= ?'); params.push(range.to); }
     for (const c of contains) { where.push('instr(data, ?) > 0'); params.push(c); }
-    const stmt = this.db.prepare(`SELECT seq, timestamp, data FROM entries WHERE ${where.join(' AND ')} ORDER BY timestamp ${dir}, seq ${dir}`);
-    for (const r of stmt.iterate(...params) as IterableIterator<{ seq: number; timestamp: string; data: string }>) {
-      yield { data: r.data, cursor: [r.timestamp, r.seq] };
-    }
+    const stmt = this.db.prepare(`SELECT seq, timestamp, data FROM entries WHERE ${where.join(' AND ')} ORDER BY timestamp ${dir}, seq ${dir} LIMIT ?`);
+    return (stmt.all(...params, limit) as { seq: number; timestamp: string; data: string }[]).map(r => ({ data: r.data, cursor: [r.timestamp, r.seq] }));
   }
 
   /** The distinct log names of a project, in order, after `after`. */
@@ -261,8 +271,13 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
     return [...new Set(names)];
   };
 
-  /** A page of entries: the projects, a query, an order, a size and a cursor; at most SCAN_BUDGET rows read. */
-  const page = (names: string[], filter: string | undefined, desc: boolean, size: number, token: string | undefined, budget = SCAN_BUDGET) => {
+  /**
+   * A page of entries: the projects, a query, an order, a size and a cursor. A scan reads rows in slices and yields
+   * the event loop between them (other requests are served meanwhile); it stops at SCAN_BUDGET rows, at WORK_BUDGET
+   * units of matching work (query.ts) or at SCAN_DEADLINE_MS, and then answers what it found with a page token to
+   * go on, as Cloud Logging does for a search that runs out of time. A caller that goes away stops it.
+   */
+  const page = async (names: string[], filter: string | undefined, desc: boolean, size: number, token: string | undefined, signal?: AbortSignal, budget = SCAN_BUDGET) => {
     const q = parseQuery(filter);
     const bind = tokenHash([names, filter ?? '', desc]);
     let after: Cursor | undefined;
@@ -272,31 +287,46 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
       if (!Array.isArray(t) || typeof t[0] !== 'string' || typeof t[1] !== 'number' || t[2] !== bind) throw errors.invalidArgument('The page token is invalid or belongs to another query.', 'page_token');
       after = [t[0], t[1]];
     }
+    const range = timeBounds(q), contains = mustContain(q);
+    const deadline = performance.now() + SCAN_DEADLINE_MS;
     const out: Obj[] = [];
-    let next: string | undefined;
-    let last: Cursor | undefined;
-    let read = 0;
-    for (const { data, cursor } of logs.scan(names, desc, after, timeBounds(q), mustContain(q))) {
-      if (read++ === budget) { next = Buffer.from(JSON.stringify([...last!, bind])).toString('base64url'); break; }
-      const entry = JSON.parse(data) as Obj;
-      if (matches(q, entry)) {
-        if (out.length === size) { next = Buffer.from(JSON.stringify([...last!, bind])).toString('base64url'); break; }
-        out.push(entry);
+    let read = 0, work = 0, sliceEnd = performance.now() + SLICE_MS;
+    for (;;) {
+      const rows = logs.scan(names, desc, after, range, contains, SLICE_ROWS);
+      for (const { data, cursor } of rows) {
+        // Out of rows, work or time, with something read: the token resumes after the last row looked at.
+        if (read && (read === budget || work >= WORK_BUDGET || performance.now() > deadline)) return { entries: out, next: tokenAt(after!, bind) };
+        read++;
+        const s = new Subject(JSON.parse(data) as Obj);
+        const hit = matches(q, s);
+        work += s.work + Math.ceil(data.length / 4096);
+        if (hit) {
+          if (out.length === size) return { entries: out, next: tokenAt(after!, bind) };
+          out.push(s.entry);
+        }
+        after = cursor;
+        if (performance.now() > sliceEnd) break;
       }
-      last = cursor;
+      if (!rows.length || (rows.length < SLICE_ROWS && after === rows[rows.length - 1].cursor)) return { entries: out, next: undefined };
+      if (performance.now() > sliceEnd) {
+        // The slice's time is used: let other requests run, then go on (unless the caller has gone).
+        await new Promise(resolve => setImmediate(resolve));
+        if (signal?.aborted) throw new ApiError('DEADLINE_EXCEEDED', 'The request was cancelled or its deadline passed while the entries were read.');
+        sliceEnd = performance.now() + SLICE_MS;
+      }
     }
-    return { entries: out, next };
   };
+  const tokenAt = (after: Cursor, bind: string) => Buffer.from(JSON.stringify([...after, bind])).toString('base64url');
 
   app.route('POST', '/v2/entries:list', {
-    handler: req => {
+    handler: async req => {
       const body = schema.decode('ListLogEntriesRequest', req.body ?? {}, '');
       const order = String(body.orderBy ?? 'timestamp asc').trim().replace(/\s+/g, ' ').toLowerCase();
       if (order !== 'timestamp asc' && order !== 'timestamp desc' && order !== 'timestamp') throw errors.invalidArgument(`Invalid order_by '${order.slice(0, 50)}': "timestamp asc" or "timestamp desc".`, 'order_by');
       const size = Number(body.pageSize ?? 0);
       if (size < 0) throw errors.invalidArgument('page_size must not be negative.', 'page_size');
       const names = projectNames([...((body.resourceNames ?? []) as string[]), ...((body.projectIds ?? []) as string[]).map(p => `projects/${p}`)]);
-      const res = page(names, body.filter as string | undefined, order.endsWith('desc'), Math.min(size || 50, MAX_PAGE), body.pageToken as string | undefined);
+      const res = await page(names, body.filter as string | undefined, order.endsWith('desc'), Math.min(size || 50, MAX_PAGE), body.pageToken as string | undefined, req.signal);
       return { body: { ...(res.entries.length ? { entries: res.entries } : {}), ...(res.next ? { nextPageToken: res.next } : {}) } };
     },
   } satisfies MethodSpec);
@@ -360,11 +390,11 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
   } satisfies MethodSpec);
   app.route('GET', '/gantry/v1/logs/viewer', {
     query: ['project', 'advancedFilter'],
-    handler: req => {
+    handler: async req => {
       const project = queryString(req, 'project');
       if (!project) throw errors.invalidArgument('project is required.', 'project');
       // The newest lines, shown oldest first.
-      const res = page(projectNames([`projects/${project}`]), queryString(req, 'advancedFilter'), true, VIEWER_LINES, undefined, MAX_ENTRIES);
+      const res = await page(projectNames([`projects/${project}`]), queryString(req, 'advancedFilter'), true, VIEWER_LINES, undefined, undefined, MAX_ENTRIES);
       const lines = res.entries.reverse().map(e => `${String(e.timestamp)} ${String(e.severity ?? 'DEFAULT')} ${typeof e.textPayload === 'string' ? e.textPayload : JSON.stringify(e.jsonPayload ?? e.protoPayload ?? {})}`);
       if (res.next) lines.unshift(`(earlier entries not shown: the newest ${VIEWER_LINES} are)`);
       const text = lines.join('\n');

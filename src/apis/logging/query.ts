@@ -3,21 +3,27 @@
 // `timestamp >= "2026-01-01T00:00:00Z"`, `textPayload:word`, `labels.k:*`), value groups (`severity=(ERROR OR WARNING)`),
 // `log_id("…")`, NOT / `-`, OR, AND, parentheses, implicit AND between terms (spaces or newlines), and bare words
 // matched anywhere in the entry. As in Cloud Logging, NOT binds tightest, then OR, then AND: `a OR b AND c` is
-// `(a OR b) AND c`. Bounded: long or deep queries are refused (INVALID_ARGUMENT), never evaluated.
+// `(a OR b) AND c`. Bounded: long or deep queries are refused (INVALID_ARGUMENT), never evaluated; an entry is
+// serialised and lowered once however many terms read it (`Subject`), and each evaluation counts its work so a
+// reader can stop a scan at a budget.
 import { errors } from '../../google/errors.js';
 import { formatTimestamp, parseTimestamp } from '../../google/time.js';
 
 type Obj = Record<string, unknown>;
 export type Query =
   | { and: Query[] } | { or: Query[] } | { not: Query }
-  | { path: string[]; op: string; value: string; any?: true }
+  | { path: string[]; op: string; value: string; lower: string; any?: true }
+  /** A bare word, lowered. */
   | { text: string }
   | { logId: string };
 
 /** Longest filter accepted (Cloud Logging's own limit is 20,000 characters). */
 export const MAX_FILTER_LENGTH = 20_000;
 const MAX_DEPTH = 64;
-const MAX_TERMS = 2_000;
+/** Most terms (comparisons and bare words) in a filter; Google documents only the length limit. */
+export const MAX_TERMS = 2_000;
+/** Work units: one per term evaluated, plus one per this many characters a term reads. */
+const WORK_CHARS = 4096;
 export const SEVERITIES = ['DEFAULT', 'DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR', 'CRITICAL', 'ALERT', 'EMERGENCY'];
 const SEVERITY_NUMBER: Record<string, number> = { DEFAULT: 0, DEBUG: 100, INFO: 200, NOTICE: 300, WARNING: 400, ERROR: 500, CRITICAL: 600, ALERT: 700, EMERGENCY: 800 };
 const OPS = ['=', '!=', '<', '>', '<=', '>=', ':', '=~', '!~'];
@@ -67,7 +73,7 @@ export function parseQuery(text: string | undefined): Query | undefined {
   if (!text || !text.trim()) return undefined;
   if (text.length > MAX_FILTER_LENGTH) throw bad(`a filter may be at most ${MAX_FILTER_LENGTH} characters.`);
   const t = tokens(text);
-  if (t.length > MAX_TERMS * 4) throw bad('too many terms.');
+  if (t.length > MAX_TERMS * 4) throw bad(`a filter may have at most ${MAX_TERMS} terms (comparisons and words).`);
   let p = 0;
   let terms = 0;
   const isOp = (x: string | undefined) => x !== undefined && OPS.includes(x);
@@ -75,11 +81,12 @@ export function parseQuery(text: string | undefined): Query | undefined {
   /** Inside a value group (`field = (a OR b)`), bare values compare with the group's field. */
   type Group = { path: string[]; op: string } | undefined;
   const leaf = (path: string[], op: string, raw: string): Query => {
-    if (++terms > MAX_TERMS) throw bad(`at most ${MAX_TERMS} comparisons.`);
+    if (++terms > MAX_TERMS) throw bad(`a filter may have at most ${MAX_TERMS} terms (comparisons and words).`);
     // JavaScript regular expressions can backtrack without bound (RE2's cannot): not offered rather than unsafe.
     if (op === '=~' || op === '!~') throw bad('regular expressions (=~, !~) are not supported by Gantry.');
-    if (op === ':' && raw === '*') return { path, op, value: '*', any: true };
-    return { path, op, value: raw.startsWith('"') ? raw.slice(1) : raw };
+    if (op === ':' && raw === '*') return { path, op, value: '*', lower: '*', any: true };
+    const value = raw.startsWith('"') ? raw.slice(1) : raw;
+    return { path, op, value, lower: value.toLowerCase() };
   };
   const primary = (depth: number, group: Group): Query => {
     if (depth > MAX_DEPTH) throw bad(`nested deeper than ${MAX_DEPTH} levels.`);
@@ -120,8 +127,8 @@ export function parseQuery(text: string | undefined): Query | undefined {
       p++;
       return leaf(path, op, v);
     }
-    if (++terms > MAX_TERMS) throw bad(`at most ${MAX_TERMS} terms.`);
-    return { text: x.startsWith('"') ? x.slice(1) : x };
+    if (++terms > MAX_TERMS) throw bad(`a filter may have at most ${MAX_TERMS} terms (comparisons and words).`);
+    return { text: (x.startsWith('"') ? x.slice(1) : x).toLowerCase() };
   };
   const disjunction = (depth: number, group: Group): Query => {
     const parts = [primary(depth, group)];
@@ -152,10 +159,28 @@ function lookup(entry: Obj, path: string[]): unknown {
 
 const isTime = (path: string[]) => path.length === 1 && (path[0] === 'timestamp' || path[0] === 'receiveTimestamp');
 
-function compare(actual: unknown, op: string, want: string, path: string[]): boolean {
+/**
+ * An entry as terms read it: the lowered JSON of the entry (bare words) or of an object field (`field:word`) is made
+ * once, on first use, however many terms read it; `work` counts what the evaluations cost (see WORK_CHARS).
+ */
+export class Subject {
+  work = 0;
+  private lowered = new Map<object, string>();
+  constructor(readonly entry: Obj) {}
+  /** The lowered JSON of the entry or of an object inside it. */
+  text(v: object): string {
+    let s = this.lowered.get(v);
+    if (s === undefined) this.lowered.set(v, (s = JSON.stringify(v).toLowerCase()));
+    this.work += Math.ceil(s.length / WORK_CHARS);
+    return s;
+  }
+}
+
+function compare(s: Subject, actual: unknown, q: { op: string; value: string; lower: string; path: string[] }): boolean {
+  const { op, value: want, path } = q;
   if (actual === undefined || actual === null) return op === '!=';
-  if (Array.isArray(actual)) return op === '!=' ? actual.every(a => compare(a, op, want, path)) : actual.some(a => compare(a, op, want, path));
-  if (typeof actual === 'object') return op === ':' ? JSON.stringify(actual).toLowerCase().includes(want.toLowerCase()) : false;
+  if (Array.isArray(actual)) return op === '!=' ? actual.every(a => compare(s, a, q)) : actual.some(a => compare(s, a, q));
+  if (typeof actual === 'object') return op === ':' ? s.text(actual).includes(q.lower) : false;
   const a = String(actual);
   if (path.length === 1 && path[0] === 'severity' && op !== ':') {
     const y = SEVERITY_NUMBER[want.toUpperCase()] ?? (/^\d+$/.test(want) ? Number(want) : NaN);
@@ -166,7 +191,7 @@ function compare(actual: unknown, op: string, want: string, path: string[]): boo
     const x = parseTimestamp(a), y = parseTimestamp(want);
     if (x !== undefined && y !== undefined) return cmp(x < y ? -1 : x > y ? 1 : 0, op);
   }
-  if (op === ':') return a.toLowerCase().includes(want.toLowerCase());
+  if (op === ':') { s.work += Math.ceil(a.length / WORK_CHARS); return a.toLowerCase().includes(q.lower); }
   const n = Number(a), m = Number(want);
   return cmp(a !== '' && want !== '' && !Number.isNaN(n) && !Number.isNaN(m) ? n - m : a < want ? -1 : a > want ? 1 : 0, op);
 }
@@ -182,15 +207,20 @@ function cmp(d: number, op: string): boolean {
   }
 }
 
-export function matches(q: Query | undefined, entry: Obj): boolean {
-  if (!q) return true;
-  if ('and' in q) return q.and.every(x => matches(x, entry));
-  if ('or' in q) return q.or.some(x => matches(x, entry));
-  if ('not' in q) return !matches(q.not, entry);
-  if ('text' in q) return JSON.stringify(entry).toLowerCase().includes(q.text.toLowerCase());
-  if ('logId' in q) return String(entry.logName ?? '').endsWith(`/logs/${encodeURIComponent(q.logId)}`);
-  if (q.any) return lookup(entry, q.path) !== undefined;
-  return compare(lookup(entry, q.path), q.op, q.value, q.path);
+/** Whether an entry (or a prepared Subject, whose `work` then counts the cost) matches the query. */
+export function matches(q: Query | undefined, entry: Obj | Subject): boolean {
+  return !q || test(q, entry instanceof Subject ? entry : new Subject(entry));
+}
+
+function test(q: Query, s: Subject): boolean {
+  if ('and' in q) return q.and.every(x => test(x, s));
+  if ('or' in q) return q.or.some(x => test(x, s));
+  if ('not' in q) return !test(q.not, s);
+  s.work++;
+  if ('text' in q) return s.text(s.entry).includes(q.text);
+  if ('logId' in q) return String(s.entry.logName ?? '').endsWith(`/logs/${encodeURIComponent(q.logId)}`);
+  if (q.any) return lookup(s.entry, q.path) !== undefined;
+  return compare(s, lookup(s.entry, q.path), q);
 }
 
 /** The entry's timestamp as stored and compared: RFC 3339 with 9 fractional digits, so text order is time order. */
