@@ -321,7 +321,9 @@ export class App {
     const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new ApiError('DEADLINE_EXCEEDED', 'The request was not received in time.', [], 408)
       : err.code === 'HPE_HEADER_OVERFLOW' ? errors.invalidArgument(`The request line and headers must be at most ${MAX_HEADER_BYTES / 1024} KiB.`, '')
         : errors.invalidArgument(`Malformed HTTP request (${err.code ?? 'parse error'}).`, '');
-    socket.end(rawErrorResponse(e));
+    // The request never parsed, so its method is read from the bytes Node was parsing: a HEAD gets no body.
+    const raw = (err as { rawPacket?: unknown }).rawPacket;
+    socket.end(rawErrorResponse(e, Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD '));
   }
 }
 
@@ -422,10 +424,10 @@ function bodyLimit(url: string, method?: string): number {
   return method === 'PUT' && !API_ROOTS.test(url) ? UPLOAD_BODY_LIMIT : JSON_BODY_LIMIT;
 }
 
-/** A whole HTTP response carrying `e`, for sockets no request/response object wraps (parse errors, CONNECT). */
-function rawErrorResponse(e: ApiError): string {
+/** A whole HTTP response carrying `e` (its headers only, answering a HEAD), for sockets no request/response object wraps (parse errors, CONNECT). */
+function rawErrorResponse(e: ApiError, head = false): string {
   const body = JSON.stringify(e.toBody());
-  return `HTTP/1.1 ${e.httpStatus} ${STATUS_CODES[e.httpStatus] ?? 'Error'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${e.httpStatus} ${STATUS_CODES[e.httpStatus] ?? 'Error'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`;
 }
 
 function payloadTooLarge(limit: number): ApiError {
