@@ -1,7 +1,8 @@
-// Issue 23 (second hardening pass), the HTTP front and the control API: the clock stops at the end of Google's
+// Issue 23 (second hardening pass), the HTTP front and the control API: slow connections cannot lock clients out, the clock stops at the end of Google's
 // timestamp range, stored media never runs as a page of Gantry's origin, a refused HEAD carries no body, and outcome
 // rules are listed a page at a time.
 import { test } from 'node:test';
+import { connect, type Socket } from 'node:net';
 import assert from 'node:assert/strict';
 import { Storage } from '@google-cloud/storage';
 import { startTestGantry } from '../helpers/server.js';
@@ -120,6 +121,35 @@ test('GET /gantry/v1/outcomes is paged (AIP-158): pageSize, pageToken and nextPa
     assert.equal((await call('GET', '/gantry/v1/outcomes?pageSize=-1')).status, 400);
     assert.equal((await call('GET', '/gantry/v1/outcomes?pageToken=bogus')).status, 400);
   } finally {
+    await g.close();
+  }
+});
+
+test('a flood of slow connections does not lock other clients out: at the cap, the idlest connection makes room', { timeout: 60_000 }, async () => {
+  const g = await startTestGantry({ maxConnections: 1000 });
+  const flood: Socket[] = [];
+  try {
+    const port = Number(new URL(g.url).port);
+    // 1,100 connections that start a request head and never finish it (slowloris), opened 100 at a time.
+    for (let batch = 0; batch < 11; batch++) {
+      flood.push(...await Promise.all(Array.from({ length: 100 }, () => new Promise<Socket>(resolve => {
+        const s = connect(port, '127.0.0.1', () => { s.write('GET /gantry/v1/healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: '); resolve(s); });
+        s.on('error', () => resolve(s));
+      }))));
+    }
+    // Each health check is a new connection, as a client arriving during the flood opens one.
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      const r = await rawExchange({ port, chunks: [Buffer.from('GET /gantry/v1/healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')], heads: [false], timeoutMs: 5000 });
+      assert.equal(r.responses[0]?.status, 200, `health check ${i}: ${JSON.stringify({ closed: r.closed, timedOut: r.timedOut })}`);
+      assert.ok(performance.now() - started < 2000, `health check ${i} took ${performance.now() - started} ms`);
+    }
+    // The cap still holds, and the flood paid for the room: its 100 over the cap, and the first health check's (the
+    // others found the slot that one left).
+    assert.ok(g.connections().size <= 1000, `${g.connections().size} connections`);
+    assert.ok(g.connections().evicted >= 101, `${g.connections().evicted} evicted`);
+  } finally {
+    for (const s of flood) s.destroy();
     await g.close();
   }
 });
