@@ -114,6 +114,8 @@ export interface Gantry {
   restore(text: string, project?: string): Promise<{ resources: number; logEntries: number }>;
   /** Every REST route served, as registered. */
   routes(): readonly { method: string; template: string }[];
+  /** The HTTP listener's connections: how many are open, and how many were closed to make room for new ones. */
+  connections(): { size: number; evicted: number };
   clock: Clock;
   runtime: ControllerRuntime;
   log: Logger;
@@ -267,6 +269,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   lock?.update({ url: baseUrl, tlsCertFile: tls.certFile });
   return {
     url: `http://${host}:${port}`, port, clock, runtime, log, tlsCertFile: tls.certFile, routes: () => app.router.templates(),
+    connections: () => ({ size: app.slots.size, evicted: app.slots.evicted }),
     snapshot: project => exportSnapshot(snapshots, project), restore: (text, project) => importSnapshot(snapshots, text, project),
     async close() {
       runtime.stop();

@@ -69,7 +69,11 @@ export function controlApiDocument(): Record<string, unknown> {
         },
       },
       '/gantry/v1/outcomes': {
-        get: { 'x-gantry-route': 'GET /gantry/v1/outcomes', summary: 'Scripted outcome rules', responses: { 200: json(obj({ outcomes: { type: 'array', items: outcome } })), ...errorsOf } },
+        get: {
+          'x-gantry-route': 'GET /gantry/v1/outcomes', summary: 'Scripted outcome rules, oldest first, a page at a time (AIP-158)',
+          parameters: [{ name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 1000 }, description: 'at most this many (default and cap 1000)' }, { name: 'pageToken', in: 'query', schema: str }],
+          responses: { 200: json(obj({ outcomes: { type: 'array', items: outcome }, nextPageToken: str })), ...errorsOf },
+        },
         post: {
           'x-gantry-route': 'POST /gantry/v1/outcomes', summary: 'Adds outcome rules for the work under a resource name prefix',
           requestBody: { content: { 'application/json': { schema: obj({ scope: str, rules: { ...str, examples: ['stable/verify=fail:EXECUTION_FAILED@1'] } }, ['rules']) } } },

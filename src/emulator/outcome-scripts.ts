@@ -4,6 +4,7 @@
 import type { Store } from '../store/store.js';
 import { parsesInAny, parseRules, type Rule, type RuleGrammar } from '../engine/outcomes.js';
 import { newUid } from '../google/ids.js';
+import { decodePageToken, encodePageToken, PAGE_MAX_BYTES, queryHash } from '../google/paging.js';
 
 export interface OutcomeScript { name: string; scope: string; rules: string }
 
@@ -33,6 +34,13 @@ export class OutcomeScripts {
   }
 
   list(): OutcomeScript[] { return this.store.children(KIND, PARENT) as unknown as OutcomeScript[]; }
+
+  /** One page of the scripts, oldest first (AIP-158: the token continues exactly where the page ended). */
+  page(limit: number, pageToken: string | undefined): { outcomes: OutcomeScript[]; nextPageToken?: string } {
+    const hash = queryHash(KIND, PARENT);
+    const res = this.store.list({ kind: KIND, scope: { parent: PARENT }, order: [], after: decodePageToken(pageToken, hash), limit, maxBytes: PAGE_MAX_BYTES });
+    return { outcomes: res.rows as unknown as OutcomeScript[], ...(res.more && res.last ? { nextPageToken: encodePageToken(hash, res.last) } : {}) };
+  }
 
   delete(name: string): boolean {
     if (!this.store.get(name)) return false;

@@ -9,10 +9,14 @@ import type { EventFeed } from './events.js';
 import { controlApiDocument } from './openapi.js';
 import { resetState } from './reset.js';
 import { exportSnapshot, importSnapshot, type SnapshotDeps } from './snapshot.js';
-import { queryString } from '../server/api.js';
+import { queryInt, queryString } from '../server/api.js';
+import { pageSize } from '../google/paging.js';
 import { projectParam } from './params.js';
 import { knownProjects } from '../google/projects.js';
-import { parseFlexibleDurationMs, parseTimestamp } from '../google/time.js';
+import { MAX_TIMESTAMP, MAX_TIMESTAMP_MS, parseFlexibleDurationMs, parseTimestamp } from '../google/time.js';
+
+/** The default and largest page of outcome scripts (Cloud Storage's bound; a page also stops at 4 MiB). */
+const OUTCOMES_PAGE = 1000;
 
 export function registerEmulator(app: App, clock: SwitchableClock, runtime: ControllerRuntime, outcomes: OutcomeScripts, info: GantryInfo, events: EventFeed, reset: SnapshotDeps): void {
   app.route('GET', '/gantry/v1/snapshot', {
@@ -56,7 +60,10 @@ export function registerEmulator(app: App, clock: SwitchableClock, runtime: Cont
   app.route('GET', '/gantry/v1/projects', { handler: () => ({ body: { projects: knownProjects(reset.store) } }) });
   const openapi = JSON.stringify(controlApiDocument());
   app.route('GET', '/gantry/v1/openapi.json', { handler: () => ({ body: openapi, raw: true }) });
-  app.route('GET', '/gantry/v1/outcomes', { handler: () => ({ body: { outcomes: outcomes.list() } }) });
+  app.route('GET', '/gantry/v1/outcomes', {
+    query: ['pageSize', 'pageToken'],
+    handler: req => ({ body: outcomes.page(pageSize(queryInt(req, 'pageSize'), OUTCOMES_PAGE, OUTCOMES_PAGE), queryString(req, 'pageToken')) }),
+  });
   app.route('POST', '/gantry/v1/outcomes', {
     handler: req => {
       const body = (req.body ?? {}) as { scope?: unknown; rules?: unknown };
@@ -87,15 +94,22 @@ export function registerEmulator(app: App, clock: SwitchableClock, runtime: Cont
         if (t === undefined) throw errors.invalidArgument(`Invalid value at 'to' (RFC 3339 timestamp), ${JSON.stringify(body.to)}`, 'to');
         const ms = Number(t / 1_000_000n);
         if (ms < clock.now()) throw errors.invalidArgument('The clock cannot move backwards.', 'to');
+        beforeEndOfTime(ms, 'to');
         await settle(clock, runtime, ms);
       } else {
         const ms = typeof body.duration === 'string' ? parseFlexibleDurationMs(body.duration) : undefined;
         if (ms === undefined || ms < 0) throw errors.invalidArgument(`Invalid value at 'duration': ${JSON.stringify(body.duration)} is not a duration (e.g. "600s", "10m", "1h30m").`, 'duration');
+        beforeEndOfTime(clock.now() + ms, 'duration');
         await settle(clock, runtime, clock.now() + ms);
       }
       return { body: view() };
     },
   });
+}
+
+/** Refuses a move past the end of Google's timestamp range: every time Gantry then wrote would be malformed. */
+function beforeEndOfTime(ms: number, field: string): void {
+  if (ms > MAX_TIMESTAMP_MS) throw errors.invalidArgument(`The clock cannot move past ${MAX_TIMESTAMP}, the last instant a Google timestamp holds.`, field);
 }
 
 /** Advances in steps, letting controllers react to each timer before the next fires. */

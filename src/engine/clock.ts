@@ -1,6 +1,6 @@
 // The one source of time. Real by default; in virtual mode time moves only when advanced, and
 // every timer due by then fires in order, so a 40-minute canary runs in milliseconds.
-import { formatTimestamp } from '../google/time.js';
+import { formatTimestamp, MAX_TIMESTAMP, MAX_TIMESTAMP_MS } from '../google/time.js';
 
 export interface Timer { cancel(): void }
 
@@ -67,7 +67,8 @@ export class SwitchableClock extends BaseClock implements Clock {
   }
 
   get mode(): 'real' | 'virtual' { return this.frozen ? 'virtual' : 'real'; }
-  now(): number { return this.frozen ? this.current : Date.now() + this.offset; }
+  // Real time flowing on from a clock moved to the end of the timestamp range stays there.
+  now(): number { return this.frozen ? this.current : Math.min(Date.now() + this.offset, MAX_TIMESTAMP_MS); }
   protected override subMillisNanos(): bigint { return this.frozen ? 0n : process.hrtime.bigint() % 1_000_000n; }
 
   at(atMs: number, fn: () => void): Timer {
@@ -109,6 +110,8 @@ export class SwitchableClock extends BaseClock implements Clock {
   set(targetMs: number): number {
     if (!this.frozen) throw new Error('only a frozen clock is moved by hand');
     if (targetMs < this.current) throw new Error('cannot move the clock backwards');
+    // Every time Gantry writes is a google.protobuf.Timestamp, whose range ends here: past it they would be malformed.
+    if (!(targetMs <= MAX_TIMESTAMP_MS)) throw new RangeError(`the clock cannot pass ${MAX_TIMESTAMP}`);
     this.fire(targetMs);
     this.current = targetMs;
     this.changed();

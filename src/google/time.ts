@@ -1,5 +1,9 @@
 // proto3 JSON times: RFC 3339 with nanoseconds (as Google emits them) and "300s" durations.
 
+/** The last instant a google.protobuf.Timestamp holds (9999-12-31T23:59:59Z; RFC 3339 has four-digit years). */
+export const MAX_TIMESTAMP_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+export const MAX_TIMESTAMP = '9999-12-31T23:59:59Z';
+
 /** Formats epoch nanoseconds (bigint) as RFC 3339 with 9 fractional digits. */
 export function formatTimestamp(nanos: bigint): string {
   const ms = Number(nanos / 1_000_000n);

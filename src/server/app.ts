@@ -14,6 +14,7 @@ import { SYSTEM_PARAMS, type ApiReply, type ApiRequest, type MethodSpec } from '
 import { hostName, RequestGuard, type GuardOptions } from './guard.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
+import { ConnectionSlots } from './slots.js';
 
 /** Host names whose requests an API serves itself (apps behind a proxy), not Gantry's routes. */
 export interface VirtualHosts {
@@ -23,7 +24,7 @@ export interface VirtualHosts {
 
 export interface AppOptions extends GuardOptions {
   log: Logger;
-  /** Most simultaneous connections; more are refused at accept. */
+  /** Most simultaneous connections: past it, one without a request in flight makes room, or the new one is closed. */
   maxConnections?: number;
   /** How long a client may take to send a whole request (headers and body). */
   requestTimeoutMs?: number;
@@ -42,9 +43,12 @@ export class App {
   readonly router = new Router<MethodSpec>({ apis: googleApiMethods() });
   readonly fastify: FastifyInstance;
   private guard: RequestGuard;
+  /** The connections the listener holds (the cap, and who makes room past it). */
+  readonly slots: ConnectionSlots;
 
   constructor(private opts: AppOptions) {
     this.guard = new RequestGuard(opts);
+    this.slots = new ConnectionSlots(opts.maxConnections ?? 1024);
     const requestTimeout = opts.requestTimeoutMs ?? 60_000;
     this.fastify = Fastify({
       logger: false, bodyLimit: JSON_BODY_LIMIT, return503OnClosing: false,
@@ -123,9 +127,11 @@ export class App {
 
   /**
    * The listener: slow clients must send a whole request in time (headers sooner), idle sockets close, connections
-   * are capped, and the guard (token, Host, Origin) answers before anything else is looked at.
+   * are capped (an idle or silent one makes room for a new client), and the guard (token, Host, Origin) answers before anything else is looked at.
    */
   private createServer(handler: (req: IncomingMessage, res: ServerResponse) => void, requestTimeout: number): Server {
+    // The connection cap is kept here, not by Node (which refuses at accept): a new client may take an idle one's slot.
+    const slots = this.slots;
     const refuse = (req: IncomingMessage, res: ServerResponse, e: ApiError) => {
       // Refused before Fastify, so the request log line is written here: an operator must see why a client is refused.
       this.opts.log.info(`${String(req.method).slice(0, 20)} ${clip(String(req.url), 200)} ${e.httpStatus} refused: ${e.message}`);
@@ -134,6 +140,7 @@ export class App {
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     const serve = (req: IncomingMessage, res: ServerResponse) => {
+      slots.request(req.socket, res);
       let refusal: ApiError | undefined;
       try {
         const url = req.url ?? '';
@@ -193,17 +200,17 @@ export class App {
     server.removeAllListeners('connection');
     this.http1 = socket => { for (const l of http1) l.call(server, socket); };
     server.on('connection', (socket: Socket) => {
+      if (!slots.admit(socket)) return;
       const other = this.others;
       if (!other) return this.http1(socket);
       sniffProtocol(socket, protocol => {
-        if (protocol === 'http2' && other.http2) other.http2(socket);
-        else if (protocol === 'tls' && other.tls) other.tls(socket);
+        if (protocol === 'http2' && other.http2) { slots.handedOver(socket); other.http2(socket); }
+        else if (protocol === 'tls' && other.tls) { slots.handedOver(socket); other.tls(socket); }
         else { this.http1(socket); socket.resume(); }
       });
     });
     server.keepAliveTimeout = 5_000;
     server.setTimeout(120_000);
-    server.maxConnections = this.opts.maxConnections ?? 1024;
     return server;
   }
 
@@ -321,7 +328,9 @@ export class App {
     const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new ApiError('DEADLINE_EXCEEDED', 'The request was not received in time.', [], 408)
       : err.code === 'HPE_HEADER_OVERFLOW' ? errors.invalidArgument(`The request line and headers must be at most ${MAX_HEADER_BYTES / 1024} KiB.`, '')
         : errors.invalidArgument(`Malformed HTTP request (${err.code ?? 'parse error'}).`, '');
-    socket.end(rawErrorResponse(e));
+    // The request never parsed, so its method is read from the bytes Node was parsing: a HEAD gets no body.
+    const raw = (err as { rawPacket?: unknown }).rawPacket;
+    socket.end(rawErrorResponse(e, Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD '));
   }
 }
 
@@ -422,10 +431,10 @@ function bodyLimit(url: string, method?: string): number {
   return method === 'PUT' && !API_ROOTS.test(url) ? UPLOAD_BODY_LIMIT : JSON_BODY_LIMIT;
 }
 
-/** A whole HTTP response carrying `e`, for sockets no request/response object wraps (parse errors, CONNECT). */
-function rawErrorResponse(e: ApiError): string {
+/** A whole HTTP response carrying `e` (its headers only, answering a HEAD), for sockets no request/response object wraps (parse errors, CONNECT). */
+function rawErrorResponse(e: ApiError, head = false): string {
   const body = JSON.stringify(e.toBody());
-  return `HTTP/1.1 ${e.httpStatus} ${STATUS_CODES[e.httpStatus] ?? 'Error'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${e.httpStatus} ${STATUS_CODES[e.httpStatus] ?? 'Error'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`;
 }
 
 function payloadTooLarge(limit: number): ApiError {

@@ -5,9 +5,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Lru } from './lru.js';
 import { MIGRATIONS } from './migrations.js';
+import { holds, listSql } from './list-sql.js';
 import type { Change, ListQuery, ListResult, Row, Store, Writer, StoredRow } from './store.js';
 
 type Stmt = Database.Statement;
+
+/**
+ * Bounds of the list-statement cache, in entries and in characters of SQL (what a statement's native memory grows
+ * with): above every query shape list-sql.ts can make (about 1,300, 2.2 M characters), so none is ever evicted and
+ * prepared again, which would leave the old one's memory to the collector.
+ */
+export const LIST_STATEMENTS = 2048;
+export const LIST_STATEMENT_CHARS = 4 * 1024 * 1024;
 
 export class SqliteStore implements Store {
   private db: Database.Database;
@@ -15,9 +24,11 @@ export class SqliteStore implements Store {
   private pending: Change[] = [];
   private depth = 0;
   private stmts: Record<string, Stmt>;
-  // Prepared list queries by SQL text. Every distinct order (any JSON path) and filter shape is a new text, so
-  // the cache is bounded: unbounded, distinct orderBys grew the heap by hundreds of MB in a minute.
-  private listCache = new Lru<string, Stmt>(256);
+  // Prepared list queries by SQL text. The texts are a small fixed set (list-sql.ts: client-chosen paths and values
+  // are parameters), so in use every one stays cached; the bound, in entries and in characters of SQL, keeps it so.
+  private listCache = new Lru<string, Stmt>(LIST_STATEMENTS, LIST_STATEMENT_CHARS, s => s.source.length);
+  /** List statements prepared since the store opened: flat once every query shape has been seen. */
+  private prepared = 0;
   // Write-through cache of recently read or written rows: one process owns the database, so it stays coherent.
   // Bounded by count and by characters held, since one row can be megabytes (a release's snapshots).
   private rows = new Lru<string, Row | null>(10_000, 32 * 1024 * 1024, r => r?.data.length ?? 0);
@@ -190,53 +201,21 @@ export class SqliteStore implements Store {
   }
 
   list(q: ListQuery): ListResult {
-    // createTime is also the indexed create_time column: ordering by it is an index walk.
-    const keys = q.order.map(k => ({ expr: k.path.join('.') === 'createTime' ? 'create_time' : `json_extract(data, ${jsonPath(k.path)})`, desc: k.desc }));
-    const sortExprs = keys.length === 0 ? [{ expr: 'create_time', desc: false }] : keys;
-    // The name tie-breaker runs in the last key's direction, so one index can serve the whole order.
-    const all = [...sortExprs, { expr: 'name', desc: sortExprs[sortExprs.length - 1].desc }];
-    const where: string[] = [`kind = '${q.kind.replace(/'/g, "''")}'`];
-    const params: unknown[] = [];
-    if ('parent' in q.scope) { where.push('parent = ?'); params.push(q.scope.parent); }
-    else if ('grandparent' in q.scope) { where.push('grandparent = ?'); params.push(q.scope.grandparent); }
-    else {
-      // With equalities to narrow by, a prefix is a filter, not the access path (unary + keeps it off the index),
-      // so an index on the equal fields (e.g. rollouts by target and state) can serve the query.
-      const col = q.equalities?.length ? '+parent' : 'parent';
-      where.push(`${col} >= ? AND ${col} < ?`);
-      params.push(q.scope.parentPrefix, q.scope.parentPrefix + '\uffff');
-      // Parents under the prefix that do not fit the pattern are skipped before their JSON is read.
-      if (q.scope.parentGlob !== undefined) { where.push('parent GLOB ?'); params.push(q.scope.parentGlob); }
+    const { shape, sql, params, cursor, residual } = listSql(q);
+    let stmt = this.listCache.get(shape);
+    if (!stmt) {
+      stmt = this.db.prepare(sql());
+      this.listCache.set(shape, stmt);
+      this.prepared++;
     }
-    for (const e of q.equalities ?? []) {
-      where.push(`json_extract(data, ${jsonPath(e.path)}) = ?`);
-      params.push(typeof e.value === 'boolean' ? Number(e.value) : e.value);
-    }
-    if (q.after && all.every(k => k.desc === all[0].desc)) {
-      // Keyset pagination: rows strictly after the previous page's last sort tuple (a row value, so indexes apply).
-      where.push(`(${all.map(k => nz(k.expr)).join(', ')}) ${all[0].desc ? '<' : '>'} (${all.map(() => '?').join(', ')})`);
-      params.push(...all.map((_, i) => q.after![i] ?? ''));
-    } else if (q.after) {
-      const ors: string[] = [];
-      for (let i = 0; i < all.length; i++) {
-        const ands: string[] = [];
-        for (let j = 0; j < i; j++) { ands.push(`${nz(all[j].expr)} = ?`); params.push(q.after[j] ?? ''); }
-        ands.push(`${nz(all[i].expr)} ${all[i].desc ? '<' : '>'} ?`); params.push(q.after[i] ?? '');
-        ors.push('(' + ands.join(' AND ') + ')');
-      }
-      where.push('(' + ors.join(' OR ') + ')');
-    }
-    const sql = `SELECT data, ${all.map((k, i) => `${nz(k.expr)} AS k${i}`).join(', ')} FROM resources WHERE ${where.join(' AND ')}
-      ORDER BY ${all.map(k => `${nz(k.expr)} ${k.desc ? 'DESC' : 'ASC'}`).join(', ')}`;
-    let stmt = this.listCache.get(sql);
-    if (!stmt) { stmt = this.db.prepare(sql); this.listCache.set(sql, stmt); }
     const rows: Record<string, unknown>[] = [];
     let last: unknown[] | undefined;
     let more = false;
     let bytes = 0;
-    for (const r of stmt.iterate(...params) as IterableIterator<Record<string, unknown>>) {
+    for (const r of stmt.iterate(params) as IterableIterator<Record<string, unknown>>) {
       const data = r.data as string;
       const obj = JSON.parse(data) as Record<string, unknown>;
+      if (residual.length && !residual.every(e => holds(obj, e.path, e.value))) continue;
       if (q.predicate && !q.predicate(obj)) continue;
       // Characters stand for bytes (as in the row cache): no per-row byte count on the list path.
       const size = q.maxBytes === undefined ? 0 : data.length;
@@ -246,9 +225,14 @@ export class SqliteStore implements Store {
       if (rows.length === q.limit || full) { more = true; break; }
       rows.push(obj);
       bytes += size;
-      last = all.map((_, i) => r[`k${i}`]);
+      last = cursor(r);
     }
     return { rows, last, more };
+  }
+
+  /** The list-statement cache's accounting (tests and diagnostics). */
+  listStatements(): { cached: number; chars: number; prepared: number } {
+    return { cached: this.listCache.size, chars: this.listCache.weight, prepared: this.prepared };
   }
 
   activeNames(kind: string): string[] {
@@ -275,11 +259,6 @@ export class SqliteStore implements Store {
   close(): void { this.db.close(); }
 }
 
-/**
- * The SQL literal of a JSON path. Field names are inlined as `.name` (the text expression indexes are declared
- * with); any other segment (a map key from a client's orderBy) is a JSON-quoted label, and the whole literal is
- * SQL-quoted, so no key can end the literal or be read as path syntax.
- */
 function deepFreeze<T>(v: T): T {
   if (v && typeof v === 'object') {
     for (const x of Object.values(v)) deepFreeze(x);
@@ -287,11 +266,3 @@ function deepFreeze<T>(v: T): T {
   }
   return v;
 }
-
-function jsonPath(path: string[]): string {
-  const p = '$' + path.map(s => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? '.' + s : '.' + JSON.stringify(s))).join('');
-  return `'${p.replace(/'/g, "''")}'`;
-}
-
-/** NULL sorts and compares as '' so keyset conditions hold for absent fields. */
-function nz(expr: string): string { return expr === 'name' || expr === 'create_time' ? expr : `coalesce(${expr}, '')`; }

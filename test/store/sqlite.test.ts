@@ -1,19 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { LIST_STATEMENT_CHARS, LIST_STATEMENTS, SqliteStore } from '../../src/store/sqlite.js';
+import { listSql } from '../../src/store/list-sql.js';
+import { INDEXED_FIELDS } from '../../src/store/migrations.js';
 import { Lru } from '../../src/store/lru.js';
 import type { ListQuery } from '../../src/store/store.js';
 
 const PARENT = 'projects/p/locations/l';
 // The store's caches, read through its privates: what matters is that they stay bounded.
-const caches = (s: SqliteStore) => s as unknown as { listCache: { size: number }; rows: { size: number } };
+const caches = (s: SqliteStore) => s as unknown as { rows: { size: number } };
+
+/** The store's creation time of the i-th row of `storeWith` (not in order of names past 60). */
+const createdAt = (i: number) => `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(9, '0')}Z`;
 
 function storeWith(n: number, make: (i: number) => Record<string, unknown>): SqliteStore {
   const s = new SqliteStore(':memory:');
   s.tx(w => {
     for (let i = 0; i < n; i++) {
       const name = `${PARENT}/things/t${String(i).padStart(3, '0')}`;
-      w.put('thing', name, PARENT, { name, ...make(i) }, `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(9, '0')}Z`, false);
+      w.put('thing', name, PARENT, { name, ...make(i) }, createdAt(i), false);
     }
   });
   return s;
@@ -59,12 +64,72 @@ test('maxBytes ends pages early; paging still returns every row exactly once, in
   s.close();
 });
 
-test('the prepared-statement cache is bounded however many distinct orders clients send', () => {
-  const s = storeWith(3, i => ({ labels: { [`k${i}`]: 'v' } }));
-  for (let i = 0; i < 1000; i++) {
-    s.list({ kind: 'thing', scope: { parent: PARENT }, order: [{ path: ['labels', `k${i}`], desc: i % 2 === 0 }], limit: 10 });
+test('list statements are a fixed set: distinct orders and filters bind their paths, and no statement is prepared twice', () => {
+  const s = storeWith(3, i => ({ rank: i, labels: { [`k${i}`]: 'v' } }));
+  const q = (order: ListQuery['order'], equalities?: ListQuery['equalities'], after?: unknown[]) =>
+    s.list({ kind: 'thing', scope: { parent: PARENT }, order, equalities, after, limit: 10 });
+  for (let i = 0; i < 600; i++) {
+    // Up to 8 keys, each a client-chosen map key or a field, in either direction; and equalities on client-chosen keys.
+    const order = Array.from({ length: 1 + (i % 8) }, (_, j) => ({ path: j === 3 ? ['createTime'] : ['labels', `k${i}x${j}`], desc: ((i >> j) & 1) === 1 }));
+    q(order);
+    q(order, [{ path: ['labels', `e${i}`], value: 'v' }], ['', '', '', '', '', '', '', '', '']);
+    q([{ path: ['labels', `k${i}`], desc: i % 2 === 0 }]);
+    q([{ path: ['createTime'], desc: i % 2 === 0 }], i % 3 ? [{ path: ['rank'], value: i }] : undefined);
   }
-  assert.ok(caches(s).listCache.size <= 256, `${caches(s).listCache.size} statements cached`);
+  const st = s.listStatements();
+  // Before, every distinct order was its own statement (2,400 prepared here), each holding native memory until V8
+  // happened to collect it.
+  // One per number of keys, with and without bound equalities and a cursor, and the createTime index walks: 20.
+  assert.ok(st.prepared <= 24, `${st.prepared} list statements prepared`);
+  assert.equal(st.cached, st.prepared, 'none was evicted');
+  assert.ok(st.chars < 256 * 1024, `${st.chars} characters of SQL cached`);
+  s.close();
+});
+
+test('every list statement shape fits the statement cache at once, so none is ever evicted and prepared again', () => {
+  const shapes = new Map<string, number>();
+  const indexedOrders = ['createTime', ...INDEXED_FIELDS.rollout.order].flatMap(f => [false, true].map(desc => [{ path: [f], desc }]));
+  const orders: ListQuery['order'][] = [[], ...indexedOrders, ...Array.from({ length: 8 }, (_, n) => Array.from({ length: n + 1 }, (_, j) => ({ path: ['labels', `x${j}`], desc: j % 2 === 1 })))];
+  const literal = INDEXED_FIELDS.rollout.equal.map(f => ({ path: [f], value: 'v' }));
+  const eqs = [[], [literal[0]], [literal[1]], literal, [...literal, { path: ['labels', 'z'], value: 1 }], [{ path: ['labels', 'z'], value: 1 }]];
+  for (const kind of ['rollout', 'target']) {
+    for (const scope of [{ parent: 'x' }, { grandparent: 'x' }, { parentPrefix: 'x' }, { parentPrefix: 'x', parentGlob: 'x*' }]) {
+      for (const order of orders) for (const equalities of eqs) for (const after of [undefined, Array(9).fill('a')]) {
+        const q = listSql({ kind, scope, order, equalities, after, limit: 1 });
+        shapes.set(q.shape, q.sql().length);
+      }
+    }
+  }
+  const chars = [...shapes.values()].reduce((a, b) => a + b, 0);
+  assert.ok(shapes.size <= LIST_STATEMENTS && chars <= LIST_STATEMENT_CHARS, `${shapes.size} shapes, ${chars} characters`);
+});
+
+test('generic orders (several keys, mixed directions, createTime among them) and bound equalities page exactly as sorting does', () => {
+  const s = storeWith(90, i => ({ rank: i % 4, team: `t${i % 3}`, labels: { a: `a${i % 5}`, b: `b${i % 2}` }, on: i % 2 === 0 }));
+  const all = s.list({ kind: 'thing', scope: { parent: PARENT }, order: [], limit: 1000 }).rows;
+  const value = (r: Record<string, unknown>, path: string[]) => path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], r);
+  const cases: { order: ListQuery['order']; equalities?: ListQuery['equalities'] }[] = [
+    { order: [{ path: ['rank'], desc: true }, { path: ['createTime'], desc: false }] },
+    { order: [{ path: ['team'], desc: false }, { path: ['labels', 'a'], desc: true }, { path: ['rank'], desc: false }] },
+    { order: [{ path: ['labels', 'b'], desc: true }], equalities: [{ path: ['team'], value: 't1' }] },
+    // Five equalities: four bound in SQL, one checked on the row.
+    { order: [{ path: ['rank'], desc: false }, { path: ['team'], desc: true }], equalities: [{ path: ['on'], value: true }, { path: ['labels', 'b'], value: 'b0' }, { path: ['rank'], value: 2 }, { path: ['team'], value: 't2' }, { path: ['labels', 'a'], value: 'a4' }] },
+    { order: [{ path: ['labels', 'a'], desc: false }], equalities: [{ path: ['on'], value: false }, { path: ['labels', 'b'], value: 'b1' }, { path: ['rank'], value: 1 }, { path: ['team'], value: 't0' }, { path: ['labels', 'a'], value: 'a2' }] },
+  ];
+  for (const c of cases) {
+    const cmp = (x: Record<string, unknown>, y: Record<string, unknown>) => {
+      for (const k of c.order) {
+        const key = (r: Record<string, unknown>) => String(k.path[0] === 'createTime' ? createdAt(Number(String(r.name).slice(-3))) : value(r, k.path) ?? '');
+        const a = key(x), b = key(y);
+        if (a !== b) return (a < b ? -1 : 1) * (k.desc ? -1 : 1);
+      }
+      return (String(x.name) < String(y.name) ? -1 : 1) * (c.order[c.order.length - 1].desc ? -1 : 1);
+    };
+    const want = all.filter(r => (c.equalities ?? []).every(e => value(r, e.path) === e.value)).sort(cmp).map(r => r.name);
+    assert.ok(want.length > 0, JSON.stringify(c));
+    const got = pages(s, { kind: 'thing', scope: { parent: PARENT }, order: c.order, equalities: c.equalities, limit: 4 }).flat().map(r => r.name);
+    assert.deepEqual(got, want, JSON.stringify(c));
+  }
   s.close();
 });
 

@@ -22,6 +22,7 @@ import { newUid } from '../../google/ids.js';
 import type { StreamHandler } from '../../grpc/server.js';
 import { tailLogEntries } from './tail.js';
 import { canonicalTime, matches, mustContain, parseQuery, SEVERITIES, Subject, timeBounds } from './query.js';
+import { userContentHeaders } from '../../server/user-content.js';
 
 /** A log entry as another API writes it (google.logging.v2.LogEntry fields). */
 export interface LogEntryInput {
@@ -398,7 +399,7 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
       const lines = res.entries.reverse().map(e => `${String(e.timestamp)} ${String(e.severity ?? 'DEFAULT')} ${typeof e.textPayload === 'string' ? e.textPayload : JSON.stringify(e.jsonPayload ?? e.protoPayload ?? {})}`);
       if (res.next) lines.unshift(`(earlier entries not shown: the newest ${VIEWER_LINES} are)`);
       const text = lines.join('\n');
-      return { body: undefined, bytes: { data: Buffer.from(text + (text ? '\n' : '')), contentType: 'text/plain; charset=utf-8' } };
+      return { body: undefined, bytes: { data: Buffer.from(text + (text ? '\n' : '')), contentType: 'text/plain; charset=utf-8' }, headers: userContentHeaders('text/plain') };
     },
   } satisfies MethodSpec);
   const streams = { '/google.logging.v2.LoggingServiceV2/TailLogEntries': tailLogEntries({ projects: projectNames, onAppend: l => logs.onAppend(l) }) };

@@ -95,7 +95,15 @@ export class Attempts {
     }
     spec.onStarted = onHandle;
     spec.owner = ownerOf(ctx);
-    const running = executor.start(spec, this.logger(ctx));
+    let running: RunningTask;
+    try {
+      running = executor.start(spec, this.logger(ctx));
+    } catch (e) {
+      // What the system refuses to start (an environment too large for exec, E2BIG) fails this attempt with the
+      // reason, under the task's retry rules; thrown out of the controller's step, it was retried every second forever.
+      rmSync(dir, { recursive: true, force: true });
+      return failed(`Gantry could not start the task: ${(e as Error).message}`);
+    }
     const done = running.done.finally(() => rmSync(dir, { recursive: true, force: true }));
     return { done, cancel: () => running.cancel() };
   }

@@ -8,7 +8,7 @@ import { newUuid } from '../../google/ids.js';
 import { EXECUTION, L, TASK, V1, CALLER } from './service.js';
 import { executionKey, parseKey, selfLink, taskId, taskKey } from './names.js';
 import { nowMicros, resourceVersion, resourceVersionMicros, type Obj } from './meta.js';
-import { MAX_TASKS, validateEnv } from './validate.js';
+import { checkArgv, MAX_TASKS, validateEnv } from './validate.js';
 
 /** RunJobRequest.overrides, v1 form (v2's are converted to it). */
 export interface Overrides {
@@ -53,6 +53,7 @@ export function checkOverrides(o: Overrides, containers: Obj[]): void {
   for (const [i, c] of (o.containerOverrides ?? []).entries()) {
     if (c.name && !containers.some(x => x.name === c.name)) v.push({ field: `overrides.containerOverrides[${i}].name`, description: `Container '${c.name}' is not a container of the job.` });
     if (c.clearArgs && c.args?.length) v.push({ field: `overrides.containerOverrides[${i}].args`, description: 'args must be empty when clearArgs is true.' });
+    checkArgv(c.args, `overrides.containerOverrides[${i}].args`, v);
     validateEnv(c.env ?? [], `overrides.containerOverrides[${i}].env`, v);
   }
   if (v.length) throw errors.invalidFields(v.map(x => x.description).join(' '), v);

@@ -13,6 +13,8 @@ export const MAX_TIMEOUT_SECONDS = 604_800;
 export const DEFAULT_TIMEOUT_SECONDS = '600';
 export const DEFAULT_RETRIES = 3;
 const MAX_ENV = 1000;
+/** Cloud Run's bound on one variable's value (EnvVar.value: "the maximum length is 32768 bytes"). */
+export const MAX_ENV_VALUE_BYTES = 32_768;
 /** Variables the container runtime contract sets, which a job may not set itself. */
 const RESERVED_ENV = /^(CLOUD_RUN_.*|PORT|K_SERVICE|K_REVISION|K_CONFIGURATION|K_.*)$/;
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
@@ -125,12 +127,22 @@ function validateTaskSpec(task: Obj | undefined, at: string, v: FieldViolation[]
     for (const unsupported of ['envFrom', 'securityContext'] as const) {
       if (c[unsupported] !== undefined) v.push({ field: `${f}.${unsupported}`, description: `${unsupported} is not supported by Cloud Run.` });
     }
+    checkArgv(c.command, `${f}.command`, v);
+    checkArgv(c.args, `${f}.args`, v);
     validateEnv((c.env ?? []) as Obj[], `${f}.env`, v);
     for (const [j, m] of ((c.volumeMounts ?? []) as Obj[]).entries()) {
       if (!volumes.has(String(m.name))) v.push({ field: `${f}.volumeMounts[${j}].name`, description: `Volume mount '${String(m.name).slice(0, 100)}' names no volume of the task.` });
       const p = String(m.mountPath ?? '');
       if (!p.startsWith('/') || p.includes(':') || p.split('/').includes('..')) v.push({ field: `${f}.volumeMounts[${j}].mountPath`, description: `mountPath '${p.slice(0, 100)}' must be an absolute path without ':' or '..'.` });
     }
+  }
+}
+
+/** A command line passes to the process as C strings: a NUL would end an argument, so none may hold one. */
+export function checkArgv(list: unknown, at: string, v: FieldViolation[]): void {
+  if (!Array.isArray(list)) return;
+  for (const [i, x] of list.entries()) {
+    if (typeof x === 'string' && x.includes('\0')) v.push({ field: `${at}[${i}]`, description: `${at.slice(at.lastIndexOf('.') + 1)}[${i}] contains a NUL character, which no command line can hold.` });
   }
 }
 
@@ -144,6 +156,12 @@ export function validateEnv(env: Obj[], at: string, v: FieldViolation[]): void {
     if (!ENV_NAME.test(name) || name.length > 4096) v.push({ field: `${at}[${i}].name`, description: `Environment variable name '${name.slice(0, 100)}' is invalid: use letters, digits, '_', '-' and '.', not starting with a digit.` });
     if (RESERVED_ENV.test(name)) v.push({ field: `${at}[${i}].name`, description: `The following reserved env names were provided: ${name}. These values are automatically set by the system.` });
     if (e.value !== undefined && e.valueFrom !== undefined) v.push({ field: `${at}[${i}]`, description: `Environment variable '${name}' sets both value and valueFrom.` });
+    if (typeof e.value === 'string') {
+      // No process environment can hold a NUL (it ends the string), and Cloud Run bounds each value.
+      if (e.value.includes('\0')) v.push({ field: `${at}[${i}].value`, description: `The value of environment variable '${name.slice(0, 100)}' contains a NUL character, which no environment can hold.` });
+      const bytes = Buffer.byteLength(e.value);
+      if (bytes > MAX_ENV_VALUE_BYTES) v.push({ field: `${at}[${i}].value`, description: `The value of environment variable '${name.slice(0, 100)}' is ${bytes} bytes; at most ${MAX_ENV_VALUE_BYTES} are allowed.` });
+    }
     const ref = ((e.valueFrom ?? {}) as Obj).secretKeyRef as Obj | undefined;
     if (e.valueFrom !== undefined && !ref) v.push({ field: `${at}[${i}].valueFrom`, description: 'valueFrom needs secretKeyRef (configMapKeyRef is not supported by Cloud Run).' });
     if (ref) {

@@ -16,6 +16,7 @@ import { UploadSessions } from './uploads.js';
 import { Glob } from './glob.js';
 import { applyFields, parseFields } from './fields.js';
 import { listObjects } from './listing.js';
+import { userContentHeaders } from '../../server/user-content.js';
 import { crc32c, downloadRange, parseJson, parseMultipart, RangeNotSatisfiable, uploadRange } from './media.js';
 import { checkPreconditions, NotModified, preconditionsOf, queryInt64, type Preconditions } from './preconditions.js';
 
@@ -629,11 +630,11 @@ export function registerStorage(app: App, svc: StorageService, store: Store): vo
         'x-goog-stored-content-length': String(obj.size), 'x-goog-stored-content-encoding': String(obj.contentEncoding ?? 'identity'),
         'x-goog-hash': [`crc32c=${String(obj.crc32c)}`, ...(obj.md5Hash ? [`md5=${String(obj.md5Hash)}`] : [])].join(','),
         etag: String(obj.etag), 'accept-ranges': 'bytes',
-        ...(obj.contentDisposition ? { 'content-disposition': String(obj.contentDisposition) } : {}),
         ...(obj.cacheControl ? { 'cache-control': String(obj.cacheControl) } : {}),
       };
-      const range = downloadRange(req.headers.range, data.length);
       const contentType = String(obj.contentType ?? 'application/octet-stream');
+      Object.assign(headers, userContentHeaders(contentType, obj.contentDisposition ? String(obj.contentDisposition) : undefined));
+      const range = downloadRange(req.headers.range, data.length);
       if (!range) return { body: undefined, bytes: { data, contentType }, headers };
       return {
         status: 206, body: undefined, bytes: { data: data.subarray(range[0], range[1] + 1), contentType },

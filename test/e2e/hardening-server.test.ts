@@ -1,0 +1,155 @@
+// Issue 23 (second hardening pass), the HTTP front and the control API: slow connections cannot lock clients out, the clock stops at the end of Google's
+// timestamp range, stored media never runs as a page of Gantry's origin, a refused HEAD carries no body, and outcome
+// rules are listed a page at a time.
+import { test } from 'node:test';
+import { connect, type Socket } from 'node:net';
+import assert from 'node:assert/strict';
+import { Storage } from '@google-cloud/storage';
+import { startTestGantry } from '../helpers/server.js';
+import { rawExchange } from '../helpers/raw-http.js';
+
+type Obj = Record<string, unknown>;
+
+function caller(url: string) {
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Obj }> => {
+    const res = await fetch(url + path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) as Obj : {} };
+  };
+}
+
+const errorOf = (b: Obj) => b.error as { code: number; status: string; message: string; details?: { fieldViolations?: { field: string }[] }[] };
+
+test('the clock cannot pass 9999-12-31T23:59:59Z: an advance beyond is 400 naming the limit, and time written stays well-formed', async () => {
+  const g = await startTestGantry({ clock: 'virtual' });
+  try {
+    const call = caller(g.url);
+    const end = await call('POST', '/gantry/v1/clock:advance', { to: '9999-12-31T23:59:59Z' });
+    assert.equal(end.status, 200, JSON.stringify(end.body));
+    assert.equal(end.body.now, '9999-12-31T23:59:59.000Z');
+    for (const [body, field] of [[{ duration: '1s' }, 'duration'], [{ to: '9999-12-31T23:59:59.5Z' }, 'to']] as const) {
+      const r = await call('POST', '/gantry/v1/clock:advance', body);
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(errorOf(r.body).status, 'INVALID_ARGUMENT');
+      assert.match(errorOf(r.body).message, /9999-12-31T23:59:59Z/);
+      assert.equal(errorOf(r.body).details?.find(d => d.fieldViolations)?.fieldViolations?.[0].field, field);
+    }
+    assert.equal((await call('GET', '/gantry/v1/clock')).body.now, '9999-12-31T23:59:59.000Z');
+    // A resource made at the end of time carries a timestamp Google's format holds.
+    const job = await call('POST', '/v2/projects/p/locations/us-central1/jobs?jobId=last', { template: { template: { containers: [{ image: 'busybox' }] } } });
+    assert.ok(job.status < 500, JSON.stringify(job.body));
+    const got = await call('GET', '/v2/projects/p/locations/us-central1/jobs/last');
+    assert.match(String(got.body.createTime), /^9999-12-31T23:59:59(\.\d{1,9})?Z$/);
+  } finally {
+    await g.close();
+  }
+});
+
+test('Cloud Storage media is served sandboxed and unsniffed, active types as attachments; the log viewer is unsniffed too', async () => {
+  const g = await startTestGantry();
+  try {
+    const gcs = new Storage({ apiEndpoint: g.url, projectId: 'media-proj', useAuthWithCustomEndpoint: false });
+    const [bucket] = await gcs.createBucket('gantry-media-headers');
+    await bucket.file('page.html').save('<script>fetch("/v1/projects/p/locations")</script>', { resumable: false, contentType: 'text/html' });
+    await bucket.file('image.svg').save('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', { resumable: false, contentType: 'image/svg+xml' });
+    await bucket.file('notes.txt').save('<script>alert(1)</script>', { resumable: false, contentType: 'text/plain' });
+    for (const [name, attachment] of [['page.html', true], ['image.svg', true], ['notes.txt', false]] as const) {
+      for (const url of [`${g.url}/storage/v1/b/gantry-media-headers/o/${name}?alt=media`, `${g.url}/download/storage/v1/b/gantry-media-headers/o/${name}?alt=media`]) {
+        const res = await fetch(url);
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('content-security-policy'), 'sandbox', url);
+        assert.equal(res.headers.get('x-content-type-options'), 'nosniff', url);
+        assert.equal(res.headers.get('content-disposition'), attachment ? 'attachment' : null, url);
+        await res.arrayBuffer();
+      }
+    }
+    // The client still downloads the bytes as stored.
+    assert.match((await bucket.file('page.html').download())[0].toString(), /^<script>/);
+    const viewer = await fetch(`${g.url}/gantry/v1/logs/viewer?project=p`);
+    assert.equal(viewer.status, 200);
+    assert.equal(viewer.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(viewer.headers.get('content-security-policy'), 'sandbox');
+    await viewer.arrayBuffer();
+  } finally {
+    await g.close();
+  }
+});
+
+test('a HEAD whose request line is too long gets its 400 without a body; a GET gets the google.rpc.Status', async () => {
+  const g = await startTestGantry();
+  try {
+    const port = Number(new URL(g.url).port);
+    for (const method of ['HEAD', 'GET']) {
+      const r = await rawExchange({ port, chunks: [Buffer.from(`${method} /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)], heads: [method === 'HEAD'], timeoutMs: 5000 });
+      assert.equal(r.responses.length, 1, method);
+      assert.equal(r.responses[0].status, 400, method);
+      // Bytes after a HEAD response's headers are no response at all.
+      assert.equal(r.garbage, undefined, `${method}: ${r.garbage?.slice(0, 80)}`);
+      if (method === 'GET') assert.equal((JSON.parse(r.responses[0].body.toString()) as { error: { status: string } }).error.status, 'INVALID_ARGUMENT');
+    }
+  } finally {
+    await g.close();
+  }
+});
+
+test('GET /gantry/v1/outcomes is paged (AIP-158): pageSize, pageToken and nextPageToken, bounded, tokens bound to the query', async () => {
+  const g = await startTestGantry();
+  try {
+    const call = caller(g.url);
+    const made: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const r = await call('POST', '/gantry/v1/outcomes', { scope: `projects/p/locations/us-central1/jobs/j${i}`, rules: '0=fail:1' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      made.push(String(r.body.name));
+    }
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const r = await call('GET', `/gantry/v1/outcomes?pageSize=3${token ? `&pageToken=${encodeURIComponent(token)}` : ''}`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const outcomes = r.body.outcomes as Obj[];
+      assert.ok(outcomes.length <= 3);
+      seen.push(...outcomes.map(o => String(o.name)));
+      token = r.body.nextPageToken as string | undefined;
+      pages++;
+    } while (token);
+    assert.deepEqual(seen, made);
+    assert.equal(pages, 3);
+    // Without pageSize, everything (up to the bound) in one page.
+    assert.deepEqual(((await call('GET', '/gantry/v1/outcomes')).body.outcomes as Obj[]).map(o => o.name), made);
+    assert.equal((await call('GET', '/gantry/v1/outcomes?pageSize=-1')).status, 400);
+    assert.equal((await call('GET', '/gantry/v1/outcomes?pageToken=bogus')).status, 400);
+  } finally {
+    await g.close();
+  }
+});
+
+test('a flood of slow connections does not lock other clients out: at the cap, the idlest connection makes room', { timeout: 60_000 }, async () => {
+  const g = await startTestGantry({ maxConnections: 1000 });
+  const flood: Socket[] = [];
+  try {
+    const port = Number(new URL(g.url).port);
+    // 1,100 connections that start a request head and never finish it (slowloris), opened 100 at a time.
+    for (let batch = 0; batch < 11; batch++) {
+      flood.push(...await Promise.all(Array.from({ length: 100 }, () => new Promise<Socket>(resolve => {
+        const s = connect(port, '127.0.0.1', () => { s.write('GET /gantry/v1/healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: '); resolve(s); });
+        s.on('error', () => resolve(s));
+      }))));
+    }
+    // Each health check is a new connection, as a client arriving during the flood opens one.
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      const r = await rawExchange({ port, chunks: [Buffer.from('GET /gantry/v1/healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')], heads: [false], timeoutMs: 5000 });
+      assert.equal(r.responses[0]?.status, 200, `health check ${i}: ${JSON.stringify({ closed: r.closed, timedOut: r.timedOut })}`);
+      assert.ok(performance.now() - started < 2000, `health check ${i} took ${performance.now() - started} ms`);
+    }
+    // The cap still holds, and the flood paid for the room: its 100 over the cap, and the first health check's (the
+    // others found the slot that one left).
+    assert.ok(g.connections().size <= 1000, `${g.connections().size} connections`);
+    assert.ok(g.connections().evicted >= 101, `${g.connections().evicted} evicted`);
+  } finally {
+    for (const s of flood) s.destroy();
+    await g.close();
+  }
+});
