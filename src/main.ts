@@ -47,10 +47,12 @@ ${USAGE}
   --allow-git-remotes  let links name network remotes (https, ssh, git): git then connects out with your HOME, git
                        configuration and credentials (GANTRY_ALLOW_GIT_REMOTES=1; default off: local repositories only)
   --allow-hosts L      host names besides loopback that requests may address; *.example.test for subdomains
-  --locations L        locations the APIs serve (default: Google's regions, e.g. us-central1,europe-west1)
                        (GANTRY_ALLOW_HOSTS; the --host address is always allowed)
+  --locations L        locations the APIs serve (GANTRY_LOCATIONS; default: Google's regions, e.g.
+                       us-central1,europe-west1)
   --allow-origins L    browser origins allowed to call, e.g. http://localhost:3000 (GANTRY_ALLOW_ORIGINS; default none)
-  --max-connections N  most simultaneous connections (GANTRY_MAX_CONNECTIONS, default 1024)
+  --max-connections N  most simultaneous connections; past it an idle or slow one makes room
+                       (GANTRY_MAX_CONNECTIONS, default 1024)
   --request-timeout D  how long a client may take to send a request, e.g. 60s (GANTRY_REQUEST_TIMEOUT)
   --docker-socket PATH Docker Engine API socket for the container executor (GANTRY_DOCKER_SOCKET, /var/run/docker.sock)
   --durability MODE    NORMAL (survives a killed process) or FULL (also power loss) (GANTRY_DURABILITY)
