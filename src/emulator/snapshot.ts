@@ -2,11 +2,11 @@
 // resource row as the store keeps it (creation time and unfinished-work flag included, so imported work resumes as
 // after a restart), the log entries, the project numbers seen, and the content of every stored object it names.
 // Importing replaces the scope: it is reset first (reset.ts), then filled, then its unfinished work resumes.
-import { errors } from '../google/errors.js';
 import type { ControllerRuntime } from '../engine/controllers.js';
 import type { LogSnapshots } from '../apis/logging/index.js';
 import type { Store, StoredRow } from '../store/store.js';
 import { VERSION } from '../version.js';
+import { readSnapshot, SNAPSHOT_FORMAT as FORMAT } from './snapshot-lines.js';
 import { resetState, type ResetDeps } from './reset.js';
 import { OUTCOME_SCRIPT_KIND, OUTCOME_SCRIPTS_PARENT, scriptScopedUnder } from './outcome-scripts.js';
 import { PROJECT_NUMBER_META } from '../google/projects.js';
@@ -17,8 +17,6 @@ export interface SnapshotDeps extends ResetDeps {
   logs: LogSnapshots;
   blobs: { get(id: string): Buffer; put(data: Buffer): string };
 }
-
-const FORMAT = 1;
 
 type Line =
   | { snapshot: { format: number; gantry: string; exportedAt: string; project?: string } }
@@ -53,41 +51,15 @@ export function* exportSnapshot(d: SnapshotDeps, project?: string): Generator<st
   for (const id of blobs) yield line({ blob: { id, data: d.blobs.get(id).toString('base64') } });
 }
 
-/** Replaces the scope's state with a snapshot's (`project`: one project's, from a snapshot of it or of everything). */
+/**
+ * Replaces the scope's state with a snapshot's (`project`: one project's, from a snapshot of it or of everything).
+ * Every line is checked first (snapshot-lines.ts): a bad one is a 400 and nothing changes.
+ */
 export async function importSnapshot(d: SnapshotDeps, text: string, project?: string): Promise<{ resources: number; logEntries: number }> {
-  const rows: StoredRow[] = [];
-  const logs: { project: string; timestamp: string; log: string; data: string }[] = [];
-  const meta: [string, string][] = [];
-  const blobs: Buffer[] = [];
-  const lines = text.split('\n').filter(l => l.trim());
-  const bad = (n: number, why: string) => errors.invalidArgument(`Snapshot line ${n + 1}: ${why}`, 'snapshot');
-  lines.forEach((text, n) => {
-    let l: Line;
-    try { l = JSON.parse(text) as Line; } catch { throw bad(n, 'not JSON.'); }
-    if (n === 0) {
-      if (!('snapshot' in l) || l.snapshot.format !== FORMAT) throw bad(n, `not a Gantry snapshot of format ${FORMAT}.`);
-      return;
-    }
-    if ('resource' in l) {
-      const r = l.resource;
-      if (typeof r.name !== 'string' || typeof r.kind !== 'string' || typeof r.parent !== 'string' || typeof r.createTime !== 'string' || typeof r.data !== 'object' || r.data === null) throw bad(n, 'a resource needs name, kind, parent, createTime and data.');
-      const row: StoredRow = { name: r.name, kind: r.kind, parent: r.parent, createTime: r.createTime, active: r.active === true, data: JSON.stringify(r.data) };
-      if (inScope(row, project)) rows.push(row);
-    } else if ('log' in l) {
-      const e = l.log;
-      if (typeof e.project !== 'string' || typeof e.timestamp !== 'string' || typeof e.log !== 'string') throw bad(n, 'a log entry needs project, timestamp and log.');
-      if (project === undefined || e.project === project) logs.push({ project: e.project, timestamp: e.timestamp, log: e.log, data: JSON.stringify(e.data) });
-    } else if ('meta' in l) {
-      if (!l.meta.key.startsWith(PROJECT_NUMBER_META) || typeof l.meta.value !== 'string') throw bad(n, 'only project numbers are carried as meta.');
-      if (project === undefined || l.meta.value === project) meta.push([l.meta.key, l.meta.value]);
-    } else if ('blob' in l) {
-      const data = Buffer.from(String(l.blob.data), 'base64');
-      if (d.blobs.put(data) !== l.blob.id) throw bad(n, 'the blob does not match its id.');
-      blobs.push(data);
-    } else {
-      throw bad(n, 'an unknown kind of line.');
-    }
+  const { rows, logs, meta, blobs } = readSnapshot(text, {
+    row: r => inScope(r, project), project: p => project === undefined || p === project,
   });
+  for (const data of blobs.values()) d.blobs.put(data);
   await resetState(d, project);
   d.store.tx(w => {
     for (const r of rows) w.restore(r);

@@ -1,8 +1,13 @@
 // Object bytes on disk under the data directory, named by content hash (written before the
-// metadata that points at them, so an acknowledged object is never missing its bytes).
+// metadata that points at them, so an acknowledged object is never missing its bytes). An id is only ever a
+// content address (64 lowercase hex digits, the SHA-256 `put` computed): never a path, so a reference that came
+// from outside (a snapshot) cannot name a file anywhere else.
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** Whether `id` is a content address: the SHA-256 of some bytes, in lowercase hex. */
+export function isContentAddress(id: string): boolean { return /^[0-9a-f]{64}$/.test(id); }
 
 export class BlobStore {
   constructor(private dir: string) { mkdirSync(dir, { recursive: true }); }
@@ -17,5 +22,8 @@ export class BlobStore {
     return id;
   }
 
-  get(id: string): Buffer { return readFileSync(join(this.dir, id)); }
+  get(id: string): Buffer {
+    if (!isContentAddress(id)) throw new Error(`"${id.slice(0, 80)}" is not a blob id (a content address).`);
+    return readFileSync(join(this.dir, id));
+  }
 }
