@@ -164,7 +164,7 @@ async function rolloutThroughput(): Promise<void> {
 async function processTask(): Promise<void> {
   const runs = 200;
   const bare = async () => new Promise<void>(res => spawn('true', [], { stdio: 'ignore' }).once('close', () => res()));
-  const exec = new ProcessExecutor();
+  const exec = new ProcessExecutor(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
   const viaExecutor = async () => { await exec.start({ command: ['true'], args: [], env: {}, timeoutMs: 60_000 }, () => {}).done; };
   const time = async (fn: () => Promise<void>) => { const t0 = performance.now(); for (let i = 0; i < runs; i++) await fn(); return (performance.now() - t0) / runs; };
   await time(bare); await time(viaExecutor); // warm up

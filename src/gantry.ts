@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { StorageService, registerPathStyleUpload, registerStorage } from './apis/storage/storage.js';
 import { registerPlatform } from './apis/platform/index.js';
 import { BlobStore } from './apis/storage/blobs.js';
+import { instanceId } from './executors/ownership.js';
 import { SqliteStore } from './store/sqlite.js';
 import { SwitchableClock, type Clock } from './engine/clock.js';
 import { ControllerRuntime } from './engine/controllers.js';
@@ -181,11 +182,14 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const storage = new StorageService(store, clock, blobs, () => baseUrl);
   // Only the executors the operator enabled exist at all: nothing else can run a command.
   const executors: Record<string, Executor> = {};
-  if (executorPolicy.enabled.has('process')) executors.process = new ProcessExecutor();
+  // What proves a process or container is this Gantry's own is kept in the data directory (never in the store,
+  // which a snapshot fills), so a handle from anywhere else is never acted on.
+  const owned = join(work, 'executors');
+  if (executorPolicy.enabled.has('process')) executors.process = new ProcessExecutor(join(owned, 'processes'));
   if (executorPolicy.enabled.has('container')) {
     // Loaded only when enabled: the Docker client is a tenth of a second of start-up otherwise spent for nothing.
     const { ContainerExecutor } = await import('./executors/container.js');
-    const containers = new ContainerExecutor(opts.dockerSocket, opts.containerNetwork);
+    const containers = new ContainerExecutor(opts.dockerSocket, instanceId(owned), opts.containerNetwork);
     await containers.ping().catch((e: Error) => { throw new Error(`the container executor needs a Docker Engine API at ${opts.dockerSocket}: ${e.message}`); });
     executors.container = containers;
   }

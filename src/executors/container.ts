@@ -1,15 +1,18 @@
 // Runs a task as a container through the Docker Engine API (dockerd, or podman's compatible service),
 // with no network by default: a task's image, command, args, env, working directory and mounts, its output streamed.
-// Containers carry labels, so a restarted Gantry re-attaches to those still running.
+// Containers carry labels, so a restarted Gantry re-attaches to those still running; the labels also prove a
+// container is this Gantry's own, and no other is ever attached to, stopped or removed by handle.
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import type { Executor, LogFn, RunningTask, TaskResult, TaskSpec } from './executor.js';
+import { INSTANCE_LABEL, OWNER_LABEL } from './ownership.js';
 
 export class ContainerExecutor implements Executor {
   readonly name = 'container' as const;
   private docker: Docker;
 
-  constructor(socketPath: string, private network: 'none' | 'host' = 'none') {
+  /** `instance`: this data directory's id (ownership.ts), set on every container it starts. */
+  constructor(socketPath: string, private instance: string, private network: 'none' | 'host' = 'none') {
     this.docker = new Docker({ socketPath });
   }
 
@@ -33,7 +36,7 @@ export class ContainerExecutor implements Executor {
           Cmd: spec.args,
           Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
           WorkingDir: spec.workingDir ?? (spec.workspace ? '/workspace' : undefined),
-          Labels: spec.labels ?? {},
+          Labels: { ...spec.labels, [INSTANCE_LABEL]: this.instance, ...(spec.owner ? { [OWNER_LABEL]: spec.owner } : {}) },
           StopTimeout: Math.ceil((spec.graceMs ?? 0) / 1000),
           HostConfig: {
             NetworkMode: spec.network ?? this.network, AutoRemove: false,
@@ -59,9 +62,9 @@ export class ContainerExecutor implements Executor {
   }
 
   async resume(handle: string, spec: TaskSpec, log: LogFn): Promise<RunningTask | undefined> {
-    const container = this.docker.getContainer(handle);
-    let info: Docker.ContainerInspectInfo;
-    try { info = await container.inspect(); } catch { return undefined; }
+    const mine = await this.ours(handle, spec.owner);
+    if (!mine) return undefined;
+    const { container, info } = mine;
     const control = new Control(spec, Date.parse(info.State.StartedAt));
     // The output it wrote while no Gantry listened, then whatever follows.
     const since = Math.floor(Date.parse(info.State.StartedAt) / 1000);
@@ -71,8 +74,23 @@ export class ContainerExecutor implements Executor {
     return { done, cancel: () => control.cancel() };
   }
 
-  async reap(handle: string): Promise<void> {
-    await this.docker.getContainer(handle).remove({ force: true }).catch(() => undefined);
+  async reap(handle: string, owner?: string): Promise<void> {
+    const mine = await this.ours(handle, owner);
+    await mine?.container.remove({ force: true }).catch(() => undefined);
+  }
+
+  /**
+   * The container a handle names, if this Gantry started it (its instance label) for `owner` (when given);
+   * addressed by the id inspect answers, so a name handed in cannot stand for another container later.
+   */
+  private async ours(handle: string, owner?: string): Promise<{ container: Docker.Container; info: Docker.ContainerInspectInfo } | undefined> {
+    if (!/^[0-9a-f]{12,64}$/.test(handle)) return undefined;
+    let info: Docker.ContainerInspectInfo;
+    try { info = await this.docker.getContainer(handle).inspect(); } catch { return undefined; }
+    const labels = info.Config?.Labels ?? {};
+    if (labels[INSTANCE_LABEL] !== this.instance) return undefined;
+    if (owner !== undefined && labels[OWNER_LABEL] !== owner) return undefined;
+    return { container: this.docker.getContainer(info.Id), info };
   }
 
   private demux(stream: NodeJS.ReadableStream, log: LogFn): void {

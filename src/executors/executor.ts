@@ -50,6 +50,9 @@ export interface Executor {
    * Undefined when the executor cannot (then `reap` stops whatever is left of it).
    */
   resume?(handle: string, spec: TaskSpec, log: LogFn): Promise<RunningTask | undefined>;
-  /** Stops and forgets a task a previous Gantry started and nobody will wait for. */
-  reap?(handle: string): Promise<void>;
+  /**
+   * Stops and forgets a task a previous Gantry started and nobody will wait for (working for `owner`, when given).
+   * `resume` and `reap` act only on a handle the executor can prove it started (src/executors/ownership.ts).
+   */
+  reap?(handle: string, owner?: string): Promise<void>;
 }

@@ -2,9 +2,14 @@
 // real hooks, verifies, deploy actions and Cloud Run tasks on the host.
 import { spawn } from 'node:child_process';
 import type { Executor, LogFn, RunningTask, TaskResult, TaskSpec } from './executor.js';
+import { ProcessRecords } from './ownership.js';
 
 export class ProcessExecutor implements Executor {
   readonly name = 'process' as const;
+  private records: ProcessRecords;
+
+  /** `recordsDir`: where the processes it starts are recorded (pid, start time, owner), so `reap` acts only on those. */
+  constructor(recordsDir: string) { this.records = new ProcessRecords(recordsDir); }
 
   start(spec: TaskSpec, log: LogFn): RunningTask {
     const argv = [...spec.command, ...spec.args];
@@ -36,19 +41,29 @@ export class ProcessExecutor implements Executor {
     };
     const timer = setTimeout(() => { outcome = { kind: 'timedOut' }; stop(); }, Math.min(spec.timeoutMs, 2 ** 31 - 1));
     timer.unref();
-    if (child.pid !== undefined) spec.onStarted?.(String(child.pid));
+    const pid = child.pid;
+    if (pid !== undefined) { this.records.add(pid, spec.owner); spec.onStarted?.(String(pid)); }
     child.stdout!.on('data', (d: Buffer) => log('stdout', d.toString()));
     child.stderr!.on('data', (d: Buffer) => log('stderr', d.toString()));
-    const end = (r: TaskResult) => { clearTimeout(timer); if (killTimer) clearTimeout(killTimer); settle(outcome ?? r); };
+    const end = (r: TaskResult) => {
+      clearTimeout(timer); if (killTimer) clearTimeout(killTimer);
+      if (pid !== undefined) this.records.remove(pid);
+      settle(outcome ?? r);
+    };
     child.once('error', e => end({ kind: 'failedToStart', message: e.message }));
     child.once('close', (code, sig) => end(sig ? { kind: 'signalled', signal: sig } : { kind: 'exited', code: code ?? 0 }));
     return { done, cancel: () => { outcome ??= { kind: 'cancelled' }; stop(); } };
   }
 
-  /** A process started by a previous Gantry cannot be waited for; `reap` stops its process group. */
-  async reap(handle: string): Promise<void> {
+  /**
+   * A process started by a previous Gantry cannot be waited for; `reap` stops its process group, but only when the
+   * records prove the pid is still that process (a handle may come from an imported snapshot).
+   */
+  async reap(handle: string, owner?: string): Promise<void> {
+    if (!/^[1-9]\d{0,9}$/.test(handle)) return;
     const pid = Number(handle);
-    if (!Number.isInteger(pid) || pid <= 1) return;
+    if (pid <= 1 || !this.records.owns(pid, owner)) return;
     try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+    this.records.remove(pid);
   }
 }

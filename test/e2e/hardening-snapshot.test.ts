@@ -76,7 +76,10 @@ test('--import refuses a snapshot whose object names a host file', async () => {
   } finally {
     await g.close();
   }
-  await assert.rejects(spawnGantry(['--ephemeral', '--log-level', 'silent', '--import', join(dir, 'in.ndjson')]), /Snapshot line \d+: .*gantryBlob/);
+  const started = await spawnGantry(['--ephemeral', '--log-level', 'silent', '--import', join(dir, 'in.ndjson')]).then(c => c, (e: Error) => e);
+  if (!(started instanceof Error)) await started.kill('SIGKILL');
+  assert.ok(started instanceof Error, 'Gantry refused to start');
+  assert.match(started.message, /Snapshot line \d+: .*gantryBlob/);
 });
 
 /** Hostile lines after a valid header: each a 400 naming line 2, and nothing stored. */

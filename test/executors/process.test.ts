@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ProcessExecutor } from '../../src/executors/process.js';
+import { tempDir } from '../helpers/server.js';
 
-const ex = new ProcessExecutor();
+const ex = new ProcessExecutor(tempDir());
 const spec = (args: string[], timeoutMs = 10_000) => ({ command: ['/bin/sh', '-c'], args, env: { WHO: 'gantry' }, timeoutMs });
 
 test('exit codes, environment and both streams', async () => {
@@ -25,4 +29,37 @@ test('a missing command fails to start', async () => {
   const r = await ex.start({ command: ['/no/such/binary'], args: [], env: {}, timeoutMs: 1000 }, () => {}).done;
   assert.equal(r.kind, 'failedToStart');
   assert.equal((await ex.start({ command: [], args: [], env: {}, timeoutMs: 1000 }, () => {}).done).kind, 'failedToStart');
+});
+
+/** Whether a process is alive: it exists and is not a zombie (killed, not yet waited for). */
+const alive = (pid: number) => { try { return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; } };
+const waitGone = async (pid: number) => { for (let i = 0; i < 100 && alive(pid); i++) await new Promise(r => setTimeout(r, 20)); return !alive(pid); };
+
+test('reap stops only a process group this data directory\'s executor started, for the owner it started it for', { skip: process.platform !== 'linux' && 'start times come from /proc' }, async () => {
+  const dir = tempDir();
+  // A victim the test started itself, leading its own process group as Gantry's tasks do.
+  const victim = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+  const victimPid = victim.pid!;
+  try {
+    const first = new ProcessExecutor(dir);
+    let handle = '';
+    const task = first.start({ ...spec(['sleep 30']), owner: 'projects/p/executions/e', onStarted: h => { handle = h; } }, () => {});
+    // A restarted Gantry (the same records) never signals a pid it did not start, nor one started for another owner.
+    const again = new ProcessExecutor(dir);
+    await again.reap(String(victimPid));
+    await again.reap(String(victimPid), 'projects/p/executions/e');
+    await again.reap(handle, 'projects/other/executions/x');
+    await again.reap(`${handle}/../1`);
+    // A record whose start time is not the process's (the pid was reused) proves nothing.
+    writeFileSync(join(dir, String(victimPid)), JSON.stringify({ start: '1', owner: '' }));
+    await again.reap(String(victimPid));
+    await new Promise(r => setTimeout(r, 300)); // a signal sent would have landed by now
+    assert.ok(alive(victimPid), 'the victim lives');
+    assert.ok(alive(Number(handle)), 'another owner\'s task lives');
+    await again.reap(handle, 'projects/p/executions/e');
+    assert.ok(await waitGone(Number(handle)), 'the task it started is stopped');
+    assert.equal((await task.done).kind, 'signalled');
+  } finally {
+    victim.kill('SIGKILL');
+  }
 });

@@ -131,7 +131,7 @@ export class Serving {
   /** Stops whatever a previous Gantry left running (its process groups, its containers). */
   async reapPrevious(executors: Record<string, Executor>): Promise<void> {
     const left = this.handles();
-    for (const [, h] of Object.entries(left)) await executors[h.executor]?.reap?.(h.handle).catch(() => undefined);
+    for (const [build, h] of Object.entries(left)) await executors[h.executor]?.reap?.(h.handle, build).catch(() => undefined);
     if (Object.keys(left).length) this.store.tx(w => w.setMeta(HANDLES, '{}'));
   }
 

@@ -114,7 +114,7 @@ export class Attempts {
     if (!executor) return undefined;
     const spec: TaskSpec = { command: [], args: [], env: {}, timeoutMs: ctx.timeoutMs, graceMs: GRACE_MS, owner: ownerOf(ctx) };
     const resumed = await executor.resume?.(handle, spec, this.logger(ctx)).catch(() => undefined);
-    if (!resumed) await executor.reap?.(handle).catch(() => undefined);
+    if (!resumed) await executor.reap?.(handle, spec.owner).catch(() => undefined);
     return resumed;
   }
 
