@@ -1476,3 +1476,133 @@ test('Logging filters: generated and mutated filters get a 200 or a 400 google.r
     await g.close();
   }
 });
+
+// ---------------------------------------------------------------------------------------------------
+// Snapshot import: a snapshot is untrusted input. Mutated snapshots (lines dropped, duplicated, replaced by junk,
+// values anywhere swapped for hostile ones) get 200 or 400, never a 5xx, and afterwards every read answers without
+// a 5xx. Its own Gantry (a child, so a crash shows), its own PRNG stream of the run's seed.
+
+const SNAPSHOT_CASES = Number(env.GANTRY_FUZZ_SNAPSHOT_COUNT ?? 300);
+
+test('snapshot import: mutated snapshots get 200 or 400, never a 5xx, and later reads never 5xx', async () => {
+  const g = await spawnGantry(['--ephemeral', '--clock', 'virtual', '--log-level', 'error', '--render-duration', '1s', '--job-duration', '1s']);
+  let serverLog = '';
+  g.proc.stderr!.on('data', (d: Buffer) => { serverLog += d.toString(); if (serverLog.length > 100_000) serverLog = serverLog.slice(-50_000); });
+  const ask = async (method: string, path: string, body?: string, type = 'application/json') => {
+    const r = await fetch(g.url + path, { method, ...(body === undefined ? {} : { body, headers: { 'content-type': type } }) });
+    return { status: r.status, text: await r.text() };
+  };
+  const loc = 'projects/snapfuzz/locations/us-central1';
+  try {
+    // A state with most kinds: Cloud Deploy (a rendered release, a rollout and its job runs), Cloud Run (a job, an
+    // execution, its tasks), Secret Manager, Cloud Storage (objects and their bytes), logs and an outcome script.
+    const setup: [string, string, unknown][] = [
+      ['POST', `/v1/${loc}/targets?targetId=dev`, { run: { location: loc } }],
+      ['POST', `/v1/${loc}/deliveryPipelines?deliveryPipelineId=app`, { serialPipeline: { stages: [{ targetId: 'dev', strategy: { standard: { verify: true } } }] } }],
+      ['POST', `/v1/${loc}/deliveryPipelines/app/releases?releaseId=r1`, {}],
+      ['POST', '/gantry/v1/clock:advance', { duration: '1m' }],
+      ['POST', `/v1/${loc}/deliveryPipelines/app/releases/r1/rollouts?rolloutId=ro`, { targetId: 'dev' }],
+      ['POST', `/v2/${loc}/jobs?jobId=batch`, { template: { taskCount: 2, template: { containers: [{ image: 'busybox' }] } } }],
+      ['POST', `/v2/${loc}/jobs/batch:run`, {}],
+      ['POST', '/v1/projects/snapfuzz/secrets?secretId=token', { replication: { automatic: {} } }],
+      ['POST', '/v1/projects/snapfuzz/secrets/token:addVersion', { payload: { data: 'czNjcjN0' } }],
+      ['POST', '/v2/entries:write', { entries: [{ logName: 'projects/snapfuzz/logs/app', resource: { type: 'global' }, textPayload: 'hello' }] }],
+      ['POST', '/gantry/v1/outcomes', { scope: `${loc}/deliveryPipelines/app`, rules: '*/verify=succeed~5s' }],
+      ['POST', '/gantry/v1/clock:advance', { duration: '2s' }],
+    ];
+    for (const [m, p, b] of setup) assert.equal((await ask(m, p, JSON.stringify(b))).status, 200, `${m} ${p}`);
+    const base = (await ask('GET', '/gantry/v1/snapshot')).text.split('\n').filter(Boolean);
+    assert.ok(base.length > 10);
+    const bucket = 'us-central1.deploy-artifacts.snapfuzz.appspot.com';
+    const reads = [
+      `/v1/${loc}/targets`, `/v1/${loc}/targets/dev`, `/v1/${loc}/deliveryPipelines`, `/v1/${loc}/deliveryPipelines/app/releases`,
+      `/v1/${loc}/deliveryPipelines/app/releases/r1`, `/v1/${loc}/deliveryPipelines/app/releases/r1/rollouts`,
+      `/v1/${loc}/deliveryPipelines/app/releases/r1/rollouts/ro/jobRuns`, `/v1/${loc}/deliveryPipelines/app/releases/-/rollouts?filter=state%3DSUCCEEDED`,
+      `/v1/${loc}/operations`, `/v2/${loc}/jobs`, `/v2/${loc}/jobs/batch/executions`, `/v2/${loc}/operations`,
+      `/apis/run.googleapis.com/v1/namespaces/snapfuzz/jobs`, `/apis/run.googleapis.com/v1/namespaces/snapfuzz/executions`, `/apis/run.googleapis.com/v1/namespaces/snapfuzz/tasks`,
+      '/v1/projects/snapfuzz/secrets', '/v1/projects/snapfuzz/secrets/token/versions/latest:access',
+      `/storage/v1/b?project=snapfuzz`, `/storage/v1/b/${bucket}`, `/storage/v1/b/${bucket}/o`,
+      '/gantry/v1/outcomes', '/gantry/v1/projects', '/gantry/v1/snapshot', '/gantry/v1/snapshot?project=snapfuzz',
+    ];
+    const objectNames = base.filter(l => l.includes('"kind":"storageObject"')).map(l => (JSON.parse(l) as { resource: { data: { name: string } } }).resource.data.name);
+    for (const o of objectNames) reads.push(`/storage/v1/b/${bucket}/o/${encodeURIComponent(o)}?alt=media`);
+
+    const failures: string[] = [];
+    const hostileValues = (r: Rng): unknown => r.pick<() => unknown>([
+      () => null, () => r.int(2) === 0, () => r.range(-5, 5), () => 1e308, () => -0.5, () => '', () => '..', () => '../../../../etc/passwd',
+      () => '/etc/passwd', () => 'a\u0000b', () => 'x'.repeat(r.pick([300, 70_000])), () => [], () => [null], () => ({}), () => ({ name: null }),
+      () => '0'.repeat(64), () => 'f'.repeat(64), () => '2024-13-45T99:99:99Z', () => 'projects/other/locations/us-central1',
+      () => JSON.parse('['.repeat(150) + ']'.repeat(150)) as unknown, () => 'storageObject', () => 'run.execution', () => 'ghost', () => '\u202e\ud800',
+    ])();
+    /**
+     * The places a mutation replaces or deletes: a line's envelope (its field, the payload's fields: names, kinds,
+     * parents, times, data as a whole, log and meta fields, blob ids and bytes) and a stored object's pointer to its
+     * bytes. Fields inside a resource's data are each API's own and are not fuzzed here.
+     */
+    const slots = (l: unknown): [Record<string, unknown>, string][] => {
+      if (l === null || typeof l !== 'object' || Array.isArray(l)) return [];
+      const out: [Record<string, unknown>, string][] = [];
+      for (const [k, payload] of Object.entries(l as Record<string, unknown>)) {
+        out.push([l as Record<string, unknown>, k]);
+        if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) continue;
+        for (const f of Object.keys(payload)) out.push([payload as Record<string, unknown>, f]);
+        const data = (payload as { kind?: unknown; data?: unknown }).kind === 'storageObject' ? (payload as { data: Record<string, unknown> }).data : undefined;
+        if (data) for (const f of ['gantryBlob', 'size', 'name', 'bucket']) out.push([data, f]);
+      }
+      return out;
+    };
+    const junkLines = ['null', '42', '"x"', '[]', '{}', 'true', '{"resource":null}', '{"log":null}', '{"meta":null}', '{"blob":null}', '{"snapshot":null}',
+      '['.repeat(100_000) + ']'.repeat(100_000), '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000), '{"resource":{}}', '{"blob":{"id":"../x","data":"AA=="}}', '\u0000', '{"resource":'];
+    const mutate = (r: Rng): { lines: string[]; desc: string } => {
+      const lines = [...base];
+      const n = r.range(1, 3);
+      const desc: string[] = [];
+      for (let k = 0; k < n; k++) {
+        const i = r.int(lines.length);
+        switch (r.weighted([['value', 6], ['delete', 2], ['junk', 2], ['drop', 1], ['dup', 1], ['swap', 1], ['truncate', 1]] as const)) {
+          case 'value': case 'delete': {
+            let l: unknown;
+            try { l = JSON.parse(lines[i]); } catch { break; }
+            const s = slots(l);
+            if (!s.length) break;
+            const [c, key] = r.pick(s);
+            if (r.chance(0.25)) { delete c[key]; desc.push(`line ${i + 1}: delete ${key}`); } else { c[key] = hostileValues(r); desc.push(`line ${i + 1}: ${key} = …`); }
+            lines[i] = JSON.stringify(l);
+            break;
+          }
+          case 'junk': lines[i] = r.pick(junkLines); desc.push(`line ${i + 1}: junk`); break;
+          case 'drop': lines.splice(i, 1); desc.push(`line ${i + 1}: dropped`); break;
+          case 'dup': lines.splice(i, 0, lines[i]); desc.push(`line ${i + 1}: twice`); break;
+          case 'swap': { const j = r.int(lines.length); [lines[i], lines[j]] = [lines[j], lines[i]]; desc.push(`lines ${i + 1}, ${j + 1}: swapped`); break; }
+          case 'truncate': lines[i] = lines[i].slice(0, r.int(lines[i].length)); desc.push(`line ${i + 1}: truncated`); break;
+        }
+      }
+      return { lines, desc: desc.join('; ') };
+    };
+    const counts: Record<number, number> = {};
+    for (let i = 0; i < SNAPSHOT_CASES && failures.length < 10; i++) {
+      const r = new Rng((SEED ^ 0x5eed5) + i * 0x9e3779b1);
+      const { lines, desc } = i === 0 ? { lines: base, desc: 'the snapshot as exported' } : mutate(r);
+      const project = r.chance(0.2) ? '?project=snapfuzz' : '';
+      const res = await ask('POST', `/gantry/v1/snapshot:import${project}`, lines.join('\n'), 'application/x-ndjson');
+      counts[res.status] = (counts[res.status] ?? 0) + 1;
+      if (i === 0 && res.status !== 200) failures.push(`the exported snapshot did not import: ${res.status} ${res.text.slice(0, 300)}`);
+      if (res.status !== 200 && res.status !== 400) failures.push(`case ${i} (${desc}${project}): import answered ${res.status} ${res.text.slice(0, 300)}`);
+      if (res.status === 400 && !/"status":"INVALID_ARGUMENT"/.test(res.text)) failures.push(`case ${i} (${desc}): a 400 that is not a google.rpc.Status: ${res.text.slice(0, 200)}`);
+      if (res.status !== 200) continue;
+      for (const path of reads) {
+        const rr = await ask('GET', path);
+        if (rr.status >= 500) failures.push(`case ${i} (${desc}${project}): then GET ${path} answered ${rr.status} ${rr.text.slice(0, 200)}`);
+      }
+      // Whatever was imported exports again and imports back.
+      const again = await ask('POST', '/gantry/v1/snapshot:import', (await ask('GET', '/gantry/v1/snapshot')).text, 'application/x-ndjson');
+      if (again.status !== 200) failures.push(`case ${i} (${desc}${project}): its re-export did not import: ${again.status} ${again.text.slice(0, 300)}`);
+    }
+    assert.ok(g.proc.exitCode === null, `Gantry exited:\n${serverLog.slice(-3000)}`);
+    assert.equal((await ask('GET', '/gantry/v1/healthz')).status, 200);
+    assert.deepEqual(failures, [], `seed ${SEED}; answers ${JSON.stringify(counts)}\n${serverLog.slice(-3000)}`);
+    assert.ok((counts[200] ?? 0) > 0 && (counts[400] ?? 0) > 0, `both valid and refused snapshots were tried: ${JSON.stringify(counts)}`);
+  } finally {
+    await g.kill();
+  }
+});
