@@ -4,8 +4,13 @@
 import { OPERATION_KIND } from '../google/operations.js';
 import { KIND as APPHOSTING } from '../apis/apphosting/service.js';
 import { EXECUTION, JOB, TASK } from '../apis/run/service.js';
-import { LINK_KIND } from '../apis/developerconnect/index.js';
 import { OUTCOME_SCRIPT_KIND } from './outcome-scripts.js';
+import type { ApiSchema } from '../google/schema.js';
+import { schema as DEPLOY } from '../apis/clouddeploy/service.js';
+import { schemaV1 as RUN } from '../apis/run/service.js';
+import { SCHEMAS as APPHOSTING_SCHEMAS } from '../apis/apphosting/service.js';
+import { schema as SECRETS } from '../apis/secretmanager/index.js';
+import { schema as DEVCONNECT, LINK_KIND as LINK } from '../apis/developerconnect/index.js';
 
 interface KindShape {
   /** The name's segments: a literal, or `*` for any one id. */
@@ -15,7 +20,11 @@ interface KindShape {
    * `{i}` is the name's i-th segment.
    */
   parent?: number | string;
+  /** The API message its data is (type-checked on import; fields the message lacks are Gantry's own and pass). */
+  message?: [ApiSchema, string];
 }
+
+const AH = APPHOSTING_SCHEMAS.v1beta;
 
 const LOC = 'projects/*/locations/*';
 const PIPELINE = `${LOC}/deliveryPipelines/*`;
@@ -24,37 +33,37 @@ const BACKEND = `${LOC}/backends/*`;
 
 export const SNAPSHOT_KINDS: Record<string, KindShape> = {
   // Cloud Deploy (and every API's long-running operations under a location)
-  target: { name: `${LOC}/targets/*` },
-  deliveryPipeline: { name: PIPELINE },
-  release: { name: `${PIPELINE}/releases/*` },
-  rollout: { name: ROLLOUT },
-  jobRun: { name: `${ROLLOUT}/jobRuns/*` },
+  target: { name: `${LOC}/targets/*`, message: [DEPLOY, 'Target'] },
+  deliveryPipeline: { name: PIPELINE, message: [DEPLOY, 'DeliveryPipeline'] },
+  release: { name: `${PIPELINE}/releases/*`, message: [DEPLOY, 'Release'] },
+  rollout: { name: ROLLOUT, message: [DEPLOY, 'Rollout'] },
+  jobRun: { name: `${ROLLOUT}/jobRuns/*`, message: [DEPLOY, 'JobRun'] },
   jobRunExec: { name: `${ROLLOUT}/jobRuns/*/~exec`, parent: 1 },
-  automation: { name: `${PIPELINE}/automations/*` },
-  automationRun: { name: `${PIPELINE}/automationRuns/*` },
-  customTargetType: { name: `${LOC}/customTargetTypes/*` },
-  deployPolicy: { name: `${LOC}/deployPolicies/*` },
+  automation: { name: `${PIPELINE}/automations/*`, message: [DEPLOY, 'Automation'] },
+  automationRun: { name: `${PIPELINE}/automationRuns/*`, message: [DEPLOY, 'AutomationRun'] },
+  customTargetType: { name: `${LOC}/customTargetTypes/*`, message: [DEPLOY, 'CustomTargetType'] },
+  deployPolicy: { name: `${LOC}/deployPolicies/*`, message: [DEPLOY, 'DeployPolicy'] },
   [OPERATION_KIND]: { name: `${LOC}/operations/*` },
   // Cloud Run (v1's flat collections: an execution's parent is its job, a task's its execution)
-  [JOB]: { name: `${LOC}/jobs/*` },
-  [EXECUTION]: { name: `${LOC}/executions/*`, parent: 'projects/{1}/locations/{3}/jobs/*' },
-  [TASK]: { name: `${LOC}/tasks/*`, parent: 'projects/{1}/locations/{3}/executions/*' },
+  [JOB]: { name: `${LOC}/jobs/*`, message: [RUN, 'Job'] },
+  [EXECUTION]: { name: `${LOC}/executions/*`, parent: 'projects/{1}/locations/{3}/jobs/*', message: [RUN, 'Execution'] },
+  [TASK]: { name: `${LOC}/tasks/*`, parent: 'projects/{1}/locations/{3}/executions/*', message: [RUN, 'Task'] },
   'run.operation': { name: `${LOC}/operations/*` },
   // Secret Manager
-  'sm.secret': { name: 'projects/*/secrets/*' },
-  'sm.version': { name: 'projects/*/secrets/*/versions/*' },
+  'sm.secret': { name: 'projects/*/secrets/*', message: [SECRETS, 'Secret'] },
+  'sm.version': { name: 'projects/*/secrets/*/versions/*', message: [SECRETS, 'SecretVersion'] },
   // Cloud Storage (object ids are URI-encoded object names)
   storageBucket: { name: 'storage/buckets/*', parent: 1 },
   storageObject: { name: 'storage/buckets/*/objects/*' },
   // App Hosting
-  [APPHOSTING.backend]: { name: BACKEND },
-  [APPHOSTING.build]: { name: `${BACKEND}/builds/*` },
-  [APPHOSTING.rollout]: { name: `${BACKEND}/rollouts/*` },
-  [APPHOSTING.traffic]: { name: `${BACKEND}/traffic`, parent: 1 },
-  [APPHOSTING.domain]: { name: `${BACKEND}/domains/*` },
+  [APPHOSTING.backend]: { name: BACKEND, message: [AH, 'Backend'] },
+  [APPHOSTING.build]: { name: `${BACKEND}/builds/*`, message: [AH, 'Build'] },
+  [APPHOSTING.rollout]: { name: `${BACKEND}/rollouts/*`, message: [AH, 'Rollout'] },
+  [APPHOSTING.traffic]: { name: `${BACKEND}/traffic`, parent: 1, message: [AH, 'Traffic'] },
+  [APPHOSTING.domain]: { name: `${BACKEND}/domains/*`, message: [AH, 'Domain'] },
   // Developer Connect
-  'devconnect.connection': { name: `${LOC}/connections/*` },
-  [LINK_KIND]: { name: `${LOC}/connections/*/gitRepositoryLinks/*` },
+  'devconnect.connection': { name: `${LOC}/connections/*`, message: [DEVCONNECT, 'Connection'] },
+  [LINK]: { name: `${LOC}/connections/*/gitRepositoryLinks/*`, message: [DEVCONNECT, 'GitRepositoryLink'] },
   // IAM and Firebase, as App Hosting's clients need them
   'iam.serviceAccount': { name: 'projects/*/serviceAccounts/*' },
   'firebase.webApp': { name: 'projects/*/webApps/*' },
@@ -75,6 +84,13 @@ export function checkRowName(kind: string, name: string, parent: string): string
   const want = typeof p === 'number' ? segs.slice(0, -p) : p.replace(/\{(\d+)\}/g, (_, i: string) => segs[Number(i)]).split('/');
   if (!matches(want, parent.split('/'))) return `the parent of ${name.slice(0, 200)} is ${want.join('/')}, not "${parent.slice(0, 200)}".`;
   return undefined;
+}
+
+/** Why a row's data does not fit its kind's API message (a field of the wrong type); undefined when it does. */
+export function checkRowData(kind: string, data: Record<string, unknown>): string | undefined {
+  const m = SNAPSHOT_KINDS[kind]?.message;
+  const why = m?.[0].storedViolation(m[1], data as Parameters<ApiSchema['storedViolation']>[1]);
+  return why && `the ${kind}'s data is not a ${m![1]}: ${why}`;
 }
 
 /** One segment of a stored name: not empty, not a dot segment, no control characters, bounded. */

@@ -11,7 +11,7 @@ import { MAX_RESOURCE_BYTES } from '../google/standard-methods.js';
 import { PROJECT_NUMBER_META } from '../google/projects.js';
 import type { StoredRow } from '../store/store.js';
 import { isContentAddress } from '../apis/storage/blobs.js';
-import { checkRowName } from './snapshot-kinds.js';
+import { checkRowData, checkRowName } from './snapshot-kinds.js';
 import { OUTCOME_SCRIPT_KIND } from './outcome-scripts.js';
 
 export const SNAPSHOT_FORMAT = 1;
@@ -130,6 +130,8 @@ function resourceRow(r: Obj, bad: (why: string) => ApiError): StoredRow {
   if (kind === 'storageBucket' ? data.name !== name.split('/')[2] : 'name' in data && kind !== 'storageObject' && data.name !== name) {
     throw bad(`${name.slice(0, 200)}: data.name must be the resource's name.`);
   }
+  const wrong = checkRowData(kind, data);
+  if (wrong) throw bad(`${name.slice(0, 200)}: ${wrong}`);
   if (kind === OUTCOME_SCRIPT_KIND && (typeof data.scope !== 'string' || typeof data.rules !== 'string')) throw bad(`${name.slice(0, 200)}: an outcome script has a scope and rules (strings).`);
   return { name, kind, parent, createTime, active: active === true, data: json };
 }

@@ -58,6 +58,20 @@ export class ApiSchema {
     return out ?? {};
   }
 
+  /** While set, fields a message lacks pass (a check of stored data, which holds Gantry's own bookkeeping too). */
+  private lenient = false;
+
+  /**
+   * Why a stored resource does not fit `message` (a field of the wrong JSON type, an unknown enum value), or
+   * undefined when it does. Fields the message lacks pass: this checks stored data (a snapshot's), not a request.
+   */
+  storedViolation(message: string, value: Json): string | undefined {
+    const v: FieldViolation[] = [];
+    this.lenient = true;
+    try { this.decodeMessage(message, value, '', v); } finally { this.lenient = false; }
+    return v[0]?.description;
+  }
+
   private decodeMessage(message: string, input: Json, path: string, v: FieldViolation[]): Obj | undefined {
     if (input === null) return undefined;
     if (typeof input !== 'object' || Array.isArray(input)) {
@@ -70,6 +84,7 @@ export class ApiSchema {
       const name = key in fields ? key : toCamel(key);
       const f = fields[name];
       if (!f) {
+        if (this.lenient) continue;
         const at = path ? ` at '${path}'` : '';
         v.push({ field: path, description: `Unknown name "${key.length > 100 ? key.slice(0, 100) + '…' : key}"${at}: Cannot find field.` });
         continue;

@@ -97,6 +97,8 @@ const HOSTILE: [string, string][] = [
   ['a createTime that is no time', `{"resource":{"name":"${LOC}/targets/t","kind":"target","parent":"${LOC}","createTime":"yesterday","data":{}}}`],
   ['data that is an array', `{"resource":{"name":"${LOC}/targets/t","kind":"target","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":[]}}`],
   ['data naming another resource', `{"resource":{"name":"${LOC}/targets/t","kind":"target","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":{"name":"${LOC}/targets/u"}}}`],
+  ['data that does not fit its API message', `{"resource":{"name":"${LOC}/targets/t","kind":"target","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":{"name":"${LOC}/targets/t","labels":[1],"requireApproval":"yes"}}}`],
+  ['a Run job whose status is an array', `{"resource":{"name":"${LOC}/jobs/j","kind":"run.job","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":{"status":[]}}}`],
   ['a log of another project', `{"log":{"project":"${P}","timestamp":"2024-01-01T00:00:00Z","log":"projects/other/logs/x","data":{}}}`],
   ['meta that is not a project number', '{"meta":{"key":"clock.state","value":"x"}}'],
 ];

@@ -16,7 +16,7 @@ import { GitRefused, type GitPolicy } from '../../policy/git.js';
 
 export const SERVICE = 'developerconnect.googleapis.com';
 const PROTO_PACKAGE = 'google.cloud.developerconnect.v1';
-const schema = new ApiSchema(fileURLToPath(new URL('../../../../schemas/developerconnect-v1.json', import.meta.url)), PROTO_PACKAGE);
+export const schema = new ApiSchema(fileURLToPath(new URL('../../../../schemas/developerconnect-v1.json', import.meta.url)), PROTO_PACKAGE);
 export const LINK_KIND = 'devconnect.gitRepositoryLink';
 const CONNECTION_KIND = 'devconnect.connection';
 const PROVIDERS = ['githubConfig', 'githubEnterpriseConfig', 'gitlabConfig', 'gitlabEnterpriseConfig', 'bitbucketCloudConfig', 'bitbucketDataCenterConfig'];

@@ -28,7 +28,7 @@ const VERSION = 'sm.version';
 const SERVICE = 'secretmanager.googleapis.com';
 const SECRET_ID = /^[a-zA-Z0-9_-]{1,255}$/;
 const MAX_PAYLOAD = 64 * 1024;
-const schema = new ApiSchema(fileURLToPath(new URL('../../../../schemas/secretmanager-v1.json', import.meta.url)), 'google.cloud.secretmanager.v1');
+export const schema = new ApiSchema(fileURLToPath(new URL('../../../../schemas/secretmanager-v1.json', import.meta.url)), 'google.cloud.secretmanager.v1');
 
 interface StoredVersion { name: string; createTime: string; state: 'ENABLED' | 'DISABLED' | 'DESTROYED'; destroyTime?: string; etag: string; data?: string; clientSpecifiedPayloadChecksum?: boolean }
 
