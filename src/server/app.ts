@@ -15,6 +15,7 @@ import { hostName, RequestGuard, type GuardOptions } from './guard.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
 import { ConnectionSlots } from './slots.js';
+import { MAX_JSON_DEPTH, nestingDepth } from '../google/json-depth.js';
 
 /** Host names whose requests an API serves itself (apps behind a proxy), not Gantry's routes. */
 export interface VirtualHosts {
@@ -441,29 +442,12 @@ function payloadTooLarge(limit: number): ApiError {
   return errors.invalidArgument(`Request payload size exceeds the limit: ${limit} bytes.`, '');
 }
 
-/** Deepest JSON nesting a request may have; deeper bodies are rejected before parsing. */
-const MAX_DEPTH = 100;
-
-function nestingDepth(text: string): number {
-  let depth = 0, max = 0, inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash escapes the next character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) { if (++depth > max) max = depth; if (max > MAX_DEPTH) return max; }
-    else if (c === 125 || c === 93) depth--;
-  }
-  return max;
-}
-
 function parseBody(buf: Buffer | undefined): unknown {
   if (!buf || buf.length === 0) return undefined;
   const text = buf.toString('utf8');
   if (!text.trim()) return undefined;
-  if (nestingDepth(text) > MAX_DEPTH) {
-    throw errors.invalidArgument(`Invalid JSON payload received. Nesting deeper than ${MAX_DEPTH} levels.`, '');
+  if (nestingDepth(text) > MAX_JSON_DEPTH) {
+    throw errors.invalidArgument(`Invalid JSON payload received. Nesting deeper than ${MAX_JSON_DEPTH} levels.`, '');
   }
   try {
     return JSON.parse(text);
