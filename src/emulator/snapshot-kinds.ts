@@ -4,6 +4,7 @@
 import { OPERATION_KIND } from '../google/operations.js';
 import { KIND as APPHOSTING } from '../apis/apphosting/service.js';
 import { EXECUTION, JOB, TASK } from '../apis/run/service.js';
+import { v2Execution, v2Job, v2Task, type V2Names } from '../apis/run/v2-convert.js';
 import { OUTCOME_SCRIPT_KIND } from './outcome-scripts.js';
 import type { ApiSchema } from '../google/schema.js';
 import { schema as DEPLOY } from '../apis/clouddeploy/service.js';
@@ -22,6 +23,32 @@ interface KindShape {
   parent?: number | string;
   /** The API message its data is (type-checked on import; fields the message lacks are Gantry's own and pass). */
   message?: [ApiSchema, string];
+  /**
+   * What its readers need beyond the message's types (fields they take as present, Gantry's own fields): why the data
+   * would fail them, or undefined.
+   */
+  check?: (data: Obj, segs: string[]) => string | undefined;
+}
+
+type Obj = Record<string, unknown>;
+
+/** Cloud Run's v2 view of a stored v1 row: what every v2 read and operation shows, so it must be showable. */
+function showable(view: (o: Obj, n: V2Names) => unknown): KindShape['check'] {
+  return (data, segs) => {
+    try { view(data, { project: segs[1], region: segs[3] }); return undefined; } catch (e) { return `its Cloud Run view cannot be made (${String((e as Error).message).slice(0, 120)}).`; }
+  };
+}
+
+/** Gantry's own fields of a row: each absent or of its type. */
+function fieldsOf(types: Record<string, 'string' | 'number' | 'object'>, required: string[] = []): KindShape['check'] {
+  return data => {
+    for (const k of required) if (data[k] === undefined) return `it needs "${k}".`;
+    for (const [k, t] of Object.entries(types)) {
+      const v = data[k];
+      if (v !== undefined && (typeof v !== t || v === null || (t === 'object' && Array.isArray(v)))) return `"${k}" must be a ${t}.`;
+    }
+    return undefined;
+  };
 }
 
 const AH = APPHOSTING_SCHEMAS.v1beta;
@@ -45,13 +72,13 @@ export const SNAPSHOT_KINDS: Record<string, KindShape> = {
   deployPolicy: { name: `${LOC}/deployPolicies/*`, message: [DEPLOY, 'DeployPolicy'] },
   [OPERATION_KIND]: { name: `${LOC}/operations/*` },
   // Cloud Run (v1's flat collections: an execution's parent is its job, a task's its execution)
-  [JOB]: { name: `${LOC}/jobs/*`, message: [RUN, 'Job'] },
-  [EXECUTION]: { name: `${LOC}/executions/*`, parent: 'projects/{1}/locations/{3}/jobs/*', message: [RUN, 'Execution'] },
-  [TASK]: { name: `${LOC}/tasks/*`, parent: 'projects/{1}/locations/{3}/executions/*', message: [RUN, 'Task'] },
-  'run.operation': { name: `${LOC}/operations/*` },
+  [JOB]: { name: `${LOC}/jobs/*`, message: [RUN, 'Job'], check: showable(v2Job) },
+  [EXECUTION]: { name: `${LOC}/executions/*`, parent: 'projects/{1}/locations/{3}/jobs/*', message: [RUN, 'Execution'], check: showable(v2Execution) },
+  [TASK]: { name: `${LOC}/tasks/*`, parent: 'projects/{1}/locations/{3}/executions/*', message: [RUN, 'Task'], check: showable(v2Task) },
+  'run.operation': { name: `${LOC}/operations/*`, check: fieldsOf({ verb: 'string', kind: 'string', target: 'string', id: 'string', job: 'string', generation: 'number', snapshot: 'object' }, ['verb', 'kind', 'target', 'id']) },
   // Secret Manager
   'sm.secret': { name: 'projects/*/secrets/*', message: [SECRETS, 'Secret'] },
-  'sm.version': { name: 'projects/*/secrets/*/versions/*', message: [SECRETS, 'SecretVersion'] },
+  'sm.version': { name: 'projects/*/secrets/*/versions/*', message: [SECRETS, 'SecretVersion'], check: fieldsOf({ data: 'string' }) },
   // Cloud Storage (object ids are URI-encoded object names)
   storageBucket: { name: 'storage/buckets/*', parent: 1 },
   storageObject: { name: 'storage/buckets/*/objects/*' },
@@ -87,10 +114,13 @@ export function checkRowName(kind: string, name: string, parent: string): string
 }
 
 /** Why a row's data does not fit its kind's API message (a field of the wrong type); undefined when it does. */
-export function checkRowData(kind: string, data: Record<string, unknown>): string | undefined {
-  const m = SNAPSHOT_KINDS[kind]?.message;
+export function checkRowData(kind: string, name: string, data: Obj): string | undefined {
+  const shape = SNAPSHOT_KINDS[kind];
+  const m = shape?.message;
   const why = m?.[0].storedViolation(m[1], data as Parameters<ApiSchema['storedViolation']>[1]);
-  return why && `the ${kind}'s data is not a ${m![1]}: ${why}`;
+  if (why) return `the ${kind}'s data is not a ${m![1]}: ${why}`;
+  const unfit = shape?.check?.(data, name.split('/'));
+  return unfit && `the ${kind}'s data does not fit its readers: ${unfit}`;
 }
 
 /** One segment of a stored name: not empty, not a dot segment, no control characters, bounded. */

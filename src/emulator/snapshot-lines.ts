@@ -130,7 +130,7 @@ function resourceRow(r: Obj, bad: (why: string) => ApiError): StoredRow {
   if (kind === 'storageBucket' ? data.name !== name.split('/')[2] : 'name' in data && kind !== 'storageObject' && data.name !== name) {
     throw bad(`${name.slice(0, 200)}: data.name must be the resource's name.`);
   }
-  const wrong = checkRowData(kind, data);
+  const wrong = checkRowData(kind, name, data);
   if (wrong) throw bad(`${name.slice(0, 200)}: ${wrong}`);
   if (kind === OUTCOME_SCRIPT_KIND && (typeof data.scope !== 'string' || typeof data.rules !== 'string')) throw bad(`${name.slice(0, 200)}: an outcome script has a scope and rules (strings).`);
   return { name, kind, parent, createTime, active: active === true, data: json };

@@ -24,6 +24,10 @@ export interface ReconcileContext {
   track(work: Promise<unknown>): void;
 }
 
+/** A failed reconcile is tried again after 1 s, doubling with each failure in a row up to 5 minutes. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 300_000;
+
 export class ControllerRuntime {
   private byKind = new Map<string, Controller[]>();
   private queue = new Set<string>();
@@ -87,6 +91,7 @@ export class ControllerRuntime {
   /** Drops the wake-ups of resources under `prefix` (they are gone). */
   forgetUnder(prefix: string): void {
     for (const [name, t] of this.timers) if (name.startsWith(prefix)) { t.cancel(); this.timers.delete(name); }
+    for (const name of this.failures.keys()) if (name.startsWith(prefix)) this.failures.delete(name);
   }
 
   private track(work: Promise<unknown>, name?: string): void {
@@ -134,18 +139,26 @@ export class ControllerRuntime {
       for (const c of this.byKind.get(kind) ?? []) {
         try {
           const work = this.store.savepoint(() => c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n), track: w => this.track(w, name) }));
-          if (work) {
-            this.track(work.catch((e: Error) => {
-              this.log.error(`reconcile ${kind} ${name} failed: ${e.stack ?? e}`);
-              this.wakeAt(kind, name, this.clock.now() + 1000);
-            }), name);
-          }
+          if (work) this.track(work.then(() => this.succeeded(name), (e: Error) => this.failed(kind, name, e)), name);
+          else this.succeeded(name);
         } catch (e) {
-          this.log.error(`reconcile ${kind} ${name} failed: ${(e as Error).stack ?? e}`);
-          this.wakeAt(kind, name, this.clock.now() + 1000);
+          this.failed(kind, name, e as Error);
         }
       }
     }
+  }
+
+  /** Failures in a row, by resource: a reconcile that keeps failing is retried ever more rarely, not every second. */
+  private failures = new Map<string, number>();
+
+  private succeeded(name: string): void { this.failures.delete(name); }
+
+  private failed(kind: string, name: string, e: Error): void {
+    const n = (this.failures.get(name) ?? 0) + 1;
+    this.failures.set(name, n);
+    const delayMs = Math.min(RETRY_FIRST_MS * 2 ** (n - 1), RETRY_MAX_MS);
+    this.log.error(`reconcile ${kind} ${name} failed (${n} in a row; next try in ${delayMs / 1000}s): ${e.stack ?? e}`);
+    this.wakeAt(kind, name, this.clock.now() + delayMs);
   }
 
   private wakeAt(kind: string, name: string, atMs: number): void {

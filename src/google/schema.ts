@@ -97,7 +97,7 @@ export class ApiSchema {
   }
 
   private decodeRepeated(f: FieldSchema, value: Json, path: string, v: FieldViolation[]): Json[] | undefined {
-    if (value === null) return undefined;
+    if (value === null) return this.lenient ? bad(v, path, 'repeated, not null', value) : undefined;
     if (!Array.isArray(value)) {
       v.push(invalidValue(path, 'TYPE_' + (f.type === 'message' ? 'MESSAGE' : f.type.toUpperCase()), value, 'repeated '));
       return undefined;
@@ -111,7 +111,8 @@ export class ApiSchema {
   }
 
   private decodeValue(f: FieldSchema, value: Json, path: string, v: FieldViolation[], keepDefault = false): Json {
-    if (value === null && f.type !== 'value') return undefined;
+    // A request may send null for "unset"; stored JSON never holds one (decoding dropped it), so a stored null is forged.
+    if (value === null && f.type !== 'value') return this.lenient ? bad(v, path, 'not null', value) : undefined;
     switch (f.type) {
       case 'string':
         if (typeof value !== 'string') return bad(v, path, 'TYPE_STRING', value);

@@ -99,6 +99,11 @@ const HOSTILE: [string, string][] = [
   ['data naming another resource', `{"resource":{"name":"${LOC}/targets/t","kind":"target","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":{"name":"${LOC}/targets/u"}}}`],
   ['data that does not fit its API message', `{"resource":{"name":"${LOC}/targets/t","kind":"target","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":{"name":"${LOC}/targets/t","labels":[1],"requireApproval":"yes"}}}`],
   ['a Run job whose status is an array', `{"resource":{"name":"${LOC}/jobs/j","kind":"run.job","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":{"status":[]}}}`],
+  ['a Run job whose metadata is null', `{"resource":{"name":"${LOC}/jobs/j","kind":"run.job","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":{"metadata":null}}}`],
+  ['a Run job with a null condition', `{"resource":{"name":"${LOC}/jobs/j","kind":"run.job","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":{"status":{"conditions":[null]}}}}`],
+  ['a Run job without metadata', `{"resource":{"name":"${LOC}/jobs/j","kind":"run.job","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":{"spec":{}}}}`],
+  ['a Run operation whose target is no string', `{"resource":{"name":"${LOC}/operations/o","kind":"run.operation","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":{"name":"${LOC}/operations/o","verb":"create","kind":"job","target":7,"id":"j","job":"j"}}}`],
+  ['a secret version whose payload is no string', `{"resource":{"name":"projects/${P}/secrets/s/versions/1","kind":"sm.version","parent":"projects/${P}/secrets/s","createTime":"2024-01-01T00:00:00Z","data":{"name":"projects/${P}/secrets/s/versions/1","data":{"x":1}}}}`],
   ['a log of another project', `{"log":{"project":"${P}","timestamp":"2024-01-01T00:00:00Z","log":"projects/other/logs/x","data":{}}}`],
   ['meta that is not a project number', '{"meta":{"key":"clock.state","value":"x"}}'],
 ];
