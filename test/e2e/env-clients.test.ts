@@ -116,15 +116,16 @@ test('gantry env: --project and --region are printed, the default project is one
     assert.match(given, /^export CLOUDSDK_CORE_PROJECT='other-proj'$/m);
     assert.match(given, /^export CLOUDSDK_DEPLOY_REGION='europe-west1'$/m);
     assert.match(await gantryEnv('--shell', 'fish'), /^set -gx GANTRY_REGION 'us-central1';$/m);
-    for (const [args, message] of [
+    // Every invalid value says what is valid (run side by side: each is a Node start).
+    await Promise.all(([
       [['--shell', 'tcsh'], '--shell must be one of bash, zsh, fish, powershell, not "tcsh"'],
       [['--project', 'Bad_Project'], '--project must be a project id'],
       [['--region', 'mars'], '--region must be a region such as us-central1, not "mars"'],
-    ] as const) {
+    ] as const).map(async ([args, message]) => {
       const bad = await run(process.execPath, [MAIN, 'env', '--data-dir', dataDir, ...args]).then(() => undefined, (e: { code: number; stderr: string }) => e);
       assert.equal(bad?.code, 1, args.join(' '));
       assert.ok(bad.stderr.startsWith(`gantry: env: ${message}`), bad.stderr);
-    }
+    }));
   } finally {
     await g.kill('SIGTERM');
   }
