@@ -1,5 +1,5 @@
 // Assembles a Gantry: store, clock, controllers, and every API on one HTTP origin.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { StorageService, registerPathStyleUpload, registerStorage } from './apis/storage/storage.js';
 import { registerPlatform } from './apis/platform/index.js';
@@ -270,7 +270,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   void tls.ready().catch((e: Error) => log.error(`TLS certificate: ${e.message}`));
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   baseUrl = `http://${host}:${port}`;
-  lock?.update({ url: baseUrl, tlsCertFile: tls.certFile });
+  lock?.update({ url: baseUrl, tlsCertFile: resolve(tls.certFile) });
   return {
     url: `http://${host}:${port}`, port, clock, runtime, log, tlsCertFile: tls.certFile, routes: () => app.router.templates(),
     connections: () => ({ size: app.slots.size, evicted: app.slots.evicted }),

@@ -72,7 +72,7 @@ function die(msg: string): never {
 }
 
 if (process.argv[2] === 'env') {
-  try { process.stdout.write(envCommand(process.argv.slice(3))); } catch (e) { die(`env: ${(e as Error).message.split(/\.\s|\n/)[0]}`); }
+  try { process.stdout.write(await envCommand(process.argv.slice(3))); } catch (e) { die(`env: ${(e as Error).message.split(/\.\s|\n/)[0]}`); }
   process.exit(0);
 }
 

@@ -188,11 +188,27 @@ export class App {
     }, serve);
     // An Expect other than 100-continue is served as if absent (Node would answer a bare 417).
     server.on('checkExpectation', serve);
-    // CONNECT (a proxy tunnel) is no method of any API here: refused after the guard, in Google's shape.
-    server.on('connect', (req: IncomingMessage, socket: Socket) => {
-      let e: ApiError = errors.routeNotFound('CONNECT', String(req.url ?? ''));
-      try { this.guard.check(req.headers); } catch (refusal) { e = refusal as ApiError; }
-      socket.end(rawErrorResponse(e));
+    // CONNECT: clients given Gantry as their HTTP proxy (`gantry env`) open tunnels for their TLS and gRPC
+    // connections. A tunnel to a host Gantry answers (loopback names, --allow-hosts) is served here, as if the client
+    // had connected directly: its bytes go through the same protocol sniffing, and every request inside meets the
+    // guard again. Any other target is refused; nothing is ever forwarded or connected to.
+    server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      // Node detached its own handlers from the socket: a client resetting it must not take the process down.
+      socket.on('error', () => socket.destroy());
+      try {
+        // A CONNECT's target is its authority: a client that sends no Host is taken to address the target.
+        this.guard.check(req.headers.host === undefined ? { ...req.headers, host: String(req.url ?? '') } : req.headers);
+        this.guard.checkTunnelTarget(String(req.url ?? ''));
+      } catch (e) {
+        const refusal = e as ApiError;
+        this.opts.log.info(`CONNECT ${clip(String(req.url), 200)} ${refusal.httpStatus} refused: ${refusal.message}`);
+        socket.end(rawErrorResponse(refusal));
+        return;
+      }
+      if (this.logsRequests) this.opts.log.info(`CONNECT ${clip(String(req.url), 200)} 200 tunnel served by Gantry`);
+      socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
+      if (head.length) socket.unshift(head);
+      this.accept(socket);
     });
     // One port for every transport: a connection that opens with HTTP/2's preface is a gRPC client's (cleartext,
     // prior knowledge), one that opens with a TLS handshake goes to the TLS terminator, and everything else is
@@ -201,18 +217,22 @@ export class App {
     server.removeAllListeners('connection');
     this.http1 = socket => { for (const l of http1) l.call(server, socket); };
     server.on('connection', (socket: Socket) => {
-      if (!slots.admit(socket)) return;
-      const other = this.others;
-      if (!other) return this.http1(socket);
-      sniffProtocol(socket, protocol => {
-        if (protocol === 'http2' && other.http2) { slots.handedOver(socket); other.http2(socket); }
-        else if (protocol === 'tls' && other.tls) { slots.handedOver(socket); other.tls(socket); }
-        else { this.http1(socket); socket.resume(); }
-      });
+      if (slots.admit(socket)) this.accept(socket);
     });
     server.keepAliveTimeout = 5_000;
     server.setTimeout(120_000);
     return server;
+  }
+
+  /** Serves a connection (a new one, or a proxy tunnel's) in whichever protocol its first bytes speak. */
+  private accept(socket: Socket): void {
+    const other = this.others;
+    if (!other) return this.http1(socket);
+    sniffProtocol(socket, protocol => {
+      if (protocol === 'http2' && other.http2) { this.slots.handedOver(socket); other.http2(socket); }
+      else if (protocol === 'tls' && other.tls) { this.slots.handedOver(socket); other.tls(socket); }
+      else { this.http1(socket); socket.resume(); }
+    });
   }
 
   /** A request without a body, answered straight from the listener (no Fastify routing, hooks or reply). */
@@ -432,7 +452,7 @@ function bodyLimit(url: string, method?: string): number {
   return method === 'PUT' && !API_ROOTS.test(url) ? UPLOAD_BODY_LIMIT : JSON_BODY_LIMIT;
 }
 
-/** A whole HTTP response carrying `e` (its headers only, answering a HEAD), for sockets no request/response object wraps (parse errors, CONNECT). */
+/** A whole HTTP response carrying `e` (its headers only, answering a HEAD), for sockets no request/response object wraps (parse errors, refused CONNECTs). */
 function rawErrorResponse(e: ApiError, head = false): string {
   const body = JSON.stringify(e.toBody());
   return `HTTP/1.1 ${e.httpStatus} ${STATUS_CODES[e.httpStatus] ?? 'Error'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`;

@@ -72,6 +72,20 @@ export class RequestGuard {
     }
   }
 
+  /**
+   * A proxy tunnel (CONNECT `host:port`) is served only when its host is one Gantry answers itself (loopback names,
+   * --allow-hosts): the tunnel is Gantry, never a connection onwards.
+   */
+  checkTunnelTarget(authority: string): void {
+    const m = /^(.*):(\d{1,5})$/.exec(authority);
+    if (!m || hostName(authority) === undefined || Number(m[2]) > 65535) {
+      throw errors.invalidArgument(`Invalid CONNECT target "${clip(authority)}": expected host:port.`, '');
+    }
+    if (!this.hostAllowed(authority)) {
+      throw new ApiError('PERMISSION_DENIED', `CONNECT to "${clip(authority)}" is refused: Gantry is no proxy to other hosts, it serves tunnels only to itself (loopback names and the hosts given with --allow-hosts).`);
+    }
+  }
+
   /** JSON APIs take only JSON bodies: a form or text/plain body is what a page sends without a CORS preflight. */
   static checkJsonBody(headers: Headers, body: Buffer | undefined): void {
     if (!body || body.length === 0) return;

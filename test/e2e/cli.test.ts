@@ -87,7 +87,7 @@ test('gantry env points gcloud at the running Gantry (REST, Cloud Run through th
     const ps = await gantry(['env', '--data-dir', dataDir, '--shell', 'powershell']);
     assert.match(ps.stdout, new RegExp(`^\\$env:GANTRY_URL = '${g.url}'$`, 'm'));
     const bad = await gantry(['env', '--shell', 'tcsh', '--data-dir', dataDir]);
-    assert.deepEqual([bad.code, bad.stderr.trim()], [1, 'gantry: env: --shell must be bash, fish or powershell, not "tcsh"']);
+    assert.deepEqual([bad.code, bad.stderr.trim()], [1, 'gantry: env: --shell must be one of bash, zsh, fish, powershell, not "tcsh"']);
   } finally {
     await g.kill('SIGTERM');
   }
