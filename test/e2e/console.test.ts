@@ -1,6 +1,7 @@
 // The web console in a real browser (playwright-core driving Debian's chromium, headless): it shows every API's
-// pages, approves a pending rollout with a click and follows it live as the clock moves, runs a Cloud Run job from
-// its page, works with the keyboard and on a phone's screen, passes axe-core's WCAG checks, runs under its CSP without an error,
+// pages, approves a pending rollout with a click and follows it live as the clock moves, follows executions and
+// rollouts live on a real clock while they run, runs a Cloud Run job from its page, works with the keyboard, on a
+// phone's screen and in dark mode, passes axe-core's WCAG checks, runs under its CSP without an error,
 // and takes the screenshots the README shows (written to docs/console/ with GANTRY_UPDATE_SCREENSHOTS=1).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,12 +38,12 @@ after(async () => {
   await g?.close();
 });
 
-async function open(path: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
+async function open(path: string, viewport = { width: 1280, height: 800 }, base = g.url): Promise<Page> {
   const page = await browser.newPage({ viewport });
   page.on('pageerror', e => pageErrors.push(`${path}: ${e.message}`));
   // An API's 4xx answer is logged by the browser too; the console shows it, so only other errors count.
   page.on('console', m => { if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) pageErrors.push(`${path}: ${m.text()}`); });
-  await page.goto(`${g.url}/console${path}`);
+  await page.goto(`${base}/console${path}`);
   await page.getByRole('main').waitFor();
   return page;
 }
@@ -154,6 +155,66 @@ test('a Cloud Run job runs from its page; the execution appears and its tasks fi
   await page.close();
 });
 
+test('on a real clock, an execution page and its job page follow the tasks live to the end, with no reload', async () => {
+  // Work takes real time here: each task 2.5 s, one at a time, so the pages are open while it runs.
+  const live = await startTestGantry({ taskMs: 2_500, jobMs: 30, renderMs: 30 });
+  try {
+    const L = 'projects/live/locations/us-central1';
+    await caller(live.url)('POST', `/v2/${L}/jobs?jobId=batch`, { template: { taskCount: 2, parallelism: 1, template: { containers: [{ image: 'us-docker.pkg.dev/live/batch:1' }] } } });
+    const job = await open('#/p/live/run/us-central1/batch', undefined, live.url);
+    await job.evaluate(() => { (window as unknown as { mark: number }).mark = 1; });
+    await job.getByRole('button', { name: 'Run' }).click();
+    const started = job.getByRole('status').filter({ hasText: 'Started execution' }).getByRole('link');
+    const eid = (await started.innerText()).trim();
+    const ex = await open(`#/p/live/run/us-central1/batch/executions/${eid}`, undefined, live.url);
+    await ex.evaluate(() => { (window as unknown as { mark: number }).mark = 1; });
+    const fields = ex.locator('dl.fields');
+    await fields.getByText('0/2 succeeded, 1 running').waitFor();
+    const executions = job.getByRole('region', { name: 'Executions' });
+    // Each task's progress reaches both pages as it happens: the job page sees the first task finish on its own.
+    await Promise.all([
+      executions.getByText('1/2 succeeded, 1 running').waitFor({ timeout: 10_000 }),
+      fields.getByText('1/2 succeeded, 1 running').waitFor({ timeout: 10_000 }),
+    ]);
+    await Promise.all([
+      executions.getByText('2/2 succeeded').waitFor({ timeout: 10_000 }),
+      fields.locator('.state', { hasText: /^succeeded$/ }).waitFor({ timeout: 10_000 }),
+      ex.getByRole('region', { name: 'Tasks' }).locator('.state.good').nth(1).waitFor({ timeout: 10_000 }),
+    ]);
+    for (const page of [job, ex]) {
+      assert.equal(await page.evaluate(() => (window as unknown as { mark?: number }).mark), 1, 'the page was never reloaded');
+      await page.close();
+    }
+  } finally {
+    await live.close();
+  }
+});
+
+test('on a real clock, a rollout page follows its deploy live to SUCCEEDED', async () => {
+  const live = await startTestGantry({ jobMs: 2_500, renderMs: 30 });
+  try {
+    const c = caller(live.url);
+    const L = 'projects/live/locations/us-central1';
+    await c('POST', `/v1/${L}/targets?targetId=dev`, { run: { location: L } });
+    await c('POST', `/v1/${L}/deliveryPipelines?deliveryPipelineId=web`, { serialPipeline: { stages: [{ targetId: 'dev', strategy: { standard: { verify: true } } }] } });
+    await c('POST', `/v1/${L}/deliveryPipelines/web/releases?releaseId=r1`, {});
+    for (let i = 0; i < 100 && (await c('GET', `/v1/${L}/deliveryPipelines/web/releases/r1`)).renderState !== 'SUCCEEDED'; i++) await new Promise(r => setTimeout(r, 50));
+    await c('POST', `/v1/${L}/deliveryPipelines/web/releases/r1/rollouts?rolloutId=r1-to-dev-0001`, { targetId: 'dev' });
+    const page = await open('#/p/live/deploy/us-central1/web/releases/r1/rollouts/r1-to-dev-0001', undefined, live.url);
+    await page.evaluate(() => { (window as unknown as { mark: number }).mark = 1; });
+    const fields = page.locator('dl.fields');
+    await fields.locator('.state').first().filter({ hasText: /^in progress$/ }).waitFor();
+    const stable = page.locator('.phase', { hasText: 'Phase stable' });
+    // The deploy job finishes, then verify, then the rollout: each seen as it happens.
+    await stable.locator('.job', { hasText: 'verify' }).locator('.job-head .state', { hasText: /^in progress$/ }).waitFor({ timeout: 10_000 });
+    await fields.locator('.state').first().filter({ hasText: /^succeeded$/ }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.evaluate(() => (window as unknown as { mark?: number }).mark), 1, 'the page was never reloaded');
+    await page.close();
+  } finally {
+    await live.close();
+  }
+});
+
 test('App Hosting: a backend\'s traffic, builds with their errors, rollouts, the build log and the app link', async () => {
   const page = await open(`#/p/${P}/apphosting/us-central1/storefront`);
   await page.getByRole('list', { name: 'Traffic split' }).getByText('build-1 100%').waitFor();
@@ -213,6 +274,67 @@ test('on a phone\'s screen the pages fit their width, and the rollout page still
   assert.ok(overflow <= 0, `nothing sticks out sideways (${overflow}px)`);
   await shot(page, 'phone-rollout');
   await page.close();
+});
+
+test('page titles name the page once; keyboard navigation moves focus to the page with no ring around it', async () => {
+  const page = await open('');
+  await page.getByRole('heading', { level: 1, name: 'Projects' }).waitFor();
+  assert.equal(await page.title(), 'Projects · Gantry');
+  await page.getByRole('link', { name: P, exact: true }).first().focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Delivery pipelines' }).waitFor();
+  assert.equal(await page.title(), 'Delivery pipelines · Gantry');
+  await page.getByRole('link', { name: 'Cloud Run jobs' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Cloud Run jobs' }).waitFor();
+  await page.waitForFunction(() => document.activeElement?.tagName === 'MAIN');
+  // Focus is where a screen reader expects it, but the whole page is not wrapped in the focus ring.
+  assert.equal(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle), 'none');
+  // A keyboard user tabbing on still sees the ring on what they reach.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle), 'solid');
+  await page.close();
+});
+
+test('the clock page keeps the project chosen, in its address too', async () => {
+  const page = await open(`#/p/${P}/run`);
+  await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Clock & scenarios' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Clock & scenarios' }).waitFor();
+  assert.equal(new URL(page.url()).hash, `#/p/${P}/clock`);
+  const check = async () => {
+    assert.equal(await page.getByRole('combobox', { name: 'Project' }).inputValue(), P);
+    assert.equal(await page.getByRole('link', { name: 'Cloud Deploy' }).getAttribute('href'), `#/p/${P}/deploy`);
+  };
+  await check();
+  // In a new tab (no session yet) the address alone brings the project back.
+  const fresh = await browser.newContext();
+  const other = await fresh.newPage();
+  await other.goto(page.url());
+  await other.getByRole('heading', { level: 1, name: 'Clock & scenarios' }).waitFor();
+  assert.equal(await other.getByRole('combobox', { name: 'Project' }).inputValue(), P);
+  await fresh.close();
+  await page.close();
+});
+
+test('dark mode follows the system setting', async () => {
+  const context = await browser.newContext({ colorScheme: 'dark' });
+  try {
+    const page = await context.newPage();
+    page.on('pageerror', e => pageErrors.push(`dark: ${e.message}`));
+    await page.goto(`${g.url}/console#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-dev-0001`);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    const luminance = (rgb: string) => { const [r, gr, b] = rgb.match(/\d+/g)!.map(Number); return (0.2126 * r + 0.7152 * gr + 0.0722 * b) / 255; };
+    const colours = await page.evaluate(() => ({ bg: getComputedStyle(document.body).backgroundColor || getComputedStyle(document.documentElement).backgroundColor,
+      root: getComputedStyle(document.documentElement).backgroundColor, text: getComputedStyle(document.querySelector('h1')!).color,
+      panel: getComputedStyle(document.querySelector('section')!).backgroundColor, select: getComputedStyle(document.querySelector('select')!).backgroundColor }));
+    assert.ok(luminance(colours.root) < 0.15, `a dark background (${colours.root})`);
+    assert.ok(luminance(colours.panel) < 0.2, `dark panels (${colours.panel})`);
+    assert.ok(luminance(colours.select) < 0.25, `dark form controls (${colours.select})`);
+    assert.ok(luminance(colours.text) > 0.8, `light text (${colours.text})`);
+    await shot(page, 'dark-rollout');
+  } finally {
+    await context.close();
+  }
 });
 
 test('off loopback with a token: the console loads without it, and calls the APIs with the token from its URL', async () => {
@@ -288,9 +410,9 @@ test('every page passes axe-core\'s WCAG 2 A and AA checks, at 1280×800 and on 
     `#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-dev-0001`, `#/p/${P}/run`, `#/p/${P}/run/us-central1/nightly-report`,
     `#/p/${P}/apphosting`, `#/p/${P}/apphosting/us-central1/storefront`, `#/p/${P}/apphosting/us-central1/storefront/builds/build-2`, '#/clock',
   ];
-  for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+  for (const [viewport, colorScheme] of [[{ width: 1280, height: 800 }, 'light'], [{ width: 390, height: 844 }, 'light'], [{ width: 1280, height: 800 }, 'dark']] as const) {
     // axe is injected as a script of its own, which the console's CSP would refuse: this context lets it in.
-    const context = await browser.newContext({ viewport, bypassCSP: true });
+    const context = await browser.newContext({ viewport, colorScheme, bypassCSP: true });
     try {
       const page = await context.newPage();
       for (const path of pages) {
@@ -303,7 +425,7 @@ test('every page passes axe-core\'s WCAG 2 A and AA checks, at 1280×800 and on 
           const r = await w.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
           return r.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`);
         });
-        assert.deepEqual(violations, [], `${path || '/'} at ${viewport.width}px`);
+        assert.deepEqual(violations, [], `${path || '/'} at ${viewport.width}px, ${colorScheme}`);
       }
     } finally {
       await context.close();
