@@ -248,6 +248,15 @@ function nextPhase(rollout: Json): string | undefined {
   return i > 0 && ['SUCCEEDED', 'SKIPPED'].includes(phases[i - 1].state) ? phases[i].id : undefined;
 }
 
+/** Rollout states that still wait or run on their target. */
+const UNFINISHED = new Set(['PENDING_APPROVAL', 'PENDING', 'PENDING_RELEASE', 'IN_PROGRESS', 'HALTED']);
+
+/** A target's rollouts (of any release of the pipeline) that have not finished, from its newest 50. */
+async function unfinishedOn(pipeline: string, target: string): Promise<Json[]> {
+  const page = await get<{ rollouts?: Json[] }>(`${V1}${pipeline}/releases/-/rollouts?pageSize=50&filter=${encodeURIComponent(`targetId="${target}"`)}&orderBy=${encodeURIComponent('createTime desc')}`);
+  return (page.rollouts ?? []).filter(r => UNFINISHED.has(String(r.state)));
+}
+
 function Rollout({ project, loc, pid, rid, ro }: { project: string; loc: string; pid: string; rid: string; ro: string }) {
   const name = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}/releases/${rid}/rollouts/${ro}`;
   const release = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}/releases/${rid}`;
@@ -266,9 +275,13 @@ function Rollout({ project, loc, pid, rid, ro }: { project: string; loc: string;
     const to = r.state === 'SUCCEEDED' && !r.controllerRollout ? stages[stages.indexOf(r.targetId) + 1] : undefined;
     const promote = async () => {
       const n = siblings.filter(s => s.targetId === to).length + 1;
-      const id = `${rid}-to-${to}-${String(n).padStart(4, '0')}`;
-      await post(`${V1}${release}/rollouts?rolloutId=${encodeURIComponent(id)}`, { targetId: to });
-      setPromoted(id);
+      const rolloutId = `${rid}-to-${to}-${String(n).padStart(4, '0')}`;
+      // Asked, as gcloud asks, naming what already waits on the target (read now, not when the page loaded).
+      const waiting = await unfinishedOn(`projects/${project}/locations/${loc}/deliveryPipelines/${pid}`, String(to));
+      const note = waiting.map(w => ` Rollout ${id(w.name)} (release ${String(w.name).split('/')[7]}) is already ${String(w.state).replace(/_/g, ' ').toLowerCase()} on ${to}.`).join('');
+      if (!window.confirm(`Promote release ${rid} to ${to}? This creates rollout ${rolloutId}.${note}`)) return;
+      await post(`${V1}${release}/rollouts?rolloutId=${encodeURIComponent(rolloutId)}`, { targetId: to });
+      setPromoted(rolloutId);
     };
     return (
       <>

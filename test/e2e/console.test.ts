@@ -354,6 +354,25 @@ test('off loopback with a token: the console loads without it, and calls the API
   }
 });
 
+test('Promote asks first, naming the rollout that already waits on the target', async () => {
+  const call = caller(g.url);
+  const base = `/v1/${DEMO_LOC}/deliveryPipelines/web-app/releases`;
+  await call('POST', `${base}/v1/rollouts?rolloutId=v1-to-prod-0002`, { targetId: 'prod' });
+  const page = await open(`#/p/${P}/deploy/us-central1/web-app/releases/v1/rollouts/v1-to-staging-0001`);
+  // The dialog blocks the page until answered: answered (no) as it opens.
+  const asked = new Promise<{ type: string; message: string }>(resolve => page.once('dialog', d => { resolve({ type: d.type(), message: d.message() }); void d.dismiss(); }));
+  await page.getByRole('button', { name: 'Promote to prod' }).click();
+  const dialog = await Promise.race([asked, new Promise<undefined>(r => setTimeout(r, 5_000))]);
+  assert.ok(dialog, 'Promote asks before it creates a rollout');
+  assert.equal(dialog.type, 'confirm');
+  assert.match(dialog.message, /^Promote release v1 to prod\? This creates rollout v1-to-prod-0003\. Rollout v1-to-prod-0002 \(release v1\) is already pending approval on prod\.$/);
+  await page.waitForFunction(() => !document.querySelector('button[aria-busy="true"]'));
+  const prod = ((await call('GET', `${base}/v1/rollouts`)).rollouts as { name: string }[]).map(r => r.name.split('/').pop()).filter(n => n!.includes('prod'));
+  assert.deepEqual(prod.sort(), ['v1-to-prod-0001', 'v1-to-prod-0002'], 'saying no creates nothing');
+  await call('POST', `${base}/v1/rollouts/v1-to-prod-0002:approve`, { approved: false });
+  await page.close();
+});
+
 test('every rollout verb from its button: retry, promote, approve, advance, terminate, ignore, cancel, reject', async () => {
   const call = caller(g.url);
   const base = `/v1/${DEMO_LOC}/deliveryPipelines/web-app/releases`;
@@ -369,7 +388,7 @@ test('every rollout verb from its button: retry, promote, approve, advance, term
   await shows('succeeded');
   assert.equal(await state('v2/rollouts/v2-to-staging-0001'), 'SUCCEEDED');
 
-  // Promote v2 to prod, named as gcloud names it; then approval, and a canary phase that waits to be advanced.
+  // Promote v2 to prod (confirmed), named as gcloud names it; then approval, and a canary phase that waits to be advanced.
   await page.getByRole('button', { name: 'Promote to prod' }).click();
   await page.getByRole('status').filter({ hasText: 'Created rollout' }).getByRole('link', { name: 'v2-to-prod-0001' }).click();
   await page.getByRole('heading', { name: 'Rollout v2-to-prod-0001' }).waitFor();
