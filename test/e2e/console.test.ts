@@ -93,6 +93,36 @@ test('pipelines show their stages and what each target runs; a release lists its
   await page.close();
 });
 
+test('a release links each target\'s rendered manifest and render log, and shows what changed since the release before there', async () => {
+  const page = await open(`#/p/${P}/deploy/us-central1/web-app/releases/v2`);
+  const renders = page.getByRole('region', { name: 'Target renders' });
+  const manifest = renders.getByRole('link', { name: 'Manifest for dev' });
+  await manifest.waitFor();
+  // The links are Cloud Storage's own media URLs for the objects targetArtifacts names.
+  const fetched = async (name: string) => {
+    const href = (await renders.getByRole('link', { name }).getAttribute('href'))!;
+    assert.match(href, /^\/download\/storage\/v1\/b\/us-central1\.deploy-artifacts\.demo-shop\.appspot\.com\/o\/v2-[0-9a-f]+%2Fdev%2F/);
+    const r = await fetch(g.url + href);
+    assert.equal(r.status, 200, href);
+    return r.text();
+  };
+  assert.match(await fetched('Manifest for dev'), /image: us-docker\.pkg\.dev\/demo\/web-app:1\.1\.0/);
+  assert.match(await fetched('Render log for dev'), /Rendered 1 manifest\(s\) for target "dev"/);
+  // dev ran v1 before v2; staging still runs v1 (v2 failed there); prod has run nothing, so it has nothing to compare.
+  await renders.locator('summary', { hasText: 'Changes on staging since v1' }).waitFor();
+  assert.equal(await renders.locator('summary', { hasText: 'Changes on prod' }).count(), 0);
+  await renders.locator('summary', { hasText: 'Changes on dev since v1' }).click();
+  const diff = page.getByLabel('Manifest changes on dev since v1');
+  await diff.waitFor();
+  const lines = (await diff.innerText()).split('\n');
+  assert.ok(lines.includes('-       - image: us-docker.pkg.dev/demo/web-app:1.0.0'), lines.join('\n'));
+  assert.ok(lines.includes('+       - image: us-docker.pkg.dev/demo/web-app:1.1.0'), lines.join('\n'));
+  assert.ok(lines.some(l => /^- +value: classic/.test(l)) && lines.some(l => /^\+ +value: express/.test(l)), lines.join('\n'));
+  assert.ok(lines.every(l => /^[-+ ] |^⋯ \d+ unchanged lines?$/.test(l)), 'every line says how it changed');
+  await shot(page, 'deploy-release');
+  await page.close();
+});
+
 test('a rollout\'s timeline shows each attempt with its failure and its log', async () => {
   const page = await open(`#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-dev-0001`);
   await page.getByText('2 attempts').waitFor();
