@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, get, post } from './api.js';
 import { onEvent, useLive } from './live.js';
+import { StateSection } from './state.js';
 import { Action, ErrorNote, link, Loading, Page, Section, Table } from './ui.js';
 
 interface ClockView { mode: 'real' | 'virtual'; now: string }
@@ -136,11 +137,12 @@ function Scenarios() {
   );
 }
 
-export function ClockPage() {
+export function ClockPage({ project }: { project?: string }) {
   return (
     <Page title="Clock & scenarios" crumbs={[['Gantry', '#/']]}>
       <ClockPanel />
       <Scenarios />
+      <StateSection project={project} />
     </Page>
   );
 }

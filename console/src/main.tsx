@@ -9,6 +9,8 @@ import { ClockBadge, ClockPage, clockLink } from './clock.js';
 import { DeployPage } from './deploy.js';
 import { RunPage } from './run.js';
 import { AppHostingPage } from './apphosting.js';
+import { SecretsPage } from './secrets.js';
+import { LogsPage } from './logs.js';
 
 function useRoute(): string[] {
   const parse = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(s => { try { return decodeURIComponent(s); } catch { return s; } });
@@ -25,7 +27,7 @@ function useRoute(): string[] {
   return route;
 }
 
-const SECTIONS: [string, string][] = [['deploy', 'Cloud Deploy'], ['run', 'Cloud Run jobs'], ['apphosting', 'App Hosting']];
+const SECTIONS: [string, string][] = [['deploy', 'Cloud Deploy'], ['run', 'Cloud Run jobs'], ['apphosting', 'App Hosting'], ['secrets', 'Secret Manager'], ['logs', 'Logs']];
 
 function useProjects() {
   return useLive(async () => (await get<{ projects?: string[] }>('/gantry/v1/projects')).projects ?? [], [''], []);
@@ -83,17 +85,19 @@ function NotFound() {
 function App() {
   const route = useRoute();
   const [first, project, section, ...rest] = route;
-  let page;
-  if (!first) page = <Home />;
-  else if (first === 'clock' || (first === 'p' && project && section === 'clock' && !rest.length)) page = <ClockPage />;
-  else if (first === 'p' && project && section === 'deploy') page = <DeployPage project={project} path={rest} />;
-  else if (first === 'p' && project && section === 'run') page = <RunPage project={project} path={rest} />;
-  else if (first === 'p' && project && section === 'apphosting') page = <AppHostingPage project={project} path={rest} />;
-  else page = <NotFound />;
   // The clock belongs to no project, but its page keeps the one chosen in its address (`#/p/{project}/clock`), or
   // the tab's last one.
   if (first === 'p' && project) sessionStorage.setItem('gantry.project', project);
   const current = first === 'p' ? project : sessionStorage.getItem('gantry.project') ?? undefined;
+  let page;
+  if (!first) page = <Home />;
+  else if (first === 'clock' || (first === 'p' && project && section === 'clock' && !rest.length)) page = <ClockPage project={current} />;
+  else if (first === 'p' && project && section === 'deploy') page = <DeployPage project={project} path={rest} />;
+  else if (first === 'p' && project && section === 'run') page = <RunPage project={project} path={rest} />;
+  else if (first === 'p' && project && section === 'apphosting') page = <AppHostingPage project={project} path={rest} />;
+  else if (first === 'p' && project && section === 'secrets') page = <SecretsPage project={project} path={rest} />;
+  else if (first === 'p' && project && section === 'logs' && !rest.length) page = <LogsPage key={project} project={project} />;
+  else page = <NotFound />;
   return (
     <>
       <Header project={current} section={first === 'clock' ? 'clock' : section} />

@@ -11,9 +11,9 @@ export function link(...parts: string[]): string {
   return '#/' + parts.map(encodeURIComponent).join('/');
 }
 
-const GOOD = new Set(['SUCCEEDED', 'READY', 'CONDITION_SUCCEEDED', 'ACTIVE', 'DOES_NOT_NEED_APPROVAL', 'APPROVED']);
-const BAD = new Set(['APPROVAL_REJECTED', 'FAILED', 'CONDITION_FAILED', 'REJECTED', 'TERMINATED', 'ABORTED', 'CANCELLED', 'FAILURE']);
-const WAIT = new Set(['PENDING_APPROVAL', 'NEEDS_APPROVAL', 'PENDING', 'QUEUED', 'PENDING_RELEASE', 'PENDING_BUILD', 'HALTED']);
+const GOOD = new Set(['SUCCEEDED', 'READY', 'ENABLED', 'CONDITION_SUCCEEDED', 'ACTIVE', 'DOES_NOT_NEED_APPROVAL', 'APPROVED']);
+const BAD = new Set(['APPROVAL_REJECTED', 'FAILED', 'CONDITION_FAILED', 'REJECTED', 'TERMINATED', 'ABORTED', 'CANCELLED', 'FAILURE', 'ERROR', 'CRITICAL', 'ALERT', 'EMERGENCY']);
+const WAIT = new Set(['DISABLED', 'WARNING', 'PENDING_APPROVAL', 'NEEDS_APPROVAL', 'PENDING', 'QUEUED', 'PENDING_RELEASE', 'PENDING_BUILD', 'HALTED']);
 const BUSY = new Set(['IN_PROGRESS', 'BUILDING', 'DEPLOYING', 'PROGRESSING', 'CANCELLING', 'TERMINATING', 'RUNNING', 'CONDITION_RECONCILING', 'BUILT']);
 
 /** A state as a coloured badge; the text always says the state (colour is never the only cue). */

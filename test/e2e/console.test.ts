@@ -263,6 +263,74 @@ test('App Hosting: a backend\'s traffic, builds with their errors, rollouts, the
   await page.close();
 });
 
+test('Secret Manager: secrets and versions, and a value only when the user reveals it', async () => {
+  const accessed: string[] = [];
+  const page = await open(`#/p/${P}/secrets`);
+  page.on('request', r => { if (r.url().includes(':access')) accessed.push(r.url()); });
+  await page.getByRole('link', { name: 'stripe-key' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Secret stripe-key' }).waitFor();
+  const versions = page.getByRole('region', { name: 'Versions' });
+  await versions.getByText('disabled').waitFor();
+  assert.doesNotMatch(await page.content(), /sk_test/, 'no value is on the page');
+  assert.deepEqual(accessed, [], 'no value was read');
+  assert.equal(await versions.getByRole('button', { name: 'Reveal version 1' }).count(), 0, 'a disabled version cannot be read');
+  await versions.getByRole('button', { name: 'Reveal version 2' }).click();
+  assert.equal(await page.getByLabel('Value of version 2').innerText(), 'sk_test_second');
+  assert.equal(accessed.length, 1);
+  assert.match(accessed[0], /\/secrets\/stripe-key\/versions\/2:access$/);
+  await versions.getByRole('button', { name: 'Hide version 2' }).click();
+  assert.doesNotMatch(await page.content(), /sk_test/);
+  await page.close();
+});
+
+test('the logs page queries Cloud Logging with a filter, and follows new entries live', async () => {
+  const page = await open(`#/p/${P}/logs`);
+  const entries = page.getByRole('region', { name: 'Entries' });
+  await entries.getByText('order 1001 paid').waitFor();
+  await entries.getByText('payment declined for order 1002').waitFor();
+  await page.getByLabel(/^Filter/).fill('logName:"checkout" AND severity>=ERROR');
+  await page.getByRole('button', { name: 'Run query' }).click();
+  await entries.getByText('order 1001 paid').waitFor({ state: 'detached' });
+  await entries.getByText('payment declined for order 1002').waitFor();
+  // A bad filter is the API's 400, shown.
+  await page.getByLabel(/^Filter/).fill('severity>>');
+  await page.getByRole('button', { name: 'Run query' }).click();
+  await page.getByRole('alert').filter({ hasText: 'INVALID_ARGUMENT' }).waitFor();
+  await page.getByLabel(/^Filter/).fill('logName:"checkout"');
+  await page.getByRole('button', { name: 'Run query' }).click();
+  await entries.getByText('order 1001 paid').waitFor();
+  await page.getByLabel('Follow new entries').check();
+  await caller(g.url)('POST', '/v2/entries:write', { entries: [{ logName: `projects/${P}/logs/checkout`, resource: { type: 'global' }, severity: 'WARNING', textPayload: 'order 1003 is slow' }] });
+  await entries.getByText('order 1003 is slow').waitFor({ timeout: 10_000 });
+  assert.equal(await entries.getByText('order 1001 paid').count(), 1, 'nothing shown twice');
+  await page.close();
+});
+
+test('the state buttons download a snapshot and reset a project after confirming', async () => {
+  const call = caller(g.url);
+  await call('POST', '/v1/projects/scratch/secrets?secretId=temp', { replication: { automatic: {} } });
+  const page = await open('#/p/scratch/clock');
+  const state = page.getByRole('region', { name: 'State' });
+  const downloaded = page.waitForEvent('download');
+  await state.getByRole('button', { name: 'Download snapshot of scratch' }).click();
+  const file = await (await downloaded).path();
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(lines.some(l => JSON.stringify(l).includes('secrets/temp')), 'the snapshot holds the project\'s secret');
+  assert.ok(!lines.some(l => JSON.stringify(l).includes(P)), 'and nothing of another project');
+  const asked: string[] = [];
+  page.once('dialog', d => { asked.push(d.message()); void d.dismiss(); });
+  await state.getByRole('button', { name: 'Reset scratch' }).click();
+  await page.waitForFunction(() => !document.querySelector('button[aria-busy="true"]'));
+  assert.match(asked[0] ?? '', /Delete everything stored in project scratch\?/);
+  assert.equal(((await call('GET', '/v1/projects/scratch/secrets')).secrets as unknown[]).length, 1, 'saying no deletes nothing');
+  page.once('dialog', d => void d.accept());
+  await state.getByRole('button', { name: 'Reset scratch' }).click();
+  await state.getByRole('status').filter({ hasText: 'Reset scratch' }).waitFor();
+  assert.equal((await call('GET', '/v1/projects/scratch/secrets')).secrets, undefined);
+  assert.ok(((await call('GET', `/v1/projects/${P}/secrets`)).secrets as unknown[]).length > 0, 'other projects are left alone');
+  await page.close();
+});
+
 test('the clock page advances the clock and adds and removes outcome rules', async () => {
   const page = await open('#/clock');
   const now = async () => Date.parse((await caller(g.url)('GET', '/gantry/v1/clock')).now);
@@ -458,6 +526,7 @@ test('every page passes axe-core\'s WCAG 2 A and AA checks, at 1280×800 and on 
     '', `#/p/${P}/deploy`, `#/p/${P}/deploy/us-central1/web-app`, `#/p/${P}/deploy/us-central1/web-app/releases/v2`,
     `#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-dev-0001`, `#/p/${P}/run`, `#/p/${P}/run/us-central1/nightly-report`,
     `#/p/${P}/apphosting`, `#/p/${P}/apphosting/us-central1/storefront`, `#/p/${P}/apphosting/us-central1/storefront/builds/build-2`, '#/clock',
+    `#/p/${P}/secrets`, `#/p/${P}/secrets/stripe-key`, `#/p/${P}/logs`,
   ];
   for (const [viewport, colorScheme] of [[{ width: 1280, height: 800 }, 'light'], [{ width: 390, height: 844 }, 'light'], [{ width: 1280, height: 800 }, 'dark']] as const) {
     // axe is injected as a script of its own, which the console's CSP would refuse: this context lets it in.

@@ -2,7 +2,7 @@
 // pipeline (dev → staging → canary prod that needs approval) with releases rendered from a real source (v2 changes
 // the image and a deploy parameter), a failed-and-retried verify and a
 // rollout waiting for approval; Cloud Run jobs with finished, failed and running executions; an App Hosting backend
-// with builds (one failed), rollouts and its traffic; and outcome rules. Used by the console's browser tests and
+// with builds (one failed), rollouts and its traffic; a secret with versions; log entries; and outcome rules. Used by the console's browser tests and
 // by `npm run screenshots`.
 import { pathToFileURL } from 'node:url';
 import { appFiles, makeRepo } from './apphosting.js';
@@ -78,6 +78,16 @@ export async function seedDemo(url: string): Promise<void> {
   await advance('10m');
   await c('POST', `/v2/${L}/jobs/nightly-report:run`, {});
   await advance('1s');
+
+  // Secret Manager: a secret with a disabled first version; Cloud Logging: an app's own entries.
+  const S = `/v1/projects/${DEMO_PROJECT}/secrets`;
+  await c('POST', `${S}?secretId=stripe-key`, { replication: { automatic: {} }, labels: { team: 'payments' } });
+  for (const v of ['sk_test_first', 'sk_test_second']) await c('POST', `${S}/stripe-key:addVersion`, { payload: { data: Buffer.from(v).toString('base64') } });
+  await c('POST', `${S}/stripe-key/versions/1:disable`, {});
+  await c('POST', '/v2/entries:write', { entries: [
+    { logName: `projects/${DEMO_PROJECT}/logs/checkout`, resource: { type: 'global' }, severity: 'INFO', textPayload: 'order 1001 paid' },
+    { logName: `projects/${DEMO_PROJECT}/logs/checkout`, resource: { type: 'global' }, severity: 'ERROR', jsonPayload: { message: 'payment declined for order 1002', order: 1002 } },
+  ] });
 
   // App Hosting.
   const repo = makeRepo(appFiles('storefront'), 'First version');
