@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import { get, getText, list, post, type Json } from './api.js';
 import { changed, lineDiff, type DiffLine } from './diff.js';
 import { useLive } from './live.js';
-import { Action, Duration, ErrorNote, Fields, formatDuration, id, link, Loading, LogView, Page, Section, State, Table, Time, viewerUrl } from './ui.js';
+import { Action, Duration, ErrorNote, Fields, mediaUrl, formatDuration, id, link, Loading, LogView, Page, Section, State, Table, Time, viewerUrl } from './ui.js';
 
 const V1 = '/v1/';
 
@@ -127,14 +127,6 @@ function Pipeline({ project, loc, pid }: { project: string; loc: string; pid: st
       )}</Loading>
     </Page>
   );
-}
-
-/** Where a stored `gs://` object is served (Cloud Storage's media download), or undefined for another URL. */
-function mediaUrl(gs: string, path: string): string | undefined {
-  const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(gs);
-  if (!m) return undefined;
-  const object = [m[2].replace(/\/$/, ''), path].filter(Boolean).join('/');
-  return `/download/storage/v1/b/${encodeURIComponent(m[1])}/o/${encodeURIComponent(object)}?alt=media`;
 }
 
 /** A target's rendered manifest and render log (written next to it), from the release's `targetArtifacts`. */

@@ -137,6 +137,14 @@ export function LogView({ url, label, refresh }: { url: string; label: string; r
   );
 }
 
+/** Where a stored `gs://` object (or one under a `gs://` folder) is served: Cloud Storage's media download. */
+export function mediaUrl(gs: string, path = ''): string | undefined {
+  const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(gs);
+  if (!m) return undefined;
+  const object = [m[2].replace(/\/$/, ''), path].filter(Boolean).join('/');
+  return object ? `/download/storage/v1/b/${encodeURIComponent(m[1])}/o/${encodeURIComponent(object)}?alt=media` : undefined;
+}
+
 /** Gantry's log viewer for a Cloud Logging filter in a project. */
 export function viewerUrl(project: string, filter: string): string {
   return `/gantry/v1/logs/viewer?project=${encodeURIComponent(project)}&advancedFilter=${encodeURIComponent(filter)}`;

@@ -245,13 +245,15 @@ test('on a real clock, a rollout page follows its deploy live to SUCCEEDED', asy
   }
 });
 
-test('App Hosting: a backend\'s traffic, builds with their errors, rollouts, the build log and the app link', async () => {
+test('App Hosting: a backend\'s traffic, builds with their errors and sources (an archive linked), rollouts, the build log and the app\'s local URL', async () => {
   const page = await open(`#/p/${P}/apphosting/us-central1/storefront`);
   await page.getByRole('list', { name: 'Traffic split' }).getByText('build-1 100%').waitFor();
   await page.getByText('npm ERR! Missing script: "build"').waitFor();
   const app = page.getByRole('link', { name: 'storefront--demo-shop.us-central1.hosted.app' });
   const href = (await app.getAttribute('href'))!;
   assert.match(href, /^http:\/\/storefront--demo-shop\.us-central1\.hosted\.app\.localhost:\d+\/$/);
+  // The local URL is written out (firebase-tools prints the hosted.app one, which does not resolve here).
+  assert.equal(await app.innerText(), href);
   // The link's host reaches the app through Gantry (browsers resolve *.localhost here).
   const served = await page.request.get(`${g.url}/`, { headers: { host: new URL(href).host } });
   assert.equal(served.status(), 200);
@@ -260,6 +262,21 @@ test('App Hosting: a backend\'s traffic, builds with their errors, rollouts, the
   await page.getByRole('link', { name: 'build-2' }).click();
   await page.getByRole('heading', { name: 'Build build-2' }).waitFor();
   await page.getByRole('figure').locator('pre').filter({ hasText: /\S/ }).waitFor();
+  // A build deployed from an archive (as `firebase deploy` uploads one) shows that archive, linked.
+  const bucket = 'firebaseapphosting-sources-demo-shop-us-central1';
+  const call = caller(g.url);
+  await call('POST', `/storage/v1/b?project=${P}`, { name: bucket });
+  const up = await fetch(`${g.url}/upload/storage/v1/b/${bucket}/o?uploadType=media&name=storefront-1.zip`, { method: 'POST', body: Buffer.from('PK\x05\x06' + '\0'.repeat(18), 'binary'), headers: { 'content-type': 'application/zip' } });
+  assert.equal(up.status, 200);
+  await call('POST', `/v1beta/${DEMO_LOC}/backends/storefront/builds?buildId=build-3`, { source: { archive: { userStorageUri: `gs://${bucket}/storefront-1.zip`, rootDirectory: 'web' } } });
+  await page.goto(`${g.url}/console#/p/${P}/apphosting/us-central1/storefront/builds/build-3`);
+  const source = page.locator('dl.fields > div', { hasText: 'Source' });
+  await source.getByText(`gs://${bucket}/storefront-1.zip`).waitFor();
+  assert.match(await source.innerText(), /archive gs:\/\/firebaseapphosting-sources-demo-shop-us-central1\/storefront-1\.zip in web/);
+  const archive = await fetch(g.url + (await source.getByRole('link').getAttribute('href'))!);
+  assert.equal(archive.status, 200, 'the link reaches the archive');
+  await page.goto(`${g.url}/console#/p/${P}/apphosting/us-central1/storefront`);
+  await page.getByRole('region', { name: 'Builds' }).getByRole('row', { name: /build-3/ }).getByText(`gs://${bucket}/storefront-1.zip`).waitFor();
   await page.close();
 });
 
