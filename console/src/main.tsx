@@ -27,7 +27,7 @@ function useRoute(): string[] {
   return route;
 }
 
-const SECTIONS: [string, string][] = [['deploy', 'Cloud Deploy'], ['run', 'Cloud Run jobs'], ['apphosting', 'App Hosting'], ['secrets', 'Secret Manager'], ['logs', 'Logs']];
+const SECTIONS: [string, string][] = [['deploy', 'Cloud Deploy'], ['run', 'Cloud Run jobs'], ['apphosting', 'App Hosting'], ['secrets', 'Secrets'], ['logs', 'Logs']];
 
 function useProjects() {
   return useLive(async () => (await get<{ projects?: string[] }>('/gantry/v1/projects')).projects ?? [], [''], []);

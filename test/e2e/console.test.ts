@@ -349,7 +349,7 @@ test('the state buttons download a snapshot and reset a project after confirming
 });
 
 test('the clock page advances the clock and adds and removes outcome rules', async () => {
-  const page = await open('#/clock');
+  const page = await open(`#/p/${P}/clock`);
   const now = async () => Date.parse((await caller(g.url)('GET', '/gantry/v1/clock')).now);
   const t0 = await now();
   await page.getByRole('button', { name: 'Advance 10m' }).click();
