@@ -186,8 +186,8 @@ test('a Cloud Run job runs from its page; the execution appears and its tasks fi
 });
 
 test('on a real clock, an execution page and its job page follow the tasks live to the end, with no reload', async () => {
-  // Work takes real time here: each task 2.5 s, one at a time, so the pages are open while it runs.
-  const live = await startTestGantry({ taskMs: 2_500, jobMs: 30, renderMs: 30 });
+  // Work takes real time here: each task 4 s, one at a time, so the pages are open while it runs.
+  const live = await startTestGantry({ taskMs: 4_000, jobMs: 30, renderMs: 30 });
   try {
     const L = 'projects/live/locations/us-central1';
     await caller(live.url)('POST', `/v2/${L}/jobs?jobId=batch`, { template: { taskCount: 2, parallelism: 1, template: { containers: [{ image: 'us-docker.pkg.dev/live/batch:1' }] } } });
