@@ -388,6 +388,12 @@ test('on a phone\'s screen the pages fit their width, and the rollout page still
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `nothing sticks out sideways (${overflow}px)`);
   await shot(page, 'phone-rollout');
+  for (const path of [`#/p/${P}/deploy/us-central1/web-app/releases/v2`, `#/p/${P}/secrets/stripe-key`, `#/p/${P}/logs`, `#/p/${P}/clock`]) {
+    await page.goto(`${g.url}/console${path}`);
+    await page.waitForFunction(() => !document.querySelector('.loading'));
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(wide <= 0, `${path}: nothing sticks out sideways (${wide}px)`);
+  }
   await page.close();
 });
 
