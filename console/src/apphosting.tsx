@@ -1,8 +1,9 @@
-// Firebase App Hosting: backends; a backend's traffic split, builds and rollouts, with a link to the running app
-// (through Gantry, at `{host}.localhost`, the host derived from the backend's name); a build's state, error and build log.
+// Firebase App Hosting: backends; a backend's traffic split, builds (with their source: a commit or an archive) and
+// rollouts, with the running app's local URL (through Gantry, at `{host}.localhost`, the host derived from the
+// backend's name); a build's state, source, error and build log.
 import { get, list, post, type Json } from './api.js';
 import { useLive } from './live.js';
-import { Action, Fields, id, link, Loading, LogView, Page, Section, State, Table, Time, viewerUrl } from './ui.js';
+import { Action, Fields, id, link, Loading, LogView, mediaUrl, Page, Section, State, Table, Time, viewerUrl } from './ui.js';
 
 const V = '/v1beta/';
 
@@ -15,11 +16,34 @@ function appHost(name: unknown): string | undefined {
   return m ? `${m[3]}--${m[1]}.${m[2]}.hosted.app` : undefined;
 }
 
-/** A link to the app through this Gantry (browsers resolve every `*.localhost` name to this machine), or '—'. */
+/**
+ * The app's local URL through this Gantry (browsers resolve every `*.localhost` name to this machine), written out
+ * since firebase-tools prints the `hosted.app` one, which does not resolve here; or '—'.
+ */
 function AppLink({ name }: { name: unknown }) {
   const host = appHost(name);
   if (!host) return <span class="muted">—</span>;
-  return <a href={`${location.protocol}//${host}.localhost${location.port ? `:${location.port}` : ''}/`} target="_blank" rel="noopener">{host}</a>;
+  const url = `${location.protocol}//${host}.localhost${location.port ? `:${location.port}` : ''}/`;
+  return <a class="app-url" href={url} target="_blank" rel="noopener" title={`Served here for https://${host}/`}>{url}</a>;
+}
+
+/** Where a build's source came from: a commit, an archive in Cloud Storage (linked), or a container image. */
+function Source({ build }: { build: Json }) {
+  const s = build.source ?? {};
+  const c = s.codebase;
+  if (c) return <span title={c.commitMessage}>{c.displayName ?? c.hash?.slice(0, 8)} {c.commitMessage ?? ''}</span>;
+  const a = s.archive ?? s.locallyBuilt;
+  if (a) {
+    const uri = String(a.userStorageUri ?? a.externalSignedUri ?? '');
+    const href = mediaUrl(uri);
+    return (
+      <span>{s.archive ? 'archive ' : 'locally built '}{href ? <a href={href} target="_blank" rel="noopener"><code>{uri}</code></a> : <code>{uri}</code>}
+        {a.rootDirectory && a.rootDirectory !== '/' ? <span class="muted"> in {a.rootDirectory}</span> : null}
+        {a.description ? <span class="muted"> · {a.description}</span> : null}</span>
+    );
+  }
+  if (s.container) return <code>{s.container.image}</code>;
+  return <span class="muted">—</span>;
 }
 
 function buildLogUrl(project: string, build: Json): string | undefined {
@@ -75,9 +99,9 @@ function Backend({ project, loc, bid }: { project: string; loc: string; bid: str
               {traffic.target ? <p class="muted">Pinned by traffic.target.</p> : null}
             </Section>
             <Section title="Builds">
-              <Table caption="Builds" head={['Build', 'State', 'Commit', 'Created', 'Error', '']} empty="No builds yet."
+              <Table caption="Builds" head={['Build', 'State', 'Source', 'Created', 'Error', '']} empty="No builds yet."
                 rows={builds.map(b => [<a href={link('p', project, 'apphosting', loc, bid, 'builds', id(b.name))}>{id(b.name)}</a>, <State value={b.state} />,
-                  b.source?.codebase ? <span title={b.source.codebase.commitMessage}>{b.source.codebase.displayName ?? b.source.codebase.hash?.slice(0, 8)} {b.source.codebase.commitMessage ?? ''}</span> : b.source?.container ? <code>{b.source.container.image}</code> : '—',
+                  <Source build={b} />,
                   <Time value={b.createTime} />, b.errors?.[0]?.error?.message ? <span class="error-text">{String(b.errors[0].error.message).replace(/ The build log is at .*$/, '')}</span> : '',
                   b.state === 'READY' && !splits.some(s => s.build === b.name) ? <Action label="Roll out" run={() => post(`${V}${name}/rollouts`, { build: b.name })} /> : null])} />
             </Section>
@@ -103,7 +127,7 @@ function Build({ project, loc, bid, build }: { project: string; loc: string; bid
         return (
           <>
             <Fields items={[
-              ['State', <State value={b.state} />], ['Commit', c ? `${c.displayName ?? c.hash} ${c.commitMessage ?? ''}` : undefined], ['Author', c?.author?.displayName],
+              ['State', <State value={b.state} />], ['Source', <Source build={b} />], ['Author', c?.author?.displayName ?? b.source?.archive?.author?.displayName],
               ['Image', b.image ? <code>{b.image}</code> : undefined], ['Created', <Time value={b.createTime} />], ['Updated', <Time value={b.updateTime} />],
               ['Error', b.errors?.length ? <span class="error-text">{b.errors.map((e: Json) => `${e.errorSource}: ${e.error?.message}`).join('; ')}</span> : undefined],
             ]} />

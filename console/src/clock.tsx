@@ -3,7 +3,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { call, get, post } from './api.js';
 import { onEvent, useLive } from './live.js';
-import { Action, ErrorNote, Loading, Page, Section, Table } from './ui.js';
+import { StateSection } from './state.js';
+import { Action, ErrorNote, link, Loading, Page, Section, Table } from './ui.js';
 
 interface ClockView { mode: 'real' | 'virtual'; now: string }
 let clock: { view?: ClockView; readAt: number } = { readAt: 0 };
@@ -43,10 +44,13 @@ function useClock(): { view?: ClockView; now?: number } {
 
 const show = (ms?: number) => (ms === undefined ? '…' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
 
-export function ClockBadge() {
+/** The clock page, keeping the project chosen. */
+export const clockLink = (project?: string) => (project ? link('p', project, 'clock') : '#/clock');
+
+export function ClockBadge({ project }: { project?: string }) {
   const { view, now } = useClock();
   return (
-    <a class={`clock ${view?.mode ?? ''}`} href="#/clock" title="Gantry's clock">
+    <a class={`clock ${view?.mode ?? ''}`} href={clockLink(project)} title="Gantry's clock">
       <span class="sr-only">Clock, </span>{view?.mode === 'virtual' ? 'virtual ' : ''}<time>{show(now)}</time>
     </a>
   );
@@ -133,11 +137,12 @@ function Scenarios() {
   );
 }
 
-export function ClockPage() {
+export function ClockPage({ project }: { project?: string }) {
   return (
     <Page title="Clock & scenarios" crumbs={[['Gantry', '#/']]}>
       <ClockPanel />
       <Scenarios />
+      <StateSection project={project} />
     </Page>
   );
 }

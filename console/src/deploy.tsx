@@ -1,11 +1,12 @@
 // Cloud Deploy: pipelines with their stages and the release each target runs; a pipeline's releases; a release's
-// rollouts; a rollout's phases and jobs as a timeline, each job run's state, times and log, and the rollout verbs
+// rollouts, its rendered manifests and render logs per target and what changed since the release before on each; a rollout's phases and jobs as a timeline, each job run's state, times and log, and the rollout verbs
 // (approve, reject, advance, retry, ignore, cancel, terminate) called as the clients call them.
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { get, list, post, type Json } from './api.js';
+import { get, getText, list, post, type Json } from './api.js';
+import { changed, lineDiff, type DiffLine } from './diff.js';
 import { useLive } from './live.js';
-import { Action, Duration, Fields, formatDuration, id, link, Loading, LogView, Page, Section, State, Table, Time, viewerUrl } from './ui.js';
+import { Action, Duration, ErrorNote, Fields, mediaUrl, formatDuration, id, link, Loading, LogView, Page, Section, State, Table, Time, viewerUrl } from './ui.js';
 
 const V1 = '/v1/';
 
@@ -128,15 +129,66 @@ function Pipeline({ project, loc, pid }: { project: string; loc: string; pid: st
   );
 }
 
+/** A target's rendered manifest and render log (written next to it), from the release's `targetArtifacts`. */
+function artifactUrls(release: Json, target: string): { manifest?: string; log?: string } {
+  const a = release.targetArtifacts?.[target];
+  if (!a?.artifactUri) return {};
+  return { manifest: mediaUrl(String(a.artifactUri), String(a.manifestPath ?? 'manifest.yaml')), log: mediaUrl(String(a.artifactUri), 'render.log') };
+}
+
+const releaseOf = (rollout: Json) => String(rollout.name).split('/')[7];
+
+/**
+ * The release deployed on `target` before this one: the newest other release to succeed there before this one did
+ * (or, if this one never has, the one it would replace), from the target's newest 50 successful rollouts.
+ */
+async function deployedBefore(pipeline: string, rid: string, target: string): Promise<string | undefined> {
+  const q = `filter=${encodeURIComponent(`targetId="${target}" AND state="SUCCEEDED"`)}&orderBy=${encodeURIComponent('deployEndTime desc')}&pageSize=50`;
+  const done = (await get<{ rollouts?: Json[] }>(`${V1}${pipeline}/releases/-/rollouts?${q}`)).rollouts ?? [];
+  const mine = done.find(r => releaseOf(r) === rid);
+  return done.map(r => (releaseOf(r) !== rid && (!mine || String(r.deployEndTime) < String(mine.deployEndTime)) ? releaseOf(r) : undefined)).find(Boolean);
+}
+
+/** The target's manifest against the one the release before rendered for it, loaded when opened. */
+function ManifestDiff({ pipeline, release, target, before }: { pipeline: string; release: Json; target: string; before: string }) {
+  const [diff, setDiff] = useState<{ open?: boolean; lines?: DiffLine[]; error?: string }>({});
+  const load = async () => {
+    try {
+      const prev = await get(`${V1}${pipeline}/releases/${before}`);
+      const [a, b] = [artifactUrls(prev, target).manifest, artifactUrls(release, target).manifest];
+      if (!a || !b) throw new Error(`Release ${!a ? before : id(release.name)} has no rendered manifest for ${target}.`);
+      const [old, now] = await Promise.all([getText(a), getText(b)]);
+      setDiff({ open: true, lines: lineDiff(old, now) });
+    } catch (e) { setDiff({ open: true, error: (e as Error).message }); }
+  };
+  return (
+    <details class="diff" onToggle={e => {
+      const open = (e.target as HTMLDetailsElement).open;
+      setDiff(d => ({ ...d, open }));
+      if (open && !diff.lines) void load();
+    }}>
+      <summary>Changes on {target} since {before}</summary>
+      {!diff.open ? null : diff.error ? <ErrorNote message={diff.error} /> : !diff.lines ? <p class="loading">Loading…</p> : !changed(diff.lines) ? <p class="empty">The manifest {target} gets is the same as {before}'s.</p> : (
+        <pre tabIndex={0} aria-label={`Manifest changes on ${target} since ${before}`}>{diff.lines.map(l => (l.op === '…'
+          ? <span class="fold">⋯ {l.count} unchanged line{l.count === 1 ? '' : 's'}</span>
+          : <span class={l.op === '+' ? 'add' : l.op === '-' ? 'del' : ''}>{l.op} {l.text}</span>))}</pre>
+      )}
+    </details>
+  );
+}
+
 function Release({ project, loc, pid, rid }: { project: string; loc: string; pid: string; rid: string }) {
-  const name = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}/releases/${rid}`;
+  const pipeline = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}`;
+  const name = `${pipeline}/releases/${rid}`;
   const data = useLive(async () => {
     const [release, rollouts] = await Promise.all([get(`${V1}${name}`), list(`${V1}${name}/rollouts`, 'rollouts')]);
-    return { release, rollouts };
+    const targets = Object.keys(release.targetRenders ?? {});
+    const before = Object.fromEntries(await Promise.all(targets.map(async t => [t, await deployedBefore(pipeline, rid, t)] as const)));
+    return { release, rollouts, before };
   }, [name], [name]);
   return (
     <Page title={`Release ${rid}`} crumbs={[['Gantry', '#/'], [project, link('p', project, 'deploy')], [pid, link('p', project, 'deploy', loc, pid)]]}>
-      <Loading loaded={data}>{({ release, rollouts }) => (
+      <Loading loaded={data}>{({ release, rollouts, before }) => (
         <>
           <Fields items={[
             ['Render', <State value={release.renderState} />], ['Created', <Time value={release.createTime} />],
@@ -149,8 +201,16 @@ function Release({ project, loc, pid, rid }: { project: string; loc: string; pid
                 r.targetId, <State value={r.state} />, <State value={r.approvalState} />, <Time value={r.createTime} />, <Duration from={r.deployStartTime} to={r.deployEndTime} />])} />
           </Section>
           <Section title="Target renders">
-            <Table caption="Target renders" head={['Target', 'State', 'Failure']} empty="No target rendered yet."
-              rows={Object.entries((release.targetRenders ?? {}) as Record<string, Json>).map(([t, r]) => [t, <State value={r.renderingState} />, r.failureMessage ?? r.failureCause ?? ''])} />
+            <Table caption="Target renders" head={['Target', 'State', 'Manifest', 'Render log', 'Failure']} empty="No target rendered yet."
+              rows={Object.entries((release.targetRenders ?? {}) as Record<string, Json>).map(([t, r]) => {
+                const urls = artifactUrls(release, t);
+                return [t, <State value={r.renderingState} />,
+                  urls.manifest && r.renderingState === 'SUCCEEDED' ? <a href={urls.manifest} target="_blank" rel="noopener">manifest<span class="sr-only"> for {t}</span></a> : <span class="muted">—</span>,
+                  urls.log && r.renderingState !== 'IN_PROGRESS' ? <a href={urls.log} target="_blank" rel="noopener">render log<span class="sr-only"> for {t}</span></a> : <span class="muted">—</span>,
+                  r.failureMessage ?? r.failureCause ?? ''];
+              })} />
+            {Object.entries((release.targetRenders ?? {}) as Record<string, Json>).map(([t, r]) => (r.renderingState === 'SUCCEEDED' && before[t]
+              ? <ManifestDiff key={`${t}/${before[t]}`} pipeline={pipeline} release={release} target={t} before={before[t]!} /> : null))}
           </Section>
         </>
       )}</Loading>
@@ -248,6 +308,15 @@ function nextPhase(rollout: Json): string | undefined {
   return i > 0 && ['SUCCEEDED', 'SKIPPED'].includes(phases[i - 1].state) ? phases[i].id : undefined;
 }
 
+/** Rollout states that still wait or run on their target. */
+const UNFINISHED = new Set(['PENDING_APPROVAL', 'PENDING', 'PENDING_RELEASE', 'IN_PROGRESS', 'HALTED']);
+
+/** A target's rollouts (of any release of the pipeline) that have not finished, from its newest 50. */
+async function unfinishedOn(pipeline: string, target: string): Promise<Json[]> {
+  const page = await get<{ rollouts?: Json[] }>(`${V1}${pipeline}/releases/-/rollouts?pageSize=50&filter=${encodeURIComponent(`targetId="${target}"`)}&orderBy=${encodeURIComponent('createTime desc')}`);
+  return (page.rollouts ?? []).filter(r => UNFINISHED.has(String(r.state)));
+}
+
 function Rollout({ project, loc, pid, rid, ro }: { project: string; loc: string; pid: string; rid: string; ro: string }) {
   const name = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}/releases/${rid}/rollouts/${ro}`;
   const release = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}/releases/${rid}`;
@@ -266,9 +335,13 @@ function Rollout({ project, loc, pid, rid, ro }: { project: string; loc: string;
     const to = r.state === 'SUCCEEDED' && !r.controllerRollout ? stages[stages.indexOf(r.targetId) + 1] : undefined;
     const promote = async () => {
       const n = siblings.filter(s => s.targetId === to).length + 1;
-      const id = `${rid}-to-${to}-${String(n).padStart(4, '0')}`;
-      await post(`${V1}${release}/rollouts?rolloutId=${encodeURIComponent(id)}`, { targetId: to });
-      setPromoted(id);
+      const rolloutId = `${rid}-to-${to}-${String(n).padStart(4, '0')}`;
+      // Asked, as gcloud asks, naming what already waits on the target (read now, not when the page loaded).
+      const waiting = await unfinishedOn(`projects/${project}/locations/${loc}/deliveryPipelines/${pid}`, String(to));
+      const note = waiting.map(w => ` Rollout ${id(w.name)} (release ${String(w.name).split('/')[7]}) is already ${String(w.state).replace(/_/g, ' ').toLowerCase()} on ${to}.`).join('');
+      if (!window.confirm(`Promote release ${rid} to ${to}? This creates rollout ${rolloutId}.${note}`)) return;
+      await post(`${V1}${release}/rollouts?rolloutId=${encodeURIComponent(rolloutId)}`, { targetId: to });
+      setPromoted(rolloutId);
     };
     return (
       <>

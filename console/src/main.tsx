@@ -5,10 +5,12 @@ import { useEffect, useState } from 'preact/hooks';
 import { get } from './api.js';
 import { useFeedStatus, useLive } from './live.js';
 import { link, Page, Loading, Table } from './ui.js';
-import { ClockBadge, ClockPage } from './clock.js';
+import { ClockBadge, ClockPage, clockLink } from './clock.js';
 import { DeployPage } from './deploy.js';
 import { RunPage } from './run.js';
 import { AppHostingPage } from './apphosting.js';
+import { SecretsPage } from './secrets.js';
+import { LogsPage } from './logs.js';
 
 function useRoute(): string[] {
   const parse = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(s => { try { return decodeURIComponent(s); } catch { return s; } });
@@ -25,7 +27,7 @@ function useRoute(): string[] {
   return route;
 }
 
-const SECTIONS: [string, string][] = [['deploy', 'Cloud Deploy'], ['run', 'Cloud Run jobs'], ['apphosting', 'App Hosting']];
+const SECTIONS: [string, string][] = [['deploy', 'Cloud Deploy'], ['run', 'Cloud Run jobs'], ['apphosting', 'App Hosting'], ['secrets', 'Secrets'], ['logs', 'Logs']];
 
 function useProjects() {
   return useLive(async () => (await get<{ projects?: string[] }>('/gantry/v1/projects')).projects ?? [], [''], []);
@@ -52,11 +54,11 @@ function Header({ project, section }: { project?: string; section?: string }) {
       <nav aria-label="Sections" class="sections">
         <ul>
           {project ? SECTIONS.map(([s, label]) => <li><a href={link('p', project, s)} aria-current={s === section ? 'page' : undefined}>{label}</a></li>) : null}
-          <li><a href="#/clock" aria-current={section === 'clock' ? 'page' : undefined}>Clock &amp; scenarios</a></li>
+          <li><a href={clockLink(project)} aria-current={section === 'clock' ? 'page' : undefined}>Clock &amp; scenarios</a></li>
         </ul>
       </nav>
       <div class="status">
-        <ClockBadge />
+        <ClockBadge project={project} />
         <span class={`feed ${feed}`} role="status" title="The event stream the pages follow">{feed === 'live' ? 'live' : feed}</span>
       </div>
     </header>
@@ -66,7 +68,7 @@ function Header({ project, section }: { project?: string; section?: string }) {
 function Home() {
   const projects = useProjects();
   return (
-    <Page title="Gantry">
+    <Page title="Projects">
       <p class="lead">Cloud Deploy, Cloud Run jobs and Firebase App Hosting on this machine. Pick a project to see its pipelines, jobs and backends; they follow every change live.</p>
       <Loading loaded={projects}>{ps => (
         <Table caption="Projects" head={['Project', 'Cloud Deploy', 'Cloud Run jobs', 'App Hosting']} empty="No project has anything stored yet: create something with gcloud or a client library, and it shows here."
@@ -83,16 +85,19 @@ function NotFound() {
 function App() {
   const route = useRoute();
   const [first, project, section, ...rest] = route;
+  // The clock belongs to no project, but its page keeps the one chosen in its address (`#/p/{project}/clock`), or
+  // the tab's last one.
+  if (first === 'p' && project) sessionStorage.setItem('gantry.project', project);
+  const current = first === 'p' ? project : sessionStorage.getItem('gantry.project') ?? undefined;
   let page;
   if (!first) page = <Home />;
-  else if (first === 'clock') page = <ClockPage />;
+  else if (first === 'clock' || (first === 'p' && project && section === 'clock' && !rest.length)) page = <ClockPage project={current} />;
   else if (first === 'p' && project && section === 'deploy') page = <DeployPage project={project} path={rest} />;
   else if (first === 'p' && project && section === 'run') page = <RunPage project={project} path={rest} />;
   else if (first === 'p' && project && section === 'apphosting') page = <AppHostingPage project={project} path={rest} />;
+  else if (first === 'p' && project && section === 'secrets') page = <SecretsPage project={project} path={rest} />;
+  else if (first === 'p' && project && section === 'logs' && !rest.length) page = <LogsPage key={project} project={project} />;
   else page = <NotFound />;
-  // The clock page belongs to no project: the header keeps the last one chosen.
-  if (first === 'p' && project) sessionStorage.setItem('gantry.project', project);
-  const current = first === 'p' ? project : sessionStorage.getItem('gantry.project') ?? undefined;
   return (
     <>
       <Header project={current} section={first === 'clock' ? 'clock' : section} />

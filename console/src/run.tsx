@@ -7,6 +7,16 @@ import { Action, Duration, Fields, id, link, Loading, LogView, Page, Progress, S
 
 const V2 = '/v2/';
 
+/**
+ * The names the event feed gives a job's executions and tasks: Gantry stores them flat per region, as the v1 API
+ * names them (`…/locations/L/executions/E`, `…/locations/L/tasks/E-taskN`), not nested under the job as v2 shows them.
+ * An execution's id starts with its job's and a `-`, a task's with its execution's.
+ */
+function feedNames(project: string, loc: string, of: string): string[] {
+  const region = `projects/${project}/locations/${loc}`;
+  return [`${region}/executions/${of}`, `${region}/tasks/${of}`];
+}
+
 function condition(r: Json, type: string): Json | undefined {
   return ((r.conditions ?? []) as Json[]).find(c => c.type === type);
 }
@@ -63,7 +73,7 @@ function Job({ project, loc, jid }: { project: string; loc: string; jid: string 
   const data = useLive(async () => {
     const [job, executions] = await Promise.all([get(`${V2}${name}`), list(`${V2}${name}/executions`, 'executions')]);
     return { job, executions };
-  }, [name], [name]);
+  }, [name, ...feedNames(project, loc, `${jid}-`)], [name]);
   const [ran, setRan] = useState('');
   return (
     <Page title={jid} crumbs={[['Gantry', '#/'], [project, link('p', project, 'run')], ['Jobs', link('p', project, 'run')]]}
@@ -95,7 +105,7 @@ function Execution({ project, loc, jid, eid }: { project: string; loc: string; j
   const data = useLive(async () => {
     const [execution, tasks] = await Promise.all([get(`${V2}${name}`), list(`${V2}${name}/tasks`, 'tasks')]);
     return { execution, tasks: tasks.sort((a, b) => a.index - b.index) };
-  }, [name], [name]);
+  }, feedNames(project, loc, eid), [name]);
   const [open, setOpen] = useState<number | undefined>();
   return (
     <Page title={`Execution ${eid}`} crumbs={[['Gantry', '#/'], [project, link('p', project, 'run')], [jid, link('p', project, 'run', loc, jid)]]}

@@ -11,9 +11,9 @@ export function link(...parts: string[]): string {
   return '#/' + parts.map(encodeURIComponent).join('/');
 }
 
-const GOOD = new Set(['SUCCEEDED', 'READY', 'CONDITION_SUCCEEDED', 'ACTIVE', 'DOES_NOT_NEED_APPROVAL', 'APPROVED']);
-const BAD = new Set(['APPROVAL_REJECTED', 'FAILED', 'CONDITION_FAILED', 'REJECTED', 'TERMINATED', 'ABORTED', 'CANCELLED', 'FAILURE']);
-const WAIT = new Set(['PENDING_APPROVAL', 'NEEDS_APPROVAL', 'PENDING', 'QUEUED', 'PENDING_RELEASE', 'PENDING_BUILD', 'HALTED']);
+const GOOD = new Set(['SUCCEEDED', 'READY', 'ENABLED', 'CONDITION_SUCCEEDED', 'ACTIVE', 'DOES_NOT_NEED_APPROVAL', 'APPROVED']);
+const BAD = new Set(['APPROVAL_REJECTED', 'FAILED', 'CONDITION_FAILED', 'REJECTED', 'TERMINATED', 'ABORTED', 'CANCELLED', 'FAILURE', 'ERROR', 'CRITICAL', 'ALERT', 'EMERGENCY']);
+const WAIT = new Set(['DISABLED', 'WARNING', 'PENDING_APPROVAL', 'NEEDS_APPROVAL', 'PENDING', 'QUEUED', 'PENDING_RELEASE', 'PENDING_BUILD', 'HALTED']);
 const BUSY = new Set(['IN_PROGRESS', 'BUILDING', 'DEPLOYING', 'PROGRESSING', 'CANCELLING', 'TERMINATING', 'RUNNING', 'CONDITION_RECONCILING', 'BUILT']);
 
 /** A state as a coloured badge; the text always says the state (colour is never the only cue). */
@@ -135,6 +135,14 @@ export function LogView({ url, label, refresh }: { url: string; label: string; r
       {error ? <ErrorNote message={error} /> : <pre tabIndex={0} aria-label={label}>{text === undefined ? 'Loading…' : text || '(no lines yet)'}</pre>}
     </figure>
   );
+}
+
+/** Where a stored `gs://` object (or one under a `gs://` folder) is served: Cloud Storage's media download. */
+export function mediaUrl(gs: string, path = ''): string | undefined {
+  const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(gs);
+  if (!m) return undefined;
+  const object = [m[2].replace(/\/$/, ''), path].filter(Boolean).join('/');
+  return object ? `/download/storage/v1/b/${encodeURIComponent(m[1])}/o/${encodeURIComponent(object)}?alt=media` : undefined;
 }
 
 /** Gantry's log viewer for a Cloud Logging filter in a project. */

@@ -1,6 +1,7 @@
 // The web console in a real browser (playwright-core driving Debian's chromium, headless): it shows every API's
-// pages, approves a pending rollout with a click and follows it live as the clock moves, runs a Cloud Run job from
-// its page, works with the keyboard and on a phone's screen, passes axe-core's WCAG checks, runs under its CSP without an error,
+// pages, approves a pending rollout with a click and follows it live as the clock moves, follows executions and
+// rollouts live on a real clock while they run, runs a Cloud Run job from its page, works with the keyboard, on a
+// phone's screen and in dark mode, passes axe-core's WCAG checks, runs under its CSP without an error,
 // and takes the screenshots the README shows (written to docs/console/ with GANTRY_UPDATE_SCREENSHOTS=1).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,12 +38,12 @@ after(async () => {
   await g?.close();
 });
 
-async function open(path: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
+async function open(path: string, viewport = { width: 1280, height: 800 }, base = g.url): Promise<Page> {
   const page = await browser.newPage({ viewport });
   page.on('pageerror', e => pageErrors.push(`${path}: ${e.message}`));
   // An API's 4xx answer is logged by the browser too; the console shows it, so only other errors count.
   page.on('console', m => { if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) pageErrors.push(`${path}: ${m.text()}`); });
-  await page.goto(`${g.url}/console${path}`);
+  await page.goto(`${base}/console${path}`);
   await page.getByRole('main').waitFor();
   return page;
 }
@@ -89,6 +90,36 @@ test('pipelines show their stages and what each target runs; a release lists its
   const rollouts = page.getByRole('region', { name: 'Rollouts' });
   await rollouts.getByRole('link', { name: 'v2-to-dev-0001' }).waitFor();
   assert.match(await rollouts.innerText(), /v2-to-staging-0001\s+staging\s+failed/);
+  await page.close();
+});
+
+test('a release links each target\'s rendered manifest and render log, and shows what changed since the release before there', async () => {
+  const page = await open(`#/p/${P}/deploy/us-central1/web-app/releases/v2`);
+  const renders = page.getByRole('region', { name: 'Target renders' });
+  const manifest = renders.getByRole('link', { name: 'Manifest for dev' });
+  await manifest.waitFor();
+  // The links are Cloud Storage's own media URLs for the objects targetArtifacts names.
+  const fetched = async (name: string) => {
+    const href = (await renders.getByRole('link', { name }).getAttribute('href'))!;
+    assert.match(href, /^\/download\/storage\/v1\/b\/us-central1\.deploy-artifacts\.demo-shop\.appspot\.com\/o\/v2-[0-9a-f]+%2Fdev%2F/);
+    const r = await fetch(g.url + href);
+    assert.equal(r.status, 200, href);
+    return r.text();
+  };
+  assert.match(await fetched('Manifest for dev'), /image: us-docker\.pkg\.dev\/demo\/web-app:1\.1\.0/);
+  assert.match(await fetched('Render log for dev'), /Rendered 1 manifest\(s\) for target "dev"/);
+  // dev ran v1 before v2; staging still runs v1 (v2 failed there); prod has run nothing, so it has nothing to compare.
+  await renders.locator('summary', { hasText: 'Changes on staging since v1' }).waitFor();
+  assert.equal(await renders.locator('summary', { hasText: 'Changes on prod' }).count(), 0);
+  await renders.locator('summary', { hasText: 'Changes on dev since v1' }).click();
+  const diff = page.getByLabel('Manifest changes on dev since v1');
+  await diff.waitFor();
+  const lines = (await diff.innerText()).split('\n');
+  assert.ok(lines.includes('-       - image: us-docker.pkg.dev/demo/web-app:1.0.0'), lines.join('\n'));
+  assert.ok(lines.includes('+       - image: us-docker.pkg.dev/demo/web-app:1.1.0'), lines.join('\n'));
+  assert.ok(lines.some(l => /^- +value: classic/.test(l)) && lines.some(l => /^\+ +value: express/.test(l)), lines.join('\n'));
+  assert.ok(lines.every(l => /^[-+ ] |^⋯ \d+ unchanged lines?$/.test(l)), 'every line says how it changed');
+  await shot(page, 'deploy-release');
   await page.close();
 });
 
@@ -154,13 +185,75 @@ test('a Cloud Run job runs from its page; the execution appears and its tasks fi
   await page.close();
 });
 
-test('App Hosting: a backend\'s traffic, builds with their errors, rollouts, the build log and the app link', async () => {
+test('on a real clock, an execution page and its job page follow the tasks live to the end, with no reload', async () => {
+  // Work takes real time here: each task 4 s, one at a time, so the pages are open while it runs.
+  const live = await startTestGantry({ taskMs: 4_000, jobMs: 30, renderMs: 30 });
+  try {
+    const L = 'projects/live/locations/us-central1';
+    await caller(live.url)('POST', `/v2/${L}/jobs?jobId=batch`, { template: { taskCount: 2, parallelism: 1, template: { containers: [{ image: 'us-docker.pkg.dev/live/batch:1' }] } } });
+    const job = await open('#/p/live/run/us-central1/batch', undefined, live.url);
+    await job.evaluate(() => { (window as unknown as { mark: number }).mark = 1; });
+    await job.getByRole('button', { name: 'Run' }).click();
+    const started = job.getByRole('status').filter({ hasText: 'Started execution' }).getByRole('link');
+    const eid = (await started.innerText()).trim();
+    const ex = await open(`#/p/live/run/us-central1/batch/executions/${eid}`, undefined, live.url);
+    await ex.evaluate(() => { (window as unknown as { mark: number }).mark = 1; });
+    const fields = ex.locator('dl.fields');
+    await fields.getByText('0/2 succeeded, 1 running').waitFor();
+    const executions = job.getByRole('region', { name: 'Executions' });
+    // Each task's progress reaches both pages as it happens: the job page sees the first task finish on its own.
+    await Promise.all([
+      executions.getByText('1/2 succeeded, 1 running').waitFor({ timeout: 10_000 }),
+      fields.getByText('1/2 succeeded, 1 running').waitFor({ timeout: 10_000 }),
+    ]);
+    await Promise.all([
+      executions.getByText('2/2 succeeded').waitFor({ timeout: 10_000 }),
+      fields.locator('.state', { hasText: /^succeeded$/ }).waitFor({ timeout: 10_000 }),
+      ex.getByRole('region', { name: 'Tasks' }).locator('.state.good').nth(1).waitFor({ timeout: 10_000 }),
+    ]);
+    for (const page of [job, ex]) {
+      assert.equal(await page.evaluate(() => (window as unknown as { mark?: number }).mark), 1, 'the page was never reloaded');
+      await page.close();
+    }
+  } finally {
+    await live.close();
+  }
+});
+
+test('on a real clock, a rollout page follows its deploy live to SUCCEEDED', async () => {
+  const live = await startTestGantry({ jobMs: 2_500, renderMs: 30 });
+  try {
+    const c = caller(live.url);
+    const L = 'projects/live/locations/us-central1';
+    await c('POST', `/v1/${L}/targets?targetId=dev`, { run: { location: L } });
+    await c('POST', `/v1/${L}/deliveryPipelines?deliveryPipelineId=web`, { serialPipeline: { stages: [{ targetId: 'dev', strategy: { standard: { verify: true } } }] } });
+    await c('POST', `/v1/${L}/deliveryPipelines/web/releases?releaseId=r1`, {});
+    for (let i = 0; i < 100 && (await c('GET', `/v1/${L}/deliveryPipelines/web/releases/r1`)).renderState !== 'SUCCEEDED'; i++) await new Promise(r => setTimeout(r, 50));
+    await c('POST', `/v1/${L}/deliveryPipelines/web/releases/r1/rollouts?rolloutId=r1-to-dev-0001`, { targetId: 'dev' });
+    const page = await open('#/p/live/deploy/us-central1/web/releases/r1/rollouts/r1-to-dev-0001', undefined, live.url);
+    await page.evaluate(() => { (window as unknown as { mark: number }).mark = 1; });
+    const fields = page.locator('dl.fields');
+    await fields.locator('.state').first().filter({ hasText: /^in progress$/ }).waitFor();
+    const stable = page.locator('.phase', { hasText: 'Phase stable' });
+    // The deploy job finishes, then verify, then the rollout: each seen as it happens.
+    await stable.locator('.job', { hasText: 'verify' }).locator('.job-head .state', { hasText: /^in progress$/ }).waitFor({ timeout: 10_000 });
+    await fields.locator('.state').first().filter({ hasText: /^succeeded$/ }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.evaluate(() => (window as unknown as { mark?: number }).mark), 1, 'the page was never reloaded');
+    await page.close();
+  } finally {
+    await live.close();
+  }
+});
+
+test('App Hosting: a backend\'s traffic, builds with their errors and sources (an archive linked), rollouts, the build log and the app\'s local URL', async () => {
   const page = await open(`#/p/${P}/apphosting/us-central1/storefront`);
   await page.getByRole('list', { name: 'Traffic split' }).getByText('build-1 100%').waitFor();
   await page.getByText('npm ERR! Missing script: "build"').waitFor();
   const app = page.getByRole('link', { name: 'storefront--demo-shop.us-central1.hosted.app' });
   const href = (await app.getAttribute('href'))!;
   assert.match(href, /^http:\/\/storefront--demo-shop\.us-central1\.hosted\.app\.localhost:\d+\/$/);
+  // The local URL is written out (firebase-tools prints the hosted.app one, which does not resolve here).
+  assert.equal(await app.innerText(), href);
   // The link's host reaches the app through Gantry (browsers resolve *.localhost here).
   const served = await page.request.get(`${g.url}/`, { headers: { host: new URL(href).host } });
   assert.equal(served.status(), 200);
@@ -169,11 +262,94 @@ test('App Hosting: a backend\'s traffic, builds with their errors, rollouts, the
   await page.getByRole('link', { name: 'build-2' }).click();
   await page.getByRole('heading', { name: 'Build build-2' }).waitFor();
   await page.getByRole('figure').locator('pre').filter({ hasText: /\S/ }).waitFor();
+  // A build deployed from an archive (as `firebase deploy` uploads one) shows that archive, linked.
+  const bucket = 'firebaseapphosting-sources-demo-shop-us-central1';
+  const call = caller(g.url);
+  await call('POST', `/storage/v1/b?project=${P}`, { name: bucket });
+  const up = await fetch(`${g.url}/upload/storage/v1/b/${bucket}/o?uploadType=media&name=storefront-1.zip`, { method: 'POST', body: Buffer.from('PK\x05\x06' + '\0'.repeat(18), 'binary'), headers: { 'content-type': 'application/zip' } });
+  assert.equal(up.status, 200);
+  await call('POST', `/v1beta/${DEMO_LOC}/backends/storefront/builds?buildId=build-3`, { source: { archive: { userStorageUri: `gs://${bucket}/storefront-1.zip`, rootDirectory: 'web' } } });
+  await page.goto(`${g.url}/console#/p/${P}/apphosting/us-central1/storefront/builds/build-3`);
+  const source = page.locator('dl.fields > div', { hasText: 'Source' });
+  await source.getByText(`gs://${bucket}/storefront-1.zip`).waitFor();
+  assert.match(await source.innerText(), /archive gs:\/\/firebaseapphosting-sources-demo-shop-us-central1\/storefront-1\.zip in web/);
+  const archive = await fetch(g.url + (await source.getByRole('link').getAttribute('href'))!);
+  assert.equal(archive.status, 200, 'the link reaches the archive');
+  await page.goto(`${g.url}/console#/p/${P}/apphosting/us-central1/storefront`);
+  await page.getByRole('region', { name: 'Builds' }).getByRole('row', { name: /build-3/ }).getByText(`gs://${bucket}/storefront-1.zip`).waitFor();
+  await page.close();
+});
+
+test('Secret Manager: secrets and versions, and a value only when the user reveals it', async () => {
+  const accessed: string[] = [];
+  const page = await open(`#/p/${P}/secrets`);
+  page.on('request', r => { if (r.url().includes(':access')) accessed.push(r.url()); });
+  await page.getByRole('link', { name: 'stripe-key' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Secret stripe-key' }).waitFor();
+  const versions = page.getByRole('region', { name: 'Versions' });
+  await versions.getByText('disabled').waitFor();
+  assert.doesNotMatch(await page.content(), /sk_test/, 'no value is on the page');
+  assert.deepEqual(accessed, [], 'no value was read');
+  assert.equal(await versions.getByRole('button', { name: 'Reveal version 1' }).count(), 0, 'a disabled version cannot be read');
+  await versions.getByRole('button', { name: 'Reveal version 2' }).click();
+  assert.equal(await page.getByLabel('Value of version 2').innerText(), 'sk_test_second');
+  assert.equal(accessed.length, 1);
+  assert.match(accessed[0], /\/secrets\/stripe-key\/versions\/2:access$/);
+  await versions.getByRole('button', { name: 'Hide version 2' }).click();
+  assert.doesNotMatch(await page.content(), /sk_test/);
+  await page.close();
+});
+
+test('the logs page queries Cloud Logging with a filter, and follows new entries live', async () => {
+  const page = await open(`#/p/${P}/logs`);
+  const entries = page.getByRole('region', { name: 'Entries' });
+  await entries.getByText('order 1001 paid').waitFor();
+  await entries.getByText('payment declined for order 1002').waitFor();
+  await page.getByLabel(/^Filter/).fill('logName:"checkout" AND severity>=ERROR');
+  await page.getByRole('button', { name: 'Run query' }).click();
+  await entries.getByText('order 1001 paid').waitFor({ state: 'detached' });
+  await entries.getByText('payment declined for order 1002').waitFor();
+  // A bad filter is the API's 400, shown.
+  await page.getByLabel(/^Filter/).fill('severity>>');
+  await page.getByRole('button', { name: 'Run query' }).click();
+  await page.getByRole('alert').filter({ hasText: 'INVALID_ARGUMENT' }).waitFor();
+  await page.getByLabel(/^Filter/).fill('logName:"checkout"');
+  await page.getByRole('button', { name: 'Run query' }).click();
+  await entries.getByText('order 1001 paid').waitFor();
+  await page.getByLabel('Follow new entries').check();
+  await caller(g.url)('POST', '/v2/entries:write', { entries: [{ logName: `projects/${P}/logs/checkout`, resource: { type: 'global' }, severity: 'WARNING', textPayload: 'order 1003 is slow' }] });
+  await entries.getByText('order 1003 is slow').waitFor({ timeout: 10_000 });
+  assert.equal(await entries.getByText('order 1001 paid').count(), 1, 'nothing shown twice');
+  await page.close();
+});
+
+test('the state buttons download a snapshot and reset a project after confirming', async () => {
+  const call = caller(g.url);
+  await call('POST', '/v1/projects/scratch/secrets?secretId=temp', { replication: { automatic: {} } });
+  const page = await open('#/p/scratch/clock');
+  const state = page.getByRole('region', { name: 'State' });
+  const downloaded = page.waitForEvent('download');
+  await state.getByRole('button', { name: 'Download snapshot of scratch' }).click();
+  const file = await (await downloaded).path();
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(lines.some(l => JSON.stringify(l).includes('secrets/temp')), 'the snapshot holds the project\'s secret');
+  assert.ok(!lines.some(l => JSON.stringify(l).includes(P)), 'and nothing of another project');
+  const asked: string[] = [];
+  page.once('dialog', d => { asked.push(d.message()); void d.dismiss(); });
+  await state.getByRole('button', { name: 'Reset scratch' }).click();
+  await page.waitForFunction(() => !document.querySelector('button[aria-busy="true"]'));
+  assert.match(asked[0] ?? '', /Delete everything stored in project scratch\?/);
+  assert.equal(((await call('GET', '/v1/projects/scratch/secrets')).secrets as unknown[]).length, 1, 'saying no deletes nothing');
+  page.once('dialog', d => void d.accept());
+  await state.getByRole('button', { name: 'Reset scratch' }).click();
+  await state.getByRole('status').filter({ hasText: 'Reset scratch' }).waitFor();
+  assert.equal((await call('GET', '/v1/projects/scratch/secrets')).secrets, undefined);
+  assert.ok(((await call('GET', `/v1/projects/${P}/secrets`)).secrets as unknown[]).length > 0, 'other projects are left alone');
   await page.close();
 });
 
 test('the clock page advances the clock and adds and removes outcome rules', async () => {
-  const page = await open('#/clock');
+  const page = await open(`#/p/${P}/clock`);
   const now = async () => Date.parse((await caller(g.url)('GET', '/gantry/v1/clock')).now);
   const t0 = await now();
   await page.getByRole('button', { name: 'Advance 10m' }).click();
@@ -212,7 +388,74 @@ test('on a phone\'s screen the pages fit their width, and the rollout page still
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `nothing sticks out sideways (${overflow}px)`);
   await shot(page, 'phone-rollout');
+  for (const path of [`#/p/${P}/deploy/us-central1/web-app/releases/v2`, `#/p/${P}/secrets/stripe-key`, `#/p/${P}/logs`, `#/p/${P}/clock`]) {
+    await page.goto(`${g.url}/console${path}`);
+    await page.waitForFunction(() => !document.querySelector('.loading'));
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(wide <= 0, `${path}: nothing sticks out sideways (${wide}px)`);
+  }
   await page.close();
+});
+
+test('page titles name the page once; keyboard navigation moves focus to the page with no ring around it', async () => {
+  const page = await open('');
+  await page.getByRole('heading', { level: 1, name: 'Projects' }).waitFor();
+  assert.equal(await page.title(), 'Projects · Gantry');
+  await page.getByRole('link', { name: P, exact: true }).first().focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Delivery pipelines' }).waitFor();
+  assert.equal(await page.title(), 'Delivery pipelines · Gantry');
+  await page.getByRole('link', { name: 'Cloud Run jobs' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Cloud Run jobs' }).waitFor();
+  await page.waitForFunction(() => document.activeElement?.tagName === 'MAIN');
+  // Focus is where a screen reader expects it, but the whole page is not wrapped in the focus ring.
+  assert.equal(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle), 'none');
+  // A keyboard user tabbing on still sees the ring on what they reach.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle), 'solid');
+  await page.close();
+});
+
+test('the clock page keeps the project chosen, in its address too', async () => {
+  const page = await open(`#/p/${P}/run`);
+  await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Clock & scenarios' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Clock & scenarios' }).waitFor();
+  assert.equal(new URL(page.url()).hash, `#/p/${P}/clock`);
+  const check = async () => {
+    assert.equal(await page.getByRole('combobox', { name: 'Project' }).inputValue(), P);
+    assert.equal(await page.getByRole('link', { name: 'Cloud Deploy' }).getAttribute('href'), `#/p/${P}/deploy`);
+  };
+  await check();
+  // In a new tab (no session yet) the address alone brings the project back.
+  const fresh = await browser.newContext();
+  const other = await fresh.newPage();
+  await other.goto(page.url());
+  await other.getByRole('heading', { level: 1, name: 'Clock & scenarios' }).waitFor();
+  assert.equal(await other.getByRole('combobox', { name: 'Project' }).inputValue(), P);
+  await fresh.close();
+  await page.close();
+});
+
+test('dark mode follows the system setting', async () => {
+  const context = await browser.newContext({ colorScheme: 'dark' });
+  try {
+    const page = await context.newPage();
+    page.on('pageerror', e => pageErrors.push(`dark: ${e.message}`));
+    await page.goto(`${g.url}/console#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-dev-0001`);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    const luminance = (rgb: string) => { const [r, gr, b] = rgb.match(/\d+/g)!.map(Number); return (0.2126 * r + 0.7152 * gr + 0.0722 * b) / 255; };
+    const colours = await page.evaluate(() => ({ bg: getComputedStyle(document.body).backgroundColor || getComputedStyle(document.documentElement).backgroundColor,
+      root: getComputedStyle(document.documentElement).backgroundColor, text: getComputedStyle(document.querySelector('h1')!).color,
+      panel: getComputedStyle(document.querySelector('section')!).backgroundColor, select: getComputedStyle(document.querySelector('select')!).backgroundColor }));
+    assert.ok(luminance(colours.root) < 0.15, `a dark background (${colours.root})`);
+    assert.ok(luminance(colours.panel) < 0.2, `dark panels (${colours.panel})`);
+    assert.ok(luminance(colours.select) < 0.25, `dark form controls (${colours.select})`);
+    assert.ok(luminance(colours.text) > 0.8, `light text (${colours.text})`);
+    await shot(page, 'dark-rollout');
+  } finally {
+    await context.close();
+  }
 });
 
 test('off loopback with a token: the console loads without it, and calls the APIs with the token from its URL', async () => {
@@ -232,6 +475,25 @@ test('off loopback with a token: the console loads without it, and calls the API
   }
 });
 
+test('Promote asks first, naming the rollout that already waits on the target', async () => {
+  const call = caller(g.url);
+  const base = `/v1/${DEMO_LOC}/deliveryPipelines/web-app/releases`;
+  await call('POST', `${base}/v1/rollouts?rolloutId=v1-to-prod-0002`, { targetId: 'prod' });
+  const page = await open(`#/p/${P}/deploy/us-central1/web-app/releases/v1/rollouts/v1-to-staging-0001`);
+  // The dialog blocks the page until answered: answered (no) as it opens.
+  const asked = new Promise<{ type: string; message: string }>(resolve => page.once('dialog', d => { resolve({ type: d.type(), message: d.message() }); void d.dismiss(); }));
+  await page.getByRole('button', { name: 'Promote to prod' }).click();
+  const dialog = await Promise.race([asked, new Promise<undefined>(r => setTimeout(r, 5_000))]);
+  assert.ok(dialog, 'Promote asks before it creates a rollout');
+  assert.equal(dialog.type, 'confirm');
+  assert.match(dialog.message, /^Promote release v1 to prod\? This creates rollout v1-to-prod-0003\. Rollout v1-to-prod-0002 \(release v1\) is already pending approval on prod\.$/);
+  await page.waitForFunction(() => !document.querySelector('button[aria-busy="true"]'));
+  const prod = ((await call('GET', `${base}/v1/rollouts`)).rollouts as { name: string }[]).map(r => r.name.split('/').pop()).filter(n => n!.includes('prod'));
+  assert.deepEqual(prod.sort(), ['v1-to-prod-0001', 'v1-to-prod-0002'], 'saying no creates nothing');
+  await call('POST', `${base}/v1/rollouts/v1-to-prod-0002:approve`, { approved: false });
+  await page.close();
+});
+
 test('every rollout verb from its button: retry, promote, approve, advance, terminate, ignore, cancel, reject', async () => {
   const call = caller(g.url);
   const base = `/v1/${DEMO_LOC}/deliveryPipelines/web-app/releases`;
@@ -247,7 +509,7 @@ test('every rollout verb from its button: retry, promote, approve, advance, term
   await shows('succeeded');
   assert.equal(await state('v2/rollouts/v2-to-staging-0001'), 'SUCCEEDED');
 
-  // Promote v2 to prod, named as gcloud names it; then approval, and a canary phase that waits to be advanced.
+  // Promote v2 to prod (confirmed), named as gcloud names it; then approval, and a canary phase that waits to be advanced.
   await page.getByRole('button', { name: 'Promote to prod' }).click();
   await page.getByRole('status').filter({ hasText: 'Created rollout' }).getByRole('link', { name: 'v2-to-prod-0001' }).click();
   await page.getByRole('heading', { name: 'Rollout v2-to-prod-0001' }).waitFor();
@@ -287,10 +549,11 @@ test('every page passes axe-core\'s WCAG 2 A and AA checks, at 1280×800 and on 
     '', `#/p/${P}/deploy`, `#/p/${P}/deploy/us-central1/web-app`, `#/p/${P}/deploy/us-central1/web-app/releases/v2`,
     `#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-dev-0001`, `#/p/${P}/run`, `#/p/${P}/run/us-central1/nightly-report`,
     `#/p/${P}/apphosting`, `#/p/${P}/apphosting/us-central1/storefront`, `#/p/${P}/apphosting/us-central1/storefront/builds/build-2`, '#/clock',
+    `#/p/${P}/secrets`, `#/p/${P}/secrets/stripe-key`, `#/p/${P}/logs`,
   ];
-  for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+  for (const [viewport, colorScheme] of [[{ width: 1280, height: 800 }, 'light'], [{ width: 390, height: 844 }, 'light'], [{ width: 1280, height: 800 }, 'dark']] as const) {
     // axe is injected as a script of its own, which the console's CSP would refuse: this context lets it in.
-    const context = await browser.newContext({ viewport, bypassCSP: true });
+    const context = await browser.newContext({ viewport, colorScheme, bypassCSP: true });
     try {
       const page = await context.newPage();
       for (const path of pages) {
@@ -303,7 +566,7 @@ test('every page passes axe-core\'s WCAG 2 A and AA checks, at 1280×800 and on 
           const r = await w.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
           return r.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`);
         });
-        assert.deepEqual(violations, [], `${path || '/'} at ${viewport.width}px`);
+        assert.deepEqual(violations, [], `${path || '/'} at ${viewport.width}px, ${colorScheme}`);
       }
     } finally {
       await context.close();

@@ -1,9 +1,12 @@
 // A project with something on every console page, made through the public APIs on the virtual clock: a Cloud Deploy
-// pipeline (dev → staging → canary prod that needs approval) with releases, a failed-and-retried verify and a
+// pipeline (dev → staging → canary prod that needs approval) with releases rendered from a real source (v2 changes
+// the image and a deploy parameter), a failed-and-retried verify and a
 // rollout waiting for approval; Cloud Run jobs with finished, failed and running executions; an App Hosting backend
-// with builds (one failed), rollouts and its traffic; and outcome rules. Used by the console's browser tests and
+// with builds (one failed), rollouts and its traffic; a secret with versions; log entries; and outcome rules. Used by the console's browser tests and
 // by `npm run screenshots`.
+import { pathToFileURL } from 'node:url';
 import { appFiles, makeRepo } from './apphosting.js';
+import { tempDir, writeTree } from './server.js';
 
 export const DEMO_PROJECT = 'demo-shop';
 export const DEMO_LOC = `projects/${DEMO_PROJECT}/locations/us-central1`;
@@ -40,8 +43,18 @@ export async function seedDemo(url: string): Promise<void> {
   });
   const P = `/v1/${L}/deliveryPipelines/web-app`;
   await c('POST', '/gantry/v1/outcomes', { scope: `${L}/deliveryPipelines/web-app/releases/v2`, rules: 'stable/verify=fail:EXECUTION_FAILED"smoke test: 3 of 40 checks failed"@1' });
+  // A real source (rendered by Gantry's Skaffold), so each release's manifests carry its own image and settings.
+  const source = pathToFileURL(writeTree(tempDir('demo-source-'), {
+    'skaffold.yaml': 'apiVersion: skaffold/v4beta7\nkind: Config\nmanifests:\n  rawYaml: [service.yaml]\ndeploy:\n  cloudrun: {}\nverify:\n- name: smoke\n  container:\n    name: smoke\n    image: us-docker.pkg.dev/demo/smoke:1\ncustomActions:\n- name: migrate\n  containers:\n  - name: migrate\n    image: us-docker.pkg.dev/demo/migrate:1.4\n',
+    'service.yaml': 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: web-app\nspec:\n  template:\n    spec:\n      containers:\n      - image: web-app\n        env:\n        - name: CHECKOUT\n          value: classic # from-param: ${checkout}\n',
+  })).href;
   for (const r of ['v1', 'v2']) {
-    await c('POST', `${P}/releases?releaseId=${r}`, { description: `Release ${r}` });
+    await c('POST', `${P}/releases?releaseId=${r}`, {
+      description: `Release ${r}`, skaffoldConfigUri: source,
+      buildArtifacts: [{ image: 'web-app', tag: `us-docker.pkg.dev/demo/web-app:${r === 'v1' ? '1.0.0' : '1.1.0'}` }],
+      // v2 turns the new checkout on (a deploy parameter each rendered manifest carries).
+      deployParameters: r === 'v2' ? { checkout: 'express' } : {},
+    });
     await c('POST', `${P}/releases/${r}/rollouts?rolloutId=${r}-to-dev-0001`, { targetId: 'dev' });
     await advance('10m');
   }
@@ -65,6 +78,16 @@ export async function seedDemo(url: string): Promise<void> {
   await advance('10m');
   await c('POST', `/v2/${L}/jobs/nightly-report:run`, {});
   await advance('1s');
+
+  // Secret Manager: a secret with a disabled first version; Cloud Logging: an app's own entries.
+  const S = `/v1/projects/${DEMO_PROJECT}/secrets`;
+  await c('POST', `${S}?secretId=stripe-key`, { replication: { automatic: {} }, labels: { team: 'payments' } });
+  for (const v of ['sk_test_first', 'sk_test_second']) await c('POST', `${S}/stripe-key:addVersion`, { payload: { data: Buffer.from(v).toString('base64') } });
+  await c('POST', `${S}/stripe-key/versions/1:disable`, {});
+  await c('POST', '/v2/entries:write', { entries: [
+    { logName: `projects/${DEMO_PROJECT}/logs/checkout`, resource: { type: 'global' }, severity: 'INFO', textPayload: 'order 1001 paid' },
+    { logName: `projects/${DEMO_PROJECT}/logs/checkout`, resource: { type: 'global' }, severity: 'ERROR', jsonPayload: { message: 'payment declined for order 1002', order: 1002 } },
+  ] });
 
   // App Hosting.
   const repo = makeRepo(appFiles('storefront'), 'First version');
