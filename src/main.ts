@@ -10,13 +10,14 @@ import { envCommand } from './cli/env.js';
 import { CONTROL_COMMANDS, CONTROL_USAGE, controlCommand, isControlCommand } from './cli/control.js';
 import { choice, nearest, parseFlags, UsageError } from './cli/args.js';
 import { runUnderGantry, splitExecArgs } from './cli/exec.js';
+import { startBanner } from './cli/banner.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { VERSION } from './version.js';
 
-const USAGE = `Usage: gantry [options]                         serve (on the embedded defaults without options)
-       gantry env [--shell S]                     print the environment pointing every client at the running Gantry
-       gantry exec [options] -- CMD [ARG…]        start Gantry (in memory, a free port), run CMD with that environment,
-                                                  stop, and exit with CMD's status
+const USAGE = `Usage: gantry [options]                                 serve (on the embedded defaults without options)
+       gantry env [--shell S]                           print the environment pointing every client at the running Gantry
+       gantry exec [options] -- CMD [ARG…]              start Gantry (in memory, a free port), run CMD with that environment,
+                                                        stop, and exit with CMD's status
 ${CONTROL_USAGE}
        gantry --version`;
 const HELP = `gantry — Cloud Deploy, Cloud Run jobs and Firebase App Hosting on your own machine
@@ -224,7 +225,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 // Printed last (handlers are in place), and to stdout whatever the log level: with --port 0 it is how callers learn the port.
-process.stdout.write(`Gantry listening on ${gantry.url} (data ${ephemeral ? 'in memory' : opts.dataDir}, clock ${opts.clock}) in ${(performance.now() - started).toFixed(0)}ms\n`);
-process.stdout.write(`TLS on the same port, for clients that need it (gcloud's gRPC commands): trust ${gantry.tlsCertFile}\n`);
-// The token goes in the fragment, which the browser never sends: the console reads it from there.
-process.stdout.write(`Console: ${gantry.url}/console${opts.authToken ? '#token=<your --auth-token>' : ''}\n`);
+process.stdout.write(startBanner({
+  url: gantry.url, tlsCertFile: gantry.tlsCertFile, dataDir: ephemeral ? undefined : opts.dataDir, clock: opts.clock, executor: opts.executor,
+  allowExecutors: opts.allowExecutors ?? [], authToken: Boolean(opts.authToken), startedMs: performance.now() - started,
+}));

@@ -12,10 +12,10 @@ export type ControlCommand = typeof CONTROL_COMMANDS[number];
 export const isControlCommand = (word: string | undefined): word is ControlCommand => (CONTROL_COMMANDS as readonly string[]).includes(word ?? '');
 
 const TARGET_FLAGS = '[--data-dir DIR | --url URL] [--auth-token TOKEN]';
-export const CONTROL_USAGE = `       gantry status [--json]                    what the running Gantry is: version, state, clock, executors, projects
-       gantry reset [--project P]                forget all state, or one project's
-       gantry snapshot [--project P] [-o FILE]   write the state as NDJSON (to stdout: gantry snapshot > state.ndjson)
-       gantry clock [advance D | freeze | unfreeze]  show or move the clock, e.g. gantry clock advance 10m`;
+export const CONTROL_USAGE = `       gantry status [--json]                           what the running Gantry is: version, state, clock, executors, projects
+       gantry reset [--project P]                       forget all state, or one project's
+       gantry snapshot [--project P] [-o FILE]          write the state as NDJSON (to stdout: gantry snapshot > state.ndjson)
+       gantry clock [advance D | freeze | unfreeze]     show or move the clock, e.g. gantry clock advance 10m`;
 const HELP: Record<ControlCommand, string> = {
   status: `Usage: gantry status [--json] ${TARGET_FLAGS}\nPrints what the running Gantry is (version, where state lives, clock, executors, projects); --json prints GET /gantry/v1/info.`,
   reset: `Usage: gantry reset [--project P] ${TARGET_FLAGS}\nForgets all state (or one project's) and stops the work running for it; the clock is kept.`,
