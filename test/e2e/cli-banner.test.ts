@@ -18,7 +18,7 @@ async function start(args: string[]): Promise<Started> {
   let out = '', err = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  await eventually(() => /^Next: /m.test(out), 20_000);
+  await eventually(() => /^Next: /m.test(out), 20_000).catch(e => { proc.kill('SIGKILL'); throw e; });
   return { proc, url: /listening on (http:\/\/\S+)/.exec(out)![1], out: () => out, err: () => err };
 }
 
