@@ -1,18 +1,24 @@
 #!/usr/bin/env node
 // The CLI: flags and environment variables over embedded defaults, then serve until a signal.
-import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
-import { DEFAULTS, startGantry, type GantryOptions } from './gantry.js';
+import type { GantryOptions } from './gantry.js';
 import { parseExecutorList } from './policy/executors.js';
 import { parseFlexibleDurationMs } from './google/time.js';
 import { Locations } from './google/locations.js';
 import type { Level } from './server/log.js';
 import { envCommand } from './cli/env.js';
+import { CONTROL_COMMANDS, CONTROL_USAGE, controlCommand, isControlCommand } from './cli/control.js';
+import { choice, nearest, parseFlags, UsageError } from './cli/args.js';
+import { runUnderGantry, splitExecArgs } from './cli/exec.js';
+import { startBanner } from './cli/banner.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { VERSION } from './version.js';
 
-const USAGE = `Usage: gantry [options]          serve (on the embedded defaults without options)
-       gantry env [--shell S]      print the environment pointing every client at the running Gantry
+const USAGE = `Usage: gantry [options]                                 serve (on the embedded defaults without options)
+       gantry env [--shell S]                           print the environment pointing every client at the running Gantry
+       gantry exec [options] -- CMD [ARG…]              start Gantry (in memory, a free port), run CMD with that environment,
+                                                        stop, and exit with CMD's status
+${CONTROL_USAGE}
        gantry --version`;
 const HELP = `gantry — Cloud Deploy, Cloud Run jobs and Firebase App Hosting on your own machine
 
@@ -59,9 +65,9 @@ ${USAGE}
   --version            print the version
   -h, --help           this text`;
 
-/** A bad command line: one line saying what is wrong, then the usage. */
-function fail(msg: string): never {
-  process.stderr.write(`gantry: ${msg}\n${USAGE}\n(gantry --help lists every option)\n`);
+/** A bad command line: one line saying what is wrong, and where the options are listed. */
+function fail(msg: string, command?: string): never {
+  process.stderr.write(`gantry: ${msg}\nRun gantry ${command ? `${command} ` : ''}--help for the options.\n`);
   process.exit(2);
 }
 
@@ -75,6 +81,21 @@ if (process.argv[2] === 'env') {
   try { process.stdout.write(await envCommand(process.argv.slice(3))); } catch (e) { die(`env: ${(e as Error).message.split(/\.\s|\n/)[0]}`); }
   process.exit(0);
 }
+// Subcommands besides serving: the control API of a running Gantry, and exec.
+const [sub, ...subArgs] = process.argv.slice(2);
+if (isControlCommand(sub)) {
+  try { await controlCommand(sub, subArgs, process.stdout); } catch (e) { if (e instanceof UsageError) fail(`${sub}: ${e.message}`, sub); die(`${sub}: ${(e as Error).message}`); }
+  process.exit(0);
+}
+if (sub !== undefined && !sub.startsWith('-') && sub !== 'exec') {
+  const guess = nearest(sub, ['env', 'exec', ...CONTROL_COMMANDS]);
+  fail(`unknown command "${sub}"${guess ? `: did you mean gantry ${guess}?` : ` (commands: env, exec, ${CONTROL_COMMANDS.join(', ')})`}`);
+}
+let exec: ReturnType<typeof splitExecArgs> | undefined;
+try { exec = sub === 'exec' ? splitExecArgs(subArgs) : undefined; } catch (e) { fail(`exec: ${(e as Error).message}`, 'exec'); }
+const serveArgs = exec ? exec.flags : process.argv.slice(2);
+// The server's modules load only to serve: the subcommands above and a bad command line answer without them.
+const { DEFAULTS, startGantry } = await import('./gantry.js');
 
 function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
@@ -83,18 +104,15 @@ function isLoopback(host: string): boolean {
 }
 
 let parsed: ReturnType<typeof parseOptions>;
-try { parsed = parseOptions(); } catch (e) { fail((e as Error).message.split(/\.\s|\n/)[0]); }
+try { parsed = parseOptions(); } catch (e) { fail((e as Error).message); }
 const { values } = parsed;
 function parseOptions() {
-  return parseArgs({
-  options: {
+  return parseFlags(serveArgs, {
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
     'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'build-duration': { type: 'string' }, 'node-image': { type: 'string' }, 'startup-timeout': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'git-dirs': { type: 'string' }, 'allow-git-remotes': { type: 'boolean' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
     'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' }, version: { type: 'boolean' }, ephemeral: { type: 'boolean' }, import: { type: 'string' }, 'export-on-exit': { type: 'string' },
-  },
-  strict: true,
   });
 }
 if (values.help) { process.stdout.write(HELP + '\n'); process.exit(0); }
@@ -102,21 +120,25 @@ if (values.version) { process.stdout.write(`gantry ${VERSION}\n`); process.exit(
 
 const env = process.env;
 const pick = (flag: string | undefined, name: string) => flag ?? env[name];
+/** A value from a fixed list, or a one-line error naming the flag and every valid value. */
+function valid<const T extends string>(what: string, value: string, list: readonly T[]): T {
+  try { return choice(what, value, list); } catch (e) { fail((e as Error).message); }
+}
 const opts: Partial<GantryOptions> = {};
 opts.host = pick(values.host, 'GANTRY_HOST') ?? DEFAULTS.host;
-const port = Number(pick(values.port, 'GANTRY_PORT') ?? DEFAULTS.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port ${String(values.port ?? env.GANTRY_PORT)}`);
+// exec picks a free port: CMD learns it from the environment, and a Gantry already on 8080 is no obstacle.
+const rawPort = pick(values.port, 'GANTRY_PORT') ?? String(exec ? 0 : DEFAULTS.port);
+const port = /^\d{1,5}$/.test(rawPort.trim()) ? Number(rawPort) : NaN;
+if (!(port >= 0 && port <= 65535)) fail(`invalid ${values.port !== undefined ? '--port' : 'GANTRY_PORT'} "${rawPort}": a port is a whole number from 1 to 65535, or 0 for any free one`);
 opts.port = port;
-const ephemeral = values.ephemeral ?? ['1', 'true'].includes((env.GANTRY_EPHEMERAL ?? '').toLowerCase());
+// exec keeps state in memory unless given a data directory.
+const ephemeral = values.ephemeral ?? (exec ? values['data-dir'] === undefined : ['1', 'true'].includes((env.GANTRY_EPHEMERAL ?? '').toLowerCase()));
 if (ephemeral && values['data-dir'] !== undefined) fail('--ephemeral keeps no data directory: give one or the other');
 opts.dataDir = ephemeral ? ':memory:' : pick(values['data-dir'], 'GANTRY_DATA_DIR') ?? DEFAULTS.dataDir;
 opts.authToken = pick(values['auth-token'], 'GANTRY_AUTH_TOKEN') || undefined;
-const level = pick(values['log-level'], 'GANTRY_LOG_LEVEL') ?? DEFAULTS.logLevel;
-if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) fail(`invalid log level ${level}`);
-opts.logLevel = level as Level;
-const clock = pick(values.clock, 'GANTRY_CLOCK') ?? DEFAULTS.clock;
-if (clock !== 'real' && clock !== 'virtual') fail(`invalid clock ${clock}`);
-opts.clock = clock;
+// exec's output is CMD's: Gantry then says only what went wrong.
+opts.logLevel = valid<Level>('--log-level', pick(values['log-level'], 'GANTRY_LOG_LEVEL') ?? (exec ? 'warn' : DEFAULTS.logLevel), ['debug', 'info', 'warn', 'error', 'silent']);
+opts.clock = valid('--clock', pick(values.clock, 'GANTRY_CLOCK') ?? DEFAULTS.clock, ['real', 'virtual']);
 for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'renderMs'], ['job-duration', 'GANTRY_JOB_DURATION', 'jobMs'], ['task-duration', 'GANTRY_TASK_DURATION', 'taskMs'], ['build-duration', 'GANTRY_BUILD_DURATION', 'buildMs'], ['startup-timeout', 'GANTRY_STARTUP_TIMEOUT', 'startupMs']] as const) {
   const raw = pick(values[flag], env);
   if (raw === undefined) continue;
@@ -124,9 +146,7 @@ for (const [flag, env, key] of [['render-duration', 'GANTRY_RENDER_DURATION', 'r
   if (ms === undefined || ms < 0) fail(`invalid --${flag} ${raw} (use e.g. 1s, 0.5s, 2m)`);
   opts[key] = ms;
 }
-const executor = pick(values.executor, 'GANTRY_EXECUTOR') ?? DEFAULTS.executor;
-if (executor !== 'simulated' && executor !== 'process' && executor !== 'container') fail(`invalid executor ${executor} (simulated, process or container)`);
-opts.executor = executor;
+opts.executor = valid('--executor', pick(values.executor, 'GANTRY_EXECUTOR') ?? DEFAULTS.executor, ['simulated', 'process', 'container']);
 const list = (flag: string | undefined, name: string) => (pick(flag, name) ?? '').split(',').map(x => x.trim()).filter(Boolean);
 try { opts.allowExecutors = parseExecutorList(pick(values['allow-executors'], 'GANTRY_ALLOW_EXECUTORS') ?? ''); } catch (e) { fail(`--allow-executors: ${(e as Error).message}`); }
 opts.sourceDirs = list(values['source-dirs'], 'GANTRY_SOURCE_DIRS');
@@ -141,7 +161,7 @@ if (locations.length) {
 opts.allowOrigins = list(values['allow-origins'], 'GANTRY_ALLOW_ORIGINS');
 for (const o of opts.allowOrigins) if (!/^https?:\/\/[^/]+$/.test(o)) fail(`--allow-origins: "${o}" is not an origin (scheme://host[:port])`);
 const maxConnections = Number(pick(values['max-connections'], 'GANTRY_MAX_CONNECTIONS') ?? DEFAULTS.maxConnections);
-if (!Number.isInteger(maxConnections) || maxConnections < 1) fail(`invalid --max-connections ${maxConnections}`);
+if (!Number.isInteger(maxConnections) || maxConnections < 1) fail(`invalid --max-connections ${pick(values['max-connections'], 'GANTRY_MAX_CONNECTIONS')}: a whole number of connections, at least 1`);
 opts.maxConnections = maxConnections;
 const requestTimeout = pick(values['request-timeout'], 'GANTRY_REQUEST_TIMEOUT');
 if (requestTimeout !== undefined) {
@@ -154,18 +174,14 @@ if (runRegion !== undefined) {
   if (!/^[a-z]+-[a-z]+[0-9]+$/.test(runRegion)) fail(`invalid --run-region ${runRegion} (a region id, e.g. europe-west1)`);
   opts.runRegion = runRegion;
 }
-const network = pick(values['container-network'], 'GANTRY_CONTAINER_NETWORK') ?? DEFAULTS.containerNetwork;
-if (network !== 'none' && network !== 'host') fail(`invalid --container-network ${network} (none or host)`);
-opts.containerNetwork = network;
+opts.containerNetwork = valid('--container-network', pick(values['container-network'], 'GANTRY_CONTAINER_NETWORK') ?? DEFAULTS.containerNetwork, ['none', 'host']);
 const nodeImage = pick(values['node-image'], 'GANTRY_NODE_IMAGE');
 if (nodeImage !== undefined) {
   if (!/^[a-z0-9][a-z0-9._\/:@-]{0,254}$/i.test(nodeImage)) fail(`invalid --node-image ${nodeImage}`);
   opts.nodeImage = nodeImage;
 }
 opts.dockerSocket = pick(values['docker-socket'], 'GANTRY_DOCKER_SOCKET') ?? DEFAULTS.dockerSocket;
-const durability = (pick(values.durability, 'GANTRY_DURABILITY') ?? DEFAULTS.durability).toUpperCase();
-if (durability !== 'NORMAL' && durability !== 'FULL') fail(`invalid durability ${durability}`);
-opts.durability = durability;
+opts.durability = valid('--durability', (pick(values.durability, 'GANTRY_DURABILITY') ?? DEFAULTS.durability).toUpperCase(), ['NORMAL', 'FULL']);
 // Gantry runs user-supplied commands: anything reachable beyond loopback must require a token.
 if (!isLoopback(opts.host) && !opts.authToken) fail(`listening on ${opts.host} needs --auth-token (or GANTRY_AUTH_TOKEN)`);
 
@@ -180,6 +196,18 @@ const started = performance.now();
 const gantry = await startGantry(opts).catch((e: Error) => die(e.message));
 if (snapshotText !== undefined) {
   await gantry.restore(snapshotText).catch(async (e: Error) => { await gantry.close(); die(`--import ${importFile}: ${e.message}`); });
+}
+
+if (exec) {
+  process.stderr.write(`gantry exec: Gantry listening on ${gantry.url} (${ephemeral ? 'state in memory' : `data ${opts.dataDir}`}); running ${exec.command.join(' ')}\n`);
+  const status = await runUnderGantry(exec.command, { url: gantry.url, tlsCertFile: gantry.tlsCertFile, authToken: opts.authToken });
+  try {
+    if (exportFile) writeFileSync(exportFile, [...gantry.snapshot()].join(''));
+  } catch (e) {
+    gantry.log.error(`--export-on-exit ${exportFile}: ${(e as Error).message}`);
+  }
+  await gantry.close();
+  process.exit(status);
 }
 
 let closing = false;
@@ -197,7 +225,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 // Printed last (handlers are in place), and to stdout whatever the log level: with --port 0 it is how callers learn the port.
-process.stdout.write(`Gantry listening on ${gantry.url} (data ${ephemeral ? 'in memory' : opts.dataDir}, clock ${opts.clock}) in ${(performance.now() - started).toFixed(0)}ms\n`);
-process.stdout.write(`TLS on the same port, for clients that need it (gcloud's gRPC commands): trust ${gantry.tlsCertFile}\n`);
-// The token goes in the fragment, which the browser never sends: the console reads it from there.
-process.stdout.write(`Console: ${gantry.url}/console${opts.authToken ? '#token=<your --auth-token>' : ''}\n`);
+process.stdout.write(startBanner({
+  url: gantry.url, tlsCertFile: gantry.tlsCertFile, dataDir: ephemeral ? undefined : opts.dataDir, clock: opts.clock, executor: opts.executor,
+  allowExecutors: opts.allowExecutors ?? [], authToken: Boolean(opts.authToken), startedMs: performance.now() - started,
+}));

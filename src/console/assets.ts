@@ -17,9 +17,9 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8',
 
 interface Asset { data: Buffer; type: string; etag: string }
 
-/** GET and HEAD of these paths are the console's files. */
+/** GET and HEAD of these paths are the console's files (and `/`, which leads a browser to them). */
 export function isConsoleAsset(method: string | undefined, url: string | undefined): boolean {
-  return (method === 'GET' || method === 'HEAD') && url !== undefined && (url === '/console' || url.startsWith('/console/') || url.startsWith('/console?'));
+  return (method === 'GET' || method === 'HEAD') && url !== undefined && (url === '/' || url === '/console' || url.startsWith('/console/') || url.startsWith('/console?'));
 }
 
 function asset(data: Buffer, type: string): Asset {
@@ -73,6 +73,13 @@ export function registerConsole(app: App): void {
     if (ifNoneMatch === a.etag) return { status: 304, body: undefined, bytes: { data: Buffer.alloc(0), contentType: a.type }, headers };
     return { body: undefined, bytes: { data: a.data, contentType: a.type }, headers };
   };
+  // A browser opening Gantry's address lands on the console; other clients get the 404 of an unknown path.
+  app.route('GET', '/', {
+    handler: req => {
+      if (!/\btext\/html\b/.test(String(req.headers.accept ?? ''))) throw errors.routeNotFound('GET', '/');
+      return { status: 302, body: undefined, bytes: { data: Buffer.alloc(0), contentType: 'text/plain' }, headers: { location: '/console', 'cache-control': 'no-store' } };
+    },
+  });
   app.route('GET', '/console', { handler: req => serve('', req.headers['if-none-match']) });
   app.route('GET', '/console/{path=**}', { handler: req => serve(req.params.path ?? '', req.headers['if-none-match']) });
 }

@@ -81,7 +81,7 @@ export class App {
     f.setNotFoundHandler(handler);
     if (this.logsRequests) {
       f.addHook('onResponse', (req, reply, done) => {
-        this.logRequest(req.method, req.url, reply.statusCode, reply.elapsedTime);
+        this.logRequest(req.method, req.url, reply.statusCode, reply.elapsedTime, this.refusals.get(reply.raw));
         done();
       });
     }
@@ -99,8 +99,10 @@ export class App {
 
   private get logsRequests(): boolean { return this.opts.log.level === 'debug' || this.opts.log.level === 'info'; }
 
-  private logRequest(method: string, url: string, status: number, ms: number): void {
-    this.opts.log.info(`${method} ${clip(url)} ${status} ${ms.toFixed(1)}ms`);
+  /** Why a request answered through Fastify was refused, for its log line. */
+  private refusals = new WeakMap<ServerResponse, string>();
+  private logRequest(method: string, url: string, status: number, ms: number, refusal?: string): void {
+    this.opts.log.info(`${method} ${clip(url)} ${status} ${ms.toFixed(1)}ms${refusal ? ` ${clip(refusal, 300)}` : ''}`);
   }
 
   route(method: string, template: string, spec: MethodSpec): void { this.router.add(method, template, spec); }
@@ -252,7 +254,7 @@ export class App {
       headers.push('content-length', String(Buffer.byteLength(a.payload)));
       res.writeHead(a.status, headers);
       res.end(method === 'HEAD' ? undefined : a.payload);
-      if (this.logsRequests) this.logRequest(method, url, a.status, performance.now() - start);
+      if (this.logsRequests) this.logRequest(method, url, a.status, performance.now() - start, a.refusal);
     };
     let query: ApiRequest['query'];
     try {
@@ -279,6 +281,7 @@ export class App {
       return a.stream(reply.raw);
     }
     reply.code(a.status);
+    if (a.refusal) this.refusals.set(reply.raw, a.refusal);
     for (const [k, v] of Object.entries(a.headers)) reply.header(k, v);
     reply.send(a.payload);
   }
@@ -394,12 +397,15 @@ function sniffProtocol(socket: Socket, decide: (protocol: 'http1' | 'http2' | 't
 }
 
 /** What a request is answered with, whichever way it came in. */
-interface Answer { status: number; headers: Record<string, string>; payload: string | Buffer; stream?: ApiReply['stream'] }
+interface Answer { status: number; headers: Record<string, string>; payload: string | Buffer; stream?: ApiReply['stream']; refusal?: string }
 
 const JSON_TYPE = 'application/json; charset=UTF-8';
 
 function errorAnswer(e: ApiError): Answer {
-  return { status: e.httpStatus, headers: { 'content-type': JSON_TYPE }, payload: JSON.stringify(e.toBody()) };
+  // The request log line says why: the status, the ErrorInfo reason when there is one, and the message.
+  const reason = (e.details.find(d => d['@type']?.endsWith('ErrorInfo')) as { reason?: string } | undefined)?.reason;
+  const refusal = `${e.code}${reason ? ` ${reason}` : ''}: ${e.message}`;
+  return { status: e.httpStatus, headers: { 'content-type': JSON_TYPE }, payload: JSON.stringify(e.toBody()), refusal };
 }
 
 function answer(req: ApiRequest, out: ApiReply): Answer {

@@ -209,7 +209,8 @@ function matchSegs<H>(r: Compiled<H>, parts: string[]): Params | undefined {
       continue;
     }
     const part = parts[p];
-    if (part === undefined || part === '') return undefined;
+    // An empty segment matches only a template's empty one: '/' itself.
+    if (part === undefined || (part === '' && !('lit' in s && s.lit === ''))) return undefined;
     if ('lit' in s && s.lit !== part) return undefined;
     spans.push([p, p + 1]);
     p++;
