@@ -6,7 +6,7 @@ import { parseExecutorList } from './policy/executors.js';
 import { parseFlexibleDurationMs } from './google/time.js';
 import { Locations } from './google/locations.js';
 import type { Level } from './server/log.js';
-import { envCommand } from './cli/env.js';
+import { DEFAULT_PROJECT, DEFAULT_REGION, envCommand } from './cli/env.js';
 import { CONTROL_COMMANDS, CONTROL_USAGE, controlCommand, isControlCommand } from './cli/control.js';
 import { choice, nearest, parseFlags, UsageError } from './cli/args.js';
 import { runUnderGantry, splitExecArgs } from './cli/exec.js';
@@ -200,7 +200,7 @@ if (snapshotText !== undefined) {
 
 if (exec) {
   process.stderr.write(`gantry exec: Gantry listening on ${gantry.url} (${ephemeral ? 'state in memory' : `data ${opts.dataDir}`}); running ${exec.command.join(' ')}\n`);
-  const status = await runUnderGantry(exec.command, { url: gantry.url, tlsCertFile: gantry.tlsCertFile, authToken: opts.authToken });
+  const status = await runUnderGantry(exec.command, { url: gantry.url, tlsCertFile: gantry.tlsCertFile, authToken: opts.authToken, project: DEFAULT_PROJECT, region: DEFAULT_REGION });
   try {
     if (exportFile) writeFileSync(exportFile, [...gantry.snapshot()].join(''));
   } catch (e) {
