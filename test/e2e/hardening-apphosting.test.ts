@@ -5,8 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
-import { mkdirSync, symlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { firebaseapphosting_v1beta } from 'googleapis';
 import { startTestGantry, tempDir, writeTree } from '../helpers/server.js';
@@ -18,6 +18,16 @@ const P = 'projects/hard-app/locations/us-central1';
 const TOKEN = 'test-token'; // what the googleapis helpers send
 let g: Gantry;
 let dataDir: string;
+/** The one directory this Gantry reads git repositories under (its data directory inside it): not the temp directory,
+ * where a CI clone of this checkout may itself live. */
+let reposDir: string;
+/** A repository under `reposDir`. */
+function repo(files: Record<string, string>): string {
+  const from = makeRepo(files);
+  const to = join(reposDir, basename(from));
+  renameSync(from, to);
+  return to;
+}
 let ah: firebaseapphosting_v1beta.Firebaseapphosting;
 let dc: ReturnType<typeof developerConnect>;
 
@@ -55,8 +65,9 @@ function getRaw(host: string, headers: Record<string, string>): Promise<{ status
 }
 
 before(async () => {
-  dataDir = tempDir('gantry-hard-data-');
-  g = await startTestGantry({ executor: 'process', authToken: TOKEN, dataDir });
+  reposDir = tempDir('gantry-hard-repos-');
+  dataDir = join(reposDir, 'data');
+  g = await startTestGantry({ executor: 'process', authToken: TOKEN, dataDir, gitDirs: [reposDir] });
   ah = appHostingV1beta(g.url);
   dc = developerConnect(g.url);
   await dc.projects.locations.connections.create({ parent: P, connectionId: 'c', requestBody: {} });
@@ -64,7 +75,7 @@ before(async () => {
 after(async () => { await g?.close(); });
 
 test('the app proxy forwards neither Gantry\'s token nor the client\'s forwarding headers', { timeout: 90_000 }, async () => {
-  await link('echo', makeRepo(ECHO_APP));
+  await link('echo', repo(ECHO_APP));
   await backend('echo', { codebase: { repository: `${P}/connections/c/gitRepositoryLinks/echo` } });
   assert.equal((await build('echo', 'b1')).state, 'READY');
   const r = await ah.projects.locations.backends.rollouts.create({ parent: `${P}/backends/echo`, rolloutId: 'r1', requestBody: { build: `${P}/backends/echo/builds/b1` } });
@@ -103,7 +114,7 @@ test('a backend stored with a climbing environment (a snapshot) builds nothing f
   const other = writeTree(tempDir('gantry-other-app-'), {
     'apphosting.local.yaml': 'env:\n  - variable: OTHER_APP_SECRET\n    value: hunter2\n',
   });
-  await link('env-snap', makeRepo(ECHO_APP));
+  await link('env-snap', repo(ECHO_APP));
   await backend('env-snap', { environment: 'local', codebase: { repository: `${P}/connections/c/gitRepositoryLinks/env-snap` } });
   const auth = { authorization: `Bearer ${TOKEN}` };
   const snapshot = await (await fetch(`${g.url}/gantry/v1/snapshot?project=hard-app`, { headers: auth })).text();
@@ -119,7 +130,7 @@ test('a backend stored with a climbing environment (a snapshot) builds nothing f
 
 test('a link\'s cloneUri is a local repository under the allowed directories, never Gantry\'s own files', async () => {
   const checkout = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-  const viaSymlink = join(tempDir('gantry-link-'), 'checkout');
+  const viaSymlink = join(reposDir, 'checkout-link');
   symlinkSync(checkout, viaSymlink);
   const own = join(dataDir, 'git');
   mkdirSync(own, { recursive: true });
@@ -139,7 +150,7 @@ test('a link\'s cloneUri is a local repository under the allowed directories, ne
     if (uri === viaSymlink) assert.ok(!e.message.includes(checkout), 'the message names the URI, not where it leads');
   }
   // A repository under the allowed directories is fine.
-  await link('ok', makeRepo({ 'a.txt': 'a\n' }));
+  await link('ok', repo({ 'a.txt': 'a\n' }));
 });
 
 test('a link\'s cloneUri naming a network remote is refused and git connects nowhere', async () => {
