@@ -5,36 +5,55 @@ import type { ApiContext } from './context.js';
 import type { MethodSpec } from '../server/api.js';
 import { checkLocation } from './locations.js';
 import { notFound } from './standard-methods.js';
+import type { ApiSchema } from './schema.js';
+import type { Store } from '../store/store.js';
 
+/** What the policy methods need of an API: its store and schema, and how a request's name finds the resource. */
+export interface IamTarget {
+  store: Store;
+  schema: ApiSchema;
+  /** The stored name of the resource `name` addresses; throws NOT_FOUND (or the API's own error) when there is none. */
+  resolve(name: string): string;
+}
+
+/** Policy methods of resources named by location-scoped names of the given kinds (Cloud Deploy's). */
 export function iamMethods(ctx: ApiContext, kinds: string[]) {
-  const resource = (name: string) => {
-    checkLocation(ctx, name);
-    const row = ctx.store.get(name);
-    if (!row || !kinds.includes(row.kind)) throw notFound(ctx, kindOfName(name), name);
-    return name;
-  };
+  return policyMethods({
+    store: ctx.store,
+    schema: ctx.schema,
+    resolve: name => {
+      checkLocation(ctx, name);
+      const row = ctx.store.get(name);
+      if (!row || !kinds.includes(row.kind)) throw notFound(ctx, kindOfName(name), name);
+      return name;
+    },
+  });
+}
+
+/** getIamPolicy, setIamPolicy and testIamPermissions over a resource `resolve` finds; the policy is kept by its stored name. */
+export function policyMethods(t: IamTarget) {
   const policyOf = (name: string) => {
-    const stored = ctx.store.getMeta('iam:' + name);
+    const stored = t.store.getMeta('iam:' + name);
     return stored ? JSON.parse(stored) as Record<string, unknown> : { version: 1, etag: 'ACAB' };
   };
   return {
-    get: { query: ['options.requestedPolicyVersion'], handler: req => ({ body: policyOf(resource(req.params.resource)), message: 'Policy', schema: ctx.schema }) } satisfies MethodSpec,
+    get: { query: ['options.requestedPolicyVersion'], handler: req => ({ body: policyOf(t.resolve(req.params.resource)), message: 'Policy', schema: t.schema }) } satisfies MethodSpec,
     set: {
       handler: req => {
-        const name = resource(req.params.resource);
-        const body = ctx.schema.decode('SetIamPolicyRequest', req.body ?? {});
+        const name = t.resolve(req.params.resource);
+        const body = t.schema.decode('SetIamPolicyRequest', req.body ?? {});
         const policy = (body.policy ?? {}) as Record<string, unknown>;
         const current = policyOf(name);
         if (policy.etag !== undefined && policy.etag !== current.etag) throw errors.aborted('The policy etag does not match the current policy; read it again and retry.', 'ETAG_MISMATCH');
         const stored = { version: policy.version ?? 1, ...policy, etag: Buffer.from(hex(12), 'hex').toString('base64') };
-        ctx.store.tx(w => w.setMeta('iam:' + name, JSON.stringify(stored)));
-        return { body: stored, message: 'Policy', schema: ctx.schema };
+        t.store.tx(w => w.setMeta('iam:' + name, JSON.stringify(stored)));
+        return { body: stored, message: 'Policy', schema: t.schema };
       },
     } satisfies MethodSpec,
     test: {
       handler: req => {
-        resource(req.params.resource);
-        const body = ctx.schema.decode('TestIamPermissionsRequest', req.body ?? {});
+        t.resolve(req.params.resource);
+        const body = t.schema.decode('TestIamPermissionsRequest', req.body ?? {});
         const permissions = (body.permissions as string[] | undefined) ?? [];
         return { body: permissions.length ? { permissions } : {} };
       },

@@ -10,6 +10,7 @@ import { decodePageToken, encodePageToken, pageSize, queryHash } from '../../goo
 import { applyMask } from '../../google/fieldmask.js';
 import { fileURLToPath } from 'node:url';
 import { crc32c } from './crc32c.js';
+import { policyMethods } from '../../google/iam.js';
 
 /** Reads a secret version's payload for other APIs (Cloud Run's secretKeyRef env vars and secret volumes). */
 export interface SecretAccessor {
@@ -183,6 +184,19 @@ export function registerSecretManager(app: App, base: BaseContext): SecretAccess
       return { body: { name: versionView(project, secret, v).name, payload: { data: data.toString('base64'), dataCrc32c: String(crc32c(data)) } } };
     },
   });
+  // Who may read a secret: what `gcloud secrets add-iam-policy-binding` and firebase-tools' `apphosting:secrets:grantaccess`
+  // set. Kept under the secret's stored name, so the project's id and number address the same policy.
+  const iam = policyMethods({
+    store, schema,
+    resolve: name => {
+      const [, project, , id] = name.split('/');
+      getSecret(project, id);
+      return key(project, id);
+    },
+  });
+  r('GET', '/v1/{resource=projects/*/secrets/*}:getIamPolicy', iam.get);
+  r('POST', '/v1/{resource=projects/*/secrets/*}:setIamPolicy', iam.set);
+  r('POST', '/v1/{resource=projects/*/secrets/*}:testIamPermissions', iam.test);
   r('POST', `${S}/{secret}/versions/{version}:disable`, { handler: req => setState(req, 'DISABLED') });
   r('POST', `${S}/{secret}/versions/{version}:enable`, { handler: req => setState(req, 'ENABLED') });
   r('POST', `${S}/{secret}/versions/{version}:destroy`, { handler: req => setState(req, 'DESTROYED') });
