@@ -179,7 +179,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const ephemeral = opts.dataDir === ':memory:';
   const work = ephemeral ? mkdtempSync(join(tmpdir(), 'gantry-')) : opts.dataDir;
   const blobs = new BlobStore(join(work, 'blobs'));
-  const storage = new StorageService(store, clock, blobs, () => baseUrl);
+  const storage = new StorageService(store, clock, blobs, () => baseUrl, base.projects);
   // Only the executors the operator enabled exist at all: nothing else can run a command.
   const executors: Record<string, Executor> = {};
   // What proves a process or container is this Gantry's own is kept in the data directory (never in the store,

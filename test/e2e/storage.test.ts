@@ -50,7 +50,12 @@ test('@google-cloud/storage: create a bucket, resumable and simple uploads, down
 // through @google-cloud/storage here and googleapis does everything else.
 test('googleapis: buckets, object metadata and download; errors for missing buckets, objects and bad names', async () => {
   await api.buckets.insert({ project: 'store-proj', requestBody: { name: 'gantry-api-test' } });
-  assert.equal((await api.buckets.get({ bucket: 'gantry-api-test' })).data.name, 'gantry-api-test');
+  const described = (await api.buckets.get({ bucket: 'gantry-api-test' })).data;
+  assert.equal(described.name, 'gantry-api-test');
+  // The owning project's number, the one Resource Manager answers for it (firebase-tools names buckets after it).
+  const rm = await (await fetch(`${g.url}/v1/projects/store-proj`)).json() as { projectNumber: string };
+  assert.match(rm.projectNumber, /^[1-9]\d+$/);
+  assert.equal(described.projectNumber, rm.projectNumber);
   const listed = (await api.buckets.list({ project: 'store-proj' })).data.items!.map(b => b.name);
   assert.ok(listed.includes('gantry-api-test'));
   await gcs.bucket('gantry-api-test').file('a.json').save('{"a":1}', { resumable: false, contentType: 'application/json' });

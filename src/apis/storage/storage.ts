@@ -5,6 +5,7 @@
 // preconditions (412 / 304) and partial responses (`fields`). Objects are metadata in the store plus
 // content-addressed bytes on disk (a copy shares its source's bytes).
 import { createHash } from 'node:crypto';
+import type { Projects } from '../../google/projects.js';
 import type { Store } from '../../store/store.js';
 import type { Clock } from '../../engine/clock.js';
 import { ApiError, errorInfo, errors } from '../../google/errors.js';
@@ -63,7 +64,7 @@ export class StorageService {
   readonly uploads: UploadSessions;
   private lastGeneration = 0;
 
-  constructor(private store: Store, private clock: Clock, private blobs: BlobStore, private baseUrl: () => string) {
+  constructor(private store: Store, private clock: Clock, private blobs: BlobStore, private baseUrl: () => string, private projects: Projects) {
     this.uploads = new UploadSessions(clock);
     this.keyObjectsByName();
   }
@@ -116,14 +117,14 @@ export class StorageService {
     const location = (typeof body.location === 'string' ? body.location : 'US').toUpperCase();
     const now = this.now();
     const bucket: Obj = {
-      kind: 'storage#bucket', selfLink: `${this.baseUrl()}/storage/v1/b/${b}`, id: b, name: b, projectNumber: '0', project,
+      kind: 'storage#bucket', selfLink: `${this.baseUrl()}/storage/v1/b/${b}`, id: b, name: b, projectNumber: this.projects.number(this.projects.resolve(project)), project: this.projects.resolve(project),
       metageneration: '1', location, storageClass: 'STANDARD', etag: 'CAE=', timeCreated: now, updated: now,
       iamConfiguration: { bucketPolicyOnly: { enabled: false }, uniformBucketLevelAccess: { enabled: false }, publicAccessPrevention: 'inherited' },
       locationType: MULTI_REGIONS.has(location) ? 'multi-region' : DUAL_REGIONS.has(location) ? 'dual-region' : 'region',
       rpo: 'DEFAULT',
       ...bucketFields(body),
     };
-    this.store.tx(w => w.put('storageBucket', bucketName(b), 'storage/buckets', bucket, now, false));
+    this.store.tx(w => { this.projects.remember(w, String(bucket.project)); w.put('storageBucket', bucketName(b), 'storage/buckets', bucket, now, false); });
     return bucket;
   }
 
