@@ -157,6 +157,35 @@ test('v2 sees the v1 job and runs it; its operations finish with the work', asyn
   assert.equal(reserved.status, 'INVALID_ARGUMENT');
 });
 
+test('v2 locations/-: lists read across every location (jobs, executions, tasks, each named in its own region); create, run and get refuse it as every API does', async () => {
+  const ALL = 'projects/run-proj/locations/-';
+  const other = 'projects/run-proj/locations/europe-west1';
+  const made = (await v2.projects.locations.jobs.create({ parent: other, jobId: 'elsewhere', requestBody: { template: { template: { maxRetries: 0, containers: [{ image: 'busybox', command: ['true'] }] } } } })).data;
+  await eventually(async () => (await v2.projects.locations.operations.get({ name: made.name! })).data.done);
+  const run = (await v2.projects.locations.jobs.run({ name: `${other}/jobs/elsewhere`, requestBody: {} })).data;
+  await eventually(async () => (await v2.projects.locations.operations.get({ name: run.name! })).data.done, 10_000);
+
+  const jobs = (await v2.projects.locations.jobs.list({ parent: ALL })).data.jobs!.map(j => j.name);
+  assert.ok(jobs.includes(`${other}/jobs/elsewhere`) && jobs.includes(`${LOC}/jobs/hello`), JSON.stringify(jobs));
+  const execs = (await v2.projects.locations.jobs.executions.list({ parent: `${ALL}/jobs/-` })).data.executions!;
+  assert.ok(execs.some(e => e.name!.startsWith(`${other}/jobs/elsewhere/executions/`)), JSON.stringify(execs.map(e => e.name)));
+  assert.ok(execs.some(e => e.name!.startsWith(`${LOC}/jobs/hello/executions/`)));
+  const tasks = (await v2.projects.locations.jobs.executions.tasks.list({ parent: `${ALL}/jobs/elsewhere/executions/-` })).data.tasks!;
+  assert.ok(tasks.length >= 1 && tasks.every(t => t.name!.startsWith(`${other}/jobs/elsewhere/executions/`)), JSON.stringify(tasks.map(t => t.name)));
+
+  const body = { template: { template: { containers: [{ image: 'busybox' }] } } };
+  for (const call of [
+    v2.projects.locations.jobs.create({ parent: ALL, jobId: 'nowhere', requestBody: body }),
+    v2.projects.locations.jobs.run({ name: `${ALL}/jobs/elsewhere`, requestBody: {} }),
+    v2.projects.locations.jobs.get({ name: `${ALL}/jobs/elsewhere` }),
+  ]) {
+    const e = await googleError(call);
+    assert.equal(e.status, 'PERMISSION_DENIED');
+    assert.equal(e.message, 'Location - is not found or access is unauthorized.');
+  }
+  assert.equal((await googleError(v2.projects.locations.jobs.executions.list({ parent: `${ALL}/jobs/elsewhere` }))).status, 'INVALID_ARGUMENT');
+});
+
 for (const transport of ['grpc', 'rest'] as const) {
   test(`@google-cloud/run (${transport === 'grpc' ? 'gRPC, its default transport' : 'REST fallback'}): create, run and wait on the execution through LRO promises; tasks listed`, async () => {
     const opts = gapicOptions(g.url, transport) as ConstructorParameters<typeof JobsClient>[0];

@@ -28,12 +28,17 @@ const P = 'projects/*/locations/*';
 interface StoredOp { name: string; verb: 'create' | 'update' | 'delete' | 'run' | 'cancel'; kind: 'job' | 'execution'; target: string; id: string; job: string; generation?: number; snapshot?: Obj; createTime: string }
 
 export function registerRunV2(app: App, d: V2Deps): void {
-  const scopeOf = (name: string): Scope => {
+  /** `-` as the location passes only for a list (`wildcard`), as every location-scoped API of Gantry has it. */
+  const scopeOf = (name: string, wildcard = false): Scope => {
     const [, p, , region] = name.split('/');
     if (p === '-') throw errors.invalidArgument('A project cannot be the wildcard "-".', 'name');
-    if (region !== '-' && !d.locations.has(region)) throw errors.locationDenied(region, SERVICE);
+    d.locations.check(name, SERVICE, { wildcard });
     return { project: d.projects.resolve(p), region, asNamed: p };
   };
+  /** Under `locations/-` a listed resource is named in its own region. */
+  const namesOf = (s: Scope) => (o: Obj) => ({ project: s.asNamed, region: s.region === '-' ? String(((o.metadata as Obj).labels as Obj)[L.location]) : s.region });
+  /** Every parent under the scope's region, or under every region of the project for `-`. */
+  const under = (s: Scope, collection: string): StoreScope => ({ parentPrefix: s.region === '-' ? `projects/${s.project}/locations/` : `${regionKey(s)}/${collection}/` });
   const names = (s: Scope) => ({ project: s.asNamed, region: s.region });
   const reply = (body: Obj, message: string) => ({ body, message, schema: schemaV2 });
   const validateOnly = (req: ApiRequest) => queryBool(req, 'validateOnly') || (req.body as Obj | undefined)?.validateOnly === true;
@@ -66,10 +71,10 @@ export function registerRunV2(app: App, d: V2Deps): void {
   r('GET', `/v2/{parent=${P}}/jobs`, {
     query: ['pageSize', 'pageToken', 'showDeleted'],
     handler: req => {
-      const s = scopeOf(req.params.parent);
+      const s = scopeOf(req.params.parent, true);
       queryBool(req, 'showDeleted');
       const scope: StoreScope = s.region === '-' ? { grandparent: `projects/${s.project}` } : { parent: regionKey(s) };
-      return reply(page(d, req, JOB, scope, 'jobs', o => v2Job(o, { project: s.asNamed, region: String(((o.metadata as Obj).labels as Obj)[L.location]) })), 'GoogleCloudRunV2ListJobsResponse');
+      return reply(page(d, req, JOB, scope, 'jobs', o => v2Job(o, namesOf(s)(o))), 'GoogleCloudRunV2ListJobsResponse');
     },
   });
   r('GET', `/v2/{name=${P}/jobs/*}`, { handler: req => { const { s, id } = split(req.params.name); return reply(v2Job(d.jobs.get(s, id), names(s)), 'GoogleCloudRunV2Job'); } });
@@ -116,11 +121,13 @@ export function registerRunV2(app: App, d: V2Deps): void {
   r('GET', `/v2/{parent=${P}/jobs/*}/executions`, {
     query: ['pageSize', 'pageToken', 'showDeleted'],
     handler: req => {
-      const { s, id } = split(req.params.parent);
+      const s = scopeOf(req.params.parent, true);
+      const id = req.params.parent.split('/')[5];
       queryBool(req, 'showDeleted');
+      if (s.region === '-' && id !== '-') throw errors.invalidArgument('A job can be named only in a location; list every job\'s executions with jobs/- under locations/-.', 'parent');
       if (id !== '-') d.jobs.get(s, id);
-      const scope: StoreScope = id !== '-' ? { parent: jobKey(s, id) } : { parentPrefix: `${regionKey(s)}/jobs/` };
-      return reply(page(d, req, EXECUTION, scope, 'executions', o => v2Execution(o, names(s))), 'GoogleCloudRunV2ListExecutionsResponse');
+      const scope: StoreScope = id !== '-' ? { parent: jobKey(s, id) } : under(s, 'jobs');
+      return reply(page(d, req, EXECUTION, scope, 'executions', o => v2Execution(o, namesOf(s)(o))), 'GoogleCloudRunV2ListExecutionsResponse');
     },
   });
   const execution = (name: string) => {
@@ -155,18 +162,19 @@ export function registerRunV2(app: App, d: V2Deps): void {
     query: ['pageSize', 'pageToken', 'showDeleted'],
     handler: req => {
       const [, , , , , job, , ex] = req.params.parent.split('/');
-      const s = scopeOf(req.params.parent);
+      const s = scopeOf(req.params.parent, true);
       queryBool(req, 'showDeleted');
       let scope: StoreScope;
       let match: ((o: Obj) => boolean) | undefined;
       if (ex !== '-') {
+        if (s.region === '-') throw errors.invalidArgument('An execution can be named only in a location; list every execution\'s tasks with executions/- under locations/-.', 'parent');
         const e = execution(req.params.parent);
         scope = { parent: e.key };
       } else {
-        scope = { parentPrefix: `${regionKey(s)}/executions/` };
+        scope = under(s, 'executions');
         if (job !== '-') match = o => ((o.metadata as Obj).labels as Obj)[L.job] === job;
       }
-      return reply(page(d, req, TASK, scope, 'tasks', o => v2Task(o, names(s)), match, 'asc'), 'GoogleCloudRunV2ListTasksResponse');
+      return reply(page(d, req, TASK, scope, 'tasks', o => v2Task(o, namesOf(s)(o)), match, 'asc'), 'GoogleCloudRunV2ListTasksResponse');
     },
   });
   r('GET', `/v2/{name=${P}/jobs/*/executions/*/tasks/*}`, {
