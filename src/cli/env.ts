@@ -21,16 +21,19 @@ export interface EnvTarget {
   region: string;
 }
 
-/** The gcloud APIs Gantry serves at its root (`CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>`). */
-const GCLOUD_APIS_AT_ROOT = ['CLOUDDEPLOY', 'SECRETMANAGER', 'LOGGING', 'DEVELOPERCONNECT', 'SERVICEUSAGE', 'CLOUDRESOURCEMANAGER', 'IAM'];
+/**
+ * The gcloud APIs pointed at Gantry's root (`CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>`). Cloud Build is not served: pointed
+ * here its calls get Gantry's 501 UNIMPLEMENTED on this machine instead of reaching Google with made-up credentials.
+ */
+const GCLOUD_APIS_AT_ROOT = ['CLOUDDEPLOY', 'SECRETMANAGER', 'LOGGING', 'DEVELOPERCONNECT', 'SERVICEUSAGE', 'CLOUDRESOURCEMANAGER', 'IAM', 'CLOUDBUILD'];
 /**
  * firebase-tools' origins (`utils.envOverride` in its lib/api.js) for what it calls around App Hosting. GitHub, the
- * token endpoint, Firedata and billing are not served: pointed here they get a Google-shaped refusal on this machine
+ * token endpoint, Firedata, billing and Cloud Build are not served: pointed here they get a Google-shaped refusal on this machine
  * instead of a call to Google with Gantry's made-up credentials.
  */
 const FIREBASE_ORIGINS = ['FIREBASE_APPHOSTING_URL', 'FIREBASE_SERVICE_USAGE_URL', 'FIREBASE_RESOURCEMANAGER_URL', 'FIREBASE_IAM_URL',
   'FIREBASE_STORAGE_URL', 'FIREBASE_API_URL', 'DEVELOPERCONNECT_URL', 'CLOUD_SECRET_MANAGER_URL', 'FIREBASE_CLOUDLOGGING_URL', 'CLOUD_RUN_API_URL',
-  'GITHUB_API_URL', 'FIREBASE_TOKEN_URL', 'FIREBASE_FIREDATA_URL', 'FIREBASE_CLOUDBILLING_URL'];
+  'GITHUB_API_URL', 'FIREBASE_TOKEN_URL', 'FIREBASE_FIREDATA_URL', 'FIREBASE_CLOUDBILLING_URL', 'FIREBASE_CLOUDBUILD_URL'];
 
 /** Variables by name, in the order they are printed. */
 export function clientEnvironment(t: EnvTarget): [string, string][] {
