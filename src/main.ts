@@ -65,8 +65,11 @@ ${USAGE}
   --version            print the version
   -h, --help           this text`;
 
+/** Set to 'exec' once the command line is known to be exec's: its serving flags' errors then name it. */
+let serving: 'exec' | undefined;
 /** A bad command line: one line saying what is wrong, and where the options are listed. */
 function fail(msg: string, command?: string): never {
+  if (command === undefined && serving) { msg = `${serving}: ${msg}`; command = serving; }
   process.stderr.write(`gantry: ${msg}\nRun gantry ${command ? `${command} ` : ''}--help for the options.\n`);
   process.exit(2);
 }
@@ -77,12 +80,12 @@ function die(msg: string): never {
   process.exit(1);
 }
 
-if (process.argv[2] === 'env') {
-  try { process.stdout.write(await envCommand(process.argv.slice(3))); } catch (e) { die(`env: ${(e as Error).message.split(/\.\s|\n/)[0]}`); }
+// Subcommands besides serving: the environment for clients, the control API of a running Gantry, and exec.
+const [sub, ...subArgs] = process.argv.slice(2);
+if (sub === 'env') {
+  try { process.stdout.write(await envCommand(subArgs)); } catch (e) { if (e instanceof UsageError) fail(`env: ${e.message}`, 'env'); die(`env: ${(e as Error).message}`); }
   process.exit(0);
 }
-// Subcommands besides serving: the control API of a running Gantry, and exec.
-const [sub, ...subArgs] = process.argv.slice(2);
 if (isControlCommand(sub)) {
   try { await controlCommand(sub, subArgs, process.stdout); } catch (e) { if (e instanceof UsageError) fail(`${sub}: ${e.message}`, sub); die(`${sub}: ${(e as Error).message}`); }
   process.exit(0);
@@ -94,6 +97,7 @@ if (sub !== undefined && !sub.startsWith('-') && sub !== 'exec') {
 let exec: ReturnType<typeof splitExecArgs> | undefined;
 try { exec = sub === 'exec' ? splitExecArgs(subArgs) : undefined; } catch (e) { fail(`exec: ${(e as Error).message}`, 'exec'); }
 const serveArgs = exec ? exec.flags : process.argv.slice(2);
+if (exec) serving = 'exec';
 // The server's modules load only to serve: the subcommands above and a bad command line answer without them.
 const { DEFAULTS, startGantry } = await import('./gantry.js');
 

@@ -2,9 +2,9 @@
 // gcloud takes any property from CLOUDSDK_<SECTION>_<PROPERTY>, so no gcloud configuration is touched. Paths are
 // absolute (gcloud refuses a relative CA file, and the shell may be anywhere).
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CREDENTIALS_FILE } from '../server/tls.js';
 import { DataDirLock } from '../store/lock.js';
+import { choice, parseFlags, UsageError } from './args.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish', 'powershell'] as const;
 export type Shell = typeof SHELLS[number];
@@ -21,16 +21,19 @@ export interface EnvTarget {
   region: string;
 }
 
-/** The gcloud APIs Gantry serves at its root (`CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>`). */
-const GCLOUD_APIS_AT_ROOT = ['CLOUDDEPLOY', 'SECRETMANAGER', 'LOGGING', 'DEVELOPERCONNECT', 'SERVICEUSAGE', 'CLOUDRESOURCEMANAGER', 'IAM'];
+/**
+ * The gcloud APIs pointed at Gantry's root (`CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>`). Cloud Build is not served: pointed
+ * here its calls get Gantry's 501 UNIMPLEMENTED on this machine instead of reaching Google with made-up credentials.
+ */
+const GCLOUD_APIS_AT_ROOT = ['CLOUDDEPLOY', 'SECRETMANAGER', 'LOGGING', 'DEVELOPERCONNECT', 'SERVICEUSAGE', 'CLOUDRESOURCEMANAGER', 'IAM', 'CLOUDBUILD'];
 /**
  * firebase-tools' origins (`utils.envOverride` in its lib/api.js) for what it calls around App Hosting. GitHub, the
- * token endpoint, Firedata and billing are not served: pointed here they get a Google-shaped refusal on this machine
+ * token endpoint, Firedata, billing and Cloud Build are not served: pointed here they get a Google-shaped refusal on this machine
  * instead of a call to Google with Gantry's made-up credentials.
  */
 const FIREBASE_ORIGINS = ['FIREBASE_APPHOSTING_URL', 'FIREBASE_SERVICE_USAGE_URL', 'FIREBASE_RESOURCEMANAGER_URL', 'FIREBASE_IAM_URL',
   'FIREBASE_STORAGE_URL', 'FIREBASE_API_URL', 'DEVELOPERCONNECT_URL', 'CLOUD_SECRET_MANAGER_URL', 'FIREBASE_CLOUDLOGGING_URL', 'CLOUD_RUN_API_URL',
-  'GITHUB_API_URL', 'FIREBASE_TOKEN_URL', 'FIREBASE_FIREDATA_URL', 'FIREBASE_CLOUDBILLING_URL'];
+  'GITHUB_API_URL', 'FIREBASE_TOKEN_URL', 'FIREBASE_FIREDATA_URL', 'FIREBASE_CLOUDBILLING_URL', 'FIREBASE_CLOUDBUILD_URL'];
 
 /** Variables by name, in the order they are printed. */
 export function clientEnvironment(t: EnvTarget): [string, string][] {
@@ -87,14 +90,25 @@ export function render(shell: Shell, vars: [string, string][]): string {
   return vars.map(line).join('\n') + '\n';
 }
 
-export const ENV_HELP = `Usage: gantry env [--shell bash|zsh|fish|powershell] [--project P] [--region R] [--data-dir DIR] [--url URL] [--auth-token TOKEN]
+export const ENV_HELP = `Usage: gantry env [options]
 Prints the environment that points gcloud, the Google client libraries and firebase-tools at a running Gantry:
-  eval "$(gantry env)"          (bash, zsh)
+  eval "$(gantry env)"                  (bash, zsh)
   gantry env --shell fish | source
   gantry env --shell powershell | Invoke-Expression
-The server is the one holding DIR (GANTRY_DATA_DIR, default ./.gantry), or URL when given.
---project defaults to the project Gantry holds (the first by name when several), else ${DEFAULT_PROJECT};
---region defaults to ${DEFAULT_REGION}.`;
+
+  --shell SHELL        ${SHELLS.join(', ')}: the syntax printed (default bash)
+  --project P          the project clients use (default: the project Gantry holds, the first by name when several,
+                       else ${DEFAULT_PROJECT})
+  --region R           the region gcloud's run and deploy commands use (default ${DEFAULT_REGION})
+  --data-dir DIR       find the Gantry holding DIR (GANTRY_DATA_DIR, default ./.gantry)
+  --url URL            the Gantry at URL instead, e.g. http://127.0.0.1:8080
+  --auth-token TOKEN   the token Gantry requires (GANTRY_AUTH_TOKEN)
+  -h, --help           this text`;
+
+const ENV_OPTIONS = {
+  shell: { type: 'string' }, project: { type: 'string' }, region: { type: 'string' }, 'data-dir': { type: 'string' }, url: { type: 'string' },
+  'auth-token': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
 
 /** Where `gantry env` finds the server, and what it asks it. */
 export interface EnvDeps {
@@ -103,25 +117,21 @@ export interface EnvDeps {
   projects?: (url: string, token: string | undefined) => Promise<string[] | undefined>;
 }
 
-/** The text `gantry env` prints, or throws a one-line error. */
+/** The text `gantry env` prints; throws a one-line UsageError for a bad command line, an Error when no Gantry runs. */
 export async function envCommand(args: string[], deps: EnvDeps = {}): Promise<string> {
   const env = deps.env ?? process.env;
-  const { values } = parseArgs({
-    args, strict: true,
-    options: { shell: { type: 'string' }, project: { type: 'string' }, region: { type: 'string' }, 'data-dir': { type: 'string' }, url: { type: 'string' }, 'auth-token': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const { values } = parseFlags(args, ENV_OPTIONS);
   if (values.help) return ENV_HELP + '\n';
-  const shell = (values.shell ?? 'bash') as Shell;
-  if (!SHELLS.includes(shell)) throw new Error(`--shell must be one of ${SHELLS.join(', ')}, not "${shell}"`);
+  const shell = choice('--shell', values.shell ?? 'bash', SHELLS);
   if (values.project !== undefined && !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(values.project)) {
-    throw new Error(`--project must be a project id (6 to 30 lowercase letters, digits and hyphens, starting with a letter), not "${values.project}"`);
+    throw new UsageError(`invalid --project "${values.project}": a project id is 6 to 30 lowercase letters, digits and hyphens, starting with a letter`);
   }
-  if (values.region !== undefined && !/^[a-z]+-[a-z]+\d+$/.test(values.region)) throw new Error(`--region must be a region such as ${DEFAULT_REGION}, not "${values.region}"`);
+  if (values.region !== undefined && !/^[a-z]+-[a-z]+\d+$/.test(values.region)) throw new UsageError(`invalid --region "${values.region}": a region id, e.g. ${DEFAULT_REGION}`);
+  if (values.url !== undefined && !/^https?:\/\/[^/]+\/?$/.test(values.url)) throw new UsageError(`invalid --url "${values.url}": Gantry's address, e.g. http://127.0.0.1:8080`);
   const dir = values['data-dir'] ?? env.GANTRY_DATA_DIR ?? '.gantry';
   const held = DataDirLock.read(dir);
   const url = values.url ?? held?.url;
   if (!url) throw new Error(`no Gantry is running on ${dir} (start one, or pass --url)`);
-  try { new URL(url); } catch { throw new Error(`--url must be a URL such as http://127.0.0.1:8080, not "${url}"`); }
   const authToken = values['auth-token'] ?? env.GANTRY_AUTH_TOKEN;
   const project = values.project ?? (await (deps.projects ?? heldProjects)(url, authToken))?.sort()[0] ?? DEFAULT_PROJECT;
   // The lock names the certificate as the server saw it (relative to where it started): made absolute here.

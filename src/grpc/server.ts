@@ -14,32 +14,12 @@ import { isMixin, mixinBindings } from './mixins.js';
 import { protoRoot, SERVICE_FILES } from './protos.js';
 import { grpcStatus } from './status.js';
 import { decodeRequest, encodeJson, restCall, type RestCall } from './transcode.js';
+import { MAX_STREAM_MESSAGE_BYTES, type StreamHandler, type StreamOut } from './streams.js';
 
 type Json = Record<string, unknown>;
+type Headers = ApiRequest['headers'];
 /** What every kind of server call has. */
 interface SurfaceCall { metadata: grpc.Metadata; cancelled: boolean; getHost(): string; once(event: 'cancelled', listener: () => void): unknown }
-type Headers = ApiRequest['headers'];
-
-/** Where a streaming method writes its replies. */
-export interface StreamOut {
-  /**
-   * A reply message encoded: encodings of one message type concatenate as a merge, so a handler can build replies
-   * from parts it encoded once and shares among streams (repeated fields append).
-   */
-  encode(msg: Json): Buffer;
-  /**
-   * Sends a reply (JSON, or encoded bytes) of at most MAX_STREAM_MESSAGE_BYTES; returns false, and sends nothing,
-   * while this stream's unsent backlog or that of all streams together is over its bound (the client is not
-   * reading): the handler keeps what it can within its own bound, or drops.
-   */
-  send(msg: Json | Buffer): boolean;
-}
-
-/**
- * A streaming method's server side: `first` is the client's first message; resolves when the stream is over, or
- * when `signal` aborts (the client cancelled, its deadline passed, or Gantry is stopping).
- */
-export type StreamHandler = (first: Json, out: StreamOut, signal: AbortSignal, headers: Headers) => Promise<void>;
 
 export interface GrpcOptions {
   log: Logger;
@@ -58,8 +38,6 @@ const SOCKET_IDLE_MS = 120_000;
 const STREAM_BACKLOG_BYTES = 4 * 1024 * 1024;
 /** ...and all streams together no more than this. */
 const ALL_STREAMS_BACKLOG_BYTES = 64 * 1024 * 1024;
-/** Largest streamed reply: under the 4 MiB every gRPC client receives by default (larger kills its call). */
-export const MAX_STREAM_MESSAGE_BYTES = 4 * 1024 * 1024 - 16 * 1024;
 
 export class GrpcFront {
   private server?: grpc.Server;

@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { firebaseBin } from '../helpers/firebase.js';
@@ -116,16 +116,34 @@ test('gantry env: --project and --region are printed, the default project is one
     assert.match(given, /^export CLOUDSDK_CORE_PROJECT='other-proj'$/m);
     assert.match(given, /^export CLOUDSDK_DEPLOY_REGION='europe-west1'$/m);
     assert.match(await gantryEnv('--shell', 'fish'), /^set -gx GANTRY_REGION 'us-central1';$/m);
-    // Every invalid value says what is valid (run side by side: each is a Node start).
-    await Promise.all(([
-      [['--shell', 'tcsh'], '--shell must be one of bash, zsh, fish, powershell, not "tcsh"'],
-      [['--project', 'Bad_Project'], '--project must be a project id'],
-      [['--region', 'mars'], '--region must be a region such as us-central1, not "mars"'],
-    ] as const).map(async ([args, message]) => {
-      const bad = await run(process.execPath, [MAIN, 'env', '--data-dir', dataDir, ...args]).then(() => undefined, (e: { code: number; stderr: string }) => e);
-      assert.equal(bad?.code, 1, args.join(' '));
-      assert.ok(bad.stderr.startsWith(`gantry: env: ${message}`), bad.stderr);
-    }));
+    // Bad values are a bad command line: test/e2e/cli.test.ts.
+  } finally {
+    await g.kill('SIGTERM');
+  }
+});
+
+test('gantry env keeps Cloud Build on this machine: gcloud builds and firebase-tools\' Cloud Build origin get Gantry\'s 501 naming the call', { timeout: 120_000 }, async () => {
+  const dataDir = tempDir();
+  const g = await spawnGantry(['--data-dir', dataDir, '--log-level', 'silent']);
+  const home = tempDir('gantry-env-home-');
+  const env = bareEnvironment(home);
+  const evalEnv = `set -euo pipefail; cd ${JSON.stringify(home)}; eval "$(${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} env --data-dir ${JSON.stringify(dataDir)})"`;
+  try {
+    // firebase-tools resolves its Cloud Build origin (lib/api.js) to Gantry.
+    const api = join(dirname(dirname(realpathSync(await firebaseBin()))), 'api.js');
+    const origin = await run('bash', ['-c', `${evalEnv}\nexec ${JSON.stringify(process.execPath)} -e 'console.log(require(process.argv[1]).cloudbuildOrigin())' ${JSON.stringify(api)}`], { env, cwd: home });
+    assert.equal(origin.stdout.trim(), g.url);
+    // gcloud calls Gantry, which answers 501 UNIMPLEMENTED naming the method: no connection error, no call to Google.
+    // (gcloud retries a 5xx five times with backoff, as it would Google's own 501: about 30 s.)
+    const builds = await run('bash', ['-c', `${evalEnv}\ngcloud builds list --region us-central1 --format=json`], { env, cwd: home, timeout: 100_000 })
+      .then(() => assert.fail('gcloud builds list succeeded'), (e: { code: number; stderr: string }) => e);
+    assert.equal(builds.code, 1);
+    assert.match(builds.stderr, new RegExp(`HttpError accessing <${g.url}/v1/projects/my-project/locations/us-central1/builds\\?`));
+    assert.match(builds.stderr, /"code":501,"message":"GET \/v1\/projects\/my-project\/locations\/us-central1\/builds is not a method of an API Gantry implements/);
+    // The global (location-less) form is Gantry's 501 too.
+    const global = await fetch(`${g.url}/v1/projects/my-project/builds`, { headers: { authorization: 'Bearer gantry' } });
+    assert.equal(global.status, 501);
+    assert.equal(((await global.json()) as { error: { status: string } }).error.status, 'UNIMPLEMENTED');
   } finally {
     await g.kill('SIGTERM');
   }

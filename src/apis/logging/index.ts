@@ -19,7 +19,7 @@ import { queryString, type MethodSpec } from '../../server/api.js';
 import { ApiError, errors } from '../../google/errors.js';
 import { ApiSchema } from '../../google/schema.js';
 import { newUid } from '../../google/ids.js';
-import type { StreamHandler } from '../../grpc/server.js';
+import type { StreamHandler } from '../../grpc/streams.js';
 import { tailLogEntries } from './tail.js';
 import { canonicalTime, matches, mustContain, parseQuery, SEVERITIES, Subject, timeBounds } from './query.js';
 import { userContentHeaders } from '../../server/user-content.js';

@@ -9,7 +9,7 @@
 // reported as `suppressionInfo` (NOT_CONSUMED, RATE_LIMIT), never held in unbounded memory.
 import { ApiError, errorInfo, errors } from '../../google/errors.js';
 import { parseDurationMs } from '../../google/time.js';
-import { MAX_STREAM_MESSAGE_BYTES, type StreamHandler } from '../../grpc/server.js';
+import { MAX_STREAM_MESSAGE_BYTES, type StreamHandler } from '../../grpc/streams.js';
 import { matches, parseQuery, Subject } from './query.js';
 
 type Obj = Record<string, unknown>;
