@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { PubSub, type Message } from '@google-cloud/pubsub';
+import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import { startTestGantry, tempDir, eventually } from '../helpers/server.js';
 import { freePort } from '../../src/apis/apphosting/serving.js';
 
@@ -28,14 +28,16 @@ test('approval, operation, advance and resource messages reach a subscriber with
     await eventually(() => /Server started, listening on/.test(out), 60_000);
     const pubsub = new PubSub({ projectId: PROJECT, apiEndpoint: host, emulatorMode: true });
     const received: Record<string, Message['attributes'][]> = {};
-    const subscriptions = [];
-    for (const topic of ['clouddeploy-resources', 'clouddeploy-operations', 'clouddeploy-approvals', 'clouddeploy-advances']) {
+    const subscriptions: Subscription[] = [];
+    const subscribe = async (topic: string) => {
       const [t] = await pubsub.createTopic(topic);
       const [sub] = await t.createSubscription(`${topic}-sub`);
       received[topic] = [];
       sub.on('message', (m: Message) => { received[topic].push(m.attributes); m.ack(); });
       subscriptions.push(sub);
-    }
+    };
+    // clouddeploy-approvals is created only after Gantry found it missing (r1's approval): it must not take a minute to see it.
+    for (const topic of ['clouddeploy-resources', 'clouddeploy-operations', 'clouddeploy-advances']) await subscribe(topic);
     process.env.PUBSUB_EMULATOR_HOST = host;
     const g = await startTestGantry({ renderMs: 50, jobMs: 50 });
     try {
@@ -53,6 +55,7 @@ test('approval, operation, advance and resource messages reach a subscriber with
       await eventually(async () => (await call('GET', `/v1/${DP}/releases/r1/rollouts/r1-to-prod-0001`)).state === 'PENDING_APPROVAL', 10_000);
       await call('POST', `/v1/${DP}/releases/r1/rollouts/r1-to-prod-0001:approve`, { approved: true });
       await eventually(async () => (await call('GET', `/v1/${DP}/releases/r1/rollouts/r1-to-prod-0001`)).state === 'SUCCEEDED', 10_000);
+      await subscribe('clouddeploy-approvals');
       // A second release deploys the canary first, then waits for :advance.
       await call('POST', `/v1/${DP}/releases?releaseId=r2`, {});
       await eventually(async () => (await call('GET', `/v1/${DP}/releases/r2`)).renderState === 'SUCCEEDED', 10_000);
@@ -64,12 +67,14 @@ test('approval, operation, advance and resource messages reach a subscriber with
       await eventually(async () => (await call('GET', `/v1/${DP}/releases/r2/rollouts/r2-to-prod-0001`)).state === 'SUCCEEDED', 10_000);
 
       const number = String((await call('GET', `/v1/projects/${PROJECT}`)).projectNumber);
-      const rollout1 = `projects/${number}/locations/us-central1/deliveryPipelines/app/releases/r1/rollouts/r1-to-prod-0001`;
-      await eventually(() => received['clouddeploy-approvals'].some(a => a.Action === 'Approve'), 20_000);
-      assert.deepEqual(received['clouddeploy-approvals'].filter(a => a.RolloutId === 'r1-to-prod-0001').map(a => a.Action), ['Required', 'Approve']);
-      const required = received['clouddeploy-approvals'][0];
+      const rollout2 = `projects/${number}/locations/us-central1/deliveryPipelines/app/releases/r2/rollouts/r2-to-prod-0001`;
+      // r1's may arrive too, when they were still queued as the topic appeared.
+      const approvals2 = () => received['clouddeploy-approvals'].filter(a => a.RolloutId === 'r2-to-prod-0001');
+      await eventually(() => approvals2().some(a => a.Action === 'Approve'), 20_000);
+      assert.deepEqual(approvals2().map(a => a.Action), ['Required', 'Approve']);
+      const required = approvals2()[0];
       assert.deepEqual({ ...required }, {
-        Action: 'Required', ResourceType: 'Rollout', Resource: rollout1, Rollout: rollout1, RolloutId: 'r1-to-prod-0001', ReleaseId: 'r1',
+        Action: 'Required', ResourceType: 'Rollout', Resource: rollout2, Rollout: rollout2, RolloutId: 'r2-to-prod-0001', ReleaseId: 'r2',
         DeliveryPipelineId: 'app', TargetId: 'prod', Location: 'us-central1', ProjectNumber: number,
       });
       await eventually(() => received['clouddeploy-operations'].some(a => a.RolloutId === 'r2-to-prod-0001' && a.ResourceType === 'Rollout' && a.Action === 'Succeed'), 20_000);

@@ -23,24 +23,22 @@ const RESOURCE_TYPES: Record<string, string> = {
 /** Most queued messages; beyond it messages are dropped (and said so in the log). */
 const MAX_QUEUE = 10_000;
 
-/** The official client against the emulator at `host`; topic existence is looked up once a minute per topic. */
+/** gRPC NOT_FOUND: the topic does not exist, which is how a project says it wants no such messages. */
+const NOT_FOUND = 5;
+
+/**
+ * The official client against the emulator at `host`. Each message is published to its topic directly, with no
+ * existence lookup to go stale: a topic created a moment ago gets the next message, and a missing one answers
+ * NOT_FOUND, which is no error here.
+ */
 export async function emulatorPublisher(host: string, log: Logger): Promise<Publisher> {
   const { PubSub } = await import('@google-cloud/pubsub');
   const clients = new Map<string, InstanceType<typeof PubSub>>();
-  const exists = new Map<string, { at: number; yes: boolean }>();
   let queued = 0;
   const client = (project: string) => {
     let c = clients.get(project);
     if (!c) { c = new PubSub({ projectId: project, apiEndpoint: host, emulatorMode: true }); clients.set(project, c); }
     return c;
-  };
-  const topicExists = async (project: string, topic: string) => {
-    const key = `${project}/${topic}`;
-    const known = exists.get(key);
-    if (known && Date.now() - known.at < 60_000) return known.yes;
-    const [yes] = await client(project).topic(topic).exists();
-    exists.set(key, { at: Date.now(), yes });
-    return yes;
   };
   let chain = Promise.resolve();
   return {
@@ -50,9 +48,10 @@ export async function emulatorPublisher(host: string, log: Logger): Promise<Publ
       // One at a time, in order: subscribers see a rollout's events as they happened.
       chain = chain.then(async () => {
         try {
-          if (await topicExists(project, topic)) await client(project).topic(topic).publishMessage({ data: Buffer.alloc(0), attributes });
+          await client(project).topic(topic).publishMessage({ data: Buffer.alloc(0), attributes });
         } catch (e) {
-          log.warn(`Pub/Sub: publishing to projects/${project}/topics/${topic} failed: ${(e as Error).message}`);
+          if ((e as { code?: number }).code === NOT_FOUND) log.debug(`Pub/Sub: no topic projects/${project}/topics/${topic}; message not sent`);
+          else log.warn(`Pub/Sub: publishing to projects/${project}/topics/${topic} failed: ${(e as Error).message}`);
         } finally {
           queued--;
         }
