@@ -309,6 +309,9 @@ export class StandardMethods {
     if (!existing && this.ctx.store.get(name)) throw errors.alreadyExists(resourceType(this.ctx, s), name);
     s.prepare?.(r, wctx, w);
     const out = withEtag(sortKeys(r));
+    // An update that changes nothing is no change: the stored resource, its updateTime and etag stay (re-applying an
+    // unchanged `gcloud deploy apply` file must not make a release's snapshot look stale).
+    if (existing && unchanged(out, existing)) return existing;
     if (!dryRun) w.put(s.kind, name, parent, out, String(out.createTime), s.active?.(out) ?? false);
     return out;
   }
@@ -368,6 +371,14 @@ export function checkId(id: string, param: string): void {
   if (!RESOURCE_ID.test(id)) {
     throw errors.invalidArgument(`${toSnake(param)} "${id}" is invalid: it must match ${RESOURCE_ID.source} (1-63 characters, lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen)`, toSnake(param));
   }
+}
+
+/** Equal but for the stamps a write puts on (`updateTime` at any depth, such as conditions', and the etag over them). */
+function unchanged(next: Resource, existing: Resource): boolean {
+  const stampless = (_k: string, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([k]) => k !== 'updateTime' && k !== 'etag').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : v);
+  return JSON.stringify(next, stampless) === JSON.stringify(existing, stampless);
 }
 
 export function etagMismatch(name: string): ApiError {

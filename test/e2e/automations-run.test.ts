@@ -52,6 +52,10 @@ test('promote and advance rules run on the clock; a policy blocking the automati
     assert.equal(run.targetId, 'dev');
     assert.equal(run.promoteReleaseOperation.targetId, 'staging');
     assert.equal(Date.parse(run.waitUntilTime) - Date.parse(run.createTime), 300_000);
+    // At the createTime's precision (nanoseconds), as every timestamp Gantry writes.
+    const fraction = (t: string) => /\.(\d+)Z$/.exec(t)?.[1];
+    assert.equal(fraction(run.waitUntilTime), fraction(run.createTime));
+    assert.equal(fraction(run.expireTime), fraction(run.createTime));
     await advance('299s');
     assert.equal((await runs())[0].state, 'PENDING');
     await advance('1s');

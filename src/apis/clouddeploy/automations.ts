@@ -46,9 +46,10 @@ function withConditions(a: Resource, store: Store, clock: Clock): Resource {
   const location = name.split('/').slice(0, 4).join('/');
   const pipeline = store.getParsed<Resource>(pipelineName);
   const ids = pipeline ? stagesOf(pipeline).map(st => String(st.targetId)) : [];
-  const now = new Date(clock.now()).toISOString();
+  // Stable across reads: the condition was last judged when the automation was written (its targets are looked up now).
+  const judged = String(a.updateTime);
   const missing = ids.filter(id => store.get(`${location}/targets/${id}`)?.kind !== 'target').map(id => `${location}/targets/${id}`);
-  const present = { status: missing.length === 0, ...(missing.length ? { missingTargets: missing } : {}), updateTime: now };
+  const present = { status: missing.length === 0, ...(missing.length ? { missingTargets: missing } : {}), updateTime: judged };
   const selected = (id: string) => automationSelects(a, location, id, store.getParsed<Resource>(`${location}/targets/${id}`));
   const rules = ((a.rules ?? []) as Resource[]).map(rule => {
     const kind = RULE_KINDS.find(k => rule[k] !== undefined);

@@ -112,12 +112,17 @@ export function pipelineCondition(store: Store, p: Resource, now: string): Obj {
   for (const stage of stagesOf(p)) {
     const name = `${location}/targets/${String(stage.targetId)}`;
     const t = store.getParsed<Resource>(name);
-    if (!t) missing.push(name);
-    else { const k = targetKind(t); if (k) kinds.add(k); }
+    if (!t) { missing.push(name); continue; }
+    // A multi-target is of its children's kind (colors-e2e's GKE multi-target beside GKE stages is one type).
+    const children = (t.multiTarget as { targetIds?: string[] } | undefined)?.targetIds;
+    for (const k of children ? children.map(c => store.getParsed<Resource>(`${location}/targets/${c}`)).map(c => (c ? targetKind(c) : undefined)) : [targetKind(t)]) {
+      if (k) kinds.add(k);
+    }
   }
   const present = missing.length === 0;
   const sameType = kinds.size <= 1;
-  const targetsTypeCondition: Obj = { updateTime: now };
+  // TargetsTypeCondition has no updateTime (the other two do): emitting one would make an exported pipeline fail to apply.
+  const targetsTypeCondition: Obj = {};
   if (sameType) targetsTypeCondition.status = true;
   else targetsTypeCondition.errorDetails = `Targets are of different types: ${[...kinds].sort().join(', ')}.`;
   const targetsPresentCondition: Obj = { updateTime: now };

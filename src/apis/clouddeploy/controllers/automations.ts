@@ -10,7 +10,7 @@ import type { ApiContext } from '../../../google/context.js';
 import { ApiError } from '../../../google/errors.js';
 import { newUid } from '../../../google/ids.js';
 import { locationOf, withEtag, type StandardMethods } from '../../../google/standard-methods.js';
-import { parseDurationMs } from '../../../google/time.js';
+import { formatTimestamp, parseDurationMs, parseTimestamp } from '../../../google/time.js';
 import type { ApiRequest } from '../../../server/api.js';
 import type { Writer } from '../../../store/store.js';
 import { AUTOMATION_RUN_TERMINAL } from '../automation-runs.js';
@@ -53,13 +53,12 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
     const pipeline = pipelineOf(rollout.name);
     const name = `${pipeline}/automationRuns/${runId(String(automation.name), ruleId, rollout.name, key)}`;
     if (store.get(name)) return undefined;
-    const now = clock.now();
     const waitMs = wait === undefined ? 0 : parseDurationMs(String(wait)) ?? 0;
     const ts = clock.timestamp();
     const run = withEtag({
       name, uid: newUid(), createTime: ts, updateTime: ts, serviceAccount: automation.serviceAccount,
       automationSnapshot: automation, targetId: rollout.targetId, state: 'PENDING', ruleId, automationId: String(automation.name).split('/').pop(),
-      waitUntilTime: new Date(now + waitMs).toISOString(), expireTime: new Date(now + EXPIRY_MS).toISOString(), ...operation,
+      waitUntilTime: after(ts, waitMs), expireTime: after(ts, EXPIRY_MS), ...operation,
     });
     w.put(RUN, name, pipeline, run, ts, true);
     return name;
@@ -201,7 +200,7 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
           const ts = clock.timestamp();
           w.put(RUN, runName, pipelineName, withEtag({
             name: runName, uid: newUid(), createTime: ts, updateTime: ts, serviceAccount: a.serviceAccount, automationSnapshot: a, targetId: source,
-            state: 'PENDING', ruleId: String(timed.id), automationId: name.split('/').pop(), waitUntilTime: new Date(now).toISOString(), expireTime: new Date(now + EXPIRY_MS).toISOString(),
+            state: 'PENDING', ruleId: String(timed.id), automationId: name.split('/').pop(), waitUntilTime: ts, expireTime: after(ts, EXPIRY_MS),
             timedPromoteReleaseOperation: { targetId: dest, release, ...(timed.destinationPhase ? { phase: timed.destinationPhase } : {}) },
           }), ts, true);
         }
@@ -386,4 +385,9 @@ function policyViolations(e: unknown): Violation[] | undefined {
   if (!(e instanceof ApiError)) return undefined;
   const d = e.details.find(x => x['@type'] === 'type.googleapis.com/google.cloud.deploy.v1.PolicyViolation');
   return d ? d.policyViolationDetails as Violation[] : undefined;
+}
+
+/** `ms` after the timestamp `ts`, at its precision, so a run's times read as its createTime does. */
+function after(ts: string, ms: number): string {
+  return formatTimestamp(parseTimestamp(ts)! + BigInt(Math.round(ms)) * 1_000_000n);
 }

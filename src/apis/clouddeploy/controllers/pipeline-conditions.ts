@@ -1,5 +1,5 @@
-// Keeps every pipeline's `condition` true to the targets that exist: a target created or deleted
-// re-evaluates the pipelines of its location.
+// Keeps every pipeline's `condition` true to the targets that exist: a target created, changed or deleted
+// re-evaluates the pipelines of its location that deploy to it, directly or in a multi-target.
 import type { Controller } from '../../../engine/controllers.js';
 import type { Store } from '../../../store/store.js';
 import { locationOf, withEtag, type Resource } from '../../../google/standard-methods.js';
@@ -11,9 +11,15 @@ export function pipelineConditionController(store: Store): Controller {
     reconcile(targetName) {
       const location = locationOf(targetName);
       const id = targetName.slice(targetName.lastIndexOf('/') + 1);
+      // The stages naming the target, or a multi-target holding it (whose type is its children's).
+      const names = (stageTarget: unknown) => {
+        if (stageTarget === id) return true;
+        const t = store.getParsed<Resource>(`${location}/targets/${String(stageTarget)}`);
+        return ((t?.multiTarget as { targetIds?: string[] } | undefined)?.targetIds ?? []).includes(id);
+      };
       store.tx(w => {
         for (const p of store.children('deliveryPipeline', location)) {
-          if (!stagesOf(p).some(s => s.targetId === id)) continue;
+          if (!stagesOf(p).some(s => names(s.targetId))) continue;
           const old = p.condition as Record<string, Record<string, unknown>> | undefined;
           const next = pipelineCondition(store, p, String(p.updateTime));
           if (JSON.stringify(strip(old)) === JSON.stringify(strip(next))) continue;
