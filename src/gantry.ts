@@ -198,7 +198,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   for (const k of Object.keys(executors)) executors[k] = tasks.wrap(executors[k]);
   const sources = {
     read: (url: string) => storage.read(url), localPath: (url: string) => sourcePolicy.localPath(url),
-    write: (url: string, data: Buffer, type: string) => storage.write(url, data, type), httpUrl: (url: string) => storage.httpUrl(url),
+    write: (url: string, data: Buffer, type: string, owner?: string) => storage.write(url, data, type, owner), httpUrl: (url: string) => storage.httpUrl(url),
     origin: () => baseUrl,
   };
   const secrets = registerSecretManager(app, base);

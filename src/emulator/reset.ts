@@ -5,6 +5,7 @@ import type { ControllerRuntime } from '../engine/controllers.js';
 import type { TaskRegistry } from '../executors/registry.js';
 import type { Store } from '../store/store.js';
 import { OUTCOME_SCRIPT_KIND, OUTCOME_SCRIPTS_PARENT, scriptScopedUnder } from './outcome-scripts.js';
+import { projectStorageRows } from '../apis/storage/project-scope.js';
 
 export interface ResetDeps {
   store: Store;
@@ -21,6 +22,8 @@ export async function resetState(d: ResetDeps, project?: string): Promise<ResetR
   const forget = () => d.store.tx(w => {
     if (project === undefined) return w.deleteAll();
     let n = w.deleteUnder(`projects/${project}`);
+    // Its Cloud Storage: the buckets it owns with their objects, its objects in Gantry's own buckets.
+    for (const name of [...projectStorageRows(d.store, project)].map(r => r.name)) { w.delete(name); n++; }
     // Outcome scripts live outside any project; a project's are those scoped under it.
     for (const s of d.store.children(OUTCOME_SCRIPT_KIND, OUTCOME_SCRIPTS_PARENT)) {
       if (scriptScopedUnder(s, prefix)) { w.delete(String(s.name)); n++; }

@@ -39,9 +39,13 @@ export interface SnapshotContent {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** What a scoped import keeps: rows (chosen knowing all of them), and log entries and meta by project. */
+export interface SnapshotScope { rows(all: StoredRow[]): (r: StoredRow) => boolean; project(p: string): boolean }
+
 /** Every line of `text` checked; `inScope` chooses the rows, log entries and meta a scoped import keeps. */
-export function readSnapshot(text: string, scope: { row(r: StoredRow): boolean; project(p: string): boolean }): SnapshotContent {
+export function readSnapshot(text: string, scope: SnapshotScope): SnapshotContent {
   const out: SnapshotContent = { rows: [], logs: [], meta: [], blobs: new Map() };
+  const rows: StoredRow[] = [];
   const names = new Set<string>();
   /** Blob references of the storage objects, checked against the carried blobs once all lines are read. */
   const wants: { line: number; blob: string; size: string }[] = [];
@@ -67,7 +71,7 @@ export function readSnapshot(text: string, scope: { row(r: StoredRow): boolean; 
         if (names.has(row.name)) throw bad(`${row.name.slice(0, 200)} appears twice.`);
         names.add(row.name);
         if (row.kind === 'storageObject') wants.push({ line: i, ...storageObject(row, JSON.parse(row.data) as Obj, bad) });
-        if (scope.row(row)) out.rows.push(row);
+        rows.push(row);
         break;
       }
       case 'log': {
@@ -103,6 +107,9 @@ export function readSnapshot(text: string, scope: { row(r: StoredRow): boolean; 
     }
   }
   if (!seen) throw errors.invalidArgument(`Snapshot line 1: not a Gantry snapshot of format ${SNAPSHOT_FORMAT}.`, 'snapshot');
+  // Chosen once every row is read: whether a storage object is a project's depends on its bucket's row, wherever it is.
+  const keep = scope.rows(rows);
+  out.rows = rows.filter(keep);
   for (const w of wants) {
     const bytes = out.blobs.get(w.blob);
     const bad = (why: string) => errors.invalidArgument(`Snapshot line ${w.line + 1}: ${why}`, 'snapshot');

@@ -10,6 +10,9 @@ import { readSnapshot, SNAPSHOT_FORMAT as FORMAT } from './snapshot-lines.js';
 import { resetState, type ResetDeps } from './reset.js';
 import { OUTCOME_SCRIPT_KIND, OUTCOME_SCRIPTS_PARENT, scriptScopedUnder } from './outcome-scripts.js';
 import { PROJECT_NUMBER_META } from '../google/projects.js';
+import { bucketOwners, projectStorageRows, storageScope } from '../apis/storage/project-scope.js';
+
+function* chain<T>(...parts: Iterable<T>[]): Generator<T> { for (const p of parts) yield* p; }
 
 export interface SnapshotDeps extends ResetDeps {
   store: Store;
@@ -25,10 +28,12 @@ type Line =
   | { meta: { key: string; value: string } }
   | { blob: { id: string; data: string } };
 
-function inScope(row: { name: string; kind: string; data: string }, project: string | undefined): boolean {
+/** A row of the project's: under `projects/{p}/`, an outcome script scoped under it, or its Cloud Storage (`storage`). */
+function inScope(row: { name: string; kind: string; data: string }, project: string | undefined, storage: (row: { name: string }) => boolean): boolean {
   if (project === undefined) return true;
   if (row.name.startsWith(`projects/${project}/`)) return true;
-  return row.kind === OUTCOME_SCRIPT_KIND && scriptScopedUnder(JSON.parse(row.data) as { scope?: unknown }, `projects/${project}/`);
+  if (row.kind === OUTCOME_SCRIPT_KIND) return scriptScopedUnder(JSON.parse(row.data) as { scope?: unknown }, `projects/${project}/`);
+  return storage(row);
 }
 
 /** The snapshot, line by line. */
@@ -36,13 +41,15 @@ export function* exportSnapshot(d: SnapshotDeps, project?: string): Generator<st
   const line = (l: Line) => JSON.stringify(l) + '\n';
   yield line({ snapshot: { format: FORMAT, gantry: VERSION, exportedAt: new Date().toISOString(), ...(project ? { project } : {}) } });
   const blobs = new Set<string>();
-  for (const r of d.store.dump(project === undefined ? '' : `projects/${project}/`)) {
+  const rows = project === undefined ? d.store.dump('') : d.store.dump(`projects/${project}/`);
+  const storageRows = project === undefined ? [] : projectStorageRows(d.store, project);
+  for (const r of chain(rows, storageRows)) {
     yield line({ resource: { ...r, data: JSON.parse(r.data) } });
     const blob = r.kind === 'storageObject' ? (JSON.parse(r.data) as { gantryBlob?: string }).gantryBlob : undefined;
     if (blob) blobs.add(blob);
   }
   if (project !== undefined) {
-    for (const r of d.store.dump(`${OUTCOME_SCRIPTS_PARENT}/`)) if (inScope(r, project)) yield line({ resource: { ...r, data: JSON.parse(r.data) } });
+    for (const r of d.store.dump(`${OUTCOME_SCRIPTS_PARENT}/`)) if (inScope(r, project, () => false)) yield line({ resource: { ...r, data: JSON.parse(r.data) } });
   }
   for (const [key, value] of d.store.metaEntries(PROJECT_NUMBER_META)) {
     if (project === undefined || value === project) yield line({ meta: { key, value } });
@@ -57,7 +64,13 @@ export function* exportSnapshot(d: SnapshotDeps, project?: string): Generator<st
  */
 export async function importSnapshot(d: SnapshotDeps, text: string, project?: string): Promise<{ resources: number; logEntries: number }> {
   const { rows, logs, meta, blobs } = readSnapshot(text, {
-    row: r => inScope(r, project), project: p => project === undefined || p === project,
+    rows: all => {
+      if (project === undefined) return () => true;
+      const owners = bucketOwners(all);
+      const storage = storageScope(project, b => owners.get(b));
+      return r => inScope(r, project, storage);
+    },
+    project: p => project === undefined || p === project,
   });
   for (const data of blobs.values()) d.blobs.put(data);
   await resetState(d, project);

@@ -98,6 +98,37 @@ test('a project\'s snapshot replaces that project only', async () => {
   }
 });
 
+test('a project\'s reset and snapshot take its Cloud Storage: the buckets it owns and the objects of its resources', async () => {
+  const g = await startTestGantry({ clock: 'virtual', renderMs: 5_000, jobMs: 20_000, taskMs: 3_000 });
+  try {
+    await build(g);
+    // Another project's bucket, and an object of its own in Gantry's job-log bucket, stay through snap-a's reset.
+    await call(g.url, 'POST', '/storage/v1/b?project=snap-b', { name: 'snap-b-bucket' });
+    await fetch(`${g.url}/upload/storage/v1/b/snap-b-bucket/o?uploadType=media&name=keep.txt`, { method: 'POST', body: 'kept', headers: { 'content-type': 'text/plain' } });
+    const before = await views(g.url);
+    assert.ok((before.objects as { items?: unknown[] }).items?.length, 'the render wrote its artifacts');
+    const snapshot = await (await fetch(`${g.url}/gantry/v1/snapshot?project=${P}`)).text();
+    assert.match(snapshot, /deploy-artifacts\.snap-a\.appspot\.com/, 'the project\'s artifact bucket travels');
+    assert.ok(!snapshot.includes('snap-b'), 'only the project travels');
+
+    await call(g.url, 'POST', '/gantry/v1/reset', { project: P });
+    assert.equal((await call(g.url, 'GET', `/storage/v1/b/us-central1.deploy-artifacts.${P}.appspot.com`)).notFound, true, 'the project\'s bucket is gone');
+    assert.equal(await (await fetch(`${g.url}/storage/v1/b/snap-b-bucket/o/keep.txt?alt=media`)).text(), 'kept', 'another project\'s bucket stays');
+
+    const r = await fetch(`${g.url}/gantry/v1/snapshot:import?project=${P}`, { method: 'POST', body: snapshot, headers: { 'content-type': 'application/x-ndjson' } });
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.deepEqual(await views(g.url), before, 'artifacts and their bytes are back');
+    // The release's artifacts answer again, as the render left them.
+    const release = await call(g.url, 'GET', `/v1/${LOC}/deliveryPipelines/app/releases/r1`);
+    const manifest = `${String(release.targetArtifacts.dev.artifactUri)}/manifest.yaml`.replace(/^gs:\/\/([^/]+)\//, (_m, b: string) => `${g.url}/storage/v1/b/${b}/o/`);
+    const m = /^(.*\/o\/)(.*)$/.exec(manifest)!;
+    const got = await fetch(`${m[1]}${encodeURIComponent(m[2])}?alt=media`);
+    assert.equal(got.status, 200);
+  } finally {
+    await g.close();
+  }
+});
+
 test('--import starts from a snapshot, --export-on-exit writes one', async () => {
   const g = await startTestGantry({ clock: 'virtual', renderMs: 5_000, jobMs: 20_000, taskMs: 3_000 });
   let before: Record<string, unknown>;

@@ -24,7 +24,9 @@ const USAGE: Record<string, string> = { predeploy: 'PREDEPLOY', deploy: 'DEPLOY'
 const FIELD: Record<string, string> = { predeploy: 'predeployJobRun', deploy: 'deployJobRun', verify: 'verifyJobRun', postdeploy: 'postdeployJobRun' };
 const DEFAULT_TIMEOUT_MS = 3_600_000;
 
-export interface LogSink { write(gsUrl: string, data: Buffer, contentType: string): void; httpUrl(gsUrl: string): string; /** Gantry's HTTP origin. */ origin(): string }
+export interface LogSink {
+  /** Writes an object; a bucket it makes is `owner`'s (a project id), else Gantry's own. */
+  write(gsUrl: string, data: Buffer, contentType: string, owner?: string): void; httpUrl(gsUrl: string): string; /** Gantry's HTTP origin. */ origin(): string }
 /** A custom target's render: failed, or done (with the metadata its results reported). */
 export type CustomRender = { ok: false; cause: string; message: string } | { ok: true; metadata?: Record<string, string> };
 

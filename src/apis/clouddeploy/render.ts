@@ -129,7 +129,9 @@ async function renderTarget(release: Resource, target: Resource, dir: string | u
   const params = deployParametersFor(release, target);
   const configFile = String(release.skaffoldConfigPath || 'skaffold.yaml');
   const images = ((release.buildArtifacts as Obj[] | undefined) ?? []).map(a => ({ image: String(a.image ?? ''), tag: String(a.tag ?? '') }));
-  const write = (path: string, text: string, type = 'text/yaml') => deps.storage.write(`${base}/${path}`, Buffer.from(text), type);
+  // The artifact bucket is the release's project's, as Cloud Deploy's default one is.
+  const project = String(release.name).split('/')[1];
+  const write = (path: string, text: string, type = 'text/yaml') => deps.storage.write(`${base}/${path}`, Buffer.from(text), type, project);
   const fail = (cause: string, message: string): TargetRenderResult => {
     log.push(`ERROR: ${message}`);
     write('render.log', log.join('\n') + '\n', 'text/plain');

@@ -24,6 +24,8 @@ import { checkPreconditions, NotModified, preconditionsOf, queryInt64, type Prec
 type Obj = Record<string, unknown>;
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 
+/** The owner of the buckets Gantry makes for itself (job-run logs): their objects belong to the projects they name. */
+export const GANTRY_OWNER = 'gantry';
 export const bucketName = (b: string) => `storage/buckets/${b}`;
 export const objectName = (b: string, o: string) => `storage/buckets/${b}/objects/${encodeURIComponent(o)}`;
 
@@ -117,14 +119,14 @@ export class StorageService {
     const location = (typeof body.location === 'string' ? body.location : 'US').toUpperCase();
     const now = this.now();
     const bucket: Obj = {
-      kind: 'storage#bucket', selfLink: `${this.baseUrl()}/storage/v1/b/${b}`, id: b, name: b, projectNumber: this.projects.number(this.projects.resolve(project)), project: this.projects.resolve(project),
+      kind: 'storage#bucket', selfLink: `${this.baseUrl()}/storage/v1/b/${b}`, id: b, name: b, projectNumber: project === GANTRY_OWNER ? '0' : this.projects.number(this.projects.resolve(project)), project: this.projects.resolve(project),
       metageneration: '1', location, storageClass: 'STANDARD', etag: 'CAE=', timeCreated: now, updated: now,
       iamConfiguration: { bucketPolicyOnly: { enabled: false }, uniformBucketLevelAccess: { enabled: false }, publicAccessPrevention: 'inherited' },
       locationType: MULTI_REGIONS.has(location) ? 'multi-region' : DUAL_REGIONS.has(location) ? 'dual-region' : 'region',
       rpo: 'DEFAULT',
       ...bucketFields(body),
     };
-    this.store.tx(w => { this.projects.remember(w, String(bucket.project)); w.put('storageBucket', bucketName(b), 'storage/buckets', bucket, now, false); });
+    this.store.tx(w => { if (bucket.project !== GANTRY_OWNER) this.projects.remember(w, String(bucket.project)); w.put('storageBucket', bucketName(b), 'storage/buckets', bucket, now, false); });
     return bucket;
   }
 
@@ -315,9 +317,10 @@ export class StorageService {
     return this.blobs.get(String(this.object(m[1], m[2]).gantryBlob));
   }
 
-  write(url: string, data: Buffer, contentType: string): void {
+  /** Writes an object by gs:// URL; a bucket it has to make is `owner`'s (a project), else Gantry's own. */
+  write(url: string, data: Buffer, contentType: string, owner = GANTRY_OWNER): void {
     const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(url)!;
-    if (!this.store.get(bucketName(m[1]))) this.createBucket('gantry', m[1]);
+    if (!this.store.get(bucketName(m[1]))) this.createBucket(owner, m[1]);
     this.putObject(m[1], m[2], data, contentType);
   }
 
