@@ -48,6 +48,7 @@ import { JobExecutions } from './apis/clouddeploy/job-execution.js';
 import { ProcessExecutor } from './executors/process.js';
 import { GitRepos } from './sources/git.js';
 import { registerDeveloperConnect } from './apis/developerconnect/index.js';
+import { registerCloudBuild } from './apis/cloudbuild/index.js';
 import { BUILD_RULES, registerAppHosting } from './apis/apphosting/index.js';
 
 export interface GantryOptions {
@@ -230,6 +231,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   outcomes.addGrammar(TASK_RULES);
   const git = new GitRepos(join(work, 'git'), new GitPolicy({ dirs: opts.gitDirs ?? opts.sourceDirs, allowRemotes: opts.allowGitRemotes, own: [work] }));
   const links = registerDeveloperConnect(app, base, { git, locations: runLocations });
+  registerCloudBuild(app, base, runLocations);
   const appHosting = registerAppHosting(app, base, {
     runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, links, git, locations: runLocations,
     readObject: url => storage.read(url),

@@ -122,7 +122,7 @@ test('gantry env: --project and --region are printed, the default project is one
   }
 });
 
-test('gantry env keeps Cloud Build on this machine: gcloud builds and firebase-tools\' Cloud Build origin get Gantry\'s 501 naming the call', { timeout: 120_000 }, async () => {
+test('gantry env keeps Cloud Build on this machine: gcloud builds list answers from Gantry, its unserved methods and firebase-tools\' Cloud Build origin get Gantry\'s 501 naming the call', { timeout: 120_000 }, async () => {
   const dataDir = tempDir();
   const g = await spawnGantry(['--data-dir', dataDir, '--log-level', 'silent']);
   const home = tempDir('gantry-env-home-');
@@ -133,15 +133,18 @@ test('gantry env keeps Cloud Build on this machine: gcloud builds and firebase-t
     const api = join(dirname(dirname(realpathSync(await firebaseBin()))), 'api.js');
     const origin = await run('bash', ['-c', `${evalEnv}\nexec ${JSON.stringify(process.execPath)} -e 'console.log(require(process.argv[1]).cloudbuildOrigin())' ${JSON.stringify(api)}`], { env, cwd: home });
     assert.equal(origin.stdout.trim(), g.url);
-    // gcloud calls Gantry, which answers 501 UNIMPLEMENTED naming the method: no connection error, no call to Google.
-    // (gcloud retries a 5xx five times with backoff, as it would Google's own 501: about 30 s.)
-    const builds = await run('bash', ['-c', `${evalEnv}\ngcloud builds list --region us-central1 --format=json`], { env, cwd: home, timeout: 100_000 })
-      .then(() => assert.fail('gcloud builds list succeeded'), (e: { code: number; stderr: string }) => e);
-    assert.equal(builds.code, 1);
-    assert.match(builds.stderr, new RegExp(`HttpError accessing <${g.url}/v1/projects/my-project/locations/us-central1/builds\\?`));
-    assert.match(builds.stderr, /"code":501,"message":"GET \/v1\/projects\/my-project\/locations\/us-central1\/builds is not a method of an API Gantry implements/);
+    // Builds are Gantry's own (those its job runs, renders and App Hosting builds name): an empty list here.
+    const listed = await run('bash', ['-c', `${evalEnv}\ngcloud builds list --region us-central1 --format=json`], { env, cwd: home, timeout: 100_000 });
+    assert.deepEqual(JSON.parse(listed.stdout), []);
+    // A Cloud Build method Gantry does not serve is its 501 UNIMPLEMENTED naming the call: no connection error, no
+    // call to Google. (gcloud retries a 5xx five times with backoff, as it would Google's own 501: about 30 s.)
+    const triggers = await run('bash', ['-c', `${evalEnv}\ngcloud builds triggers list --region us-central1 --format=json`], { env, cwd: home, timeout: 100_000 })
+      .then(() => assert.fail('gcloud builds triggers list succeeded'), (e: { code: number; stderr: string }) => e);
+    assert.equal(triggers.code, 1);
+    assert.match(triggers.stderr, new RegExp(`HttpError accessing <${g.url}/v1/projects/my-project/locations/us-central1/triggers`));
+    assert.match(triggers.stderr, /"code":501,"message":"GET \/v1\/projects\/my-project\/locations\/us-central1\/triggers is not a method of an API Gantry implements/);
     // The global (location-less) form is Gantry's 501 too.
-    const global = await fetch(`${g.url}/v1/projects/my-project/builds`, { headers: { authorization: 'Bearer gantry' } });
+    const global = await fetch(`${g.url}/v1/projects/my-project/triggers`, { headers: { authorization: 'Bearer gantry' } });
     assert.equal(global.status, 501);
     assert.equal(((await global.json()) as { error: { status: string } }).error.status, 'UNIMPLEMENTED');
   } finally {

@@ -20,7 +20,7 @@ import { cloudBuildStepEntry, cloudRunRevisionEntry } from '../logging/producers
 import type { RepositoryLinks } from '../developerconnect/index.js';
 import { Builder } from './builder.js';
 import { AppHostingController, BUILD_RULES } from './controller.js';
-import { backendStrategy, buildStrategy, domainStrategy, rolloutStrategy, type AppHostingDeps } from './resources.js';
+import { backendStrategy, buildStrategy, recordBuildOf, domainStrategy, rolloutStrategy, type AppHostingDeps } from './resources.js';
 import { proxyTo, Serving } from './serving.js';
 import { backendHost, KIND, SCHEMAS, SERVICE, VERSIONS, type BuildBook, type Version } from './service.js';
 import { patchTraffic, splitsOf, trafficStrategy } from './traffic.js';
@@ -163,7 +163,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
     const req: ApiRequest = { method: 'POST', path: '', params: {}, query: {}, body: undefined, headers: {}, enumInts: false };
     try {
       store.tx(w => {
-        methods.insert(w, build, `${backend}/builds/${id}`, backend, { source: { codebase: { commit } }, labels: { 'firebase-app-hosting-trigger': 'rollout-policy' } }, undefined, req);
+        recordBuildOf(w, methods.insert(w, build, `${backend}/builds/${id}`, backend, { source: { codebase: { commit } }, labels: { 'firebase-app-hosting-trigger': 'rollout-policy' } }, undefined, req));
         methods.insert(w, rollout, `${backend}/rollouts/${id}`, backend, { build: `${backend}/builds/${id}` }, undefined, req);
       });
       o.log.info(`App Hosting: ${backend}: commit ${commit.slice(0, 8)} rolls out as ${id}`);

@@ -5,6 +5,8 @@ import { hex, newUid, newUuid } from '../../google/ids.js';
 import { withEtag, type KindStrategy, type Resource, type WriteContext } from '../../google/standard-methods.js';
 import type { Store, Writer } from '../../store/store.js';
 import type { Operation } from '../../google/operations.js';
+import { recordBuild } from '../../google/cloud-build.js';
+import { cloudBuildName } from '../../google/project-number.js';
 import { queryBool } from '../../server/api.js';
 import type { ExecutorPolicy } from '../../policy/executors.js';
 import { BUILD_TERMINAL, KIND, ROLLOUT_TERMINAL, SERVICE, viewOf, type Version } from './service.js';
@@ -61,6 +63,12 @@ export function putResource(w: Writer, kind: string, r: Resource, now: string, a
 }
 
 /** Keeps the operation a create made in the resource's bookkeeping, so the controller can complete it. */
+/** Records a build's Cloud Build build (its log's id), for Cloud Build's builds.get. */
+export function recordBuildOf(w: Writer, r: Resource): void {
+  const [, project, , region] = String(r.name).split('/');
+  recordBuild(w, cloudBuildName(project, region, String((r.gantry as { logId?: string }).logId)), { name: String(r.name), kind: KIND.build }, String(r.createTime));
+}
+
 const rememberOp = (kind: string, active: (r: Resource) => boolean) => (r: Resource, op: Operation, w: Writer) => {
   r.gantry = { ...(r.gantry as Obj | undefined), op: op.name };
   w.put(kind, String(r.name), parentOf(String(r.name)), withEtag(r), String(r.createTime), active(r));
@@ -167,7 +175,7 @@ export function buildStrategy(v: Version, deps: AppHostingDeps): KindStrategy {
       r.buildLogsUri = deps.logsUri(ctx.name, logId);
       r.gantry = { logId };
     },
-    onOperation: rememberOp(KIND.build, active),
+    onOperation: (r, op, w) => { rememberOp(KIND.build, active)(r, op, w); recordBuildOf(w, r); },
     beforeDelete(name) {
       const traffic = deps.store.getParsed<Obj>(`${name.split('/builds/')[0]}/traffic`);
       const uses = (set: unknown) => ((set as Obj | undefined)?.splits as Obj[] | undefined ?? []).some(s => s.build === name && Number(s.percent ?? 0) > 0);

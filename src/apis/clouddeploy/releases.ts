@@ -7,6 +7,7 @@ import type { Controller } from '../../engine/controllers.js';
 import type { ApiContext } from '../../google/context.js';
 import { ApiError, errors } from '../../google/errors.js';
 import { cloudBuildName } from '../../google/project-number.js';
+import { recordBuild } from '../../google/cloud-build.js';
 import { checkCommonFields } from '../../google/common-fields.js';
 import { parseTimestamp } from '../../google/time.js';
 import { locationOf, withEtag, notFound, type KindStrategy, type Resource } from '../../google/standard-methods.js';
@@ -99,6 +100,11 @@ export function releaseStrategy(store: Store, policies: ReleasePolicies): KindSt
         releaseReadyCondition: {},
         skaffoldSupportedCondition: skaffoldSupport(String(r.skaffoldVersion)),
       };
+    },
+    // Recorded once the release is (not on validateOnly): Cloud Build's builds.get answers for its render.
+    onOperation(r, _op, w) {
+      const build = Object.values((r.targetRenders ?? {}) as Record<string, Obj>)[0]?.renderingBuild;
+      if (build) recordBuild(w, String(build), { name: String(r.name), kind: 'release' }, String(r.createTime));
     },
   };
 }

@@ -10,6 +10,7 @@ import type { Writer } from '../../../store/store.js';
 import { EXECUTOR_ANNOTATION, EXECUTOR_MODES, type ExecutorMode } from '../../../policy/executors.js';
 import { hex, newUid, newUuid } from '../../../google/ids.js';
 import { cloudBuildName, projectNumber } from '../../../google/project-number.js';
+import { recordBuild } from '../../../google/cloud-build.js';
 import { locationOf, type Resource } from '../../../google/standard-methods.js';
 import { jobsOf, planPhases, type Job, type Phase } from '../rollout-plan.js';
 import { deploying, initialState, JOB_RUN_TERMINAL, releaseOf, ROLLOUT_TERMINAL, rolloutsOnTarget, saveJobRun, saveRollout, snapshotOf, verifyArtifact, type Rollout } from '../rollouts.js';
@@ -99,6 +100,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       [JOB_RUN_FIELD[job.id]]: run,
     };
     saveJobRun(w, jr);
+    recordBuild(w, String(run.build), { name, kind: 'jobRun' }, now);
     const exec: JobRunExec = { mode: executorFor(release, r.targetId, opts.defaultExecutor), dueAt: clock.now() + d.durationMs, outcome: d.outcome, cause: d.cause, ...(d.message ? { message: d.message } : {}) };
     w.put('jobRunExec', execName(name), name, exec, now, false);
     job.state = 'IN_PROGRESS';
