@@ -8,6 +8,9 @@ import { instanceId } from './executors/ownership.js';
 import { SqliteStore } from './store/sqlite.js';
 import { SwitchableClock, type Clock } from './engine/clock.js';
 import { ControllerRuntime } from './engine/controllers.js';
+import type { RestartReport } from './engine/restart-report.js';
+import { EXECUTION as RUN_EXECUTION } from './apis/run/service.js';
+import { KIND as APPHOSTING_KIND } from './apis/apphosting/service.js';
 import { Operations } from './google/operations.js';
 import { Locations } from './google/locations.js';
 import type { ApiContext, BaseContext } from './google/context.js';
@@ -137,6 +140,15 @@ function clockStart(mode: 'real' | 'virtual', store: SqliteStore): number {
   return saved.mode === 'real' && Number.isFinite(saved.offsetMs) ? Date.now() + (saved.offsetMs ?? 0) : Date.now();
 }
 
+/** The work a previous Gantry left unfinished, which this start takes up again (reported once it has looked). */
+function noteUnfinished(store: SqliteStore, report: RestartReport): void {
+  const running = (kind: string, what: string) => report.note('resumed', what, store.activeNames(kind).length);
+  report.note('resumed', 'rollout', store.list({ kind: 'rollout', scope: { parentPrefix: 'projects/' }, order: [], equalities: [{ path: ['state'], value: 'IN_PROGRESS' }], limit: 100_000 }).rows.length);
+  running('jobRun', 'job run');
+  running(RUN_EXECUTION, 'execution');
+  running(APPHOSTING_KIND.build, 'build');
+}
+
 export async function startGantry(partial: Partial<GantryOptions> = {}): Promise<Gantry> {
   const opts = { ...DEFAULTS, ...partial };
   let lock: DataDirLock | undefined;
@@ -264,8 +276,10 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   await app.fastify.listen({ host: opts.host, port: opts.port });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
+  noteUnfinished(store, runtime.restart);
   runtime.start();
   await appHosting.resume();
+  void runtime.restart.finish(runtime.drained());
   // Made after listening, so start-up does not wait for a key; a TLS client arriving first waits for it instead.
   void tls.ready().catch((e: Error) => log.error(`TLS certificate: ${e.message}`));
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
@@ -277,7 +291,10 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     snapshot: project => exportSnapshot(snapshots, project), restore: (text, project) => importSnapshot(snapshots, text, project),
     async close() {
       runtime.stop();
+      // Tasks are stopped first and record nothing: their attempts stay running in the store, lost to the next start.
+      const stopping = tasks.shutdown();
       appHosting.close();
+      await stopping;
       if (grpcFront) (await grpcFront.catch(() => undefined))?.close();
       events.close();
       await app.fastify.close();

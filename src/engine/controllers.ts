@@ -4,6 +4,7 @@
 import type { Clock, Timer } from './clock.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../server/log.js';
+import { RestartReport } from './restart-report.js';
 
 export interface Controller {
   /** Resource kind this controller reconciles. */
@@ -39,7 +40,11 @@ export class ControllerRuntime {
   /** Tracked asynchronous work still running. */
   private pending = 0;
 
+  /** What this start found of the previous Gantry's work, said once the start-up reconciles have run. */
+  readonly restart: RestartReport;
+
   constructor(private store: Store, private clock: Clock, private log: Logger) {
+    this.restart = new RestartReport(log);
     store.onChange(c => this.enqueue(c.kind, c.name));
   }
 
@@ -52,6 +57,11 @@ export class ControllerRuntime {
   /** Reconciles every unfinished resource once: what makes a restart resume. */
   start(): void {
     for (const kind of this.byKind.keys()) for (const name of this.store.activeNames(kind)) this.enqueue(kind, name);
+  }
+
+  /** Resolves once nothing is queued (work the reconciles started may still run). */
+  async drained(): Promise<void> {
+    while (!this.stopped && (this.scheduled || this.queue.size)) await new Promise(r => setImmediate(r));
   }
 
   stop(): void {

@@ -245,7 +245,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
   return {
     async resume() {
       sweepSoon();
-      await serving.reapPrevious(o.executors);
+      o.runtime.restart.note('reaped', 'app', await serving.reapPrevious(o.executors));
       // Apps that served before the restart, and branches to poll: their backends' traffic is reconciled, which starts
       // them (traffic still converging is reconciled by the runtime's own start).
       for (const b of store.list({ kind: KIND.traffic, scope: { parentPrefix: 'projects/' }, order: [], limit: 100_000 }).rows) {

@@ -128,11 +128,13 @@ export class Serving {
 
   stopAll(): void { for (const b of [...this.apps.keys()]) this.stop(b); }
 
-  /** Stops whatever a previous Gantry left running (its process groups, its containers). */
-  async reapPrevious(executors: Record<string, Executor>): Promise<void> {
+  /** Stops whatever a previous Gantry left running (its process groups, its containers); resolves with how many apps. */
+  async reapPrevious(executors: Record<string, Executor>): Promise<number> {
     const left = this.handles();
-    for (const [build, h] of Object.entries(left)) await executors[h.executor]?.reap?.(h.handle, build).catch(() => undefined);
+    let reaped = 0;
+    for (const [build, h] of Object.entries(left)) if (await executors[h.executor]?.reap?.(h.handle, build).catch(() => false)) reaped++;
     if (Object.keys(left).length) this.store.tx(w => w.setMeta(HANDLES, '{}'));
+    return reaped;
   }
 
   private handles(): Record<string, { executor: string; handle: string }> {

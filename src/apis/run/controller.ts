@@ -17,6 +17,7 @@ import { conditionOf, nowMicros, resourceVersion, setCondition, setCount, type C
 import { bookkeeping, createExecution, type Attempt } from './executions.js';
 import { simulate, type AttemptContext, type Attempts, type TaskRule } from './attempts.js';
 import type { SecretAccessor } from '../secretmanager/index.js';
+import type { RestartReport } from '../../engine/restart-report.js';
 
 export const EXECUTOR_ANNOTATION = 'gantry.dev/executor';
 
@@ -40,6 +41,8 @@ export interface RunControllerDeps {
   maxParallelism: number;
   /** Where an execution's (or one task's) log lines can be read. */
   logUri(project: string, region: string, job: string, execution: string, taskIndex?: number): string;
+  /** Told what a restart found: attempts re-attached, reaped or lost. */
+  restart?: RestartReport;
 }
 
 /** Executions a job keeps beyond the last 7 days (Cloud Run's documented history). */
@@ -373,12 +376,19 @@ export class RunController {
     const ex = this.d.store.getParsed<Obj>(key);
     if (!ex) return;
     const mode = bookkeeping(ex).executor;
-    const resumed = a.handle ? await this.d.attempts.resume(mode, a.handle, ctx) : undefined;
+    const found = a.handle ? this.d.attempts.resume(mode, a.handle, ctx) : Promise.resolve({ task: undefined, reaped: false });
+    const { task: resumed, reaped } = await (this.d.restart?.check(found) ?? found);
     const tk = taskKey(parseKey(key), taskId(ctx.execution, index));
+    const what = `${ctx.execution} task ${index} attempt ${a.attempt}`;
     if (resumed) {
+      this.d.log.debug(`Cloud Run: ${what} re-attached after the restart`);
       this.live.set(tk, { attempt: a.attempt, run: resumed });
       return this.attemptDone(key, index, a.attempt, await resumed.done);
     }
+    if (reaped) this.d.restart?.note('reaped', mode === 'container' ? 'container' : 'process');
+    const retries = a.attempt < Number((((ex.spec as Obj).template as Obj).spec as Obj | undefined)?.maxRetries ?? 3);
+    this.d.restart?.note(retries ? 'lost-retried' : 'lost-failed', 'task attempt');
+    this.d.log.debug(`Cloud Run: ${what} was lost when Gantry stopped; ${retries ? 'it is retried' : 'no retries left: the task fails'}`);
     this.attemptDone(key, index, a.attempt, { kind: 'failedToStart', message: 'The task attempt was lost when Gantry stopped while it ran.' });
   }
 

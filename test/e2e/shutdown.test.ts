@@ -1,0 +1,76 @@
+// Ctrl-C stops the tasks Gantry started (their whole process groups) and records no result for them: the store keeps
+// the attempts running, as after a kill, so the next start finds them lost, fails them into their retry rules, and
+// says so in its log.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnGantry, tempDir, eventually } from '../helpers/server.js';
+
+const NS = '/apis/run.googleapis.com/v1/namespaces/shut';
+
+async function call(url: string, method: string, path: string, body?: unknown): Promise<Record<string, any>> {
+  const r = await fetch(url + NS + path, { method, body: body ? JSON.stringify(body) : undefined, headers: { 'content-type': 'application/json' } });
+  const j = await r.json() as Record<string, any>;
+  if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(j)}`);
+  return j;
+}
+
+/** A job whose first attempt records its pid in `marks` and sleeps (as a child of its shell), and whose retry succeeds. */
+const job = (name: string, marks: string, maxRetries: number) => ({
+  metadata: { name },
+  spec: { template: { spec: { template: { spec: { maxRetries, containers: [{ image: 'busybox', command: ['sh', '-c',
+    `echo $$ > ${marks}/${name}-$CLOUD_RUN_TASK_ATTEMPT; [ "$CLOUD_RUN_TASK_ATTEMPT" = 1 ] || { sleep 60 & echo $! > ${marks}/${name}-child; wait; }`] }] } } } } },
+});
+
+const gone = (pid: number) => { try { process.kill(pid, 0); return false; } catch { return true; } };
+
+async function completed(url: string, ex: string) {
+  return eventually(async () => {
+    const e = await call(url, 'GET', `/executions/${ex}`);
+    return e.status.conditions.find((c: { type: string; status: string }) => c.type === 'Completed' && c.status !== 'Unknown') ? e : undefined;
+  }, 20_000);
+}
+
+test('SIGINT stops process tasks with their children, records nothing, and the restart fails the lost attempts into their retries', async () => {
+  const dir = tempDir();
+  const marks = tempDir('gantry-shutdown-marks-');
+  const args = ['--data-dir', dir, '--executor', 'process', '--log-level', 'info'];
+  const g = await spawnGantry(args);
+  const pids: number[] = [];
+  let again: Awaited<ReturnType<typeof spawnGantry>> | undefined;
+  try {
+    await call(g.url, 'POST', '/jobs', job('retried', marks, 1));
+    await call(g.url, 'POST', '/jobs', job('final', marks, 0));
+    for (const j of ['retried', 'final']) await eventually(async () => (await call(g.url, 'GET', `/jobs/${j}`)).status?.conditions?.[0]?.status === 'True');
+    const retried = (await call(g.url, 'POST', '/jobs/retried:run', {})).metadata.name as string;
+    const final = (await call(g.url, 'POST', '/jobs/final:run', {})).metadata.name as string;
+    for (const f of ['retried-0', 'retried-child', 'final-0', 'final-child']) {
+      await eventually(() => existsSync(join(marks, f)) && readFileSync(join(marks, f), 'utf8').trim() !== '');
+      pids.push(Number(readFileSync(join(marks, f), 'utf8')));
+    }
+
+    const t0 = Date.now();
+    assert.equal(await g.kill('SIGINT'), 0);
+    assert.ok(Date.now() - t0 < 5000, `Gantry took ${Date.now() - t0} ms to stop`);
+    // Each task's shell and the sleep it started (same process group) are gone.
+    await eventually(() => pids.every(gone), 2000);
+    assert.doesNotMatch(g.output(), /Restart:/);
+
+    again = await spawnGantry(args);
+    const r = await completed(again.url, retried);
+    assert.equal(r.status.succeededCount, 1, 'the lost attempt was retried and its retry succeeded');
+    assert.equal(r.status.retriedCount, 1);
+    const f = await completed(again.url, final);
+    assert.equal(f.status.failedCount, 1, 'with no retries left, the lost attempt failed its task');
+    const task = await call(again.url, 'GET', `/tasks/${final}-task0`);
+    // Not "Cancelled by user.": the shutdown wrote no result; the restart found the attempt lost.
+    assert.match(JSON.stringify(task.status.lastAttemptResult), /lost when Gantry stopped/);
+    const line = await eventually(() => /INFO Restart: (.*)/.exec(again!.output())?.[1]);
+    assert.equal(line, 'resumed 2 executions; failed 1 task attempt lost when it stopped, into its retry; failed 1 task attempt lost when it stopped, with no retries left');
+  } finally {
+    for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    if (g.proc.exitCode === null && g.proc.signalCode === null) await g.kill('SIGKILL');
+    await again?.kill('SIGTERM');
+  }
+});
