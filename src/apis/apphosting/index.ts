@@ -75,6 +75,8 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
       o.logs.write([cloudRunRevisionEntry({ project, region, service, revision, stream, line })]);
     },
     ended: build => setTimeout(() => o.runtime.enqueue(KIND.traffic, `${build.split('/builds/')[0]}/traffic`), 5000).unref(),
+    // As the console links it: browsers resolve every `*.localhost` name to this machine, and Gantry serves the name.
+    localUrl: build => { const origin = new URL(base.origin()); return `${origin.protocol}//${backendHost(build.split('/builds/')[0])}.localhost${origin.port ? `:${origin.port}` : ''}/`; },
     startupMs: o.startupMs,
   });
   const builder = new Builder({ git: o.git, links: o.links, readObject: o.readObject, secrets: o.secrets, nodeImage: o.nodeImage, workRoot: o.workRoot });
