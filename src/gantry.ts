@@ -224,9 +224,9 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const outcomes = new OutcomeScripts(store);
   outcomes.addGrammar(DEPLOY_RULES);
   for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name, DEPLOY_RULES),
-    buildLog: lines => logs.write(lines.map(cloudBuildStepEntry)),
+    buildLog: lines => logs.write(lines.map(cloudBuildStepEntry)), decisions: runtime.decisions,
   })) runtime.register(c);
-  for (const c of automationControllers(deploy, new StandardMethods(deploy))) runtime.register(c);
+  for (const c of automationControllers(deploy, new StandardMethods(deploy), runtime.decisions)) runtime.register(c);
   // Pub/Sub notifications go to an emulator when one is named, as Cloud Deploy publishes to a project's topics.
   const pubsubHost = process.env.PUBSUB_EMULATOR_HOST;
   const publisher = pubsubHost ? await emulatorPublisher(pubsubHost, log) : undefined;

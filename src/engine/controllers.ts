@@ -5,6 +5,7 @@ import type { Clock, Timer } from './clock.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../server/log.js';
 import { RestartReport } from './restart-report.js';
+import { Decisions } from './decisions.js';
 
 export interface Controller {
   /** Resource kind this controller reconciles. */
@@ -42,9 +43,12 @@ export class ControllerRuntime {
 
   /** What this start found of the previous Gantry's work, said once the start-up reconciles have run. */
   readonly restart: RestartReport;
+  /** The debug log of the controllers' decisions. */
+  readonly decisions: Decisions;
 
   constructor(private store: Store, private clock: Clock, private log: Logger) {
     this.restart = new RestartReport(log);
+    this.decisions = new Decisions(log);
     store.onChange(c => this.enqueue(c.kind, c.name));
   }
 

@@ -19,7 +19,7 @@ require('http').createServer((req, res) => res.end(${JSON.stringify(body)})).lis
 `,
   });
   const repo = makeRepo(serverWithPid('first'));
-  const args = ['--data-dir', tempDir(), '--log-level', 'info', '--executor', 'process', '--git-dirs', tmpdir()];
+  const args = ['--data-dir', tempDir(), '--log-level', 'debug', '--executor', 'process', '--git-dirs', tmpdir()];
   const g = await spawnGantry(args);
   const host = 'web--dur-app.us-central1.hosted.app';
   let again: Awaited<ReturnType<typeof spawnGantry>> | undefined;
@@ -34,6 +34,10 @@ require('http').createServer((req, res) => res.end(${JSON.stringify(body)})).lis
     assert.equal(((await waitOp<Record<string, unknown>>(ah, r1.data.name!)).response!).state, 'SUCCEEDED');
     assert.equal((await getApp(g.url, host)).body, 'first');
     assert.match(g.output(), new RegExp(`INFO App Hosting: backend web build one answers on 127\\.0\\.0\\.1:\\d+; the backend serves at http://${host.replace(/\./g, '\\.')}\\.localhost:${new URL(g.url).port}/\n`));
+    // At debug, each build step's start and end, and the build's states.
+    for (const line of ['App Hosting: build web/one step #1 "install" started on the process executor: npm ci', 'App Hosting: build web/one step #1 "install" ended: it exited with code 0',
+      'App Hosting: build web/one step #2 "build" started on the process executor: npm run build', 'App Hosting: build web/one step #2 "build" ended: it exited with code 0',
+      'App Hosting: build web/one is BUILT', 'App Hosting: build web/one is READY']) assert.ok(g.output().includes(`DEBUG ${line}\n`), line);
     const firstPid = Number(readdir(marks).find(f => f.startsWith('pid-one-'))!.split('-').pop());
 
     // A build whose build step takes a while, killed mid-way.

@@ -79,7 +79,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
     localUrl: build => { const origin = new URL(base.origin()); return `${origin.protocol}//${backendHost(build.split('/builds/')[0])}.localhost${origin.port ? `:${origin.port}` : ''}/`; },
     startupMs: o.startupMs,
   });
-  const builder = new Builder({ git: o.git, links: o.links, readObject: o.readObject, secrets: o.secrets, nodeImage: o.nodeImage, workRoot: o.workRoot });
+  const builder = new Builder({ git: o.git, links: o.links, readObject: o.readObject, secrets: o.secrets, nodeImage: o.nodeImage, workRoot: o.workRoot, decisions: o.runtime.decisions });
   const deps: AppHostingDeps = {
     store,
     policy: o.policy,
@@ -100,7 +100,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
   };
   const controller = new AppHostingController({
     store, clock: base.clock, ops: base.ops, log: o.log, builder, serving, executors: o.executors, defaultExecutor: o.defaultExecutor,
-    stepMs: o.stepMs, rules: o.apiRules,
+    stepMs: o.stepMs, rules: o.apiRules, decisions: o.runtime.decisions,
     buildLog: (b, step, name, line) => {
       const [, project] = String(b.name).split('/');
       o.logs.write([cloudBuildStepEntry({ project, buildId: String((b.gantry as BuildBook | undefined)?.logId ?? ''), step, stepName: name, line })]);
