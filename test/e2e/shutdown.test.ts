@@ -3,10 +3,13 @@
 // says so in its log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnGantry, tempDir, eventually } from '../helpers/server.js';
+import { DeployKit } from '../helpers/deploy.js';
 
+const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/hooks', import.meta.url));
 const NS = '/apis/run.googleapis.com/v1/namespaces/shut';
 
 async function call(url: string, method: string, path: string, body?: unknown): Promise<Record<string, any>> {
@@ -68,6 +71,52 @@ test('SIGINT stops process tasks with their children, records nothing, and the r
     assert.match(JSON.stringify(task.status.lastAttemptResult), /lost when Gantry stopped/);
     const line = await eventually(() => /INFO Restart: (.*)/.exec(again!.output())?.[1]);
     assert.equal(line, 'resumed 2 executions; failed 1 task attempt lost when it stopped, into its retry; failed 1 task attempt lost when it stopped, with no retries left');
+  } finally {
+    for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    if (g.proc.exitCode === null && g.proc.signalCode === null) await g.kill('SIGKILL');
+    await again?.kill('SIGTERM');
+  }
+});
+
+test('SIGINT during a Cloud Deploy job run stops its process and leaves the job run running, so the restart runs it again', async () => {
+  const dir = tempDir();
+  const marks = tempDir('gantry-shutdown-deploy-');
+  const source = join(tempDir('gantry-shutdown-src-'), 'src');
+  cpSync(FIXTURE, source, { recursive: true });
+  const args = ['--data-dir', dir, '--executor', 'process', '--log-level', 'info', '--render-duration', '0s', '--source-dirs', dirname(source)];
+  const LOC = 'projects/shut/locations/us-central1';
+  // The first run records its pid and sleeps; the run after the restart finds the marker and succeeds.
+  const script = `[ -e ${marks}/ran ] && exit 0; touch ${marks}/ran; echo $$ > ${marks}/pid; sleep 60 & echo $! > ${marks}/child; wait`;
+  const g = await spawnGantry(args);
+  const pids: number[] = [];
+  let again: Awaited<ReturnType<typeof spawnGantry>> | undefined;
+  try {
+    const k = new DeployKit().attach(g.url);
+    await k.opDone(k.api.targets.create({ parent: LOC, targetId: 'dev', requestBody: { run: { location: LOC } } }));
+    await k.opDone(k.api.deliveryPipelines.create({ parent: LOC, deliveryPipelineId: 'p', requestBody: { serialPipeline: { stages: [
+      { targetId: 'dev', strategy: { standard: { predeploy: { tasks: [{ container: { image: 'busybox', command: ['sh', '-c', script] } }] } } } as never },
+    ] } } }));
+    const release = await k.renderedRelease(`${LOC}/deliveryPipelines/p`, 'r1', { skaffoldConfigUri: pathToFileURL(source).href });
+    assert.equal(release.renderState, 'SUCCEEDED');
+    await k.opDone(k.rollouts.create({ parent: release.name!, rolloutId: 'ro', requestBody: { targetId: 'dev' } }));
+    for (const f of ['pid', 'child']) {
+      await eventually(() => existsSync(join(marks, f)) && readFileSync(join(marks, f), 'utf8').trim() !== '', 15_000);
+      pids.push(Number(readFileSync(join(marks, f), 'utf8')));
+    }
+    const rollout = `${release.name}/rollouts/ro`;
+    const jobRun = (await k.rollout(rollout)).phases![0].deploymentJobs!.predeployJob!.jobRun!;
+
+    assert.equal(await g.kill('SIGINT'), 0);
+    await eventually(() => pids.every(gone), 2000);
+
+    again = await spawnGantry(args);
+    const k2 = new DeployKit().attach(again.url);
+    // Not TERMINATED by the shutdown (which would fail the rollout): the same job run runs again and succeeds.
+    const done = await k2.until(rollout, r => r.state !== 'IN_PROGRESS', 20_000);
+    assert.equal(done.state, 'SUCCEEDED', done.failureReason ?? '');
+    assert.equal(done.phases![0].deploymentJobs!.predeployJob!.jobRun, jobRun);
+    assert.equal((await k2.rollouts.jobRuns.get({ name: jobRun })).data.state, 'SUCCEEDED');
+    assert.match(await eventually(() => /INFO Restart: (.*)/.exec(again!.output())?.[1]), /^resumed 1 rollout, 1 job run$/);
   } finally {
     for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     if (g.proc.exitCode === null && g.proc.signalCode === null) await g.kill('SIGKILL');
