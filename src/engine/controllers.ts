@@ -72,6 +72,11 @@ export class ControllerRuntime {
     this.stopped = true;
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
+    // Nothing more happens: a settle waiting (a clock advance in flight) is answered rather than held, since work a
+    // shutdown stops never reports its end.
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   enqueue(kind: string, name: string): void {
@@ -86,7 +91,7 @@ export class ControllerRuntime {
 
   /** Resolves once the queue is empty and tracked work has ended (tests and the virtual clock use it to settle). */
   idle(): Promise<void> {
-    if (!this.scheduled && this.queue.size === 0 && this.pending === 0) return Promise.resolve();
+    if (this.stopped || (!this.scheduled && this.queue.size === 0 && this.pending === 0)) return Promise.resolve();
     return new Promise(r => this.idleWaiters.push(r));
   }
 

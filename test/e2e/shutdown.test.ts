@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { spawnGantry, tempDir, eventually } from '../helpers/server.js';
+import { spawnGantry, startTestGantry, tempDir, eventually } from '../helpers/server.js';
 import { DeployKit } from '../helpers/deploy.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/hooks', import.meta.url));
@@ -122,4 +122,22 @@ test('SIGINT during a Cloud Deploy job run stops its process and leaves the job 
     if (g.proc.exitCode === null && g.proc.signalCode === null) await g.kill('SIGKILL');
     await again?.kill('SIGTERM');
   }
+});
+
+test('close() ends promptly while a clock advance waits for a real task, and the advance is answered', { timeout: 20_000 }, async () => {
+  const marks = tempDir('gantry-shutdown-advance-');
+  const g = await startTestGantry({ clock: 'virtual', executor: 'process' });
+  await call(g.url, 'POST', '/jobs', job('slow', marks, 0));
+  await eventually(async () => (await call(g.url, 'GET', '/jobs/slow')).status?.conditions?.[0]?.status === 'True');
+  await call(g.url, 'POST', '/jobs/slow:run', {});
+  await eventually(() => existsSync(join(marks, 'slow-child')) && readFileSync(join(marks, 'slow-child'), 'utf8').trim() !== '');
+  const child = Number(readFileSync(join(marks, 'slow-child'), 'utf8'));
+  // The advance settles the controllers first, which waits for the running attempt.
+  const advance = fetch(`${g.url}/gantry/v1/clock:advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ duration: '1s' }) });
+  await new Promise(r => setTimeout(r, 200));
+  const t0 = Date.now();
+  await g.close();
+  assert.ok(Date.now() - t0 < 5000, `close() took ${Date.now() - t0} ms`);
+  assert.equal((await advance).status, 200);
+  await eventually(() => gone(child), 2000);
 });

@@ -387,14 +387,14 @@ export class RunController {
     const tk = taskKey(parseKey(key), taskId(ctx.execution, index));
     const what = attemptLabel(ctx.execution, index, a.attempt);
     if (resumed) {
-      this.d.log.debug(`Cloud Run: ${what} re-attached after the restart`);
+      this.d.decisions?.say(`Cloud Run: ${what} re-attached after the restart`);
       this.live.set(tk, { attempt: a.attempt, run: resumed });
       return this.attemptDone(key, index, a.attempt, await resumed.done);
     }
     if (reaped) this.d.restart?.note('reaped', mode === 'container' ? 'container' : 'process');
     const retries = a.attempt < Number((((ex.spec as Obj).template as Obj).spec as Obj | undefined)?.maxRetries ?? 3);
     this.d.restart?.note(retries ? 'lost-retried' : 'lost-failed', 'task attempt');
-    this.d.log.debug(`Cloud Run: ${what} was lost when Gantry stopped; ${retries ? 'it is retried' : 'no retries left: the task fails'}`);
+    this.d.decisions?.say(`Cloud Run: ${what} was lost when Gantry stopped; ${retries ? 'it is retried' : 'no retries left: the task fails'}`);
     this.attemptDone(key, index, a.attempt, { kind: 'failedToStart', message: 'The task attempt was lost when Gantry stopped while it ran.' });
   }
 
