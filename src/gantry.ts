@@ -8,6 +8,9 @@ import { instanceId } from './executors/ownership.js';
 import { SqliteStore } from './store/sqlite.js';
 import { SwitchableClock, type Clock } from './engine/clock.js';
 import { ControllerRuntime } from './engine/controllers.js';
+import type { RestartReport } from './engine/restart-report.js';
+import { EXECUTION as RUN_EXECUTION } from './apis/run/service.js';
+import { KIND as APPHOSTING_KIND } from './apis/apphosting/service.js';
 import { Operations } from './google/operations.js';
 import { Locations } from './google/locations.js';
 import type { ApiContext, BaseContext } from './google/context.js';
@@ -138,6 +141,15 @@ function clockStart(mode: 'real' | 'virtual', store: SqliteStore): number {
   return saved.mode === 'real' && Number.isFinite(saved.offsetMs) ? Date.now() + (saved.offsetMs ?? 0) : Date.now();
 }
 
+/** The work a previous Gantry left unfinished, which this start takes up again (reported once it has looked). */
+function noteUnfinished(store: SqliteStore, report: RestartReport): void {
+  const running = (kind: string, what: string) => report.note('resumed', what, store.activeNames(kind).length);
+  report.note('resumed', 'rollout', store.list({ kind: 'rollout', scope: { parentPrefix: 'projects/' }, order: [], equalities: [{ path: ['state'], value: 'IN_PROGRESS' }], limit: 100_000 }).rows.length);
+  running('jobRun', 'job run');
+  running(RUN_EXECUTION, 'execution');
+  running(APPHOSTING_KIND.build, 'build');
+}
+
 export async function startGantry(partial: Partial<GantryOptions> = {}): Promise<Gantry> {
   const opts = { ...DEFAULTS, ...partial };
   let lock: DataDirLock | undefined;
@@ -213,9 +225,9 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const outcomes = new OutcomeScripts(store);
   outcomes.addGrammar(DEPLOY_RULES);
   for (const c of rolloutControllers(deploy, { jobMs: () => opts.jobMs, defaultExecutor: opts.executor, executions, apiRules: name => outcomes.rulesFor(name, DEPLOY_RULES),
-    buildLog: lines => logs.write(lines.map(cloudBuildStepEntry)),
+    buildLog: lines => logs.write(lines.map(cloudBuildStepEntry)), decisions: runtime.decisions,
   })) runtime.register(c);
-  for (const c of automationControllers(deploy, new StandardMethods(deploy))) runtime.register(c);
+  for (const c of automationControllers(deploy, new StandardMethods(deploy), runtime.decisions)) runtime.register(c);
   // Pub/Sub notifications go to an emulator when one is named, as Cloud Deploy publishes to a project's topics.
   const pubsubHost = process.env.PUBSUB_EMULATOR_HOST;
   const publisher = pubsubHost ? await emulatorPublisher(pubsubHost, log) : undefined;
@@ -266,8 +278,10 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   await app.fastify.listen({ host: opts.host, port: opts.port });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
+  noteUnfinished(store, runtime.restart);
   runtime.start();
   await appHosting.resume();
+  void runtime.restart.finish(runtime.drained());
   // Made after listening, so start-up does not wait for a key; a TLS client arriving first waits for it instead.
   void tls.ready().catch((e: Error) => log.error(`TLS certificate: ${e.message}`));
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
@@ -279,7 +293,10 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     snapshot: project => exportSnapshot(snapshots, project), restore: (text, project) => importSnapshot(snapshots, text, project),
     async close() {
       runtime.stop();
+      // Tasks are stopped first and record nothing: their attempts stay running in the store, lost to the next start.
+      const stopping = tasks.shutdown();
       appHosting.close();
+      await stopping;
       if (grpcFront) (await grpcFront.catch(() => undefined))?.close();
       events.close();
       await app.fastify.close();

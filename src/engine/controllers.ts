@@ -4,6 +4,8 @@
 import type { Clock, Timer } from './clock.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../server/log.js';
+import { RestartReport } from './restart-report.js';
+import { Decisions } from './decisions.js';
 
 export interface Controller {
   /** Resource kind this controller reconciles. */
@@ -39,7 +41,14 @@ export class ControllerRuntime {
   /** Tracked asynchronous work still running. */
   private pending = 0;
 
+  /** What this start found of the previous Gantry's work, said once the start-up reconciles have run. */
+  readonly restart: RestartReport;
+  /** The debug log of the controllers' decisions. */
+  readonly decisions: Decisions;
+
   constructor(private store: Store, private clock: Clock, private log: Logger) {
+    this.restart = new RestartReport(log);
+    this.decisions = new Decisions(log);
     store.onChange(c => this.enqueue(c.kind, c.name));
   }
 
@@ -54,10 +63,20 @@ export class ControllerRuntime {
     for (const kind of this.byKind.keys()) for (const name of this.store.activeNames(kind)) this.enqueue(kind, name);
   }
 
+  /** Resolves once nothing is queued (work the reconciles started may still run). */
+  async drained(): Promise<void> {
+    while (!this.stopped && (this.scheduled || this.queue.size)) await new Promise(r => setImmediate(r));
+  }
+
   stop(): void {
     this.stopped = true;
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
+    // Nothing more happens: a settle waiting (a clock advance in flight) is answered rather than held, since work a
+    // shutdown stops never reports its end.
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   enqueue(kind: string, name: string): void {
@@ -72,7 +91,7 @@ export class ControllerRuntime {
 
   /** Resolves once the queue is empty and tracked work has ended (tests and the virtual clock use it to settle). */
   idle(): Promise<void> {
-    if (!this.scheduled && this.queue.size === 0 && this.pending === 0) return Promise.resolve();
+    if (this.stopped || (!this.scheduled && this.queue.size === 0 && this.pending === 0)) return Promise.resolve();
     return new Promise(r => this.idleWaiters.push(r));
   }
 

@@ -58,7 +58,7 @@ export class ContainerExecutor implements Executor {
       spec.onStarted?.(container.id);
       return this.follow(container, control);
     })();
-    return { done, cancel: () => control.cancel() };
+    return { done, cancel: () => control.cancel(), kill: () => control.kill() };
   }
 
   async resume(handle: string, spec: TaskSpec, log: LogFn): Promise<RunningTask | undefined> {
@@ -71,12 +71,14 @@ export class ContainerExecutor implements Executor {
     const stream = await container.logs({ follow: true, stdout: true, stderr: true, since }).catch(() => undefined);
     if (stream) this.demux(stream as unknown as NodeJS.ReadableStream, log);
     const done = this.follow(container, control);
-    return { done, cancel: () => control.cancel() };
+    return { done, cancel: () => control.cancel(), kill: () => control.kill() };
   }
 
-  async reap(handle: string, owner?: string): Promise<void> {
+  async reap(handle: string, owner?: string): Promise<boolean> {
     const mine = await this.ours(handle, owner);
-    await mine?.container.remove({ force: true }).catch(() => undefined);
+    if (!mine) return false;
+    await mine.container.remove({ force: true }).catch(() => undefined);
+    return true;
   }
 
   /**
@@ -123,6 +125,7 @@ class Control {
   private container?: Docker.Container;
   private timer?: NodeJS.Timeout;
   private stopRequested = false;
+  private killRequested = false;
 
   constructor(private spec: TaskSpec, startedAt = Date.now()) {
     const left = Math.max(0, spec.timeoutMs - (Date.now() - startedAt));
@@ -132,18 +135,21 @@ class Control {
 
   bind(container: Docker.Container): void {
     this.container = container;
-    if (this.stopRequested) this.stop();
+    if (this.stopRequested) this.stop(this.killRequested);
   }
 
   cancel(): void { this.outcome ??= { kind: 'cancelled' }; this.stop(); }
 
+  kill(): void { this.outcome ??= { kind: 'cancelled' }; this.stop(true); }
+
   clear(): void { clearTimeout(this.timer); }
 
-  private stop(): void {
+  private stop(now = false): void {
     this.stopRequested = true;
+    this.killRequested ||= now;
     const c = this.container;
     if (!c) return;
-    const grace = Math.ceil((this.spec.graceMs ?? 0) / 1000);
+    const grace = this.killRequested ? 0 : Math.ceil((this.spec.graceMs ?? 0) / 1000);
     (grace ? c.stop({ t: grace }) : c.kill()).catch(() => undefined);
   }
 }

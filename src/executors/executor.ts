@@ -37,6 +37,8 @@ export type TaskResult =
 export interface RunningTask {
   done: Promise<TaskResult>;
   cancel(): void;
+  /** Stops the task at once, its grace period skipped (SIGKILL to its process group, a container killed). */
+  kill?(): void;
 }
 
 export type LogFn = (stream: 'stdout' | 'stderr', chunk: string) => void;
@@ -53,6 +55,7 @@ export interface Executor {
   /**
    * Stops and forgets a task a previous Gantry started and nobody will wait for (working for `owner`, when given).
    * `resume` and `reap` act only on a handle the executor can prove it started (src/executors/ownership.ts).
+   * Resolves true when it found something of that task to stop.
    */
-  reap?(handle: string, owner?: string): Promise<void>;
+  reap?(handle: string, owner?: string): Promise<boolean>;
 }

@@ -52,18 +52,19 @@ export class ProcessExecutor implements Executor {
     };
     child.once('error', e => end({ kind: 'failedToStart', message: e.message }));
     child.once('close', (code, sig) => end(sig ? { kind: 'signalled', signal: sig } : { kind: 'exited', code: code ?? 0 }));
-    return { done, cancel: () => { outcome ??= { kind: 'cancelled' }; stop(); } };
+    return { done, cancel: () => { outcome ??= { kind: 'cancelled' }; stop(); }, kill: () => { outcome ??= { kind: 'cancelled' }; signal('SIGKILL'); } };
   }
 
   /**
    * A process started by a previous Gantry cannot be waited for; `reap` stops its process group, but only when the
    * records prove the pid is still that process (a handle may come from an imported snapshot).
    */
-  async reap(handle: string, owner?: string): Promise<void> {
-    if (!/^[1-9]\d{0,9}$/.test(handle)) return;
+  async reap(handle: string, owner?: string): Promise<boolean> {
+    if (!/^[1-9]\d{0,9}$/.test(handle)) return false;
     const pid = Number(handle);
-    if (pid <= 1 || !this.records.owns(pid, owner)) return;
+    if (pid <= 1 || !this.records.owns(pid, owner)) return false;
     try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
     this.records.remove(pid);
+    return true;
   }
 }

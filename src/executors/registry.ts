@@ -1,20 +1,33 @@
 // Every task the executors run, by the resource it works for, so a reset can stop exactly the work of its scope and
-// answer once that work has ended.
+// answer once that work has ended, and a shutdown can stop all of it without recording anything.
 import type { Executor, RunningTask } from './executor.js';
 
 /** How long a reset waits for a stopped task to exit (its grace time included) before going on without it. */
 const STOP_WAIT_MS = 30_000;
+/** At shutdown: how long tasks have to exit on SIGTERM before they are killed, and then to be reported gone. */
+const SHUTDOWN_GRACE_MS = 1_000;
+const SHUTDOWN_KILL_WAIT_MS = 1_000;
 
 export class TaskRegistry {
+  /** Each task as the executor returned it, by the resource it works for. */
   private running = new Map<RunningTask, string>();
+  private shuttingDown = false;
 
-  /** The executor, with every task it starts (or takes back after a restart) recorded until it ends. */
+  /**
+   * The executor, with every task it starts (or takes back after a restart) recorded until it ends. The task handed
+   * out reports its result unless Gantry is shutting down: a task stopped by the shutdown reports nothing, so its
+   * owner records nothing and the store keeps the attempt running, as after a kill; the next start finds the attempt
+   * lost and fails it into its retry rules.
+   */
   wrap(executor: Executor): Executor {
     const record = (task: RunningTask, owner: string | undefined): RunningTask => {
       this.running.set(task, owner ?? '');
       const forget = () => { this.running.delete(task); };
       task.done.then(forget, forget);
-      return task;
+      const done = new Promise<Awaited<RunningTask['done']>>((resolve, reject) => {
+        task.done.then(r => { if (!this.shuttingDown) resolve(r); }, (e: unknown) => { if (!this.shuttingDown) reject(e); });
+      });
+      return { done, cancel: () => task.cancel(), ...(task.kill ? { kill: () => task.kill!() } : {}) };
     };
     // The executor's other methods (a container engine's image checks) stay reachable through the prototype.
     const wrapped = Object.create(executor) as Executor;
@@ -27,7 +40,30 @@ export class TaskRegistry {
   async stopUnder(prefix: string): Promise<number> {
     const tasks = [...this.running].filter(([, owner]) => owner.startsWith(prefix)).map(([t]) => t);
     for (const t of tasks) t.cancel();
-    await Promise.race([Promise.allSettled(tasks.map(t => t.done)), new Promise(r => setTimeout(r, STOP_WAIT_MS).unref())]);
+    await settled(tasks, STOP_WAIT_MS);
     return tasks.length;
   }
+
+  /**
+   * Gantry is stopping: every task still running is stopped (SIGTERM, then SIGKILL to its process group or the
+   * container killed) and reports no result from now on. Resolves once they have ended, or after about 2 s.
+   */
+  async shutdown(): Promise<number> {
+    this.shuttingDown = true;
+    const tasks = [...this.running.keys()];
+    for (const t of tasks) t.cancel();
+    if (await settled(tasks, SHUTDOWN_GRACE_MS)) return tasks.length;
+    for (const t of tasks) (t.kill ?? t.cancel)();
+    await settled(tasks, SHUTDOWN_KILL_WAIT_MS);
+    return tasks.length;
+  }
+}
+
+/** Whether every task ended within `ms`. */
+async function settled(tasks: RunningTask[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>(r => { timer = setTimeout(() => r(false), ms); });
+  const ended = await Promise.race([Promise.allSettled(tasks.map(t => t.done)).then(() => true), timeout]);
+  clearTimeout(timer);
+  return ended;
 }

@@ -1,5 +1,6 @@
 // A Gantry killed (SIGKILL) while App Hosting apps serve and a build runs: on restart the app the previous Gantry
-// left is stopped, the serving build is started again and answers, and the interrupted build runs to READY.
+// left is stopped, the serving build is started again and answers, and the interrupted build runs to READY. The log
+// says where each app answers, and what the restart found.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
@@ -18,7 +19,7 @@ require('http').createServer((req, res) => res.end(${JSON.stringify(body)})).lis
 `,
   });
   const repo = makeRepo(serverWithPid('first'));
-  const args = ['--data-dir', tempDir(), '--log-level', 'silent', '--executor', 'process', '--git-dirs', tmpdir()];
+  const args = ['--data-dir', tempDir(), '--log-level', 'debug', '--executor', 'process', '--git-dirs', tmpdir()];
   const g = await spawnGantry(args);
   const host = 'web--dur-app.us-central1.hosted.app';
   let again: Awaited<ReturnType<typeof spawnGantry>> | undefined;
@@ -32,6 +33,11 @@ require('http').createServer((req, res) => res.end(${JSON.stringify(body)})).lis
     const r1 = await ah.projects.locations.backends.rollouts.create({ parent: `${P}/backends/web`, rolloutId: 'one', requestBody: { build: `${P}/backends/web/builds/one` } });
     assert.equal(((await waitOp<Record<string, unknown>>(ah, r1.data.name!)).response!).state, 'SUCCEEDED');
     assert.equal((await getApp(g.url, host)).body, 'first');
+    assert.match(g.output(), new RegExp(`INFO App Hosting: backend web build one answers on 127\\.0\\.0\\.1:\\d+; the backend serves at http://${host.replace(/\./g, '\\.')}\\.localhost:${new URL(g.url).port}/\n`));
+    // At debug, each build step's start and end, and the build's states.
+    for (const line of ['App Hosting: build web/one step #1 "install" started on the process executor: npm ci', 'App Hosting: build web/one step #1 "install" ended: it exited with code 0',
+      'App Hosting: build web/one step #2 "build" started on the process executor: npm run build', 'App Hosting: build web/one step #2 "build" ended: it exited with code 0',
+      'App Hosting: build web/one is BUILT', 'App Hosting: build web/one is READY']) assert.ok(g.output().includes(`DEBUG ${line}\n`), line);
     const firstPid = Number(readdir(marks).find(f => f.startsWith('pid-one-'))!.split('-').pop());
 
     // A build whose build step takes a while, killed mid-way.
@@ -46,6 +52,7 @@ require('http').createServer((req, res) => res.end(${JSON.stringify(body)})).lis
     const ah2 = appHostingV1beta(again.url);
     const served = await eventually(async () => { const r = await getApp(again!.url, host); return r.status === 200 ? r : undefined; }, 60_000);
     assert.equal(served.body, 'first');
+    assert.match(await eventually(() => /INFO Restart: (.*)/.exec(again!.output())?.[1], 10_000), /^resumed 1 build; reaped 1 app left by the previous Gantry$/);
     await eventually(() => { try { process.kill(firstPid, 0); return false; } catch { return true; } }, 20_000);
     const built = (await waitOp<Record<string, unknown>>(ah2, b2.data.name!, 120_000)).response!;
     assert.equal(built.state, 'READY', JSON.stringify(built.errors));

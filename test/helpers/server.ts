@@ -29,7 +29,13 @@ export async function startTestGantry(opts: Partial<GantryOptions> = {}): Promis
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
-export interface ChildGantry { url: string; proc: ChildProcess; kill(signal?: NodeJS.Signals): Promise<number | null> }
+export interface ChildGantry {
+  url: string;
+  proc: ChildProcess;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Everything it has written so far (its log on stderr, its banner on stdout). */
+  output(): string;
+}
 
 /** Spawns `gantry` and resolves once it logs that it listens. */
 export function spawnGantry(args: string[], env: Record<string, string> = {}): Promise<ChildGantry> {
@@ -46,6 +52,7 @@ export function spawnGantry(args: string[], env: Record<string, string> = {}): P
         resolve({
           url: m[1], proc,
           kill: (signal = 'SIGKILL') => new Promise(r => { proc.once('exit', code => r(code)); proc.kill(signal); }),
+          output: () => out,
         });
       }
     };

@@ -4,6 +4,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { Decisions } from '../../engine/decisions.js';
+import { buildLabel } from './service.js';
 import type { Executor, TaskResult, TaskSpec } from '../../executors/executor.js';
 import { ArchiveError, isZip, unpackArchive, unpackZip } from '../../policy/archives.js';
 import { commitUri, GitError, type GitRepos } from '../../sources/git.js';
@@ -28,6 +30,8 @@ export interface BuilderDeps {
   nodeImage: string;
   /** Where builds work and artifacts are kept. */
   workRoot: string;
+  /** The debug log of controller decisions. */
+  decisions?: Decisions;
 }
 
 /** What a failed step says: which step, who is to blame (the build, or the serving platform), and why. */
@@ -172,10 +176,13 @@ export class Builder {
           image: this.deps.nodeImage, command: step.command, args: [], workspace: app, timeoutMs: STEP_TIMEOUT_MS, owner: b.name,
           env: { ...buildEnv, CI: 'true', NODE_ENV: step.name === 'install' ? 'development' : 'production', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', npm_config_loglevel: 'warn' },
         };
+        const what = `App Hosting: ${buildLabel(b.name)} step #${i} "${step.name}"`;
+        this.deps.decisions?.say(`${what} started on the ${executor.name} executor: ${step.command.join(' ')}`);
         const running = executor.start(spec, (stream, chunk) => { for (const line of chunk.split('\n')) if (line) log(i, step.name, stream, line); });
         signal.current = running;
         const r = await running.done;
         signal.current = undefined;
+        this.deps.decisions?.say(`${what} ended: ${describe(r)}`);
         if (!(r.kind === 'exited' && r.code === 0)) throw new BuildFailure(`Step #${i} - "${step.name}" (${step.command.join(' ')}) failed: ${describe(r)}.`, 'CLOUD_BUILD');
       }
     }

@@ -11,12 +11,13 @@ import { ApiError } from '../../google/errors.js';
 import type { Operation, Operations } from '../../google/operations.js';
 import type { Store, Writer } from '../../store/store.js';
 import type { Logger } from '../../server/log.js';
+import type { Decisions } from '../../engine/decisions.js';
 import type { ExecutorMode } from '../../policy/executors.js';
 import { EXECUTOR_ANNOTATION, EXECUTOR_MODES } from '../../policy/executors.js';
 import { BuildFailure, type Builder } from './builder.js';
 import { putResource } from './resources.js';
 import { ServeError, type Serving } from './serving.js';
-import { BUILD_TERMINAL, KIND, ROLLOUT_TERMINAL, viewOf, type BuildBook, type Version } from './service.js';
+import { BUILD_TERMINAL, buildLabel, KIND, ROLLOUT_TERMINAL, viewOf, type BuildBook, type Version } from './service.js';
 import { pendingTarget, putTraffic, splitsOf } from './traffic.js';
 
 type Obj = Record<string, unknown>;
@@ -47,6 +48,8 @@ export interface AppHostingControllerDeps {
   defaultExecutor: ExecutorMode;
   /** How long a simulated step takes unless scripted. */
   stepMs(): number;
+  /** The debug log of controller decisions. */
+  decisions?: Decisions;
   rules(build: string): Rule<'succeed' | 'fail'>[][];
   /** A build's log line (Cloud Build's `build` resource). */
   buildLog(build: Obj, step: number, name: string, line: string): void;
@@ -134,6 +137,7 @@ export class AppHostingController {
     if (book.until === undefined || book.rule !== step) {
       const rule = pickRule(this.d.rules(name), [step], 1);
       const until = now + (rule?.durationMs ?? this.d.stepMs());
+      this.d.decisions?.say(`App Hosting: ${buildLabel(name)} simulated ${step} step started (${(until - now) / 1000}s, ${rule?.outcome ?? 'succeed'})`);
       this.update(name, x => { Object.assign(x.gantry as BuildBook, { rule: step, until, outcome: rule?.outcome ?? 'succeed', message: rule?.message }); });
       ctx.wakeAt(until);
       return;
@@ -288,7 +292,12 @@ export class AppHostingController {
       const b = this.d.store.getParsed<Obj>(name);
       if (!b || b.deleteTime !== undefined || BUILD_TERMINAL.has(String(b.state))) return;
       b.gantry = { ...((b.gantry ?? {}) as BuildBook) };
+      const was = b.state;
       change(b);
+      if (b.state !== was) {
+        const error = ((b.errors as Obj[] | undefined)?.[0]?.error as Obj | undefined)?.message;
+        this.d.decisions?.say(`App Hosting: ${buildLabel(name)} is ${String(b.state)}${error ? `: ${String(error)}` : ''}`);
+      }
       putResource(w, KIND.build, b, this.d.clock.timestamp(), !BUILD_TERMINAL.has(String(b.state)));
       if (status) this.progress(w, b, status);
       also?.(w, b);

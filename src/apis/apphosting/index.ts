@@ -75,9 +75,11 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
       o.logs.write([cloudRunRevisionEntry({ project, region, service, revision, stream, line })]);
     },
     ended: build => setTimeout(() => o.runtime.enqueue(KIND.traffic, `${build.split('/builds/')[0]}/traffic`), 5000).unref(),
+    // As the console links it: browsers resolve every `*.localhost` name to this machine, and Gantry serves the name.
+    localUrl: build => { const origin = new URL(base.origin()); return `${origin.protocol}//${backendHost(build.split('/builds/')[0])}.localhost${origin.port ? `:${origin.port}` : ''}/`; },
     startupMs: o.startupMs,
   });
-  const builder = new Builder({ git: o.git, links: o.links, readObject: o.readObject, secrets: o.secrets, nodeImage: o.nodeImage, workRoot: o.workRoot });
+  const builder = new Builder({ git: o.git, links: o.links, readObject: o.readObject, secrets: o.secrets, nodeImage: o.nodeImage, workRoot: o.workRoot, decisions: o.runtime.decisions });
   const deps: AppHostingDeps = {
     store,
     policy: o.policy,
@@ -98,7 +100,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
   };
   const controller = new AppHostingController({
     store, clock: base.clock, ops: base.ops, log: o.log, builder, serving, executors: o.executors, defaultExecutor: o.defaultExecutor,
-    stepMs: o.stepMs, rules: o.apiRules,
+    stepMs: o.stepMs, rules: o.apiRules, decisions: o.runtime.decisions,
     buildLog: (b, step, name, line) => {
       const [, project] = String(b.name).split('/');
       o.logs.write([cloudBuildStepEntry({ project, buildId: String((b.gantry as BuildBook | undefined)?.logId ?? ''), step, stepName: name, line })]);
@@ -245,7 +247,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
   return {
     async resume() {
       sweepSoon();
-      await serving.reapPrevious(o.executors);
+      o.runtime.restart.note('reaped', 'app', await serving.reapPrevious(o.executors));
       // Apps that served before the restart, and branches to poll: their backends' traffic is reconciled, which starts
       // them (traffic still converging is reconciled by the runtime's own start).
       for (const b of store.list({ kind: KIND.traffic, scope: { parentPrefix: 'projects/' }, order: [], limit: 100_000 }).rows) {

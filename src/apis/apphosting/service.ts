@@ -53,6 +53,12 @@ export function backendHost(backend: string): string {
   return `${id}--${project}.${region}.hosted.app`;
 }
 
+/** A build as the log names it: `build {backend}/{id}`. */
+export function buildLabel(name: string): string {
+  const p = name.split('/');
+  return `build ${p[5]}/${p[7]}`;
+}
+
 /** What a client of `version` sees of a stored resource. */
 export function viewOf(version: Version, message: string): (r: Resource) => Resource {
   const schema = SCHEMAS[version];

@@ -44,6 +44,8 @@ export class Serving {
     output(build: string, stream: 'stdout' | 'stderr', line: string): void;
     /** Told when a ready app ends on its own (a crash): its backend's traffic is reconciled again. */
     ended(build: string): void;
+    /** Where a browser on this machine reaches a build's backend through Gantry (its `hosted.app` name under `.localhost`). */
+    localUrl?(build: string): string;
     startupMs?: number;
   }) {}
 
@@ -107,7 +109,13 @@ export class Serving {
         if (app.stopped && !app.ended) throw new ServeError('The app was stopped before it answered.');
         throw new ServeError(`The app exited before it answered on port ${port} (${describe(app.ended!)}).${lines.length ? ` Its last output: ${lines.slice(-5).join(' | ').slice(0, 1000)}` : ''}`);
       }
-      if (await answers(port)) { app.isReady = true; return port; }
+      if (await answers(port)) {
+        app.isReady = true;
+        const [, , , , , backend, , id] = build.split('/');
+        const url = this.opts.localUrl?.(build);
+        this.log.info(`App Hosting: backend ${backend} build ${id} answers on 127.0.0.1:${port}${url ? `; the backend serves at ${url}` : ''}`);
+        return port;
+      }
       if (Date.now() > deadline) {
         app.stopped = true;
         task.cancel();
@@ -128,11 +136,13 @@ export class Serving {
 
   stopAll(): void { for (const b of [...this.apps.keys()]) this.stop(b); }
 
-  /** Stops whatever a previous Gantry left running (its process groups, its containers). */
-  async reapPrevious(executors: Record<string, Executor>): Promise<void> {
+  /** Stops whatever a previous Gantry left running (its process groups, its containers); resolves with how many apps. */
+  async reapPrevious(executors: Record<string, Executor>): Promise<number> {
     const left = this.handles();
-    for (const [build, h] of Object.entries(left)) await executors[h.executor]?.reap?.(h.handle, build).catch(() => undefined);
+    let reaped = 0;
+    for (const [build, h] of Object.entries(left)) if (await executors[h.executor]?.reap?.(h.handle, build).catch(() => false)) reaped++;
     if (Object.keys(left).length) this.store.tx(w => w.setMeta(HANDLES, '{}'));
+    return reaped;
   }
 
   private handles(): Record<string, { executor: string; handle: string }> {

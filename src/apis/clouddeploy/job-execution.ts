@@ -18,6 +18,7 @@ import { customActionsOf, type ResolvedConfig } from '../../skaffold/index.js';
 import { artifactBase, customTargetTypeOf, phaseLayout, stageFor } from './render.js';
 import { customEnv, readResults, renderOutput } from './custom-target.js';
 import { releaseOf, saveJobRun, snapshotOf, type Rollout } from './rollouts.js';
+import { jobRunLabel, rolloutLabel } from './controllers/rollout-situation.js';
 
 type Obj = Record<string, unknown>;
 const USAGE: Record<string, string> = { predeploy: 'PREDEPLOY', deploy: 'DEPLOY', verify: 'VERIFY', postdeploy: 'POSTDEPLOY' };
@@ -283,6 +284,8 @@ export class JobExecutions {
       }
       jr[field] = run;
       saveJobRun(w, jr);
+      const rollout = jobRunName.slice(0, jobRunName.indexOf('/jobRuns/'));
+      this.log.debug(`Cloud Deploy: rollout ${rolloutLabel(rollout)} ${jobRunLabel(jr)} ended ${String(jr.state)}${run.failureCause ? ` (${String(run.failureCause)}): ${String(run.failureMessage)}` : ''}`);
     });
   }
 }

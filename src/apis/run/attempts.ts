@@ -108,14 +108,17 @@ export class Attempts {
     return { done, cancel: () => running.cancel() };
   }
 
-  /** Takes back an attempt a previous Gantry started, where the executor can; else stops what is left of it. */
-  async resume(mode: string, handle: string, ctx: AttemptContext): Promise<RunningTask | undefined> {
+  /**
+   * Takes back an attempt a previous Gantry started, where the executor can (`task`); else stops what is left of it
+   * (`reaped`: something was).
+   */
+  async resume(mode: string, handle: string, ctx: AttemptContext): Promise<{ task?: RunningTask; reaped: boolean }> {
     const executor = this.deps.executors[mode];
-    if (!executor) return undefined;
+    if (!executor) return { reaped: false };
     const spec: TaskSpec = { command: [], args: [], env: {}, timeoutMs: ctx.timeoutMs, graceMs: GRACE_MS, owner: ownerOf(ctx) };
-    const resumed = await executor.resume?.(handle, spec, this.logger(ctx)).catch(() => undefined);
-    if (!resumed) await executor.reap?.(handle, spec.owner).catch(() => undefined);
-    return resumed;
+    const task = await executor.resume?.(handle, spec, this.logger(ctx)).catch(() => undefined);
+    if (task) return { task, reaped: false };
+    return { reaped: await executor.reap?.(handle, spec.owner).catch(() => false) ?? false };
   }
 
   /** The line a simulated attempt logs, so logs read shows every attempt; a scripted failure's message before it, on stderr. */

@@ -17,6 +17,8 @@ import { conditionOf, nowMicros, resourceVersion, setCondition, setCount, type C
 import { bookkeeping, createExecution, type Attempt } from './executions.js';
 import { simulate, type AttemptContext, type Attempts, type TaskRule } from './attempts.js';
 import type { SecretAccessor } from '../secretmanager/index.js';
+import type { RestartReport } from '../../engine/restart-report.js';
+import type { Decisions } from '../../engine/decisions.js';
 
 export const EXECUTOR_ANNOTATION = 'gantry.dev/executor';
 
@@ -40,6 +42,10 @@ export interface RunControllerDeps {
   maxParallelism: number;
   /** Where an execution's (or one task's) log lines can be read. */
   logUri(project: string, region: string, job: string, execution: string, taskIndex?: number): string;
+  /** Told what a restart found: attempts re-attached, reaped or lost. */
+  restart?: RestartReport;
+  /** The debug log of controller decisions. */
+  decisions?: Decisions;
 }
 
 /** Executions a job keeps beyond the last 7 days (Cloud Run's documented history). */
@@ -302,6 +308,7 @@ export class RunController {
       setCondition(conditions, { type: 'Started', status: 'True' }, now);
       status.startTime = now;
       this.updateJob(w, key, ex, 'EXECUTION_RUNNING');
+      this.d.decisions?.say(`Cloud Run: execution ${name} of job ${jobName} started: ${taskCount} task${taskCount === 1 ? '' : 's'}, ${parallelism} at a time, on the ${book.executor} executor`);
     }
     const context = (index: number, attempt: number): AttemptContext => ({
       project: ref.project, projectNumber: this.d.projects.number(ref.project), region: ref.region, job: jobName, execution: name,
@@ -320,8 +327,10 @@ export class RunController {
         a.endsAt = nowMs + s.durationMs;
         a.sim = s.timedOut ? { timedOut: true } : { exitCode: s.exitCode, ...(s.message ? { message: s.message } : {}) };
         wake = Math.min(wake, a.endsAt);
+        this.d.decisions?.say(`Cloud Run: ${attemptLabel(name, index, a.attempt)} started (simulated: ${s.timedOut ? 'times out' : `exit ${s.exitCode}`} after ${s.durationMs / 1000}s)`);
         return;
       }
+      this.d.decisions?.say(`Cloud Run: ${attemptLabel(name, index, a.attempt)} started on the ${book.executor} executor`);
       const run = this.d.attempts.launch(book.executor, taskSpec, context(index, a.attempt), handle => {
         if (stepping) a.handle = handle; else this.recordHandle(key, index, a.attempt, handle);
       });
@@ -373,12 +382,19 @@ export class RunController {
     const ex = this.d.store.getParsed<Obj>(key);
     if (!ex) return;
     const mode = bookkeeping(ex).executor;
-    const resumed = a.handle ? await this.d.attempts.resume(mode, a.handle, ctx) : undefined;
+    const found = a.handle ? this.d.attempts.resume(mode, a.handle, ctx) : Promise.resolve({ task: undefined, reaped: false });
+    const { task: resumed, reaped } = await (this.d.restart?.check(found) ?? found);
     const tk = taskKey(parseKey(key), taskId(ctx.execution, index));
+    const what = attemptLabel(ctx.execution, index, a.attempt);
     if (resumed) {
+      this.d.decisions?.say(`Cloud Run: ${what} re-attached after the restart`);
       this.live.set(tk, { attempt: a.attempt, run: resumed });
       return this.attemptDone(key, index, a.attempt, await resumed.done);
     }
+    if (reaped) this.d.restart?.note('reaped', mode === 'container' ? 'container' : 'process');
+    const retries = a.attempt < Number((((ex.spec as Obj).template as Obj).spec as Obj | undefined)?.maxRetries ?? 3);
+    this.d.restart?.note(retries ? 'lost-retried' : 'lost-failed', 'task attempt');
+    this.d.decisions?.say(`Cloud Run: ${what} was lost when Gantry stopped; ${retries ? 'it is retried' : 'no retries left: the task fails'}`);
     this.attemptDone(key, index, a.attempt, { kind: 'failedToStart', message: 'The task attempt was lost when Gantry stopped while it ran.' });
   }
 
@@ -406,6 +422,9 @@ export class RunController {
     if (!task) { delete book.running[index]; return; }
     const ts = task.status as Obj;
     ts.lastAttemptResult = attemptResult.result;
+    const exName = String((ex.metadata as Obj).name);
+    const how = ok ? 'succeeded' : result.kind === 'exited' ? `exit ${result.code}` : attemptResult.message;
+    this.d.decisions?.say(`Cloud Run: ${attemptLabel(exName, index, a.attempt)} ended: ${how}${ok ? '' : a.attempt < maxRetries ? '; the task is retried' : '; the task failed'}`);
     if (!ok && a.attempt < maxRetries) {
       ts.retried = a.attempt + 1;
       if (a.attempt === 0) setCount(status, 'retriedCount', Number(status.retriedCount ?? 0) + 1);
@@ -441,6 +460,7 @@ export class RunController {
     const failed = Number(status.failedCount ?? 0);
     const taskCount = Number((ex.spec as Obj).taskCount);
     const conditions = status.conditions as Condition[];
+    this.d.decisions?.say(`Cloud Run: execution ${String((ex.metadata as Obj).name)} ended: ${failed ? `failed (${failed} of ${taskCount} tasks failed)` : `succeeded (${taskCount} task${taskCount === 1 ? '' : 's'})`}`);
     if (failed) {
       const message = failed > 1 ? `${book.firstFailure} ${failed} of ${taskCount} tasks failed.` : String(book.firstFailure);
       setCondition(conditions, { type: 'Completed', status: 'False', reason: 'NonZeroExitCode', message }, now);
@@ -501,6 +521,11 @@ export class RunController {
     const ref = parseKey(tk);
     w.put(TASK, tk, executionKey(ref, String((meta.labels as Obj)[L.execution])), task, String(meta.creationTimestamp), false);
   }
+}
+
+/** An attempt as the log names it: `execution E task N attempt M`. */
+function attemptLabel(execution: string, index: number, attempt: number): string {
+  return `execution ${execution} task ${index} attempt ${attempt}`;
 }
 
 function executionKeyToJob(exKey: string, job: string): string { return exKey.replace(/\/executions\/[^/]+$/, `/jobs/${job}`); }

@@ -45,7 +45,7 @@ export function registerRun(app: App, base: BaseContext, o: RunOptions): void {
   const container = o.executors.container as (Executor & { hasImage?(image: string): Promise<boolean> }) | undefined;
   const controller = new RunController({
     store: base.store, clock: base.clock, projects: base.projects, attempts, secrets: o.secrets, log: o.log, defaultExecutor: o.defaultExecutor,
-    taskMs: o.taskMs, maxParallelism: 100, logUri: o.logUri, enqueue: (kind, name) => o.runtime.enqueue(kind, name),
+    taskMs: o.taskMs, maxParallelism: 100, logUri: o.logUri, enqueue: (kind, name) => o.runtime.enqueue(kind, name), restart: o.runtime.restart, decisions: o.runtime.decisions,
     hasImage: container?.hasImage ? image => container.hasImage!(image) : undefined,
     rules: (jobKey, job) => {
       const own = ((job.metadata as Obj | undefined)?.annotations as Obj | undefined)?.[OUTCOMES_ANNOTATION];

@@ -16,6 +16,7 @@ import type { Writer } from '../../../store/store.js';
 import { AUTOMATION_RUN_TERMINAL } from '../automation-runs.js';
 import { stagesOf } from '../pipelines.js';
 import { violations, type Violation } from '../policy-check.js';
+import type { Decisions } from '../../../engine/decisions.js';
 import { awaitingAdvance, pipelineOf, rolloutStrategy, saveRollout, type Rollout } from '../rollouts.js';
 import { jobsOf } from '../rollout-plan.js';
 import { automationSelects } from '../target-attribute.js';
@@ -30,7 +31,7 @@ function runId(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
 }
 
-export function automationControllers(ctx: ApiContext, std: StandardMethods): Controller[] {
+export function automationControllers(ctx: ApiContext, std: StandardMethods, decisions?: Decisions): Controller[] {
   const { store, clock } = ctx;
   const automatedRollouts = rolloutStrategy(store, clock, 'CREATE', 'DEPLOY_AUTOMATION');
   const rollbackRollouts = rolloutStrategy(store, clock, 'ROLLBACK', 'DEPLOY_AUTOMATION');
@@ -129,6 +130,7 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
     const ts = clock.timestamp();
     const out = withEtag({ ...run, state, stateDescription: description, updateTime: ts, ...(violation?.length ? { policyViolation: { policyViolationDetails: violation } } : {}) });
     w.put(RUN, String(run.name), String(run.name).split('/automationRuns/')[0], out, String(run.createTime), false);
+    decisions?.say(`Cloud Deploy: ${runLabel(run)} ended ${state}: ${description}`);
   };
 
   /**
@@ -215,7 +217,7 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods): Co
     const now = clock.now();
     if (now >= Date.parse(String(run.expireTime))) return store.tx(w => finish(w, run, 'FAILED', 'The automation run expired before it could run.'));
     const until = Date.parse(String(run.waitUntilTime));
-    if (now < until) { rctx.wakeAt(until); return; }
+    if (now < until) { decisions?.sayOnce(name, `Cloud Deploy: ${runLabel(run)} waits until ${String(run.waitUntilTime)}`); rctx.wakeAt(until); return; }
     if (run.repairRolloutOperation) return repairStep(name, run, rctx);
     const timed = run.timedPromoteReleaseOperation as Obj | undefined;
     if (timed) {
@@ -390,4 +392,9 @@ function policyViolations(e: unknown): Violation[] | undefined {
 /** `ms` after the timestamp `ts`, at its precision, so a run's times read as its createTime does. */
 function after(ts: string, ms: number): string {
   return formatTimestamp(parseTimestamp(ts)! + BigInt(Math.round(ms)) * 1_000_000n);
+}
+
+/** An automation run by its automation, rule and id, e.g. `automation run promote/r1/abc (rule promote-rule)`. */
+function runLabel(run: Obj): string {
+  return `automation run ${String(run.automationId)}/${String(run.name).split('/').pop()} (rule ${String(run.ruleId)})`;
 }

@@ -20,6 +20,8 @@ import { decide, OUTCOMES_ANNOTATION, parseOutcomes, type OutcomeRule } from '..
 import { schema } from '../service.js';
 import { jobTimeoutMs, type JobExecutions } from '../job-execution.js';
 import type { BuildStepLine } from '../../logging/producers.js';
+import type { Decisions } from '../../../engine/decisions.js';
+import { jobRunLabel, rolloutLabel, rolloutSituation } from './rollout-situation.js';
 
 const JOB_RUN_FIELD: Record<string, string> = { predeploy: 'predeployJobRun', deploy: 'deployJobRun', verify: 'verifyJobRun', postdeploy: 'postdeployJobRun' };
 const DONE_PHASE = new Set(['SUCCEEDED', 'SKIPPED']);
@@ -36,6 +38,8 @@ export interface RolloutOptions {
   apiRules(rollout: string): OutcomeRule[][];
   /** Writes lines of a job run's Cloud Build log (Cloud Logging, resource `build`). */
   buildLog?(lines: BuildStepLine[]): void;
+  /** The debug log of controller decisions. */
+  decisions?: Decisions;
 }
 
 
@@ -106,6 +110,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     job.state = 'IN_PROGRESS';
     job.jobRun = name;
     r.deployStartTime ??= now;
+    opts.decisions?.say(`Cloud Deploy: rollout ${rolloutLabel(r.name)} started ${jobRunLabel(jr)} on the ${exec.mode} executor${exec.mode === 'simulated' ? ` (${d.durationMs / 1000}s, ${d.outcome})` : ''}`);
   };
 
   /** Drives an IN_PROGRESS rollout through its phases and jobs; returns whether it changed. */
@@ -331,6 +336,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         // A child's progress is its controller's: reconcile the controller whenever a child moves.
         if (r.controllerRollout) rc.enqueue('rollout', String(r.controllerRollout));
         if (!ROLLOUT_TERMINAL.has(r.state) && step(w, r)) saveRollout(w, r);
+        if (opts.decisions?.enabled) opts.decisions.sayOnce(name, rolloutSituation(store, r));
         // Every change reconciles its rollout, so a rollout that stops deploying (queued, idle awaiting
         // :advance, finished, halted) always gets its target's queue looked at.
         if (!deploying(r)) rc.enqueue(QUEUE, queueKey(locationOf(r.name), r.targetId));
@@ -405,6 +411,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         if (clock.now() < exec.dueAt) { rc.wakeAt(exec.dueAt); return; }
         finishJobRun(w, jr, exec, clock.timestamp());
         saveJobRun(w, jr);
+        opts.decisions?.say(`Cloud Deploy: rollout ${rolloutLabel(rolloutName)} ${jobRunLabel(jr)} ended ${String(jr.state)}`);
         if (opts.buildLog) simulatedJobLog(jr, opts.buildLog);
       });
       rc.enqueue('rollout', rolloutName);
