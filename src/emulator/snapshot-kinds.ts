@@ -2,6 +2,7 @@
 // untrusted input, so an imported row must be one Gantry itself could have stored. A kind Gantry stores and this
 // table lacks makes its own exports fail to import (the snapshot round-trip tests catch that).
 import { OPERATION_KIND } from '../google/operations.js';
+import { BUILD_KIND } from '../google/cloud-build.js';
 import { KIND as APPHOSTING } from '../apis/apphosting/service.js';
 import { EXECUTION, JOB, TASK } from '../apis/run/service.js';
 import { v2Execution, v2Job, v2Task, type V2Names } from '../apis/run/v2-convert.js';
@@ -79,6 +80,8 @@ export const SNAPSHOT_KINDS: Record<string, KindShape> = {
   // Secret Manager
   'sm.secret': { name: 'projects/*/secrets/*', message: [SECRETS, 'Secret'] },
   'sm.version': { name: 'projects/*/secrets/*/versions/*', message: [SECRETS, 'SecretVersion'], check: fieldsOf({ data: 'string' }) },
+  // Cloud Build: the record of each build Gantry names (src/google/cloud-build.ts)
+  [BUILD_KIND]: { name: `${LOC}/builds/*`, check: fieldsOf({ build: 'string', owner: 'string', ownerKind: 'string', createTime: 'string' }, ['build', 'owner', 'ownerKind', 'createTime']) },
   // Cloud Storage (object ids are URI-encoded object names)
   storageBucket: { name: 'storage/buckets/*', parent: 1 },
   storageObject: { name: 'storage/buckets/*/objects/*' },

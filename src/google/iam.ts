@@ -14,6 +14,8 @@ export interface IamTarget {
   schema: ApiSchema;
   /** The stored name of the resource `name` addresses; throws NOT_FOUND (or the API's own error) when there is none. */
   resolve(name: string): string;
+  /** The schema's names of google.iam.v1's messages, when it prefixes them (Cloud Run v2's `GoogleIamV1…`). */
+  prefix?: string;
 }
 
 /** Policy methods of resources named by location-scoped names of the given kinds (Cloud Deploy's). */
@@ -37,23 +39,23 @@ export function policyMethods(t: IamTarget) {
     return stored ? JSON.parse(stored) as Record<string, unknown> : { version: 1, etag: 'ACAB' };
   };
   return {
-    get: { query: ['options.requestedPolicyVersion'], handler: req => ({ body: policyOf(t.resolve(req.params.resource)), message: 'Policy', schema: t.schema }) } satisfies MethodSpec,
+    get: { query: ['options.requestedPolicyVersion'], handler: req => ({ body: policyOf(t.resolve(req.params.resource)), message: `${t.prefix ?? ''}Policy`, schema: t.schema }) } satisfies MethodSpec,
     set: {
       handler: req => {
         const name = t.resolve(req.params.resource);
-        const body = t.schema.decode('SetIamPolicyRequest', req.body ?? {});
+        const body = t.schema.decode(`${t.prefix ?? ''}SetIamPolicyRequest`, req.body ?? {});
         const policy = (body.policy ?? {}) as Record<string, unknown>;
         const current = policyOf(name);
         if (policy.etag !== undefined && policy.etag !== current.etag) throw errors.aborted('The policy etag does not match the current policy; read it again and retry.', 'ETAG_MISMATCH');
         const stored = { version: policy.version ?? 1, ...policy, etag: Buffer.from(hex(12), 'hex').toString('base64') };
         t.store.tx(w => w.setMeta('iam:' + name, JSON.stringify(stored)));
-        return { body: stored, message: 'Policy', schema: t.schema };
+        return { body: stored, message: `${t.prefix ?? ''}Policy`, schema: t.schema };
       },
     } satisfies MethodSpec,
     test: {
       handler: req => {
         t.resolve(req.params.resource);
-        const body = t.schema.decode('TestIamPermissionsRequest', req.body ?? {});
+        const body = t.schema.decode(`${t.prefix ?? ''}TestIamPermissionsRequest`, req.body ?? {});
         const permissions = (body.permissions as string[] | undefined) ?? [];
         return { body: permissions.length ? { permissions } : {} };
       },

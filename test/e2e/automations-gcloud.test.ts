@@ -232,10 +232,30 @@ rules:
   assert.equal(rollouts[0].approvalState, 'NEEDS_APPROVAL');
   const id = rollouts[0].name.split('/').pop()!;
   const blocked = await gcloud.fails(['deploy', 'rollouts', 'approve', id, '--release=r1', '--delivery-pipeline=fenced', '--region=us-central1', '--quiet']);
-  assert.match(blocked, /FAILED_PRECONDITION|blocked/);
-  assert.match(blocked, /deployPolicies\/freeze/);
-  assert.match(blocked, /always/);
+  // Google's words, which users grep for.
+  assert.match(blocked, /An approve-rollout attempt was blocked by the "freeze" policy\. Target: "gate", Delivery pipeline: "fenced", policy rule: "always"/);
   await gcloud(['deploy', 'rollouts', 'approve', id, '--release=r1', '--delivery-pipeline=fenced', '--region=us-central1', '--quiet', '--override-deploy-policies=freeze']);
   const approved = await gcloud.json<{ approvalState: string }>(['deploy', 'rollouts', 'describe', id, '--release=r1', '--delivery-pipeline=fenced', '--region=us-central1']);
   assert.equal(approved.approvalState, 'APPROVED');
+
+  // A restriction of CREATE refuses the rollout a new release would make, in the words Google documents.
+  writeFileSync(file, `apiVersion: deploy.cloud.google.com/v1
+kind: DeployPolicy
+metadata: {name: no-new-rollouts}
+selectors:
+- deliveryPipeline: {id: fenced}
+rules:
+- rolloutRestriction:
+    id: weekdays
+    actions: [CREATE]
+    timeWindows:
+      timeZone: UTC
+      weeklyWindows:
+      - daysOfWeek: ${everyDay}
+        startTime: "00:00"
+        endTime: "24:00"
+`);
+  await gcloud(['deploy', 'apply', `--file=${file}`, '--region=us-central1']);
+  const refused = await gcloud.fails(['deploy', 'releases', 'promote', '--release=r1', '--delivery-pipeline=fenced', '--region=us-central1', '--to-target=gate', '--quiet']);
+  assert.match(refused, /A create-rollout attempt was blocked by the "no-new-rollouts" policy\. Target: "gate", Delivery pipeline: "fenced", policy rule: "weekdays"/);
 });

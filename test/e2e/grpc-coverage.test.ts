@@ -15,9 +15,7 @@ const SERVICES = ['google.cloud.deploy.v1.CloudDeploy', 'google.cloud.run.v2.Job
   'google.cloud.secretmanager.v1.SecretManagerService', 'google.logging.v2.LoggingServiceV2'];
 /** Not served over REST either (501 there). */
 const NOT_SERVED = [
-  'google.cloud.run.v2.Jobs.SetIamPolicy', 'google.cloud.run.v2.Jobs.TestIamPermissions',
   'google.cloud.secretmanager.v1.SecretManagerService.EnableManagedRotation', 'google.cloud.secretmanager.v1.SecretManagerService.RotateSecret',
-  'google.cloud.secretmanager.v1.SecretManagerService.SetIamPolicy', 'google.cloud.secretmanager.v1.SecretManagerService.TestIamPermissions',
   'google.logging.v2.LoggingServiceV2.DeleteLog', 'google.logging.v2.LoggingServiceV2.ListMonitoredResourceDescriptors',
 ];
 

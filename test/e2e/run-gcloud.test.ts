@@ -125,3 +125,15 @@ spec:
   assert.equal(now.metadata.labels.team, 'data');
   await gcloud(['run', 'jobs', 'delete', 'from-yaml', '--quiet']);
 });
+
+test('jobs add-iam-policy-binding, get-iam-policy and remove-iam-policy-binding keep a job\'s policy; v2 reads the same', async () => {
+  await gcloud(['run', 'jobs', 'create', 'guarded', '--image', 'busybox', '--command', 'true']);
+  await gcloud(['run', 'jobs', 'add-iam-policy-binding', 'guarded', '--member=serviceAccount:scheduler@gc-proj.iam.gserviceaccount.com', '--role=roles/run.invoker']);
+  const policy = await gcloud.json<{ bindings?: { role: string; members: string[] }[]; etag?: string }>(['run', 'jobs', 'get-iam-policy', 'guarded']);
+  assert.deepEqual(policy.bindings, [{ role: 'roles/run.invoker', members: ['serviceAccount:scheduler@gc-proj.iam.gserviceaccount.com'] }]);
+  const v2 = await (await fetch(`${g.url}/v2/projects/gc-proj/locations/us-central1/jobs/guarded:getIamPolicy`)).json() as { bindings?: unknown[] };
+  assert.deepEqual(v2.bindings, policy.bindings, 'one policy per job, whichever API version reads it');
+  await gcloud(['run', 'jobs', 'remove-iam-policy-binding', 'guarded', '--member=serviceAccount:scheduler@gc-proj.iam.gserviceaccount.com', '--role=roles/run.invoker']);
+  assert.equal((await gcloud.json<{ bindings?: unknown[] }>(['run', 'jobs', 'get-iam-policy', 'guarded'])).bindings, undefined);
+  assert.match(await gcloud.fails(['run', 'jobs', 'get-iam-policy', 'no-such-job']), /not found|NOT_FOUND/i);
+});

@@ -68,12 +68,24 @@ export function violations(store: Store, location: string, pipeline: Resource | 
   return out;
 }
 
+/**
+ * What each action is called in a refusal: `create-rollout` is Google's documented word; the others follow its pattern
+ * (inferred, see docs/fidelity.md).
+ */
+const ATTEMPT_WORDS: Record<PolicyAction, string> = {
+  CREATE: 'create-rollout', APPROVE: 'approve-rollout', ADVANCE: 'advance-rollout', CANCEL: 'cancel-rollout',
+  IGNORE_JOB: 'ignore-job', RETRY_JOB: 'retry-job', ROLLBACK: 'rollback-target', TERMINATE_JOBRUN: 'terminate-jobrun',
+};
+
 /** Refuses an action a policy blocks: FAILED_PRECONDITION naming each policy and rule, with a PolicyViolation. */
 export function enforce(store: Store, location: string, pipeline: Resource | undefined, target: Resource | undefined, action: PolicyAction, nowMs: number, overrides: string[] = [], invoker: Invoker = 'USER'): void {
   const v = violations(store, location, pipeline, target, action, invoker, nowMs, overrides);
   if (!v.length) return;
-  const what = v.map(x => `deploy policy "${x.policy}" (rule "${x.ruleId}")`).join(', ');
-  throw new ApiError('FAILED_PRECONDITION', `${action} is blocked by ${what}. To go ahead anyway, name the polic${v.length > 1 ? 'ies' : 'y'} in override_deploy_policy.`, [
+  // Google's documented words, one sentence per rule that blocks.
+  const id = (name: string | undefined) => String(name ?? '').split('/').pop();
+  const attempt = ATTEMPT_WORDS[action];
+  const message = v.map(x => `${/^[aeiou]/.test(attempt) ? 'An' : 'A'} ${attempt} attempt was blocked by the "${id(x.policy)}" policy. Target: "${id(target?.name as string | undefined)}", Delivery pipeline: "${id(pipeline?.name as string | undefined)}", policy rule: "${x.ruleId}"`).join(' ');
+  throw new ApiError('FAILED_PRECONDITION', message, [
     errorInfo('DEPLOY_POLICY_VIOLATION', SERVICE, { policies: [...new Set(v.map(x => x.policy))].join(','), action }),
     { '@type': 'type.googleapis.com/google.cloud.deploy.v1.PolicyViolation', policyViolationDetails: v },
   ]);

@@ -1,5 +1,6 @@
 // Cloud Run Admin API v2 for jobs, executions and tasks: the same stored resources as v1 in the v2 shape, with
 // long-running operations that finish when the work does (a job once Ready settles, a run once its execution ends).
+import { policyMethods } from '../../google/iam.js';
 import type { App } from '../../server/app.js';
 import { queryBool, queryInt, queryString, type ApiRequest, type MethodSpec } from '../../server/api.js';
 import type { Projects } from '../../google/projects.js';
@@ -10,7 +11,7 @@ import { ApiError, errors } from '../../google/errors.js';
 import { newUuid } from '../../google/ids.js';
 import { decodePageToken, encodePageToken, PAGE_MAX_BYTES, pageSize, queryHash } from '../../google/paging.js';
 import { parseDurationMs } from '../../google/time.js';
-import { EXECUTION, JOB, L, PROTO_PACKAGE, SERVICE, TASK, schemaV2 } from './service.js';
+import { EXECUTION, JOB, L, PROTO_PACKAGE, SERVICE, TASK, schemaV1, schemaV2 } from './service.js';
 import { executionKey, jobKey, regionKey, taskKey } from './names.js';
 import { conditionOf, type Condition, type Obj } from './meta.js';
 import { runNotFound, type RunJobs, type Scope } from './jobs.js';
@@ -93,6 +94,17 @@ export function registerRunV2(app: App, d: V2Deps): void {
       return reply(newOp(s, { verb: current ? 'update' : 'create', kind: 'job', target: jobKey(s, id), id, job: id, generation: Number((job.metadata as Obj).generation) }), 'GoogleLongrunningOperation');
     },
   });
+  // Who may run a job: kept, not enforced (google.iam.v1, as every API of Gantry keeps it), one policy per job
+  // whichever API version asks (gcloud's `run jobs add-iam-policy-binding` speaks v1's projects.locations.jobs).
+  const resolveJob = (name: string) => { const { s, id } = split(name); d.jobs.get(s, id); return jobKey(s, id); };
+  for (const [v, iam] of [
+    ['v2', policyMethods({ store: d.store, schema: schemaV2, prefix: 'GoogleIamV1', resolve: resolveJob })],
+    ['v1', policyMethods({ store: d.store, schema: schemaV1, resolve: resolveJob })],
+  ] as const) {
+    r('GET', `/${v}/{resource=${P}/jobs/*}:getIamPolicy`, iam.get);
+    r('POST', `/${v}/{resource=${P}/jobs/*}:setIamPolicy`, iam.set);
+    r('POST', `/${v}/{resource=${P}/jobs/*}:testIamPermissions`, iam.test);
+  }
   r('DELETE', `/v2/{name=${P}/jobs/*}`, {
     query: ['etag', 'validateOnly'],
     handler: req => {
