@@ -4,6 +4,9 @@ import { spawn } from 'node:child_process';
 import type { Executor, LogFn, RunningTask, TaskResult, TaskSpec } from './executor.js';
 import { ProcessRecords } from './ownership.js';
 
+/** How an operator gives a task the container executor instead. */
+const CONTAINER_WAY = 'gantry --executor container, or the annotation gantry.dev/executor: container on the job, target or pipeline with --allow-executors container';
+
 export class ProcessExecutor implements Executor {
   readonly name = 'process' as const;
   private records: ProcessRecords;
@@ -16,12 +19,12 @@ export class ProcessExecutor implements Executor {
     let settle!: (r: TaskResult) => void;
     const done = new Promise<TaskResult>(r => { settle = r; });
     if (!argv.length) {
-      settle({ kind: 'failedToStart', message: 'the task has no command (the process executor cannot use an image\'s entrypoint)' });
+      settle({ kind: 'failedToStart', message: `the task has no command, so it runs its image's entrypoint, which the process executor cannot (it runs a command on this machine and ignores the image): give the container a command, or run it with the container executor (${CONTAINER_WAY})` });
       return { done, cancel: () => {} };
     }
     if (spec.mounts?.length) {
       // A host process sees the host's file system: a volume cannot appear at the container path it names.
-      settle({ kind: 'failedToStart', message: `the process executor cannot mount volumes (${spec.mounts.map(m => m.path).join(', ')}); run the task with the container executor` });
+      settle({ kind: 'failedToStart', message: `the process executor cannot mount volumes (${spec.mounts.map(m => m.path).join(', ')}); run the task with the container executor (${CONTAINER_WAY})` });
       return { done, cancel: () => {} };
     }
     // PATH comes from the host so commands resolve; everything else is the task's own environment.

@@ -137,3 +137,13 @@ test('jobs add-iam-policy-binding, get-iam-policy and remove-iam-policy-binding 
   assert.equal((await gcloud.json<{ bindings?: unknown[] }>(['run', 'jobs', 'get-iam-policy', 'guarded'])).bindings, undefined);
   assert.match(await gcloud.fails(['run', 'jobs', 'get-iam-policy', 'no-such-job']), /not found|NOT_FOUND/i);
 });
+
+test('a job that relies on its image\'s entrypoint fails under the process executor saying which executor would run it', async () => {
+  await gcloud(['run', 'jobs', 'create', 'entrypoint-only', '--image', 'us-docker.pkg.dev/cloudrun/container/job', '--max-retries=0']);
+  const failed = await gcloud.fails(['run', 'jobs', 'execute', 'entrypoint-only', '--wait']);
+  assert.match(failed, /failed/i);
+  const executions = await gcloud.json<Execution[]>(['run', 'jobs', 'executions', 'list', '--job', 'entrypoint-only']);
+  const message = executions[0].status.conditions.find(c => c.type === 'Completed')?.message ?? '';
+  assert.match(message, /no command, so it runs its image's entrypoint, which the process executor cannot/);
+  assert.match(message, /gantry --executor container, or the annotation gantry\.dev\/executor: container/);
+});
