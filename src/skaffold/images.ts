@@ -118,7 +118,7 @@ export function selectorsFor(configs: Obj[]): Selectors {
 }
 
 /** schema.FromAPIVersionAndKind's group: `apps/v1` → apps, `v1` → core (""), anything else → "". */
-function groupOf(apiVersion: string): string {
+export function groupOf(apiVersion: string): string {
   const parts = apiVersion.split('/');
   return parts.length === 2 ? parts[0] : '';
 }

@@ -5,6 +5,7 @@ export { SkaffoldError, type SkaffoldErrorKind } from './errors.js';
 export { loadSkaffoldConfigs, type LoadOptions, type RemoteResolver, type ResolvedConfig } from './load.js';
 export { renderManifests, type RenderOptions, type RenderResult } from './manifests.js';
 export { applyDeployParameters } from './params.js';
+export { setManifestLabels } from './labels.js';
 export { customActionsOf, verifyOf, type MergeOptions } from './actions.js';
 export { VERSIONS as SUPPORTED_API_VERSIONS, LATEST as LATEST_API_VERSION } from './schema.js';
 export { offlineEnv, lookPath, DEAD_PROXY } from './tools.js';

@@ -9,7 +9,8 @@
 //     `activatedBy` is empty or names a profile active in the requiring config, plus (Skaffold's default
 //     `--propagate-profiles`) the caller's own; a caller's profile must exist in at least one config read;
 //   - relative paths in the root file's configs resolve against the source directory (Skaffold's working
-//     directory); in any other file, against that file's directory.
+//     directory), or against the root file's own directory with `workInConfigDir` (Cloud Deploy's render); in
+//     any other file, against that file's directory.
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SkaffoldError, wrap } from './errors.js';
@@ -46,6 +47,11 @@ export interface LoadOptions {
   profileAutoActivation?: boolean;
   /** `--propagate-profiles` (default true): the requested profiles also apply to dependencies defining them. */
   propagateProfiles?: boolean;
+  /**
+   * Run as if from the root file's directory: its configs' relative paths resolve there, not in `dir`, which stays
+   * the boundary no path may leave. Cloud Deploy renders a `--skaffold-file` in a subdirectory so.
+   */
+  workInConfigDir?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -77,6 +83,8 @@ interface State {
   modules: string[];
   source: Root;
   rootFile: string;
+  /** Where the root file's relative paths resolve. */
+  workDir: string;
   appliedProfiles: Map<string, string>;
   nameToFile: Map<string, string>;
   remotes: Map<string, Promise<Root>>;
@@ -113,7 +121,7 @@ export async function loadSkaffoldConfigs(opts: LoadOptions): Promise<ResolvedCo
   const rootFile = await checkReal(source, asked, 'configuration file', fileName);
   if (!rootFile || !(await isFile(rootFile))) throw new SkaffoldError(`unable to find configuration file "${fileName}"`, 'CONFIG_NOT_FOUND');
   const st: State = {
-    opts, source, rootFile,
+    opts, source, rootFile, workDir: opts.workInConfigDir ? dirname(asked) : source.dir,
     modules: opts.modules ?? [],
     act: {
       command: opts.command ?? 'render',
@@ -237,7 +245,7 @@ async function processEachConfig(st: State, config: Obj, index: number, v: Visit
     delete config.requires;
     out.push({
       ...(name ? { name } : {}),
-      dir: v.isDependency ? dirname(v.file) : st.source.dir,
+      dir: v.isDependency ? dirname(v.file) : st.workDir,
       file: v.file,
       config,
       root: v.root.dir,

@@ -48,9 +48,9 @@ test('profiles, a required module, images and deploy parameters render per targe
   const r = await rendered('r1');
   assert.equal(r.renderState, 'SUCCEEDED', JSON.stringify(r.targetRenders));
   assert.equal(r.targetRenders['shop-dev'].metadata?.gke?.deployment, 'backend');
-  // One render build for every target, named as Cloud Build names builds (project number, region, uuid).
+  // Each target renders in its own build, named as Cloud Build names builds (project number, region, uuid).
   assert.match(r.targetRenders['shop-dev'].renderingBuild!, /^projects\/\d{12}\/locations\/us-central1\/builds\/[0-9a-f-]{36}$/);
-  assert.equal(r.targetRenders['shop-prod'].renderingBuild, r.targetRenders['shop-dev'].renderingBuild);
+  assert.notEqual(r.targetRenders['shop-prod'].renderingBuild, r.targetRenders['shop-dev'].renderingBuild);
 
   const dev = r.targetArtifacts['shop-dev'];
   assert.match(dev.artifactUri, /^gs:\/\/us-central1\.deploy-artifacts\.my-proj\.appspot\.com\/r1-[0-9a-f]{32}\/shop-dev$/);

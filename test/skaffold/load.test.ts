@@ -240,3 +240,20 @@ test('a config name may not appear in two files', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('workInConfigDir: a root file in a subdirectory resolves its paths there (Cloud Deploy\'s --skaffold-file), still bounded by the source', async () => {
+  const root = tmp();
+  try {
+    write(root, {
+      'app/skaffold.yaml': 'apiVersion: skaffold/v4beta4\nkind: Config\nmanifests:\n  rawYaml: [k8s.yaml]\n',
+      'app/k8s.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n',
+    });
+    const [skaffold] = await loadSkaffoldConfigs({ dir: root, file: 'app/skaffold.yaml' });
+    assert.equal(skaffold.dir, root, 'Skaffold itself resolves against its working directory');
+    const [cd] = await loadSkaffoldConfigs({ dir: root, file: 'app/skaffold.yaml', workInConfigDir: true });
+    assert.equal(cd.dir, join(root, 'app'));
+    assert.equal(cd.root, root, 'the source stays the boundary');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

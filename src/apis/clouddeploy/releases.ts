@@ -94,17 +94,17 @@ export function releaseStrategy(store: Store, policies: ReleasePolicies): KindSt
       if (ctts.size) r.customTargetTypeSnapshots = [...ctts.values()];
       r.renderState = 'IN_PROGRESS';
       r.renderStartTime = r.createTime;
-      const renderingBuild = cloudBuildName(ctx.parent.split('/')[1], ctx.parent.split('/')[3]);
-      r.targetRenders = Object.fromEntries([...targets.keys()].map(id => [id, { renderingBuild, renderingState: 'IN_PROGRESS' }]));
+      // Each target renders in its own Cloud Build build, as Google reports it.
+      r.targetRenders = Object.fromEntries([...targets.keys()].map(id => [id, { renderingBuild: cloudBuildName(ctx.parent.split('/')[1], ctx.parent.split('/')[3]), renderingState: 'IN_PROGRESS' }]));
       r.condition = {
         releaseReadyCondition: {},
         skaffoldSupportedCondition: skaffoldSupport(String(r.skaffoldVersion)),
       };
     },
-    // Recorded once the release is (not on validateOnly): Cloud Build's builds.get answers for its render.
+    // Recorded once the release is (not on validateOnly): Cloud Build's builds.get answers for each target's render.
     onOperation(r, _op, w) {
-      const build = Object.values((r.targetRenders ?? {}) as Record<string, Obj>)[0]?.renderingBuild;
-      if (build) recordBuild(w, String(build), { name: String(r.name), kind: 'release' }, String(r.createTime));
+      const builds = new Set(Object.values((r.targetRenders ?? {}) as Record<string, Obj>).map(t => t.renderingBuild).filter(Boolean));
+      for (const build of builds) recordBuild(w, String(build), { name: String(r.name), kind: 'release' }, String(r.createTime));
     },
   };
 }
@@ -212,10 +212,10 @@ function finishRender(w: Writer, r: Resource, clock: Clock, results: Map<string,
   const renders = r.targetRenders as Record<string, Obj>;
   const artifacts: Record<string, Obj> = {};
   let failed = false;
-  // One render build serves every target, as Google reports it.
+  // Each target keeps the build named for its render at creation.
   const [, project, , location] = String(r.name).split('/');
-  const renderingBuild = String(Object.values(renders)[0]?.renderingBuild ?? cloudBuildName(project, location));
   for (const id of Object.keys(renders)) {
+    const renderingBuild = String(renders[id]?.renderingBuild ?? cloudBuildName(project, location));
     const cause = failures.get(id) ?? failures.get('*');
     if (cause) {
       failed = true;

@@ -1,7 +1,9 @@
 // Cloud Deploy's render of one release, target by target, as Cloud Deploy runs `skaffold render`: the
 // release source with the target stage's profiles (and a custom canary phase's own), a custom target
 // type's includeSkaffoldModules as extra dependencies, images from `buildArtifacts`, then deploy
-// parameters. The manifests, the Skaffold config that deploys them and the render log are written to
+// parameters, then the labels Cloud Deploy adds. A `skaffoldConfigPath` in a subdirectory renders from that
+// directory (its relative paths are its own), as colors-e2e's `--skaffold-file=colors-be/skaffold.yaml` needs.
+// The manifests, the Skaffold config that deploys them and the render log are written to
 // storage exactly where the release's `targetArtifacts` point.
 import { execFile } from 'node:child_process';
 import { mkdirSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
@@ -11,7 +13,7 @@ import YAML from 'yaml';
 import { ApiError } from '../../google/errors.js';
 import type { Resource } from '../../google/standard-methods.js';
 import {
-  applyDeployParameters, loadSkaffoldConfigs, lookPath, offlineEnv, OFFLINE, renderManifests, SkaffoldError,
+  applyDeployParameters, loadSkaffoldConfigs, lookPath, offlineEnv, OFFLINE, renderManifests, setManifestLabels, SkaffoldError,
   type RemoteResolver, type ResolvedConfig,
 } from '../../skaffold/index.js';
 import { stagesOf } from './pipelines.js';
@@ -85,6 +87,25 @@ export function deployParametersFor(release: Resource, target: Resource): Record
 }
 
 /**
+ * The labels Cloud Deploy adds to rendered manifests (https://cloud.google.com/deploy/docs/labels-annotations):
+ * on Kubernetes `app.kubernetes.io/managed-by: google-cloud-deploy` and `deploy.cloud.google.com/…` keys, which
+ * Google's samples select resources by (postdeploy-hooks/k8s-cleanup) and read from pods through fieldRefs
+ * (colors-e2e); Cloud Run labels allow no `/`, so there the same keys go without the prefix (`managed-by`,
+ * `release-id`, …), as Cloud Run revisions deployed by Cloud Deploy carry them. A custom target's render is its
+ * own action's: none.
+ */
+export function cloudDeployLabels(release: Resource, target: Resource): Record<string, string> {
+  if (target.customTarget) return {};
+  const [, project, , location, , pipeline, , releaseId] = String(release.name).split('/');
+  const ids: [string, string][] = [
+    ['location', location], ['project-id', project], ['delivery-pipeline-id', pipeline],
+    ['release-id', releaseId], ['target-id', String(target.targetId)],
+  ];
+  if (target.run) return Object.fromEntries([['managed-by', 'google-cloud-deploy'], ...ids]);
+  return Object.fromEntries([['app.kubernetes.io/managed-by', 'google-cloud-deploy'], ...ids.map(([k, v]) => [`deploy.cloud.google.com/${k}`, v])]);
+}
+
+/**
  * A stage's phases as the render lays them out: each phase's id, the profiles it adds to the stage's
  * (custom canary phases may), its canary percentage, and the folder of its files under the target's
  * artifactUri (the target's own manifest.yaml and skaffold.yaml are the stage's render).
@@ -137,15 +158,16 @@ async function renderTarget(release: Resource, target: Resource, dir: string | u
     write('render.log', log.join('\n') + '\n', 'text/plain');
     return { ok: false, cause, message };
   };
+  const labels = cloudDeployLabels(release, target);
   const renderOne = async (profiles: string[]) => {
-    if (!dir) return { configs: [] as ResolvedConfig[], manifests: simulatedManifest(release, target) };
+    if (!dir) return { configs: [] as ResolvedConfig[], manifests: setManifestLabels(simulatedManifest(release, target), labels) };
     log.push(`skaffold render --filename=${configFile}${profiles.length ? ` --profile=${profiles.join(',')}` : ''}${images.length ? ` --build-artifacts (${images.length} image${images.length > 1 ? 's' : ''})` : ''}`);
     const configs = await loadSkaffoldConfigs({
-      dir, file: configFile, profiles, extraRequires: includedModules(release, target), remote,
+      dir, file: configFile, profiles, extraRequires: includedModules(release, target), remote, workInConfigDir: true,
     });
     const rendered = await renderManifests(configs, { images, env: deps.env });
     log.push(...rendered.log);
-    return { configs, manifests: applyDeployParameters(rendered.manifests, params) };
+    return { configs, manifests: setManifestLabels(applyDeployParameters(rendered.manifests, params), labels) };
   };
 
   try {
