@@ -4,7 +4,7 @@
 // back with `gcloud storage cat`, and the jobs run what the render produced under the process executor.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, writeFileSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -296,4 +296,28 @@ run:
     return x.state === 'SUCCEEDED' ? x : undefined;
   }, 20_000);
   assert.deepEqual(ro.phases[0].deploymentJobs.verifyJob, { id: 'verify', state: 'DISABLED', verifyJob: {} });
+});
+
+test('GKE canaries overprovision pods by default (ceil(p·r/(100−p))) and take their share of replicas with disablePodOverprovisioning; the render names the canary deployment', async () => {
+  const app = join(tempDir(), 'canary');
+  const file = (name: string, text: string) => { writeFileSync(join(app, name), text); };
+  mkdirSync(app, { recursive: true });
+  file('skaffold.yaml', 'apiVersion: skaffold/v4beta7\nkind: Config\nmanifests:\n  rawYaml: [deployment.yaml]\ndeploy:\n  kubectl: {}\n');
+  file('deployment.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 10\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: web-app\n');
+  const stage = (target: string, disable: boolean) => `  - targetId: ${target}\n    strategy:\n      canary:\n        runtimeConfig:\n          kubernetes:\n            serviceNetworking:\n              service: web\n              deployment: web${disable ? '\n              disablePodOverprovisioning: true' : ''}\n        canaryDeployment:\n          percentages: [25, 50]\n`;
+  file('clouddeploy.yaml', `apiVersion: deploy.cloud.google.com/v1\nkind: DeliveryPipeline\nmetadata:\n  name: canaries\nserialPipeline:\n  stages:\n${stage('over', false)}${stage('exact', true)}---\napiVersion: deploy.cloud.google.com/v1\nkind: Target\nmetadata:\n  name: over\ngke:\n  cluster: ${LOC}/clusters/a\n---\napiVersion: deploy.cloud.google.com/v1\nkind: Target\nmetadata:\n  name: exact\ngke:\n  cluster: ${LOC}/clusters/b\n`);
+  await gcloud(['deploy', 'apply', `--file=${join(app, 'clouddeploy.yaml')}`, '--region=us-central1']);
+  await gcloud(['deploy', 'releases', 'create', 'c1', `--source=${app}`, '--images=web-app=us-docker.pkg.dev/my-proj/repo/web:1', '--delivery-pipeline=canaries', '--region=us-central1', '--quiet']);
+  const r = await rendered('c1', `${LOC}/deliveryPipelines/canaries`);
+  assert.equal(r.renderState, 'SUCCEEDED', JSON.stringify(r.targetRenders));
+  assert.deepEqual(r.targetRenders.over.metadata?.gke, { deployment: 'web', canaryDeployment: 'web-canary', kubernetesNamespace: 'default' });
+  const canaryPods = async (target: string, phase: string) => {
+    const a = r.targetArtifacts[target];
+    const text = await cat(`${a.artifactUri}/${a.phaseArtifacts![phase].manifestPath}`);
+    return (docs(text).find(d => d.metadata.name === 'web-canary')!.spec as { replicas: number }).replicas;
+  };
+  assert.equal(await canaryPods('over', 'canary-25'), 4, '25% of all pods beside 10 stable ones: ceil(25·10/75)');
+  assert.equal(await canaryPods('over', 'canary-50'), 10, '50%: as many canary pods as stable ones');
+  assert.equal(await canaryPods('exact', 'canary-25'), 3, 'without overprovisioning: ceil(25% of 10)');
+  assert.equal(await canaryPods('exact', 'canary-50'), 5);
 });

@@ -176,13 +176,13 @@ async function renderTarget(release: Resource, target: Resource, dir: string | u
     write('skaffold.yaml', deployConfig(main.configs, target, 'manifest.yaml'));
     for (const phase of phaseLayout(stage)) {
       const own = phase.profiles.length ? await renderOne([...stageProfiles, ...phase.profiles]) : main;
-      const manifests = phase.percentage !== undefined && phase.id !== 'stable' ? canaryManifests(own.manifests, target, phase.percentage) : own.manifests;
+      const manifests = phase.percentage !== undefined && phase.id !== 'stable' ? canaryManifests(own.manifests, target, phase.percentage, serviceNetworking(stage)) : own.manifests;
       write(`${phase.prefix}manifest.yaml`, manifests);
       write(`${phase.prefix}skaffold.yaml`, deployConfig(own.configs, target, 'manifest.yaml'));
     }
     log.push(`Rendered ${countDocs(main.manifests)} manifest(s) for target "${targetId}" to ${base}/manifest.yaml`);
     write('render.log', log.join('\n') + '\n', 'text/plain');
-    return { ok: true, metadata: renderMetadata(main.manifests, target), configs: main.configs };
+    return { ok: true, metadata: renderMetadata(main.manifests, target, phaseLayout(stage).some(p => p.percentage !== undefined && p.id !== 'stable')), configs: main.configs };
   } catch (e) {
     if (e instanceof SkaffoldError) return fail('EXECUTION_FAILED', `Skaffold render of target "${targetId}" failed: ${e.message}`);
     if (e instanceof ApiError) return fail('EXECUTION_FAILED', e.message);
@@ -305,8 +305,24 @@ export function deployConfig(configs: ResolvedConfig[], target: Resource, manife
   return YAML.stringify(doc);
 }
 
+/** The stage's Kubernetes service-networking canary settings, when it has them. */
+function serviceNetworking(stage: Obj | undefined): Obj | undefined {
+  const canary = (stage?.strategy as Obj | undefined)?.canary as Obj | undefined;
+  return ((canary?.runtimeConfig as Obj | undefined)?.kubernetes as Obj | undefined)?.serviceNetworking as Obj | undefined;
+}
+
+/**
+ * A canary deployment's replicas for `percentage` of a deployment of `replicas`. Cloud Deploy overprovisions by
+ * default, so the canary pods are that share of all pods while stable keeps its own: ceil(p·r / (100 − p)); with
+ * `disablePodOverprovisioning` the canary takes that share of the deployment's replicas, ceil(p·r / 100).
+ */
+export function canaryReplicas(replicas: number, percentage: number, overprovision: boolean): number {
+  if (!overprovision || percentage >= 100) return Math.ceil(replicas * percentage / 100);
+  return Math.ceil(replicas * percentage / (100 - percentage));
+}
+
 /** Where a canary phase differs from stable: its share of traffic (Cloud Run) or replicas (Kubernetes). */
-function canaryManifests(manifests: string, target: Resource, percentage: number): string {
+function canaryManifests(manifests: string, target: Resource, percentage: number, networking?: Obj): string {
   const docs = YAML.parseAllDocuments(manifests).map(d => d.toJS() as Obj | null).filter((d): d is Obj => !!d);
   const out: Obj[] = [];
   for (const d of docs) {
@@ -318,7 +334,8 @@ function canaryManifests(manifests: string, target: Resource, percentage: number
       // Kubernetes service networking: a `-canary` copy of the deployment, scaled to the percentage.
       const spec = (d.spec ?? {}) as Obj;
       const replicas = Number(spec.replicas ?? 1);
-      out.push({ ...d, metadata: { ...meta, name: `${String(meta.name)}-canary` }, spec: { ...spec, replicas: Math.ceil(replicas * percentage / 100) } });
+      const replicaCount = canaryReplicas(replicas, percentage, networking?.disablePodOverprovisioning !== true);
+      out.push({ ...d, metadata: { ...meta, name: `${String(meta.name)}-canary` }, spec: { ...spec, replicas: replicaCount } });
     } else {
       out.push(d);
     }
@@ -327,7 +344,7 @@ function canaryManifests(manifests: string, target: Resource, percentage: number
 }
 
 /** `targetRenders[t].metadata`: the Cloud Run service or job, or the Kubernetes deployment, the manifests deploy. */
-function renderMetadata(manifests: string, target: Resource): Obj | undefined {
+function renderMetadata(manifests: string, target: Resource, canary = false): Obj | undefined {
   let docs: Obj[];
   try {
     docs = YAML.parseAllDocuments(manifests).map(d => d.toJS() as Obj | null).filter((d): d is Obj => !!d);
@@ -343,7 +360,8 @@ function renderMetadata(manifests: string, target: Resource): Obj | undefined {
   }
   if (target.gke) {
     const dep = docs.find(d => d.kind === 'Deployment' && name(d));
-    if (dep) return { gke: { deployment: name(dep), kubernetesNamespace: String(((dep.metadata ?? {}) as Obj).namespace ?? 'default') } };
+    // canaryDeployment: "only set if a canary deployment strategy was configured" (GkeRenderMetadata).
+    if (dep) return { gke: { deployment: name(dep), ...(canary ? { canaryDeployment: `${name(dep)}-canary` } : {}), kubernetesNamespace: String(((dep.metadata ?? {}) as Obj).namespace ?? 'default') } };
   }
   return undefined;
 }
