@@ -8,6 +8,14 @@ import { notFound } from './standard-methods.js';
 import type { ApiSchema } from './schema.js';
 import type { Store } from '../store/store.js';
 
+/**
+ * Whether a policy etag a client sent back is the current one. An etag is bytes: clients send it in either base64
+ * alphabet (gcloud's apitools uses the URL-safe one), so the bytes are compared, not the text.
+ */
+export function sameEtag(given: unknown, current: unknown): boolean {
+  return Buffer.from(String(given), 'base64').equals(Buffer.from(String(current), 'base64'));
+}
+
 /** What the policy methods need of an API: its store and schema, and how a request's name finds the resource. */
 export interface IamTarget {
   store: Store;
@@ -46,7 +54,7 @@ export function policyMethods(t: IamTarget) {
         const body = t.schema.decode(`${t.prefix ?? ''}SetIamPolicyRequest`, req.body ?? {});
         const policy = (body.policy ?? {}) as Record<string, unknown>;
         const current = policyOf(name);
-        if (policy.etag !== undefined && policy.etag !== current.etag) throw errors.aborted('The policy etag does not match the current policy; read it again and retry.', 'ETAG_MISMATCH');
+        if (policy.etag !== undefined && !sameEtag(policy.etag, current.etag)) throw errors.aborted('The policy etag does not match the current policy; read it again and retry.', 'ETAG_MISMATCH');
         const stored = { version: policy.version ?? 1, ...policy, etag: Buffer.from(hex(12), 'hex').toString('base64') };
         t.store.tx(w => w.setMeta('iam:' + name, JSON.stringify(stored)));
         return { body: stored, message: `${t.prefix ?? ''}Policy`, schema: t.schema };

@@ -115,8 +115,10 @@ test('a release links each target\'s rendered manifest and render log, and shows
   const diff = page.getByLabel('Manifest changes on dev since v1');
   await diff.waitFor();
   const lines = (await diff.innerText()).split('\n');
-  assert.ok(lines.includes('-       - image: us-docker.pkg.dev/demo/web-app:1.0.0'), lines.join('\n'));
-  assert.ok(lines.includes('+       - image: us-docker.pkg.dev/demo/web-app:1.1.0'), lines.join('\n'));
+  assert.ok(lines.some(l => /^- +- image: us-docker\.pkg\.dev\/demo\/web-app:1\.0\.0$/.test(l)), lines.join('\n'));
+  assert.ok(lines.some(l => /^\+ +- image: us-docker\.pkg\.dev\/demo\/web-app:1\.1\.0$/.test(l)), lines.join('\n'));
+  // The release-id label Cloud Deploy adds differs too.
+  assert.ok(lines.some(l => /^- +release-id: v1$/.test(l)) && lines.some(l => /^\+ +release-id: v2$/.test(l)), lines.join('\n'));
   assert.ok(lines.some(l => /^- +value: classic/.test(l)) && lines.some(l => /^\+ +value: express/.test(l)), lines.join('\n'));
   assert.ok(lines.every(l => /^[-+ ] |^⋯ \d+ unchanged lines?$/.test(l)), 'every line says how it changed');
   await shot(page, 'deploy-release');

@@ -2,6 +2,7 @@
 // as a project where everything is allowed: Service Usage (every service ENABLED), Resource Manager v1 projects (the
 // made-up project number, a stored project IAM policy), IAM service accounts, and Firebase Management web apps.
 // firebase-tools calls all of them before it deploys to App Hosting.
+import { sameEtag } from '../../google/iam.js';
 import type { App } from '../../server/app.js';
 import type { MethodSpec } from '../../server/api.js';
 import type { BaseContext } from '../../google/context.js';
@@ -52,7 +53,7 @@ export function registerPlatform(app: App, base: BaseContext): void {
       const policy = body(req).policy as Obj | undefined;
       if (!policy || typeof policy !== 'object') throw errors.invalidArgument('policy is required', 'policy');
       const current = policyOf(req.params.project);
-      if (policy.etag !== undefined && policy.etag !== current.etag) throw new ApiError('ABORTED', 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
+      if (policy.etag !== undefined && !sameEtag(policy.etag, current.etag)) throw new ApiError('ABORTED', 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
       const stored = { version: policy.version ?? 1, bindings: policy.bindings ?? [], etag: Buffer.from(hex(16), 'hex').toString('base64') };
       store.tx(w => w.setMeta(policyKey(req.params.project), JSON.stringify(stored)));
       return { body: stored };
