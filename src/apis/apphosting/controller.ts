@@ -479,7 +479,8 @@ export class AppHostingController {
       const t = this.d.store.getParsed<Obj>(name);
       const seen = ((t?.gantry as Obj | undefined)?.seen ?? {}) as { branch?: string; commit?: string };
       if (t && head && (seen.branch !== branch || seen.commit !== head)) {
-        // The first look at a branch records its head; later commits roll out.
+        // The baseline is the head recorded when the policy was set (traffic.ts); only traffic stored without one
+        // (an older Gantry's) takes the first look's head as its baseline. Later commits roll out.
         const first = seen.branch !== branch;
         this.d.store.tx(w => {
           t.gantry = { ...(t.gantry as Obj), seen: { branch, commit: head } };
