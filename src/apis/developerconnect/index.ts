@@ -4,6 +4,7 @@
 // remote when the operator allows them (--allow-git-remotes). App Hosting
 // backends name a link as their codebase; Gantry clones from the link's URL. Operations and locations share the
 // `/v1/projects/*/locations/*` routes every v1 API on this port answers.
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../../server/app.js';
 import { queryInt, queryString, type MethodSpec } from '../../server/api.js';
@@ -13,7 +14,7 @@ import { locationScoped, type Locations } from '../../google/locations.js';
 import { ApiSchema } from '../../google/schema.js';
 import { notFound, StandardMethods, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import { checkCloneUri, GitError, type GitRepos } from '../../sources/git.js';
-import { GitRefused, type GitPolicy } from '../../policy/git.js';
+import { GitRefused, repositoryKey, type GitPolicy } from '../../policy/git.js';
 
 export const SERVICE = 'developerconnect.googleapis.com';
 const PROTO_PACKAGE = 'google.cloud.developerconnect.v1';
@@ -133,6 +134,17 @@ export function registerDeveloperConnect(app: App, base: BaseContext, opts: { gi
       const urls = opts.git.policy.mirrorUrls;
       const page = urls.slice(start, start + size).map(cloneUri => ({ cloneUri }));
       return { body: { ...(page.length ? { linkableGitRepositories: page } : {}), ...(start + size < urls.length ? { nextPageToken: String(start + size) } : {}) } };
+    },
+  });
+  // The GitHub App installations a connection could use: on Google, those the authorizing user reaches; here, one
+  // organization per owner of a mapped github.com repository (the id a stable number derived from the name).
+  r('GET', `/v1/{connection=${C}}:fetchGitHubInstallations`, {
+    handler: req => {
+      const row = base.store.get(req.params.connection);
+      if (!row || row.kind !== CONNECTION_KIND) throw notFound(ctx, 'Connection', req.params.connection);
+      const owners = [...new Set(opts.git.policy.mirrorUrls.map(u => /^github\.com\/([^/]+)\//.exec(repositoryKey(u) ?? '')?.[1]).filter((o): o is string => !!o))];
+      const installations = owners.map(name => ({ id: String(parseInt(createHash('sha256').update(name).digest('hex').slice(0, 12), 16)), name, type: 'organization' }));
+      return { body: installations.length ? { installations } : {} };
     },
   });
   registerGitHubSubset(app, base, opts.git);
