@@ -45,7 +45,7 @@ import { deployNotifications, emulatorPublisher } from './apis/clouddeploy/notif
 import { StandardMethods } from './google/standard-methods.js';
 import { ExecutorPolicy, type ExecutorMode } from './policy/executors.js';
 import { SourcePolicy } from './policy/sources.js';
-import { GitPolicy } from './policy/git.js';
+import { GitPolicy, type GitMirror } from './policy/git.js';
 import type { Executor } from './executors/executor.js';
 import { JobExecutions } from './apis/clouddeploy/job-execution.js';
 import { ProcessExecutor } from './executors/process.js';
@@ -75,6 +75,8 @@ export interface GantryOptions {
   gitDirs?: string[];
   /** Whether links may name network remotes (git then connects out with the operator's configuration). */
   allowGitRemotes: boolean;
+  /** Network repository URLs read from local repositories instead (`--git-mirror URL=PATH`). */
+  gitMirrors?: GitMirror[];
   /** Host names, besides loopback names, that requests may address (`*.example.test` for subdomains). */
   allowHosts: string[];
   /** Browser origins allowed to call Gantry. */
@@ -241,7 +243,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
         taskIndex === undefined ? '' : `\nlabels."run.googleapis.com/task_index"="${taskIndex}"`}`),
   });
   outcomes.addGrammar(TASK_RULES);
-  const git = new GitRepos(join(work, 'git'), new GitPolicy({ dirs: opts.gitDirs ?? opts.sourceDirs, allowRemotes: opts.allowGitRemotes, own: [work] }));
+  const git = new GitRepos(join(work, 'git'), new GitPolicy({ dirs: opts.gitDirs ?? opts.sourceDirs, allowRemotes: opts.allowGitRemotes, mirrors: opts.gitMirrors, own: [work] }));
   const links = registerDeveloperConnect(app, base, { git, locations: runLocations });
   registerCloudBuild(app, base, runLocations);
   const appHosting = registerAppHosting(app, base, {

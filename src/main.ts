@@ -12,6 +12,7 @@ import { choice, nearest, parseFlags, UsageError } from './cli/args.js';
 import { runUnderGantry, splitExecArgs } from './cli/exec.js';
 import { startBanner } from './cli/banner.js';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { checkOutside, parseGitMirrors } from './policy/git.js';
 import { VERSION } from './version.js';
 
 const USAGE = `Usage: gantry [options]                                 serve (on the embedded defaults without options)
@@ -50,6 +51,8 @@ ${USAGE}
   --source-dirs L      directories file:// release sources may be read from (GANTRY_SOURCE_DIRS; default none)
   --git-dirs L         directories a Developer Connect link's cloneUri may name local git repositories under
                        (GANTRY_GIT_DIRS; default: the --source-dirs)
+  --git-mirror URL=PATH links to the git repository at URL (e.g. https://github.com/acme/app.git) read the local
+                       repository at PATH instead, offline; repeatable or comma-separated (GANTRY_GIT_MIRRORS)
   --allow-git-remotes  let links name network remotes (https, ssh, git): git then connects out with your HOME, git
                        configuration and credentials (GANTRY_ALLOW_GIT_REMOTES=1; default off: local repositories only)
   --allow-hosts L      host names besides loopback that requests may address; *.example.test for subdomains
@@ -115,7 +118,7 @@ function parseOptions() {
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
     'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'build-duration': { type: 'string' }, 'node-image': { type: 'string' }, 'startup-timeout': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'git-dirs': { type: 'string' }, 'allow-git-remotes': { type: 'boolean' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
+    'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'git-dirs': { type: 'string' }, 'git-mirror': { type: 'string', multiple: true }, 'allow-git-remotes': { type: 'boolean' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
     'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' }, version: { type: 'boolean' }, ephemeral: { type: 'boolean' }, import: { type: 'string' }, 'export-on-exit': { type: 'string' },
   });
 }
@@ -155,6 +158,12 @@ const list = (flag: string | undefined, name: string) => (pick(flag, name) ?? ''
 try { opts.allowExecutors = parseExecutorList(pick(values['allow-executors'], 'GANTRY_ALLOW_EXECUTORS') ?? ''); } catch (e) { fail(`--allow-executors: ${(e as Error).message}`); }
 opts.sourceDirs = list(values['source-dirs'], 'GANTRY_SOURCE_DIRS');
 if (pick(values['git-dirs'], 'GANTRY_GIT_DIRS') !== undefined) opts.gitDirs = list(values['git-dirs'], 'GANTRY_GIT_DIRS');
+const mirrors = values['git-mirror'] ?? (env.GANTRY_GIT_MIRRORS !== undefined ? [env.GANTRY_GIT_MIRRORS] : []);
+try {
+  opts.gitMirrors = parseGitMirrors(mirrors);
+  // Gantry's data directory is never a repository (checked again, symlinks resolved, when the server starts).
+  if (opts.dataDir !== ':memory:') for (const m of opts.gitMirrors) checkOutside(m.path, opts.dataDir!);
+} catch (e) { fail(`${values['git-mirror'] ? '--git-mirror' : 'GANTRY_GIT_MIRRORS'}: ${(e as Error).message}`); }
 opts.allowGitRemotes = values['allow-git-remotes'] ?? ['1', 'true'].includes((env.GANTRY_ALLOW_GIT_REMOTES ?? '').toLowerCase());
 opts.allowHosts = list(values['allow-hosts'], 'GANTRY_ALLOW_HOSTS');
 const locations = list(values.locations, 'GANTRY_LOCATIONS');

@@ -51,6 +51,9 @@ test('a bad command line gets one line saying what is wrong and a pointer to --h
     [['statsu'], 'gantry: unknown command "statsu": did you mean gantry status?'],
     [['--render-duration', 'soon'], 'gantry: invalid --render-duration soon (use e.g. 1s, 0.5s, 2m)'],
     [['--ephemeral', '--data-dir', '/tmp/x'], 'gantry: --ephemeral keeps no data directory: give one or the other'],
+    [['--git-mirror', 'https://github.com/a/b.git'], 'gantry: --git-mirror: "https://github.com/a/b.git" is not URL=PATH (e.g. https://github.com/acme/app.git=/home/me/app)'],
+    [['--git-mirror', 'https://github.com/a/b.git=app'], 'gantry: --git-mirror: "app" is not an absolute path'],
+    [['--data-dir', '/tmp/gantry-cli-mirror-data', '--git-mirror', 'https://github.com/a/b.git=/tmp/gantry-cli-mirror-data/repo'], 'gantry: --git-mirror: "/tmp/gantry-cli-mirror-data/repo" is inside Gantry\'s data directory, which is never a repository'],
   ] as const) cases.push(gantry([...args]).then(r => {
     assert.equal(r.code, 2, args.join(' '));
     assert.equal(r.stderr, `${line}\nRun gantry --help for the options.\n`, args.join(' '));

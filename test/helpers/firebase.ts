@@ -1,6 +1,6 @@
 // firebase-tools for the tests: installed from npm on first use into .cache/firebase-tools (about two minutes: it
 // compiles re2), then run with every origin it touches pointed at one Gantry, a private HOME and a fake token.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,4 +51,36 @@ export async function firebase(url: string, cwd: string, args: string[], timeout
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
   });
+}
+
+/**
+ * Runs `firebase args…` at a terminal (util-linux `script` gives it a pty, as a person's shell would), answering its
+ * prompts: each `[pattern, keys]` is typed once, in order, when the output so far (colours removed) ends with text
+ * matching `pattern`. Resolves with the exit code and the output; undefined when `script` is not installed.
+ */
+export async function firebaseAtTerminal(url: string, cwd: string, args: string[], answers: [RegExp, string[]][], timeoutMs = 120_000): Promise<{ code: number; output: string } | undefined> {
+  const bin = await firebaseBin();
+  try { execFileSync('script', ['--version'], { stdio: 'ignore' }); } catch { return undefined; }
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const env = { ...firebaseEnv(url), TERM: 'dumb' };
+  delete (env as Record<string, string | undefined>).CI;
+  const child = spawn('script', ['-qfec', [bin, ...args].map(quote).join(' '), '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  let next = 0;
+  let typing = false;
+  const plain = () => output.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
+  const type = async (keys: string[]) => {
+    typing = true;
+    for (const k of keys) { await new Promise(r => setTimeout(r, 300)); child.stdin.write(k); }
+    typing = false;
+  };
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+    if (typing || next >= answers.length) return;
+    if (answers[next][0].test(plain().slice(-600))) void type(answers[next++][1]);
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number>(r => child.on('exit', c => r(c ?? 1)));
+  clearTimeout(timer);
+  return { code, output: plain() };
 }

@@ -60,6 +60,14 @@ export class Builder {
 
   get nodeImage(): string { return this.deps.nodeImage; }
 
+  /** The commit at the head of a backend's branch, undefined while the branch does not exist; throws if unreadable. */
+  async branchHead(backend: Obj, branch: string): Promise<string | undefined> {
+    const link = String((backend.codebase as Obj | undefined)?.repository ?? '');
+    const url = this.deps.links.cloneUri(link);
+    if (!url) throw new BuildFailure(`The backend's repository ${link} no longer exists in Developer Connect.`, 'CLOUD_BUILD');
+    return (await this.deps.git.resolve(url, { branch }))?.hash;
+  }
+
   /** The commit a codebase build names, described as Google describes it (resolved before building starts). */
   async resolveCodebase(backend: Obj, ref: { branch?: string; commit?: string }): Promise<CodebaseInfo> {
     const link = String((backend.codebase as Obj | undefined)?.repository ?? '');

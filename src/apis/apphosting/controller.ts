@@ -474,12 +474,18 @@ export class AppHostingController {
     this.polled.set(name, now);
     if (this.polled.size > 10_000) this.polled.clear();
     try {
+      const seenOf = (t: Obj | undefined) => ((t?.gantry as Obj | undefined)?.seen ?? {}) as { branch?: string; commit?: string };
+      const before = JSON.stringify(seenOf(this.d.store.getParsed<Obj>(name)));
       let head: string | undefined;
       try { head = await this.d.branchHead(b, branch); } catch (e) { this.d.log.warn(`App Hosting: ${backend}: branch ${branch} could not be read: ${(e as Error).message}`); }
       const t = this.d.store.getParsed<Obj>(name);
-      const seen = ((t?.gantry as Obj | undefined)?.seen ?? {}) as { branch?: string; commit?: string };
-      if (t && head && (seen.branch !== branch || seen.commit !== head)) {
-        // The first look at a branch records its head; later commits roll out.
+      const seen = seenOf(t);
+      const policy = t?.rolloutPolicy as Obj | undefined;
+      // A patch that set a new baseline (or changed the policy) while git was read wins over this older look.
+      const stale = JSON.stringify(seen) !== before || policy?.codebaseBranch !== branch || policy?.disabled === true;
+      if (t && head && !stale && (seen.branch !== branch || seen.commit !== head)) {
+        // The baseline is the head recorded when the policy was set (traffic.ts); only traffic stored without one
+        // (an older Gantry's) takes the first look's head as its baseline. Later commits roll out.
         const first = seen.branch !== branch;
         this.d.store.tx(w => {
           t.gantry = { ...(t.gantry as Obj), seen: { branch, commit: head } };

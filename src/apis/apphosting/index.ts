@@ -106,7 +106,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
       o.logs.write([cloudBuildStepEntry({ project, buildId: String((b.gantry as BuildBook | undefined)?.logId ?? ''), step, stepName: name, line })]);
     },
     autoRollout: (backend, commit) => autoRollout(backend, commit),
-    branchHead: async (backend, branch) => (await builder.resolveCodebase(backend, { branch })).hash,
+    branchHead: (backend, branch) => builder.branchHead(backend, branch),
   });
   controller.setNudge((kind, name) => o.runtime.enqueue(kind, name));
   for (const c of controller.controllers()) o.runtime.register(c);
@@ -134,7 +134,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
     r('POST', `/${v}/{parent=${B}}/rollouts`, methods.create(rollouts));
     r('GET', `/${v}/{name=${B}/rollouts/*}`, methods.get(rollouts));
     r('GET', `/${v}/{name=${B}/traffic}`, methods.get(traffic));
-    r('PATCH', `/${v}/{traffic.name=${B}/traffic}`, patchTraffic(ctx, methods, v));
+    r('PATCH', `/${v}/{traffic.name=${B}/traffic}`, patchTraffic(ctx, methods, v, (backend, branch) => builder.branchHead(backend, branch)));
     r('GET', `/${v}/{parent=${B}}/domains`, methods.list(domains));
     r('POST', `/${v}/{parent=${B}}/domains`, methods.create(domains));
     r('GET', `/${v}/{name=${B}/domains/*}`, methods.get(domains));

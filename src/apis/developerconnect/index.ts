@@ -1,8 +1,10 @@
 // Developer Connect v1 (subset): connections (any provider's config, recorded as given) and their git repository
 // links, whose `cloneUri` is a git URL the git policy allows: a local repository (a path or file:// URL) under the
-// operator's --git-dirs, or a network remote when the operator allows them (--allow-git-remotes). App Hosting
+// operator's --git-dirs, a network URL the operator mapped to a local repository (--git-mirror), or a network
+// remote when the operator allows them (--allow-git-remotes). App Hosting
 // backends name a link as their codebase; Gantry clones from the link's URL. Operations and locations share the
 // `/v1/projects/*/locations/*` routes every v1 API on this port answers.
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../../server/app.js';
 import { queryInt, queryString, type MethodSpec } from '../../server/api.js';
@@ -12,7 +14,7 @@ import { locationScoped, type Locations } from '../../google/locations.js';
 import { ApiSchema } from '../../google/schema.js';
 import { notFound, StandardMethods, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import { checkCloneUri, GitError, type GitRepos } from '../../sources/git.js';
-import { GitRefused, type GitPolicy } from '../../policy/git.js';
+import { GitRefused, repositoryKey, type GitPolicy } from '../../policy/git.js';
 
 export const SERVICE = 'developerconnect.googleapis.com';
 const PROTO_PACKAGE = 'google.cloud.developerconnect.v1';
@@ -119,6 +121,32 @@ export function registerDeveloperConnect(app: App, base: BaseContext, opts: { gi
       return { body: { ...(page.length ? { refNames: page } : {}), ...(start + size < refs.length ? { nextPageToken: String(start + size) } : {}) } };
     },
   });
+  // The repositories a connection could link: on Google, those its GitHub installation reaches; here, the URLs the
+  // operator mapped to local repositories (--git-mirror), which links read offline.
+  r('GET', `/v1/{connection=${C}}:fetchLinkableGitRepositories`, {
+    query: ['pageSize', 'pageToken'],
+    handler: req => {
+      const row = base.store.get(req.params.connection);
+      if (!row || row.kind !== CONNECTION_KIND) throw notFound(ctx, 'Connection', req.params.connection);
+      const size = Math.min(queryInt(req, 'pageSize') || 1000, 1000);
+      const start = Number(queryString(req, 'pageToken') || 0);
+      if (!Number.isInteger(start) || start < 0) throw errors.invalidArgument('Invalid page token.', 'page_token');
+      const urls = opts.git.policy.mirrorUrls;
+      const page = urls.slice(start, start + size).map(cloneUri => ({ cloneUri }));
+      return { body: { ...(page.length ? { linkableGitRepositories: page } : {}), ...(start + size < urls.length ? { nextPageToken: String(start + size) } : {}) } };
+    },
+  });
+  // The GitHub App installations a connection could use: on Google, those the authorizing user reaches; here, one
+  // organization per owner of a mapped github.com repository (the id a stable number derived from the name).
+  r('GET', `/v1/{connection=${C}}:fetchGitHubInstallations`, {
+    handler: req => {
+      const row = base.store.get(req.params.connection);
+      if (!row || row.kind !== CONNECTION_KIND) throw notFound(ctx, 'Connection', req.params.connection);
+      const owners = [...new Set(opts.git.policy.mirrorUrls.map(u => /^github\.com\/([^/]+)\//.exec(repositoryKey(u) ?? '')?.[1]).filter((o): o is string => !!o))];
+      const installations = owners.map(name => ({ id: String(parseInt(createHash('sha256').update(name).digest('hex').slice(0, 12), 16)), name, type: 'organization' }));
+      return { body: installations.length ? { installations } : {} };
+    },
+  });
   registerGitHubSubset(app, base, opts.git);
   return { cloneUri: name => base.store.get(name)?.kind === LINK_KIND ? String(findLink(name).cloneUri) : undefined };
 }
@@ -126,16 +154,19 @@ export function registerDeveloperConnect(app: App, base: BaseContext, opts: { gi
 /**
  * The two GitHub REST calls firebase-tools makes to turn a branch or commit of a linked repository into a commit
  * (`GET /repos/{owner}/{repo}/branches/{branch}`, `/commits/{sha}`), answered from the git repository a Developer
- * Connect link with that GitHub clone URL reaches (with --allow-git-remotes, through the operator's git configuration,
- * `url.*.insteadOf` included), so `GITHUB_API_URL` can point at Gantry.
+ * Connect link with that GitHub clone URL reaches (the local repository --git-mirror maps it to; or, with
+ * --allow-git-remotes, through the operator's git configuration), so `GITHUB_API_URL` can point at Gantry.
  */
 function registerGitHubSubset(app: App, base: BaseContext, git: GitRepos): void {
   const urlFor = (owner: string, repo: string): string => {
     const want = `github.com/${owner}/${repo}`.toLowerCase();
     const links = base.store.list({ kind: LINK_KIND, scope: { parentPrefix: 'projects/' }, order: [], limit: 1000, predicate: l => String(l.cloneUri).toLowerCase().replace(/\.git$/, '').endsWith(want) });
     const link = links.rows[0];
-    if (!link) throw githubError(404, 'Not Found');
-    return String(link.cloneUri);
+    if (link) return String(link.cloneUri);
+    // A repository the operator mapped (--git-mirror) answers before any link names it, as GitHub would.
+    const mapped = `https://github.com/${owner}/${repo}.git`;
+    if (git.policy.mirrored(mapped)) return mapped;
+    throw githubError(404, 'Not Found');
   };
   const commitJson = (owner: string, repo: string, c: { hash: string; message: string; author: { name: string; email: string }; commitTime: string }) => ({
     sha: c.hash, url: `https://api.github.com/repos/${owner}/${repo}/commits/${c.hash}`, html_url: `https://github.com/${owner}/${repo}/commit/${c.hash}`,
