@@ -43,6 +43,9 @@ test('gcloud builds describe, list and log: a render\'s and a job run\'s build; 
   assert.equal(render.projectId, PROJECT);
   assert.equal(render.options.logging, 'CLOUD_LOGGING_ONLY');
   assert.ok(render.startTime && render.finishTime);
+  // The render's log is its build's log, as Cloud Build keeps it.
+  const renderLog = (await gcloud(['builds', 'log', renderBuild.split('/').pop()!, '--region=us-central1'])).stdout;
+  assert.match(renderLog, /Step #0 - "render": .*Rendered \d+ manifest\(s\) for target "dev"/);
 
   await call('POST', `/v1/${LOC}/deliveryPipelines/app/releases/r1/rollouts?rolloutId=r1-to-dev-0001`, { targetId: 'dev' });
   await eventually(async () => (await call('GET', `/v1/${LOC}/deliveryPipelines/app/releases/r1/rollouts/r1-to-dev-0001`)).state === 'FAILED', 10_000);

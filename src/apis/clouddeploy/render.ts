@@ -5,6 +5,8 @@
 // directory (its relative paths are its own), as colors-e2e's `--skaffold-file=colors-be/skaffold.yaml` needs.
 // The manifests, the Skaffold config that deploys them and the render log are written to
 // storage exactly where the release's `targetArtifacts` point.
+import type { LogWriter } from '../logging/index.js';
+import { cloudBuildStepEntry } from '../logging/producers.js';
 import { execFile } from 'node:child_process';
 import { mkdirSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -38,6 +40,8 @@ export interface RenderDeps {
   env?: NodeJS.ProcessEnv;
   /** Where failures that are not the client's (they may name host paths) are reported. */
   log?: Logger;
+  /** Cloud Logging: each target's render log goes to its render build's log too, as Cloud Build writes it. */
+  logs?: LogWriter;
 }
 
 export interface TargetRenderResult {
@@ -153,9 +157,15 @@ async function renderTarget(release: Resource, target: Resource, dir: string | u
   // The artifact bucket is the release's project's, as Cloud Deploy's default one is.
   const project = String(release.name).split('/')[1];
   const write = (path: string, text: string, type = 'text/yaml') => deps.storage.write(`${base}/${path}`, Buffer.from(text), type, project);
+  /** The render log, in storage (the artifacts' render.log) and as the target's render build's log lines. */
+  const publishLog = () => {
+    write('render.log', log.join('\n') + '\n', 'text/plain');
+    const build = String(((release.targetRenders ?? {}) as Record<string, Obj>)[targetId]?.renderingBuild ?? '');
+    if (build && deps.logs) deps.logs.write(log.map(line => cloudBuildStepEntry({ project, buildId: build.split('/').pop()!, step: 0, stepName: 'render', line })));
+  };
   const fail = (cause: string, message: string): TargetRenderResult => {
     log.push(`ERROR: ${message}`);
-    write('render.log', log.join('\n') + '\n', 'text/plain');
+    publishLog();
     return { ok: false, cause, message };
   };
   const labels = cloudDeployLabels(release, target);
@@ -181,7 +191,7 @@ async function renderTarget(release: Resource, target: Resource, dir: string | u
       write(`${phase.prefix}skaffold.yaml`, deployConfig(own.configs, target, 'manifest.yaml'));
     }
     log.push(`Rendered ${countDocs(main.manifests)} manifest(s) for target "${targetId}" to ${base}/manifest.yaml`);
-    write('render.log', log.join('\n') + '\n', 'text/plain');
+    publishLog();
     return { ok: true, metadata: renderMetadata(main.manifests, target, phaseLayout(stage).some(p => p.percentage !== undefined && p.id !== 'stable')), configs: main.configs };
   } catch (e) {
     if (e instanceof SkaffoldError) return fail('EXECUTION_FAILED', `Skaffold render of target "${targetId}" failed: ${e.message}`);
