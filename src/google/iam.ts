@@ -42,9 +42,13 @@ export function iamMethods(ctx: ApiContext, kinds: string[]) {
 
 /** getIamPolicy, setIamPolicy and testIamPermissions over a resource `resolve` finds; the policy is kept by its stored name. */
 export function policyMethods(t: IamTarget) {
-  const policyOf = (name: string) => {
+  // A policy belongs to one incarnation of its resource (its creation time): a resource deleted and made again under
+  // the same name starts with the default policy, as Google drops a policy with its resource.
+  const incarnation = (name: string) => t.store.get(name)?.createTime ?? '';
+  const policyOf = (name: string): Record<string, unknown> => {
     const stored = t.store.getMeta('iam:' + name);
-    return stored ? JSON.parse(stored) as Record<string, unknown> : { version: 1, etag: 'ACAB' };
+    const { gantryOf, ...policy } = stored ? JSON.parse(stored) as Record<string, unknown> : { gantryOf: undefined };
+    return stored && (gantryOf === undefined || gantryOf === incarnation(name)) ? policy : { version: 1, etag: 'ACAB' };
   };
   return {
     get: { query: ['options.requestedPolicyVersion'], handler: req => ({ body: policyOf(t.resolve(req.params.resource)), message: `${t.prefix ?? ''}Policy`, schema: t.schema }) } satisfies MethodSpec,
@@ -56,7 +60,7 @@ export function policyMethods(t: IamTarget) {
         const current = policyOf(name);
         if (policy.etag !== undefined && !sameEtag(policy.etag, current.etag)) throw errors.aborted('The policy etag does not match the current policy; read it again and retry.', 'ETAG_MISMATCH');
         const stored = { version: policy.version ?? 1, ...policy, etag: Buffer.from(hex(12), 'hex').toString('base64') };
-        t.store.tx(w => w.setMeta('iam:' + name, JSON.stringify(stored)));
+        t.store.tx(w => w.setMeta('iam:' + name, JSON.stringify({ ...stored, gantryOf: incarnation(name) })));
         return { body: stored, message: `${t.prefix ?? ''}Policy`, schema: t.schema };
       },
     } satisfies MethodSpec,

@@ -30,6 +30,10 @@ test('gcloud secrets add-iam-policy-binding and get-iam-policy keep a secret\'s 
   await gcloud(['secrets', 'remove-iam-policy-binding', 'db-pass', '--member=user:dev@example.com', '--role=roles/secretmanager.secretAccessor']);
   assert.deepEqual((await gcloud.json<Policy>(['secrets', 'get-iam-policy', 'db-pass'])).bindings?.[0].members, ['serviceAccount:job@iam-proj.iam.gserviceaccount.com']);
   assert.match(await gcloud.fails(['secrets', 'get-iam-policy', 'no-such-secret']), /NOT_FOUND|not found/);
+  // The policy goes with the secret: one made again under the name starts with none.
+  await gcloud(['secrets', 'delete', 'db-pass', '--quiet']);
+  await gcloud(['secrets', 'create', 'db-pass', '--replication-policy=automatic']);
+  assert.equal((await gcloud.json<Policy>(['secrets', 'get-iam-policy', 'db-pass'])).bindings, undefined);
 });
 
 test('@google-cloud/secret-manager over gRPC: get, set (etag checked), testIamPermissions; the project number names the same policy', async () => {
