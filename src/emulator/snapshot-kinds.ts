@@ -127,7 +127,7 @@ export function checkRowData(kind: string, name: string, data: Obj): string | un
 }
 
 /** One segment of a stored name: not empty, not a dot segment, no control characters, bounded. */
-function validId(s: string): boolean {
+export function validId(s: string): boolean {
   return s.length > 0 && s.length <= 4096 && s !== '.' && s !== '..' && !/[\x00-\x1f\x7f]/.test(s);
 }
 

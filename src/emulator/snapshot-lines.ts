@@ -11,7 +11,7 @@ import { MAX_RESOURCE_BYTES } from '../google/standard-methods.js';
 import { PROJECT_NUMBER_META } from '../google/projects.js';
 import type { StoredRow } from '../store/store.js';
 import { isContentAddress } from '../apis/storage/blobs.js';
-import { checkRowData, checkRowName } from './snapshot-kinds.js';
+import { checkRowData, checkRowName, validId } from './snapshot-kinds.js';
 import { OUTCOME_SCRIPT_KIND } from './outcome-scripts.js';
 
 export const SNAPSHOT_FORMAT = 1;
@@ -27,6 +27,8 @@ const MAX_LINE_DEPTH = MAX_JSON_DEPTH + 2;
  */
 const MAX_ROW_BYTES = 8 * MAX_RESOURCE_BYTES;
 const PROJECT_ID = /^[a-z][a-z0-9-]{0,62}$/;
+/** The meta keys IAM policies are kept under (src/google/iam.ts, the project's in src/apis/platform). */
+export const IAM_META = 'iam:';
 
 export interface SnapshotContent {
   rows: StoredRow[];
@@ -87,8 +89,13 @@ export function readSnapshot(text: string, scope: SnapshotScope): SnapshotConten
       }
       case 'meta': {
         const { key: k, value } = v;
+        if (typeof k === 'string' && k.startsWith(IAM_META)) {
+          const project = iamPolicyMeta(k, value, bad);
+          if (scope.project(project)) out.meta.push([k, value as string]);
+          break;
+        }
         if (typeof k !== 'string' || !new RegExp(`^${PROJECT_NUMBER_META.replace(/\./g, '\\.')}[1-9]\\d{0,18}$`).test(k) || typeof value !== 'string' || !PROJECT_ID.test(value)) {
-          throw bad('only project numbers are carried as meta (project.number.N: a project id).');
+          throw bad('only project numbers (project.number.N: a project id) and IAM policies (iam:RESOURCE: a policy) are carried as meta.');
         }
         if (scope.project(value)) out.meta.push([k, value]);
         break;
@@ -117,6 +124,24 @@ export function readSnapshot(text: string, scope: SnapshotScope): SnapshotConten
     if (String(bytes.length) !== w.size) throw bad(`the object's size ${w.size.slice(0, 20)} is not its blob's ${bytes.length} bytes.`);
   }
   return out;
+}
+
+/**
+ * An IAM policy carried as meta (`iam:projects/{p}/…` → the policy as stored): a resource name of valid segments and a
+ * policy object whose fields readers take as typed. Answers the policy's project.
+ */
+function iamPolicyMeta(key: string, value: unknown, bad: (why: string) => ApiError): string {
+  const segs = key.slice(IAM_META.length).split('/');
+  if (segs[0] !== 'projects' || !PROJECT_ID.test(segs[1] ?? '') || segs.length % 2 || !segs.every(validId)) throw bad('an IAM policy is kept under iam:projects/{project}/… (a resource name).');
+  if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_RESOURCE_BYTES) throw bad(`an IAM policy is a JSON string of at most ${MAX_RESOURCE_BYTES} bytes.`);
+  let p: unknown;
+  try { p = JSON.parse(value); } catch { throw bad('an IAM policy must be JSON.'); }
+  if (!isObj(p)) throw bad('an IAM policy must be an object.');
+  const bindingsOk = p.bindings === undefined || (Array.isArray(p.bindings) && p.bindings.every(b => isObj(b) && typeof b.role === 'string' && Array.isArray(b.members) && b.members.every(m => typeof m === 'string')));
+  if (!bindingsOk || (p.etag !== undefined && typeof p.etag !== 'string') || (p.version !== undefined && typeof p.version !== 'number') || (p.gantryOf !== undefined && typeof p.gantryOf !== 'string')) {
+    throw bad('an IAM policy has bindings of a role and members (strings), a string etag and a numeric version.');
+  }
+  return segs[1];
 }
 
 function resourceRow(r: Obj, bad: (why: string) => ApiError): StoredRow {

@@ -6,7 +6,7 @@ import type { ControllerRuntime } from '../engine/controllers.js';
 import type { LogSnapshots } from '../apis/logging/index.js';
 import type { Store, StoredRow } from '../store/store.js';
 import { VERSION } from '../version.js';
-import { readSnapshot, SNAPSHOT_FORMAT as FORMAT } from './snapshot-lines.js';
+import { IAM_META, readSnapshot, SNAPSHOT_FORMAT as FORMAT } from './snapshot-lines.js';
 import { resetState, type ResetDeps } from './reset.js';
 import { OUTCOME_SCRIPT_KIND, OUTCOME_SCRIPTS_PARENT, scriptScopedUnder } from './outcome-scripts.js';
 import { PROJECT_NUMBER_META } from '../google/projects.js';
@@ -53,6 +53,10 @@ export function* exportSnapshot(d: SnapshotDeps, project?: string): Generator<st
   }
   for (const [key, value] of d.store.metaEntries(PROJECT_NUMBER_META)) {
     if (project === undefined || value === project) yield line({ meta: { key, value } });
+  }
+  // IAM policies, kept by their resource's name (a project's own is `iam:projects/{p}`).
+  for (const [key, value] of d.store.metaEntries(project === undefined ? `${IAM_META}projects/` : `${IAM_META}projects/${project}`)) {
+    if (project === undefined || key === `${IAM_META}projects/${project}` || key.startsWith(`${IAM_META}projects/${project}/`)) yield line({ meta: { key, value } });
   }
   for (const e of d.logs.dump(project)) yield line({ log: { ...e, data: JSON.parse(e.data) } });
   for (const id of blobs) yield line({ blob: { id, data: d.blobs.get(id).toString('base64') } });

@@ -34,6 +34,8 @@ async function build(g: Gantry): Promise<void> {
   await c('POST', `/v1/projects/${P}/secrets/token:addVersion`, { payload: { data: Buffer.from('s3cr3t').toString('base64') } });
   await c('POST', '/v2/entries:write', { entries: [{ logName: `projects/${P}/logs/app`, resource: { type: 'global' }, textPayload: 'hello' }] });
   await c('POST', '/gantry/v1/outcomes', { scope: `${LOC}/deliveryPipelines/app`, rules: '*/verify=succeed~5s' });
+  await c('POST', `/v1/projects/${P}/secrets/token:setIamPolicy`, { policy: { bindings: [{ role: 'roles/secretmanager.secretAccessor', members: ['user:dev@example.com'] }] } });
+  await c('POST', `/v1/${LOC}/targets/dev:setIamPolicy`, { policy: { bindings: [{ role: 'roles/clouddeploy.approver', members: ['group:ops@example.com'] }] } });
 }
 
 /** What a client sees of the project, through the APIs. */
@@ -51,6 +53,7 @@ async function views(url: string): Promise<Record<string, unknown>> {
     secret: await c(`/v1/projects/${P}/secrets/token/versions/latest:access`), logs: await c('/v2/entries:list', 'POST', { resourceNames: [`projects/${P}`] }),
     objects, content: first ? await (await fetch(`${url}/storage/v1/b/${bucket}/o/${encodeURIComponent(first)}?alt=media`)).text() : undefined,
     outcomes: (await c('/gantry/v1/outcomes')).outcomes,
+    iam: [await c(`/v1/projects/${P}/secrets/token:getIamPolicy`), await c(`/v1/${LOC}/targets/dev:getIamPolicy`)],
   };
 }
 
