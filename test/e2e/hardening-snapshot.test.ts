@@ -106,6 +106,13 @@ const HOSTILE: [string, string][] = [
   ['a secret version whose payload is no string', `{"resource":{"name":"projects/${P}/secrets/s/versions/1","kind":"sm.version","parent":"projects/${P}/secrets/s","createTime":"2024-01-01T00:00:00Z","data":{"name":"projects/${P}/secrets/s/versions/1","data":{"x":1}}}}`],
   ['a log of another project', `{"log":{"project":"${P}","timestamp":"2024-01-01T00:00:00Z","log":"projects/other/logs/x","data":{}}}`],
   ['meta that is not a project number', '{"meta":{"key":"clock.state","value":"x"}}'],
+  ['an IAM policy under a dot-dot name', `{"meta":{"key":"iam:projects/${P}/locations/../targets/t","value":"{}"}}`],
+  ['an IAM policy outside any project', '{"meta":{"key":"iam:../../etc/passwd","value":"{}"}}'],
+  ['an IAM policy with a NUL in its name', `{"meta":{"key":"iam:projects/${P}/secrets/a\\u0000b","value":"{}"}}`],
+  ['an IAM policy that is not JSON', `{"meta":{"key":"iam:projects/${P}/secrets/s","value":"{"}}`],
+  ['an IAM policy that is an array', `{"meta":{"key":"iam:projects/${P}/secrets/s","value":"[]"}}`],
+  ['an IAM policy whose bindings are not bindings', `{"meta":{"key":"iam:projects/${P}/secrets/s","value":"{\\"bindings\\":[{\\"role\\":1}]}"}}`],
+  ['a huge IAM policy', `{"meta":{"key":"iam:projects/${P}/secrets/s","value":"{\\"etag\\":\\"${'A'.repeat(2_000_000)}\\"}"}}`],
 ];
 
 test('hostile snapshot lines are 400s naming the line; nothing is stored and later reads answer', async () => {

@@ -184,15 +184,18 @@ async function renderTarget(release: Resource, target: Resource, dir: string | u
     const main = await renderOne(stageProfiles);
     write('manifest.yaml', main.manifests);
     write('skaffold.yaml', deployConfig(main.configs, target, 'manifest.yaml'));
-    for (const phase of phaseLayout(stage)) {
+    const phases = phaseLayout(stage);
+    const isCanary = (p: { id: string; percentage?: number }) => p.percentage !== undefined && p.id !== 'stable';
+    const networking = serviceNetworking(stage);
+    for (const phase of phases) {
       const own = phase.profiles.length ? await renderOne([...stageProfiles, ...phase.profiles]) : main;
-      const manifests = phase.percentage !== undefined && phase.id !== 'stable' ? canaryManifests(own.manifests, target, phase.percentage, serviceNetworking(stage)) : own.manifests;
+      const manifests = isCanary(phase) ? canaryManifests(own.manifests, target, phase.percentage!, networking) : own.manifests;
       write(`${phase.prefix}manifest.yaml`, manifests);
       write(`${phase.prefix}skaffold.yaml`, deployConfig(own.configs, target, 'manifest.yaml'));
     }
     log.push(`Rendered ${countDocs(main.manifests)} manifest(s) for target "${targetId}" to ${base}/manifest.yaml`);
     publishLog();
-    return { ok: true, metadata: renderMetadata(main.manifests, target, phaseLayout(stage).some(p => p.percentage !== undefined && p.id !== 'stable')), configs: main.configs };
+    return { ok: true, metadata: renderMetadata(main.manifests, target, phases.some(isCanary)), configs: main.configs };
   } catch (e) {
     if (e instanceof SkaffoldError) return fail('EXECUTION_FAILED', `Skaffold render of target "${targetId}" failed: ${e.message}`);
     if (e instanceof ApiError) return fail('EXECUTION_FAILED', e.message);

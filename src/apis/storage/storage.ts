@@ -118,8 +118,9 @@ export class StorageService {
     }
     const location = (typeof body.location === 'string' ? body.location : 'US').toUpperCase();
     const now = this.now();
+    const owner = this.projects.resolve(project);
     const bucket: Obj = {
-      kind: 'storage#bucket', selfLink: `${this.baseUrl()}/storage/v1/b/${b}`, id: b, name: b, projectNumber: project === GANTRY_OWNER ? '0' : this.projects.number(this.projects.resolve(project)), project: this.projects.resolve(project),
+      kind: 'storage#bucket', selfLink: `${this.baseUrl()}/storage/v1/b/${b}`, id: b, name: b, projectNumber: owner === GANTRY_OWNER ? '0' : this.projects.number(owner), project: owner,
       metageneration: '1', location, storageClass: 'STANDARD', etag: 'CAE=', timeCreated: now, updated: now,
       iamConfiguration: { bucketPolicyOnly: { enabled: false }, uniformBucketLevelAccess: { enabled: false }, publicAccessPrevention: 'inherited' },
       locationType: MULTI_REGIONS.has(location) ? 'multi-region' : DUAL_REGIONS.has(location) ? 'dual-region' : 'region',
