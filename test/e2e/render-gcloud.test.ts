@@ -22,7 +22,7 @@ let src: string;
 
 interface Release {
   renderState: string;
-  targetRenders: Record<string, { renderingState: string; renderingBuild?: string; failureCause?: string; failureMessage?: string; metadata?: { cloudRun?: { service: string }; gke?: { deployment: string } } }>;
+  targetRenders: Record<string, { renderingState: string; renderingBuild?: string; failureCause?: string; failureMessage?: string; metadata?: { cloudRun?: { service: string; revision?: string }; kubernetes?: { deployment: string } } }>;
   targetArtifacts: Record<string, { artifactUri: string; manifestPath: string; skaffoldConfigPath: string; phaseArtifacts?: Record<string, { manifestPath: string; skaffoldConfigPath: string }> }>;
 }
 interface Rollout { state: string; deployFailureCause?: string; failureReason?: string; phases: { deploymentJobs: Record<string, { jobRun?: string }> }[] }
@@ -47,7 +47,8 @@ test('profiles, a required module, images and deploy parameters render per targe
   await gcloud(['deploy', 'releases', 'create', 'r1', `--source=${src}`, '--images=web-app=us-docker.pkg.dev/my-proj/repo/web@sha256:' + 'a'.repeat(64) + ',backend-app=us-docker.pkg.dev/my-proj/repo/backend:v2', '--deploy-parameters=greeting=from-release', ...P]);
   const r = await rendered('r1');
   assert.equal(r.renderState, 'SUCCEEDED', JSON.stringify(r.targetRenders));
-  assert.equal(r.targetRenders['shop-dev'].metadata?.gke?.deployment, 'backend');
+  // Two Deployments (web and backend): KubernetesRenderMetadata.deployment is "only set if a single Deployment was provided".
+  assert.deepEqual(r.targetRenders['shop-dev'].metadata, { kubernetes: { kubernetesNamespace: 'default' } });
   // Each target renders in its own build, named as Cloud Build names builds (project number, region, uuid).
   assert.match(r.targetRenders['shop-dev'].renderingBuild!, /^projects\/\d{12}\/locations\/us-central1\/builds\/[0-9a-f-]{36}$/);
   assert.notEqual(r.targetRenders['shop-prod'].renderingBuild, r.targetRenders['shop-dev'].renderingBuild);
@@ -310,7 +311,7 @@ test('GKE canaries overprovision pods by default (ceil(p·r/(100−p))) and take
   await gcloud(['deploy', 'releases', 'create', 'c1', `--source=${app}`, '--images=web-app=us-docker.pkg.dev/my-proj/repo/web:1', '--delivery-pipeline=canaries', '--region=us-central1', '--quiet']);
   const r = await rendered('c1', `${LOC}/deliveryPipelines/canaries`);
   assert.equal(r.renderState, 'SUCCEEDED', JSON.stringify(r.targetRenders));
-  assert.deepEqual(r.targetRenders.over.metadata?.gke, { deployment: 'web', canaryDeployment: 'web-canary', kubernetesNamespace: 'default' });
+  assert.deepEqual(r.targetRenders.over.metadata?.kubernetes, { deployment: 'web', canaryDeployment: 'web-canary', kubernetesNamespace: 'default' });
   const canaryPods = async (target: string, phase: string) => {
     const a = r.targetArtifacts[target];
     const text = await cat(`${a.artifactUri}/${a.phaseArtifacts![phase].manifestPath}`);

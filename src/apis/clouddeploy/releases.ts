@@ -18,7 +18,7 @@ import { customActionsOf, verifyOf, type ResolvedConfig } from '../../skaffold/i
 import type { CustomRender } from './job-execution.js';
 import { schema } from './service.js';
 import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
-import { isAcceptedSkaffold, skaffoldSupport, SUPPORTED_SKAFFOLD, DEFAULT_SKAFFOLD, PREVIEW_SKAFFOLD } from './config.js';
+import { isAcceptedSkaffold, skaffoldSupport, SUPPORTED_SKAFFOLD, DEFAULT_SKAFFOLD, PREVIEW_SKAFFOLD, checkToolVersions, frozenToolVersions, toolConditions, LATEST } from './tool-versions.js';
 import type { ExecutorPolicy } from '../../policy/executors.js';
 import type { SourcePolicy } from '../../policy/sources.js';
 
@@ -51,6 +51,7 @@ export function releaseStrategy(store: Store, policies: ReleasePolicies): KindSt
       if (!isAcceptedSkaffold(version)) {
         throw errors.invalidArgument(`Skaffold version "${version}" is not supported; supported versions: ${[...SUPPORTED_SKAFFOLD.map(v => v.version), PREVIEW_SKAFFOLD].join(', ')}.`, 'release.skaffold_version');
       }
+      checkToolVersions(r.toolVersions, r.skaffoldVersion);
       const failure = (r.annotations as Obj | undefined)?.[RENDER_FAILURE_ANNOTATION];
       if (failure !== undefined) parseRenderFailure(String(failure));
       const outcomes = (r.annotations as Obj | undefined)?.[OUTCOMES_ANNOTATION];
@@ -88,7 +89,10 @@ export function releaseStrategy(store: Store, policies: ReleasePolicies): KindSt
         if (!found) throw errors.failedPrecondition(`Cannot create release: custom target type '${ctt}' does not exist.`, ctt);
         ctts.set(ctt, found);
       }
-      r.skaffoldVersion ??= DEFAULT_SKAFFOLD;
+      // Every tool's version is frozen at creation; skaffoldVersion names the Skaffold the render runs.
+      const tools = frozenToolVersions(r.toolVersions, r.skaffoldVersion as string | undefined);
+      r.toolVersions = tools;
+      r.skaffoldVersion ??= tools.skaffold === LATEST ? DEFAULT_SKAFFOLD : tools.skaffold;
       r.deliveryPipelineSnapshot = pipeline;
       r.targetSnapshots = [...targets.values()];
       if (ctts.size) r.customTargetTypeSnapshots = [...ctts.values()];
@@ -99,6 +103,7 @@ export function releaseStrategy(store: Store, policies: ReleasePolicies): KindSt
       r.condition = {
         releaseReadyCondition: {},
         skaffoldSupportedCondition: skaffoldSupport(String(r.skaffoldVersion)),
+        ...toolConditions(tools, String(r.createTime)),
       };
     },
     // Recorded once the release is (not on validateOnly): Cloud Build's builds.get answers for each target's render.

@@ -367,14 +367,28 @@ function renderMetadata(manifests: string, target: Resource, canary = false): Ob
   if (run?.location) {
     const service = docs.find(d => d.kind === 'Service' && String(d.apiVersion ?? '').startsWith('serving.knative.dev') && name(d));
     const job = docs.find(d => d.kind === 'Job' && String(d.apiVersion ?? '').startsWith('run.googleapis.com') && name(d));
-    if (service) return { cloudRun: { service: `${String(run.location)}/services/${name(service)}` } };
+    if (service) {
+      // revision: only when the manifest names one (spec.template.metadata.name); Cloud Run names it otherwise.
+      const revision = String(((((service.spec ?? {}) as Obj).template as Obj | undefined)?.metadata as Obj | undefined)?.name ?? '');
+      const svc = `${String(run.location)}/services/${name(service)}`;
+      return { cloudRun: { service: svc, ...(revision ? { revision: `${svc}/revisions/${revision}` } : {}) } };
+    }
     if (job) return { cloudRun: { job: `${String(run.location)}/jobs/${name(job)}` } };
     return undefined;
   }
-  if (target.gke) {
-    const dep = docs.find(d => d.kind === 'Deployment' && name(d));
-    // canaryDeployment: "only set if a canary deployment strategy was configured" (GkeRenderMetadata).
-    if (dep) return { gke: { deployment: name(dep), ...(canary ? { canaryDeployment: `${name(dep)}-canary` } : {}), kubernetesNamespace: String(((dep.metadata ?? {}) as Obj).namespace ?? 'default') } };
+  if (target.gke || target.anthosCluster) {
+    const deployments = docs.filter(d => d.kind === 'Deployment' && name(d));
+    const namespaces = new Set(docs.filter(d => name(d)).map(d => String(((d.metadata ?? {}) as Obj).namespace ?? 'default')));
+    // KubernetesRenderMetadata (GKE and GKE Enterprise targets; gcloud's older messages call it gke/anthos):
+    // deployment "only set if a single Deployment was provided", kubernetesNamespace "only set if applying
+    // resources to a single namespace", canaryDeployment "only set if a canary deployment strategy was configured".
+    const dep = deployments.length === 1 ? name(deployments[0]) : undefined;
+    const meta = {
+      ...(dep && canary ? { canaryDeployment: `${dep}-canary` } : {}),
+      ...(dep ? { deployment: dep } : {}),
+      ...(namespaces.size === 1 ? { kubernetesNamespace: [...namespaces][0] } : {}),
+    };
+    if (Object.keys(meta).length) return { kubernetes: meta };
   }
   return undefined;
 }
