@@ -257,6 +257,19 @@ const CORPUS: Entry[] = [
   { name: 'deployPolicies.list', make: () => req('GET', `/v1/${LOC}/deployPolicies`, { pageSize: '5' }) },
   { name: 'automations.create', make: (_r, id) => req('POST', `/v1/${DP}/automations`, { automationId: id }, { serviceAccount: 'sa@p.iam.gserviceaccount.com' }) },
   { name: 'run.v2.services.list', make: () => req('GET', `/v2/${LOC}/services`) },
+  // Secret Manager, IAM on secrets and jobs, Cloud Build's read of the builds Gantry names, tool versions.
+  { name: 'secrets.create', make: (r, id) => req('POST', '/v1/projects/p/secrets', { secretId: `s${id}`.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 60) }, { replication: r.chance(0.7) ? { automatic: {} } : { userManaged: { replicas: [{ location: 'us-central1' }] } }, labels: { a: 'b' } }) },
+  { name: 'secrets.get', make: () => req('GET', '/v1/projects/p/secrets/s1') },
+  { name: 'secrets.addVersion', make: r => req('POST', '/v1/projects/p/secrets/s1:addVersion', {}, { payload: { data: Buffer.from(r.bytes(r.range(0, 32))).toString('base64') } }) },
+  { name: 'secrets.access', make: r => req('GET', `/v1/projects/p/secrets/s1/versions/${r.pick(['latest', '1', '0', '-1', '99'])}:access`) },
+  { name: 'secrets.getIamPolicy', make: r => req('GET', '/v1/projects/p/secrets/s1:getIamPolicy', { 'options.requestedPolicyVersion': r.pick(['1', '3', '0', '4']) }) },
+  { name: 'secrets.setIamPolicy', make: r => req('POST', '/v1/projects/p/secrets/s1:setIamPolicy', {}, { policy: { bindings: [{ role: 'roles/secretmanager.secretAccessor', members: [r.pick(['user:a@example.com', 'serviceAccount:x@p.iam.gserviceaccount.com', 'allUsers'])] }], ...(r.chance(0.3) ? { etag: 'BwX=' } : {}) }, ...(r.chance(0.3) ? { updateMask: 'bindings,etag' } : {}) }) },
+  { name: 'secrets.testIamPermissions', make: () => req('POST', '/v1/projects/p/secrets/s1:testIamPermissions', {}, { permissions: ['secretmanager.versions.access', 'secretmanager.secrets.get'] }) },
+  { name: 'run.jobs.getIamPolicy', make: r => req('GET', r.pick([`/v1/${RUN_LOC}/jobs/rj1:getIamPolicy`, `/v2/${RUN_LOC}/jobs/rj1:getIamPolicy`])) },
+  { name: 'run.jobs.setIamPolicy', make: r => req('POST', r.pick([`/v1/${RUN_LOC}/jobs/rj1:setIamPolicy`, `/v2/${RUN_LOC}/jobs/rj1:setIamPolicy`]), {}, { policy: { bindings: [{ role: 'roles/run.invoker', members: ['user:a@example.com'] }] } }) },
+  { name: 'cloudbuild.builds.list', make: r => req('GET', r.pick(['/v1/projects/p/locations/us-central1/builds', '/v1/projects/p/builds']), { pageSize: String(r.range(1, 5)) }) },
+  { name: 'cloudbuild.builds.get', make: r => req('GET', r.pick(['/v1/projects/p/locations/us-central1/builds/00000000-0000-4000-8000-000000000000', '/v1/projects/p/builds/nope'])) },
+  { name: 'releases.createWithTools', make: (r, id) => req('POST', `/v1/${DP}/releases`, { releaseId: `t${id}` }, { toolVersions: { kubectl: r.pick(['1.33', 'latest', '1.2.3', 'x']), skaffold: r.pick(['2.16', 'latest', '']) } }) },
 ];
 
 function runJob(name: string, secret: boolean): unknown {
@@ -1033,6 +1046,7 @@ async function seed(): Promise<Seeds> {
     uploadIds.push(new URL(init.headers.get('location') ?? 'http://x/?upload_id=none').searchParams.get('upload_id') ?? 'none');
   }
   await json('POST', `${RUN_NS}/jobs`, runJob('rj1', false));
+  await json('POST', '/v1/projects/p/secrets?secretId=s1', { replication: { automatic: {} } });
   await until('run job ready', async () => ((await json('GET', `${RUN_NS}/jobs/rj1`)).status as { conditions?: { status: string }[] }).conditions?.[0]?.status === 'True' ? true : undefined);
   const runExecution = String(((await json('POST', `${RUN_NS}/jobs/rj1:run`, {})).metadata as { name: string }).name);
   await json('POST', `/v1/${LOC}/connections?connectionId=c`, { githubConfig: {} });
