@@ -19,7 +19,8 @@ export function sameEtag(given: unknown, current: unknown): boolean {
 /** What the policy methods need of an API: its store and schema, and how a request's name finds the resource. */
 export interface IamTarget {
   store: Store;
-  schema: ApiSchema;
+  /** The API's schema, when it has the IAM messages; without one (Resource Manager) a body need only be an object. */
+  schema?: ApiSchema;
   /** The stored name of the resource `name` addresses; throws NOT_FOUND (or the API's own error) when there is none. */
   resolve(name: string): string;
   /** The schema's names of google.iam.v1's messages, when it prefixes them (Cloud Run v2's `GoogleIamV1…`). */
@@ -50,29 +51,49 @@ export function policyMethods(t: IamTarget) {
     const { gantryOf, ...policy } = stored ? JSON.parse(stored) as Record<string, unknown> : { gantryOf: undefined };
     return stored && (gantryOf === undefined || gantryOf === incarnation(name)) ? policy : { version: 1, etag: 'ACAB' };
   };
+  const decode = (message: string, body: unknown): Record<string, unknown> => {
+    return t.schema ? t.schema.decode(`${t.prefix ?? ''}${message}`, body ?? {}) : objectBody(body);
+  };
+  const answer = (body: Record<string, unknown>) => (t.schema ? { body, message: `${t.prefix ?? ''}Policy`, schema: t.schema } : { body });
   return {
-    get: { query: ['options.requestedPolicyVersion'], handler: req => ({ body: policyOf(t.resolve(req.params.resource)), message: `${t.prefix ?? ''}Policy`, schema: t.schema }) } satisfies MethodSpec,
+    get: {
+      query: ['options.requestedPolicyVersion'],
+      handler: req => {
+        const name = t.resolve(req.params.resource);
+        // Resource Manager's form is a POST whose body holds `options`; it must at least be an object.
+        if (req.method === 'POST') objectBody(req.body);
+        return answer(policyOf(name));
+      },
+    } satisfies MethodSpec,
     set: {
       handler: req => {
         const name = t.resolve(req.params.resource);
-        const body = t.schema.decode(`${t.prefix ?? ''}SetIamPolicyRequest`, req.body ?? {});
-        const policy = (body.policy ?? {}) as Record<string, unknown>;
+        const policy = decode('SetIamPolicyRequest', req.body).policy as Record<string, unknown> | undefined;
+        // `policy` is REQUIRED in google.iam.v1.SetIamPolicyRequest.
+        if (!policy || typeof policy !== 'object' || Array.isArray(policy)) throw errors.invalidArgument('policy is required', 'policy');
         const current = policyOf(name);
-        if (policy.etag !== undefined && !sameEtag(policy.etag, current.etag)) throw errors.aborted('The policy etag does not match the current policy; read it again and retry.', 'ETAG_MISMATCH');
+        // IAM's own words for a stale read-modify-write.
+        if (policy.etag !== undefined && !sameEtag(policy.etag, current.etag)) throw errors.aborted('There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.', 'ETAG_MISMATCH');
         const stored = { version: policy.version ?? 1, ...policy, etag: Buffer.from(hex(12), 'hex').toString('base64') };
         t.store.tx(w => w.setMeta('iam:' + name, JSON.stringify({ ...stored, gantryOf: incarnation(name) })));
-        return { body: stored, message: `${t.prefix ?? ''}Policy`, schema: t.schema };
+        return answer(stored);
       },
     } satisfies MethodSpec,
     test: {
       handler: req => {
         t.resolve(req.params.resource);
-        const body = t.schema.decode(`${t.prefix ?? ''}TestIamPermissionsRequest`, req.body ?? {});
+        const body = decode('TestIamPermissionsRequest', req.body);
         const permissions = (body.permissions as string[] | undefined) ?? [];
         return { body: permissions.length ? { permissions } : {} };
       },
     } satisfies MethodSpec,
   };
+}
+
+function objectBody(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw errors.invalidArgument('Invalid JSON payload received. The request body must be a JSON object.', '');
+  return body as Record<string, unknown>;
 }
 
 /** The kind a resource name is of, from its collection: `…/deliveryPipelines/p` → `DeliveryPipeline`. */

@@ -2,7 +2,7 @@
 // as a project where everything is allowed: Service Usage (every service ENABLED), Resource Manager v1 projects (the
 // made-up project number, a stored project IAM policy), IAM service accounts, and Firebase Management web apps.
 // firebase-tools calls all of them before it deploys to App Hosting.
-import { sameEtag } from '../../google/iam.js';
+import { policyMethods } from '../../google/iam.js';
 import type { App } from '../../server/app.js';
 import type { MethodSpec } from '../../server/api.js';
 import type { BaseContext } from '../../google/context.js';
@@ -38,29 +38,18 @@ export function registerPlatform(app: App, base: BaseContext): void {
     handler: req => ({ body: { name: `operations/noop.DONE_OPERATION`, done: true, response: { '@type': 'type.googleapis.com/google.api.serviceusage.v1.EnableServiceResponse', service: service(req.params.project, req.params.service) } } }),
   });
 
-  // Resource Manager v1: the project with Gantry's stable made-up number; its IAM policy stored as given.
-  const policyKey = (p: string) => `iam:projects/${id(p)}`;
-  const policyOf = (p: string): Obj => JSON.parse(store.getMeta(policyKey(p)) ?? '{"version":1,"etag":"BwYAAAAAAAA="}') as Obj;
+  // Resource Manager v1: the project with Gantry's stable made-up number; its IAM policy kept by the shared IAM methods.
   r('GET', '/v1/projects/{project}', {
     handler: req => {
       const p = id(req.params.project);
       return { body: { projectNumber: projects.number(p), projectId: p, lifecycleState: 'ACTIVE', name: p, createTime: '2020-01-01T00:00:00.000Z', parent: { type: 'organization', id: '0' } } };
     },
   });
-  r('POST', '/v1/projects/{project}:getIamPolicy', { handler: req => { body(req); return { body: policyOf(req.params.project) }; } });
-  r('POST', '/v1/projects/{project}:setIamPolicy', {
-    handler: req => {
-      const policy = body(req).policy as Obj | undefined;
-      if (!policy || typeof policy !== 'object') throw errors.invalidArgument('policy is required', 'policy');
-      const current = policyOf(req.params.project);
-      if (policy.etag !== undefined && !sameEtag(policy.etag, current.etag)) throw new ApiError('ABORTED', 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
-      const stored = { version: policy.version ?? 1, bindings: policy.bindings ?? [], etag: Buffer.from(hex(16), 'hex').toString('base64') };
-      store.tx(w => w.setMeta(policyKey(req.params.project), JSON.stringify(stored)));
-      return { body: stored };
-    },
-  });
+  const iam = policyMethods({ store, resolve: name => `projects/${id(name.slice('projects/'.length))}` });
+  r('POST', '/v1/{resource=projects/*}:getIamPolicy', iam.get);
+  r('POST', '/v1/{resource=projects/*}:setIamPolicy', iam.set);
+  r('POST', '/v1/{resource=projects/*}:testIamPermissions', iam.test);
   const testPermissions: MethodSpec = { handler: req => { const perms = body(req).permissions; return { body: Array.isArray(perms) && perms.length ? { permissions: perms } : {} }; } };
-  r('POST', '/v1/projects/{project}:testIamPermissions', testPermissions);
 
   // IAM service accounts: created ones are kept; each project's default App Hosting account is created on request.
   const saName = (p: string, email: string) => `projects/${id(p)}/serviceAccounts/${email}`;
