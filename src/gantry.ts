@@ -49,6 +49,7 @@ import { GitPolicy, type GitMirror } from './policy/git.js';
 import type { Executor } from './executors/executor.js';
 import { JobExecutions } from './apis/clouddeploy/job-execution.js';
 import { ProcessExecutor } from './executors/process.js';
+import { ImageDirs, type ImageDir } from './executors/image-dirs.js';
 import { GitRepos } from './sources/git.js';
 import { registerDeveloperConnect } from './apis/developerconnect/index.js';
 import { registerCloudBuild } from './apis/cloudbuild/index.js';
@@ -77,6 +78,8 @@ export interface GantryOptions {
   allowGitRemotes: boolean;
   /** Network repository URLs read from local repositories instead (`--git-mirror URL=PATH`). */
   gitMirrors?: GitMirror[];
+  /** Images the process executor finds as local directories (`--image-dir IMAGE=DIR`). */
+  imageDirs?: ImageDir[];
   /** Host names, besides loopback names, that requests may address (`*.example.test` for subdomains). */
   allowHosts: string[];
   /** Browser origins allowed to call Gantry. */
@@ -200,7 +203,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   // What proves a process or container is this Gantry's own is kept in the data directory (never in the store,
   // which a snapshot fills), so a handle from anywhere else is never acted on.
   const owned = join(work, 'executors');
-  if (executorPolicy.enabled.has('process')) executors.process = new ProcessExecutor(join(owned, 'processes'));
+  if (executorPolicy.enabled.has('process')) executors.process = new ProcessExecutor(join(owned, 'processes'), new ImageDirs(opts.imageDirs));
   if (executorPolicy.enabled.has('container')) {
     // Loaded only when enabled: the Docker client is a tenth of a second of start-up otherwise spent for nothing.
     const { ContainerExecutor } = await import('./executors/container.js');

@@ -13,6 +13,7 @@ import { runUnderGantry, splitExecArgs } from './cli/exec.js';
 import { startBanner } from './cli/banner.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { checkOutside, parseGitMirrors } from './policy/git.js';
+import { checkImageDirs, parseImageDirs } from './executors/image-dirs.js';
 import { VERSION } from './version.js';
 
 const USAGE = `Usage: gantry [options]                                 serve (on the embedded defaults without options)
@@ -53,6 +54,9 @@ ${USAGE}
                        (GANTRY_GIT_DIRS; default: the --source-dirs)
   --git-mirror URL=PATH links to the git repository at URL (e.g. https://github.com/acme/app.git) read the local
                        repository at PATH instead, offline; repeatable or comma-separated (GANTRY_GIT_MIRRORS)
+  --image-dir IMAGE=DIR the process executor runs tasks of IMAGE (any tag, unless one is given) in the local
+                       directory DIR, and one without a command runs DIR's Procfile web process (else npm start), as
+                       a buildpack-built image would; repeatable or comma-separated (GANTRY_IMAGE_DIRS)
   --allow-git-remotes  let links name network remotes (https, ssh, git): git then connects out with your HOME, git
                        configuration and credentials (GANTRY_ALLOW_GIT_REMOTES=1; default off: local repositories only)
   --allow-hosts L      host names besides loopback that requests may address; *.example.test for subdomains
@@ -118,7 +122,7 @@ function parseOptions() {
     host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' }, 'auth-token': { type: 'string' },
     'log-level': { type: 'string' }, clock: { type: 'string' }, 'render-duration': { type: 'string' }, 'job-duration': { type: 'string' }, 'task-duration': { type: 'string' }, 'build-duration': { type: 'string' }, 'node-image': { type: 'string' }, 'startup-timeout': { type: 'string' }, 'run-region': { type: 'string' }, 'container-network': { type: 'string' },
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'git-dirs': { type: 'string' }, 'git-mirror': { type: 'string', multiple: true }, 'allow-git-remotes': { type: 'boolean' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
+    'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'git-dirs': { type: 'string' }, 'git-mirror': { type: 'string', multiple: true }, 'image-dir': { type: 'string', multiple: true }, 'allow-git-remotes': { type: 'boolean' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
     'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' }, version: { type: 'boolean' }, ephemeral: { type: 'boolean' }, import: { type: 'string' }, 'export-on-exit': { type: 'string' },
   });
 }
@@ -164,6 +168,8 @@ try {
   // Gantry's data directory is never a repository (checked again, symlinks resolved, when the server starts).
   if (opts.dataDir !== ':memory:') for (const m of opts.gitMirrors) checkOutside(m.path, opts.dataDir!);
 } catch (e) { fail(`${values['git-mirror'] ? '--git-mirror' : 'GANTRY_GIT_MIRRORS'}: ${(e as Error).message}`); }
+const imageDirs = values['image-dir'] ?? (env.GANTRY_IMAGE_DIRS !== undefined ? [env.GANTRY_IMAGE_DIRS] : []);
+try { opts.imageDirs = parseImageDirs(imageDirs); checkImageDirs(opts.imageDirs); } catch (e) { fail(`${values['image-dir'] ? '--image-dir' : 'GANTRY_IMAGE_DIRS'}: ${(e as Error).message}`); }
 opts.allowGitRemotes = values['allow-git-remotes'] ?? ['1', 'true'].includes((env.GANTRY_ALLOW_GIT_REMOTES ?? '').toLowerCase());
 opts.allowHosts = list(values['allow-hosts'], 'GANTRY_ALLOW_HOSTS');
 const locations = list(values.locations, 'GANTRY_LOCATIONS');

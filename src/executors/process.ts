@@ -1,26 +1,40 @@
-// Runs a task's command and args as a local process (the image is ignored): the cheapest way to run
-// real hooks, verifies, deploy actions and Cloud Run tasks on the host.
+// Runs a task's command and args as a local process (the image is ignored, unless the operator mapped it to a
+// directory: src/executors/image-dirs.ts): the cheapest way to run real hooks, verifies, deploy actions and Cloud Run
+// tasks on the host.
 import { spawn } from 'node:child_process';
 import type { Executor, LogFn, RunningTask, TaskResult, TaskSpec } from './executor.js';
+import { ImageDirs } from './image-dirs.js';
 import { ProcessRecords } from './ownership.js';
 
 /** How an operator gives a task the container executor instead. */
 const CONTAINER_WAY = 'gantry --executor container, or the annotation gantry.dev/executor: container on the job, target or pipeline with --allow-executors container';
+/** How an operator lets the process executor stand a local directory in for an image. */
+const IMAGE_DIR_WAY = 'gantry --image-dir IMAGE=DIR, DIR holding the image\'s source with a Procfile or package.json';
 
 export class ProcessExecutor implements Executor {
   readonly name = 'process' as const;
   private records: ProcessRecords;
 
-  /** `recordsDir`: where the processes it starts are recorded (pid, start time, owner), so `reap` acts only on those. */
-  constructor(recordsDir: string) { this.records = new ProcessRecords(recordsDir); }
+  /**
+   * `recordsDir`: where the processes it starts are recorded (pid, start time, owner), so `reap` acts only on those.
+   * `images`: the images the operator mapped to local directories (`--image-dir`).
+   */
+  constructor(recordsDir: string, private images = new ImageDirs()) { this.records = new ProcessRecords(recordsDir); }
 
   start(spec: TaskSpec, log: LogFn): RunningTask {
-    const argv = [...spec.command, ...spec.args];
     let settle!: (r: TaskResult) => void;
     const done = new Promise<TaskResult>(r => { settle = r; });
-    if (!argv.length) {
-      settle({ kind: 'failedToStart', message: `the task has no command, so it runs its image's entrypoint, which the process executor cannot (it runs a command on this machine and ignores the image): give the container a command, or run it with the container executor (${CONTAINER_WAY})` });
-      return { done, cancel: () => {} };
+    // A mapped image's directory is its files: the task works there (as in the image's working directory), and a
+    // task without a command runs the entrypoint the directory names.
+    const imageDir = this.images.dirOf(spec.image);
+    let argv = [...spec.command, ...spec.args];
+    if (!spec.command.length) {
+      const entry = imageDir === undefined ? undefined : this.images.entrypoint(imageDir, spec.args);
+      if (typeof entry === 'string' || (entry === undefined && !argv.length)) {
+        settle({ kind: 'failedToStart', message: `the task has no command, so it runs its image's entrypoint, which the process executor cannot ${entry ? `(${entry})` : `(it runs a command on this machine and ignores the image ${spec.image ? `"${spec.image}" ` : ''}unless the operator maps it to a directory: ${IMAGE_DIR_WAY})`}: give the container a command, or run it with the container executor (${CONTAINER_WAY})` });
+        return { done, cancel: () => {} };
+      }
+      if (entry) argv = entry;
     }
     if (spec.mounts?.length) {
       // A host process sees the host's file system: a volume cannot appear at the container path it names.
@@ -29,7 +43,7 @@ export class ProcessExecutor implements Executor {
     }
     // PATH comes from the host so commands resolve; everything else is the task's own environment.
     const child = spawn(argv[0], argv.slice(1), {
-      cwd: spec.workingDir ?? spec.workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...spec.env },
+      cwd: spec.workingDir ?? imageDir ?? spec.workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     let outcome: TaskResult | undefined;

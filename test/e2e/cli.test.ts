@@ -53,6 +53,9 @@ test('a bad command line gets one line saying what is wrong and a pointer to --h
     [['--ephemeral', '--data-dir', '/tmp/x'], 'gantry: --ephemeral keeps no data directory: give one or the other'],
     [['--git-mirror', 'https://github.com/a/b.git'], 'gantry: --git-mirror: "https://github.com/a/b.git" is not URL=PATH (e.g. https://github.com/acme/app.git=/home/me/app)'],
     [['--git-mirror', 'https://github.com/a/b.git=app'], 'gantry: --git-mirror: "app" is not an absolute path'],
+    [['--image-dir', 'gcr.io/p/job'], 'gantry: --image-dir: "gcr.io/p/job" is not IMAGE=DIR (e.g. gcr.io/my-project/logger-job=/home/me/logger-job)'],
+    [['--image-dir', 'gcr.io/p/job=job'], 'gantry: --image-dir: "job" is not an absolute path'],
+    [['--image-dir', 'gcr.io/p/job=/no/such/gantry-dir'], 'gantry: --image-dir: /no/such/gantry-dir (for gcr.io/p/job) is not a directory'],
     [['--data-dir', '/tmp/gantry-cli-mirror-data', '--git-mirror', 'https://github.com/a/b.git=/tmp/gantry-cli-mirror-data/repo'], 'gantry: --git-mirror: "/tmp/gantry-cli-mirror-data/repo" is inside Gantry\'s data directory, which is never a repository'],
   ] as const) cases.push(gantry([...args]).then(r => {
     assert.equal(r.code, 2, args.join(' '));
