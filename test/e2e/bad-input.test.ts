@@ -119,3 +119,14 @@ test('access tokens: required when configured', async () => {
     await secured.close();
   }
 });
+
+test('Service Usage batchEnable: 1 to 20 service ids, else INVALID_ARGUMENT', async () => {
+  const path = '/v1/projects/my-proj/services:batchEnable';
+  const ok = await call('POST', path, JSON.stringify({ serviceIds: ['clouddeploy.googleapis.com', 'container.googleapis.com'] }));
+  assert.equal(ok.status, 200);
+  await expectError('POST', path, '{}', 400, 'INVALID_ARGUMENT', /serviceIds/, 'service_ids');
+  await expectError('POST', path, JSON.stringify({ serviceIds: [7] }), 400, 'INVALID_ARGUMENT', /serviceIds/);
+  await expectError('POST', path, JSON.stringify({ serviceIds: ['../x'] }), 400, 'INVALID_ARGUMENT', /serviceIds/);
+  await expectError('POST', path, JSON.stringify({ serviceIds: Array.from({ length: 21 }, (_, i) => `s${i}.googleapis.com`) }), 400, 'INVALID_ARGUMENT', /At most 20/);
+  await expectError('POST', '/v1/projects/BAD!/services:batchEnable', JSON.stringify({ serviceIds: ['a.googleapis.com'] }), 400, 'INVALID_ARGUMENT');
+});

@@ -37,6 +37,18 @@ export function registerPlatform(app: App, base: BaseContext): void {
   r('POST', '/v1/projects/{project}/services/{service}:enable', {
     handler: req => ({ body: { name: `operations/noop.DONE_OPERATION`, done: true, response: { '@type': 'type.googleapis.com/google.api.serviceusage.v1.EnableServiceResponse', service: service(req.params.project, req.params.service) } } }),
   });
+  // `gcloud services enable A B` (more than one service) batch-enables: at most 20 ids, as Service Usage allows.
+  r('POST', '/v1/projects/{project}/services:batchEnable', {
+    handler: req => {
+      const ids = body(req).serviceIds;
+      if (!Array.isArray(ids) || ids.length === 0 || ids.some(s => typeof s !== 'string' || !/^[a-z0-9.-]{1,253}$/.test(s))) {
+        throw errors.invalidArgument('serviceIds must list the services to enable, e.g. "clouddeploy.googleapis.com".', 'service_ids');
+      }
+      if (ids.length > 20) throw errors.invalidArgument(`At most 20 services can be enabled in one request; got ${ids.length}.`, 'service_ids');
+      const services = (ids as string[]).map(s => service(req.params.project, s));
+      return { body: { name: `operations/noop.DONE_OPERATION`, done: true, response: { '@type': 'type.googleapis.com/google.api.serviceusage.v1.BatchEnableServicesResponse', services } } };
+    },
+  });
 
   // Resource Manager v1: the project with Gantry's stable made-up number; its IAM policy kept by the shared IAM methods.
   r('GET', '/v1/projects/{project}', {
