@@ -1,7 +1,7 @@
 // App Hosting test fixtures: a small Node web app in a local git repository (made here, no network), commits to it,
 // and the official clients pointed at a Gantry.
 import { execFileSync } from 'node:child_process';
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { google, type developerconnect_v1, type firebaseapphosting_v1, type firebaseapphosting_v1beta } from 'googleapis';
 import { tempDir, writeTree } from './server.js';
 
@@ -42,13 +42,13 @@ export function commit(dir: string, files: Record<string, string>, message: stri
 }
 
 /** GET `path` from Gantry with the Host header of a backend's uri (how a browser reaches the app through Gantry). */
-export function getApp(gantryUrl: string, host: string, path = '/'): Promise<{ status: number; body: string }> {
+export function getApp(gantryUrl: string, host: string, path = '/'): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   const u = new URL(gantryUrl);
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, path, headers: { host } }, res => {
       let body = '';
       res.on('data', d => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', reject);
     req.end();

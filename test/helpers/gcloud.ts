@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tempDir } from './server.js';
+import { clientEnvironment } from '../../src/cli/env.js';
 
 const run = promisify(execFile);
 
@@ -67,5 +68,35 @@ export async function gcloudFor(url: string, project = 'my-proj', opts: { run?: 
       ['run/region', 'us-central1'], ['core/disable_color', 'true'],
     ]) await g(['config', 'set', k, v]);
   }
+  return g;
+}
+
+/**
+ * gcloud with exactly what `eval "$(gantry env)"` gives it (`clientEnvironment`), plus a private config dir: for
+ * tests of Google's docs, whose commands must work with nothing added by hand.
+ */
+export function gcloudWithGantryEnv(url: string, project: string, region = 'us-central1'): Gcloud {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH, HOME: tempDir('gcloud-home-'), CLOUDSDK_CONFIG: tempDir('gcloud-'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+    ...Object.fromEntries(clientEnvironment({ url, project, region })),
+  };
+  const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+  const g = (async (args: string[]) => {
+    try {
+      const r = await run('gcloud', args, { env, timeout: 120_000, maxBuffer: 16 << 20 });
+      return { stdout: plain(r.stdout), stderr: plain(r.stderr) };
+    } catch (e) {
+      const err = e as { stdout?: string; stderr?: string };
+      if (err.stderr !== undefined) err.stderr = plain(err.stderr);
+      if (err.stdout !== undefined) err.stdout = plain(err.stdout);
+      throw e;
+    }
+  }) as Gcloud;
+  g.env = env;
+  g.json = async <T>(args: string[]) => JSON.parse((await g([...args, '--format=json'])).stdout) as T;
+  g.fails = async (args: string[]) => {
+    try { await g(args); } catch (e) { return (e as { stderr: string }).stderr; }
+    throw new Error(`gcloud ${args.join(' ')} succeeded; expected a failure`);
+  };
   return g;
 }

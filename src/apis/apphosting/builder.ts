@@ -14,6 +14,7 @@ import type { SecretAccessor } from '../secretmanager/index.js';
 import type { RepositoryLinks } from '../developerconnect/index.js';
 import { readAppHostingConfig, type AppEnvVar, type AppHostingConfig } from './apphosting-yaml.js';
 import { RuleError } from './validate.js';
+import { bundleNextOutput, isNextApp, NEXT_BUILD_ENV, NEXT_RUN_ENV } from './nextjs.js';
 
 type Obj = Record<string, unknown>;
 
@@ -168,6 +169,8 @@ export class Builder {
     const runtimeEnv = this.resolveEnv(env, 'RUNTIME', b.project);
     const pkg = readPackageJson(app, realSrc);
     const pm = packageManager(app);
+    // App Hosting builds a Next.js app with its adapter unless apphosting.yaml gives the commands itself.
+    const next = !locallyBuilt && !config.scripts.buildCommand && !config.scripts.runCommand && isNextApp(pkg);
     let n = 1;
     if (!locallyBuilt) {
       if (!executor) throw new BuildFailure('No executor runs build steps.', 'CLOUD_BUILD');
@@ -182,7 +185,7 @@ export class Builder {
         log(i, step.name, 'stdout', `$ ${step.command.join(' ')}`);
         const spec: TaskSpec = {
           image: this.deps.nodeImage, command: step.command, args: [], workspace: app, timeoutMs: STEP_TIMEOUT_MS, owner: b.name,
-          env: { ...buildEnv, CI: 'true', NODE_ENV: step.name === 'install' ? 'development' : 'production', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', npm_config_loglevel: 'warn' },
+          env: { ...buildEnv, ...(next ? NEXT_BUILD_ENV : {}), CI: 'true', NODE_ENV: step.name === 'install' ? 'development' : 'production', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', npm_config_loglevel: 'warn' },
         };
         const what = `App Hosting: ${buildLabel(b.name)} step #${i} "${step.name}"`;
         this.deps.decisions?.say(`${what} started on the ${executor.name} executor: ${step.command.join(' ')}`);
@@ -194,17 +197,20 @@ export class Builder {
         if (!(r.kind === 'exited' && r.code === 0)) throw new BuildFailure(`Step #${i} - "${step.name}" (${step.command.join(' ')}) failed: ${describe(r)}.`, 'CLOUD_BUILD');
       }
     }
-    const command = startCommand(app, pkg, pm, config, locallyBuilt);
+    // A Next.js app serves its standalone server, which is all the output keeps.
+    const output = next ? bundleNextOutput(app, realSrc) : app;
+    if (next) log(n, 'push', 'stdout', 'Next.js: serving .next/standalone (node server.js), with .next/static and public copied in');
+    const command = next ? ['node', 'server.js'] : startCommand(app, pkg, pm, config, locallyBuilt);
     if (!command) throw new BuildFailure('The app has no start command: give scripts.runCommand in apphosting.yaml, a "start" script or "main" in package.json, or a server.js.', 'CLOUD_BUILD');
-    const digest = digestOf(app);
+    const digest = digestOf(output);
     const artifact = join(this.deps.workRoot, 'artifacts', digest);
     if (!existsSync(artifact)) {
       mkdirSync(join(this.deps.workRoot, 'artifacts'), { recursive: true });
-      renameSync(app, artifact);
+      renameSync(output, artifact);
     }
     log(n, 'push', 'stdout', `Stored the built app as sha256:${digest}`);
     const effectiveEnv = env.map(e => ({ variable: e.variable, ...(e.value !== undefined ? { value: e.value } : { secret: e.secret }), availability: e.availability, ...(e.originFileName ? { originFileName: e.originFileName } : {}) }));
-    return { artifact, digest, run: { command, env: { ...runtimeEnv, NODE_ENV: 'production' } }, config, effectiveEnv };
+    return { artifact, digest, run: { command, env: { ...runtimeEnv, NODE_ENV: 'production', ...(next ? NEXT_RUN_ENV : {}) } }, config, effectiveEnv };
   }
 
   private resolveEnv(env: AppEnvVar[], when: 'BUILD' | 'RUNTIME', project: string): Record<string, string> {

@@ -6,6 +6,7 @@ import type { Executor, RunningTask, TaskResult, TaskSpec } from '../../executor
 import { pickRule, type Rule, type RuleGrammar } from '../../engine/outcomes.js';
 import { ApiError } from '../../google/errors.js';
 import type { SecretAccessor } from '../secretmanager/index.js';
+import { resolveSecret } from './secret-aliases.js';
 import type { LogEntryInput, LogWriter } from '../logging/index.js';
 import type { Logger } from '../../server/log.js';
 import type { Obj } from './meta.js';
@@ -40,6 +41,8 @@ export interface AttemptContext {
   taskCount: number;
   attempt: number;
   timeoutMs: number;
+  /** gcloud's aliases of secrets named by their long form (the execution's `run.googleapis.com/secrets`). */
+  secretAliases?: Map<string, string>;
 }
 
 export interface AttemptDeps {
@@ -181,7 +184,8 @@ export class Attempts {
     };
   }
 
-  private secret(ctx: AttemptContext, secret: string, version: string): Buffer {
+  private secret(ctx: AttemptContext, ref: string, version: string): Buffer {
+    const secret = resolveSecret(ref, ctx.secretAliases);
     try {
       return this.deps.secrets.access(ctx.project, secret, version);
     } catch (e) {

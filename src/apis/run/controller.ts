@@ -19,6 +19,7 @@ import { simulate, type AttemptContext, type Attempts, type TaskRule } from './a
 import type { SecretAccessor } from '../secretmanager/index.js';
 import type { RestartReport } from '../../engine/restart-report.js';
 import type { Decisions } from '../../engine/decisions.js';
+import { resolveSecret, secretAliases } from './secret-aliases.js';
 
 export const EXECUTOR_ANNOTATION = 'gantry.dev/executor';
 
@@ -174,7 +175,9 @@ export class RunController {
     const { project } = parseKey(key);
     const task = (((((job.spec as Obj).template as Obj).spec as Obj).template as Obj).spec ?? {}) as Obj;
     const number = this.d.projects.number(project);
-    const check = (field: string, secret: string, version: string) => {
+    const aliases = secretAliases(((((job.spec as Obj).template as Obj).metadata ?? {}) as Obj).annotations);
+    const check = (field: string, ref: string, version: string) => {
+      const secret = resolveSecret(ref, aliases);
       try {
         this.d.secrets.access(project, secret, version);
         return undefined;
@@ -291,6 +294,7 @@ export class RunController {
     const spec = ex.spec as Obj;
     const taskCount = Number(spec.taskCount);
     const taskSpec = ((spec.template as Obj).spec ?? {}) as Obj;
+    const aliases = secretAliases((ex.metadata as Obj).annotations);
     const maxRetries = Number(taskSpec.maxRetries ?? 3);
     const timeoutMs = Number(taskSpec.timeoutSeconds ?? 600) * 1000;
     const parallelism = Math.min(Number(spec.parallelism ?? 0) || this.d.maxParallelism, taskCount);
@@ -312,7 +316,7 @@ export class RunController {
     }
     const context = (index: number, attempt: number): AttemptContext => ({
       project: ref.project, projectNumber: this.d.projects.number(ref.project), region: ref.region, job: jobName, execution: name,
-      taskIndex: index, taskCount, attempt, timeoutMs,
+      taskIndex: index, taskCount, attempt, timeoutMs, secretAliases: aliases,
     });
     let rules: TaskRule[][] | undefined;
     let wake = Infinity;

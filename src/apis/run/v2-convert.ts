@@ -1,5 +1,6 @@
 // The v2 view of the stored (v1-form) jobs, executions and tasks, and v2 input in v1 form (spec §A6). Names in
 // answers use the project as the request named it.
+import { resolveSecret, secretAliases } from './secret-aliases.js';
 import { errors, type FieldViolation } from '../../google/errors.js';
 import { parseDurationMs } from '../../google/time.js';
 import { etagOf } from '../../google/ids.js';
@@ -33,24 +34,29 @@ export function v2Condition(c: Condition, pendingBeforeStart = false): Obj {
   return out;
 }
 
-function v2Container(c: Obj): Obj {
+/** A v1 secret reference's name as v2 shows it (an alias resolved; anything else as it is). */
+function named(name: unknown, aliases: Map<string, string>): unknown {
+  return typeof name === 'string' ? resolveSecret(name, aliases) : name;
+}
+
+function v2Container(c: Obj, aliases: Map<string, string>): Obj {
   const out: Obj = { ...c };
   delete out.resources;
   if (c.resources) out.resources = { limits: (c.resources as Obj).limits };
   if (c.env) {
     out.env = (c.env as Obj[]).map(e => {
       const ref = ((e.valueFrom ?? {}) as Obj).secretKeyRef as Obj | undefined;
-      return ref ? { name: e.name, valueSource: { secretKeyRef: { secret: ref.name, version: ref.key } } } : { name: e.name, ...(e.value !== undefined ? { value: e.value } : {}) };
+      return ref ? { name: e.name, valueSource: { secretKeyRef: { secret: named(ref.name, aliases), version: ref.key } } } : { name: e.name, ...(e.value !== undefined ? { value: e.value } : {}) };
     });
   }
   if (c.volumeMounts) out.volumeMounts = (c.volumeMounts as Obj[]).map(m => ({ name: m.name, mountPath: m.mountPath, ...(m.subPath ? { subPath: m.subPath } : {}) }));
   return out;
 }
 
-function v2Volume(v: Obj): Obj {
+function v2Volume(v: Obj, aliases: Map<string, string>): Obj {
   if (v.secret) {
     const s = v.secret as Obj;
-    return { name: v.name, secret: { secret: s.secretName, ...(s.items ? { items: (s.items as Obj[]).map(i => ({ path: i.path, version: i.key, ...(i.mode !== undefined ? { mode: i.mode } : {}) })) } : {}), ...(s.defaultMode !== undefined ? { defaultMode: s.defaultMode } : {}) } };
+    return { name: v.name, secret: { secret: named(s.secretName, aliases), ...(s.items ? { items: (s.items as Obj[]).map(i => ({ path: i.path, version: i.key, ...(i.mode !== undefined ? { mode: i.mode } : {}) })) } : {}), ...(s.defaultMode !== undefined ? { defaultMode: s.defaultMode } : {}) } };
   }
   if (v.emptyDir) return { name: v.name, emptyDir: v.emptyDir };
   if (v.nfs) return { name: v.name, nfs: v.nfs };
@@ -58,11 +64,15 @@ function v2Volume(v: Obj): Obj {
   return { name: v.name };
 }
 
-/** A v1 TaskSpec as a v2 TaskTemplate. */
-function v2TaskTemplate(spec: Obj, executionEnvironment = 'EXECUTION_ENVIRONMENT_GEN2'): Obj {
+/**
+ * A v1 TaskSpec as a v2 TaskTemplate. `annotations` (the template's or execution's) map gcloud's secret aliases to
+ * the `projects/N/secrets/S` names v2 shows.
+ */
+function v2TaskTemplate(spec: Obj, annotations?: unknown, executionEnvironment = 'EXECUTION_ENVIRONMENT_GEN2'): Obj {
+  const aliases = secretAliases(annotations);
   return {
-    containers: ((spec.containers ?? []) as Obj[]).map(v2Container),
-    ...(spec.volumes ? { volumes: (spec.volumes as Obj[]).map(v2Volume) } : {}),
+    containers: ((spec.containers ?? []) as Obj[]).map(c => v2Container(c, aliases)),
+    ...(spec.volumes ? { volumes: (spec.volumes as Obj[]).map(v => v2Volume(v, aliases)) } : {}),
     maxRetries: spec.maxRetries ?? 3,
     timeout: `${String(spec.timeoutSeconds ?? '600')}s`,
     serviceAccount: spec.serviceAccountName,
@@ -99,7 +109,7 @@ export function v2Job(job: Obj, n: V2Names): Obj {
       ...(userOnly(tmeta.annotations) ? { annotations: userOnly(tmeta.annotations) } : {}),
       ...(exec.parallelism ? { parallelism: exec.parallelism } : {}),
       taskCount: exec.taskCount ?? 1,
-      template: v2TaskTemplate((((exec.template ?? {}) as Obj).spec ?? {}) as Obj),
+      template: v2TaskTemplate((((exec.template ?? {}) as Obj).spec ?? {}) as Obj, tmeta.annotations),
     },
     ...(status.observedGeneration !== undefined ? { observedGeneration: String(status.observedGeneration) } : {}),
     ...(ready ? { terminalCondition: v2Condition(ready) } : {}),
@@ -142,7 +152,7 @@ export function v2Execution(ex: Obj, n: V2Names): Obj {
     createTime: meta.creationTimestamp, ...(status.startTime ? { startTime: status.startTime } : {}),
     ...(status.completionTime ? { completionTime: status.completionTime } : {}), updateTime: updateTime(meta),
     launchStage: 'GA', job, ...(spec.parallelism ? { parallelism: spec.parallelism } : {}), taskCount: spec.taskCount,
-    template: v2TaskTemplate((((spec.template ?? {}) as Obj).spec ?? {}) as Obj),
+    template: v2TaskTemplate((((spec.template ?? {}) as Obj).spec ?? {}) as Obj, meta.annotations),
     reconciling: !completed || completed.status === 'Unknown',
     conditions: conditions.map(c => v2Condition(c, !started)),
     observedGeneration: '1',
