@@ -378,7 +378,9 @@ function renderMetadata(manifests: string, target: Resource, canary = false): Ob
   }
   if (target.gke || target.anthosCluster) {
     const deployments = docs.filter(d => d.kind === 'Deployment' && name(d));
-    const namespaces = new Set(docs.filter(d => name(d)).map(d => String(((d.metadata ?? {}) as Obj).namespace ?? 'default')));
+    // A resource naming no namespace goes to `default`; cluster-scoped kinds go to none, so they do not count.
+    const namespaces = new Set(docs.filter(d => name(d) && !CLUSTER_SCOPED.has(String(d.kind)))
+      .map(d => String(((d.metadata ?? {}) as Obj).namespace ?? 'default')));
     // KubernetesRenderMetadata (GKE and GKE Enterprise targets; gcloud's older messages call it gke/anthos):
     // deployment "only set if a single Deployment was provided", kubernetesNamespace "only set if applying
     // resources to a single namespace", canaryDeployment "only set if a canary deployment strategy was configured".
@@ -392,6 +394,12 @@ function renderMetadata(manifests: string, target: Resource, canary = false): Ob
   }
   return undefined;
 }
+
+/** Kubernetes kinds that live in no namespace, so they do not count against `kubernetesNamespace`. */
+const CLUSTER_SCOPED = new Set([
+  'Namespace', 'Node', 'PersistentVolume', 'StorageClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition',
+  'PriorityClass', 'IngressClass', 'RuntimeClass', 'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration',
+]);
 
 /**
  * A release without a source (created through the API with no skaffoldConfigUri) renders as simulated:
