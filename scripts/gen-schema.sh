@@ -16,13 +16,14 @@ APIS=googlecloudsdk.generated_clients.apis
   ListRolloutsResponse ListJobRunsResponse ListAutomationsResponse ListAutomationRunsResponse \
   ListDeployPoliciesResponse ListOperationsResponse \
   > schemas/clouddeploy-v1.json
-# Fields gcloud's messages predate, taken from googleapis' (newer) typings: tool versions and Kubernetes render metadata.
+# Fields gcloud's messages predate, taken from googleapis' (newer) typings: tool versions, Kubernetes render metadata
+# and AutomationRun.uid.
 node scripts/gen-schema-googleapis.mjs clouddeploy v1 > /tmp/clouddeploy-v1.googleapis.json
 node scripts/merge-schema.mjs schemas/clouddeploy-v1.json /tmp/clouddeploy-v1.googleapis.json Release.toolVersions \
   ReleaseCondition.dockerVersionSupportedCondition ReleaseCondition.helmVersionSupportedCondition \
   ReleaseCondition.kptVersionSupportedCondition ReleaseCondition.kubectlVersionSupportedCondition \
   ReleaseCondition.kustomizeVersionSupportedCondition ReleaseCondition.skaffoldVersionSupportedCondition \
-  Config.defaultToolVersions RenderMetadata.kubernetes > /tmp/clouddeploy-v1.merged.json
+  Config.defaultToolVersions RenderMetadata.kubernetes AutomationRun.uid > /tmp/clouddeploy-v1.merged.json
 mv /tmp/clouddeploy-v1.merged.json schemas/clouddeploy-v1.json
 # Every REST method of the APIs whose paths Gantry answers, served or not (scripts/gen-methods.py): a method
 # Gantry does not serve is answered 501 UNIMPLEMENTED naming it.
