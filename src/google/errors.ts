@@ -45,6 +45,15 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A refusal a long-running method reports in the operation it answers (done, with this `error`) rather than as the
+ * call's own error: Cloud Deploy's CreateRollout refused by a deploy policy is one (gcloud then prints the bare
+ * message, as Google's deploy-policy quickstart shows).
+ */
+export class OperationFailure extends ApiError {
+  constructor(e: ApiError) { super(e.code, e.message, e.details); }
+}
+
 const DOMAIN = 'googleapis.com';
 
 export function errorInfo(reason: string, service: string, metadata: Record<string, string> = {}): Detail {

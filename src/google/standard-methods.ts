@@ -3,7 +3,7 @@
 import { queryBool, queryInt, queryString, type ApiReply, type ApiRequest, type MethodSpec } from '../server/api.js';
 import type { Scope, Writer } from '../store/store.js';
 import type { ApiContext } from './context.js';
-import { ApiError, errors, resourceTypeOf } from './errors.js';
+import { ApiError, errors, OperationFailure, resourceTypeOf } from './errors.js';
 import { applyMask } from './fieldmask.js';
 import { evaluate, parseFilter, type FilterNode } from './filter.js';
 import { etagOf, isUuid, newUid, RESOURCE_ID } from './ids.js';
@@ -271,6 +271,25 @@ export class StandardMethods {
     const replay = this.replay(req, verb, name);
     if (replay) return replay;
     const validateOnly = queryBool(req, 'validateOnly');
+    try {
+      return this.writeNow(req, s, verb, name, parent, input, existing, validateOnly);
+    } catch (e) {
+      if (!(e instanceof OperationFailure)) throw e;
+      // Nothing is written; the operation answered is already done, with the refusal as its error.
+      if (validateOnly) {
+        const { name: opName, metadata } = this.validateOnlyOp(name, verb, { type: '', value: {} });
+        return opReply(this.ctx, { name: opName, metadata, done: true, error: e.toStatus() });
+      }
+      return opReply(this.ctx, this.ctx.store.tx(w => {
+        const op = this.ctx.ops.create(w, this.ctx.svc, locationOf(name), name, verb, { error: e });
+        this.rememberRequest(req, verb, name, op, w);
+        return op;
+      }));
+    }
+  }
+
+  private writeNow(req: ApiRequest, s: KindStrategy, verb: 'create' | 'update', name: string, parent: string,
+    input: Resource, existing: Resource | undefined, validateOnly: boolean): ApiReply {
     const op = this.ctx.store.tx(w => {
       const out = this.insert(w, s, name, parent, input, existing, req, validateOnly);
       if (validateOnly) return { out, op: undefined };

@@ -88,11 +88,20 @@ test('promote and advance rules run on the clock; a policy blocking the automati
       await advance('1s');
       await call('POST', `/v1/${CP}/releases/${rel}/rollouts?rolloutId=${rel}-to-edge-0001`, { targetId: 'edge' });
       await advance('30s');
+      if (rel !== 'c1') continue;
+      // The first deployment skips canary-50 and waits at stable; the rule advances it from the skipped phase too
+      // (Google's automation quickstart: the skipped canary-25 is advanced to stable).
+      const first = await call('GET', `/v1/${CP}/releases/c1/rollouts/c1-to-edge-0001`);
+      assert.deepEqual([first.state, ...first.phases.map((p: Obj) => p.state)], ['IN_PROGRESS', 'SKIPPED', 'PENDING']);
+      await advance('60s');
+      await advance('30s');
+      assert.equal((await call('GET', `/v1/${CP}/releases/c1/rollouts/c1-to-edge-0001`)).state, 'SUCCEEDED');
     }
     const waiting = await call('GET', `/v1/${CP}/releases/c2/rollouts/c2-to-edge-0001`);
     assert.equal(waiting.state, 'IN_PROGRESS');
     assert.deepEqual(waiting.phases.map((p: Obj) => [p.id, p.state]), [['canary-50', 'SUCCEEDED'], ['stable', 'PENDING']], 'waiting for :advance');
-    const advanceRun = ((await call('GET', `/v1/${CP}/automationRuns`)).automationRuns as Obj[]).find(r => r.ruleId === 'advance-canary')!;
+    const advanceRun = ((await call('GET', `/v1/${CP}/automationRuns`)).automationRuns as Obj[])
+      .find(r => r.ruleId === 'advance-canary' && String(r.advanceRolloutOperation.rollout).endsWith('/c2-to-edge-0001'))!;
     assert.equal(advanceRun.advanceRolloutOperation.sourcePhase, 'canary-50');
     assert.equal(advanceRun.advanceRolloutOperation.destinationPhase, 'stable');
     await advance('60s');

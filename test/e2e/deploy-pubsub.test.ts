@@ -54,6 +54,9 @@ test('approval, operation, advance and resource messages reach a subscriber with
       await call('POST', `/v1/${DP}/releases/r1/rollouts?rolloutId=r1-to-prod-0001`, { targetId: 'prod' });
       await eventually(async () => (await call('GET', `/v1/${DP}/releases/r1/rollouts/r1-to-prod-0001`)).state === 'PENDING_APPROVAL', 10_000);
       await call('POST', `/v1/${DP}/releases/r1/rollouts/r1-to-prod-0001:approve`, { approved: true });
+      // A first deployment skips the canary; stable waits for :advance.
+      await eventually(async () => (await call('GET', `/v1/${DP}/releases/r1/rollouts/r1-to-prod-0001`)).phases?.[1]?.state === 'PENDING' && (await call('GET', `/v1/${DP}/releases/r1/rollouts/r1-to-prod-0001`)).state === 'IN_PROGRESS', 10_000);
+      await call('POST', `/v1/${DP}/releases/r1/rollouts/r1-to-prod-0001:advance`, { phaseId: 'stable' });
       await eventually(async () => (await call('GET', `/v1/${DP}/releases/r1/rollouts/r1-to-prod-0001`)).state === 'SUCCEEDED', 10_000);
       await subscribe('clouddeploy-approvals');
       // A second release deploys the canary first, then waits for :advance.
@@ -82,8 +85,11 @@ test('approval, operation, advance and resource messages reach a subscriber with
       assert.deepEqual(rolloutOps, ['Start', 'Succeed']);
       assert.ok(received['clouddeploy-operations'].some(a => a.ResourceType === 'Release' && a.ReleaseId === 'r1' && a.Action === 'Succeed'));
       assert.ok(received['clouddeploy-operations'].some(a => a.ResourceType === 'JobRun' && a.Action === 'Succeed' && a.PhaseId && a.JobId));
-      await eventually(() => received['clouddeploy-advances'].some(a => a.Action === 'Advance'), 20_000);
-      assert.deepEqual(received['clouddeploy-advances'].map(a => [a.RolloutId, a.Action, a.PhaseId]), [['r2-to-prod-0001', 'Required', 'stable'], ['r2-to-prod-0001', 'Advance', undefined]]);
+      await eventually(() => received['clouddeploy-advances'].some(a => a.RolloutId === 'r2-to-prod-0001' && a.Action === 'Advance'), 20_000);
+      assert.deepEqual(received['clouddeploy-advances'].map(a => [a.RolloutId, a.Action, a.PhaseId]), [
+        ['r1-to-prod-0001', 'Required', 'stable'], ['r1-to-prod-0001', 'Advance', undefined],
+        ['r2-to-prod-0001', 'Required', 'stable'], ['r2-to-prod-0001', 'Advance', undefined],
+      ]);
       await eventually(() => received['clouddeploy-resources'].some(a => a.ResourceType === 'Target' && a.Action === 'Create'), 20_000);
       assert.ok(received['clouddeploy-resources'].some(a => a.ResourceType === 'Release' && a.ReleaseId === 'r1' && a.Action === 'Create'));
       assert.ok(received['clouddeploy-resources'].some(a => a.ResourceType === 'Rollout' && a.Action === 'Update'));

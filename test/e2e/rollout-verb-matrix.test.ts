@@ -46,7 +46,11 @@ before(async () => {
   await k.until(cancelled, r => r.state === 'IN_PROGRESS');
   await k.rollouts.cancel({ name: cancelled, requestBody: {} });
   states.set('CANCELLED', await k.until(cancelled, r => r.state === 'CANCELLED').then(r => r.name!));
-  await k.until(await rollout('c1', 'canary'), r => r.state === 'SUCCEEDED');
+  // The first deployment skips the canary; its stable phase waits for :advance.
+  const first = await rollout('c1', 'canary');
+  await k.until(first, r => r.state === 'IN_PROGRESS' && r.phases?.[1]?.state === 'PENDING');
+  await k.rollouts.advance({ name: first, requestBody: { phaseId: 'stable' } });
+  await k.until(first, r => r.state === 'SUCCEEDED');
   const parked = await rollout('c2', 'canary');
   states.set('IN_PROGRESS (awaiting advance)', await k.until(parked, r => r.phases?.[0]?.state === 'SUCCEEDED').then(r => r.name!));
   const halter = await rollout('c3', 'canary');

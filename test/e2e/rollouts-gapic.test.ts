@@ -39,6 +39,9 @@ test('create a rollout (LRO), approve it, advance the canary; enums decode to na
   const first = await createRollout(await release('v2'), 'v2-live', 'live');
   await until(first, r => r.state === 'PENDING_APPROVAL');
   await c.approveRollout({ name: first, approved: true });
+  // A first deployment skips the canary; stable waits for an advance.
+  await until(first, r => r.state === 'IN_PROGRESS' && r.phases?.[1]?.state === 'PENDING');
+  await c.advanceRollout({ name: first, phaseId: 'stable' });
   await until(first, r => r.state === 'SUCCEEDED');
   const second = await createRollout(await release('v3'), 'v3-live', 'live');
   await until(second, r => r.state === 'PENDING_APPROVAL');

@@ -71,6 +71,9 @@ test('releases promote walks the stages; approve gates prod; canary phases skipp
   const list = await gcloud.json<Rollout[]>(['deploy', 'rollouts', 'list', '--release=rel-1', ...P]);
   assert.deepEqual(list.map(r => [r.name.split('/').pop(), r.state]), [['rel-1-to-dev-0001', 'SUCCEEDED'], ['rel-1-to-staging-0001', 'SUCCEEDED'], ['rel-1-to-prod-0001', 'PENDING_APPROVAL']]);
   await gcloud(['deploy', 'rollouts', 'approve', 'rel-1-to-prod-0001', '--release=rel-1', ...P]);
+  // A first deployment skips the canary phases; stable then waits for an advance (Google's canary quickstart).
+  await until('rel-1-to-prod-0001', 'rel-1', x => x.state === 'IN_PROGRESS' && x.phases[2].state === 'PENDING');
+  await gcloud(['deploy', 'rollouts', 'advance', 'rel-1-to-prod-0001', '--release=rel-1', ...P]);
   const r = await until('rel-1-to-prod-0001', 'rel-1', x => x.state === 'SUCCEEDED');
   assert.equal(r.approvalState, 'APPROVED');
   assert.deepEqual(r.phases.map(p => p.state), ['SKIPPED', 'SKIPPED', 'SUCCEEDED']);

@@ -94,10 +94,13 @@ test('approval: PENDING_APPROVAL, approve → deploys; reject → APPROVAL_REJEC
   assert.equal(r.approvalState, 'NEEDS_APPROVAL');
   assert.equal((await googleError(rollouts().advance({ name: a, requestBody: { phaseId: 'stable' } }))).status, 'FAILED_PRECONDITION');
   await rollouts().approve({ name: a, requestBody: { approved: true } });
+  // First deployment to prod: the canary phase is skipped and stable waits for :advance.
+  r = await state(a, 'IN_PROGRESS');
+  assert.deepEqual(r.phases!.map(p => [p.id, p.state]), [['small', 'SKIPPED'], ['stable', 'PENDING']]);
+  await rollouts().advance({ name: a, requestBody: { phaseId: 'stable' } });
   r = await state(a, 'SUCCEEDED');
   assert.equal(r.approvalState, 'APPROVED');
   assert.ok(r.approveTime);
-  // First deployment to prod: the canary phase is skipped.
   assert.deepEqual(r.phases!.map(p => [p.id, p.state]), [['small', 'SKIPPED'], ['stable', 'SUCCEEDED']]);
   assert.match(phase(r, 'small').skipMessage!, /first deployment/);
   const e = await googleError(rollouts().approve({ name: a, requestBody: { approved: true } }));
@@ -112,7 +115,11 @@ test('approval: PENDING_APPROVAL, approve → deploys; reject → APPROVAL_REJEC
 
 test('canary: phases wait for :advance; advance preconditions', async () => {
   const rel1 = await release('c1');
-  await state(await rollout(rel1, 'c1-qa', 'qa'), 'SUCCEEDED');
+  // The first deployment skips both canaries; stable waits for :advance.
+  const first = await rollout(rel1, 'c1-qa', 'qa');
+  await until(first, x => x.state === 'IN_PROGRESS');
+  await rollouts().advance({ name: first, requestBody: { phaseId: 'stable' } });
+  await state(first, 'SUCCEEDED');
   const rel2 = await release('c2');
   const name = await rollout(rel2, 'c2-qa', 'qa');
   let r = await until(name, x => x.state === 'IN_PROGRESS' && phase(x, 'canary-25').state === 'SUCCEEDED');

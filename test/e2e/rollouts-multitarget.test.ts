@@ -39,11 +39,15 @@ before(async () => {
 });
 after(() => g.close());
 
-test('first deployment: approval on the multi-target, children created in stable, all succeed', async () => {
+test('first deployment: approval on the multi-target, advanced past the skipped canary, children created in stable, all succeed', async () => {
   const rel = await release('m1');
   const name = await rollout(rel, 'm1-all');
   await until(name, r => r.state === 'PENDING_APPROVAL');
   await ro().approve({ name, requestBody: { approved: true } });
+  // The canary skipped on a first deployment, stable waits for :advance (as Google's canary quickstart shows).
+  const waiting = await until(name, x => x.state === 'IN_PROGRESS');
+  assert.deepEqual(waiting.phases!.map(p => [p.id, p.state]), [['canary-50', 'SKIPPED'], ['stable', 'PENDING']]);
+  await ro().advance({ name, requestBody: { phaseId: 'stable' } });
   const r = await until(name, x => x.state === 'SUCCEEDED');
   assert.deepEqual(r.phases!.map(p => [p.id, p.state]), [['canary-50', 'SKIPPED'], ['stable', 'SUCCEEDED']]);
   const create = r.phases![1].childRolloutJobs!.createRolloutJobs!;

@@ -33,6 +33,17 @@ async function rollout(pipe: string, id: string, targetId: string, annotations?:
   return `${parent}/releases/${id}/rollouts/${id}`;
 }
 const get = (name: string) => k.rollout(name);
+
+/** A canary pipeline's first rollout to a target: the canary is skipped, stable waits for :advance, then deploys. */
+async function firstDeployment(pipe: string, id: string, targetId: string): Promise<string> {
+  const name = await rollout(pipe, id, targetId);
+  await advance('30s');
+  assert.deepEqual((await get(name)).phases!.map(p => p.state), ['SKIPPED', 'PENDING']);
+  await k.rollouts.advance({ name, requestBody: { phaseId: 'stable' } });
+  await advance('30s');
+  assert.equal((await get(name)).state, 'SUCCEEDED');
+  return name;
+}
 const states = async (...names: string[]) => Promise.all(names.map(async n => (await get(n)).state));
 
 before(async () => {
@@ -51,9 +62,7 @@ before(async () => {
 after(() => g.close());
 
 test('rollouts queued behind a canary start when it waits for :advance: the first queued halts it, the next follows', async () => {
-  const first = await rollout('can', 'c1', 'shared');
-  await advance('30s');
-  assert.equal((await get(first)).state, 'SUCCEEDED'); // a first deployment skips the canary phase
+  await firstDeployment('can', 'c1', 'shared');
   const canary = await rollout('can', 'c2', 'shared');
   assert.equal((await get(canary)).phases![0].state, 'IN_PROGRESS');
   // Queued while the canary deploys, by another pipeline.
@@ -73,8 +82,7 @@ test('rollouts queued behind a canary start when it waits for :advance: the firs
 });
 
 test('a multi-target child queued behind an idle canary on its child target starts, and its controller completes', async () => {
-  await rollout('can', 'e1', 'east');
-  await advance('30s');
+  await firstDeployment('can', 'e1', 'east');
   const canary = await rollout('can', 'e2', 'east');
   const controller = await rollout('multi', 'm1', 'fleet');
   const child = `${LOC}/deliveryPipelines/multi/releases/m1/rollouts/m1-east`;

@@ -96,7 +96,10 @@ test('predeploy and postdeploy tasks run in order, a task\'s containers side by 
 
 test('each canary phase runs its own verifyConfig tasks', async () => {
   const first = await rollout('p1', 'phased');
-  await k.until(first, x => x.state === 'SUCCEEDED'); // a first deployment skips the canary phase
+  // A first deployment skips the canary phase; stable waits for :advance.
+  await k.until(first, x => x.state === 'IN_PROGRESS' && x.phases![1].state === 'PENDING');
+  await k.rollouts.advance({ name: first, requestBody: { phaseId: 'stable' } });
+  await k.until(first, x => x.state === 'SUCCEEDED');
   const name = await rollout('p2', 'phased');
   let r = await k.until(name, x => x.phases![0].state === 'SUCCEEDED');
   assert.match(await k.download(verifyLog(await jobRun(jobs(r, 'small').verifyJob!.jobRun!))), /checked small/);

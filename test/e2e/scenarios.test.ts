@@ -26,12 +26,17 @@ test('a canary rollout end to end on the virtual clock: a scripted verify failur
   await call('POST', `/v1/${LOC}/targets?targetId=prod`, { run: { location: LOC } });
   await call('POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=shop`, { serialPipeline: { stages: [{ targetId: 'prod', strategy: { canary: { runtimeConfig: { cloudRun: { automaticTrafficControl: true } }, canaryDeployment: { percentages: [25], verify: true } } } }] } });
   await call('POST', '/gantry/v1/outcomes', { scope: `${LOC}/deliveryPipelines/shop`, rules: 'canary-25/verify=fail:EXECUTION_FAILED"smoke test: 3 of 40 checks failed, see report"@1' });
-  // The first release goes straight to stable (a first deployment has nothing to split traffic with); the second canaries.
+  // The first release skips the canary (a first deployment has nothing to split traffic with) and is advanced to
+  // stable; the second canaries.
   for (const rel of ['r1', 'r2']) {
     await call('POST', `/v1/${LOC}/deliveryPipelines/shop/releases?releaseId=${rel}`, {});
     await advance('10s');
     await call('POST', `/v1/${LOC}/deliveryPipelines/shop/releases/${rel}/rollouts?rolloutId=${rel}-to-prod-0001`, { targetId: 'prod' });
     await advance('1h');
+    if (rel === 'r1') {
+      await call('POST', `/v1/${LOC}/deliveryPipelines/shop/releases/r1/rollouts/r1-to-prod-0001:advance`, { phaseId: 'stable' });
+      await advance('1h');
+    }
   }
   const ro = `${LOC}/deliveryPipelines/shop/releases/r2/rollouts/r2-to-prod-0001`;
   let r = await call('GET', `/v1/${ro}`);

@@ -6,10 +6,13 @@ import { clientEnvironment } from '../../src/cli/env.js';
 
 const run = promisify(execFile);
 
+/** `cwd`: where the command runs (a quickstart's `gcloud deploy releases create` uploads its working directory). */
+export interface GcloudOptions { cwd?: string }
+
 export interface Gcloud {
-  (args: string[]): Promise<{ stdout: string; stderr: string }>;
-  json<T = unknown>(args: string[]): Promise<T>;
-  fails(args: string[]): Promise<string>;
+  (args: string[], opts?: GcloudOptions): Promise<{ stdout: string; stderr: string }>;
+  json<T = unknown>(args: string[], opts?: GcloudOptions): Promise<T>;
+  fails(args: string[], opts?: GcloudOptions): Promise<string>;
   /** The environment gcloud runs with (its private config dir), for commands a test starts itself. */
   env: NodeJS.ProcessEnv;
 }
@@ -28,9 +31,9 @@ export async function gcloudFor(url: string, project = 'my-proj', opts: { run?: 
   };
   // Terminal attributes (gcloud bolds names even without colour) would split what tests match.
   const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
-  const g = (async (args: string[]) => {
+  const g = (async (args: string[], opts: GcloudOptions = {}) => {
     try {
-      const r = await run('gcloud', args, { env, timeout: 120_000, maxBuffer: 16 << 20 });
+      const r = await run('gcloud', args, { env, timeout: 120_000, maxBuffer: 16 << 20, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
       return { stdout: plain(r.stdout), stderr: plain(r.stderr) };
     } catch (e) {
       const err = e as { stdout?: string; stderr?: string };
@@ -40,10 +43,10 @@ export async function gcloudFor(url: string, project = 'my-proj', opts: { run?: 
     }
   }) as Gcloud;
   g.env = env;
-  g.json = async <T>(args: string[]) => JSON.parse((await g([...args, '--format=json'])).stdout) as T;
-  g.fails = async (args: string[]) => {
+  g.json = async <T>(args: string[], opts?: GcloudOptions) => JSON.parse((await g([...args, '--format=json'], opts)).stdout) as T;
+  g.fails = async (args: string[], opts?: GcloudOptions) => {
     try {
-      await g(args);
+      await g(args, opts);
     } catch (e) {
       return (e as { stderr: string }).stderr;
     }

@@ -62,6 +62,9 @@ function hookJob(id: JobId, hook: Obj | undefined): Job | undefined {
   return { id, state: 'PENDING', [JOB_FIELD[id]]: body };
 }
 
+/** Why a canary phase is skipped on a target's first deployment (the phase after it then waits for :advance). */
+export const FIRST_DEPLOYMENT_SKIP = 'Skipped because this is the first deployment to the target: there is no previous version to split traffic with.';
+
 /**
  * Builds the phases for a rollout of `stage`. Phases before `startingPhaseId`, and canary phases on a
  * first deployment, are SKIPPED; a predeploy hook moves to the first phase that runs.
@@ -76,7 +79,7 @@ export function planPhases(stage: Obj, opts: { startingPhaseId?: string; firstDe
   const skipped = (i: number): string | undefined => {
     if (i < startAt) return `Skipped because the rollout starts at phase "${opts.startingPhaseId}".`;
     if (canary && opts.firstDeployment && i < specs.length - 1) {
-      return 'Skipped because this is the first deployment to the target: there is no previous version to split traffic with.';
+      return FIRST_DEPLOYMENT_SKIP;
     }
     return undefined;
   };

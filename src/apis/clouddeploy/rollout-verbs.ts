@@ -6,7 +6,7 @@ import { errors } from '../../google/errors.js';
 import { locationOf, notFound, type Resource } from '../../google/standard-methods.js';
 import type { MethodSpec } from '../../server/api.js';
 import { jobsOf, type Job, type Phase } from './rollout-plan.js';
-import { awaitingAdvance, pipelineOf, ROLLOUT_TERMINAL, rolloutsOnTarget, saveJobRun, saveRollout, type Rollout } from './rollouts.js';
+import { autoStartPhase, awaitingAdvance, pipelineOf, ROLLOUT_TERMINAL, rolloutsOnTarget, saveJobRun, saveRollout, type Rollout } from './rollouts.js';
 import { abortRemaining } from './controllers/rollouts.js';
 import { enforce, type PolicyAction } from './policy-check.js';
 
@@ -88,8 +88,7 @@ export function rolloutVerbs(ctx: ApiContext) {
       const i = r.phases.findIndex(p => p.id === phaseId);
       if (i < 0) throw errors.invalidArgument(`Rollout ${r.name} has no phase "${String(phaseId)}"; phases are ${r.phases.map(p => p.id).join(', ')}.`, 'phase_id');
       const next = r.phases.findIndex(p => p.state !== 'SUCCEEDED' && p.state !== 'SKIPPED');
-      const first = r.phases.findIndex(p => p.state !== 'SKIPPED');
-      if (i === first) throw errors.failedPrecondition(`Phase "${String(phaseId)}" is the first phase of rollout ${r.name}; it starts automatically.`, r.name);
+      if (i === autoStartPhase(r)) throw errors.failedPrecondition(`Phase "${String(phaseId)}" is the first phase of rollout ${r.name}; it starts automatically.`, r.name);
       if (i !== next || r.phases[i].state !== 'PENDING') {
         throw errors.failedPrecondition(`Cannot advance rollout ${r.name} to phase "${String(phaseId)}": it is ${r.phases[i].state}; only the next pending phase, after its predecessor succeeded, can be started.`, r.name);
       }

@@ -1,14 +1,14 @@
 // Rollout and JobRun resources: creation-time validation and plan (spec §7.1, §7.3), and the
 // helpers every writer of a rollout or job run goes through.
 import type { Store, Writer } from '../../store/store.js';
-import { errors } from '../../google/errors.js';
+import { ApiError, errors, OperationFailure } from '../../google/errors.js';
 import { checkCommonFields } from '../../google/common-fields.js';
 import { locationOf, withEtag, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import { queryList, queryString } from '../../server/api.js';
 import type { Clock } from '../../engine/clock.js';
 import { enforce, type Invoker } from './policy-check.js';
 import { stagesOf } from './pipelines.js';
-import { planPhases, type Phase } from './rollout-plan.js';
+import { FIRST_DEPLOYMENT_SKIP, planPhases, type Phase } from './rollout-plan.js';
 import { OUTCOMES_ANNOTATION, parseOutcomes } from './outcomes.js';
 import { defaultArtifactStorage, executionConfigFor } from './targets.js';
 
@@ -45,7 +45,17 @@ export function rolloutsOnTarget(store: Store, location: string, targetId: strin
 export function awaitingAdvance(r: Rollout): boolean {
   if (r.state !== 'IN_PROGRESS') return false;
   const next = r.phases.findIndex(p => p.state !== 'SUCCEEDED' && p.state !== 'SKIPPED');
-  return next >= 0 && r.phases[next].state === 'PENDING' && next > r.phases.findIndex(p => p.state !== 'SKIPPED');
+  return next >= 0 && r.phases[next].state === 'PENDING' && next !== autoStartPhase(r);
+}
+
+/**
+ * The phase a rollout starts by itself: its starting phase (phases before a startingPhaseId are skipped past), or -1
+ * when that phase is a canary skipped on the target's first deployment: the phase after it then waits for :advance,
+ * as Google's canary quickstart shows ("Pending advance", "Advance to stable").
+ */
+export function autoStartPhase(r: Rollout): number {
+  const i = r.phases.findIndex(p => p.state !== 'SKIPPED' || p.skipMessage === FIRST_DEPLOYMENT_SKIP);
+  return i >= 0 && r.phases[i].state === 'SKIPPED' ? -1 : i;
 }
 
 /**
@@ -117,7 +127,12 @@ export function rolloutStrategy(store: Store, clock: Clock, action: 'CREATE' | '
       const outcomes = (r.annotations as Resource | undefined)?.[OUTCOMES_ANNOTATION];
       if (outcomes !== undefined) parseOutcomes(String(outcomes));
       const location = locationOf(ctx.parent);
-      enforce(store, location, pipeline, store.getParsed<Resource>(`${location}/targets/${String(r.targetId)}`) ?? target, action, clock.now(), queryList(ctx.req, 'overrideDeployPolicy'), invoker);
+      try {
+        enforce(store, location, pipeline, store.getParsed<Resource>(`${location}/targets/${String(r.targetId)}`) ?? target, action, clock.now(), queryList(ctx.req, 'overrideDeployPolicy'), invoker);
+      } catch (e) {
+        // CreateRollout's operation carries the refusal (gcloud prints "A create-rollout attempt was blocked by …").
+        throw e instanceof ApiError ? new OperationFailure(e) : e;
+      }
     },
     prepare(r, ctx) {
       const release = store.getFrozen<Resource>(ctx.parent)!;

@@ -66,7 +66,9 @@ const done = (p: Phase) => p.state === 'SUCCEEDED' || p.state === 'SKIPPED';
 function idle(r: Rollout): boolean {
   const phases = r.phases ?? [];
   const next = phases.findIndex(p => !done(p));
-  return r.state === 'IN_PROGRESS' && next >= 0 && phases[next].state === 'PENDING' && next > phases.findIndex(p => p.state !== 'SKIPPED');
+  // Past the first phase that ran, or behind a canary skipped on the target's first deployment: waits for :advance.
+  const behindSkippedCanary = phases.slice(0, next).some(p => p.state === 'SKIPPED' && /first deployment/.test(String((p as { skipMessage?: string }).skipMessage)));
+  return r.state === 'IN_PROGRESS' && next >= 0 && phases[next].state === 'PENDING' && (next > phases.findIndex(p => p.state !== 'SKIPPED') || behindSkippedCanary);
 }
 const deploying = (r: Rollout) => r.state === 'CANCELLING' || (r.state === 'IN_PROGRESS' && !idle(r));
 const releaseOf = (rollout: string) => rollout.slice(0, rollout.indexOf('/rollouts/'));

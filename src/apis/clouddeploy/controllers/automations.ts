@@ -114,7 +114,9 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods, dec
           const advance = rule.advanceRolloutRule as Obj | undefined;
           if (advance && awaitingAdvance(r)) {
             const next = r.phases.findIndex(p => p.state !== 'SUCCEEDED' && p.state !== 'SKIPPED');
-            const source = r.phases.slice(0, next).reverse().find(p => p.state === 'SUCCEEDED');
+            // The phase it waits behind: succeeded, or a canary skipped on the target's first deployment (Google's
+            // automation quickstart: the skipped canary-25 is advanced to stable by a rule with sourcePhases [canary-25]).
+            const source = next > 0 ? r.phases[next - 1] : undefined;
             const sources = (advance.sourcePhases ?? []) as string[];
             if (!source || (sources.length && !sources.includes(source.id))) continue;
             trigger(w, a, String(advance.id), r, `advance ${source.id}`, advance.wait, {

@@ -13,7 +13,7 @@ import { cloudBuildName, projectNumber } from '../../../google/project-number.js
 import { recordBuild } from '../../../google/cloud-build.js';
 import { locationOf, type Resource } from '../../../google/standard-methods.js';
 import { jobsOf, planPhases, type Job, type Phase } from '../rollout-plan.js';
-import { deploying, initialState, JOB_RUN_TERMINAL, releaseOf, ROLLOUT_TERMINAL, rolloutsOnTarget, saveJobRun, saveRollout, snapshotOf, verifyArtifact, type Rollout } from '../rollouts.js';
+import { autoStartPhase, deploying, initialState, JOB_RUN_TERMINAL, releaseOf, ROLLOUT_TERMINAL, rolloutsOnTarget, saveJobRun, saveRollout, snapshotOf, verifyArtifact, type Rollout } from '../rollouts.js';
 
 const snapshotStage = (release: Resource, targetId: string) => snapshotOf(release, targetId).stage;
 import { decide, OUTCOMES_ANNOTATION, parseOutcomes, type OutcomeRule } from '../outcomes.js';
@@ -124,7 +124,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         return true;
       }
       if (phase.state === 'PENDING') {
-        if (r.phases.indexOf(phase) !== firstRunnable(r)) return changed; // waits for :advance
+        if (r.phases.indexOf(phase) !== autoStartPhase(r)) return changed; // waits for :advance
         phase.state = 'IN_PROGRESS';
         changed = true;
         continue;
