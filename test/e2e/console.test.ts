@@ -150,6 +150,9 @@ test('approving a pending rollout with a click starts it, and the page follows i
   assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0, 'nothing left to approve');
   // The clock moves through the API (as a test suite would move it); the open page follows without a reload.
   await advance('1m');
+  // A first deployment skips the canaries; stable waits to be advanced (Google's canary quickstart: "Advance to stable").
+  await page.getByRole('button', { name: 'Advance to stable' }).click();
+  await advance('1m');
   const stableDeploy = page.locator('.phase', { hasText: 'Phase stable' }).locator('.job-head').first();
   await stableDeploy.locator('.state', { hasText: 'succeeded' }).waitFor();
   await advance('1h');
