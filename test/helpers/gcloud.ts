@@ -1,5 +1,7 @@
 // Runs the real gcloud against a Gantry, with a private config dir so the user's is never touched.
 import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from './server.js';
 import { clientEnvironment } from '../../src/cli/env.js';
@@ -29,6 +31,44 @@ export async function gcloudFor(url: string, project = 'my-proj', opts: { run?: 
     // or `use_grpc_if_available` would try a gRPC endpoint first).
     CLOUDSDK_STORAGE_PREFERRED_API: 'json', CLOUDSDK_STORAGE_USE_GRPC_IF_AVAILABLE: 'false',
   };
+  const g = gcloudRunner(env);
+  const props: [string, string][] = [
+    ['api_endpoint_overrides/clouddeploy', url + '/'],
+    ['api_endpoint_overrides/storage', url + '/storage/v1/'],
+    ['auth/disable_credentials', 'true'],
+    ['core/project', project],
+    ['deploy/region', 'us-central1'],
+    ['core/disable_usage_reporting', 'true'],
+  ];
+  if (opts.run) {
+    const u = new URL(url);
+    props.push(
+      ['api_endpoint_overrides/run', `http://run.localhost:${u.port}/`],
+      ['api_endpoint_overrides/secretmanager', url + '/'],
+      ['api_endpoint_overrides/logging', url + '/'],
+      ['api_endpoint_overrides/cloudresourcemanager', url + '/'],
+      ['proxy/type', 'http'], ['proxy/address', u.hostname], ['proxy/port', u.port],
+      ['run/region', 'us-central1'], ['core/disable_color', 'true'],
+    );
+  }
+  writeConfig(env.CLOUDSDK_CONFIG, props);
+  return g;
+}
+
+/**
+ * gcloud with exactly what `eval "$(gantry env)"` gives it (`clientEnvironment`), plus a private config dir: for
+ * tests of Google's docs, whose commands must work with nothing added by hand.
+ */
+export function gcloudWithGantryEnv(url: string, project: string, region = 'us-central1'): Gcloud {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH, HOME: tempDir('gcloud-home-'), CLOUDSDK_CONFIG: tempDir('gcloud-'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+    ...Object.fromEntries(clientEnvironment({ url, project, region })),
+  };
+  return gcloudRunner(env);
+}
+
+/** Runs gcloud with `env`, its output without terminal attributes. */
+function gcloudRunner(env: NodeJS.ProcessEnv): Gcloud {
   // Terminal attributes (gcloud bolds names even without colour) would split what tests match.
   const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
   const g = (async (args: string[], opts: GcloudOptions = {}) => {
@@ -52,54 +92,21 @@ export async function gcloudFor(url: string, project = 'my-proj', opts: { run?: 
     }
     throw new Error(`gcloud ${args.join(' ')} succeeded; expected a failure`);
   };
-  for (const [k, v] of [
-    ['api_endpoint_overrides/clouddeploy', url + '/'],
-    ['api_endpoint_overrides/storage', url + '/storage/v1/'],
-    ['auth/disable_credentials', 'true'],
-    ['core/project', project],
-    ['deploy/region', 'us-central1'],
-    ['core/disable_usage_reporting', 'true'],
-  ]) await g(['config', 'set', k, v]);
-  if (opts.run) {
-    const u = new URL(url);
-    for (const [k, v] of [
-      ['api_endpoint_overrides/run', `http://run.localhost:${u.port}/`],
-      ['api_endpoint_overrides/secretmanager', url + '/'],
-      ['api_endpoint_overrides/logging', url + '/'],
-      ['api_endpoint_overrides/cloudresourcemanager', url + '/'],
-      ['proxy/type', 'http'], ['proxy/address', u.hostname], ['proxy/port', u.port],
-      ['run/region', 'us-central1'], ['core/disable_color', 'true'],
-    ]) await g(['config', 'set', k, v]);
-  }
   return g;
 }
 
 /**
- * gcloud with exactly what `eval "$(gantry env)"` gives it (`clientEnvironment`), plus a private config dir: for
- * tests of Google's docs, whose commands must work with nothing added by hand.
+ * Writes gcloud's default configuration as `gcloud config set` would (an INI file per configuration), at once rather
+ * than one gcloud start per property; `gce` says this is no Compute Engine VM, so gcloud never probes a metadata server.
  */
-export function gcloudWithGantryEnv(url: string, project: string, region = 'us-central1'): Gcloud {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH, HOME: tempDir('gcloud-home-'), CLOUDSDK_CONFIG: tempDir('gcloud-'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-    ...Object.fromEntries(clientEnvironment({ url, project, region })),
-  };
-  const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
-  const g = (async (args: string[]) => {
-    try {
-      const r = await run('gcloud', args, { env, timeout: 120_000, maxBuffer: 16 << 20 });
-      return { stdout: plain(r.stdout), stderr: plain(r.stderr) };
-    } catch (e) {
-      const err = e as { stdout?: string; stderr?: string };
-      if (err.stderr !== undefined) err.stderr = plain(err.stderr);
-      if (err.stdout !== undefined) err.stdout = plain(err.stdout);
-      throw e;
-    }
-  }) as Gcloud;
-  g.env = env;
-  g.json = async <T>(args: string[]) => JSON.parse((await g([...args, '--format=json'])).stdout) as T;
-  g.fails = async (args: string[]) => {
-    try { await g(args); } catch (e) { return (e as { stderr: string }).stderr; }
-    throw new Error(`gcloud ${args.join(' ')} succeeded; expected a failure`);
-  };
-  return g;
+function writeConfig(dir: string, props: [string, string][]): void {
+  const sections = new Map<string, string[]>();
+  for (const [key, value] of props) {
+    const [section, name] = key.split('/');
+    sections.set(section, [...sections.get(section) ?? [], `${name} = ${value}`]);
+  }
+  mkdirSync(join(dir, 'configurations'), { recursive: true });
+  writeFileSync(join(dir, 'configurations', 'config_default'), [...sections].map(([s, lines]) => `[${s}]\n${lines.join('\n')}\n`).join('\n'));
+  writeFileSync(join(dir, 'active_config'), 'default');
+  writeFileSync(join(dir, 'gce'), 'False');
 }
