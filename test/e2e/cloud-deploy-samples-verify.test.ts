@@ -74,8 +74,12 @@ test('verify-evaluate-cloud-metrics: release-001 skips the canary on a first dep
   t.diagnostic(describeSample(SAMPLE));
   const { stderr } = await createRelease('release-001');
   assert.match(stderr, /Created Cloud Deploy release release-001/);
+  // Nothing runs on the target yet, so there is no traffic to split: the canary phase is skipped, and stable waits
+  // for the README's "Advance to stable".
+  const waiting = await until('release-001', r => phases(r)['canary-50'] === 'SKIPPED');
+  assert.deepEqual([waiting.state, phases(waiting)], ['IN_PROGRESS', { 'canary-50': 'SKIPPED', stable: 'PENDING' }]);
+  await gcloud(['deploy', 'rollouts', 'advance', 'release-001-to-prod-target-0001', '--release=release-001', '--phase-id=stable', ...P, '--quiet']);
   const first = await until('release-001', r => r.state !== 'IN_PROGRESS' && r.state !== 'PENDING_RELEASE');
-  // Nothing runs on the target yet, so there is no traffic to split: the canary phase is skipped.
   assert.deepEqual([first.state, phases(first)], ['SUCCEEDED', { 'canary-50': 'SKIPPED', stable: 'SUCCEEDED' }]);
   const runs1 = await jobRuns('release-001');
   const verify1 = runs1.find(j => j.jobId === 'verify' && j.phaseId === 'stable');

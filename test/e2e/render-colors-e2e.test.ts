@@ -184,7 +184,8 @@ async function throughStagingToApproval(pipeline: string, release: string): Prom
 }
 
 test('colors-be goes to prod as the sample\'s automations drive it: promote to @next, approve all-prod, canary10 and canary30 advanced automatically', async () => {
-  // The first release (the test above) reaches every prod cluster; its canary phases are skipped (nothing to split yet).
+  // The first release (the test above) reaches every prod cluster; its canary phases are skipped (nothing to split
+  // yet), and the sample's advance rule takes it from the skipped canary30 to stable.
   await throughStagingToApproval('colors-be', 'r20261206-1');
   const first = await rolloutTo('colors-be', 'r20261206-1', 'all-prod', finished);
   assert.deepEqual([first.state, phaseStates(first)], ['SUCCEEDED', { canary10: 'SKIPPED', canary30: 'SKIPPED', stable: 'SUCCEEDED' }], first.failureReason);
@@ -217,8 +218,9 @@ test('colors-be goes to prod as the sample\'s automations drive it: promote to @
 
   const runs = await gcloud.json<AutomationRun[]>(['deploy', 'automation-runs', 'list', '--delivery-pipeline=colors-be', '--region=us-central1']);
   const of = (rule: string) => runs.filter(r => r.ruleId === rule);
+  // The first release's stable waited behind its skipped canaries and was advanced from canary30 by the same rule.
   assert.deepEqual(of('advance-rollout').filter(r => r.state === 'SUCCEEDED').map(r => [r.advanceRolloutOperation?.sourcePhase, r.advanceRolloutOperation?.destinationPhase]).sort(),
-    [['canary10', 'canary30'], ['canary30', 'stable']]);
+    [['canary10', 'canary30'], ['canary30', 'stable'], ['canary30', 'stable']]);
   assert.deepEqual(of('promote-release').filter(r => r.state === 'SUCCEEDED').map(r => r.promoteReleaseOperation?.targetId).sort(),
     ['all-prod', 'all-prod', 'staging', 'staging']);
 });
