@@ -1,6 +1,7 @@
 // `gantry env`: the environment that points every supported client at a running Gantry, for `eval "$(gantry env)"`.
 // gcloud takes any property from CLOUDSDK_<SECTION>_<PROPERTY>, so no gcloud configuration is touched. Paths are
 // absolute (gcloud refuses a relative CA file, and the shell may be anywhere).
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CREDENTIALS_FILE } from '../server/tls.js';
 import { DataDirLock } from '../store/lock.js';
@@ -115,6 +116,12 @@ export interface EnvDeps {
   env?: NodeJS.ProcessEnv;
   /** The projects the server holds (GET /gantry/v1/projects); undefined when it does not answer. */
   projects?: (url: string, token: string | undefined) => Promise<string[] | undefined>;
+  /** How long to wait for a starting Gantry's client credentials file. */
+  waitMs?: number;
+}
+
+async function untilExists(file: string, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; !existsSync(file) && Date.now() < end;) await new Promise(r => setTimeout(r, 50));
 }
 
 /** The text `gantry env` prints; throws a one-line UsageError for a bad command line, an Error when no Gantry runs. */
@@ -136,6 +143,9 @@ export async function envCommand(args: string[], deps: EnvDeps = {}): Promise<st
   const project = values.project ?? (await (deps.projects ?? heldProjects)(url, authToken))?.sort()[0] ?? DEFAULT_PROJECT;
   // The lock names the certificate as the server saw it (relative to where it started): made absolute here.
   const tlsCertFile = values.url ? undefined : held?.tlsCertFile;
+  // A Gantry just started makes its certificate and the Node libraries' credentials after it listens: a client given
+  // GOOGLE_APPLICATION_CREDENTIALS before the file exists fails, so wait for it (it comes within a second or two).
+  if (tlsCertFile) await untilExists(join(dirname(resolve(tlsCertFile)), CREDENTIALS_FILE), deps.waitMs ?? 15_000);
   return render(shell, clientEnvironment({ url, tlsCertFile, authToken, project, region: values.region ?? DEFAULT_REGION }));
 }
 
