@@ -53,6 +53,16 @@ test('jobs deploy --set-secrets (latest and pinned), update --update-secrets wit
   const env = v2.data.template?.template?.containers?.[0].env ?? [];
   assert.deepEqual(env.find(e => e.name === 'REMOTE')?.valueSource?.secretKeyRef, { secret: `projects/${number}/secrets/db-pass`, version: '1' });
   assert.deepEqual(env.find(e => e.name === 'PINNED')?.valueSource?.secretKeyRef, { secret: 'db-pass', version: '1' });
+  // So do the execution's tasks, read one by one and listed (under the execution and across executions/-).
+  const run2 = googleapisRun(g.url, 'v2').projects.locations.jobs.executions;
+  const latest = String(v2.data.latestCreatedExecution?.name);
+  const remoteOf = (t: { containers?: { env?: { name?: string | null; valueSource?: { secretKeyRef?: unknown } }[] }[] }) => t.containers?.[0].env?.find(e => e.name === 'REMOTE')?.valueSource?.secretKeyRef;
+  const wanted = { secret: `projects/${number}/secrets/db-pass`, version: '1' };
+  const listed = (await run2.tasks.list({ parent: latest })).data.tasks ?? [];
+  assert.deepEqual(remoteOf(listed[0]), wanted);
+  assert.deepEqual(remoteOf((await run2.tasks.get({ name: String(listed[0].name) })).data), wanted);
+  const across = (await run2.tasks.list({ parent: `projects/${PROJECT}/locations/us-central1/jobs/doc-job/executions/-` })).data.tasks ?? [];
+  assert.deepEqual(remoteOf(across.find(t => t.name === listed[0].name)!), wanted);
 
   await gcloud(['run', 'jobs', 'update', 'doc-job', '--remove-secrets=REMOTE,PINNED']);
   await gcloud(['run', 'jobs', 'execute', 'doc-job', '--wait']);

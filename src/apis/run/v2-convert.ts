@@ -162,7 +162,8 @@ export function v2Execution(ex: Obj, n: V2Names): Obj {
   return out;
 }
 
-export function v2Task(task: Obj, n: V2Names): Obj {
+/** `executionAnnotations`: its execution's, which map gcloud's secret aliases (a task carries none of its own). */
+export function v2Task(task: Obj, n: V2Names, executionAnnotations?: unknown): Obj {
   const meta = task.metadata as Obj;
   const labels = (meta.labels ?? {}) as Obj;
   const status = (task.status ?? {}) as Obj;
@@ -170,7 +171,7 @@ export function v2Task(task: Obj, n: V2Names): Obj {
   const execution = String(labels[L.execution]);
   const conditions = (status.conditions ?? []) as Condition[];
   const completed = conditions.find(c => c.type === 'Completed');
-  const tt = v2TaskTemplate((task.spec ?? {}) as Obj);
+  const tt = v2TaskTemplate((task.spec ?? {}) as Obj, executionAnnotations);
   return {
     name: `${jobName(n, job)}/executions/${execution}/tasks/${String(meta.name)}`, uid: meta.uid, generation: '1',
     ...(userOnly(meta.labels) ? { labels: userOnly(meta.labels) } : {}),

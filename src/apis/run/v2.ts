@@ -178,6 +178,13 @@ export function registerRunV2(app: App, d: V2Deps): void {
       queryBool(req, 'showDeleted');
       let scope: StoreScope;
       let match: ((o: Obj) => boolean) | undefined;
+      // Each task's execution annotations (its secret aliases), read once per execution of the page.
+      const annotations = new Map<string, unknown>();
+      const annotationsOf = (o: Obj) => {
+        const key = executionKey({ project: s.project, region: namesOf(s)(o).region }, String(((o.metadata as Obj).labels as Obj)[L.execution]));
+        if (!annotations.has(key)) annotations.set(key, (d.store.getParsed<Obj>(key)?.metadata as Obj | undefined)?.annotations);
+        return annotations.get(key);
+      };
       if (ex !== '-') {
         if (s.region === '-') throw errors.invalidArgument('An execution can be named only in a location; list every execution\'s tasks with executions/- under locations/-.', 'parent');
         const e = execution(req.params.parent);
@@ -186,7 +193,7 @@ export function registerRunV2(app: App, d: V2Deps): void {
         scope = under(s, 'executions');
         if (job !== '-') match = o => ((o.metadata as Obj).labels as Obj)[L.job] === job;
       }
-      return reply(page(d, req, TASK, scope, 'tasks', o => v2Task(o, namesOf(s)(o)), match, 'asc'), 'GoogleCloudRunV2ListTasksResponse');
+      return reply(page(d, req, TASK, scope, 'tasks', o => v2Task(o, namesOf(s)(o), annotationsOf(o)), match, 'asc'), 'GoogleCloudRunV2ListTasksResponse');
     },
   });
   r('GET', `/v2/{name=${P}/jobs/*/executions/*/tasks/*}`, {
@@ -195,7 +202,7 @@ export function registerRunV2(app: App, d: V2Deps): void {
       const id = req.params.name.split('/').pop()!;
       const task = d.store.getParsed<Obj>(taskKey(e.s, id));
       if (!task || ((task.metadata as Obj).labels as Obj)[L.execution] !== e.ex) throw runNotFound('task', id, e.s);
-      return reply(v2Task(task, names(e.s)), 'GoogleCloudRunV2Task');
+      return reply(v2Task(task, names(e.s), (e.execution.metadata as Obj).annotations), 'GoogleCloudRunV2Task');
     },
   });
 
