@@ -15,24 +15,23 @@
 // in .cache/apphosting-npm-home (the process executor gives builds the operator's HOME), which .ci/run warms.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startTestGantry, tempDir } from '../helpers/server.js';
+import { sampleDir } from '../helpers/samples.js';
 import { getApp } from '../helpers/apphosting.js';
 import { firebase, firebaseBin } from '../helpers/firebase.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
 const NPM_HOME = fileURLToPath(new URL('../../../.cache/apphosting-npm-home', import.meta.url));
 const PROJECT = 'demo-next';
 const HOST = `starter--${PROJECT}.us-central1.hosted.app.localhost`;
 
 /** The app to deploy, the starter's (from a checkout) or our stand-in, and its page revalidated every 10 s. */
 function sampleApp(): { dir: string; real: boolean; isrPage: string } {
-  const starter = process.env.GANTRY_SAMPLES_DIR && join(process.env.GANTRY_SAMPLES_DIR, 'firebase-framework-tools/starters/nextjs/basic');
-  if (starter && existsSync(join(starter, 'package.json'))) return { dir: starter, real: true, isrPage: '/isr/time' };
-  return { dir: join(FIXTURES, 'nextjs-app-sample'), real: false, isrPage: '/isr' };
+  const { dir, google } = sampleDir('firebase-framework-tools/starters/nextjs/basic', 'package.json', 'nextjs-app-sample');
+  return { dir, real: google, isrPage: google ? '/isr/time' : '/isr' };
 }
 
 /** The TCP sockets listening on this machine, as `address:port` (hex, as /proc/net/tcp{,6} give them). */

@@ -10,31 +10,26 @@
 // (every attempt fails, so each task fails after its 10 retries): the same program, with outcomes a test can know.
 //
 // The sample's files are not kept in this repository: with GANTRY_SAMPLES_DIR naming a directory that holds a checkout
-// of nodejs-docs-samples (`$GANTRY_SAMPLES_DIR/nodejs-docs-samples/run/jobs`), or with them copied to
-// test/fixtures/nodejs-docs-samples/run/jobs, the test runs them; otherwise it runs test/fixtures/run-jobs-procfile, a
-// program of ours with the quickstart's contract (its log lines, SLEEP_MS, FAIL_RATE, exit 1 on failure) and a Procfile.
+// of nodejs-docs-samples (`$GANTRY_SAMPLES_DIR/nodejs-docs-samples/run/jobs`), the test runs them; otherwise it runs
+// test/fixtures/run-jobs-procfile, a program of ours with the quickstart's contract (its log lines, SLEEP_MS, FAIL_RATE, exit 1 on failure) and a Procfile.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { spawnGantry, tempDir } from '../helpers/server.js';
+import { sampleDir } from '../helpers/samples.js';
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
-const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
 const IMAGE = 'gcr.io/my-project/logger-job';
 
-/** The quickstart's directory: a checkout's, the fixture copy's, or our stand-in with the same contract. */
-function sampleDir(): { dir: string; real: boolean } {
-  const candidates = [
-    ...(process.env.GANTRY_SAMPLES_DIR ? [join(process.env.GANTRY_SAMPLES_DIR, 'nodejs-docs-samples/run/jobs')] : []),
-    join(FIXTURES, 'nodejs-docs-samples/run/jobs'),
-  ];
-  const real = candidates.find(d => existsSync(join(d, 'index.js')));
-  return real ? { dir: real, real: true } : { dir: join(FIXTURES, 'run-jobs-procfile'), real: false };
+/** The quickstart's directory: a checkout's, or our stand-in with the same contract. */
+function quickstartDir(): { dir: string; real: boolean } {
+  const { dir, google } = sampleDir('nodejs-docs-samples/run/jobs', 'index.js', 'run-jobs-procfile');
+  return { dir, real: google };
 }
 
 /** The environment of a fresh shell after `eval "$(gantry env)"`: a PATH, a private HOME and gcloud config, and Gantry's. */
@@ -47,7 +42,7 @@ async function gantryEnv(dataDir: string, home: string): Promise<NodeJS.ProcessE
 interface V1Task { metadata: { name: string }; status: { retried?: number; failed?: number; succeeded?: number; conditions: { type: string; status: string; message?: string }[] } }
 
 test('the Cloud Run jobs quickstart runs from its source directory mapped to its image: tasks, retries and its own log lines', { timeout: 120_000 }, async () => {
-  const sample = sampleDir();
+  const sample = quickstartDir();
   const src = tempDir('logger-job-');
   cpSync(sample.dir, src, { recursive: true });
   const dataDir = tempDir();

@@ -6,8 +6,7 @@
 // Gantry over gRPC.
 //
 // The samples' files are not kept in this repository: with GANTRY_SAMPLES_DIR naming a directory holding a checkout of
-// google-cloud-node (or the files copied to test/fixtures/google-cloud-node/run-v2/), the test runs them; otherwise it
-// runs test/fixtures/run-v2-generated-shape/sample.js, a script of ours with their shape (client without options,
+// google-cloud-node, the test runs them; otherwise it runs test/fixtures/run-v2-generated-shape/sample.js, a script of ours with their shape (client without options,
 // fields from argv, console.log of the answer, exit 1 with the message on error).
 //
 // create_job and update_job take a Job message as a command-line string, which the library refuses before sending
@@ -48,7 +47,6 @@ const TABLE: Record<string, [client: string, method: string, shape: Shape, field
 function stageSamples(dir: string): boolean {
   const from = [
     ...(process.env.GANTRY_SAMPLES_DIR ? [join(process.env.GANTRY_SAMPLES_DIR, SAMPLES)] : []),
-    join(ROOT, 'test/fixtures/google-cloud-node/run-v2'),
   ].find(d => Object.keys(TABLE).every(s => existsSync(join(d, `${s}.js`))));
   if (from) for (const f of readdirSync(from).filter(f => f.endsWith('.js'))) copyFileSync(join(from, f), join(dir, f));
   else copyFileSync(join(ROOT, 'test/fixtures/run-v2-generated-shape/sample.js'), join(dir, 'sample.js'));

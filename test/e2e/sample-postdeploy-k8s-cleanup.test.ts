@@ -18,18 +18,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startTestGantry, tempDir, eventually } from '../helpers/server.js';
+import { sampleDir } from '../helpers/samples.js';
 import { gcloudFor, type Gcloud } from '../helpers/gcloud.js';
 import type { Gantry } from '../../src/gantry.js';
 
-const STAND_IN = fileURLToPath(new URL('../../../test/fixtures/k8s-cleanup-sample', import.meta.url));
-const CHECKOUT = process.env.GANTRY_SAMPLES_DIR ? join(process.env.GANTRY_SAMPLES_DIR, 'cloud-deploy-samples/postdeploy-hooks/k8s-cleanup') : undefined;
 /** The quickstart directory: Google's from a checkout, else our stand-in's. */
-const SAMPLE = join(CHECKOUT && existsSync(join(CHECKOUT, 'quickstart/configuration/clouddeploy.yaml')) ? CHECKOUT : STAND_IN, 'quickstart');
+const SAMPLE = join(sampleDir('cloud-deploy-samples/postdeploy-hooks/k8s-cleanup', 'quickstart/configuration/clouddeploy.yaml', 'k8s-cleanup-sample').dir, 'quickstart');
 const run = promisify(execFile);
 const PROJECT_ID = 'my-proj', REGION = 'us-central1';
 const PIPELINE = `projects/${PROJECT_ID}/locations/${REGION}/deliveryPipelines/k8s-cleanup-qs`;
