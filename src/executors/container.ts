@@ -81,6 +81,12 @@ export class ContainerExecutor implements Executor {
     return true;
   }
 
+  async reapOwned(owner: string): Promise<boolean> {
+    const found = await this.docker.listContainers({ all: true, filters: { label: [`${INSTANCE_LABEL}=${this.instance}`, `${OWNER_LABEL}=${owner}`] } });
+    for (const c of found) await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    return found.length > 0;
+  }
+
   /**
    * The container a handle names, if this Gantry started it (its instance label) for `owner` (when given);
    * addressed by the id inspect answers, so a name handed in cannot stand for another container later.

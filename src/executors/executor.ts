@@ -58,4 +58,9 @@ export interface Executor {
    * Resolves true when it found something of that task to stop.
    */
   reap?(handle: string, owner?: string): Promise<boolean>;
+  /**
+   * Stops whatever a previous Gantry of this data directory started for exactly `owner` and never told the handle of
+   * (it was killed in between). Resolves true when it found something.
+   */
+  reapOwned?(owner: string): Promise<boolean>;
 }

@@ -4,7 +4,7 @@
 // (and its task's owner); a process id is recorded with the process's start time, which a later process reusing
 // the id does not share.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Label every container Gantry starts carries: the instance (data directory) that started it. */
@@ -58,6 +58,16 @@ export class ProcessRecords {
     const start = processStartTime(pid);
     if (start === undefined || start !== rec.start) { this.remove(pid); return false; }
     return true;
+  }
+
+  /** The recorded pids working for `owner` (still to be proven with `owns` before anything is signalled). */
+  ownedBy(owner: string): number[] {
+    const pids: number[] = [];
+    for (const f of readdirSync(this.dir)) {
+      if (!/^[1-9]\d{0,9}$/.test(f)) continue;
+      try { if ((JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as { owner?: unknown }).owner === owner) pids.push(Number(f)); } catch { /* gone meanwhile */ }
+    }
+    return pids;
   }
 
   private file(pid: number): string { return join(this.dir, String(pid)); }

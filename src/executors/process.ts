@@ -76,6 +76,12 @@ export class ProcessExecutor implements Executor {
    * A process started by a previous Gantry cannot be waited for; `reap` stops its process group, but only when the
    * records prove the pid is still that process (a handle may come from an imported snapshot).
    */
+  async reapOwned(owner: string): Promise<boolean> {
+    let found = false;
+    for (const pid of this.records.ownedBy(owner)) found = (await this.reap(String(pid), owner)) || found;
+    return found;
+  }
+
   async reap(handle: string, owner?: string): Promise<boolean> {
     if (!/^[1-9]\d{0,9}$/.test(handle)) return false;
     const pid = Number(handle);

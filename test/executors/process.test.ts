@@ -63,3 +63,23 @@ test('reap stops only a process group this data directory\'s executor started, f
     victim.kill('SIGKILL');
   }
 });
+
+test('reapOwned stops what was started for exactly that owner, though its handle was never recorded', { skip: process.platform !== 'linux' && 'start times come from /proc' }, async () => {
+  const dir = tempDir();
+  const first = new ProcessExecutor(dir);
+  let mine = '', other = '';
+  const a = first.start({ ...spec(['sleep 30']), owner: 'projects/p/executions/e/tasks/0/attempts/0', onStarted: h => { mine = h; } }, () => {});
+  const b = first.start({ ...spec(['sleep 30']), owner: 'projects/p/executions/e/tasks/0/attempts/1', onStarted: h => { other = h; } }, () => {});
+  try {
+    const again = new ProcessExecutor(dir);
+    assert.equal(await again.reapOwned('projects/p/executions/e/tasks/0'), false, 'an owner\'s prefix is not the owner');
+    assert.equal(await again.reapOwned('projects/p/executions/e/tasks/0/attempts/0'), true);
+    assert.ok(await waitGone(Number(mine)), 'the owner\'s process is stopped');
+    assert.equal((await a.done).kind, 'signalled');
+    assert.ok(alive(Number(other)), 'another attempt\'s process lives');
+    assert.equal(await again.reapOwned('projects/p/executions/e/tasks/0/attempts/0'), false, 'nothing is left to find');
+  } finally {
+    b.cancel();
+    await b.done;
+  }
+});

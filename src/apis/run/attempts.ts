@@ -115,10 +115,12 @@ export class Attempts {
    * Takes back an attempt a previous Gantry started, where the executor can (`task`); else stops what is left of it
    * (`reaped`: something was).
    */
-  async resume(mode: string, handle: string, ctx: AttemptContext): Promise<{ task?: RunningTask; reaped: boolean }> {
+  async resume(mode: string, handle: string | undefined, ctx: AttemptContext): Promise<{ task?: RunningTask; reaped: boolean }> {
     const executor = this.deps.executors[mode];
     if (!executor) return { reaped: false };
     const spec: TaskSpec = { command: [], args: [], env: {}, timeoutMs: ctx.timeoutMs, graceMs: GRACE_MS, owner: ownerOf(ctx) };
+    // Killed before it recorded the handle: only the owner (this very attempt) finds what is left of it.
+    if (handle === undefined) return { reaped: await executor.reapOwned?.(spec.owner!).catch(() => false) ?? false };
     const task = await executor.resume?.(handle, spec, this.logger(ctx)).catch(() => undefined);
     if (task) return { task, reaped: false };
     return { reaped: await executor.reap?.(handle, spec.owner).catch(() => false) ?? false };
@@ -202,7 +204,10 @@ function failed(message: string): RunningTask {
   return { done: Promise.resolve<TaskResult>({ kind: 'failedToStart', message }), cancel: () => {} };
 }
 
-/** What an attempt's task works for, as the task registry knows it: its execution, under its project (what a reset stops). */
+/**
+ * What an attempt's task works for, as the task registry knows it: the attempt, under its execution and project (what
+ * a reset stops). Naming the attempt lets a restarted Gantry find an attempt whose handle it never recorded.
+ */
 function ownerOf(ctx: AttemptContext): string {
-  return `projects/${ctx.project}/locations/${ctx.region}/executions/${ctx.execution}`;
+  return `projects/${ctx.project}/locations/${ctx.region}/executions/${ctx.execution}/tasks/${ctx.taskIndex}/attempts/${ctx.attempt}`;
 }

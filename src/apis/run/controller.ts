@@ -274,10 +274,14 @@ export class RunController {
   // ---- executions ----
 
   private reconcileExecution(key: string, ctx: ReconcileContext): void {
-    this.d.store.tx(w => this.stepExecution(w, key, ctx));
+    const launches: (() => void)[] = [];
+    this.d.store.tx(w => this.stepExecution(w, key, ctx, launches));
+    // Real attempts start only once the step that marked them started is committed: a Gantry killed in between finds
+    // them started and lost (failed and retried, what is left of them reaped), never silently runs them twice.
+    for (const launch of launches) launch();
   }
 
-  private stepExecution(w: Writer, key: string, ctx: ReconcileContext): void {
+  private stepExecution(w: Writer, key: string, ctx: ReconcileContext, launches: (() => void)[]): void {
     const ex = this.d.store.getParsed<Obj>(key);
     const results = this.results.get(key);
     this.results.delete(key);
@@ -300,8 +304,6 @@ export class RunController {
     const parallelism = Math.min(Number(spec.parallelism ?? 0) || this.d.maxParallelism, taskCount);
     const jobName = String(((ex.metadata as Obj).labels as Obj)[L.job]);
     const simulated = book.executor === 'simulated';
-    // A process executor reports its handle while `start` runs, before this step has saved the attempt.
-    let stepping = true;
 
     for (const { index, attempt, result } of results ?? []) {
       const a = book.running[index];
@@ -335,11 +337,12 @@ export class RunController {
         return;
       }
       this.d.decisions?.say(`Cloud Run: ${attemptLabel(name, index, a.attempt)} started on the ${book.executor} executor`);
-      const run = this.d.attempts.launch(book.executor, taskSpec, context(index, a.attempt), handle => {
-        if (stepping) a.handle = handle; else this.recordHandle(key, index, a.attempt, handle);
+      const attempt = a.attempt, actx = context(index, attempt);
+      launches.push(() => {
+        const run = this.d.attempts.launch(book.executor, taskSpec, actx, handle => this.recordHandle(key, index, attempt, handle));
+        this.live.set(tk, { attempt, run });
+        ctx.track(run.done.then(r => this.attemptDone(key, index, attempt, r)));
       });
-      this.live.set(tk, { attempt: a.attempt, run });
-      ctx.track(run.done.then(r => this.attemptDone(key, index, a.attempt, r)));
     };
     for (const [i, a] of Object.entries(book.running)) {
       const index = Number(i);
@@ -368,7 +371,6 @@ export class RunController {
     setCount(status, 'runningCount', Object.keys(book.running).length);
     if (book.next >= taskCount && !Object.keys(book.running).length) this.complete(w, key, ex);
     else if (JSON.stringify(ex) !== before) this.saveExecution(w, key, ex);
-    stepping = false;
     if (wake < Infinity) ctx.wakeAt(wake);
   }
 
@@ -386,7 +388,7 @@ export class RunController {
     const ex = this.d.store.getParsed<Obj>(key);
     if (!ex) return;
     const mode = bookkeeping(ex).executor;
-    const found = a.handle ? this.d.attempts.resume(mode, a.handle, ctx) : Promise.resolve({ task: undefined, reaped: false });
+    const found = this.d.attempts.resume(mode, a.handle, ctx);
     const { task: resumed, reaped } = await (this.d.restart?.check(found) ?? found);
     const tk = taskKey(parseKey(key), taskId(ctx.execution, index));
     const what = attemptLabel(ctx.execution, index, a.attempt);
