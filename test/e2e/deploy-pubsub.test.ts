@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import { startTestGantry, tempDir, eventually } from '../helpers/server.js';
-import { freePort } from '../../src/apis/apphosting/serving.js';
+import { freePort } from '../../src/serving/instances.js';
 
 function emulatorUnavailable(): string | undefined {
   try { execFileSync('java', ['-version'], { stdio: 'ignore' }); } catch { return 'no Java runtime (apt-get install default-jre-headless)'; }

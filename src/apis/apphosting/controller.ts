@@ -16,7 +16,7 @@ import type { ExecutorMode } from '../../policy/executors.js';
 import { EXECUTOR_ANNOTATION, EXECUTOR_MODES } from '../../policy/executors.js';
 import { BuildFailure, type Builder } from './builder.js';
 import { putResource } from './resources.js';
-import { ServeError, type Serving } from './serving.js';
+import { ServeError, type Instances } from '../../serving/instances.js';
 import { BUILD_TERMINAL, buildLabel, KIND, ROLLOUT_TERMINAL, viewOf, type BuildBook, type Version } from './service.js';
 import { pendingTarget, putTraffic, splitsOf } from './traffic.js';
 
@@ -43,7 +43,7 @@ export interface AppHostingControllerDeps {
   ops: Operations;
   log: Logger;
   builder: Builder;
-  serving: Serving;
+  serving: Instances;
   executors: Record<string, Executor>;
   defaultExecutor: ExecutorMode;
   /** How long a simulated step takes unless scripted. */
@@ -401,7 +401,7 @@ export class AppHostingController {
     const t = this.d.store.getParsed<Obj>(name);
     if (!t) {
       // The backend is gone: so are its apps.
-      for (const b of this.d.serving.builds()) if (b.startsWith(`${backend}/builds/`)) this.d.serving.stop(b);
+      for (const b of this.d.serving.units()) if (b.startsWith(`${backend}/builds/`)) this.d.serving.stop(b);
       return;
     }
     const work: Promise<unknown>[] = [];
@@ -452,7 +452,7 @@ export class AppHostingController {
     const keep = new Set(wanted);
     for (const r of this.d.store.children(KIND.rollout, backend)) if (r.state === 'PROGRESSING' || r.state === 'PENDING_BUILD') keep.add(String(r.build));
     for (const b of this.d.store.children(KIND.build, backend)) if (b.state === 'DEPLOYING' && b.deleteTime === undefined) keep.add(String(b.name));
-    for (const name of this.d.serving.builds()) if (name.startsWith(`${backend}/builds/`) && !keep.has(name)) this.d.serving.stop(name);
+    for (const name of this.d.serving.units()) if (name.startsWith(`${backend}/builds/`) && !keep.has(name)) this.d.serving.stop(name);
     for (const name of wanted) {
       if (this.d.serving.isRunning(name)) continue;
       const b = this.d.store.getParsed<Obj>(name);

@@ -21,7 +21,8 @@ import type { RepositoryLinks } from '../developerconnect/index.js';
 import { Builder } from './builder.js';
 import { AppHostingController, BUILD_RULES } from './controller.js';
 import { backendStrategy, buildStrategy, recordBuildOf, domainStrategy, rolloutStrategy, type AppHostingDeps } from './resources.js';
-import { proxyTo, Serving } from './serving.js';
+import { Instances } from '../../serving/instances.js';
+import { proxyTo } from '../../serving/proxy.js';
 import { backendHost, KIND, SCHEMAS, SERVICE, VERSIONS, type BuildBook, type Version } from './service.js';
 import { patchTraffic, splitsOf, trafficStrategy } from './traffic.js';
 
@@ -69,14 +70,20 @@ const SUPPORTED_RUNTIMES = [
 
 export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOptions): AppHosting {
   const store = base.store;
-  const serving = new Serving(store, o.log, {
+  // As the console links it: browsers resolve every `*.localhost` name to this machine, and Gantry serves the name.
+  const localUrl = (build: string) => { const origin = new URL(base.origin()); return `${origin.protocol}//${backendHost(build.split('/builds/')[0])}.localhost${origin.port ? `:${origin.port}` : ''}/`; };
+  const serving = new Instances(store, o.log, {
+    handlesKey: 'apphosting.serving',
+    name: build => `App Hosting: the app of ${build}`,
+    readyLine: (build, port) => {
+      const [, , , , , backend, , id] = build.split('/');
+      return `App Hosting: backend ${backend} build ${id} answers on 127.0.0.1:${port}; the backend serves at ${localUrl(build)}`;
+    },
     output: (build, stream, line) => {
       const [, project, , region, , service, , revision] = build.split('/');
       o.logs.write([cloudRunRevisionEntry({ project, region, service, revision, stream, line })]);
     },
     ended: build => setTimeout(() => o.runtime.enqueue(KIND.traffic, `${build.split('/builds/')[0]}/traffic`), 5000).unref(),
-    // As the console links it: browsers resolve every `*.localhost` name to this machine, and Gantry serves the name.
-    localUrl: build => { const origin = new URL(base.origin()); return `${origin.protocol}//${backendHost(build.split('/builds/')[0])}.localhost${origin.port ? `:${origin.port}` : ''}/`; },
     startupMs: o.startupMs,
   });
   const builder = new Builder({ git: o.git, links: o.links, readObject: o.readObject, secrets: o.secrets, nodeImage: o.nodeImage, workRoot: o.workRoot, decisions: o.runtime.decisions });
