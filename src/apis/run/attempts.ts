@@ -1,12 +1,12 @@
 // One attempt of one task: what it runs (the container with its env, secrets and overrides), where (the simulated,
 // process or container executor), and what came of it. The executors are Gantry's shared ones (src/executors/).
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Executor, RunningTask, TaskResult, TaskSpec } from '../../executors/executor.js';
 import { pickRule, type Rule, type RuleGrammar } from '../../engine/outcomes.js';
 import { ApiError } from '../../google/errors.js';
 import type { SecretAccessor } from '../secretmanager/index.js';
-import { resolveSecret } from './secret-aliases.js';
+import { containerSpec } from './container-spec.js';
 import type { LogEntryInput, LogWriter } from '../logging/index.js';
 import type { Logger } from '../../server/log.js';
 import type { Obj } from './meta.js';
@@ -91,7 +91,12 @@ export class Attempts {
     let spec: TaskSpec;
     const dir = join(this.deps.volumesRoot, `${ctx.execution}-${ctx.taskIndex}-${ctx.attempt}`);
     try {
-      spec = this.taskSpec(taskSpec, ctx, dir);
+      spec = containerSpec(taskSpec, { project: ctx.project, projectNumber: ctx.projectNumber, secretAliases: ctx.secretAliases }, this.deps.secrets, dir, {
+        CLOUD_RUN_JOB: ctx.job, CLOUD_RUN_EXECUTION: ctx.execution, CLOUD_RUN_TASK_INDEX: String(ctx.taskIndex),
+        CLOUD_RUN_TASK_COUNT: String(ctx.taskCount), CLOUD_RUN_TASK_ATTEMPT: String(ctx.attempt),
+      }, { 'gantry.dev/job': ctx.job, 'gantry.dev/execution': ctx.execution, 'gantry.dev/task-index': String(ctx.taskIndex) });
+      spec.timeoutMs = ctx.timeoutMs;
+      spec.graceMs = GRACE_MS;
     } catch (e) {
       rmSync(dir, { recursive: true, force: true });
       return failed(e instanceof ApiError ? e.message : `Gantry could not prepare the task: ${(e as Error).message}`);
@@ -147,57 +152,6 @@ export class Attempts {
     };
   }
 
-  private taskSpec(task: Obj, ctx: AttemptContext, dir: string): TaskSpec {
-    const c = ((task.containers ?? []) as Obj[])[0] ?? {};
-    const env: Record<string, string> = {};
-    for (const e of (c.env ?? []) as Obj[]) {
-      const ref = ((e.valueFrom ?? {}) as Obj).secretKeyRef as Obj | undefined;
-      env[String(e.name)] = ref ? this.secret(ctx, String(ref.name ?? ((ref.localObjectReference ?? {}) as Obj).name), String(ref.key)).toString('utf8') : String(e.value ?? '');
-    }
-    Object.assign(env, {
-      CLOUD_RUN_JOB: ctx.job, CLOUD_RUN_EXECUTION: ctx.execution, CLOUD_RUN_TASK_INDEX: String(ctx.taskIndex),
-      CLOUD_RUN_TASK_COUNT: String(ctx.taskCount), CLOUD_RUN_TASK_ATTEMPT: String(ctx.attempt),
-    });
-    const mounts: NonNullable<TaskSpec['mounts']> = [];
-    const volumes = new Map(((task.volumes ?? []) as Obj[]).map(v => [String(v.name), v]));
-    for (const m of (c.volumeMounts ?? []) as Obj[]) {
-      const vol = volumes.get(String(m.name));
-      const host = join(dir, String(m.name));
-      if (vol?.secret) {
-        const s = vol.secret as Obj;
-        const items = (s.items ?? [{ key: 'latest', path: String(s.secretName) }]) as Obj[];
-        mkdirSync(host, { recursive: true });
-        for (const it of items) {
-          const path = String(it.path ?? it.key);
-          if (path.includes('..') || path.startsWith('/')) continue;
-          mkdirSync(join(host, path, '..'), { recursive: true });
-          writeFileSync(join(host, path), this.secret(ctx, String(s.secretName), String(it.key ?? 'latest')), { mode: Number(it.mode ?? s.defaultMode ?? 0o444) & 0o777 });
-        }
-      } else {
-        mkdirSync(host, { recursive: true });
-      }
-      mounts.push({ hostPath: host, path: String(m.mountPath), readOnly: !!vol?.secret });
-    }
-    return {
-      image: String(c.image ?? ''), command: (c.command ?? []) as string[], args: (c.args ?? []) as string[], env,
-      workingDir: c.workingDir as string | undefined, timeoutMs: ctx.timeoutMs, graceMs: GRACE_MS,
-      ...(mounts.length ? { mounts } : {}),
-      labels: { 'gantry.dev/job': ctx.job, 'gantry.dev/execution': ctx.execution, 'gantry.dev/task-index': String(ctx.taskIndex) },
-    };
-  }
-
-  private secret(ctx: AttemptContext, ref: string, version: string): Buffer {
-    const secret = resolveSecret(ref, ctx.secretAliases);
-    try {
-      return this.deps.secrets.access(ctx.project, secret, version);
-    } catch (e) {
-      if (e instanceof ApiError) {
-        const name = secret.startsWith('projects/') ? secret : `projects/${ctx.projectNumber}/secrets/${secret}`;
-        throw new ApiError(e.code, `Secret ${name}/versions/${version} was not found or could not be accessed: ${e.message}`);
-      }
-      throw e;
-    }
-  }
 }
 
 function failed(message: string): RunningTask {
