@@ -30,16 +30,20 @@ mv /tmp/clouddeploy-v1.merged.json schemas/clouddeploy-v1.json
 "$PY" scripts/gen-methods.py $APIS.clouddeploy.v1.clouddeploy_v1_client clouddeploy.googleapis.com \
   google.cloud.deploy.v1.CloudDeploy > schemas/clouddeploy-v1.methods.json
 "$PY" scripts/gen-methods.py $APIS.storage.v1.storage_v1_client storage.googleapis.com > schemas/storage-v1.methods.json
-# Cloud Run Admin API: v1 (Knative-style, gcloud's) and v2 views of the same jobs.
+# Cloud Run Admin API: v1 (Knative-style, gcloud's) and v2 views of the same jobs and services.
 "$PY" scripts/gen-schema.py $APIS.run.v1.run_v1_messages \
   Job Execution Task ListJobsResponse ListExecutionsResponse ListTasksResponse RunJobRequest CancelExecutionRequest Status \
-  Policy SetIamPolicyRequest TestIamPermissionsRequest TestIamPermissionsResponse > schemas/run-v1.json
+  Policy SetIamPolicyRequest TestIamPermissionsRequest TestIamPermissionsResponse \
+  Service Revision Route Configuration ListServicesResponse ListRevisionsResponse ListRoutesResponse ListConfigurationsResponse \
+  > schemas/run-v1.json
 "$PY" scripts/gen-schema.py $APIS.run.v2.run_v2_messages \
   GoogleCloudRunV2Job GoogleCloudRunV2Execution GoogleCloudRunV2Task GoogleCloudRunV2ListJobsResponse \
   GoogleCloudRunV2ListExecutionsResponse GoogleCloudRunV2ListTasksResponse GoogleCloudRunV2RunJobRequest \
   GoogleCloudRunV2CancelExecutionRequest GoogleLongrunningOperation GoogleLongrunningListOperationsResponse \
   GoogleLongrunningWaitOperationRequest GoogleIamV1Policy GoogleIamV1SetIamPolicyRequest \
-  GoogleIamV1TestIamPermissionsRequest GoogleIamV1TestIamPermissionsResponse > schemas/run-v2.json
+  GoogleIamV1TestIamPermissionsRequest GoogleIamV1TestIamPermissionsResponse \
+  GoogleCloudRunV2Service GoogleCloudRunV2Revision GoogleCloudRunV2ListServicesResponse GoogleCloudRunV2ListRevisionsResponse \
+  > schemas/run-v2.json
 "$PY" scripts/gen-methods.py $APIS.run.v1.run_v1_client run.googleapis.com > schemas/run-v1.methods.json
 "$PY" scripts/gen-methods.py $APIS.run.v2.run_v2_client run.googleapis.com > schemas/run-v2.methods.json
 # Secret Manager v1: the secrets Cloud Run tasks read.

@@ -6,6 +6,8 @@ export const SERVICE_FILES: Record<string, string> = {
   'google.cloud.run.v2.Jobs': 'google/cloud/run/v2/job.proto',
   'google.cloud.run.v2.Executions': 'google/cloud/run/v2/execution.proto',
   'google.cloud.run.v2.Tasks': 'google/cloud/run/v2/task.proto',
+  'google.cloud.run.v2.Services': 'google/cloud/run/v2/service.proto',
+  'google.cloud.run.v2.Revisions': 'google/cloud/run/v2/revision.proto',
   'google.cloud.secretmanager.v1.SecretManagerService': 'google/cloud/secretmanager/v1/service.proto',
   'google.logging.v2.LoggingServiceV2': 'google/logging/v2/logging.proto',
   'google.cloud.developerconnect.v1.DeveloperConnect': 'google/cloud/developerconnect/v1/developer_connect.proto',

@@ -228,8 +228,8 @@ test('paths of APIs Gantry does not serve are 501 naming the path; other unknown
     assert.deepEqual([code, s], [501, 'UNIMPLEMENTED'], path);
     assert.ok(message.includes(`GET ${path} is not a method of an API Gantry implements`), message);
   }
-  // Cloud Run services belong to an API Gantry serves (for its jobs): a named method.
-  assert.deepEqual(await status('GET', '/v2/projects/p/locations/us-central1/services'), [501, 'UNIMPLEMENTED', 'Method run.projects.locations.services.list is not implemented by Gantry.']);
+  // Cloud Run worker pools belong to an API Gantry serves (for its jobs and services): a named method.
+  assert.deepEqual(await status('GET', '/v2/projects/p/locations/us-central1/workerPools'), [501, 'UNIMPLEMENTED', 'Method run.projects.locations.workerPools.list is not implemented by Gantry.']);
   const [code, , message] = await status('GET', '/storage/v1/b/bkt/iam');
   assert.deepEqual([code, message], [501, 'Method storage.buckets.getIamPolicy is not implemented by Gantry.']);
   for (const [method, path] of [['GET', '/favicon.ico'], ['GET', '/v1/nothing/here'], ['GET', `/v1/${US}/deliveryPipelines/app/bogus`], ['PUT', `/v1/${US}/targets/dev`], ['POST', `/v1/${US}/deliveryPipelines/app:explode`], ['GET', '/gantry/v1/nope']]) {

@@ -17,6 +17,10 @@ import { RunJobs } from './jobs.js';
 import { registerRunV1 } from './v1.js';
 import { registerRunV2 } from './v2.js';
 import type { Obj } from './meta.js';
+import { READY_AT_ONCE, type RevisionReadiness } from './revisions.js';
+import { RunServices } from './services.js';
+import { registerServicesV1 } from './services-v1.js';
+import { registerServicesV2 } from './services-v2.js';
 
 export { TASK_RULES };
 
@@ -38,9 +42,11 @@ export interface RunOptions {
   apiRules<O extends string>(resource: string, grammar: RuleGrammar<O>): Rule<O>[][];
   workRoot: string;
   log: Logger;
+  /** Whether a new service revision can serve (default: ready at once); the serving layer supplies its own. */
+  readiness?: RevisionReadiness;
 }
 
-export function registerRun(app: App, base: BaseContext, o: RunOptions): void {
+export function registerRun(app: App, base: BaseContext, o: RunOptions): { services: RunServices } {
   const attempts = new Attempts({ executors: o.executors, secrets: o.secrets, logs: o.logs, entry: o.entry, volumesRoot: join(o.workRoot, 'run-volumes'), log: o.log });
   const container = o.executors.container as (Executor & { hasImage?(image: string): Promise<boolean> }) | undefined;
   const controller = new RunController({
@@ -59,4 +65,8 @@ export function registerRun(app: App, base: BaseContext, o: RunOptions): void {
   });
   registerRunV1(app, { store: base.store, projects: base.projects, jobs, locations: o.locations, defaultRegion: o.defaultRegion });
   registerRunV2(app, { store: base.store, clock: base.clock, projects: base.projects, jobs, locations: o.locations });
+  const services = new RunServices({ store: base.store, clock: base.clock, projects: base.projects, readiness: o.readiness ?? READY_AT_ONCE });
+  registerServicesV1(app, { store: base.store, projects: base.projects, services, locations: o.locations, defaultRegion: o.defaultRegion });
+  registerServicesV2(app, { store: base.store, clock: base.clock, projects: base.projects, services, locations: o.locations });
+  return { services };
 }

@@ -15,6 +15,7 @@ import { regionOf } from './region.js';
 import { v1View } from './views.js';
 import { runNotFound, type RunJobs, type Scope } from './jobs.js';
 import type { Overrides } from './executions.js';
+import { K, REVISION_KIND, SERVICE_KIND, serviceKey } from './revisions.js';
 
 export interface V1Deps { store: Store; projects: Projects; jobs: RunJobs; locations: Locations; defaultRegion: string }
 
@@ -89,23 +90,26 @@ export function registerRunV1(app: App, d: V1Deps): void {
 }
 
 /** The Kubernetes Status a v1 delete answers with (clients ignore it; gcloud discards it). */
-function deleted(name: string, kind: string, uid: string): Obj {
-  return { apiVersion: 'v1', kind: 'Status', status: 'Success', details: { name, group: 'run.googleapis.com', kind, uid } };
+export function deleted(name: string, kind: string, uid: string, group = 'run.googleapis.com'): Obj {
+  return { apiVersion: 'v1', kind: 'Status', status: 'Success', details: { name, group, kind, uid } };
 }
 
 /**
  * A v1 list: newest first (as Cloud Run sorts), filtered by a label selector, paged by `limit` and `continue`. A
  * selector pinning the job (executions) or the execution (tasks) reads that one parent.
  */
-function list(d: V1Deps, req: ApiRequest, s: Scope, kind: string, listKind: string): { body: Obj } {
+export function list(d: { store: Store }, req: ApiRequest, s: Scope, kind: string, listKind: string, apiVersion = V1, view: (o: Obj) => Obj = v1View): { body: Obj } {
   const selectorText = queryString(req, 'labelSelector');
   const selector = parseLabelSelector(selectorText);
   const limit = queryInt(req, 'limit');
   if (limit !== undefined && limit < 0) throw errors.invalidArgument('limit must not be negative.', 'limit');
   const region = regionKey(s);
   let storeScope: StoreScope;
-  if (kind === JOB) storeScope = { parent: region };
-  else if (kind === EXECUTION) {
+  if (kind === JOB || kind === SERVICE_KIND) storeScope = { parent: region };
+  else if (kind === REVISION_KIND) {
+    const svc = pinnedValue(selector, K.service);
+    storeScope = svc !== undefined ? { parent: serviceKey(s, svc) } : { parentPrefix: `${region}/services/` };
+  } else if (kind === EXECUTION) {
     const job = pinnedValue(selector, L.job);
     storeScope = job !== undefined ? { parent: jobKey(s, job) } : { parentPrefix: `${region}/jobs/` };
   } else {
@@ -121,7 +125,7 @@ function list(d: V1Deps, req: ApiRequest, s: Scope, kind: string, listKind: stri
   });
   const metadata: Obj = {};
   if (res.more && res.last) metadata.continue = encodePageToken(hash, res.last);
-  return { body: { apiVersion: V1, kind: listKind, metadata, items: res.rows.map(v1View) } };
+  return { body: { apiVersion, kind: listKind, metadata, items: res.rows.map(view) } };
 }
 
 function decodeContinue(token: string | undefined, hash: string): unknown[] | undefined {

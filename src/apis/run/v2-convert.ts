@@ -7,9 +7,9 @@ import { etagOf } from '../../google/ids.js';
 import { L } from './service.js';
 import type { Condition, Obj } from './meta.js';
 
-const SYSTEM = /^(run\.googleapis\.com|cloud\.googleapis\.com|serving\.knative\.dev|autoscaling\.knative\.dev)\//;
+export const SYSTEM = /^(run\.googleapis\.com|cloud\.googleapis\.com|serving\.knative\.dev|autoscaling\.knative\.dev)\//;
 
-function userOnly(m: unknown): Obj | undefined {
+export function userOnly(m: unknown): Obj | undefined {
   const out = Object.fromEntries(Object.entries((m ?? {}) as Obj).filter(([k]) => !SYSTEM.test(k)));
   return Object.keys(out).length ? out : undefined;
 }
@@ -19,9 +19,10 @@ function ts(v: unknown): string | undefined { return typeof v === 'string' ? v :
 
 const STATE: Record<string, string> = { True: 'CONDITION_SUCCEEDED', False: 'CONDITION_FAILED', Unknown: 'CONDITION_RECONCILING' };
 const REASON: Record<string, string> = {
-  ContainerMissing: 'CONTAINER_MISSING', SecretsAccessCheckFailed: 'SECRETS_ACCESS_CHECK_FAILED', WaitingForExecution: 'WAITING_FOR_OPERATION',
+  RevisionFailed: 'REVISION_FAILED', ContainerMissing: 'CONTAINER_MISSING', SecretsAccessCheckFailed: 'SECRETS_ACCESS_CHECK_FAILED', WaitingForExecution: 'WAITING_FOR_OPERATION',
   ImmediateRetry: 'IMMEDIATE_RETRY', PostponedRetry: 'POSTPONED_RETRY',
 };
+const REVISION_REASON: Record<string, string> = { HealthCheckContainerError: 'HEALTH_CHECK_CONTAINER_ERROR', Reserve: 'RESERVE', Retired: 'RETIRED', Deploying: 'PENDING' };
 const EXECUTION_REASON: Record<string, string> = { NonZeroExitCode: 'NON_ZERO_EXIT_CODE', Cancelled: 'CANCELLED', Cancelling: 'CANCELLING', Deleted: 'DELETED' };
 
 export function v2Condition(c: Condition, pendingBeforeStart = false): Obj {
@@ -31,6 +32,7 @@ export function v2Condition(c: Condition, pendingBeforeStart = false): Obj {
   if (c.severity) out.severity = c.severity.toUpperCase();
   if (c.reason && REASON[c.reason]) out.reason = REASON[c.reason];
   if (c.reason && EXECUTION_REASON[c.reason]) out.executionReason = EXECUTION_REASON[c.reason];
+  if (c.reason && REVISION_REASON[c.reason]) out.revisionReason = REVISION_REASON[c.reason];
   return out;
 }
 
@@ -39,7 +41,7 @@ function named(name: unknown, aliases: Map<string, string>): unknown {
   return typeof name === 'string' ? resolveSecret(name, aliases) : name;
 }
 
-function v2Container(c: Obj, aliases: Map<string, string>): Obj {
+export function v2Container(c: Obj, aliases: Map<string, string>): Obj {
   const out: Obj = { ...c };
   delete out.resources;
   if (c.resources) out.resources = { limits: (c.resources as Obj).limits };
@@ -53,7 +55,7 @@ function v2Container(c: Obj, aliases: Map<string, string>): Obj {
   return out;
 }
 
-function v2Volume(v: Obj, aliases: Map<string, string>): Obj {
+export function v2Volume(v: Obj, aliases: Map<string, string>): Obj {
   if (v.secret) {
     const s = v.secret as Obj;
     return { name: v.name, secret: { secret: named(s.secretName, aliases), ...(s.items ? { items: (s.items as Obj[]).map(i => ({ path: i.path, version: i.key, ...(i.mode !== undefined ? { mode: i.mode } : {}) })) } : {}), ...(s.defaultMode !== undefined ? { defaultMode: s.defaultMode } : {}) } };
@@ -80,7 +82,7 @@ function v2TaskTemplate(spec: Obj, annotations?: unknown, executionEnvironment =
   };
 }
 
-function etag(o: Obj): string { return `"${etagOf(String((o.metadata as Obj).resourceVersion ?? ''))}"`; }
+export function etag(o: Obj): string { return `"${etagOf(String((o.metadata as Obj).resourceVersion ?? ''))}"`; }
 
 export interface V2Names { project: string; region: string }
 
@@ -129,7 +131,7 @@ export function v2Job(job: Obj, n: V2Names): Obj {
 }
 
 /** The instant of the last write, from the v1 resourceVersion (microseconds). */
-function updateTime(meta: Obj): string | undefined {
+export function updateTime(meta: Obj): string | undefined {
   const b = Buffer.from(String(meta.resourceVersion ?? ''), 'base64url');
   if (b.length !== 8) return ts(meta.creationTimestamp);
   const us = b.readBigUInt64BE();
@@ -231,7 +233,7 @@ export function v1FromV2(job: Obj, id: string): Obj {
   };
 }
 
-function v1Container(c: Obj): Obj {
+export function v1Container(c: Obj): Obj {
   const out: Obj = { ...c };
   for (const k of ['dependsOn', 'baseImageUri', 'buildInfo', 'startupProbe', 'livenessProbe']) delete out[k];
   if (c.resources) out.resources = { limits: (c.resources as Obj).limits ?? {} };
@@ -244,7 +246,7 @@ function v1Container(c: Obj): Obj {
   return out;
 }
 
-function v1Volume(v: Obj): Obj {
+export function v1Volume(v: Obj): Obj {
   if (v.secret) {
     const s = v.secret as Obj;
     return { name: v.name, secret: { secretName: s.secret, ...(s.items ? { items: (s.items as Obj[]).map(i => ({ path: i.path, key: i.version ?? 'latest', ...(i.mode !== undefined ? { mode: i.mode } : {}) })) } : {}), ...(s.defaultMode !== undefined ? { defaultMode: s.defaultMode } : {}) } };

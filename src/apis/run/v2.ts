@@ -19,6 +19,7 @@ import { isTerminal } from './controller.js';
 import { v1FromV2, v1Overrides, v2Execution, v2Job, v2Task } from './v2-convert.js';
 import type { Overrides } from './executions.js';
 import { waitForResource } from '../../store/wait.js';
+import { v2Service } from './services-v2-convert.js';
 
 export interface V2Deps { store: Store; clock: Clock; projects: Projects; jobs: RunJobs; locations: Locations }
 
@@ -26,16 +27,28 @@ const OP = 'run.operation';
 const T = (m: string) => `type.googleapis.com/${PROTO_PACKAGE}.${m}`;
 const P = 'projects/*/locations/*';
 
-interface StoredOp { name: string; verb: 'create' | 'update' | 'delete' | 'run' | 'cancel'; kind: 'job' | 'execution'; target: string; id: string; job: string; generation?: number; snapshot?: Obj; createTime: string }
+/** The project and region a v2 name is under; `-` as the location passes only for a list (`wildcard`). */
+export function v2Scope(d: { projects: Projects; locations: Locations }, name: string, wildcard = false): Scope {
+  const [, p, , region] = name.split('/');
+  if (p === '-') throw errors.invalidArgument('A project cannot be the wildcard "-".', 'name');
+  d.locations.check(name, SERVICE, { wildcard });
+  return { project: d.projects.resolve(p), region, asNamed: p };
+}
+
+/** A v2 long-running operation: done once its target settles (jobs, executions, services) or at once (deletes). */
+export interface StoredOp { name: string; verb: 'create' | 'update' | 'delete' | 'run' | 'cancel'; kind: 'job' | 'execution' | 'service' | 'revision'; target: string; id: string; job: string; generation?: number; snapshot?: Obj; createTime: string }
+
+/** Stores a new operation and answers it as it stands now (shared by every v2 resource of Cloud Run). */
+export function createOperation(d: { store: Store; clock: Clock }, s: Scope, op: Omit<StoredOp, 'name' | 'createTime'>): Obj {
+  const id = newUuid();
+  const stored: StoredOp = { ...op, name: `projects/${s.asNamed}/locations/${s.region}/operations/${id}`, createTime: d.clock.timestamp() };
+  d.store.tx(w => w.put(OP, `${regionKey(s)}/operations/${id}`, regionKey(s), stored, stored.createTime, false));
+  return opView(d, stored, s);
+}
 
 export function registerRunV2(app: App, d: V2Deps): void {
   /** `-` as the location passes only for a list (`wildcard`), as every location-scoped API of Gantry has it. */
-  const scopeOf = (name: string, wildcard = false): Scope => {
-    const [, p, , region] = name.split('/');
-    if (p === '-') throw errors.invalidArgument('A project cannot be the wildcard "-".', 'name');
-    d.locations.check(name, SERVICE, { wildcard });
-    return { project: d.projects.resolve(p), region, asNamed: p };
-  };
+  const scopeOf = (name: string, wildcard = false): Scope => v2Scope(d, name, wildcard);
   /** Under `locations/-` a listed resource is named in its own region. */
   const namesOf = (s: Scope) => (o: Obj) => ({ project: s.asNamed, region: s.region === '-' ? String(((o.metadata as Obj).labels as Obj)[L.location]) : s.region });
   /** Every parent under the scope's region, or under every region of the project for `-`. */
@@ -44,12 +57,7 @@ export function registerRunV2(app: App, d: V2Deps): void {
   const reply = (body: Obj, message: string) => ({ body, message, schema: schemaV2 });
   const validateOnly = (req: ApiRequest) => queryBool(req, 'validateOnly') || (req.body as Obj | undefined)?.validateOnly === true;
 
-  const newOp = (s: Scope, op: Omit<StoredOp, 'name' | 'createTime'>): Obj => {
-    const id = newUuid();
-    const stored: StoredOp = { ...op, name: `projects/${s.asNamed}/locations/${s.region}/operations/${id}`, createTime: d.clock.timestamp() };
-    d.store.tx(w => w.put(OP, `${regionKey(s)}/operations/${id}`, regionKey(s), stored, stored.createTime, false));
-    return opView(d, stored, s);
-  };
+  const newOp = (s: Scope, op: Omit<StoredOp, 'name' | 'createTime'>): Obj => createOperation(d, s, op);
   const checkEtag = (given: unknown, o: Obj, kind: string) => {
     if (given === undefined || given === '') return;
     const current = (kind === 'job' ? v2Job(o, { project: '', region: '' }) : v2Execution(o, { project: '', region: '' })).etag;
@@ -245,15 +253,25 @@ export function registerRunV2(app: App, d: V2Deps): void {
 }
 
 /** An operation as it stands now: done once its resource settled (or at once for deletes and cancels). */
-function opView(d: V2Deps, op: StoredOp, s: Scope): Obj {
+function opView(d: { store: Store }, op: StoredOp, s: Scope): Obj {
   const n = { project: s.asNamed, region: s.region };
   const out: Obj = { name: op.name };
   if (op.snapshot) {
-    const type = T(op.kind === 'job' ? 'Job' : 'Execution');
+    const type = T({ job: 'Job', execution: 'Execution', service: 'Service', revision: 'Revision' }[op.kind]);
     return { ...out, metadata: { '@type': type, ...op.snapshot }, done: true, response: { '@type': type, ...op.snapshot } };
   }
   const stored = d.store.getParsed<Obj>(op.target);
   if (!stored) return { ...out, done: true, error: { code: 5, message: `The ${op.kind} '${op.id}' was deleted before the operation finished.` } };
+  if (op.kind === 'service') {
+    const view = v2Service(stored, n);
+    out.metadata = { '@type': T('Service'), ...view };
+    const status = (stored.status ?? {}) as Obj;
+    const ready = conditionOf((status.conditions ?? []) as Condition[], 'Ready');
+    if (!ready || ready.status === 'Unknown' || Number(status.observedGeneration) < Number(op.generation ?? 1)) return { ...out, done: false };
+    // A revision that cannot become ready fails the operation with Cloud Run's message (the service stays).
+    if (ready.status === 'False') return { ...out, done: true, error: { code: 9, message: ready.message ?? 'The service could not be made ready.' } };
+    return { ...out, done: true, response: { '@type': T('Service'), ...view } };
+  }
   if (op.kind === 'job') {
     const view = v2Job(stored, n);
     out.metadata = { '@type': T('Job'), ...view };
@@ -278,7 +296,7 @@ function opView(d: V2Deps, op: StoredOp, s: Scope): Obj {
 }
 
 /** An AIP-158 page of stored resources in their v2 shape: newest first, tasks by index. */
-function page(d: V2Deps, req: ApiRequest, kind: string, scope: StoreScope, field: string, view: (o: Obj) => Obj, match?: (o: Obj) => boolean, order: 'asc' | 'desc' = 'desc'): Obj {
+export function page(d: { store: Store }, req: ApiRequest, kind: string, scope: StoreScope, field: string, view: (o: Obj) => Obj, match?: (o: Obj) => boolean, order: 'asc' | 'desc' = 'desc'): Obj {
   const hash = queryHash(kind, JSON.stringify(scope), field);
   const res = d.store.list({
     kind, scope, order: [{ path: ['createTime'], desc: order === 'desc' }], predicate: match,

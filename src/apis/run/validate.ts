@@ -34,7 +34,7 @@ const RESTRICTED = /^(run\.googleapis\.com|autoscaling\.knative\.dev|serving\.kn
 const LABEL_KEY = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 
-function checkMap(map: unknown, field: string, allowed: Set<string>, v: FieldViolation[], labels: boolean): void {
+export function checkMap(map: unknown, field: string, allowed: { has(key: string): boolean }, v: FieldViolation[], labels: boolean): void {
   const m = (map ?? {}) as Record<string, string>;
   const keys = Object.keys(m);
   if (labels && keys.length > 64) v.push({ field, description: `At most 64 labels are allowed, got ${keys.length}.` });
@@ -49,7 +49,7 @@ function checkMap(map: unknown, field: string, allowed: Set<string>, v: FieldVio
   }
 }
 
-function checkInt(n: unknown, field: string, min: number, max: number, v: FieldViolation[]): void {
+export function checkInt(n: unknown, field: string, min: number, max: number, v: FieldViolation[]): void {
   if (n === undefined) return;
   if (typeof n !== 'number' || n < min || n > max) v.push({ field, description: `${field} must be between ${min} and ${max}, got ${String(n)}.` });
 }
