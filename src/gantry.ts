@@ -237,8 +237,9 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const pubsubHost = process.env.PUBSUB_EMULATOR_HOST;
   const publisher = pubsubHost ? await emulatorPublisher(pubsubHost, log) : undefined;
   if (publisher) deployNotifications(store, base.projects, publisher, clock.timestamp());
-  registerRun(app, base, {
+  const run = registerRun(app, base, {
     runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, locations: runLocations, defaultRegion: opts.runRegion,
+    authToken: opts.authToken, startupMs: opts.startupMs,
     taskMs: () => opts.taskMs, apiRules: (name, grammar) => outcomes.rulesFor(name, grammar), workRoot: work, log,
     entry: (c, stream, line) => cloudRunTaskEntry({ ...c, stream, line }),
     logUri: (project, region, job, execution, taskIndex) => logViewerUrl(baseUrl, project,
@@ -286,6 +287,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   noteUnfinished(store, runtime.restart);
   runtime.start();
   await appHosting.resume();
+  await run.resume();
   void runtime.restart.finish(runtime.drained());
   // Made after listening, so start-up does not wait for a key; a TLS client arriving first waits for it instead.
   void tls.ready().catch((e: Error) => log.error(`TLS certificate: ${e.message}`));
@@ -301,6 +303,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
       // Tasks are stopped first and record nothing: their attempts stay running in the store, lost to the next start.
       const stopping = tasks.shutdown();
       appHosting.close();
+      run.close();
       await stopping;
       if (grpcFront) (await grpcFront.catch(() => undefined))?.close();
       events.close();

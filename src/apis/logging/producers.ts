@@ -46,3 +46,24 @@ export function cloudRunRevisionEntry(t: RevisionLine): LogEntryInput {
     resource: { type: 'cloud_run_revision', labels: { project_id: t.project, service_name: t.service, revision_name: t.revision, location: t.region, configuration_name: t.service } },
   };
 }
+
+export interface RequestLine {
+  project: string; region: string; service: string; revision: string;
+  method: string; url: string; status: number; latencyMs: number; userAgent?: string; remoteIp?: string; responseSize?: number;
+}
+
+/** One request a Cloud Run service served: log `run.googleapis.com/requests`, with `httpRequest`, as Cloud Run writes it. */
+export function cloudRunRequestEntry(r: RequestLine): LogEntryInput {
+  return {
+    logName: `projects/${r.project}/logs/run.googleapis.com%2Frequests`,
+    resource: { type: 'cloud_run_revision', labels: { project_id: r.project, service_name: r.service, revision_name: r.revision, location: r.region, configuration_name: r.service } },
+    severity: r.status >= 500 ? 'ERROR' : r.status >= 400 ? 'WARNING' : 'INFO',
+    extra: {
+      httpRequest: {
+        requestMethod: r.method, requestUrl: r.url, status: r.status, latency: `${(r.latencyMs / 1000).toFixed(6)}s`, protocol: 'HTTP/1.1',
+        ...(r.userAgent ? { userAgent: r.userAgent } : {}), ...(r.remoteIp ? { remoteIp: r.remoteIp } : {}),
+        ...(r.responseSize !== undefined ? { responseSize: String(r.responseSize) } : {}),
+      },
+    },
+  };
+}

@@ -17,7 +17,8 @@ import { RunJobs } from './jobs.js';
 import { registerRunV1 } from './v1.js';
 import { registerRunV2 } from './v2.js';
 import type { Obj } from './meta.js';
-import { READY_AT_ONCE, type RevisionReadiness } from './revisions.js';
+import type { RevisionReadiness } from './revisions.js';
+import { RevisionServing } from './revision-serving.js';
 import { RunServices } from './services.js';
 import { registerServicesV1 } from './services-v1.js';
 import { registerServicesV2 } from './services-v2.js';
@@ -42,11 +43,22 @@ export interface RunOptions {
   apiRules<O extends string>(resource: string, grammar: RuleGrammar<O>): Rule<O>[][];
   workRoot: string;
   log: Logger;
-  /** Whether a new service revision can serve (default: ready at once); the serving layer supplies its own. */
+  /** Whether a new service revision can serve (default: the revisions' serving layer decides, by running them). */
   readiness?: RevisionReadiness;
+  /** Gantry's own token, never passed on to a served revision. */
+  authToken?: string;
+  /** How long a revision has to answer its first request. */
+  startupMs?: number;
 }
 
-export function registerRun(app: App, base: BaseContext, o: RunOptions): { services: RunServices } {
+export interface Run {
+  services: RunServices;
+  /** After listening: reaps what a killed Gantry left serving, then serves again what served. */
+  resume(): Promise<void>;
+  close(): void;
+}
+
+export function registerRun(app: App, base: BaseContext, o: RunOptions): Run {
   const attempts = new Attempts({ executors: o.executors, secrets: o.secrets, logs: o.logs, entry: o.entry, volumesRoot: join(o.workRoot, 'run-volumes'), log: o.log });
   const container = o.executors.container as (Executor & { hasImage?(image: string): Promise<boolean> }) | undefined;
   const controller = new RunController({
@@ -65,8 +77,15 @@ export function registerRun(app: App, base: BaseContext, o: RunOptions): { servi
   });
   registerRunV1(app, { store: base.store, projects: base.projects, jobs, locations: o.locations, defaultRegion: o.defaultRegion });
   registerRunV2(app, { store: base.store, clock: base.clock, projects: base.projects, jobs, locations: o.locations });
-  const services = new RunServices({ store: base.store, clock: base.clock, projects: base.projects, readiness: o.readiness ?? READY_AT_ONCE });
+  let services: RunServices | undefined;
+  const serving = new RevisionServing({
+    store: base.store, log: o.log, projects: base.projects, executors: o.executors, defaultExecutor: o.defaultExecutor, secrets: o.secrets,
+    logs: o.logs, volumesRoot: join(o.workRoot, 'run-revision-volumes'), authToken: o.authToken, startupMs: o.startupMs,
+    settle: (key, verdict) => services?.settleRevision(key, verdict),
+  });
+  services = new RunServices({ store: base.store, clock: base.clock, projects: base.projects, readiness: o.readiness ?? serving });
+  app.addVirtualHosts({ claims: host => serving.claims(host), serve: (req, res) => serving.serve(req, res) });
   registerServicesV1(app, { store: base.store, projects: base.projects, services, locations: o.locations, defaultRegion: o.defaultRegion });
   registerServicesV2(app, { store: base.store, clock: base.clock, projects: base.projects, services, locations: o.locations });
-  return { services };
+  return { services, resume: () => serving.resume(o.runtime.restart), close: () => serving.close() };
 }

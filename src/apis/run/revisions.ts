@@ -42,6 +42,8 @@ export interface RevisionSubject {
   revision: string;
   /** The stored v1 Revision (its spec: containers, env, command). */
   resource: Obj;
+  /** The v1 Service it belongs to, as it is being written (its annotations may choose the executor). */
+  serviceResource?: Obj;
 }
 
 /**

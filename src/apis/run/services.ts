@@ -191,7 +191,7 @@ export class RunServices {
     return this.d.store.tx(w => {
       this.d.projects.remember(w, s.project);
       if (made) {
-        const subject = { key: revisionKey(s, String((made.metadata as Obj).name)), project: s.project, region: s.region, service: id, revision: String((made.metadata as Obj).name), resource: made };
+        const subject = { key: revisionKey(s, String((made.metadata as Obj).name)), project: s.project, region: s.region, service: id, revision: String((made.metadata as Obj).name), resource: made, serviceResource: next };
         applyReadiness(made, this.d.readiness.assess(subject), now);
         this.saveRevision(w, s, made);
       }

@@ -1,0 +1,275 @@
+// Cloud Run revisions that serve. Every revision with a share of traffic or a tag runs: a process or container through
+// the shared instances (src/serving/), or, simulated, a responder built in that answers with the revision's identity.
+// Requests to a service's host names (`*.run.app`, and the same names under `.localhost` for browsers and curl) are
+// split per request by the resolved traffic; a tag's host reaches its revision alone. A revision is Ready once its
+// instance answers HTTP (simulated: at once); one that never answers is not, with Cloud Run's reason.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Executor } from '../../executors/executor.js';
+import type { Store } from '../../store/store.js';
+import type { Logger } from '../../server/log.js';
+import type { Projects } from '../../google/projects.js';
+import { ApiError } from '../../google/errors.js';
+import { EXECUTOR_ANNOTATION } from '../../policy/executors.js';
+import { Instances, ServeError } from '../../serving/instances.js';
+import { proxyTo } from '../../serving/proxy.js';
+import { pickShare } from '../../serving/split.js';
+import type { SecretAccessor } from '../secretmanager/index.js';
+import type { LogWriter } from '../logging/index.js';
+import { cloudRunRequestEntry, cloudRunRevisionEntry } from '../logging/producers.js';
+import { containerSpec } from './container-spec.js';
+import { secretAliases } from './secret-aliases.js';
+import { REVISION_KIND, SERVICE_KIND, type Readiness, type RevisionReadiness, type RevisionSubject } from './revisions.js';
+import { servingPlan, type ServingPlan } from './serving-plan.js';
+import type { Obj } from './meta.js';
+
+/** Where a revision runs, chosen once when it is made (a restarted Gantry with another default keeps it). */
+interface RevisionBook { executor?: string }
+
+export interface RevisionServingDeps {
+  store: Store;
+  log: Logger;
+  projects: Projects;
+  executors: Record<string, Executor>;
+  defaultExecutor: string;
+  secrets: SecretAccessor;
+  logs: LogWriter;
+  /** Where secret volumes of running revisions are written. */
+  volumesRoot: string;
+  authToken?: string;
+  startupMs?: number;
+  /** Records the verdict on a revision `assess` left pending (RunServices.settleRevision). */
+  settle(key: string, verdict: Readiness): void;
+}
+
+interface Route { service: string; tag?: string }
+
+/** Cloud Run's reason and message for a revision whose container never listened (the message Google gives, then why). */
+const NOT_LISTENING = 'HealthCheckContainerError';
+const notListening = (detail: string) => `The user-provided container failed to start and listen on the port defined provided by the PORT environment variable within the allocated timeout. This can happen when the container port is misconfigured or if the timeout is too short. ${detail}`;
+
+export class RevisionServing implements RevisionReadiness {
+  private instances: Instances;
+  /** Host name → the service (store key) it reaches, and the tag when it is a tag's host. */
+  private routes = new Map<string, Route>();
+  /** Service key → its plan and the host names it holds in `routes`. */
+  private plans = new Map<string, ServingPlan>();
+  private pendingSync = new Set<string>();
+  private requestLogs: Parameters<LogWriter['write']>[0] = [];
+
+  constructor(private d: RevisionServingDeps) {
+    this.instances = new Instances(d.store, d.log, {
+      handlesKey: 'run.serving',
+      name: rev => `Cloud Run: revision ${rev.slice(rev.lastIndexOf('/') + 1)}`,
+      readyLine: (rev, port) => `Cloud Run: revision ${rev.slice(rev.lastIndexOf('/') + 1)} answers on 127.0.0.1:${port}`,
+      output: (rev, stream, line) => {
+        const r = this.d.store.getParsed<Obj>(rev);
+        if (r) this.d.logs.write([cloudRunRevisionEntry({ ...identityOf(rev, r), stream, line })]);
+      },
+      // Cloud Run starts a crashed instance again: the service is synced a little later, which starts what is missing.
+      ended: rev => { const svc = this.serviceOfRevision(rev); if (svc) setTimeout(() => this.sync(svc), 2000).unref(); },
+      startupMs: d.startupMs,
+    });
+    d.store.onChange(c => {
+      if (c.kind === SERVICE_KIND) this.syncSoon(c.name);
+    });
+  }
+
+  // ---- readiness ----
+
+  assess(subject: RevisionSubject): Readiness {
+    const mode = this.executorFor(subject.resource, subject.serviceResource);
+    subject.resource.gantry = { ...((subject.resource.gantry as Obj | undefined) ?? {}), executor: mode } satisfies RevisionBook;
+    if (mode === 'simulated') return { state: 'ready' };
+    // Started once the write that made it is committed (a write that fails leaves nothing to start).
+    setImmediate(() => this.bringUp(subject.key));
+    return { state: 'pending', message: 'Deploying Revision.' };
+  }
+
+  /** The revision's own `gantry.dev/executor` annotation (its template's), else its service's, else Gantry's default. */
+  private executorFor(rev: Obj, service: Obj | undefined): string {
+    for (const r of [rev, service]) {
+      const v = ((r?.metadata as Obj | undefined)?.annotations as Obj | undefined)?.[EXECUTOR_ANNOTATION];
+      if (typeof v === 'string' && v) return v;
+    }
+    return this.d.defaultExecutor;
+  }
+
+  /** Starts a revision's instance; its readiness is settled by whether it answers. */
+  private bringUp(key: string): void {
+    const rev = this.d.store.getParsed<Obj>(key);
+    if (!rev) return;
+    this.start(key, rev).then(
+      () => { if (readyStatus(this.d.store.getParsed<Obj>(key)) === 'Unknown') this.d.settle(key, { state: 'ready' }); },
+      (e: Error) => {
+        if (!this.d.store.get(key)) return;
+        const failed: Readiness = e instanceof ServeError || e instanceof ApiError
+          ? { state: 'failed', reason: NOT_LISTENING, message: notListening(e.message) }
+          : { state: 'failed', reason: 'RevisionFailed', message: e.message };
+        this.d.settle(key, failed);
+      },
+    );
+  }
+
+  private start(key: string, rev: Obj): Promise<number> {
+    const mode = String(((rev.gantry ?? {}) as RevisionBook).executor ?? this.d.defaultExecutor);
+    const executor = this.d.executors[mode];
+    if (!executor) return Promise.reject(new ApiError('FAILED_PRECONDITION', `The ${mode} executor is not enabled on this Gantry, so the revision cannot run (the operator enables it with --executor ${mode} or --allow-executors ${mode}).`));
+    const id = identityOf(key, rev);
+    const dir = join(this.d.volumesRoot, id.revision);
+    let spec;
+    try {
+      spec = containerSpec((rev.spec ?? {}) as Obj, { project: id.project, projectNumber: this.d.projects.number(id.project), secretAliases: secretAliases((rev.metadata as Obj).annotations) },
+        this.d.secrets, dir, { K_SERVICE: id.service, K_REVISION: id.revision, K_CONFIGURATION: id.service }, { 'gantry.dev/service': id.service, 'gantry.dev/revision': id.revision });
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      return Promise.reject(e as Error);
+    }
+    const { timeoutMs: _, ...rest } = spec;
+    return this.instances.start(key, executor, { ...rest, network: 'host' });
+  }
+
+  // ---- which revisions run ----
+
+  private syncSoon(service: string): void {
+    if (this.pendingSync.has(service)) return;
+    this.pendingSync.add(service);
+    setImmediate(() => { this.pendingSync.delete(service); this.sync(service); });
+  }
+
+  /** Routes a service's hosts by its plan; runs the revisions that serve or have a tag, stops the others. */
+  sync(service: string): void {
+    const old = this.plans.get(service);
+    if (old) for (const h of [...old.hosts, ...Object.keys(old.tagHosts)]) if (this.routes.get(h)?.service === service) this.routes.delete(h);
+    const svc = this.d.store.getParsed<Obj>(service);
+    const region = service.split('/')[3];
+    const revisionKeyOf = (rev: string) => `${service.split('/services/')[0].replace(/\/locations\/[^/]+$/, '')}/locations/${region}/revisions/${rev}`;
+    const wanted = new Set<string>();
+    if (!svc || svc.deleteTime !== undefined) {
+      this.plans.delete(service);
+    } else {
+      const plan = servingPlan(svc);
+      this.plans.set(service, plan);
+      for (const h of plan.hosts) this.routes.set(h, { service });
+      for (const [tag, rev] of Object.entries(plan.tags)) { this.routes.set(tagHostOf(plan, tag), { service, tag }); wanted.add(revisionKeyOf(rev)); }
+      for (const s of plan.split) wanted.add(revisionKeyOf(s.revision));
+    }
+    const prefix = revisionKeyOf('');
+    for (const unit of this.instances.units()) {
+      if (!unit.startsWith(prefix) || wanted.has(unit)) continue;
+      const rev = this.d.store.getParsed<Obj>(unit);
+      // A revision still being deployed keeps running until its readiness is settled.
+      if (rev && readyStatus(rev) === 'Unknown' && this.serviceOfRevision(unit) === service) continue;
+      this.instances.stop(unit);
+    }
+    for (const key of wanted) {
+      if (this.instances.isRunning(key)) continue;
+      const rev = this.d.store.getParsed<Obj>(key);
+      if (!rev || ((rev.gantry ?? {}) as RevisionBook).executor === 'simulated' || readyStatus(rev) === 'False') continue;
+      this.start(key, rev).catch((e: Error) => this.d.log.warn(`Cloud Run: revision ${key.slice(key.lastIndexOf('/') + 1)} could not serve again: ${e.message}`));
+    }
+  }
+
+  private serviceOfRevision(key: string): string | undefined {
+    const rev = this.d.store.getParsed<Obj>(key);
+    const svc = ((rev?.metadata as Obj | undefined)?.labels as Obj | undefined)?.['serving.knative.dev/service'];
+    if (typeof svc !== 'string') return undefined;
+    return `${key.split('/revisions/')[0]}/services/${svc}`;
+  }
+
+  // ---- requests ----
+
+  /** Whether a Host is one Cloud Run serves (a `run.app` name, or one under `.localhost`). */
+  claims(host: string): boolean { return host.endsWith('.run.app') || host.endsWith('.run.app.localhost'); }
+
+  /** A request to a service's (or a tag's) host name: proxied to the revision its traffic picks. */
+  serve(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const host = String(req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase().replace(/\.localhost$/, '');
+    const route = this.routes.get(host);
+    const plan = route && this.plans.get(route.service);
+    if (!route || !plan) return page(req, res, 404, NOT_FOUND_PAGE(req.url ?? '/'));
+    const revision = route.tag ? plan.tags[route.tag] : pickShare(plan.split.map(s => ({ to: s.revision, percent: s.percent })));
+    if (!revision) return page(req, res, 503, '<h1>Service Unavailable</h1><p>No revision of this service is ready to serve.</p>\n');
+    const key = `projects/${plan.project}/locations/${plan.region}/revisions/${revision}`;
+    const rev = this.d.store.getParsed<Obj>(key);
+    res.once('finish', () => this.logRequest(plan, revision, req, res.statusCode, performance.now() - started));
+    if (((rev?.gantry ?? {}) as RevisionBook).executor === 'simulated') return this.identity(req, res, plan, revision, rev!);
+    const port = this.instances.portOf(key);
+    if (!port) return page(req, res, 503, `<h1>Service Unavailable</h1><p>Revision ${escapeHtml(revision)} is not answering yet.</p>\n`);
+    proxyTo(port, req, res, host, { authToken: this.d.authToken });
+  }
+
+  /** A simulated revision's answer: who it is, so a traffic split is observable with nothing running. */
+  private identity(req: IncomingMessage, res: ServerResponse, plan: ServingPlan, revision: string, rev: Obj): void {
+    req.resume();
+    const c = ((((rev.spec as Obj | undefined)?.containers ?? []) as Obj[])[0] ?? {});
+    const body = JSON.stringify({
+      service: plan.service, revision, image: c.image ?? null,
+      env: ((c.env ?? []) as Obj[]).map(e => String(e.name)),
+      path: req.url ?? '/', simulated: true,
+    }) + '\n';
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  private logRequest(plan: ServingPlan, revision: string, req: IncomingMessage, status: number, ms: number): void {
+    // One log write per event-loop turn however many requests ended in it.
+    if (!this.requestLogs.length) setImmediate(() => this.d.logs.write(this.requestLogs.splice(0)));
+    if (this.requestLogs.length >= 1000) return;
+    this.requestLogs.push(cloudRunRequestEntry({
+      project: plan.project, region: plan.region, service: plan.service, revision, method: String(req.method), status, latencyMs: ms,
+      url: `https://${String(req.headers.host ?? '').replace(/\.localhost(:\d+)?$/, '')}${req.url ?? '/'}`,
+      userAgent: req.headers['user-agent'], remoteIp: req.socket.remoteAddress,
+    }));
+  }
+
+  // ---- lifecycle ----
+
+  /** After a start: stops what a killed Gantry left, then routes every service and starts what served. */
+  async resume(restart: { note(what: 'reaped', kind: string, n: number): void }): Promise<void> {
+    restart.note('reaped', 'revision', await this.instances.reapPrevious(this.d.executors));
+    for (const s of this.d.store.list({ kind: SERVICE_KIND, scope: { parentPrefix: 'projects/' }, order: [], limit: 1_000_000 }).rows) this.sync(serviceKeyOf(s));
+    // Revisions a killed Gantry left deploying are deployed again.
+    for (const name of this.d.store.activeNames(REVISION_KIND)) this.bringUp(name);
+  }
+
+  close(): void { this.instances.stopAll(); }
+}
+
+function serviceKeyOf(s: Obj): string {
+  const m = s.metadata as Obj;
+  return `projects/${String((s.gantry as Obj | undefined)?.project)}/locations/${String((m.labels as Obj)['cloud.googleapis.com/location'])}/services/${String(m.name)}`;
+}
+
+function tagHostOf(plan: ServingPlan, tag: string): string {
+  return Object.keys(plan.tagHosts).find(h => h.startsWith(`${tag}---`)) ?? `${tag}---${plan.hosts[0]}`;
+}
+
+function identityOf(key: string, rev: Obj): { project: string; region: string; service: string; revision: string } {
+  const [, project, , region, , revision] = key.split('/');
+  const service = String(((rev.metadata as Obj).labels as Obj)['serving.knative.dev/service'] ?? revision);
+  return { project, region, service, revision };
+}
+
+function readyStatus(rev: Obj | undefined): string | undefined {
+  return ((((rev?.status as Obj | undefined)?.conditions ?? []) as Obj[]).find(c => c.type === 'Ready')?.status) as string | undefined;
+}
+
+function page(req: IncomingMessage, res: ServerResponse, status: number, html: string): void {
+  req.resume();
+  res.writeHead(status, { 'content-type': 'text/html; charset=UTF-8', 'content-length': Buffer.byteLength(html) });
+  res.end(req.method === 'HEAD' ? undefined : html);
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
+
+/** What Google's front end answers for a run.app name no service holds: its plain "404. That's an error." page. */
+const NOT_FOUND_PAGE = (path: string) => `<!DOCTYPE html>
+<html lang=en>
+<meta charset=utf-8>
+<title>Error 404 (Not Found)!!1</title>
+<p><b>404.</b> <ins>That’s an error.</ins>
+<p>The requested URL <code>${escapeHtml(path.slice(0, 200))}</code> was not found on this server.  <ins>That’s all we know.</ins>
+`;
