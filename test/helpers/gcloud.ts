@@ -47,6 +47,8 @@ export async function gcloudFor(url: string, project = 'my-proj', opts: { run?: 
       ['api_endpoint_overrides/secretmanager', url + '/'],
       ['api_endpoint_overrides/logging', url + '/'],
       ['api_endpoint_overrides/cloudresourcemanager', url + '/'],
+      // `run deploy` asks Service Usage whether the Run API is enabled, as `gantry env` points it here.
+      ['api_endpoint_overrides/serviceusage', url + '/'],
       ['proxy/type', 'http'], ['proxy/address', u.hostname], ['proxy/port', u.port],
       ['run/region', 'us-central1'], ['core/disable_color', 'true'],
     );

@@ -98,6 +98,24 @@ export function registerServicesV1(app: App, d: ServicesV1Deps): void {
     },
   });
 
+  // v1's project-scoped form, which `gcloud run services list` uses (`locations/-`: every region).
+  r('GET', '/v1/{parent=projects/*/locations/*}/services', {
+    query: LIST_QUERY,
+    handler: req => {
+      const [, p, , region] = req.params.parent.split('/');
+      if (region !== '-' && !d.locations.has(region)) throw errors.locationDenied(region, SERVICE);
+      const s: Scope = { project: d.projects.resolve(p), region, asNamed: p };
+      return list(d, req, s, SERVICE_KIND, 'ServiceList', KNATIVE_V1, v1View, region === '-' ? { grandparent: `projects/${s.project}` } : undefined);
+    },
+  });
+  r('GET', '/v1/{name=projects/*/locations/*/services/*}', {
+    handler: req => {
+      const [, p, , region, , id] = req.params.name.split('/');
+      if (!d.locations.has(region)) throw errors.locationDenied(region, SERVICE);
+      return { body: v1View(d.services.get({ project: d.projects.resolve(p), region, asNamed: p }, id)) };
+    },
+  });
+
   r('GET', `${NS}/revisions`, { query: LIST_QUERY, handler: req => list(d, req, scope(req), REVISION_KIND, 'RevisionList', KNATIVE_V1) });
   r('GET', `${NS}/revisions/{name}`, { handler: req => ({ body: d.services.revision(scope(req), req.params.name) }) });
   r('DELETE', `${NS}/revisions/{name}`, {

@@ -98,14 +98,15 @@ export function deleted(name: string, kind: string, uid: string, group = 'run.go
  * A v1 list: newest first (as Cloud Run sorts), filtered by a label selector, paged by `limit` and `continue`. A
  * selector pinning the job (executions) or the execution (tasks) reads that one parent.
  */
-export function list(d: { store: Store }, req: ApiRequest, s: Scope, kind: string, listKind: string, apiVersion = V1, view: (o: Obj) => Obj = v1View): { body: Obj } {
+export function list(d: { store: Store }, req: ApiRequest, s: Scope, kind: string, listKind: string, apiVersion = V1, view: (o: Obj) => Obj = v1View, over?: StoreScope): { body: Obj } {
   const selectorText = queryString(req, 'labelSelector');
   const selector = parseLabelSelector(selectorText);
   const limit = queryInt(req, 'limit');
   if (limit !== undefined && limit < 0) throw errors.invalidArgument('limit must not be negative.', 'limit');
   const region = regionKey(s);
   let storeScope: StoreScope;
-  if (kind === JOB || kind === SERVICE_KIND) storeScope = { parent: region };
+  if (over) storeScope = over;
+  else if (kind === JOB || kind === SERVICE_KIND) storeScope = { parent: region };
   else if (kind === REVISION_KIND) {
     const svc = pinnedValue(selector, K.service);
     storeScope = svc !== undefined ? { parent: serviceKey(s, svc) } : { parentPrefix: `${region}/services/` };
