@@ -246,6 +246,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
       `resource.type="cloud_run_job"\nresource.labels.job_name="${job}"\nresource.labels.location="${region}"\nlabels."run.googleapis.com/execution_name"="${execution}"${
         taskIndex === undefined ? '' : `\nlabels."run.googleapis.com/task_index"="${taskIndex}"`}`),
   });
+  executions.cloudRun = run.deploys;
   outcomes.addGrammar(TASK_RULES);
   const git = new GitRepos(join(work, 'git'), new GitPolicy({ dirs: opts.gitDirs ?? opts.sourceDirs, allowRemotes: opts.allowGitRemotes, mirrors: opts.gitMirrors, own: [work] }));
   const links = registerDeveloperConnect(app, base, { git, locations: runLocations });

@@ -40,6 +40,8 @@ test('a verify container exiting 1 fails the rollout; fixed, retry succeeds; pre
   const source = join(tempDir(), 'src');
   cpSync(FIXTURE, source, { recursive: true });
   writeFileSync(join(source, 'skaffold.yaml'), readFileSync(join(source, 'skaffold.yaml'), 'utf8').replaceAll('image: busybox', `image: ${TEST_IMAGE}`));
+  // The deployed service itself is simulated: this test is about the hook and verify containers, not serving.
+  writeFileSync(join(source, 'service.yaml'), readFileSync(join(source, 'service.yaml'), 'utf8').replace('  name: hooks\n', '  name: hooks\n  annotations:\n    gantry.dev/executor: simulated\n'));
   const release = await k.renderedRelease(`${LOC}/deliveryPipelines/p`, 'r1', { skaffoldConfigUri: pathToFileURL(source).href });
   assert.equal(release.renderState, 'SUCCEEDED');
   const rel = release.name!;

@@ -74,7 +74,7 @@ test('standard: PENDING_RELEASE → IN_PROGRESS → SUCCEEDED, predeploy/deploy/
   // A deploy to a Cloud Run target records the service and its new revision.
   const cloudRun = r.metadata!.cloudRun!;
   assert.equal(cloudRun.service, `${LOC}/services/app`);
-  assert.match(cloudRun.revision!, /^app-\d{5}-[a-j]{3}$/);
+  assert.match(cloudRun.revision!, /^app-\d{5}-[a-z0-9]{3}$/);
   assert.match(cloudRun.serviceUrls![0], /^https:\/\/app-\d{12}\.us-central1\.run\.app$/);
   assert.equal(cloudRun.previousRevision, undefined);
   assert.deepEqual(runs[1].deployJobRun!.metadata!.cloudRun, cloudRun);

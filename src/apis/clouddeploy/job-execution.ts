@@ -2,8 +2,9 @@
 // environment and timeout, and how their exits become the job run's result. Tasks come from the
 // release's Skaffold config (custom actions, the verify stanza), the job's own `tasks` (the stage's
 // predeploy/postdeploy tasks and verifyConfig tasks, copied into the rollout's plan per phase), or a
-// custom target type's deploy action. Deploys to built-in target kinds run no task here: they record
-// the rendered manifests as the job run's artifact.
+// custom target type's deploy action. A deploy to a Cloud Run target applies the phase's manifest to Gantry's Cloud
+// Run (cloud-run-deploys.ts); deploys to other built-in target kinds run no task: they record the rendered manifests
+// as the job run's artifact.
 import type { Store } from '../../store/store.js';
 import { cloudBuildStepEntry } from '../logging/producers.js';
 import { ApiError } from '../../google/errors.js';
@@ -19,6 +20,7 @@ import { artifactBase, customTargetTypeOf, phaseLayout, stageFor } from './rende
 import { customEnv, readResults, renderOutput } from './custom-target.js';
 import { releaseOf, saveJobRun, snapshotOf, type Rollout } from './rollouts.js';
 import { jobRunLabel, rolloutLabel } from './controllers/rollout-situation.js';
+import type { CloudRunDeployer } from './cloud-run-deploys.js';
 
 type Obj = Record<string, unknown>;
 const USAGE: Record<string, string> = { predeploy: 'PREDEPLOY', deploy: 'DEPLOY', verify: 'VERIFY', postdeploy: 'POSTDEPLOY' };
@@ -31,7 +33,7 @@ export interface LogSink {
 /** A custom target's render: failed, or done (with the metadata its results reported). */
 export type CustomRender = { ok: false; cause: string; message: string } | { ok: true; metadata?: Record<string, string> };
 
-interface Outcome { ok: boolean; cause?: string; message?: string; artifact?: Obj; skipMessage?: string; customMetadata?: Record<string, string> }
+interface Outcome { ok: boolean; cause?: string; message?: string; artifact?: Obj; skipMessage?: string; customMetadata?: Record<string, string>; cloudRun?: Obj }
 /** A task in the API's form (schema message `Task`). */
 interface Task { containersTask?: { containers?: Container[] }; container?: Container; config?: { id?: string } }
 /** What one job run is running now; `cancelled` also stops the containers it has not started yet. */
@@ -39,6 +41,8 @@ interface Run { tasks: RunningTask[]; cancelled: boolean; /** Settles once the r
 
 export class JobExecutions {
   private running = new Map<string, Run>();
+  /** Gantry's Cloud Run, where deploys to Cloud Run targets apply their manifests (set once Cloud Run is registered). */
+  cloudRun?: CloudRunDeployer;
 
   constructor(private store: Store, private clock: Clock, private executors: Record<string, Executor>,
     private storage: SourceReader & LogSink, private workRoot: string, private log: Logger, readonly logs?: LogWriter) {}
@@ -77,6 +81,7 @@ export class JobExecutions {
     const jobId = String(jr.jobId), phaseId = String(jr.phaseId);
     const phase = rollout.phases.find(p => p.id === phaseId)!;
     const job = Object.values(phase.deploymentJobs ?? {}).find(j => j.id === jobId) as Obj;
+    if (jobId === 'deploy' && this.deploysCloudRun(jobRunName)) return this.applyCloudRun(release, rollout, phaseId);
     const skaffold = await jobSkaffold(release, rollout.targetId, phaseId, this.storage, this.workRoot);
     // Steps run one after another; the containers of one step side by side.
     const steps: Container[][] = [];
@@ -163,6 +168,41 @@ export class JobExecutions {
     if (customDeploy && res.ok) return this.customDeployOutcome(customDeploy.output, artifact);
     if (res.ok) return { ok: true, artifact };
     return { ok: false, cause: res.cause, message: res.message };
+  }
+
+  /**
+   * Whether a job run is a deploy to a built-in Cloud Run target that Gantry's Cloud Run carries out (simulated and
+   * real rollouts alike: what is simulated is only how long the job takes and whether it was scripted to fail).
+   */
+  deploysCloudRun(jobRunName: string): boolean {
+    if (!this.cloudRun) return false;
+    const rolloutName = jobRunName.slice(0, jobRunName.indexOf('/jobRuns/'));
+    const rollout = this.store.getParsed<Rollout>(rolloutName);
+    const release = rollout && this.store.getParsed<Resource>(releaseOf(rolloutName));
+    if (!rollout || !release) return false;
+    const { target } = snapshotOf(release, rollout.targetId);
+    if (!(target?.run as Obj | undefined)?.location || customTargetTypeOf(release, target)) return false;
+    // Only what the render knew for a Cloud Run Service or Job (a manifest of another kind is recorded, as before).
+    const rendered = ((release.targetRenders as Record<string, Obj> | undefined)?.[rollout.targetId]?.metadata as Obj | undefined)?.cloudRun as Obj | undefined;
+    return !!(rendered?.service || rendered?.job);
+  }
+
+  /** Applies the phase's rendered manifest to Gantry's Cloud Run; the outcome names what was deployed. */
+  private async applyCloudRun(release: Resource, rollout: Rollout, phaseId: string): Promise<Outcome> {
+    const { target } = snapshotOf(release, rollout.targetId);
+    const [, project, , region] = String((target!.run as Obj).location).split('/');
+    const rendered = (release.targetArtifacts as Record<string, Obj> | undefined)?.[rollout.targetId];
+    if (!rendered) return { ok: false, cause: 'EXECUTION_FAILED', message: `The release has no rendered manifest for target "${rollout.targetId}".` };
+    const phaseArtifact = (rendered.phaseArtifacts as Record<string, Obj> | undefined)?.[phaseId];
+    const manifestPath = String(phaseArtifact?.manifestPath ?? rendered.manifestPath);
+    const artifact = { artifactUri: rendered.artifactUri, manifestPaths: [manifestPath] };
+    const manifest = this.storage.read(`${String(rendered.artifactUri)}/${manifestPath}`).toString('utf8');
+    const previous = ((rollout.metadata as Obj | undefined)?.cloudRun as Obj | undefined)?.previousRevision;
+    const applied = await this.cloudRun!.apply({
+      project, region, manifest,
+      ...(typeof previous === 'string' ? { previousRevision: previous.slice(previous.lastIndexOf('/') + 1) } : {}),
+    });
+    return applied.ok ? { ok: true, artifact, cloudRun: applied.cloudRun } : { ok: false, cause: applied.cause, message: applied.message };
   }
 
   /** A custom deploy ends as its results.json says: succeeded (with metadata and artifact files), skipped or failed. */
@@ -269,6 +309,7 @@ export class JobExecutions {
       } else if (o.ok) {
         jr.state = 'SUCCEEDED';
         if (field === 'deployJobRun' && o.artifact?.artifactUri) run.artifact = o.artifact;
+        if (field === 'deployJobRun' && o.cloudRun) run.metadata = { ...((run.metadata as Obj | undefined) ?? {}), cloudRun: o.cloudRun };
         // A custom deploy's results: a skip (the job becomes SKIPPED) and the metadata it reported.
         if (field === 'deployJobRun' && (o.skipMessage || o.customMetadata)) {
           run.metadata = {

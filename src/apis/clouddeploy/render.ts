@@ -110,6 +110,21 @@ export function cloudDeployLabels(release: Resource, target: Resource): Record<s
 }
 
 /**
+ * Cloud Run revisions deployed by Cloud Deploy carry its labels too: a Knative Service's template gets them, so each
+ * release makes its own revision (its release id differs) even when nothing else changed.
+ */
+export function labelRevisionTemplates(manifests: string, labels: Record<string, string>): string {
+  const docs = YAML.parseAllDocuments(manifests);
+  if (!Array.isArray(docs) || !docs.some(d => d.get('kind') === 'Service' && String(d.get('apiVersion') ?? '').startsWith('serving.knative.dev'))) return manifests;
+  return docs.map(d => {
+    if (d.get('kind') === 'Service' && String(d.get('apiVersion') ?? '').startsWith('serving.knative.dev') && d.hasIn(['spec', 'template'])) {
+      for (const [k, v] of Object.entries(labels)) d.setIn(['spec', 'template', 'metadata', 'labels', k], v);
+    }
+    return d.toString({ lineWidth: 0 });
+  }).map((t, i) => (i && !t.startsWith('---') ? `---\n${t}` : t)).join('');
+}
+
+/**
  * A stage's phases as the render lays them out: each phase's id, the profiles it adds to the stage's
  * (custom canary phases may), its canary percentage, and the folder of its files under the target's
  * artifactUri (the target's own manifest.yaml and skaffold.yaml are the stage's render).
@@ -169,15 +184,16 @@ async function renderTarget(release: Resource, target: Resource, dir: string | u
     return { ok: false, cause, message };
   };
   const labels = cloudDeployLabels(release, target);
+  const setLabels = (manifests: string) => target.run ? labelRevisionTemplates(setManifestLabels(manifests, labels), labels) : setManifestLabels(manifests, labels);
   const renderOne = async (profiles: string[]) => {
-    if (!dir) return { configs: [] as ResolvedConfig[], manifests: setManifestLabels(simulatedManifest(release, target), labels) };
+    if (!dir) return { configs: [] as ResolvedConfig[], manifests: setLabels(simulatedManifest(release, target)) };
     log.push(`skaffold render --filename=${configFile}${profiles.length ? ` --profile=${profiles.join(',')}` : ''}${images.length ? ` --build-artifacts (${images.length} image${images.length > 1 ? 's' : ''})` : ''}`);
     const configs = await loadSkaffoldConfigs({
       dir, file: configFile, profiles, extraRequires: includedModules(release, target), remote, workInConfigDir: true,
     });
     const rendered = await renderManifests(configs, { images, env: deps.env });
     log.push(...rendered.log);
-    return { configs, manifests: setManifestLabels(applyDeployParameters(rendered.manifests, params), labels) };
+    return { configs, manifests: setLabels(applyDeployParameters(rendered.manifests, params)) };
   };
 
   try {

@@ -8,8 +8,8 @@ import type { Controller } from '../../../engine/controllers.js';
 import type { ApiContext } from '../../../google/context.js';
 import type { Writer } from '../../../store/store.js';
 import { EXECUTOR_ANNOTATION, EXECUTOR_MODES, type ExecutorMode } from '../../../policy/executors.js';
-import { hex, newUid, newUuid } from '../../../google/ids.js';
-import { cloudBuildName, projectNumber } from '../../../google/project-number.js';
+import { newUid, newUuid } from '../../../google/ids.js';
+import { cloudBuildName } from '../../../google/project-number.js';
 import { recordBuild } from '../../../google/cloud-build.js';
 import { locationOf, type Resource } from '../../../google/standard-methods.js';
 import { jobsOf, planPhases, type Job, type Phase } from '../rollout-plan.js';
@@ -176,24 +176,12 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
       jr.deployJobRun = { ...run, artifact: { artifactUri: rendered.artifactUri, manifestPaths: [String(perPhase?.manifestPath ?? rendered.manifestPath)] } };
       saveJobRun(w, jr);
     }
-    const render = (release.targetRenders as Record<string, Resource> | undefined)?.[r.targetId];
-    const service = ((render?.metadata as Resource | undefined)?.cloudRun as Resource | undefined)?.service as string | undefined;
-    if (!service) return;
+    // What Gantry's Cloud Run deployed (src/apis/run/deploy-apply.ts): the first phase's revision is the rollout's,
+    // and the revision that served before it (a canary's) is kept through the later phases.
+    const deployed = ((run.metadata as Resource | undefined)?.cloudRun) as Resource | undefined;
+    if (!deployed) return;
     const existing = ((r.metadata as Resource | undefined)?.cloudRun ?? {}) as Resource;
-    if (existing.revision) return; // one revision per rollout; later canary phases shift traffic to it
-    const key = `cloudrun.revisions:${service}`;
-    const n = Number(store.getMeta(key) ?? 0) + 1;
-    w.setMeta(key, String(n));
-    const id = service.slice(service.lastIndexOf('/') + 1);
-    const [, project, , region] = service.split('/');
-    const cloudRun: Resource = { service, serviceUrls: [`https://${id}-${projectNumber(project)}.${region}.run.app`], revision: `${id}-${String(n).padStart(5, '0')}-${hex(3).replace(/[0-9]/g, c => 'abcdefghij'[Number(c)])}` };
-    const canary = r.phases.length > 1;
-    const previous = store.getMeta(`cloudrun.latest:${service}`);
-    if (canary && previous) cloudRun.previousRevision = `${service}/revisions/${previous}`;
-    w.setMeta(`cloudrun.latest:${service}`, String(cloudRun.revision));
-    r.metadata = { ...((r.metadata as Resource | undefined) ?? {}), cloudRun };
-    jr.deployJobRun = { ...((jr.deployJobRun as Resource | undefined) ?? {}), metadata: { ...(((jr.deployJobRun as Resource | undefined)?.metadata as Resource | undefined) ?? {}), cloudRun } };
-    saveJobRun(w, jr);
+    r.metadata = { ...((r.metadata as Resource | undefined) ?? {}), cloudRun: { ...deployed, ...existing } };
   };
 
   /** Child rollout name: `<controller id>-<child target id>`, cut to a valid id. */
@@ -409,6 +397,9 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         }
         if (!exec) return;
         if (clock.now() < exec.dueAt) { rc.wakeAt(exec.dueAt); return; }
+        // A simulated deploy to a Cloud Run target still deploys: its manifest is applied to Gantry's Cloud Run,
+        // where the revision (simulated too) is ready at once; the job run ends with what was deployed.
+        if (exec.outcome === 'succeed' && jr.jobId === 'deploy' && opts.executions.deploysCloudRun(name)) { rc.track(opts.executions.start(name, exec.mode)); return; }
         finishJobRun(w, jr, exec, clock.timestamp());
         saveJobRun(w, jr);
         opts.decisions?.say(`Cloud Deploy: rollout ${rolloutLabel(rolloutName)} ${jobRunLabel(jr)} ended ${String(jr.state)}`);

@@ -1,0 +1,114 @@
+// Cloud Deploy's deploys to Cloud Run targets, applied to Gantry's own Cloud Run: the rendered Knative Service (or
+// Cloud Run Job) replaces the stored one as `gcloud run services replace` would (the new revision runs where any
+// revision does: the manifest's `gantry.dev/executor`, else Gantry's default), and the deploy ends when that revision
+// is ready (it serves its share) or is not (the deploy fails with Cloud Run's reason; traffic stays where it was).
+import YAML from 'yaml';
+import { ApiError } from '../../google/errors.js';
+import type { Store } from '../../store/store.js';
+import type { CloudRunApplied, CloudRunApply, CloudRunDeployer } from '../clouddeploy/cloud-run-deploys.js';
+import type { RunJobs, Scope } from './jobs.js';
+import type { RunServices } from './services.js';
+import { REVISION_KIND, revisionKey } from './revisions.js';
+import type { Obj } from './meta.js';
+
+/** How long a deploy waits for its revision to answer (Cloud Run's startup probe allows 240 s, then the deploy fails). */
+const READY_WAIT_MS = 300_000;
+
+export class RunDeploys implements CloudRunDeployer {
+  constructor(private d: { store: Store; services: RunServices; jobs: RunJobs }) {}
+
+  async apply(req: CloudRunApply): Promise<CloudRunApplied> {
+    let doc: Obj;
+    try {
+      const docs = (YAML.parseAllDocuments(req.manifest).map(x => x.toJS() as unknown).filter(x => x && typeof x === 'object') as Obj[])
+        .filter(d => (d.kind === 'Service' && String(d.apiVersion ?? '').startsWith('serving.knative.dev/')) || (d.kind === 'Job' && String(d.apiVersion ?? '').startsWith('run.googleapis.com/')));
+      if (docs.length !== 1) return failed(`The rendered manifest holds ${docs.length} Cloud Run resources; a Cloud Run target deploys exactly one Service or Job.`);
+      doc = docs[0];
+    } catch (e) {
+      return failed(`The rendered manifest is not valid YAML: ${(e as Error).message}`);
+    }
+    const s: Scope = { project: req.project, region: req.region, asNamed: req.project };
+    const meta = (doc.metadata ??= {}) as Obj;
+    const name = String(meta.name ?? '');
+    delete meta.namespace;
+    try {
+      if (doc.kind === 'Job') return this.applyJob(s, name, doc);
+      return await this.applyService(s, name, doc, req.previousRevision);
+    } catch (e) {
+      if (e instanceof ApiError) return failed(`Cloud Run refused the service "${name}": ${e.message}`);
+      throw e;
+    }
+  }
+
+  private applyJob(s: Scope, name: string, doc: Obj): CloudRunApplied {
+    if (exists(() => this.d.jobs.get(s, name))) this.d.jobs.replace(s, name, doc, false);
+    else this.d.jobs.create(s, doc, false);
+    return { ok: true, cloudRun: { job: `projects/${s.project}/locations/${s.region}/jobs/${name}` } };
+  }
+
+  private async applyService(s: Scope, name: string, doc: Obj, previous: string | undefined): Promise<CloudRunApplied> {
+    const before = exists(() => this.d.services.get(s, name)) ? this.d.services.get(s, name) : undefined;
+    const serving = before ? servingRevision(before) : undefined;
+    const prior = previous ?? serving;
+    // A canary's `{tag: prior}` names no revision: it is the one serving before the rollout (docs/fidelity.md).
+    const traffic = ((doc.spec as Obj | undefined)?.traffic ?? []) as Obj[];
+    for (const t of traffic) if (!t.revisionName && !t.latestRevision) {
+      if (!prior) return failed(`The manifest sends ${String(t.percent ?? 0)}% to the revision that served before (tag "${String(t.tag ?? '')}"), but service "${name}" has none.`);
+      t.revisionName = prior;
+    }
+    const svc = before ? this.d.services.replace(s, name, doc, false) : this.d.services.create(s, doc, false);
+    const status = (svc.status ?? {}) as Obj;
+    const revision = String(status.latestCreatedRevisionName ?? '');
+    const ready = await waitReady(this.d.store, revisionKey(s, revision));
+    const after = this.d.services.get(s, name);
+    const serviceName = `projects/${s.project}/locations/${s.region}/services/${name}`;
+    if (ready.status !== 'True') {
+      return { ok: false, cause: 'EXECUTION_FAILED', message: `Cloud Run service "${name}" did not become ready: revision "${revision}" ${ready.message ? `failed: ${ready.message}` : 'did not become ready in time.'}` };
+    }
+    const urls = JSON.parse(String(((after.metadata as Obj).annotations as Obj | undefined)?.['run.googleapis.com/urls'] ?? '[]')) as string[];
+    return {
+      ok: true,
+      cloudRun: {
+        service: serviceName, serviceUrls: urls, revision,
+        ...(traffic.length && prior && prior !== revision ? { previousRevision: `${serviceName}/revisions/${prior}` } : {}),
+      },
+    };
+  }
+}
+
+function failed(message: string): CloudRunApplied { return { ok: false, cause: 'EXECUTION_FAILED', message }; }
+
+function exists(get: () => unknown): boolean {
+  try { get(); return true; } catch (e) { if (e instanceof ApiError && e.code === 'NOT_FOUND') return false; throw e; }
+}
+
+/** The revision taking the largest share of a service's traffic (what a canary's "prior" is). */
+function servingRevision(svc: Obj): string | undefined {
+  let best: { name: string; percent: number } | undefined;
+  for (const t of (((svc.status as Obj | undefined)?.traffic ?? []) as Obj[])) {
+    const p = Number(t.percent ?? 0);
+    if (t.revisionName && p > 0 && (!best || p > best.percent)) best = { name: String(t.revisionName), percent: p };
+  }
+  return best?.name;
+}
+
+/** Resolves with the revision's Ready condition once it is True or False (or after the wait, Unknown). */
+function waitReady(store: Store, key: string): Promise<{ status: string; message?: string }> {
+  const read = () => {
+    const c = ((((store.getParsed<Obj>(key)?.status as Obj | undefined)?.conditions ?? []) as Obj[]).find(x => x.type === 'Ready'));
+    return { status: String(c?.status ?? 'Unknown'), ...(c?.message ? { message: String(c.message) } : {}) };
+  };
+  const now = read();
+  if (now.status !== 'Unknown') return Promise.resolve(now);
+  return new Promise(resolve => {
+    const done = (r: { status: string; message?: string }) => { off(); clearTimeout(timer); resolve(r); };
+    const off = store.onChange(c => {
+      if (c.kind !== REVISION_KIND || c.name !== key) return;
+      if (c.op === 'delete') return done({ status: 'False', message: 'the revision was deleted' });
+      const r = read();
+      if (r.status !== 'Unknown') done(r);
+    });
+    const timer = setTimeout(() => done(read()), READY_WAIT_MS);
+    timer.unref();
+  });
+}
