@@ -24,7 +24,11 @@ export interface RunServicesDeps {
   projects: Projects;
   /** Decides whether each new revision can serve (default: ready at once). */
   readiness: RevisionReadiness;
+  /** Most revisions kept per service (Cloud Run keeps 1000): beyond it the oldest that serve nothing are deleted. */
+  maxRevisions?: number;
 }
+
+export const MAX_REVISIONS = 1000;
 
 /** Gantry's bookkeeping on a stored service (never shown: `v1View` drops it). */
 export interface ServiceBookkeeping { project: string; revisionCount: number }
@@ -205,6 +209,17 @@ export class RunServices {
     const revs = new Map(this.revisions(s, id).map(r => [String((r.metadata as Obj).name), r]));
     if (fresh) revs.set(String((fresh.metadata as Obj).name), fresh);
     const serving = deriveStatus(svc, revs, now);
+    // Oldest first: past the bound, revisions that serve nothing (and are not the latest) go, as Cloud Run retires them.
+    const status = svc.status as Obj;
+    const keep = new Set([...serving, status.latestCreatedRevisionName, status.latestReadyRevisionName]);
+    let excess = revs.size - (this.d.maxRevisions ?? MAX_REVISIONS);
+    for (const [name] of [...revs].sort(([, a], [, b]) => String((a.metadata as Obj).creationTimestamp).localeCompare(String((b.metadata as Obj).creationTimestamp)))) {
+      if (excess <= 0) break;
+      if (keep.has(name)) continue;
+      w.delete(revisionKey(s, name));
+      revs.delete(name);
+      excess--;
+    }
     for (const [name, rev] of revs) if (applyActive(rev, serving.has(name), now)) this.saveRevision(w, s, rev);
     const meta = svc.metadata as Obj;
     meta.resourceVersion = resourceVersion(nowMicros(this.d.clock));
