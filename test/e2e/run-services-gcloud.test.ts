@@ -61,6 +61,10 @@ test('update --update-env-vars makes a revision; update-traffic splits 25/75, ta
   const tagged = svc.status.traffic.find(t => t.tag === 'canary')!;
   assert.equal(tagged.revisionName, r2);
   assert.equal(tagged.url, `https://canary---web-${NUM}.us-central1.run.app`);
+  // gcloud's own printer reads the split and the tag URL.
+  const text = (await gcloud(['run', 'services', 'describe', 'web'])).stdout;
+  assert.match(text, new RegExp(`25%\\s+${r2}\\s+canary: https://canary---web-${NUM}\\.us-central1\\.run\\.app`));
+  assert.match(text, new RegExp(`75%\\s+${r3}`));
   await gcloud(['run', 'services', 'update-traffic', 'web', '--to-tags=canary=50']);
   assert.deepEqual(split(await describe()), { [r2]: 50, [r3]: 50 });
   await gcloud(['run', 'services', 'update-traffic', 'web', '--to-latest']);
