@@ -110,6 +110,9 @@ export class RunServices {
       const named = [...((svc.spec as Obj).traffic ?? []) as TrafficTarget[], ...(((svc.status as Obj | undefined)?.traffic ?? []) as TrafficTarget[])]
         .some(t => t.revisionName === id && ((t.percent ?? 0) > 0 || !!t.tag));
       if (named) throw errors.failedPrecondition(`Revision '${id}' cannot be deleted because it is serving traffic or has a tag in service '${svcId}'; move its traffic and tags to another revision first.`, `revisions/${id}`);
+      if ((svc.status as Obj | undefined)?.latestCreatedRevisionName === id) {
+        throw errors.failedPrecondition(`Revision '${id}' cannot be deleted because it is the latest revision of service '${svcId}'; deploy a newer one first.`, `revisions/${id}`);
+      }
     }
     if (!dryRun) {
       this.d.store.tx(w => {

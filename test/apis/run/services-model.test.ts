@@ -75,6 +75,9 @@ test('a pending revision leaves the service reconciling on the old one until set
   assert.match(ready(failed).message, new RegExp(`Revision '${r3}' is not ready and cannot serve traffic\\. The user-provided container failed to start`));
   assert.deepEqual(servingPlan(failed).split, [{ revision: r2, percent: 100 }], 'the last ready revision keeps serving');
   assert.equal(ready(services.revision(S, r3)).status, 'False');
+  assert.throws(() => (services as unknown as RunServices).deleteRevision(S, r3, false), (e: ApiError) => e.code === 'FAILED_PRECONDITION' && /is the latest revision of service 'api'/.test(e.message));
+  (services as unknown as RunServices).deleteRevision(S, r1, false);
+  assert.deepEqual(services.revisions(S, 'api').map(r => r.metadata.name), [r2, r3]);
 });
 
 test('a template naming its revision makes that name; reusing it for a different template is refused', () => {
