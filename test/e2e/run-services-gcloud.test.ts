@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestGantry, tempDir } from '../helpers/server.js';
-import { gcloudFor, type Gcloud } from '../helpers/gcloud.js';
+import { gcloudFor, gcloudWithGantryEnv, type Gcloud } from '../helpers/gcloud.js';
 import type { Gantry } from '../../src/gantry.js';
 import { projectNumber } from '../../src/google/project-number.js';
 
@@ -84,4 +84,12 @@ test('services replace service.yaml, then delete', async () => {
   assert.equal(svc.status.latestReadyRevisionName, 'from-yaml-v1');
   await gcloud(['run', 'services', 'delete', 'from-yaml']);
   assert.match(await gcloud.fails(['run', 'services', 'describe', 'from-yaml']), /Cannot find service \[from-yaml\]/);
+});
+
+test('with exactly what `gantry env` sets, gcloud run deploy and services describe work', async () => {
+  const env = gcloudWithGantryEnv(g.url, 'env-proj');
+  const out = await env(['run', 'deploy', 'envsvc', '--image', IMAGE, '--region', 'us-central1', '--no-allow-unauthenticated']);
+  assert.match(out.stderr, /Service \[envsvc\] revision \[envsvc-00001-[a-z0-9]{3}\] has been deployed/);
+  const svc = await env.json<Service>(['run', 'services', 'describe', 'envsvc']);
+  assert.equal(svc.metadata.annotations['run.googleapis.com/urls'], JSON.stringify([`https://envsvc-${projectNumber('env-proj')}.us-central1.run.app`, svc.status.url]));
 });
