@@ -77,4 +77,9 @@ test('hostile bodies and names get a 4xx, never a 5xx', async () => {
   assert.equal(masked.status, 200);
   const bad = await call('PATCH', `${V2}/services/masked?updateMask=template..x`, { template: { containers: [{ image: 'j' }] } });
   assert.equal(bad.status, 400);
+  // Mask paths naming what every object inherits reach no inherited value.
+  for (const mask of ['constructor', 'toString', 'template.constructor.prototype', 'hasOwnProperty']) {
+    const r = await call('PATCH', `${V2}/services/masked?updateMask=${mask}`, {});
+    assert.ok(r.status < 500, `${mask} → ${r.status} ${JSON.stringify(r.body)}`);
+  }
 });
