@@ -51,6 +51,10 @@ test('containers, env, resources and names: Cloud Run\'s rules', async () => {
   await refused(svc('Upper'), /Service name 'Upper' is invalid/);
   await refused({ ...svc('n1'), spec: { template: { metadata: { name: 'other-rev' }, spec: { containers: [{ image: 'i' }] } } } }, /must be prefixed by the service name, 'n1-'/);
   await refused({ ...svc('c0'), spec: { template: { spec: { containers: [] } } } }, /at least one container/);
+  const annotated = (name: string, a: Obj) => ({ ...svc(name), spec: { template: { metadata: { annotations: a }, spec: { containers: [{ image: 'i' }] } } } });
+  await refused(annotated('s1', { 'autoscaling.knative.dev/maxScale': 'lots' }), /maxScale must be a whole number of instances/);
+  await refused(annotated('s2', { 'run.googleapis.com/execution-environment': 'gen9' }), /Execution environment 'gen9' is invalid/);
+  await refused({ ...svc('i1'), metadata: { name: 'i1', annotations: { 'run.googleapis.com/ingress': 'everyone' } } }, /Ingress 'everyone' is invalid/);
   // 49 characters is fine.
   assert.equal((await call('POST', `${NS}/services`, svc('b'.repeat(49)))).status, 200);
 });
