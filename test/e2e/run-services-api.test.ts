@@ -122,6 +122,10 @@ test('v2 create through serviceId answers an LRO; allowMissing patch creates', a
   assert.match((made.response as run_v2.Schema$GoogleCloudRunV2Service).latestReadyRevision!, /revisions\/api-2-00001-/);
   const knativeView = (await v1.namespaces.services.get({ name: `${NS}/services/api-2` })).data;
   assert.equal(cond(knativeView, 'Ready'), 'True');
+  const all = (await v2.projects.locations.services.list({ parent: 'projects/svc-proj/locations/-' })).data.services!;
+  assert.ok(all.some(x => x.name === `${LOC}/services/api-2`), 'listed under locations/-, named in its region');
+  const revs = (await v2.projects.locations.services.revisions.list({ parent: `${LOC}/services/-` })).data.revisions!;
+  assert.ok(revs.some(r => r.service === `${LOC}/services/api`) && revs.some(r => r.service === `${LOC}/services/api-2`));
 });
 
 test('v1 projects.locations form: the same services, revisions, routes and configurations; locations/- lists every region', async () => {
