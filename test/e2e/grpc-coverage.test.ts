@@ -12,6 +12,7 @@ import { bindingsOf, type HttpBinding } from '../../src/grpc/http-rule.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const SERVICES = ['google.cloud.deploy.v1.CloudDeploy', 'google.cloud.run.v2.Jobs', 'google.cloud.run.v2.Executions', 'google.cloud.run.v2.Tasks',
+  'google.cloud.run.v2.Services', 'google.cloud.run.v2.Revisions',
   'google.cloud.secretmanager.v1.SecretManagerService', 'google.logging.v2.LoggingServiceV2'];
 /** Not served over REST either (501 there). */
 const NOT_SERVED = [

@@ -132,6 +132,8 @@ test('v2 sees the v1 job and runs it; its operations finish with the work', asyn
   assert.equal(job.terminalCondition!.state, 'CONDITION_SUCCEEDED');
   assert.equal(job.reconciling, false);
   assert.ok(job.etag);
+  // A patch carrying a stale etag is refused (the etag is output-only in the message, yet checked).
+  assert.equal((await googleError(v2.projects.locations.jobs.patch({ name: `${LOC}/jobs/hello`, requestBody: { ...job, etag: '"stale"' } }))).code, 409);
   const op = (await v2.projects.locations.jobs.run({ name: `${LOC}/jobs/hello`, requestBody: {} })).data;
   assert.match(op.name!, new RegExp(`^${LOC}/operations/`));
   const done = await eventually(async () => {

@@ -122,4 +122,25 @@ test('v2 create through serviceId answers an LRO; allowMissing patch creates', a
   assert.match((made.response as run_v2.Schema$GoogleCloudRunV2Service).latestReadyRevision!, /revisions\/api-2-00001-/);
   const knativeView = (await v1.namespaces.services.get({ name: `${NS}/services/api-2` })).data;
   assert.equal(cond(knativeView, 'Ready'), 'True');
+  const all = (await v2.projects.locations.services.list({ parent: 'projects/svc-proj/locations/-' })).data.services!;
+  assert.ok(all.some(x => x.name === `${LOC}/services/api-2`), 'listed under locations/-, named in its region');
+  const revs = (await v2.projects.locations.services.revisions.list({ parent: `${LOC}/services/-` })).data.revisions!;
+  assert.ok(revs.some(r => r.service === `${LOC}/services/api`) && revs.some(r => r.service === `${LOC}/services/api-2`));
+});
+
+test('v1 projects.locations form: the same services, revisions, routes and configurations; locations/- lists every region', async () => {
+  const made = (await v1.projects.locations.services.create({ parent: LOC, requestBody: knative('proj-form', 'img:1') })).data;
+  assert.equal(made.metadata!.namespace, NUM);
+  const read = (await v1.projects.locations.services.get({ name: `${LOC}/services/proj-form` })).data;
+  await v1.projects.locations.services.replaceService({ name: `${LOC}/services/proj-form`, requestBody: { ...read, spec: { ...read.spec, template: { spec: { containers: [{ image: 'img:2' }] } } } } });
+  const revs = (await v1.projects.locations.revisions.list({ parent: LOC, labelSelector: 'serving.knative.dev/service=proj-form' })).data.items!;
+  assert.deepEqual(revs.map(r => r.metadata!.name!.slice(0, 15)), ['proj-form-00002', 'proj-form-00001']);
+  assert.equal((await v1.projects.locations.revisions.get({ name: `${LOC}/revisions/${revs[1].metadata!.name}` })).data.spec!.containers![0].image, 'img:1');
+  assert.equal((await v1.projects.locations.routes.get({ name: `${LOC}/routes/proj-form` })).data.status!.traffic![0].revisionName, revs[0].metadata!.name);
+  const all = (await v1.projects.locations.services.list({ parent: 'projects/svc-proj/locations/-' })).data.items!;
+  assert.ok(all.some(s => s.metadata!.name === 'proj-form') && all.some(s => s.metadata!.name === 'web'));
+  const configs = (await v1.projects.locations.configurations.list({ parent: LOC })).data.items!;
+  assert.ok(configs.some(c => c.metadata!.name === 'proj-form' && c.status!.latestReadyRevisionName === revs[0].metadata!.name));
+  await v1.projects.locations.services.delete({ name: `${LOC}/services/proj-form` });
+  assert.equal((await googleError(v1.namespaces.services.get({ name: `${NS}/services/proj-form` }))).code, 404);
 });

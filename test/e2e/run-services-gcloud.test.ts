@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestGantry, tempDir } from '../helpers/server.js';
-import { gcloudFor, type Gcloud } from '../helpers/gcloud.js';
+import { gcloudFor, gcloudWithGantryEnv, type Gcloud } from '../helpers/gcloud.js';
 import type { Gantry } from '../../src/gantry.js';
 import { projectNumber } from '../../src/google/project-number.js';
 
@@ -61,6 +61,10 @@ test('update --update-env-vars makes a revision; update-traffic splits 25/75, ta
   const tagged = svc.status.traffic.find(t => t.tag === 'canary')!;
   assert.equal(tagged.revisionName, r2);
   assert.equal(tagged.url, `https://canary---web-${NUM}.us-central1.run.app`);
+  // gcloud's own printer reads the split and the tag URL.
+  const text = (await gcloud(['run', 'services', 'describe', 'web'])).stdout;
+  assert.match(text, new RegExp(`25%\\s+${r2}\\s+canary: https://canary---web-${NUM}\\.us-central1\\.run\\.app`));
+  assert.match(text, new RegExp(`75%\\s+${r3}`));
   await gcloud(['run', 'services', 'update-traffic', 'web', '--to-tags=canary=50']);
   assert.deepEqual(split(await describe()), { [r2]: 50, [r3]: 50 });
   await gcloud(['run', 'services', 'update-traffic', 'web', '--to-latest']);
@@ -80,4 +84,12 @@ test('services replace service.yaml, then delete', async () => {
   assert.equal(svc.status.latestReadyRevisionName, 'from-yaml-v1');
   await gcloud(['run', 'services', 'delete', 'from-yaml']);
   assert.match(await gcloud.fails(['run', 'services', 'describe', 'from-yaml']), /Cannot find service \[from-yaml\]/);
+});
+
+test('with exactly what `gantry env` sets, gcloud run deploy and services describe work', async () => {
+  const env = gcloudWithGantryEnv(g.url, 'env-proj');
+  const out = await env(['run', 'deploy', 'envsvc', '--image', IMAGE, '--region', 'us-central1', '--no-allow-unauthenticated']);
+  assert.match(out.stderr, /Service \[envsvc\] revision \[envsvc-00001-[a-z0-9]{3}\] has been deployed/);
+  const svc = await env.json<Service>(['run', 'services', 'describe', 'envsvc']);
+  assert.equal(svc.metadata.annotations['run.googleapis.com/urls'], JSON.stringify([`https://envsvc-${projectNumber('env-proj')}.us-central1.run.app`, svc.status.url]));
 });

@@ -51,6 +51,10 @@ test('containers, env, resources and names: Cloud Run\'s rules', async () => {
   await refused(svc('Upper'), /Service name 'Upper' is invalid/);
   await refused({ ...svc('n1'), spec: { template: { metadata: { name: 'other-rev' }, spec: { containers: [{ image: 'i' }] } } } }, /must be prefixed by the service name, 'n1-'/);
   await refused({ ...svc('c0'), spec: { template: { spec: { containers: [] } } } }, /at least one container/);
+  const annotated = (name: string, a: Obj) => ({ ...svc(name), spec: { template: { metadata: { annotations: a }, spec: { containers: [{ image: 'i' }] } } } });
+  await refused(annotated('s1', { 'autoscaling.knative.dev/maxScale': 'lots' }), /maxScale must be a whole number of instances/);
+  await refused(annotated('s2', { 'run.googleapis.com/execution-environment': 'gen9' }), /Execution environment 'gen9' is invalid/);
+  await refused({ ...svc('i1'), metadata: { name: 'i1', annotations: { 'run.googleapis.com/ingress': 'everyone' } } }, /Ingress 'everyone' is invalid/);
   // 49 characters is fine.
   assert.equal((await call('POST', `${NS}/services`, svc('b'.repeat(49)))).status, 200);
 });
@@ -77,4 +81,9 @@ test('hostile bodies and names get a 4xx, never a 5xx', async () => {
   assert.equal(masked.status, 200);
   const bad = await call('PATCH', `${V2}/services/masked?updateMask=template..x`, { template: { containers: [{ image: 'j' }] } });
   assert.equal(bad.status, 400);
+  // Mask paths naming what every object inherits reach no inherited value.
+  for (const mask of ['constructor', 'toString', 'template.constructor.prototype', 'hasOwnProperty']) {
+    const r = await call('PATCH', `${V2}/services/masked?updateMask=${mask}`, {});
+    assert.ok(r.status < 500, `${mask} → ${r.status} ${JSON.stringify(r.body)}`);
+  }
 });

@@ -25,6 +25,10 @@ import { registerServicesV1 } from './services-v1.js';
 import { registerServicesV2 } from './services-v2.js';
 
 export { TASK_RULES };
+// What the serving layer builds on: the services, their readiness hook and the plan each stored service asks for.
+export { RunServices };
+export { READY_AT_ONCE, type Readiness, type RevisionReadiness, type RevisionSubject } from './revisions.js';
+export { servingPlan, type ServingPlan } from './serving-plan.js';
 
 export interface RunOptions {
   runtime: ControllerRuntime;

@@ -93,7 +93,7 @@ export function makeRevision(r: NewRevision): Obj {
       ownerReferences: [{ kind: 'Configuration', name: svc, uid: smeta.uid, apiVersion: KNATIVE_V1, controller: true, blockOwnerDeletion: true }],
     },
     spec: structuredClone(r.template.spec),
-    status: { observedGeneration: 1, conditions: [], logUrl: '' },
+    status: { observedGeneration: 1, conditions: [] },
   };
 }
 

@@ -36,6 +36,10 @@ export function validateService(svc: Obj, urlName: string): void {
   if (svc.kind !== undefined && svc.kind !== 'Service') v.push({ field: 'kind', description: `kind must be Service, got '${String(svc.kind).slice(0, 100)}'.` });
   checkMap(meta.labels, 'metadata.labels', ANY, v, true);
   checkMap(meta.annotations, 'metadata.annotations', ANY, v, false);
+  const ingress = ((meta.annotations ?? {}) as Obj)['run.googleapis.com/ingress'];
+  if (ingress !== undefined && !['all', 'internal', 'internal-and-cloud-load-balancing', 'none'].includes(String(ingress))) {
+    v.push({ field: 'metadata.annotations[run.googleapis.com/ingress]', description: `Ingress '${String(ingress).slice(0, 60)}' is invalid: use all, internal or internal-and-cloud-load-balancing.` });
+  }
   const spec = (svc.spec ?? {}) as Obj;
   const template = spec.template as Obj | undefined;
   if (!template) v.push({ field: 'spec.template', description: 'spec.template is required.' });
@@ -48,6 +52,12 @@ function validateTemplate(template: Obj, service: string, v: FieldViolation[]): 
   const tmeta = (template.metadata ?? {}) as Obj;
   checkMap(tmeta.labels, 'spec.template.metadata.labels', ANY, v, true);
   checkMap(tmeta.annotations, 'spec.template.metadata.annotations', ANY, v, false);
+  const ta = (tmeta.annotations ?? {}) as Obj;
+  for (const k of ['autoscaling.knative.dev/minScale', 'autoscaling.knative.dev/maxScale']) {
+    if (ta[k] !== undefined && !/^\d{1,4}$/.test(String(ta[k]))) v.push({ field: `spec.template.metadata.annotations[${k}]`, description: `${k} must be a whole number of instances, got '${String(ta[k]).slice(0, 40)}'.` });
+  }
+  const env = ta['run.googleapis.com/execution-environment'];
+  if (env !== undefined && env !== 'gen1' && env !== 'gen2') v.push({ field: 'spec.template.metadata.annotations[run.googleapis.com/execution-environment]', description: `Execution environment '${String(env).slice(0, 40)}' is invalid: use gen1 or gen2.` });
   if (tmeta.name !== undefined && tmeta.name !== '') {
     const rev = String(tmeta.name);
     if (!DNS_LABEL.test(rev) || rev.length > 63) v.push({ field: 'spec.template.metadata.name', description: `Revision name '${rev.slice(0, 100)}' is invalid: it must be a DNS label of at most 63 characters.` });

@@ -5,7 +5,7 @@ import type { App } from '../../server/app.js';
 import { queryString, type ApiRequest, type MethodSpec } from '../../server/api.js';
 import type { Projects } from '../../google/projects.js';
 import type { Locations } from '../../google/locations.js';
-import type { Store } from '../../store/store.js';
+import type { Store, Scope as StoreScope } from '../../store/store.js';
 import { errors } from '../../google/errors.js';
 import { SERVICE, schemaV1 } from './service.js';
 import type { Obj } from './meta.js';
@@ -65,12 +65,33 @@ export function routeView(projects: Projects, project: string, svc: Obj): Obj {
   };
 }
 
+/** One of v1's two addressings of the same resources: Knative's `namespaces/{ns}` (region from the host) and `projects/{p}/locations/{region}`. */
+interface Form {
+  collection(c: string): string;
+  item(c: string): string;
+  /** `list`: the project form's `locations/-` (every region) is allowed. */
+  scope(req: ApiRequest, list?: boolean): Scope;
+  id(req: ApiRequest): string;
+}
+
 export function registerServicesV1(app: App, d: ServicesV1Deps): void {
-  const scope = (req: ApiRequest): Scope => {
-    const ns = req.params.ns;
-    const region = regionOf(req, d.defaultRegion);
-    if (!d.locations.has(region)) throw errors.locationDenied(region, SERVICE);
-    return { project: d.projects.resolve(ns), region, asNamed: ns };
+  const NS = `${KNATIVE_PREFIX}/namespaces/{ns}`;
+  const knative: Form = {
+    collection: c => `${NS}/${c}`, item: c => `${NS}/${c}/{name}`, id: req => req.params.name,
+    scope: req => {
+      const ns = req.params.ns;
+      const region = regionOf(req, d.defaultRegion);
+      if (!d.locations.has(region)) throw errors.locationDenied(region, SERVICE);
+      return { project: d.projects.resolve(ns), region, asNamed: ns };
+    },
+  };
+  const projectScoped: Form = {
+    collection: c => `/v1/{parent=projects/*/locations/*}/${c}`, item: c => `/v1/{name=projects/*/locations/*/${c}/*}`, id: req => req.params.name.split('/')[5],
+    scope: (req, list = false) => {
+      const [, p, , region] = (req.params.parent ?? req.params.name).split('/');
+      if (!(list && region === '-') && !d.locations.has(region)) throw errors.locationDenied(region, SERVICE);
+      return { project: d.projects.resolve(p), region, asNamed: p };
+    },
   };
   const dryRun = (req: ApiRequest): boolean => {
     const v = queryString(req, 'dryRun');
@@ -82,52 +103,39 @@ export function registerServicesV1(app: App, d: ServicesV1Deps): void {
     if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) throw errors.invalidArgument('The request body must be a Service.', '');
     return schemaV1.decode('Service', req.body, '');
   };
-  const NS = `${KNATIVE_PREFIX}/namespaces/{ns}`;
   const r = (method: string, path: string, spec: MethodSpec) => app.route(method, path, spec);
-  const derived = (view: (p: Projects, project: string, svc: Obj) => Obj) => (s: Scope) => (o: Obj) => view(d.projects, s.project, o);
+  /** Under `locations/-`, every region of the project (services' parents are regions, revisions' are services). */
+  const everywhere = (s: Scope, kind: string): StoreScope | undefined =>
+    s.region !== '-' ? undefined : kind === SERVICE_KIND ? { grandparent: `projects/${s.project}` } : { parentPrefix: `projects/${s.project}/locations/` };
+  const listed = (req: ApiRequest, f: Form, kind: string, listKind: string, view?: (p: Projects, project: string, o: Obj) => Obj) => {
+    const s = f.scope(req, true);
+    return list(d, req, s, kind, listKind, KNATIVE_V1, view ? o => view(d.projects, s.project, o) : v1View, everywhere(s, kind));
+  };
 
-  r('POST', `${NS}/services`, { query: ['dryRun'], handler: req => ({ body: v1View(d.services.create(scope(req), decodeService(req), dryRun(req))) }) });
-  r('GET', `${NS}/services`, { query: LIST_QUERY, handler: req => list(d, req, scope(req), SERVICE_KIND, 'ServiceList', KNATIVE_V1) });
-  r('GET', `${NS}/services/{name}`, { handler: req => ({ body: v1View(d.services.get(scope(req), req.params.name)) }) });
-  r('PUT', `${NS}/services/{name}`, { query: ['dryRun'], handler: req => ({ body: v1View(d.services.replace(scope(req), req.params.name, decodeService(req), dryRun(req))) }) });
-  r('DELETE', `${NS}/services/{name}`, {
-    query: ['dryRun', 'propagationPolicy', 'apiVersion', 'kind'],
-    handler: req => {
-      const svc = d.services.delete(scope(req), req.params.name, dryRun(req));
-      return { body: deleted(req.params.name, 'services', String((svc.metadata as Obj).uid), 'serving.knative.dev') };
-    },
-  });
-
-  // v1's project-scoped form, which `gcloud run services list` uses (`locations/-`: every region).
-  r('GET', '/v1/{parent=projects/*/locations/*}/services', {
-    query: LIST_QUERY,
-    handler: req => {
-      const [, p, , region] = req.params.parent.split('/');
-      if (region !== '-' && !d.locations.has(region)) throw errors.locationDenied(region, SERVICE);
-      const s: Scope = { project: d.projects.resolve(p), region, asNamed: p };
-      return list(d, req, s, SERVICE_KIND, 'ServiceList', KNATIVE_V1, v1View, region === '-' ? { grandparent: `projects/${s.project}` } : undefined);
-    },
-  });
-  r('GET', '/v1/{name=projects/*/locations/*/services/*}', {
-    handler: req => {
-      const [, p, , region, , id] = req.params.name.split('/');
-      if (!d.locations.has(region)) throw errors.locationDenied(region, SERVICE);
-      return { body: v1View(d.services.get({ project: d.projects.resolve(p), region, asNamed: p }, id)) };
-    },
-  });
-
-  r('GET', `${NS}/revisions`, { query: LIST_QUERY, handler: req => list(d, req, scope(req), REVISION_KIND, 'RevisionList', KNATIVE_V1) });
-  r('GET', `${NS}/revisions/{name}`, { handler: req => ({ body: d.services.revision(scope(req), req.params.name) }) });
-  r('DELETE', `${NS}/revisions/{name}`, {
-    query: ['dryRun', 'propagationPolicy', 'apiVersion', 'kind'],
-    handler: req => {
-      const rev = d.services.deleteRevision(scope(req), req.params.name, dryRun(req));
-      return { body: deleted(req.params.name, 'revisions', String((rev.metadata as Obj).uid), 'serving.knative.dev') };
-    },
-  });
-
-  r('GET', `${NS}/routes`, { query: LIST_QUERY, handler: req => { const s = scope(req); return list(d, req, s, SERVICE_KIND, 'RouteList', KNATIVE_V1, derived(routeView)(s)); } });
-  r('GET', `${NS}/routes/{name}`, { handler: req => { const s = scope(req); return { body: routeView(d.projects, s.project, d.services.get(s, req.params.name)) }; } });
-  r('GET', `${NS}/configurations`, { query: LIST_QUERY, handler: req => { const s = scope(req); return list(d, req, s, SERVICE_KIND, 'ConfigurationList', KNATIVE_V1, derived(configurationView)(s)); } });
-  r('GET', `${NS}/configurations/{name}`, { handler: req => { const s = scope(req); return { body: configurationView(d.projects, s.project, d.services.get(s, req.params.name)) }; } });
+  for (const f of [knative, projectScoped]) {
+    r('POST', f.collection('services'), { query: ['dryRun'], handler: req => ({ body: v1View(d.services.create(f.scope(req), decodeService(req), dryRun(req))) }) });
+    r('GET', f.collection('services'), { query: LIST_QUERY, handler: req => listed(req, f, SERVICE_KIND, 'ServiceList') });
+    r('GET', f.item('services'), { handler: req => ({ body: v1View(d.services.get(f.scope(req), f.id(req))) }) });
+    r('PUT', f.item('services'), { query: ['dryRun'], handler: req => ({ body: v1View(d.services.replace(f.scope(req), f.id(req), decodeService(req), dryRun(req))) }) });
+    r('DELETE', f.item('services'), {
+      query: ['dryRun', 'propagationPolicy', 'apiVersion', 'kind'],
+      handler: req => {
+        const svc = d.services.delete(f.scope(req), f.id(req), dryRun(req));
+        return { body: deleted(f.id(req), 'services', String((svc.metadata as Obj).uid), 'serving.knative.dev') };
+      },
+    });
+    r('GET', f.collection('revisions'), { query: LIST_QUERY, handler: req => listed(req, f, REVISION_KIND, 'RevisionList') });
+    r('GET', f.item('revisions'), { handler: req => ({ body: d.services.revision(f.scope(req), f.id(req)) }) });
+    r('DELETE', f.item('revisions'), {
+      query: ['dryRun', 'propagationPolicy', 'apiVersion', 'kind'],
+      handler: req => {
+        const rev = d.services.deleteRevision(f.scope(req), f.id(req), dryRun(req));
+        return { body: deleted(f.id(req), 'revisions', String((rev.metadata as Obj).uid), 'serving.knative.dev') };
+      },
+    });
+    r('GET', f.collection('routes'), { query: LIST_QUERY, handler: req => listed(req, f, SERVICE_KIND, 'RouteList', routeView) });
+    r('GET', f.item('routes'), { handler: req => { const s = f.scope(req); return { body: routeView(d.projects, s.project, d.services.get(s, f.id(req))) }; } });
+    r('GET', f.collection('configurations'), { query: LIST_QUERY, handler: req => listed(req, f, SERVICE_KIND, 'ConfigurationList', configurationView) });
+    r('GET', f.item('configurations'), { handler: req => { const s = f.scope(req); return { body: configurationView(d.projects, s.project, d.services.get(s, f.id(req))) }; } });
+  }
 }

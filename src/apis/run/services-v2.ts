@@ -28,13 +28,14 @@ const camel = (path: string) => path.replace(/_([a-z])/g, (_, c: string) => c.to
 
 function getPath(o: Obj, path: string[]): unknown {
   let cur: unknown = o;
-  for (const p of path) cur = cur && typeof cur === 'object' ? (cur as Obj)[p] : undefined;
+  // Own fields only: a mask naming `constructor` or `toString` must not reach Object's.
+  for (const p of path) cur = cur && typeof cur === 'object' && Object.hasOwn(cur, p) ? (cur as Obj)[p] : undefined;
   return cur;
 }
 
 function setPath(o: Obj, path: string[], value: unknown): void {
   let cur = o;
-  for (const p of path.slice(0, -1)) cur = (cur[p] && typeof cur[p] === 'object' ? cur[p] : (cur[p] = {})) as Obj;
+  for (const p of path.slice(0, -1)) cur = (Object.hasOwn(cur, p) && cur[p] && typeof cur[p] === 'object' ? cur[p] : (cur[p] = {})) as Obj;
   const last = path[path.length - 1];
   if (value === undefined) delete cur[last]; else cur[last] = value;
 }

@@ -24,7 +24,11 @@ export interface RunServicesDeps {
   projects: Projects;
   /** Decides whether each new revision can serve (default: ready at once). */
   readiness: RevisionReadiness;
+  /** Most revisions kept per service (Cloud Run keeps 1000): beyond it the oldest that serve nothing are deleted. */
+  maxRevisions?: number;
 }
+
+export const MAX_REVISIONS = 1000;
 
 /** Gantry's bookkeeping on a stored service (never shown: `v1View` drops it). */
 export interface ServiceBookkeeping { project: string; revisionCount: number }
@@ -106,6 +110,9 @@ export class RunServices {
       const named = [...((svc.spec as Obj).traffic ?? []) as TrafficTarget[], ...(((svc.status as Obj | undefined)?.traffic ?? []) as TrafficTarget[])]
         .some(t => t.revisionName === id && ((t.percent ?? 0) > 0 || !!t.tag));
       if (named) throw errors.failedPrecondition(`Revision '${id}' cannot be deleted because it is serving traffic or has a tag in service '${svcId}'; move its traffic and tags to another revision first.`, `revisions/${id}`);
+      if ((svc.status as Obj | undefined)?.latestCreatedRevisionName === id) {
+        throw errors.failedPrecondition(`Revision '${id}' cannot be deleted because it is the latest revision of service '${svcId}'; deploy a newer one first.`, `revisions/${id}`);
+      }
     }
     if (!dryRun) {
       this.d.store.tx(w => {
@@ -205,6 +212,17 @@ export class RunServices {
     const revs = new Map(this.revisions(s, id).map(r => [String((r.metadata as Obj).name), r]));
     if (fresh) revs.set(String((fresh.metadata as Obj).name), fresh);
     const serving = deriveStatus(svc, revs, now);
+    // Oldest first: past the bound, revisions that serve nothing (and are not the latest) go, as Cloud Run retires them.
+    const status = svc.status as Obj;
+    const keep = new Set([...serving, status.latestCreatedRevisionName, status.latestReadyRevisionName]);
+    let excess = revs.size - (this.d.maxRevisions ?? MAX_REVISIONS);
+    for (const [name] of [...revs].sort(([, a], [, b]) => String((a.metadata as Obj).creationTimestamp).localeCompare(String((b.metadata as Obj).creationTimestamp)))) {
+      if (excess <= 0) break;
+      if (keep.has(name)) continue;
+      w.delete(revisionKey(s, name));
+      revs.delete(name);
+      excess--;
+    }
     for (const [name, rev] of revs) if (applyActive(rev, serving.has(name), now)) this.saveRevision(w, s, rev);
     const meta = svc.metadata as Obj;
     meta.resourceVersion = resourceVersion(nowMicros(this.d.clock));

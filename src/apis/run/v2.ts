@@ -95,7 +95,8 @@ export function registerRunV2(app: App, d: V2Deps): void {
       const exists = !!d.store.get(jobKey(s, id));
       if (!exists && !queryBool(req, 'allowMissing')) throw runNotFound('job', id, s);
       const current = exists ? d.jobs.get(s, id) : undefined;
-      if (current) checkEtag(body.etag, current, 'job');
+      // etag is output-only in the schema (decoding drops it): the request's own is what a client sends back.
+      if (current) checkEtag((req.body as Obj | undefined)?.etag, current, 'job');
       const input = v1FromV2(body, id);
       const job = current ? d.jobs.replace(s, id, input, validateOnly(req)) : d.jobs.create(s, input, validateOnly(req));
       if (validateOnly(req)) return reply({ name: `projects/${s.asNamed}/locations/${s.region}/operations/validate-only`, done: true, response: { '@type': T('Job'), ...v2Job(job, names(s)) } }, 'GoogleLongrunningOperation');

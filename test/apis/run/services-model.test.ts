@@ -14,11 +14,11 @@ import { ApiError } from '../../../src/google/errors.js';
 type Obj = Record<string, any>;
 const S = { project: 'model-proj', region: 'us-central1', asNamed: 'model-proj' };
 
-function setup(readiness: RevisionReadiness = READY_AT_ONCE) {
+function setup(readiness: RevisionReadiness = READY_AT_ONCE, maxRevisions?: number) {
   const store = new SqliteStore(':memory:');
   const projects = new Projects(store);
   // Loosely typed answers: the test reads the stored v1 objects' fields directly.
-  const services = new RunServices({ store, clock: new VirtualClock(0), projects, readiness }) as unknown as {
+  const services = new RunServices({ store, clock: new VirtualClock(0), projects, readiness, maxRevisions }) as unknown as {
     [K in 'create' | 'replace' | 'get' | 'revision']: (...a: any[]) => Obj } & { revisions(...a: any[]): Obj[]; settleRevision(...a: any[]): void };
   return { services, number: projects.number(S.project) };
 }
@@ -75,6 +75,9 @@ test('a pending revision leaves the service reconciling on the old one until set
   assert.match(ready(failed).message, new RegExp(`Revision '${r3}' is not ready and cannot serve traffic\\. The user-provided container failed to start`));
   assert.deepEqual(servingPlan(failed).split, [{ revision: r2, percent: 100 }], 'the last ready revision keeps serving');
   assert.equal(ready(services.revision(S, r3)).status, 'False');
+  assert.throws(() => (services as unknown as RunServices).deleteRevision(S, r3, false), (e: ApiError) => e.code === 'FAILED_PRECONDITION' && /is the latest revision of service 'api'/.test(e.message));
+  (services as unknown as RunServices).deleteRevision(S, r1, false);
+  assert.deepEqual(services.revisions(S, 'api').map(r => r.metadata.name), [r2, r3]);
 });
 
 test('a template naming its revision makes that name; reusing it for a different template is refused', () => {
@@ -82,4 +85,15 @@ test('a template naming its revision makes that name; reusing it for a different
   const named = (image: string) => ({ ...svc('named', image), spec: { template: { metadata: { name: 'named-v1' }, spec: { containers: [{ image }] } } } });
   assert.equal(services.create(S, named('img:1'), false).status.latestCreatedRevisionName, 'named-v1');
   assert.throws(() => services.replace(S, 'named', named('img:2'), false), (e: ApiError) => e.code === 'ALREADY_EXISTS' && /Revision named 'named-v1' with different configuration already exists/.test(e.message));
+});
+
+test('revisions are bounded per service: past the bound the oldest that serve nothing go, a tagged one stays', () => {
+  const { services } = setup(READY_AT_ONCE, 3);
+  const first = services.create(S, svc('many', 'img:0'), false).status.latestCreatedRevisionName as string;
+  services.replace(S, 'many', svc('many', 'img:1', { traffic: [{ latestRevision: true, percent: 100 }, { revisionName: first, percent: 0, tag: 'pinned' }] }), false);
+  for (let i = 2; i < 6; i++) services.replace(S, 'many', svc('many', `img:${i}`, { traffic: [{ latestRevision: true, percent: 100 }, { revisionName: first, percent: 0, tag: 'pinned' }] }), false);
+  const names = services.revisions(S, 'many').map(r => r.metadata.name as string);
+  assert.equal(names.length, 3);
+  assert.equal(names[0], first, 'the tagged revision is kept');
+  assert.deepEqual(names.slice(1).map(n => n.slice(0, 10)), ['many-00005', 'many-00006']);
 });
