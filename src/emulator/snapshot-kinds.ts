@@ -6,6 +6,8 @@ import { BUILD_KIND } from '../google/cloud-build.js';
 import { KIND as APPHOSTING } from '../apis/apphosting/service.js';
 import { EXECUTION, JOB, TASK } from '../apis/run/service.js';
 import { v2Execution, v2Job, v2Task, type V2Names } from '../apis/run/v2-convert.js';
+import { v2Revision, v2Service } from '../apis/run/services-v2-convert.js';
+import { REVISION_KIND, SERVICE_KIND } from '../apis/run/revisions.js';
 import { OUTCOME_SCRIPT_KIND } from './outcome-scripts.js';
 import type { ApiSchema } from '../google/schema.js';
 import { schema as DEPLOY } from '../apis/clouddeploy/service.js';
@@ -76,6 +78,8 @@ export const SNAPSHOT_KINDS: Record<string, KindShape> = {
   [JOB]: { name: `${LOC}/jobs/*`, message: [RUN, 'Job'], check: showable(v2Job) },
   [EXECUTION]: { name: `${LOC}/executions/*`, parent: 'projects/{1}/locations/{3}/jobs/*', message: [RUN, 'Execution'], check: showable(v2Execution) },
   [TASK]: { name: `${LOC}/tasks/*`, parent: 'projects/{1}/locations/{3}/executions/*', message: [RUN, 'Task'], check: showable(v2Task) },
+  [SERVICE_KIND]: { name: `${LOC}/services/*`, message: [RUN, 'Service'], check: showable(v2Service) },
+  [REVISION_KIND]: { name: `${LOC}/revisions/*`, parent: 'projects/{1}/locations/{3}/services/*', message: [RUN, 'Revision'], check: showable(v2Revision) },
   'run.operation': { name: `${LOC}/operations/*`, check: fieldsOf({ verb: 'string', kind: 'string', target: 'string', id: 'string', job: 'string', generation: 'number', snapshot: 'object' }, ['verb', 'kind', 'target', 'id']) },
   // Secret Manager
   'sm.secret': { name: 'projects/*/secrets/*', message: [SECRETS, 'Secret'] },

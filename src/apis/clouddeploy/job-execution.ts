@@ -158,6 +158,7 @@ export class JobExecutions {
       CLOUD_DEPLOY_PROJECT: project, CLOUD_DEPLOY_LOCATION: location, CLOUD_DEPLOY_DELIVERY_PIPELINE: pipeline,
       CLOUD_DEPLOY_TARGET: rollout.targetId, CLOUD_DEPLOY_RELEASE: releaseId, CLOUD_DEPLOY_ROLLOUT: rolloutId,
       CLOUD_DEPLOY_JOB_RUN: jobRunName.slice(jobRunName.lastIndexOf('/') + 1), CLOUD_DEPLOY_PHASE: phaseId,
+      ...cloudRunEnv(rollout, this.storage.origin()),
     };
     const timeoutMs = jobTimeoutMs(target, jobId);
     const run = this.running.get(jobRunName) ?? { tasks: [], cancelled: false };
@@ -329,6 +330,24 @@ export class JobExecutions {
       this.log.debug(`Cloud Deploy: rollout ${rolloutLabel(rollout)} ${jobRunLabel(jr)} ended ${String(jr.state)}${run.failureCause ? ` (${String(run.failureCause)}): ${String(run.failureMessage)}` : ''}`);
     });
   }
+}
+
+/**
+ * What a hook or verify job of a Cloud Run target is told of the service deployed (as Cloud Deploy tells it), and
+ * `GANTRY_SERVICE_URLS`: the same URLs as this machine reaches them through Gantry (`http://{host}.localhost:{port}`,
+ * which curl and browsers resolve to loopback), since the `run.app` names resolve nowhere here.
+ */
+export function cloudRunEnv(rollout: Rollout, origin: string): Record<string, string> {
+  const run = (rollout.metadata as Obj | undefined)?.cloudRun as Obj | undefined;
+  if (!run?.service) return {};
+  const [, project, , location, , service] = String(run.service).split('/');
+  const urls = ((run.serviceUrls ?? []) as string[]).map(String);
+  const port = new URL(origin).port;
+  return {
+    CLOUD_RUN_PROJECT_ID: project, CLOUD_RUN_LOCATION: location, CLOUD_RUN_SERVICE: service,
+    CLOUD_RUN_SERVICE_URLS: urls.join(','), ...(run.revision ? { CLOUD_RUN_REVISION: String(run.revision) } : {}),
+    GANTRY_SERVICE_URLS: urls.map(u => `http://${new URL(u).hostname}.localhost${port ? `:${port}` : ''}`).join(','),
+  };
 }
 
 /**

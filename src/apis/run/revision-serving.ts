@@ -56,6 +56,8 @@ export class RevisionServing implements RevisionReadiness {
   /** Service key → its plan and the host names it holds in `routes`. */
   private plans = new Map<string, ServingPlan>();
   private pendingSync = new Set<string>();
+  /** Each running revision's service (store keys), so a service's sync stops only its own revisions. */
+  private owners = new Map<string, string>();
   private requestLogs: Parameters<LogWriter['write']>[0] = [];
 
   constructor(private d: RevisionServingDeps) {
@@ -127,6 +129,7 @@ export class RevisionServing implements RevisionReadiness {
       return Promise.reject(e as Error);
     }
     const { timeoutMs: _, ...rest } = spec;
+    this.owners.set(key, `${key.split('/revisions/')[0]}/services/${id.service}`);
     return this.instances.start(key, executor, { ...rest, network: 'host' });
   }
 
@@ -155,12 +158,12 @@ export class RevisionServing implements RevisionReadiness {
       for (const [tag, rev] of Object.entries(plan.tags)) { this.routes.set(tagHostOf(plan, tag), { service, tag }); wanted.add(revisionKeyOf(rev)); }
       for (const s of plan.split) wanted.add(revisionKeyOf(s.revision));
     }
-    const prefix = revisionKeyOf('');
     for (const unit of this.instances.units()) {
-      if (!unit.startsWith(prefix) || wanted.has(unit)) continue;
+      if (this.owners.get(unit) !== service || wanted.has(unit)) continue;
       const rev = this.d.store.getParsed<Obj>(unit);
       // A revision still being deployed keeps running until its readiness is settled.
-      if (rev && readyStatus(rev) === 'Unknown' && this.serviceOfRevision(unit) === service) continue;
+      if (rev && readyStatus(rev) === 'Unknown') continue;
+      this.owners.delete(unit);
       this.instances.stop(unit);
     }
     for (const key of wanted) {
