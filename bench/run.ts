@@ -10,10 +10,13 @@
 //  7. A 1,000-task Cloud Run execution on the simulated executor: its counts, and GET latency while it runs.
 //  8. A unary gRPC GetRollout: Gantry vs a bare @grpc/grpc-js server answering the same message bytes, and vs
 //     Gantry's own REST GET of the rollout.
+//  9. A Cloud Run service's process revision (a tiny node:http server) through its URL on Gantry's port vs the same
+//     process asked straight at its PORT (target ≥ 0.8×).
+// 10. A simulated revision's answer through its service host vs Gantry's own GET of a small resource (target ≥ 0.8×).
 import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -22,6 +25,7 @@ import { protoRoot } from '../src/grpc/protos.js';
 import { encodeJson } from '../src/grpc/transcode.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { startGantry as startInProcess } from '../src/gantry.js';
+import { projectNumber } from '../src/google/project-number.js';
 import { ProcessExecutor } from '../src/executors/process.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -31,9 +35,9 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Starts Gantry (by default `node dist/src/main.js`; `viaNpm`: `npm start` in the repository, as a user would). */
-function startGantry(dataDir: string, viaNpm = false): Promise<{ url: string; stop(): void; ms: number; pid: number }> {
+function startGantry(dataDir: string, viaNpm = false, extra: string[] = []): Promise<{ url: string; stop(): void; ms: number; pid: number }> {
   const t0 = performance.now();
-  const args = ['--port', '0', '--data-dir', dataDir, '--log-level', 'silent'];
+  const args = ['--port', '0', '--data-dir', dataDir, '--log-level', 'silent', ...extra];
   return new Promise((resolve, reject) => {
     const proc = viaNpm
       ? spawn('npm', ['start', '--silent', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], detached: true })
@@ -334,6 +338,68 @@ async function grpcGet(): Promise<void> {
     `server CPU per call: gantry gRPC ${gantry.cpuUs.toFixed(0)} µs, bare grpc-js ${plain.cpuUs.toFixed(0)} µs, gantry REST GET ${rest.cpuUs.toFixed(0)} µs (gRPC/REST ${(gantry.cpuUs / rest.cpuUs).toFixed(2)}×)`);
 }
 
+/**
+ * Requests/s with 10 connections (after a second's warm-up), every answer checked to be a 2xx, and the CPU per request
+ * of the server process `pid` over the run (the steadier figure on a shared machine).
+ */
+async function rpsAs(url: string, headers: Record<string, string>, pid: number): Promise<{ rate: number; cpuUs: number }> {
+  await autocannon({ url, headers, connections: 10, duration: 1 });
+  return measured(pid, async () => {
+    const r = await autocannon({ url, headers, connections: 10, duration: seconds });
+    if (r.non2xx || r.errors) throw new Error(`${url} (${JSON.stringify(headers)}): ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+    return { rate: r.requests.average, count: r.requests.total };
+  });
+}
+
+/** Creates a Cloud Run service through the v2 API and waits for its operation; throws unless it became Ready. */
+async function deployService(url: string, id: string, template: Record<string, unknown>): Promise<void> {
+  let op = await runJson(url, 'POST', `/v2/${LOC}/services?serviceId=${id}`, { template });
+  while (!op.done) op = await runJson(url, 'GET', `/v2/${op.name}`);
+  if (op.error) throw new Error(`service ${id}: ${JSON.stringify(op.error)}`);
+}
+
+const serviceHost = (id: string) => `${id}-${projectNumber('bench')}.us-central1.run.app`;
+
+/** The process whose command line holds `marker` (a unique path), and the PORT it was given (from /proc). */
+function processOf(marker: string): { pid: number; port: number } {
+  for (const pid of readdirSync('/proc').filter(d => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) continue;
+      const port = /(?:^|\0)PORT=(\d+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1];
+      if (port) return { pid: Number(pid), port: Number(port) };
+    } catch { /* gone, or not ours */ }
+  }
+  throw new Error(`no process running ${marker}`);
+}
+
+async function processServing(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gantry-bench-'));
+  const server = join(dir, 'server.js');
+  writeFileSync(server, "require('node:http').createServer((_q, s) => s.end('hello from the revision\\n')).listen(process.env.PORT);\n");
+  const g = await startGantry(dir, false, ['--executor', 'process']);
+  await deployService(g.url, 'app', { containers: [{ image: 'bench', command: ['node', server] }] });
+  // The revision's own process: the same one Gantry proxies to, asked at the PORT Gantry gave it.
+  const app = processOf(server);
+  const via = await rpsAs(`${g.url}/`, { host: serviceHost('app') }, g.pid);
+  const straight = await rpsAs(`http://127.0.0.1:${app.port}/`, {}, app.pid);
+  g.stop();
+  console.log(`Cloud Run service, process revision (node:http): through the service URL ${via.rate.toFixed(0)} req/s, straight to the process ${straight.rate.toFixed(0)} req/s, ` +
+    `ratio ${(via.rate / straight.rate).toFixed(2)}× (target ≥ 0.8×); CPU per request: gantry ${via.cpuUs.toFixed(0)} µs, the app ${straight.cpuUs.toFixed(0)} µs`);
+}
+
+async function simulatedServing(): Promise<void> {
+  const g = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
+  await deployService(g.url, 'sim', { containers: [{ image: 'us-docker.pkg.dev/bench/app:1', env: [{ name: 'A', value: '1' }] }] });
+  await runJson(g.url, 'POST', `/v1/${LOC}/targets?targetId=small`, { description: 'bench', run: { location: LOC } });
+  const identity = Buffer.byteLength(await (await fetch(`${g.url}/`, { headers: { host: serviceHost('sim') } })).text());
+  const resource = Buffer.byteLength(await (await fetch(`${g.url}/v1/${LOC}/targets/small`)).text());
+  const sim = await rpsAs(`${g.url}/`, { host: serviceHost('sim') }, g.pid);
+  const own = await rpsAs(`${g.url}/v1/${LOC}/targets/small`, {}, g.pid);
+  g.stop();
+  console.log(`Cloud Run service, simulated revision: its identity (${identity} B) through the service host ${sim.rate.toFixed(0)} req/s, Gantry's GET of a target (${resource} B) ${own.rate.toFixed(0)} req/s, ` +
+    `ratio ${(sim.rate / own.rate).toFixed(2)}× (target ≥ 0.8×); gantry CPU per request ${sim.cpuUs.toFixed(0)} vs ${own.cpuUs.toFixed(0)} µs`);
+}
+
 const which = process.argv[2];
 if (!which || which === 'get') await getThroughput();
 if (!which || which === 'list') await listPage();
@@ -343,3 +409,5 @@ if (!which || which === 'process') await processTask();
 if (!which || which === 'runtasks') await runTasks();
 if (!which || which === 'bigexec') await bigExecution();
 if (!which || which === 'grpc') await grpcGet();
+if (!which || which === 'serve-process') await processServing();
+if (!which || which === 'serve-simulated') await simulatedServing();

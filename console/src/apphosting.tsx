@@ -3,7 +3,7 @@
 // backend's name); a build's state, source, error and build log.
 import { get, list, post, type Json } from './api.js';
 import { useLive } from './live.js';
-import { Action, Fields, id, link, Loading, LogView, mediaUrl, Page, Section, State, Table, Time, viewerUrl } from './ui.js';
+import { Action, Fields, id, link, Loading, LogView, mediaUrl, Page, Section, State, Table, Time, TrafficBar, viewerUrl } from './ui.js';
 
 const V = '/v1beta/';
 
@@ -92,9 +92,7 @@ function Backend({ project, loc, bid }: { project: string; loc: string; bid: str
             ]} />
             <Section title="Traffic">
               {splits.length ? (
-                <div class="split" role="list" aria-label="Traffic split">
-                  {splits.map(s => <span role="listitem" class="share" style={{ flexGrow: String(s.percent) }}>{id(s.build)} {s.percent}%</span>)}
-                </div>
+                <TrafficBar label="Traffic split" shares={splits.map(s => ({ name: id(s.build), percent: Number(s.percent) }))} />
               ) : <p class="empty">No build serves traffic yet.</p>}
               {traffic.target ? <p class="muted">Pinned by traffic.target.</p> : null}
             </Section>

@@ -317,6 +317,16 @@ async function unfinishedOn(pipeline: string, target: string): Promise<Json[]> {
   return (page.rollouts ?? []).filter(r => UNFINISHED.has(String(r.state)));
 }
 
+/** The Cloud Run service a rollout deployed (`metadata.cloudRun.service`), linked to its page, with the revision. */
+function ServiceLink({ project, cloudRun }: { project: string; cloudRun?: Json }) {
+  const m = /^projects\/([^/]+)\/locations\/([^/]+)\/services\/([^/]+)$/.exec(String(cloudRun?.service ?? ''));
+  if (!m) return null;
+  // The service's own project when the name carries its id; a project number stands for the rollout's project.
+  const owner = /^[0-9]+$/.test(m[1]) ? project : m[1];
+  const revision = id(cloudRun?.revision);
+  return <><a href={link('p', owner, 'services', m[2], m[3])}>{m[3]}</a>{revision ? <span class="muted"> revision {revision}</span> : null}</>;
+}
+
 function Rollout({ project, loc, pid, rid, ro }: { project: string; loc: string; pid: string; rid: string; ro: string }) {
   const name = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}/releases/${rid}/rollouts/${ro}`;
   const release = `projects/${project}/locations/${loc}/deliveryPipelines/${pid}/releases/${rid}`;
@@ -363,6 +373,7 @@ function Rollout({ project, loc, pid, rid, ro }: { project: string; loc: string;
             ['State', <State value={rollout.state} />], ['Approval', <State value={rollout.approvalState} />], ['Target', rollout.targetId],
             ['Created', <Time value={rollout.createTime} />], ['Deploy started', <Time value={rollout.deployStartTime} />], ['Deploy ended', <Time value={rollout.deployEndTime} />],
             ['Approved', <Time value={rollout.approveTime} />], ['Failure', rollout.failureReason ? <span class="error-text">{rollout.failureReason}</span> : undefined],
+            ['Cloud Run service', rollout.metadata?.cloudRun?.service ? <ServiceLink project={project} cloudRun={rollout.metadata.cloudRun} /> : undefined],
           ]} />
           <Section title="Phases and jobs"><Timeline project={project} rollout={rollout} jobRuns={jobRuns} /></Section>
         </>

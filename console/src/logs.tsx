@@ -9,7 +9,7 @@ import { ErrorNote, id, link, Page, Section, State, Table, Time } from './ui.js'
 const KEEP = 500;
 const POLL_MS = 2000;
 
-function message(e: Json): string {
+export function message(e: Json): string {
   if (typeof e.textPayload === 'string') return e.textPayload;
   const j = e.jsonPayload;
   if (j) return typeof j.message === 'string' ? j.message : JSON.stringify(j);

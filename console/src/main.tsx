@@ -8,6 +8,7 @@ import { link, Page, Loading, Table } from './ui.js';
 import { ClockBadge, ClockPage, clockLink } from './clock.js';
 import { DeployPage } from './deploy.js';
 import { RunPage } from './run.js';
+import { ServicesPage } from './services.js';
 import { AppHostingPage } from './apphosting.js';
 import { SecretsPage } from './secrets.js';
 import { LogsPage } from './logs.js';
@@ -27,7 +28,7 @@ function useRoute(): string[] {
   return route;
 }
 
-const SECTIONS: [string, string][] = [['deploy', 'Cloud Deploy'], ['run', 'Cloud Run jobs'], ['apphosting', 'App Hosting'], ['secrets', 'Secrets'], ['logs', 'Logs']];
+const SECTIONS: [string, string][] = [['deploy', 'Cloud Deploy'], ['run', 'Cloud Run jobs'], ['services', 'Cloud Run services'], ['apphosting', 'App Hosting'], ['secrets', 'Secrets'], ['logs', 'Logs']];
 
 function useProjects() {
   return useLive(async () => (await get<{ projects?: string[] }>('/gantry/v1/projects')).projects ?? [], [''], []);
@@ -69,10 +70,10 @@ function Home() {
   const projects = useProjects();
   return (
     <Page title="Projects">
-      <p class="lead">Cloud Deploy, Cloud Run jobs and Firebase App Hosting on this machine. Pick a project to see its pipelines, jobs and backends; they follow every change live.</p>
+      <p class="lead">Cloud Deploy, Cloud Run jobs and services, and Firebase App Hosting on this machine. Pick a project to see its pipelines, jobs, services and backends; they follow every change live.</p>
       <Loading loaded={projects}>{ps => (
-        <Table caption="Projects" head={['Project', 'Cloud Deploy', 'Cloud Run jobs', 'App Hosting']} empty="No project has anything stored yet: create something with gcloud or a client library, and it shows here."
-          rows={ps.map(p => [<a href={link('p', p, 'deploy')}>{p}</a>, <a href={link('p', p, 'deploy')}>pipelines</a>, <a href={link('p', p, 'run')}>jobs</a>, <a href={link('p', p, 'apphosting')}>backends</a>])} />
+        <Table caption="Projects" head={['Project', 'Cloud Deploy', 'Cloud Run jobs', 'Cloud Run services', 'App Hosting']} empty="No project has anything stored yet: create something with gcloud or a client library, and it shows here."
+          rows={ps.map(p => [<a href={link('p', p, 'deploy')}>{p}</a>, <a href={link('p', p, 'deploy')}>pipelines</a>, <a href={link('p', p, 'run')}>jobs</a>, <a href={link('p', p, 'services')}>services</a>, <a href={link('p', p, 'apphosting')}>backends</a>])} />
       )}</Loading>
     </Page>
   );
@@ -94,6 +95,7 @@ function App() {
   else if (first === 'clock' || (first === 'p' && project && section === 'clock' && !rest.length)) page = <ClockPage project={current} />;
   else if (first === 'p' && project && section === 'deploy') page = <DeployPage project={project} path={rest} />;
   else if (first === 'p' && project && section === 'run') page = <RunPage project={project} path={rest} />;
+  else if (first === 'p' && project && section === 'services') page = <ServicesPage project={project} path={rest} />;
   else if (first === 'p' && project && section === 'apphosting') page = <AppHostingPage project={project} path={rest} />;
   else if (first === 'p' && project && section === 'secrets') page = <SecretsPage project={project} path={rest} />;
   else if (first === 'p' && project && section === 'logs' && !rest.length) page = <LogsPage key={project} project={project} />;

@@ -159,3 +159,22 @@ export function Progress({ label, parts, total }: { label: string; parts: [strin
     </div>
   );
 }
+
+/** A traffic split as a bar: each share as wide as its percent, and its label (what and how much) always in text. */
+export function TrafficBar({ label, shares }: { label: string; shares: { name: string; percent: number }[] }) {
+  return (
+    <div class="split" role="list" aria-label={label}>
+      {shares.map(s => <span role="listitem" class="share" style={{ flexBasis: `${s.percent}%` }} title={`${s.name} ${s.percent}%`}>{s.name} {s.percent}%</span>)}
+    </div>
+  );
+}
+
+/**
+ * Where a browser on this machine opens a Cloud Run URL: the same host under `.localhost` at this Gantry's port
+ * (browsers resolve every `*.localhost` name here, and Gantry routes it by Host as it would the `run.app` name);
+ * undefined for anything but an `https://…run.app` URL, so a stored value cannot point the link elsewhere.
+ */
+export function localRunUrl(url: unknown): string | undefined {
+  const m = /^https:\/\/((?:[a-z0-9-]{1,63}\.)+run\.app)\/?$/.exec(String(url));
+  return m ? `${location.protocol}//${m[1]}.localhost${location.port ? `:${location.port}` : ''}/` : undefined;
+}

@@ -285,6 +285,18 @@ test('App Hosting: a backend\'s traffic, builds with their errors and sources (a
   await page.close();
 });
 
+test('Cloud Run services: a service\'s traffic bar, its tags\' .localhost URLs and its revisions', async () => {
+  const page = await open(`#/p/${P}/services`);
+  await page.getByRole('link', { name: 'orders-api', exact: true }).click();
+  const bar = page.getByRole('list', { name: 'Traffic of orders-api' });
+  await bar.getByRole('listitem').nth(1).waitFor();
+  assert.deepEqual((await bar.getByRole('listitem').allInnerTexts()).map(t => t.replace(/^orders-api-\d{5}-[a-z0-9]+ /, '')), ['75%', '25%']);
+  const tags = page.getByRole('group', { name: 'Tags' });
+  assert.match((await tags.getByRole('link').first().getAttribute('href'))!, /^http:\/\/stable---orders-api-\d+\.us-central1\.run\.app\.localhost:\d+\/$/);
+  await shot(page, 'run-service');
+  await page.close();
+});
+
 test('Secret Manager: secrets and versions, and a value only when the user reveals it', async () => {
   const accessed: string[] = [];
   const page = await open(`#/p/${P}/secrets`);
@@ -553,6 +565,7 @@ test('every page passes axe-core\'s WCAG 2 A and AA checks, at 1280×800 and on 
   const pages = [
     '', `#/p/${P}/deploy`, `#/p/${P}/deploy/us-central1/web-app`, `#/p/${P}/deploy/us-central1/web-app/releases/v2`,
     `#/p/${P}/deploy/us-central1/web-app/releases/v2/rollouts/v2-to-dev-0001`, `#/p/${P}/run`, `#/p/${P}/run/us-central1/nightly-report`,
+    `#/p/${P}/services`, `#/p/${P}/services/us-central1/orders-api`,
     `#/p/${P}/apphosting`, `#/p/${P}/apphosting/us-central1/storefront`, `#/p/${P}/apphosting/us-central1/storefront/builds/build-2`, '#/clock',
     `#/p/${P}/secrets`, `#/p/${P}/secrets/stripe-key`, `#/p/${P}/logs`,
   ];

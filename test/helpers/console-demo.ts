@@ -1,7 +1,8 @@
 // A project with something on every console page, made through the public APIs on the virtual clock: a Cloud Deploy
 // pipeline (dev → staging → canary prod that needs approval) with releases rendered from a real source (v2 changes
 // the image and a deploy parameter), a failed-and-retried verify and a
-// rollout waiting for approval; Cloud Run jobs with finished, failed and running executions; an App Hosting backend
+// rollout waiting for approval; Cloud Run jobs with finished, failed and running executions; a Cloud Run service with
+// two revisions split 25/75 and tagged; an App Hosting backend
 // with builds (one failed), rollouts and its traffic; a secret with versions; log entries; and outcome rules. Used by the console's browser tests and
 // by `npm run screenshots`.
 import { pathToFileURL } from 'node:url';
@@ -78,6 +79,19 @@ export async function seedDemo(url: string): Promise<void> {
   await advance('10m');
   await c('POST', `/v2/${L}/jobs/nightly-report:run`, {});
   await advance('1s');
+
+  // Cloud Run services: an API with two revisions split 25/75, the first also reachable by its tag.
+  const svc = `/v2/${L}/services`;
+  const done = async (op: Record<string, any>) => { for (let i = 0; i < 100 && !op.done; i++) op = await c('GET', `/v2/${op.name}`); };
+  await done(await c('POST', `${svc}?serviceId=orders-api`, { template: { containers: [{ image: 'us-docker.pkg.dev/demo/orders-api:1.0.0' }] } }));
+  await advance('1m');
+  await done(await c('PATCH', `${svc}/orders-api`, { template: { containers: [{ image: 'us-docker.pkg.dev/demo/orders-api:1.1.0', env: [{ name: 'FAST_CHECKOUT', value: 'on' }] }] } }));
+  const revs = ((await c('GET', `${svc}/orders-api/revisions`)).revisions as { name: string; createTime: string }[])
+    .sort((a, b) => a.createTime.localeCompare(b.createTime)).map(r => r.name.split('/').pop());
+  await done(await c('PATCH', `${svc}/orders-api?updateMask=traffic`, { traffic: [
+    { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: revs[0], percent: 75, tag: 'stable' },
+    { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: revs[1], percent: 25, tag: 'canary' },
+  ] }));
 
   // Secret Manager: a secret with a disabled first version; Cloud Logging: an app's own entries.
   const S = `/v1/projects/${DEMO_PROJECT}/secrets`;
