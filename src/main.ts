@@ -42,7 +42,7 @@ ${USAGE}
                        (GANTRY_BUILD_DURATION)
   --node-image IMAGE   the image App Hosting builds and apps run in with the container executor
                        (GANTRY_NODE_IMAGE, default node:22-slim)
-  --startup-timeout D  how long an App Hosting app has to answer its first request (GANTRY_STARTUP_TIMEOUT, 240s)
+  --startup-timeout D  how long an App Hosting app or a Cloud Run revision has to answer its first request (GANTRY_STARTUP_TIMEOUT, 240s)
   --run-region R       the region of Cloud Run v1 requests whose host names none (GANTRY_RUN_REGION, us-central1)
   --container-network N none (default) or host: the network of containers the container executor starts
                        (GANTRY_CONTAINER_NETWORK)

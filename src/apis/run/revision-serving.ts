@@ -44,6 +44,11 @@ export interface RevisionServingDeps {
 }
 
 interface Route { service: string; tag?: string }
+interface ServedRevision { service: string; simulated: boolean; image: unknown; env: string[] }
+
+/** Request log entries are written at most this often (or once this many wait), not once per request. */
+const LOG_FLUSH_MS = 250;
+const LOG_BATCH = 1000;
 
 /** Cloud Run's reason and message for a revision whose container never listened (the message Google gives, then why). */
 const NOT_LISTENING = 'HealthCheckContainerError';
@@ -59,6 +64,9 @@ export class RevisionServing implements RevisionReadiness {
   /** Each running revision's service (store keys), so a service's sync stops only its own revisions. */
   private owners = new Map<string, string>();
   private requestLogs: Parameters<LogWriter['write']>[0] = [];
+  private flushTimer?: NodeJS.Timeout;
+  /** What a request needs of each revision that serves, read once per sync rather than once per request. */
+  private served = new Map<string, ServedRevision>();
 
   constructor(private d: RevisionServingDeps) {
     this.instances = new Instances(d.store, d.log, {
@@ -166,9 +174,14 @@ export class RevisionServing implements RevisionReadiness {
       this.owners.delete(unit);
       this.instances.stop(unit);
     }
+    for (const [key, info] of [...this.served]) if (info.service === service && !wanted.has(key)) this.served.delete(key);
     for (const key of wanted) {
-      if (this.instances.isRunning(key)) continue;
       const rev = this.d.store.getParsed<Obj>(key);
+      if (rev) {
+        const c = ((((rev.spec as Obj | undefined)?.containers ?? []) as Obj[])[0] ?? {});
+        this.served.set(key, { service, simulated: ((rev.gantry ?? {}) as RevisionBook).executor === 'simulated', image: c.image ?? null, env: ((c.env ?? []) as Obj[]).map(e => String(e.name)) });
+      }
+      if (this.instances.isRunning(key)) continue;
       if (!rev || ((rev.gantry ?? {}) as RevisionBook).executor === 'simulated' || readyStatus(rev) === 'False') continue;
       this.start(key, rev).catch((e: Error) => this.d.log.warn(`Cloud Run: revision ${key.slice(key.lastIndexOf('/') + 1)} could not serve again: ${e.message}`));
     }
@@ -196,36 +209,37 @@ export class RevisionServing implements RevisionReadiness {
     const revision = route.tag ? plan.tags[route.tag] : pickShare(plan.split.map(s => ({ to: s.revision, percent: s.percent })));
     if (!revision) return page(req, res, 503, '<h1>Service Unavailable</h1><p>No revision of this service is ready to serve.</p>\n');
     const key = `projects/${plan.project}/locations/${plan.region}/revisions/${revision}`;
-    const rev = this.d.store.getParsed<Obj>(key);
+    const info = this.served.get(key);
     res.once('finish', () => this.logRequest(plan, revision, req, res.statusCode, performance.now() - started));
-    if (((rev?.gantry ?? {}) as RevisionBook).executor === 'simulated') return this.identity(req, res, plan, revision, rev!);
+    if (info?.simulated) return this.identity(req, res, plan, revision, info);
     const port = this.instances.portOf(key);
     if (!port) return page(req, res, 503, `<h1>Service Unavailable</h1><p>Revision ${escapeHtml(revision)} is not answering yet.</p>\n`);
     proxyTo(port, req, res, host, { authToken: this.d.authToken });
   }
 
   /** A simulated revision's answer: who it is, so a traffic split is observable with nothing running. */
-  private identity(req: IncomingMessage, res: ServerResponse, plan: ServingPlan, revision: string, rev: Obj): void {
+  private identity(req: IncomingMessage, res: ServerResponse, plan: ServingPlan, revision: string, info: ServedRevision): void {
     req.resume();
-    const c = ((((rev.spec as Obj | undefined)?.containers ?? []) as Obj[])[0] ?? {});
-    const body = JSON.stringify({
-      service: plan.service, revision, image: c.image ?? null,
-      env: ((c.env ?? []) as Obj[]).map(e => String(e.name)),
-      path: req.url ?? '/', simulated: true,
-    }) + '\n';
+    const body = JSON.stringify({ service: plan.service, revision, image: info.image, env: info.env, path: req.url ?? '/', simulated: true }) + '\n';
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
   private logRequest(plan: ServingPlan, revision: string, req: IncomingMessage, status: number, ms: number): void {
-    // One log write per event-loop turn however many requests ended in it.
-    if (!this.requestLogs.length) setImmediate(() => this.d.logs.write(this.requestLogs.splice(0)));
-    if (this.requestLogs.length >= 1000) return;
+    // Written in batches: one log transaction per quarter second (or per thousand requests), not one per request.
+    if (this.requestLogs.length >= LOG_BATCH) this.flushRequestLogs();
+    this.flushTimer ??= setTimeout(() => this.flushRequestLogs(), LOG_FLUSH_MS);
     this.requestLogs.push(cloudRunRequestEntry({
       project: plan.project, region: plan.region, service: plan.service, revision, method: String(req.method), status, latencyMs: ms,
       url: `https://${String(req.headers.host ?? '').replace(/\.localhost(:\d+)?$/, '')}${req.url ?? '/'}`,
       userAgent: req.headers['user-agent'], remoteIp: req.socket.remoteAddress,
     }));
+  }
+
+  private flushRequestLogs(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.requestLogs.length) this.d.logs.write(this.requestLogs.splice(0));
   }
 
   // ---- lifecycle ----
@@ -238,7 +252,7 @@ export class RevisionServing implements RevisionReadiness {
     for (const name of this.d.store.activeNames(REVISION_KIND)) this.bringUp(name);
   }
 
-  close(): void { this.instances.stopAll(); }
+  close(): void { this.flushRequestLogs(); this.instances.stopAll(); }
 }
 
 function serviceKeyOf(s: Obj): string {
