@@ -9,7 +9,8 @@
 // sending anything ("May not assign arbitrary value type to message Task"). Where the installed gcloud cannot
 // apply or delete the file, the test sends the same resources through googleapis, the task as the REST reference
 // gives it (`{container: {image, command, args}}`); a gcloud that can is used as the page says. The process
-// executor runs the hooks' commands (the `ubuntu` image is not pulled). Not run: the IAM grants, `gcloud run
+// executor runs the hooks' commands (the `ubuntu` image is not pulled) and the service (Google's hello image is a
+// stand-in app mapped with --image-dir). Not run: the IAM grants, `gcloud run
 // services delete` and the console.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ import YAML from 'yaml';
 import { startTestGantry, eventually } from '../helpers/server.js';
 import { gcloudFor, type Gcloud } from '../helpers/gcloud.js';
 import { googleapisDeploy } from '../helpers/clients.js';
-import { HELLO_IMAGE, quickstartDir, rolloutStates } from '../helpers/quickstart.js';
+import { HELLO_IMAGE, helloImageDir, quickstartDir, rolloutStates } from '../helpers/quickstart.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const PROJECT = 'hooks-qs';
@@ -28,7 +29,8 @@ const LOC = `projects/${PROJECT}/locations/us-central1`;
 let g: Gantry;
 let gcloud: Gcloud;
 before(async () => {
-  g = await startTestGantry({ executor: 'process' });
+  // The page's service really deploys: Google's hello image is a local stand-in app (--image-dir).
+  g = await startTestGantry({ executor: 'process', imageDirs: [helloImageDir()] });
   gcloud = await gcloudFor(g.url, PROJECT);
   for (const api of ['cloudbuild', 'logging']) gcloud.env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.toUpperCase()}`] = `${g.url}/`;
   // `builds log` reads Cloud Logging through a client that wants a token (any will do), as gantry env sets.

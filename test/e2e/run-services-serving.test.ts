@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startTestGantry, tempDir, eventually } from '../helpers/server.js';
 import { gcloudFor, type Gcloud } from '../helpers/gcloud.js';
 import { getApp } from '../helpers/apphosting.js';
+import { googleapisRun, googleError } from '../helpers/clients.js';
 import type { Gantry } from '../../src/gantry.js';
 import { projectNumber } from '../../src/google/project-number.js';
 
@@ -107,4 +108,20 @@ test('process revisions: the container command serves on PORT; one that exits at
   } finally {
     await pg.close();
   }
+});
+
+test('a service may choose among the executors the operator enabled, never widen them', async () => {
+  const run = googleapisRun(g.url, 'v2');
+  const parent = `projects/${P}/locations/us-central1`;
+  const asks = (where: 'service' | 'template') => ({
+    ...(where === 'service' ? { annotations: { 'gantry.dev/executor': 'process' } } : {}),
+    template: { ...(where === 'template' ? { annotations: { 'gantry.dev/executor': 'process' } } : {}), containers: [{ image: IMAGE, command: ['sh', '-c', 'touch /tmp/should-not-run'] }] },
+  });
+  for (const where of ['service', 'template'] as const) {
+    const e = await googleError(run.projects.locations.services.create({ parent, serviceId: `wants-${where}`, requestBody: asks(where) }));
+    assert.equal(e.status, 'FAILED_PRECONDITION', e.message);
+    assert.match(e.message, /asks for the process executor, which this Gantry does not enable/);
+  }
+  const bad = await googleError(run.projects.locations.services.create({ parent, serviceId: 'wants-nonsense', requestBody: { annotations: { 'gantry.dev/executor': 'vm' }, template: { containers: [{ image: IMAGE }] } } }));
+  assert.equal(bad.status, 'INVALID_ARGUMENT');
 });

@@ -3,7 +3,7 @@
 // says so in its log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnGantry, startTestGantry, tempDir, eventually } from '../helpers/server.js';
@@ -83,6 +83,8 @@ test('SIGINT during a Cloud Deploy job run stops its process and leaves the job 
   const marks = tempDir('gantry-shutdown-deploy-');
   const source = join(tempDir('gantry-shutdown-src-'), 'src');
   cpSync(FIXTURE, source, { recursive: true });
+  // The deployed service itself is simulated: this test is about the predeploy process.
+  writeFileSync(join(source, 'service.yaml'), readFileSync(join(source, 'service.yaml'), 'utf8').replace('  name: hooks\n', '  name: hooks\n  annotations:\n    gantry.dev/executor: simulated\n'));
   const args = ['--data-dir', dir, '--executor', 'process', '--log-level', 'info', '--render-duration', '0s', '--source-dirs', dirname(source)];
   const LOC = 'projects/shut/locations/us-central1';
   // The first run records its pid and sleeps; the run after the restart finds the marker and succeeds.

@@ -2,7 +2,7 @@
 // test/fixtures/deploy-quickstarts/NAME, with the page's names, stages and placeholders) copied to a fresh directory,
 // with only the placeholders the page tells the user to fill in (PROJECT_ID, PROJECT_NUMBER) replaced, and the
 // rollout states gcloud reports.
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './server.js';
@@ -10,6 +10,18 @@ import type { Gcloud } from './gcloud.js';
 
 /** The image the pages' Cloud Run variants deploy (`--images=my-app-image=…`). */
 export const HELLO_IMAGE = 'my-app-image=us-docker.pkg.dev/cloudrun/container/hello@sha256:95ade4b17adcd07623b0a0c68359e344fe54e65d0cb01b989e24c39f2fcd296a';
+
+/**
+ * What stands for Google's hello image when the process executor deploys it (`--image-dir`): a Procfile app that
+ * answers as the image does, so a page's Cloud Run service really serves.
+ */
+export function helloImageDir(): { image: string; path: string } {
+  const path = tempDir('hello-image-');
+  mkdirSync(path, { recursive: true });
+  writeFileSync(join(path, 'server.js'), "require('http').createServer((q, s) => s.end('Hello World!\\n')).listen(process.env.PORT);\n");
+  writeFileSync(join(path, 'Procfile'), 'web: node server.js\n');
+  return { image: HELLO_IMAGE.slice(HELLO_IMAGE.indexOf('=') + 1).replace(/@sha256:.*$/, ''), path };
+}
 
 /** A copy of quickstart `name`'s files with `fill` (placeholder → value) applied to each. */
 export function quickstartDir(name: string, fill: Record<string, string>): string {

@@ -81,7 +81,7 @@ export class JobExecutions {
     const jobId = String(jr.jobId), phaseId = String(jr.phaseId);
     const phase = rollout.phases.find(p => p.id === phaseId)!;
     const job = Object.values(phase.deploymentJobs ?? {}).find(j => j.id === jobId) as Obj;
-    if (jobId === 'deploy' && this.deploysCloudRun(jobRunName)) return this.applyCloudRun(release, rollout, phaseId);
+    if (jobId === 'deploy' && this.deploysCloudRun(jobRunName)) return this.applyCloudRun(release, rollout, phaseId, jr);
     const skaffold = await jobSkaffold(release, rollout.targetId, phaseId, this.storage, this.workRoot);
     // Steps run one after another; the containers of one step side by side.
     const steps: Container[][] = [];
@@ -189,9 +189,12 @@ export class JobExecutions {
   }
 
   /** Applies the phase's rendered manifest to Gantry's Cloud Run; the outcome names what was deployed. */
-  private async applyCloudRun(release: Resource, rollout: Rollout, phaseId: string): Promise<Outcome> {
+  private async applyCloudRun(release: Resource, rollout: Rollout, phaseId: string, jr: Resource): Promise<Outcome> {
     const { target } = snapshotOf(release, rollout.targetId);
     const [, project, , region] = String((target!.run as Obj).location).split('/');
+    // What the deploy did is its Cloud Build log, as a real deploy's is.
+    const build = String(((jr.deployJobRun ?? {}) as Obj).build ?? '').split('/').pop();
+    const log = (line: string) => { if (build) this.logs?.write([cloudBuildStepEntry({ project: String(rollout.name).split('/')[1], buildId: build, step: 0, stepName: 'deploy', line })]); };
     const rendered = (release.targetArtifacts as Record<string, Obj> | undefined)?.[rollout.targetId];
     if (!rendered) return { ok: false, cause: 'EXECUTION_FAILED', message: `The release has no rendered manifest for target "${rollout.targetId}".` };
     const phaseArtifact = (rendered.phaseArtifacts as Record<string, Obj> | undefined)?.[phaseId];
@@ -199,10 +202,13 @@ export class JobExecutions {
     const artifact = { artifactUri: rendered.artifactUri, manifestPaths: [manifestPath] };
     const manifest = this.storage.read(`${String(rendered.artifactUri)}/${manifestPath}`).toString('utf8');
     const previous = ((rollout.metadata as Obj | undefined)?.cloudRun as Obj | undefined)?.previousRevision;
+    log(`Applying ${manifestPath} to Cloud Run in projects/${project}/locations/${region}`);
     const applied = await this.cloudRun!.apply({
       project, region, manifest,
       ...(typeof previous === 'string' ? { previousRevision: previous.slice(previous.lastIndexOf('/') + 1) } : {}),
     });
+    const what = applied.ok ? applied.cloudRun : undefined;
+    log(applied.ok ? (what?.revision ? `Service ${String(what.service)}: revision ${String(what.revision)} is ready` : `Job ${String(what?.job)} is deployed`) : `ERROR: ${applied.message}`);
     return applied.ok ? { ok: true, artifact, cloudRun: applied.cloudRun } : { ok: false, cause: applied.cause, message: applied.message };
   }
 

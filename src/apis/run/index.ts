@@ -90,7 +90,7 @@ export function registerRun(app: App, base: BaseContext, o: RunOptions): Run {
     logs: o.logs, volumesRoot: join(o.workRoot, 'run-revision-volumes'), authToken: o.authToken, startupMs: o.startupMs,
     settle: (key, verdict) => services?.settleRevision(key, verdict),
   });
-  services = new RunServices({ store: base.store, clock: base.clock, projects: base.projects, readiness: o.readiness ?? serving });
+  services = new RunServices({ store: base.store, clock: base.clock, projects: base.projects, readiness: o.readiness ?? serving, executors: o.policy });
   app.addVirtualHosts({ claims: host => serving.claims(host), serve: (req, res) => serving.serve(req, res) });
   registerServicesV1(app, { store: base.store, projects: base.projects, services, locations: o.locations, defaultRegion: o.defaultRegion });
   registerServicesV2(app, { store: base.store, clock: base.clock, projects: base.projects, services, locations: o.locations });

@@ -3,6 +3,7 @@
 // service's revisions, and derives the status (conditions, latest revisions, resolved traffic, URLs).
 import type { Clock } from '../../engine/clock.js';
 import type { Projects } from '../../google/projects.js';
+import type { ExecutorPolicy } from '../../policy/executors.js';
 import type { Store, Writer } from '../../store/store.js';
 import { ApiError, errors, resourceInfo, type FieldViolation } from '../../google/errors.js';
 import { newUuid } from '../../google/ids.js';
@@ -26,6 +27,8 @@ export interface RunServicesDeps {
   readiness: RevisionReadiness;
   /** Most revisions kept per service (Cloud Run keeps 1000): beyond it the oldest that serve nothing are deleted. */
   maxRevisions?: number;
+  /** The operator's executors: a `gantry.dev/executor` annotation may choose among them, never widen them. */
+  executors?: ExecutorPolicy;
 }
 
 export const MAX_REVISIONS = 1000;
@@ -143,6 +146,8 @@ export class RunServices {
     this.checkNamespace(s, meta);
     const now = nowMicros(this.d.clock);
     const spec = (input.spec ?? {}) as Obj;
+    this.d.executors?.checkAnnotations(meta.annotations, 'metadata.annotations', `Service ${id}`);
+    this.d.executors?.checkAnnotations(((spec.template as Obj | undefined)?.metadata as Obj | undefined)?.annotations, 'spec.template.metadata.annotations', `Service ${id}`);
     const template = structuredClone(spec.template) as Obj;
     applyTemplateDefaults(template, computeServiceAccount(s.project));
     const given = (spec.traffic ?? []) as TrafficTarget[];
