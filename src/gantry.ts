@@ -242,6 +242,8 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     authToken: opts.authToken, startupMs: opts.startupMs,
     taskMs: () => opts.taskMs, apiRules: (name, grammar) => outcomes.rulesFor(name, grammar), workRoot: work, log,
     entry: (c, stream, line) => cloudRunTaskEntry({ ...c, stream, line }),
+    revisionLogUri: (project, region, service, revision) => logViewerUrl(baseUrl, project,
+      `resource.type="cloud_run_revision"\nresource.labels.service_name="${service}"\nresource.labels.revision_name="${revision}"\nresource.labels.location="${region}"`),
     logUri: (project, region, job, execution, taskIndex) => logViewerUrl(baseUrl, project,
       `resource.type="cloud_run_job"\nresource.labels.job_name="${job}"\nresource.labels.location="${region}"\nlabels."run.googleapis.com/execution_name"="${execution}"${
         taskIndex === undefined ? '' : `\nlabels."run.googleapis.com/task_index"="${taskIndex}"`}`),

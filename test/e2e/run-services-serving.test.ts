@@ -103,6 +103,10 @@ test('process revisions: the container command serves on PORT; one that exits at
     }) });
     return ((await r.json()) as { entries?: unknown[] }).entries?.length ? true : undefined;
   });
+  // The revision's logUri opens its log in Gantry's log viewer, the app's line among it.
+  const rev = (await googleapisRun(pg.url, 'v2').projects.locations.services.revisions.get({ name: `projects/${P}/locations/us-central1/services/app/revisions/${r1}` })).data;
+  assert.ok(rev.logUri?.startsWith(pg.url + '/'), rev.logUri ?? 'no logUri');
+  assert.match(await (await fetch(rev.logUri!)).text(), /served \/a/);
   await gcloud(['run', 'services', 'delete', 'app']);
   assert.equal((await ask(host)).status, 404);
   } finally {

@@ -38,6 +38,8 @@ export interface RunOptions {
   secrets: SecretAccessor;
   logs: LogWriter;
   entry(ctx: AttemptContext, stream: 'stdout' | 'stderr', line: string): LogEntryInput;
+  /** Where a service revision's log lines can be read. */
+  revisionLogUri?(project: string, region: string, service: string, revision: string): string;
   /** Where an execution's (or one task's) log lines can be read. */
   logUri(project: string, region: string, job: string, execution: string, taskIndex?: number): string;
   locations: Locations;
@@ -90,7 +92,7 @@ export function registerRun(app: App, base: BaseContext, o: RunOptions): Run {
     logs: o.logs, volumesRoot: join(o.workRoot, 'run-revision-volumes'), authToken: o.authToken, startupMs: o.startupMs,
     settle: (key, verdict) => services?.settleRevision(key, verdict),
   });
-  services = new RunServices({ store: base.store, clock: base.clock, projects: base.projects, readiness: o.readiness ?? serving, executors: o.policy });
+  services = new RunServices({ store: base.store, clock: base.clock, projects: base.projects, readiness: o.readiness ?? serving, executors: o.policy, logUri: o.revisionLogUri });
   app.addVirtualHosts({ claims: host => serving.claims(host), serve: (req, res) => serving.serve(req, res) });
   registerServicesV1(app, { store: base.store, projects: base.projects, services, locations: o.locations, defaultRegion: o.defaultRegion });
   registerServicesV2(app, { store: base.store, clock: base.clock, projects: base.projects, services, locations: o.locations });

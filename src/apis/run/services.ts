@@ -29,6 +29,8 @@ export interface RunServicesDeps {
   maxRevisions?: number;
   /** The operator's executors: a `gantry.dev/executor` annotation may choose among them, never widen them. */
   executors?: ExecutorPolicy;
+  /** Where a revision's log lines can be read (its `status.logUrl`, v2 `logUri`). */
+  logUri?(project: string, region: string, service: string, revision: string): string;
 }
 
 export const MAX_REVISIONS = 1000;
@@ -190,6 +192,7 @@ export class RunServices {
       }
       book.revisionCount = number;
       made = makeRevision({ service: next, template, name, number, now, projects: this.d.projects, project: s.project, region: s.region });
+      if (this.d.logUri) (made.status as Obj).logUrl = this.d.logUri(s.project, s.region, id, name);
       known.add(name);
       ((next.status ??= {}) as Obj).latestCreatedRevisionName = name;
     }
