@@ -43,7 +43,8 @@ export interface RevisionServingDeps {
   settle(key: string, verdict: Readiness): void;
 }
 
-interface Route { service: string; tag?: string }
+/** Where a host name leads: a service's split, or (a tag's host) one revision alone. */
+interface Route { service: string; revision?: string }
 interface ServedRevision { service: string; simulated: boolean; image: unknown; env: string[] }
 
 /** Request log entries are written at most this often (or once this many wait), not once per request. */
@@ -163,7 +164,7 @@ export class RevisionServing implements RevisionReadiness {
       const plan = servingPlan(svc);
       this.plans.set(service, plan);
       for (const h of plan.hosts) this.routes.set(h, { service });
-      for (const [tag, rev] of Object.entries(plan.tags)) { this.routes.set(tagHostOf(plan, tag), { service, tag }); wanted.add(revisionKeyOf(rev)); }
+      for (const [host, revision] of Object.entries(plan.tagHosts)) { this.routes.set(host, { service, revision }); wanted.add(revisionKeyOf(revision)); }
       for (const s of plan.split) wanted.add(revisionKeyOf(s.revision));
     }
     for (const unit of this.instances.units()) {
@@ -206,7 +207,7 @@ export class RevisionServing implements RevisionReadiness {
     const route = this.routes.get(host);
     const plan = route && this.plans.get(route.service);
     if (!route || !plan) return page(req, res, 404, NOT_FOUND_PAGE(req.url ?? '/'));
-    const revision = route.tag ? plan.tags[route.tag] : pickShare(plan.split.map(s => ({ to: s.revision, percent: s.percent })));
+    const revision = route.revision ?? pickShare(plan.split.map(s => ({ to: s.revision, percent: s.percent })));
     if (!revision) return page(req, res, 503, '<h1>Service Unavailable</h1><p>No revision of this service is ready to serve.</p>\n');
     const key = `projects/${plan.project}/locations/${plan.region}/revisions/${revision}`;
     const info = this.served.get(key);
@@ -258,10 +259,6 @@ export class RevisionServing implements RevisionReadiness {
 function serviceKeyOf(s: Obj): string {
   const m = s.metadata as Obj;
   return `projects/${String((s.gantry as Obj | undefined)?.project)}/locations/${String((m.labels as Obj)['cloud.googleapis.com/location'])}/services/${String(m.name)}`;
-}
-
-function tagHostOf(plan: ServingPlan, tag: string): string {
-  return Object.keys(plan.tagHosts).find(h => h.startsWith(`${tag}---`)) ?? `${tag}---${plan.hosts[0]}`;
 }
 
 function identityOf(key: string, rev: Obj): { project: string; region: string; service: string; revision: string } {

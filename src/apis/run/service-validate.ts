@@ -3,7 +3,7 @@
 // the rest name the field as the v1 object spells it.
 import { errors, type FieldViolation } from '../../google/errors.js';
 import type { Obj } from './meta.js';
-import { checkArgv, checkInt, checkMap, validateEnv } from './validate.js';
+import { checkArgv, checkInt, checkMap, checkName, validateEnv } from './validate.js';
 
 export const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** Cloud Run's bound on a service name (its URLs and revision names need the rest of a 63-character label). */
@@ -27,10 +27,7 @@ export function validateService(svc: Obj, urlName: string): void {
   const v: FieldViolation[] = [];
   const meta = (svc.metadata ?? {}) as Obj;
   const name = String(meta.name ?? '');
-  if (!name) v.push({ field: 'metadata.name', description: 'metadata.name is required.' });
-  else if (!SERVICE_NAME.test(name) || name.length > MAX_SERVICE_NAME) {
-    v.push({ field: 'metadata.name', description: `Service name '${name.slice(0, 100)}' is invalid: it must use only lowercase alphanumeric characters and dashes, cannot begin or end with a dash, and cannot be longer than ${MAX_SERVICE_NAME} characters.` });
-  }
+  checkName(v, 'Service', name, SERVICE_NAME, MAX_SERVICE_NAME);
   if (urlName && name && name !== urlName) v.push({ field: 'metadata.name', description: `metadata.name '${name.slice(0, 100)}' does not match the name in the URL, '${urlName}'.` });
   if (svc.apiVersion !== undefined && svc.apiVersion !== 'serving.knative.dev/v1') v.push({ field: 'apiVersion', description: `apiVersion must be serving.knative.dev/v1, got '${String(svc.apiVersion).slice(0, 100)}'.` });
   if (svc.kind !== undefined && svc.kind !== 'Service') v.push({ field: 'kind', description: `kind must be Service, got '${String(svc.kind).slice(0, 100)}'.` });

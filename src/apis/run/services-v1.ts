@@ -20,20 +20,25 @@ export interface ServicesV1Deps { store: Store; projects: Projects; services: Ru
 
 const LIST_QUERY = ['labelSelector', 'limit', 'continue', 'fieldSelector', 'includeUninitialized', 'resourceVersion', 'watch'];
 
+/** The metadata of a resource a service owns (its Configuration, its Route): the service's, named in `collection`. */
+function ownedMetadata(projects: Projects, project: string, svc: Obj, collection: 'routes' | 'configurations'): Obj {
+  const meta = svc.metadata as Obj;
+  return {
+    name: meta.name, namespace: meta.namespace, selfLink: knativeSelfLink(projects, project, collection, String(meta.name)), uid: meta.uid,
+    resourceVersion: meta.resourceVersion, generation: meta.generation, creationTimestamp: meta.creationTimestamp,
+    labels: { ...((meta.labels ?? {}) as Obj), [K.service]: meta.name, [K.serviceUid]: meta.uid },
+    annotations: meta.annotations,
+    ownerReferences: [{ kind: 'Service', name: meta.name, uid: meta.uid, apiVersion: KNATIVE_V1, controller: true, blockOwnerDeletion: true }],
+  };
+}
+
 /** The Knative Configuration a service owns: its template and latest revisions. */
 export function configurationView(projects: Projects, project: string, svc: Obj): Obj {
-  const meta = svc.metadata as Obj;
   const status = (svc.status ?? {}) as Obj;
   const ready = ((status.conditions ?? []) as Obj[]).find(c => c.type === 'ConfigurationsReady');
   return {
     apiVersion: KNATIVE_V1, kind: 'Configuration',
-    metadata: {
-      name: meta.name, namespace: meta.namespace, selfLink: knativeSelfLink(projects, project, 'configurations', String(meta.name)), uid: meta.uid,
-      resourceVersion: meta.resourceVersion, generation: meta.generation, creationTimestamp: meta.creationTimestamp,
-      labels: { ...((meta.labels ?? {}) as Obj), [K.service]: meta.name, [K.serviceUid]: meta.uid },
-      annotations: meta.annotations,
-      ownerReferences: [{ kind: 'Service', name: meta.name, uid: meta.uid, apiVersion: KNATIVE_V1, controller: true, blockOwnerDeletion: true }],
-    },
+    metadata: ownedMetadata(projects, project, svc, 'configurations'),
     spec: { template: (svc.spec as Obj).template },
     status: {
       observedGeneration: status.observedGeneration, conditions: ready ? [{ ...ready, type: 'Ready' }] : [],
@@ -50,13 +55,7 @@ export function routeView(projects: Projects, project: string, svc: Obj): Obj {
   const ready = ((status.conditions ?? []) as Obj[]).find(c => c.type === 'RoutesReady');
   return {
     apiVersion: KNATIVE_V1, kind: 'Route',
-    metadata: {
-      name: meta.name, namespace: meta.namespace, selfLink: knativeSelfLink(projects, project, 'routes', String(meta.name)), uid: meta.uid,
-      resourceVersion: meta.resourceVersion, generation: meta.generation, creationTimestamp: meta.creationTimestamp,
-      labels: { ...((meta.labels ?? {}) as Obj), [K.service]: meta.name, [K.serviceUid]: meta.uid },
-      annotations: meta.annotations,
-      ownerReferences: [{ kind: 'Service', name: meta.name, uid: meta.uid, apiVersion: KNATIVE_V1, controller: true, blockOwnerDeletion: true }],
-    },
+    metadata: ownedMetadata(projects, project, svc, 'routes'),
     spec: { traffic: (((svc.spec as Obj).traffic ?? []) as Obj[]).map(t => (t.latestRevision ? { configurationName: meta.name, ...t } : t)) },
     status: {
       observedGeneration: status.observedGeneration, conditions: ready ? [{ ...ready, type: 'Ready' }] : [],

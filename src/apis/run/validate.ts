@@ -54,6 +54,14 @@ export function checkInt(n: unknown, field: string, min: number, max: number, v:
   if (typeof n !== 'number' || n < min || n > max) v.push({ field, description: `${field} must be between ${min} and ${max}, got ${String(n)}.` });
 }
 
+/** A resource's `metadata.name`: present, and a DNS label of at most `max` characters (`kind` names it in the message). */
+export function checkName(v: FieldViolation[], kind: string, name: string, pattern: RegExp, max: number): void {
+  if (!name) v.push({ field: 'metadata.name', description: 'metadata.name is required.' });
+  else if (!pattern.test(name) || name.length > max) {
+    v.push({ field: 'metadata.name', description: `${kind} name '${name.slice(0, 100)}' is invalid: it must use only lowercase alphanumeric characters and dashes, cannot begin or end with a dash, and cannot be longer than ${max} characters.` });
+  }
+}
+
 export interface JobCheck { name: string; namespace: string }
 
 /** Validates a v1 Job (decoded by the schema), throwing INVALID_ARGUMENT with every violation found. */
@@ -61,10 +69,7 @@ export function validateJob(job: Obj, where: JobCheck): void {
   const v: FieldViolation[] = [];
   const meta = (job.metadata ?? {}) as Obj;
   const name = String(meta.name ?? '');
-  if (!name) v.push({ field: 'metadata.name', description: 'metadata.name is required.' });
-  else if (!JOB_NAME.test(name) || name.length > MAX_JOB_NAME) {
-    v.push({ field: 'metadata.name', description: `Job name '${name.slice(0, 100)}' is invalid: it must use only lowercase alphanumeric characters and dashes, cannot begin or end with a dash, and cannot be longer than ${MAX_JOB_NAME} characters.` });
-  }
+  checkName(v, 'Job', name, JOB_NAME, MAX_JOB_NAME);
   if (job.apiVersion !== undefined && job.apiVersion !== 'run.googleapis.com/v1') v.push({ field: 'apiVersion', description: `apiVersion must be run.googleapis.com/v1, got '${String(job.apiVersion).slice(0, 100)}'.` });
   if (job.kind !== undefined && job.kind !== 'Job') v.push({ field: 'kind', description: `kind must be Job, got '${String(job.kind).slice(0, 100)}'.` });
   checkMap(meta.labels, 'metadata.labels', new Set(), v, true);
