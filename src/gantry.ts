@@ -257,8 +257,8 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, links, git, locations: runLocations,
     readObject: url => storage.read(url),
     buildLogsUri: (project, region, logId) => `${baseUrl}/gantry/v1/cloud-build/builds;region=${region}/${logId}?project=${encodeURIComponent(project)}`,
-    stepMs: () => opts.buildMs, apiRules: name => outcomes.rulesFor(name, BUILD_RULES), nodeImage: opts.nodeImage, startupMs: opts.startupMs,
-    workRoot: join(work, 'apphosting'), log, authToken: opts.authToken,
+    stepMs: () => opts.buildMs, apiRules: name => outcomes.rulesFor(name, BUILD_RULES), nodeImage: opts.nodeImage,
+    workRoot: join(work, 'apphosting'), log, run: run.builds,
   });
   outcomes.addGrammar(BUILD_RULES);
   registerPlatform(app, base);
@@ -288,9 +288,10 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   noteUnfinished(store, runtime.restart);
+  // What a killed Gantry left serving is reaped before any controller can start something of its own.
+  await run.resume();
   runtime.start();
   await appHosting.resume();
-  await run.resume();
   void runtime.restart.finish(runtime.drained());
   // Made after listening, so start-up does not wait for a key; a TLS client arriving first waits for it instead.
   void tls.ready().catch((e: Error) => log.error(`TLS certificate: ${e.message}`));

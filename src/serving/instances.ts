@@ -66,6 +66,12 @@ export class Instances {
 
   units(): string[] { return [...this.apps.keys()]; }
 
+  /** The port a unit that is running (or still starting) will answer on, once it does; undefined when it is not running. */
+  whenReady(unit: string): Promise<number> | undefined {
+    const a = this.apps.get(unit);
+    return a && !a.ended ? a.ready : undefined;
+  }
+
   /**
    * Starts a unit (once; a second call shares the same start) and resolves with its port once it answers
    * HTTP; rejects with a ServeError saying why not (it exited, or never answered in time).
@@ -143,7 +149,12 @@ export class Instances {
     const left = this.handles();
     let reaped = 0;
     for (const [unit, h] of Object.entries(left)) if (await executors[h.executor]?.reap?.(h.handle, unit).catch(() => false)) reaped++;
-    if (Object.keys(left).length) this.store.tx(w => w.setMeta(this.opts.handlesKey, '{}'));
+    // Only what was left is forgotten: units this Gantry started meanwhile keep their handles.
+    if (Object.keys(left).length) {
+      const now = this.handles();
+      for (const [unit, h] of Object.entries(left)) if (now[unit]?.handle === h.handle) delete now[unit];
+      this.store.tx(w => w.setMeta(this.opts.handlesKey, JSON.stringify(now)));
+    }
     return reaped;
   }
 

@@ -33,12 +33,13 @@ require('http').createServer((req, res) => res.end(${JSON.stringify(body)})).lis
     const r1 = await ah.projects.locations.backends.rollouts.create({ parent: `${P}/backends/web`, rolloutId: 'one', requestBody: { build: `${P}/backends/web/builds/one` } });
     assert.equal(((await waitOp<Record<string, unknown>>(ah, r1.data.name!)).response!).state, 'SUCCEEDED');
     assert.equal((await getApp(g.url, host)).body, 'first');
-    assert.match(g.output(), new RegExp(`INFO App Hosting: backend web build one answers on 127\\.0\\.0\\.1:\\d+; the backend serves at http://${host.replace(/\./g, '\\.')}\\.localhost:${new URL(g.url).port}/\n`));
+    assert.match(g.output(), /INFO Cloud Run: revision web-one answers on 127\.0\.0\.1:\d+\n/);
+    assert.match(g.output(), new RegExp(`INFO App Hosting: backend web serves build one at http://${host.replace(/\./g, '\\.')}\\.localhost:${new URL(g.url).port}/\n`));
     // At debug, each build step's start and end, and the build's states.
     for (const line of ['App Hosting: build web/one step #1 "install" started on the process executor: npm ci', 'App Hosting: build web/one step #1 "install" ended: it exited with code 0',
       'App Hosting: build web/one step #2 "build" started on the process executor: npm run build', 'App Hosting: build web/one step #2 "build" ended: it exited with code 0',
       'App Hosting: build web/one is BUILT', 'App Hosting: build web/one is READY']) assert.ok(g.output().includes(`DEBUG ${line}\n`), line);
-    const firstPid = Number(readdir(marks).find(f => f.startsWith('pid-one-'))!.split('-').pop());
+    const firstPid = Number(readdir(marks).find(f => f.startsWith('pid-web-one-'))!.split('-').pop());
 
     // A build whose build step takes a while, killed mid-way.
     commit(repo, { ...serverWithPid('second'), 'build.js': `require('fs').writeFileSync(${JSON.stringify(marks)} + '/building', ''); setTimeout(() => require('fs').writeFileSync('built.txt', 'ok'), 1500);\n` }, 'Slow build');
@@ -52,7 +53,7 @@ require('http').createServer((req, res) => res.end(${JSON.stringify(body)})).lis
     const ah2 = appHostingV1beta(again.url);
     const served = await eventually(async () => { const r = await getApp(again!.url, host); return r.status === 200 ? r : undefined; }, 60_000);
     assert.equal(served.body, 'first');
-    assert.match(await eventually(() => /INFO Restart: (.*)/.exec(again!.output())?.[1], 10_000), /^resumed 1 build; reaped 1 app left by the previous Gantry$/);
+    assert.match(await eventually(() => /INFO Restart: (.*)/.exec(again!.output())?.[1], 10_000), /^resumed 1 build; reaped 1 revision left by the previous Gantry$/);
     await eventually(() => { try { process.kill(firstPid, 0); return false; } catch { return true; } }, 20_000);
     const built = (await waitOp<Record<string, unknown>>(ah2, b2.data.name!, 120_000)).response!;
     assert.equal(built.state, 'READY', JSON.stringify(built.errors));
@@ -60,7 +61,7 @@ require('http').createServer((req, res) => res.end(${JSON.stringify(body)})).lis
     assert.equal(((await waitOp<Record<string, unknown>>(ah2, r2.data.name!)).response!).state, 'SUCCEEDED');
     assert.equal((await getApp(again.url, host)).body, 'second');
     // The superseded build's app is stopped.
-    const restartedPid = Number(readdir(marks).filter(f => f.startsWith('pid-one-')).map(f => f.split('-').pop()).find(p => Number(p) !== firstPid));
+    const restartedPid = Number(readdir(marks).filter(f => f.startsWith('pid-web-one-')).map(f => f.split('-').pop()).find(p => Number(p) !== firstPid));
     await eventually(() => { try { process.kill(restartedPid, 0); return false; } catch { return true; } }, 20_000);
   } finally {
     await again?.kill('SIGTERM');

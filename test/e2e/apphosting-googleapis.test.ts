@@ -84,7 +84,7 @@ test('a codebase build of a local git repository builds, rolls out, serves, and 
     // The app's own output is in Cloud Logging as its Cloud Run revision's.
     const logging = google.logging({ version: 'v2', rootUrl: g.url + '/', auth: apiAuth() });
     const appLogs = await logging.entries.list({ requestBody: { resourceNames: ['projects/demo-app'], filter: 'resource.type="cloud_run_revision" AND resource.labels.service_name="web"' } });
-    assert.ok(appLogs.data.entries?.some(e => /^listening on \d+$/.test(String(e.textPayload)) && e.resource?.labels?.revision_name === 'build-1'), JSON.stringify(appLogs.data));
+    assert.ok(appLogs.data.entries?.some(e => /^listening on \d+$/.test(String(e.textPayload)) && e.resource?.labels?.revision_name === 'web-build-1'), JSON.stringify(appLogs.data));
 
     // The build log is in Cloud Logging, and buildLogsUri leads to it.
     const logs = await fetch(String(built.buildLogsUri));
@@ -99,6 +99,24 @@ test('a codebase build of a local git repository builds, rolls out, serves, and 
     assert.equal(((await waitOp<Record<string, unknown>>(ah, b2.data.name!)).response!).state, 'READY');
     assert.equal(((await waitOp<Record<string, unknown>>(ah, r2.data.name!)).response!).state, 'SUCCEEDED');
     assert.match((await getApp(g.url, uri)).body, /^version two \|/);
+
+    // The backend serves through its managed Cloud Run service: each build a revision, the backend's traffic its traffic.
+    const run = google.run({ version: 'v2', rootUrl: g.url + '/', auth: apiAuth() });
+    const svc = (await run.projects.locations.services.get({ name: `${P}/services/web` })).data;
+    assert.equal(svc.latestReadyRevision, `${P}/services/web/revisions/web-build-2`);
+    assert.deepEqual(svc.trafficStatuses?.map(t => [t.revision, t.percent]), [['web-build-2', 100]]);
+    assert.equal(svc.terminalCondition?.state, 'CONDITION_SUCCEEDED');
+    const revs = (await run.projects.locations.services.revisions.list({ parent: `${P}/services/web` })).data.revisions!;
+    assert.deepEqual(revs.map(r => r.name!.split('/').pop()).sort(), ['web-build-1', 'web-build-2']);
+    assert.match(String(revs[0].containers![0].image), /^us-central1-docker\.pkg\.dev\/demo-app\/firebaseapphosting-images\/web@sha256:/);
+    // The service's own URL serves the same app.
+    assert.match((await getApp(g.url, new URL(svc.uri!).host)).body, /^version two \|/);
+    // Pinning the backend's traffic to a build is the service's traffic moving to its revision (splits are 0 or 100).
+    await waitOp(ah, (await ah.projects.locations.backends.traffic.patch({ name: `${P}/backends/web/traffic`, updateMask: 'target', requestBody: { target: { splits: [{ build: `${P}/backends/web/builds/build-1`, percent: 100 }] } } })).data.name!);
+    assert.deepEqual((await run.projects.locations.services.get({ name: `${P}/services/web` })).data.trafficStatuses?.map(t => [t.revision, t.percent]), [['web-build-1', 100]]);
+    assert.match((await getApp(g.url, uri)).body, /^version one \|/);
+    await waitOp(ah, (await ah.projects.locations.backends.traffic.patch({ name: `${P}/backends/web/traffic`, updateMask: 'target', requestBody: { target: { splits: [{ build: `${P}/backends/web/builds/build-2`, percent: 100 }] } } })).data.name!);
+    assert.deepEqual((await run.projects.locations.services.get({ name: `${P}/services/web` })).data.trafficStatuses?.map(t => [t.revision, t.percent]), [['web-build-2', 100]]);
 
     // A broken commit: its build step fails; the build ends FAILED (a normal response), the rollout FAILED, and
     // version two keeps serving.
@@ -151,6 +169,8 @@ test('a codebase build of a local git repository builds, rolls out, serves, and 
     assert.ok(JSON.stringify(child.details).includes('CHILD_RESOURCE_EXISTS'));
     await waitOp(ah, (await ah.projects.locations.backends.delete({ name: `${P}/backends/web`, force: true })).data.name!);
     assert.match((await getApp(g.url, uri)).body, /Backend Not Found/);
+    // Its Cloud Run service went with it.
+    assert.equal((await googleError(run.projects.locations.services.get({ name: `${P}/services/web` }))).status, 'NOT_FOUND');
     // The built artifacts no build uses any more are removed soon after.
     const artifacts = join(dataDir, 'apphosting', 'artifacts');
     await eventually(() => !existsSync(artifacts) || readdirSync(artifacts).length === 0, 20_000);
@@ -193,7 +213,13 @@ test('failures say which step failed: an install error, an app that crashes on s
     assert.equal(crash.state, 'FAILED');
     assert.equal(crash.errors[0].errorSource, 'CLOUD_RUN');
     assert.match(crash.errors[0].error.message, /exited before it answered .*exit code 7.*cannot start: missing config/);
-    assert.match(crash.errors[0].cloudResource, /services\/web\/revisions\/crash$/);
+    assert.match(crash.errors[0].cloudResource, /services\/web\/revisions\/web-crash$/);
+    // The failed revision is Cloud Run's too, with Cloud Run's reason; the backend's service still says so.
+    const run = google.run({ version: 'v2', rootUrl: g.url + '/', auth: apiAuth() });
+    const crashed = (await run.projects.locations.services.revisions.get({ name: `${PB}/services/web/revisions/web-crash` })).data;
+    const crashReady = crashed.conditions!.find(c => c.type === 'Ready');
+    assert.equal(crashReady?.state, 'CONDITION_FAILED');
+    assert.equal(crashReady?.reason === 'HEALTH_CHECK_CONTAINER_ERROR' || crashReady?.revisionReason === 'HEALTH_CHECK_CONTAINER_ERROR' || /HealthCheckContainerError|failed to start and listen/.test(String(crashReady?.message)), true, JSON.stringify(crashReady));
 
     // v1beta's locallyBuilt source: the bundle runs as it is, with its runCommand and env (nothing is built).
     const bundle = await upload('bundle.tgz', { 'dist/server.js': appFiles('prebuilt')['server.js'], 'dist/built.txt': 'built on my laptop' });

@@ -151,7 +151,8 @@ test('the README: the quick start and the first five minutes work on a fresh clo
     assert.match(all, /hello from task 0/);
     assert.match(all, /hello from task 1/);
     // App Hosting: a simulated build served, then the app itself, built and started by the process executor.
-    assert.match(all, /A simulated build of projects\/my-project\/locations\/us-central1\/backends\/web serves this host/);
+    // (A simulated build is a simulated revision of the backend's Cloud Run service: it answers with who it is.)
+    assert.match(all, /\{"service":"web","revision":"web-build-\d{4}-\d{2}-\d{2}-\d{3}","image":"us-central1-docker\.pkg\.dev\/my-project\/firebaseapphosting-images\/web@sha256:[0-9a-f]{64}","env":\[\],"path":"\/","simulated":true\}/);
     assert.match(all, /Hello from App Hosting/);
     // The console the walkthrough points at.
     const page = await fetch(`${url}/console`);

@@ -1,8 +1,9 @@
 // App Hosting's controllers. Builds: BUILDING → BUILT → DEPLOYING → READY, or FAILED at the step that failed, each
-// step real (an executor builds, serving starts the app) or simulated (scripted outcomes on the clock). Rollouts:
-// QUEUED → PENDING_BUILD → PROGRESSING → SUCCEEDED (or FAILED), moving `traffic.current` to their build. Traffic:
-// pinned targets, the apps that must serve (started again after a restart, stopped when no longer needed), and
-// automatic rollouts of `rolloutPolicy.codebaseBranch`.
+// step real (an executor builds; the deploy makes the build a revision of the backend's Cloud Run service, ready
+// once it answers) or simulated (scripted outcomes on the clock). Rollouts: QUEUED → PENDING_BUILD → PROGRESSING →
+// SUCCEEDED (or FAILED), moving the service's traffic and `traffic.current` to their build. Traffic: pinned targets,
+// the service's traffic kept equal to `traffic.current` (Cloud Run runs what it routes to), and automatic rollouts of
+// `rolloutPolicy.codebaseBranch`.
 import type { Controller, ReconcileContext } from '../../engine/controllers.js';
 import type { Clock } from '../../engine/clock.js';
 import { pickRule, type Rule, type RuleGrammar } from '../../engine/outcomes.js';
@@ -16,7 +17,8 @@ import type { ExecutorMode } from '../../policy/executors.js';
 import { EXECUTOR_ANNOTATION, EXECUTOR_MODES } from '../../policy/executors.js';
 import { BuildFailure, type Builder } from './builder.js';
 import { putResource } from './resources.js';
-import { ServeError, type Instances } from '../../serving/instances.js';
+import { ServeError } from '../../serving/instances.js';
+import type { BuildRun } from './run-service.js';
 import { BUILD_TERMINAL, buildLabel, KIND, ROLLOUT_TERMINAL, viewOf, type BuildBook, type Version } from './service.js';
 import { pendingTarget, putTraffic, splitsOf } from './traffic.js';
 
@@ -43,7 +45,12 @@ export interface AppHostingControllerDeps {
   ops: Operations;
   log: Logger;
   builder: Builder;
-  serving: Instances;
+  /** Cloud Run, where each build is a revision of the backend's service. */
+  run: BuildRun;
+  /** The backend's managed Cloud Run service (`managedResources.runService`). */
+  serviceOf(backend: string): string;
+  /** Where a browser on this machine opens the backend (its host name under `.localhost`). */
+  localUrl(backend: string): string;
   executors: Record<string, Executor>;
   defaultExecutor: ExecutorMode;
   /** How long a simulated step takes unless scripted. */
@@ -93,7 +100,8 @@ export class AppHostingController {
     const b = this.d.store.getParsed<Obj>(name);
     if (!b || b.deleteTime !== undefined) {
       this.cancelWork(name);
-      this.d.serving.stop(name);
+      const revision = (b?.gantry as BuildBook | undefined)?.revision;
+      if (revision) this.d.run.removeRevision(this.d.serviceOf(name.split('/builds/')[0]), revision);
       if (b && !BUILD_TERMINAL.has(String(b.state)) && b.reconciling) {
         // Deleted while under way: the work stops, its operation ends.
         this.d.store.tx(w => {
@@ -127,10 +135,10 @@ export class AppHostingController {
     if (book.executor === 'simulated') return this.simulatedStep(name, b, book, ctx);
     if (b.state === 'BUILDING') return this.realBuild(name, b, backend, book);
     if (b.state === 'BUILT') return this.setState(name, 'DEPLOYING', 'Deploying');
-    if (b.state === 'DEPLOYING') return this.realDeploy(name, b, book);
+    if (b.state === 'DEPLOYING') return this.realDeploy(name);
   }
 
-  private simulatedStep(name: string, b: Obj, book: BuildBook, ctx: ReconcileContext): void {
+  private simulatedStep(name: string, b: Obj, book: BuildBook, ctx: ReconcileContext): void | Promise<unknown> {
     const step = b.state === 'BUILDING' ? 'build' : 'deploy';
     if (b.state === 'BUILT') return this.setState(name, 'DEPLOYING', 'Deploying');
     const now = this.d.clock.now();
@@ -154,7 +162,7 @@ export class AppHostingController {
         Object.assign(x.gantry as BuildBook, { until: undefined, rule: undefined });
       }, 'Built');
     } else {
-      this.ready(name);
+      return this.async(name, async () => { await this.deployRevision(name); this.ready(name); });
     }
   }
 
@@ -189,27 +197,35 @@ export class AppHostingController {
     }, work);
   }
 
-  private realDeploy(name: string, b: Obj, book: BuildBook): Promise<unknown> {
+  private realDeploy(name: string): Promise<unknown> {
     return this.async(name, async () => {
-      await this.startApp(name, b, book);
-      // Ready: the app answers. It keeps running only while traffic or a rollout needs it (the traffic controller).
+      await this.deployRevision(name);
+      // Ready: the revision answered. It keeps running only while the service routes to it (or a rollout warms it).
       this.ready(name);
     });
   }
 
-  /** Starts a real build's app and resolves with its port (ServeError when it does not come up). */
-  startApp(name: string, b: Obj, book: BuildBook): Promise<number> {
-    const executor = this.d.executors[book.executor!];
-    if (!executor) return Promise.reject(new ServeError(`The ${book.executor} executor is not enabled on this Gantry.`));
-    const source = b.source as Obj;
-    if (source.container) {
-      if (executor.name !== 'container') return Promise.reject(new ServeError('A container image source runs only with the container executor.'));
-      return this.d.serving.start(name, executor, { image: String((source.container as Obj).image), command: [], args: [], env: { K_SERVICE: name.split('/')[5], K_REVISION: name.split('/').pop()! }, network: 'host' });
-    }
-    if (!book.run || !book.artifact) return Promise.reject(new ServeError('The build has no artifact to run.'));
-    return this.d.serving.start(name, executor, {
-      image: this.d.builder.nodeImage, command: book.run.command, args: [], workspace: book.artifact, network: 'host',
-      env: { ...book.run.env, K_SERVICE: name.split('/')[5], K_REVISION: name.split('/').pop()! },
+  /** Deploys the build as a revision of its backend's Cloud Run service (no traffic yet); ServeError when it cannot serve. */
+  private async deployRevision(name: string): Promise<string> {
+    const b = this.d.store.getParsed<Obj>(name);
+    const book = (b?.gantry ?? {}) as BuildBook;
+    if (!b) throw new ServeError(`The build ${name} no longer exists.`);
+    if (book.revision && this.d.store.getParsed<Obj>(name)?.state === 'READY') return book.revision;
+    const backend = name.split('/builds/')[0];
+    const out = await this.d.run.deploy({ service: this.d.serviceOf(backend), build: name, revision: revisionIdOf(name), image: String(b.image ?? ''), executor: String(book.executor) });
+    if (out.revision) this.setRevision(name, out.revision);
+    if (!out.ok) throw new ServeError(out.message);
+    return out.revision;
+  }
+
+  /** Records a build's revision (a READY build's too: a build made before builds were revisions gets one later). */
+  private setRevision(name: string, revision: string): void {
+    this.d.store.tx(w => {
+      const b = this.d.store.getParsed<Obj>(name);
+      if (!b || (b.gantry as BuildBook | undefined)?.revision === revision) return;
+      b.gantry = { ...((b.gantry ?? {}) as BuildBook), revision };
+      // Server bookkeeping only: no etag or updateTime change a client could see.
+      w.put(KIND.build, name, name.split('/builds/')[0], b, String(b.createTime), !BUILD_TERMINAL.has(String(b.state)));
     });
   }
 
@@ -226,11 +242,11 @@ export class AppHostingController {
     const b = this.d.store.getParsed<Obj>(name);
     if (!b || BUILD_TERMINAL.has(String(b.state))) return;
     const source = e instanceof BuildFailure ? e.source : e instanceof ServeError ? 'CLOUD_RUN' : 'CLOUD_BUILD';
-    const [, project, , region, , backend, , id] = name.split('/');
-    const cloudResource = source === 'CLOUD_BUILD' ? `projects/${project}/locations/${region}/builds/${(b.gantry as BuildBook).logId}` : `projects/${project}/locations/${region}/services/${backend}/revisions/${id}`;
+    const [, project, , region, , backend] = name.split('/');
+    const revision = (b.gantry as BuildBook).revision ?? revisionIdOf(name) ?? name.split('/').pop();
+    const cloudResource = source === 'CLOUD_BUILD' ? `projects/${project}/locations/${region}/builds/${(b.gantry as BuildBook).logId}` : `projects/${project}/locations/${region}/services/${backend}/revisions/${revision}`;
     const message = `${e.message}${source === 'CLOUD_BUILD' && b.buildLogsUri ? ` The build log is at ${String(b.buildLogsUri)}` : ''}`;
     this.d.buildLog(b, 0, 'result', `FAILED: ${e.message}`);
-    this.d.serving.stop(name);
     this.update(name, x => {
       x.state = 'FAILED';
       x.reconciling = false;
@@ -350,12 +366,11 @@ export class AppHostingController {
       return;
     }
     if (r.state === 'PROGRESSING') {
-      const book = (build.gantry ?? {}) as BuildBook;
-      if (book.executor === 'simulated') return this.shiftTraffic(name, String(r.build));
       const work: Work = { cancelled: false };
       this.work.set(name, work);
-      return this.startApp(String(r.build), build, book).then(
+      return this.routeTo(backend, [{ build: String(r.build), percent: 100 }], true).then(
         () => { if (!work.cancelled) this.shiftTraffic(name, String(r.build)); },
+        // The service goes back to what `traffic.current` says when the traffic is reconciled.
         (e: Error) => { if (!work.cancelled) this.endRollout(name, 'FAILED', `The build ${String(r.build)} could not serve: ${e.message}`); },
       ).finally(() => { if (this.work.get(name) === work) this.work.delete(name); });
     }
@@ -373,6 +388,7 @@ export class AppHostingController {
       putTraffic(w, t, this.d.clock.timestamp());
     });
     this.endRollout(name, 'SUCCEEDED');
+    this.d.log.info(`App Hosting: backend ${backend.split('/').pop()} serves build ${build.split('/').pop()} at ${this.d.localUrl(backend)}`);
   }
 
   private endRollout(name: string, state: 'SUCCEEDED' | 'FAILED', message?: string): void {
@@ -400,14 +416,14 @@ export class AppHostingController {
     const backend = name.slice(0, -'/traffic'.length);
     const t = this.d.store.getParsed<Obj>(name);
     if (!t) {
-      // The backend is gone: so are its apps.
-      for (const b of this.d.serving.units()) if (b.startsWith(`${backend}/builds/`)) this.d.serving.stop(b);
+      // The backend is gone: so is its Cloud Run service (and what ran of it).
+      this.d.run.remove(this.d.serviceOf(backend));
       return;
     }
     const work: Promise<unknown>[] = [];
     const target = pendingTarget(t);
     if (target && !this.work.has(name)) work.push(this.applyTarget(name, target));
-    this.syncServing(backend, t, target);
+    else if (!target && !this.work.has(name)) { const routing = this.keepRouted(backend, t); if (routing) work.push(routing); }
     const policy = t.rolloutPolicy as Obj | undefined;
     if (policy?.codebaseBranch && !policy.disabled) work.push(this.pollBranch(name, backend, String(policy.codebaseBranch), ctx));
     return work.length ? Promise.all(work) : undefined;
@@ -418,11 +434,9 @@ export class AppHostingController {
     const work: Work = { cancelled: false };
     this.work.set(name, work);
     try {
-      for (const s of splitsOf(target)) {
-        const b = this.d.store.getParsed<Obj>(s.build);
-        const book = (b?.gantry ?? {}) as BuildBook;
-        if (b && b.state === 'READY' && book.executor !== 'simulated') await this.startApp(s.build, b, book).catch((e: Error) => this.d.log.warn(`App Hosting: ${s.build} could not serve: ${e.message}`));
-      }
+      // Builds not READY yet: the traffic is reconciled again when they are.
+      if (splitsOf(target).some(x => this.d.store.getParsed<Obj>(x.build)?.state !== 'READY')) return;
+      await this.routeTo(name.slice(0, -'/traffic'.length), splitsOf(target), true).catch((e: Error) => this.d.log.warn(`App Hosting: ${name}: ${e.message}`));
       if (work.cancelled) return;
       this.d.store.tx(w => {
         const t = this.d.store.getParsed<Obj>(name);
@@ -444,22 +458,34 @@ export class AppHostingController {
   }
 
   /**
-   * The apps of a backend that run: its current (and pending target) builds, builds a rollout is moving traffic to,
-   * and builds being deployed. Others are stopped; current builds not running (a restart, a crash) are started.
+   * Routes the backend's service to revisions of these builds (deploying the revision of a READY build that has none:
+   * one made before builds were revisions); with `warm`, resolves once each answers. Rejects when one cannot serve.
    */
-  private syncServing(backend: string, t: Obj, target: Obj | undefined): void {
-    const wanted = new Set<string>([...splitsOf(t.current as Obj | undefined), ...splitsOf(target)].map(s => s.build));
-    const keep = new Set(wanted);
-    for (const r of this.d.store.children(KIND.rollout, backend)) if (r.state === 'PROGRESSING' || r.state === 'PENDING_BUILD') keep.add(String(r.build));
-    for (const b of this.d.store.children(KIND.build, backend)) if (b.state === 'DEPLOYING' && b.deleteTime === undefined) keep.add(String(b.name));
-    for (const name of this.d.serving.units()) if (name.startsWith(`${backend}/builds/`) && !keep.has(name)) this.d.serving.stop(name);
-    for (const name of wanted) {
-      if (this.d.serving.isRunning(name)) continue;
-      const b = this.d.store.getParsed<Obj>(name);
-      const book = (b?.gantry ?? {}) as BuildBook;
-      if (!b || b.state !== 'READY' || book.executor === 'simulated' || b.deleteTime !== undefined) continue;
-      this.startApp(name, b, book).catch((e: Error) => this.d.log.warn(`App Hosting: ${name} could not serve again: ${e.message}`));
+  private async routeTo(backend: string, splits: { build: string; percent: number }[], warm: boolean): Promise<void> {
+    const service = this.d.serviceOf(backend);
+    const routed: { revision: string; percent: number }[] = [];
+    for (const s of splits) {
+      const b = this.d.store.getParsed<Obj>(s.build);
+      const revision = (b?.gantry as BuildBook | undefined)?.revision ?? await this.deployRevision(s.build);
+      routed.push({ revision, percent: s.percent });
     }
+    this.d.run.route(service, routed);
+    if (warm) await Promise.all(routed.map(x => this.d.run.warm(service, x.revision)));
+  }
+
+  /**
+   * Keeps the service's traffic what `traffic.current` says (after a restart, a failed rollout, a change made to the
+   * service directly), unless a rollout is moving it now.
+   */
+  private keepRouted(backend: string, t: Obj): Promise<void> | undefined {
+    const splits = splitsOf(t.current as Obj | undefined);
+    if (!splits.length) return undefined;
+    if (this.d.store.children(KIND.rollout, backend).some(r => this.work.has(String(r.name)) || r.state === 'PROGRESSING')) return undefined;
+    const want = splits.map(s => ({ revision: (this.d.store.getParsed<Obj>(s.build)?.gantry as BuildBook | undefined)?.revision, percent: s.percent }));
+    const have = this.d.run.routed(this.d.serviceOf(backend));
+    const same = want.length === have.length && want.every(w => have.some(h => h.revision === w.revision && h.percent === w.percent));
+    if (same) return undefined;
+    return this.routeTo(backend, splits, false).catch((e: Error) => this.d.log.warn(`App Hosting: ${backend}: its traffic could not be routed: ${e.message}`));
   }
 
   /** Looks at the rollout branch; a commit not seen before gets a build and a rollout. */
@@ -505,4 +531,11 @@ export class AppHostingController {
 export function imageOf(build: string, digest: string): string {
   const [, project, , region, , backend] = build.split('/');
   return `${region}-docker.pkg.dev/${project}/firebaseapphosting-images/${backend}@${digest}`;
+}
+
+/** A build's revision id, `{backend}-{build id}` as App Hosting names them; undefined when that is no DNS label of ≤ 63. */
+export function revisionIdOf(build: string): string | undefined {
+  const [, , , , , backend, , id] = build.split('/');
+  const name = `${backend}-${id}`;
+  return name.length <= 63 && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name) ? name : undefined;
 }

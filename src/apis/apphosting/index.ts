@@ -1,5 +1,5 @@
 // Firebase App Hosting (v1 and v1beta): the REST surface, one line per method as in the API reference, the
-// controllers that build, deploy and roll out, and the proxy that serves each backend's host name.
+// controllers that build, deploy and roll out, and each backend's host name served by its Cloud Run service.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../../server/app.js';
 import type { ApiContext, BaseContext } from '../../google/context.js';
@@ -16,13 +16,13 @@ import type { Rule } from '../../engine/outcomes.js';
 import type { GitRepos } from '../../sources/git.js';
 import type { SecretAccessor } from '../secretmanager/index.js';
 import type { LogWriter } from '../logging/index.js';
-import { cloudBuildStepEntry, cloudRunRevisionEntry } from '../logging/producers.js';
+import { cloudBuildStepEntry } from '../logging/producers.js';
 import type { RepositoryLinks } from '../developerconnect/index.js';
 import { Builder } from './builder.js';
 import { AppHostingController, BUILD_RULES } from './controller.js';
 import { backendStrategy, buildStrategy, recordBuildOf, domainStrategy, rolloutStrategy, type AppHostingDeps } from './resources.js';
-import { Instances } from '../../serving/instances.js';
-import { proxyTo } from '../../serving/proxy.js';
+import { ServeError } from '../../serving/instances.js';
+import type { BuildRun } from './run-service.js';
 import { backendHost, KIND, SCHEMAS, SERVICE, VERSIONS, type BuildBook, type Version } from './service.js';
 import { patchTraffic, splitsOf, trafficStrategy } from './traffic.js';
 
@@ -47,16 +47,14 @@ export interface AppHostingOptions {
   stepMs(): number;
   apiRules(resource: string): Rule<'succeed' | 'fail'>[][];
   nodeImage: string;
-  /** How long an app has to answer its first request. */
-  startupMs: number;
   workRoot: string;
   log: Logger;
-  /** Gantry's own token (`--auth-token`): it gets a request to an app, and is never forwarded to one. */
-  authToken?: string;
+  /** Cloud Run, where each backend's builds are revisions of its service, run and serve. */
+  run: BuildRun;
 }
 
 export interface AppHosting {
-  /** Starts again the apps that served before a restart (after stopping what the previous Gantry left). */
+  /** Reconciles, after a restart, the traffic of every backend that serves or follows a branch. */
   resume(): Promise<void>;
   close(): void;
 }
@@ -71,22 +69,20 @@ const SUPPORTED_RUNTIMES = [
 export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOptions): AppHosting {
   const store = base.store;
   // As the console links it: browsers resolve every `*.localhost` name to this machine, and Gantry serves the name.
-  const localUrl = (build: string) => { const origin = new URL(base.origin()); return `${origin.protocol}//${backendHost(build.split('/builds/')[0])}.localhost${origin.port ? `:${origin.port}` : ''}/`; };
-  const serving = new Instances(store, o.log, {
-    handlesKey: 'apphosting.serving',
-    name: build => `App Hosting: the app of ${build}`,
-    readyLine: (build, port) => {
-      const [, , , , , backend, , id] = build.split('/');
-      return `App Hosting: backend ${backend} build ${id} answers on 127.0.0.1:${port}; the backend serves at ${localUrl(build)}`;
-    },
-    output: (build, stream, line) => {
-      const [, project, , region, , service, , revision] = build.split('/');
-      o.logs.write([cloudRunRevisionEntry({ project, region, service, revision, stream, line })]);
-    },
-    ended: build => setTimeout(() => o.runtime.enqueue(KIND.traffic, `${build.split('/builds/')[0]}/traffic`), 5000).unref(),
-    startupMs: o.startupMs,
-  });
+  const localUrl = (backend: string) => { const origin = new URL(base.origin()); return `${origin.protocol}//${backendHost(backend)}.localhost${origin.port ? `:${origin.port}` : ''}/`; };
   const builder = new Builder({ git: o.git, links: o.links, readObject: o.readObject, secrets: o.secrets, nodeImage: o.nodeImage, workRoot: o.workRoot, decisions: o.runtime.decisions });
+  /** The backend's managed Cloud Run service, as `managedResources.runService` names it. */
+  const serviceOf = (backend: string) => { const [, project, , region, , id] = backend.split('/'); return `projects/${base.projects.resolve(project)}/locations/${region}/services/${id}`; };
+  // A build's revision runs its artifact: the built app and its start command (an image source runs as it is).
+  o.run.runs((build, service, spec) => {
+    const backend = build.split('/builds/')[0];
+    if (!build.includes('/builds/') || serviceOf(backend) !== service) return undefined;
+    const b = store.getParsed<Obj>(build);
+    if (!b || b.deleteTime !== undefined) throw new ServeError(`The App Hosting build ${build} no longer exists.`);
+    const book = (b.gantry ?? {}) as BuildBook;
+    if (!book.artifact || !book.run) return undefined;
+    return { ...spec, image: builder.nodeImage, command: book.run.command, args: [], workspace: book.artifact, env: { ...book.run.env, ...spec.env } };
+  });
   const deps: AppHostingDeps = {
     store,
     policy: o.policy,
@@ -106,7 +102,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
     },
   };
   const controller = new AppHostingController({
-    store, clock: base.clock, ops: base.ops, log: o.log, builder, serving, executors: o.executors, defaultExecutor: o.defaultExecutor,
+    store, clock: base.clock, ops: base.ops, log: o.log, builder, run: o.run, serviceOf, localUrl, executors: o.executors, defaultExecutor: o.defaultExecutor,
     stepMs: o.stepMs, rules: o.apiRules, decisions: o.runtime.decisions,
     buildLog: (b, step, name, line) => {
       const [, project] = String(b.name).split('/');
@@ -199,7 +195,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
     serve: (req, res) => serveApp(req, res),
   });
 
-  /** A request for a backend's host name: proxied to the build its traffic names. */
+  /** A request for a backend's host name: served by its Cloud Run service, split across its builds' revisions. */
   const serveApp = (req: IncomingMessage, res: ServerResponse) => {
     const host = String(req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase().replace(/\.localhost$/, '');
     const backend = backendForHost(host);
@@ -209,13 +205,8 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
     };
     if (!backend) return text(404, `<h1>Backend Not Found</h1><p>No App Hosting backend serves ${escapeHtml(host)}.</p>\n`);
     const traffic = store.getParsed<Obj>(`${backend}/traffic`);
-    const build = splitsOf(traffic?.current as Obj | undefined)[0]?.build;
-    if (!build) return text(404, `<h1>Nothing rolled out yet</h1><p>${escapeHtml(backend)} has no build serving traffic. Roll one out first.</p>\n`);
-    const b = store.getParsed<Obj>(build);
-    if ((b?.gantry as BuildBook | undefined)?.executor === 'simulated') return text(200, `<h1>${escapeHtml(build.split('/').pop()!)}</h1><p>A simulated build of ${escapeHtml(backend)} serves this host.</p>\n`);
-    const port = serving.portOf(build);
-    if (!port) return text(503, `<h1>Starting</h1><p>${escapeHtml(build)} is not answering yet.</p>\n`);
-    proxyTo(port, req, res, host, { authToken: o.authToken });
+    if (!splitsOf(traffic?.current as Obj | undefined).length) return text(404, `<h1>Nothing rolled out yet</h1><p>${escapeHtml(backend)} has no build serving traffic. Roll one out first.</p>\n`);
+    o.run.serve(serviceOf(backend), host, req, res);
   };
 
   const backendForHost = (host: string): string | undefined => {
@@ -254,16 +245,14 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
   return {
     async resume() {
       sweepSoon();
-      o.runtime.restart.note('reaped', 'app', await serving.reapPrevious(o.executors));
-      // Apps that served before the restart, and branches to poll: their backends' traffic is reconciled, which starts
-      // them (traffic still converging is reconciled by the runtime's own start).
+      // Backends that served before the restart (their revisions are Cloud Run's to start again), and branches to
+      // poll: their traffic is reconciled (traffic still converging is reconciled by the runtime's own start).
       for (const b of store.list({ kind: KIND.traffic, scope: { parentPrefix: 'projects/' }, order: [], limit: 100_000 }).rows) {
         if (splitsOf(b.current as Obj | undefined).length || (b.rolloutPolicy as Obj | undefined)?.codebaseBranch) o.runtime.enqueue(KIND.traffic, String(b.name));
       }
     },
     close() {
       if (sweep) clearTimeout(sweep);
-      serving.stopAll();
     },
   };
 }

@@ -34,6 +34,8 @@ export interface BuildBook {
   run?: { command: string[]; env: Record<string, string> };
   /** The executor chosen for the build's steps and its serving. */
   executor?: string;
+  /** The build's revision of the backend's Cloud Run service, once deployed. */
+  revision?: string;
   /** Cloud Build id standing for the build's log (`buildLogsUri`). */
   logId?: string;
   /** Simulated outcome scripts: the rule that decided the build. */

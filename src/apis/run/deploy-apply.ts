@@ -8,11 +8,8 @@ import type { Store } from '../../store/store.js';
 import type { CloudRunApplied, CloudRunApply, CloudRunDeployer } from '../clouddeploy/cloud-run-deploys.js';
 import type { RunJobs, Scope } from './jobs.js';
 import type { RunServices } from './services.js';
-import { REVISION_KIND, revisionKey } from './revisions.js';
+import { revisionKey, waitReady } from './revisions.js';
 import type { Obj } from './meta.js';
-
-/** How long a deploy waits for its revision to answer (Cloud Run's startup probe allows 240 s, then the deploy fails). */
-const READY_WAIT_MS = 300_000;
 
 export class RunDeploys implements CloudRunDeployer {
   constructor(private d: { store: Store; services: RunServices; jobs: RunJobs }) {}
@@ -90,25 +87,4 @@ function servingRevision(svc: Obj): string | undefined {
     if (t.revisionName && p > 0 && (!best || p > best.percent)) best = { name: String(t.revisionName), percent: p };
   }
   return best?.name;
-}
-
-/** Resolves with the revision's Ready condition once it is True or False (or after the wait, Unknown). */
-function waitReady(store: Store, key: string): Promise<{ status: string; message?: string }> {
-  const read = () => {
-    const c = ((((store.getParsed<Obj>(key)?.status as Obj | undefined)?.conditions ?? []) as Obj[]).find(x => x.type === 'Ready'));
-    return { status: String(c?.status ?? 'Unknown'), ...(c?.message ? { message: String(c.message) } : {}) };
-  };
-  const now = read();
-  if (now.status !== 'Unknown') return Promise.resolve(now);
-  return new Promise(resolve => {
-    const done = (r: { status: string; message?: string }) => { off(); clearTimeout(timer); resolve(r); };
-    const off = store.onChange(c => {
-      if (c.kind !== REVISION_KIND || c.name !== key) return;
-      if (c.op === 'delete') return done({ status: 'False', message: 'the revision was deleted' });
-      const r = read();
-      if (r.status !== 'Unknown') done(r);
-    });
-    const timer = setTimeout(() => done(read()), READY_WAIT_MS);
-    timer.unref();
-  });
 }

@@ -21,6 +21,7 @@ import type { RevisionReadiness } from './revisions.js';
 import { RevisionServing } from './revision-serving.js';
 import { RunDeploys } from './deploy-apply.js';
 import { RunServices } from './services.js';
+import { BuildServices } from './build-services.js';
 import { registerServicesV1 } from './services-v1.js';
 import { registerServicesV2 } from './services-v2.js';
 
@@ -62,6 +63,8 @@ export interface Run {
   services: RunServices;
   /** Where Cloud Deploy's deploys to Cloud Run targets are applied. */
   deploys: RunDeploys;
+  /** App Hosting's builds as revisions of each backend's managed service. */
+  builds: BuildServices;
   /** After listening: reaps what a killed Gantry left serving, then serves again what served. */
   resume(): Promise<void>;
   close(): void;
@@ -96,5 +99,8 @@ export function registerRun(app: App, base: BaseContext, o: RunOptions): Run {
   app.addVirtualHosts({ claims: host => serving.claims(host), serve: (req, res) => serving.serve(req, res) });
   registerServicesV1(app, { store: base.store, projects: base.projects, services, locations: o.locations, defaultRegion: o.defaultRegion });
   registerServicesV2(app, { store: base.store, clock: base.clock, projects: base.projects, services, locations: o.locations });
-  return { services, deploys: new RunDeploys({ store: base.store, services, jobs }), resume: () => serving.resume(o.runtime.restart), close: () => serving.close() };
+  return {
+    services, deploys: new RunDeploys({ store: base.store, services, jobs }), builds: new BuildServices({ store: base.store, projects: base.projects, services, serving }),
+    resume: () => serving.resume(o.runtime.restart), close: () => serving.close(),
+  };
 }

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Executor } from '../../executors/executor.js';
+import type { Executor, TaskSpec } from '../../executors/executor.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../../server/log.js';
 import type { Projects } from '../../google/projects.js';
@@ -43,6 +43,14 @@ export interface RevisionServingDeps {
   settle(key: string, verdict: Readiness): void;
 }
 
+/** What an instance of a revision runs. */
+export type InstanceSpec = Omit<TaskSpec, 'timeoutMs'>;
+/**
+ * Another API's say in what a revision runs, when its image alone does not say it (an App Hosting build's artifact):
+ * given the spec made from the revision's container, answers the spec to run, or undefined to leave it as it is.
+ */
+export type RevisionSource = (key: string, rev: Obj, spec: InstanceSpec) => InstanceSpec | undefined;
+
 /** Where a host name leads: a service's split, or (a tag's host) one revision alone. */
 interface Route { service: string; revision?: string }
 interface ServedRevision { service: string; simulated: boolean; image: unknown; env: string[] }
@@ -68,6 +76,7 @@ export class RevisionServing implements RevisionReadiness {
   private flushTimer?: NodeJS.Timeout;
   /** What a request needs of each revision that serves, read once per sync rather than once per request. */
   private served = new Map<string, ServedRevision>();
+  private sources: RevisionSource[] = [];
 
   constructor(private d: RevisionServingDeps) {
     this.instances = new Instances(d.store, d.log, {
@@ -86,6 +95,9 @@ export class RevisionServing implements RevisionReadiness {
       if (c.kind === SERVICE_KIND) this.syncSoon(c.name);
     });
   }
+
+  /** Lets another API decide what some revisions run (see RevisionSource). */
+  addSource(source: RevisionSource): void { this.sources.push(source); }
 
   // ---- readiness ----
 
@@ -138,8 +150,14 @@ export class RevisionServing implements RevisionReadiness {
       return Promise.reject(e as Error);
     }
     const { timeoutMs: _, ...rest } = spec;
+    let run: InstanceSpec = { ...rest, network: 'host' };
+    try {
+      for (const source of this.sources) run = source(key, rev, run) ?? run;
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     this.owners.set(key, `${key.split('/revisions/')[0]}/services/${id.service}`);
-    return this.instances.start(key, executor, { ...rest, network: 'host' });
+    return this.instances.start(key, executor, run);
   }
 
   // ---- which revisions run ----
@@ -202,11 +220,21 @@ export class RevisionServing implements RevisionReadiness {
 
   /** A request to a service's (or a tag's) host name: proxied to the revision its traffic picks. */
   serve(req: IncomingMessage, res: ServerResponse): void {
-    const started = performance.now();
     const host = String(req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase().replace(/\.localhost$/, '');
     const route = this.routes.get(host);
-    const plan = route && this.plans.get(route.service);
-    if (!route || !plan) return page(req, res, 404, NOT_FOUND_PAGE(req.url ?? '/'));
+    if (!route) return page(req, res, 404, NOT_FOUND_PAGE(req.url ?? '/'));
+    this.serveRoute(route, host, req, res);
+  }
+
+  /** A request another API's host name leads to a service (an App Hosting backend's `hosted.app` name). */
+  serveService(service: string, host: string, req: IncomingMessage, res: ServerResponse): void {
+    this.serveRoute({ service }, host, req, res);
+  }
+
+  private serveRoute(route: Route, host: string, req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const plan = this.plans.get(route.service);
+    if (!plan) return page(req, res, 404, NOT_FOUND_PAGE(req.url ?? '/'));
     const revision = route.revision ?? pickShare(plan.split.map(s => ({ to: s.revision, percent: s.percent })));
     if (!revision) return page(req, res, 503, '<h1>Service Unavailable</h1><p>No revision of this service is ready to serve.</p>\n');
     const key = `projects/${plan.project}/locations/${plan.region}/revisions/${revision}`;
@@ -214,8 +242,27 @@ export class RevisionServing implements RevisionReadiness {
     res.once('finish', () => this.logRequest(plan, revision, req, res.statusCode, performance.now() - started));
     if (info?.simulated) return this.identity(req, res, plan, revision, info);
     const port = this.instances.portOf(key);
-    if (!port) return page(req, res, 503, `<h1>Service Unavailable</h1><p>Revision ${escapeHtml(revision)} is not answering yet.</p>\n`);
-    proxyTo(port, req, res, host, { authToken: this.d.authToken });
+    if (port) return proxyTo(port, req, res, host, { authToken: this.d.authToken });
+    // Scaled to zero (or still starting): the request waits for the instance, as a cold start on Cloud Run does.
+    const starting = info ? this.warm(key) : undefined;
+    if (!starting) return page(req, res, 503, `<h1>Service Unavailable</h1><p>Revision ${escapeHtml(revision)} is not answering.</p>\n`);
+    starting.then(
+      p => { if (!res.headersSent && !req.destroyed) proxyTo(p, req, res, host, { authToken: this.d.authToken }); },
+      (e: Error) => { if (!res.headersSent) page(req, res, 503, `<h1>Service Unavailable</h1><p>Revision ${escapeHtml(revision)} could not start: ${escapeHtml(e.message.slice(0, 500))}</p>\n`); },
+    );
+  }
+
+  /**
+   * Resolves with the port of a revision's instance once it answers, starting it when it is not running (a simulated
+   * revision has nothing to start: 0 at once). Rejects when it cannot start.
+   */
+  warm(key: string): Promise<number> {
+    const running = this.instances.whenReady(key);
+    if (running) return running;
+    const rev = this.d.store.getParsed<Obj>(key);
+    if (!rev) return Promise.reject(new ServeError(`The revision ${key.slice(key.lastIndexOf('/') + 1)} does not exist.`));
+    if (((rev.gantry ?? {}) as RevisionBook).executor === 'simulated') return Promise.resolve(0);
+    return this.start(key, rev);
   }
 
   /** A simulated revision's answer: who it is, so a traffic split is observable with nothing running. */

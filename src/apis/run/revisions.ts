@@ -4,6 +4,7 @@
 // once; the serving layer can answer 'pending' and settle it later through `RunServices.settleRevision`.
 import { randomInt } from 'node:crypto';
 import type { Projects } from '../../google/projects.js';
+import type { Store } from '../../store/store.js';
 import { newUuid } from '../../google/ids.js';
 import { CALLER, L } from './service.js';
 import { resourceVersion, setCondition, type Condition, type Obj } from './meta.js';
@@ -127,4 +128,28 @@ export function applyActive(rev: Obj, serving: boolean, now: string): boolean {
 
 export function readyStatus(rev: Obj | undefined): Condition['status'] | undefined {
   return (((rev?.status as Obj | undefined)?.conditions ?? []) as Condition[]).find(c => c.type === 'Ready')?.status;
+}
+
+/** How long a deploy waits for its revision to answer (Cloud Run's startup probe allows 240 s, then the deploy fails). */
+const READY_WAIT_MS = 300_000;
+
+/** Resolves with the revision's Ready condition once it is True or False (or after the wait, Unknown). */
+export function waitReady(store: Store, key: string): Promise<{ status: string; message?: string }> {
+  const read = () => {
+    const c = ((((store.getParsed<Obj>(key)?.status as Obj | undefined)?.conditions ?? []) as Obj[]).find(x => x.type === 'Ready'));
+    return { status: String(c?.status ?? 'Unknown'), ...(c?.message ? { message: String(c.message) } : {}) };
+  };
+  const now = read();
+  if (now.status !== 'Unknown') return Promise.resolve(now);
+  return new Promise(resolve => {
+    const done = (r: { status: string; message?: string }) => { off(); clearTimeout(timer); resolve(r); };
+    const off = store.onChange(c => {
+      if (c.kind !== REVISION_KIND || c.name !== key) return;
+      if (c.op === 'delete') return done({ status: 'False', message: 'the revision was deleted' });
+      const r = read();
+      if (r.status !== 'Unknown') done(r);
+    });
+    const timer = setTimeout(() => done(read()), READY_WAIT_MS);
+    timer.unref();
+  });
 }
