@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startTestGantry } from '../helpers/server.js';
 import { appFiles, appHostingV1, appHostingV1beta, commit, developerConnect, getApp, makeRepo } from '../helpers/apphosting.js';
 import { googleError } from '../helpers/clients.js';
+import { gcloudFor } from '../helpers/gcloud.js';
 import type { Gantry } from '../../src/gantry.js';
 import type { firebaseapphosting_v1beta } from 'googleapis';
 
@@ -74,7 +75,16 @@ test('simulated builds step through their states on the clock; scripted failures
   assert.equal((await op(r1.name!)).done, true);
   const page = await getApp(g.url, 'web--sim-app.us-central1.hosted.app');
   assert.equal(page.status, 200);
-  assert.match(page.body, /b1/);
+  // A simulated build is a simulated revision of the backend's Cloud Run service: it answers with who it is.
+  assert.deepEqual(JSON.parse(page.body), { service: 'web', revision: 'web-b1', image: b.image, env: [], path: '/', simulated: true });
+  // gcloud sees that service, its revision and where its traffic goes.
+  const gcloud = await gcloudFor(g.url, 'sim-app', { run: true });
+  const svc = await gcloud.json<{ status: { latestReadyRevisionName: string; traffic: { revisionName: string; percent: number }[] }; spec: { template: { metadata: { annotations: Record<string, string> } } } }>(['run', 'services', 'describe', 'web', '--region', 'us-central1']);
+  assert.equal(svc.status.latestReadyRevisionName, 'web-b1');
+  assert.deepEqual(svc.status.traffic.map(t => [t.revisionName, t.percent]), [['web-b1', 100]]);
+  assert.equal(svc.spec.template.metadata.annotations['gantry.dev/apphosting-build'], `${BE}/builds/b1`);
+  const revs = await gcloud.json<{ metadata: { name: string } }[]>(['run', 'revisions', 'list', '--service', 'web', '--region', 'us-central1']);
+  assert.deepEqual(revs.map(r => r.metadata.name), ['web-b1']);
 
   // A scripted build failure (this build only), and a deploy failure after 30 s.
   assert.equal((await post('/gantry/v1/outcomes', { scope: `${BE}/builds/b2`, rules: 'build=fail"npm ERR! Missing script: \\"build\\""' })).status, 200);
