@@ -78,7 +78,8 @@ export function logViewerUrl(origin: string, project: string, filter: string): s
   return `${origin}/gantry/v1/logs/viewer?project=${encodeURIComponent(project)}&advancedFilter=${encodeURIComponent(filter)}`;
 }
 
-interface Row { project: string; number: string; timestamp: string; log: string; entry: Obj }
+/** An entry as stored: `json` is `entry` serialised once (its size was checked on it). */
+interface Row { project: string; number: string; timestamp: string; log: string; entry: Obj; json: string }
 type Cursor = [string, number];
 
 export class LogStore {
@@ -139,7 +140,7 @@ export class LogStore {
   private store(rows: Row[]): void {
     this.db.transaction(() => {
       for (const r of rows) {
-        this.insert.run(r.project, r.timestamp, r.log, JSON.stringify(r.entry));
+        this.insert.run(r.project, r.timestamp, r.log, r.json);
         if (this.numbers.get(r.number) !== r.project) { this.rememberNumber.run(r.number, r.project); this.numbers.set(r.number, r.project); }
       }
       this.count += rows.length;
@@ -249,7 +250,8 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
       ...(e.jsonPayload !== undefined ? { jsonPayload: e.jsonPayload } : {}),
       ...(e.extra ?? {}),
     };
-    let size = Buffer.byteLength(JSON.stringify(entry));
+    let json = JSON.stringify(entry);
+    let size = Buffer.byteLength(json);
     if (size > MAX_ENTRY_BYTES) {
       if (strict) throw errors.invalidArgument(`Log entry with size ${(size / 1024).toFixed(1)}K exceeds maximum size of ${(MAX_ENTRY_BYTES / 1024).toFixed(1)}K`, `entries[${index}]`);
       // A task's line: its payload is cut to fit (a structured line becomes its text).
@@ -257,8 +259,9 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
       delete entry.jsonPayload; delete entry.protoPayload; entry.textPayload = '';
       size = Buffer.byteLength(JSON.stringify(entry));
       entry.textPayload = cutBytes(text, MAX_ENTRY_BYTES - size - 64);
+      json = JSON.stringify(entry);
     }
-    return { project, number: projects.number(project), timestamp, log: entry.logName as string, entry };
+    return { project, number: projects.number(project), timestamp, log: entry.logName as string, entry, json };
   };
   const writer: LogWriter = { write: entries => { if (entries.length) logs.add(entries.map(e => toRow(e, false))); } };
 
@@ -405,6 +408,6 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
   const streams = { '/google.logging.v2.LoggingServiceV2/TailLogEntries': tailLogEntries({ projects: projectNames, onAppend: l => logs.onAppend(l) }) };
   return {
     ...writer, streams, clear: project => logs.clear(project), dump: project => logs.dump(project),
-    restore: entries => { logs.add(entries.map(e => ({ project: e.project, number: projects.number(e.project), timestamp: e.timestamp, log: e.log, entry: JSON.parse(e.data) as Obj }))); logs.flush(); },
+    restore: entries => { logs.add(entries.map(e => ({ project: e.project, number: projects.number(e.project), timestamp: e.timestamp, log: e.log, entry: JSON.parse(e.data) as Obj, json: e.data }))); logs.flush(); },
   };
 }

@@ -51,7 +51,7 @@ test('at most maxEntries are kept, the oldest dropped first; the store is durabl
 
 test('writes are buffered and stored once per tick; reads see them at once', async () => {
   const store = new LogStore(join(tempDir(), 'logs.db'));
-  const row = (i: number) => ({ project: 'p', number: '1', timestamp: `2026-11-23T10:00:00.${String(i).padStart(9, '0')}Z`, log: 'projects/p/logs/a', entry: { textPayload: String(i) } });
+  const row = (i: number) => ({ project: 'p', number: '1', timestamp: `2026-11-23T10:00:00.${String(i).padStart(9, '0')}Z`, log: 'projects/p/logs/a', entry: { textPayload: String(i) }, json: JSON.stringify({ textPayload: String(i) }) });
   const started = Date.now();
   for (let i = 0; i < 20_000; i++) store.add([row(i)]);
   assert.equal(store.size, 20_000);
