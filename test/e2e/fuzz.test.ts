@@ -19,6 +19,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { spawnGantry, startTestGantry, tempDir, type ChildGantry } from '../helpers/server.js';
 import { header, rawExchange, type RawResponse, type RawResult } from '../helpers/raw-http.js';
 import { openInspector } from '../helpers/inspector.js';
+import { projectNumber } from '../../src/google/project-number.js';
 
 const env = process.env;
 const SEED = env.GANTRY_FUZZ_SEED ? Number(env.GANTRY_FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
@@ -148,6 +149,7 @@ const FILTERS = [
 const ORDERS = ['name desc', 'createTime', 'targetId desc, name', 'updateTime desc', 'NAME'];
 
 const RUN_NS = '/apis/run.googleapis.com/v1/namespaces/fz';
+const KN_NS = '/apis/serving.knative.dev/v1/namespaces/fz';
 const RUN_LOC = 'projects/fz/locations/us-central1';
 const AH = `${LOC}/backends/fzb`;
 
@@ -269,8 +271,30 @@ const CORPUS: Entry[] = [
   { name: 'run.jobs.setIamPolicy', make: r => req('POST', r.pick([`/v1/${RUN_LOC}/jobs/rj1:setIamPolicy`, `/v2/${RUN_LOC}/jobs/rj1:setIamPolicy`]), {}, { policy: { bindings: [{ role: 'roles/run.invoker', members: ['user:a@example.com'] }] } }) },
   { name: 'cloudbuild.builds.list', make: r => req('GET', r.pick(['/v1/projects/p/locations/us-central1/builds', '/v1/projects/p/builds']), { pageSize: String(r.range(1, 5)) }) },
   { name: 'cloudbuild.builds.get', make: r => req('GET', r.pick(['/v1/projects/p/locations/us-central1/builds/00000000-0000-4000-8000-000000000000', '/v1/projects/p/builds/nope'])) },
+  // Cloud Run services (v1 Knative and v2), and requests to their hosts (answered by the service, never the API).
+  { name: 'run.v1.services.create', make: (r, id) => req('POST', `${KN_NS}/services`, r.chance(0.3) ? { dryRun: 'all' } : {}, runService(`s${id}`.toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 40), r)) },
+  { name: 'run.v1.services.replace', make: r => req('PUT', `${KN_NS}/services/rs1`, {}, runService('rs1', r)) },
+  { name: 'run.v1.services.list', make: r => req('GET', `${KN_NS}/services`, { limit: String(r.range(1, 5)), ...(r.chance(0.5) ? { labelSelector: r.pick(['team=a', 'team in (a,b)', 'team!=b', '!team', 'team']) } : {}) }) },
+  { name: 'run.v1.revisions.list', make: r => req('GET', `${KN_NS}/revisions`, r.chance(0.5) ? { labelSelector: 'serving.knative.dev/service=rs1' } : {}) },
+  { name: 'run.v1.routes.get', make: r => req('GET', `${KN_NS}/${r.pick(['routes', 'configurations'])}/rs1`) },
+  { name: 'run.v2.services.create', make: (r, id) => req('POST', `/v2/${RUN_LOC}/services`, { serviceId: `v${id}`.toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 40) }, { template: { containers: [{ image: 'us-docker.pkg.dev/p/app:1', ports: [{ containerPort: r.pick([8080, 0, 65536, 80]) }], env: [{ name: r.pick(['A', 'PORT', 'K_SERVICE', '1x']), value: 'v' }] }], ...(r.chance(0.3) ? { revision: r.pick(['rs1-custom', 'Bad_Name', 'x']) } : {}) }, ...(r.chance(0.5) ? { traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: r.pick([100, 50, 101, -1]) }] } : {}) }) },
+  { name: 'run.v2.services.patch', make: r => req('PATCH', `/v2/${RUN_LOC}/services/rs1`, r.chance(0.5) ? { updateMask: r.pick(['traffic', 'template', 'labels', 'bogus']) } : { allowMissing: 'true' }, { labels: { team: 'a' }, traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: r.pick(['rs1-00001-abc', 'nope']), percent: 100, tag: r.pick(['blue', 'Bad_Tag', '']) }] }) },
+  { name: 'run.v2.revisions.list', make: () => req('GET', `/v2/${RUN_LOC}/services/rs1/revisions`, { pageSize: '2' }) },
+  { name: 'run.app.request', make: r => { const q = req(r.pick(['GET', 'POST', 'HEAD', 'PUT']), r.pick(['/', '/x/y?z=1', '/..%2f..%2fetc/passwd', `/${'a'.repeat(300)}`]), {}, r.chance(0.3) ? { a: 1 } : undefined); setHeader(q, 'Host', r.pick([RS1_HOST, `blue---${RS1_HOST}`, `nope-${RUN_NUMBER}.us-central1.run.app`, `${RS1_HOST}.localhost`])); return q; } },
   { name: 'releases.createWithTools', make: (r, id) => req('POST', `/v1/${DP}/releases`, { releaseId: `t${id}` }, { toolVersions: { kubectl: r.pick(['1.33', 'latest', '1.2.3', 'x']), skaffold: r.pick(['2.16', 'latest', '']) } }) },
 ];
+
+const RUN_NUMBER = projectNumber('fz');
+const RS1_HOST = `rs1-${RUN_NUMBER}.us-central1.run.app`;
+
+/** A Knative Service as gcloud sends it: a simulated revision, sometimes a traffic split or tag to check. */
+function runService(name: string, r?: Rng): unknown {
+  const traffic = r?.chance(0.4) ? [{ latestRevision: true, percent: r.pick([100, 60, 0]) }, ...(r.chance(0.5) ? [{ revisionName: r.pick(['rs1-00001-abc', 'nope']), percent: 40, tag: r.pick(['blue', 'UPPER', '']) }] : [])] : undefined;
+  return {
+    apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name, labels: { team: 'a' }, annotations: { 'gantry.dev/executor': 'simulated' } },
+    spec: { template: { metadata: { annotations: { 'autoscaling.knative.dev/maxScale': String(r?.range(1, 5) ?? 3) } }, spec: { containers: [{ image: 'us-docker.pkg.dev/p/app:1', env: [{ name: 'A', value: 'b' }] }] } }, ...(traffic ? { traffic } : {}) },
+  };
+}
 
 function runJob(name: string, secret: boolean): unknown {
   return {
@@ -839,6 +863,11 @@ function unimplemented(res: RawResponse): boolean {
   return e.status === 'UNIMPLEMENTED' && /is not (implemented by Gantry|a method of an API Gantry implements)/.test(e.message);
 }
 
+/** Whether a case's request names a Cloud Run service's host. */
+function appHost(c: Case): boolean {
+  return /\r\nhost:[^\r\n]*\.run\.app/i.test(Buffer.concat(c.chunks).subarray(0, 16_384).toString('latin1'));
+}
+
 /** Method and path of a case's first request, ids washed out: hangs are grouped by where they happen. */
 function routeOf(c: Case): string {
   const [method = '', url = ''] = Buffer.concat(c.chunks).subarray(0, 4096).toString('latin1').split('\r\n')[0].split(' ');
@@ -874,7 +903,8 @@ function evaluate(c: Case, res: RawResult): Failure[] {
   res.responses.forEach((resp, i) => {
     const isHead = c.heads[i] ?? false;
     if (resp.status >= 500 && !(resp.status === 501 && (isHead || unimplemented(resp)))) out.push({ cls: '5xx', sig: `5xx: HTTP ${resp.status} ${shape(resp.body)}`, detail: `HTTP ${resp.status}`, response: resp });
-    else if (resp.status >= 400 && !isHead) {
+    // A request to a served host is answered by the service (or Cloud Run's 404 page), not by the API.
+    else if (resp.status >= 400 && !isHead && !appHost(c)) {
       const p = googleProblem(resp);
       if (p) out.push({ cls: 'non-google-error', sig: `non-google-error: HTTP ${resp.status} ${p.replace(/\d{4,}/g, '#')}`, detail: p, response: resp });
     } else if (resp.status < 300 && !isHead && /json/i.test(header(resp, 'content-type') ?? '') && resp.body.length) {
@@ -1047,6 +1077,7 @@ async function seed(): Promise<Seeds> {
   }
   await json('POST', `${RUN_NS}/jobs`, runJob('rj1', false));
   await json('POST', '/v1/projects/p/secrets?secretId=s1', { replication: { automatic: {} } });
+  await json('POST', `${KN_NS}/services`, runService('rs1'));
   await until('run job ready', async () => ((await json('GET', `${RUN_NS}/jobs/rj1`)).status as { conditions?: { status: string }[] }).conditions?.[0]?.status === 'True' ? true : undefined);
   const runExecution = String(((await json('POST', `${RUN_NS}/jobs/rj1:run`, {})).metadata as { name: string }).name);
   await json('POST', `/v1/${LOC}/connections?connectionId=c`, { githubConfig: {} });
