@@ -86,6 +86,7 @@ function Backend({ project, loc, bid }: { project: string; loc: string; bid: str
           <>
             <Fields items={[
               ['App', <AppLink name={backend.name} />],
+              ['Cloud Run service', <RunServiceLink project={project} service={backend.managedResources?.[0]?.runService?.service} />],
               ['Repository', backend.codebase?.repository ? id(backend.codebase.repository) : undefined], ['Root directory', backend.codebase?.rootDirectory ?? '/'],
               ['Service account', backend.serviceAccount], ['Created', <Time value={backend.createTime} />],
               ['Automatic rollouts', traffic.rolloutPolicy?.codebaseBranch ? `branch ${traffic.rolloutPolicy.codebaseBranch}${traffic.rolloutPolicy.disabled ? ' (disabled)' : ''}` : 'off'],
@@ -143,4 +144,10 @@ export function AppHostingPage({ project, path }: { project: string; path: strin
   if (bid && !b) return <Backend project={project} loc={loc} bid={bid} />;
   if (b === 'builds' && build) return <Build key={build} project={project} loc={loc} bid={bid} build={build} />;
   return <Page title="Not found"><p>No such App Hosting page.</p></Page>;
+}
+
+/** The backend's managed Cloud Run service (`managedResources.runService`), linked to its page: the builds are its revisions. */
+function RunServiceLink({ project, service }: { project: string; service?: string }) {
+  const m = /^projects\/[^/]+\/locations\/([^/]+)\/services\/([^/]+)$/.exec(String(service ?? ''));
+  return m ? <a href={link('p', project, 'services', m[1], m[2])}>{m[2]}</a> : <span class="muted">—</span>;
 }

@@ -6,10 +6,14 @@ export const MAX_TIMESTAMP = '9999-12-31T23:59:59Z';
 
 /** Formats epoch nanoseconds (bigint) as RFC 3339 with 9 fractional digits. */
 export function formatTimestamp(nanos: bigint): string {
-  const ms = Number(nanos / 1_000_000n);
+  const secs = nanos / 1_000_000_000n;
   const frac = (nanos % 1_000_000_000n).toString().padStart(9, '0');
-  return new Date(ms).toISOString().slice(0, 19) + '.' + frac + 'Z';
+  // Timestamps come in runs within one second (a batch of log entries, a burst of writes): its date part is reused.
+  if (secs !== lastSecs) { lastSecs = secs; lastPrefix = new Date(Number(secs) * 1000).toISOString().slice(0, 19); }
+  return lastPrefix + '.' + frac + 'Z';
 }
+let lastSecs = -1n;
+let lastPrefix = '';
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
 /** Parses RFC 3339 to epoch nanoseconds; undefined when malformed. */

@@ -152,6 +152,22 @@ test('a Cloud Deploy rollout to a Cloud Run target links to the service its mani
   await page.close();
 });
 
+test('an App Hosting backend links to its Cloud Run service, whose revisions are its builds', async () => {
+  const c = caller(g.url);
+  await c('POST', `/v1beta/${L}/backends?backendId=site`, { servingLocality: 'GLOBAL_ACCESS', serviceAccount: `runner@${P}.iam.gserviceaccount.com` });
+  await c('POST', `/v1beta/${L}/backends/site/builds?buildId=b1`, { source: { container: { image: 'us-docker.pkg.dev/demo/site:1' } } });
+  await c('POST', `/v1beta/${L}/backends/site/rollouts?rolloutId=b1`, { build: `${L}/backends/site/builds/b1` });
+  await eventually(async () => (await c('GET', `/v1beta/${L}/backends/site/rollouts/b1`)).state === 'SUCCEEDED' || undefined, 15_000);
+  const page = await open(`#/p/${P}/apphosting/us-central1/site`);
+  const link = page.locator('dl.fields > div', { hasText: 'Cloud Run service' }).getByRole('link', { name: 'site' });
+  await link.waitFor();
+  assert.equal(await link.getAttribute('href'), `#/p/${P}/services/us-central1/site`);
+  await link.click();
+  await page.getByRole('heading', { level: 1, name: 'site' }).waitFor();
+  await page.getByRole('region', { name: 'Revisions' }).getByRole('row', { name: /site-b1/ }).waitFor();
+  await page.close();
+});
+
 test('the services pages pass axe-core\'s WCAG 2 A and AA checks, light and dark, and no page logged an error', async () => {
   const axe = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
   for (const colorScheme of ['light', 'dark'] as const) {

@@ -417,10 +417,14 @@ test('on a phone\'s screen the pages fit their width, and the rollout page still
 test('page titles name the page once; keyboard navigation moves focus to the page with no ring around it', async () => {
   const page = await open('');
   await page.getByRole('heading', { level: 1, name: 'Projects' }).waitFor();
+  // The title follows the page's render (an effect), so it is waited for, then checked.
+  await page.waitForFunction(t => document.title === t, 'Projects · Gantry', { timeout: 5000 }).catch(() => undefined);
   assert.equal(await page.title(), 'Projects · Gantry');
   await page.getByRole('link', { name: P, exact: true }).first().focus();
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { level: 1, name: 'Delivery pipelines' }).waitFor();
+  // The title follows the page's render (an effect), so it is waited for, then checked.
+  await page.waitForFunction(t => document.title === t, 'Delivery pipelines · Gantry', { timeout: 5000 }).catch(() => undefined);
   assert.equal(await page.title(), 'Delivery pipelines · Gantry');
   await page.getByRole('link', { name: 'Cloud Run jobs' }).focus();
   await page.keyboard.press('Enter');

@@ -233,6 +233,11 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
     return /^[0-9]+$/.test(id) ? logs.projectOf(id) ?? id : id;
   };
 
+  // Unique per entry (a random prefix per process, then a counter): one random draw per entry cost as much as the rest.
+  const insertPrefix = newUid().slice(0, 6);
+  let inserted = 0;
+  const nextInsertId = () => insertPrefix + (inserted++).toString(16).padStart(10, '0');
+
   /** A stored entry from what a writer gave: ids and times filled, bounded in size (`strict`: too large is an error). */
   const toRow = (e: LogEntryInput, strict: boolean, index = 0): Row => {
     const [, projectRef = '', , logId = ''] = e.logName.split('/');
@@ -244,7 +249,7 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
     // Cloud Logging fills the project of a resource that names none (gcloud logging write's `global`).
     if (!resource.labels.project_id && (resource.type === 'global' || resource.type === 'project')) resource.labels.project_id = project;
     const entry: Obj = {
-      insertId: e.insertId || newUid().replace(/-/g, '').slice(0, 16), logName: `projects/${project}/logs/${logId}`, resource, timestamp, receiveTimestamp: now,
+      insertId: e.insertId || nextInsertId(), logName: `projects/${project}/logs/${logId}`, resource, timestamp, receiveTimestamp: now,
       severity: e.severity ?? 'DEFAULT', ...(e.labels && Object.keys(e.labels).length ? { labels: e.labels } : {}),
       ...(e.textPayload !== undefined ? { textPayload: e.textPayload } : {}),
       ...(e.jsonPayload !== undefined ? { jsonPayload: e.jsonPayload } : {}),
