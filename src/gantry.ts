@@ -220,7 +220,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     origin: () => baseUrl,
   };
   const secrets = registerSecretManager(app, base);
-  const logs = registerLogging(app, base, { dataDir: opts.dataDir === ':memory:' ? ':memory:' : work });
+  const logs = registerLogging(app, base, { dataDir: opts.dataDir === ':memory:' ? ':memory:' : work, log });
   const executions = new JobExecutions(store, clock, executors, sources, join(work, 'sources'), log, logs);
   const renderStorage = { ...sources, list: (bucket: string, prefix: string) => storage.listObjects(bucket, prefix) };
   runtime.register(renderController(deploy, () => opts.renderMs, { storage: renderStorage, workRoot: join(work, 'sources'), log, logs },

@@ -23,6 +23,10 @@ import type { StreamHandler } from '../../grpc/streams.js';
 import { tailLogEntries } from './tail.js';
 import { canonicalTime, matches, mustContain, parseQuery, SEVERITIES, Subject, timeBounds } from './query.js';
 import { userContentHeaders } from '../../server/user-content.js';
+import { entryRow, insertIds, MAX_ENTRY_BYTES, type Row } from './entry-row.js';
+import { RequestLogs, type RequestLogWriter } from './request-logs.js';
+import { cloudRunRequestEntry } from './producers.js';
+import type { Logger } from '../../server/log.js';
 
 /** A log entry as another API writes it (google.logging.v2.LogEntry fields). */
 export interface LogEntryInput {
@@ -50,13 +54,14 @@ export interface LoggingOptions {
   dataDir: string;
   /** Most entries kept (default MAX_ENTRIES); the oldest go first. */
   maxEntries?: number;
+  /** Where a failing request-log writer is reported. */
+  log?: Logger;
 }
 
 type Obj = Record<string, unknown>;
 /** Most entries kept; the oldest go first. */
 export const MAX_ENTRIES = 200_000;
-/** Largest entry (its JSON), Cloud Logging's limit. */
-export const MAX_ENTRY_BYTES = 256 * 1024;
+export { MAX_ENTRY_BYTES };
 const MAX_PAGE = 1000;
 /** Rows one entries:list request reads before it answers with what it found and a page token. */
 const SCAN_BUDGET = 100_000;
@@ -78,8 +83,6 @@ export function logViewerUrl(origin: string, project: string, filter: string): s
   return `${origin}/gantry/v1/logs/viewer?project=${encodeURIComponent(project)}&advancedFilter=${encodeURIComponent(filter)}`;
 }
 
-/** An entry as stored: `json` is `entry` serialised once (its size was checked on it). */
-interface Row { project: string; number: string; timestamp: string; log: string; entry: Obj; json: string }
 type Cursor = [string, number];
 
 export class LogStore {
@@ -120,6 +123,18 @@ export class LogStore {
     else if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
   }
 
+  /** Entries another connection stored (the request-log worker): counted, their projects remembered, the cap kept. */
+  noteStored(n: number, numbers: Record<string, string>): void {
+    if (this.closed) return;
+    this.db.transaction(() => {
+      for (const [project, number] of Object.entries(numbers)) if (this.numbers.get(number) !== project) { this.rememberNumber.run(number, project); this.numbers.set(number, project); }
+      this.count += n;
+      this.evict();
+    })();
+  }
+
+  hasListeners(): boolean { return this.listeners.size > 0; }
+
   private listeners = new Set<(rows: Row[]) => void>();
   /** Each stored batch, after it is stored (for tails); returns the unsubscribe. */
   onAppend(listener: (rows: Row[]) => void): () => void {
@@ -144,13 +159,16 @@ export class LogStore {
         if (this.numbers.get(r.number) !== r.project) { this.rememberNumber.run(r.number, r.project); this.numbers.set(r.number, r.project); }
       }
       this.count += rows.length;
-      if (this.count > this.maxEntries) {
-        // Evict down to 90 % of the cap, so a full store does not delete on every write.
-        const drop = this.count - Math.floor(this.maxEntries * 0.9);
-        this.db.prepare('DELETE FROM entries WHERE seq IN (SELECT seq FROM entries ORDER BY seq LIMIT ?)').run(drop);
-        this.count -= drop;
-      }
+      this.evict();
     })();
+  }
+
+  private evict(): void {
+    if (this.count <= this.maxEntries) return;
+    // Evict down to 90 % of the cap, so a full store does not delete on every write.
+    const drop = this.count - Math.floor(this.maxEntries * 0.9);
+    this.db.prepare('DELETE FROM entries WHERE seq IN (SELECT seq FROM entries ORDER BY seq LIMIT ?)').run(drop);
+    this.count -= drop;
   }
 
   get size(): number { this.flush(); return this.count; }
@@ -210,10 +228,6 @@ export class LogStore {
 }
 
 /** Cuts a string to at most `bytes` UTF-8 bytes without splitting a character. */
-function cutBytes(s: string, bytes: number): string {
-  if (Buffer.byteLength(s) <= bytes) return s;
-  return Buffer.from(s).subarray(0, Math.max(0, bytes)).toString().replace(/\uFFFD+$/, '');
-}
 
 const tokenHash = (parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 12);
 
@@ -224,49 +238,31 @@ export interface LogSnapshots {
   clear(project?: string): void;
 }
 
-export function registerLogging(app: App, base: BaseContext, opts: LoggingOptions): LogWriter & LogSnapshots & { streams: Record<string, StreamHandler> } {
-  const logs = new LogStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'logs.db'), opts.maxEntries);
-  app.fastify.addHook('onClose', async () => { logs.close(); });
+export function registerLogging(app: App, base: BaseContext, opts: LoggingOptions): LogWriter & RequestLogWriter & LogSnapshots & { streams: Record<string, StreamHandler> } {
+  const file = opts.dataDir === ':memory:' ? undefined : join(opts.dataDir, 'logs.db');
+  const logs = new LogStore(file ?? ':memory:', opts.maxEntries);
   const { clock, projects } = base;
+  const requests = new RequestLogs({
+    file, clock, log: opts.log, numberOf: project => projects.number(project), tailing: () => logs.hasListeners(),
+    stored: (n, numbers) => logs.noteStored(n, numbers),
+    direct: records => writer.write(records.map(r => ({ ...cloudRunRequestEntry(r), timestamp: r.time }))),
+  });
+  app.fastify.addHook('onClose', async () => { await requests.close(); logs.close(); });
   const resolve = (idOrNumber: string) => {
     const id = projects.resolve(idOrNumber);
     return /^[0-9]+$/.test(id) ? logs.projectOf(id) ?? id : id;
   };
 
   // Unique per entry (a random prefix per process, then a counter): one random draw per entry cost as much as the rest.
-  const insertPrefix = newUid().slice(0, 6);
-  let inserted = 0;
-  const nextInsertId = () => insertPrefix + (inserted++).toString(16).padStart(10, '0');
+  const nextInsertId = insertIds(newUid().slice(0, 6));
 
-  /** A stored entry from what a writer gave: ids and times filled, bounded in size (`strict`: too large is an error). */
+  /** A stored entry from what a writer gave: its project resolved, its time canonical (entry-row.ts does the rest). */
   const toRow = (e: LogEntryInput, strict: boolean, index = 0): Row => {
-    const [, projectRef = '', , logId = ''] = e.logName.split('/');
-    const project = resolve(projectRef);
+    const project = resolve(e.logName.split('/')[1] ?? '');
     const now = clock.timestamp();
     const timestamp = e.timestamp === undefined ? now : canonicalTime(e.timestamp);
     if (timestamp === undefined) throw errors.invalidArgument(`entries[${index}].timestamp '${String(e.timestamp).slice(0, 50)}' is not an RFC 3339 time.`, `entries[${index}].timestamp`);
-    const resource = { type: e.resource.type, labels: { ...(e.resource.labels ?? {}) } };
-    // Cloud Logging fills the project of a resource that names none (gcloud logging write's `global`).
-    if (!resource.labels.project_id && (resource.type === 'global' || resource.type === 'project')) resource.labels.project_id = project;
-    const entry: Obj = {
-      insertId: e.insertId || nextInsertId(), logName: `projects/${project}/logs/${logId}`, resource, timestamp, receiveTimestamp: now,
-      severity: e.severity ?? 'DEFAULT', ...(e.labels && Object.keys(e.labels).length ? { labels: e.labels } : {}),
-      ...(e.textPayload !== undefined ? { textPayload: e.textPayload } : {}),
-      ...(e.jsonPayload !== undefined ? { jsonPayload: e.jsonPayload } : {}),
-      ...(e.extra ?? {}),
-    };
-    let json = JSON.stringify(entry);
-    let size = Buffer.byteLength(json);
-    if (size > MAX_ENTRY_BYTES) {
-      if (strict) throw errors.invalidArgument(`Log entry with size ${(size / 1024).toFixed(1)}K exceeds maximum size of ${(MAX_ENTRY_BYTES / 1024).toFixed(1)}K`, `entries[${index}]`);
-      // A task's line: its payload is cut to fit (a structured line becomes its text).
-      const text = typeof entry.textPayload === 'string' ? entry.textPayload : JSON.stringify(entry.jsonPayload ?? entry.protoPayload ?? '');
-      delete entry.jsonPayload; delete entry.protoPayload; entry.textPayload = '';
-      size = Buffer.byteLength(JSON.stringify(entry));
-      entry.textPayload = cutBytes(text, MAX_ENTRY_BYTES - size - 64);
-      json = JSON.stringify(entry);
-    }
-    return { project, number: projects.number(project), timestamp, log: entry.logName as string, entry, json };
+    return entryRow(e, { project, number: projects.number(project), timestamp, now, insertId: nextInsertId }, strict, index);
   };
   const writer: LogWriter = { write: entries => { if (entries.length) logs.add(entries.map(e => toRow(e, false))); } };
 
@@ -412,7 +408,7 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
   } satisfies MethodSpec);
   const streams = { '/google.logging.v2.LoggingServiceV2/TailLogEntries': tailLogEntries({ projects: projectNames, onAppend: l => logs.onAppend(l) }) };
   return {
-    ...writer, streams, clear: project => logs.clear(project), dump: project => logs.dump(project),
+    ...writer, request: line => requests.request(line), streams, clear: project => logs.clear(project), dump: project => logs.dump(project),
     restore: entries => { logs.add(entries.map(e => ({ project: e.project, number: projects.number(e.project), timestamp: e.timestamp, log: e.log, entry: JSON.parse(e.data) as Obj, json: e.data }))); logs.flush(); },
   };
 }

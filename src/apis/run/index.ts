@@ -10,6 +10,7 @@ import type { Locations } from '../../google/locations.js';
 import type { Logger } from '../../server/log.js';
 import type { SecretAccessor } from '../secretmanager/index.js';
 import type { LogEntryInput, LogWriter } from '../logging/index.js';
+import type { RequestLogWriter } from '../logging/request-logs.js';
 import { parseRules, type Rule, type RuleGrammar } from '../../engine/outcomes.js';
 import { Attempts, OUTCOMES_ANNOTATION, TASK_RULES, type AttemptContext } from './attempts.js';
 import { RunController } from './controller.js';
@@ -37,7 +38,7 @@ export interface RunOptions {
   policy: ExecutorPolicy;
   defaultExecutor: string;
   secrets: SecretAccessor;
-  logs: LogWriter;
+  logs: LogWriter & RequestLogWriter;
   entry(ctx: AttemptContext, stream: 'stdout' | 'stderr', line: string): LogEntryInput;
   /** Where a service revision's log lines can be read. */
   revisionLogUri?(project: string, region: string, service: string, revision: string): string;
@@ -92,7 +93,7 @@ export function registerRun(app: App, base: BaseContext, o: RunOptions): Run {
   let services: RunServices | undefined;
   const serving = new RevisionServing({
     store: base.store, log: o.log, projects: base.projects, executors: o.executors, defaultExecutor: o.defaultExecutor, secrets: o.secrets,
-    logs: o.logs, volumesRoot: join(o.workRoot, 'run-revision-volumes'), authToken: o.authToken, startupMs: o.startupMs,
+    logs: o.logs, requests: o.logs, volumesRoot: join(o.workRoot, 'run-revision-volumes'), authToken: o.authToken, startupMs: o.startupMs,
     settle: (key, verdict) => services?.settleRevision(key, verdict),
   });
   services = new RunServices({ store: base.store, clock: base.clock, projects: base.projects, readiness: o.readiness ?? serving, executors: o.policy, logUri: o.revisionLogUri });

@@ -17,7 +17,8 @@ import { proxyTo } from '../../serving/proxy.js';
 import { pickShare } from '../../serving/split.js';
 import type { SecretAccessor } from '../secretmanager/index.js';
 import type { LogWriter } from '../logging/index.js';
-import { cloudRunRequestEntry, cloudRunRevisionEntry } from '../logging/producers.js';
+import type { RequestLogWriter } from '../logging/request-logs.js';
+import { cloudRunRevisionEntry } from '../logging/producers.js';
 import { containerSpec } from './container-spec.js';
 import { secretAliases } from './secret-aliases.js';
 import { REVISION_KIND, SERVICE_KIND, type Readiness, type RevisionReadiness, type RevisionSubject } from './revisions.js';
@@ -35,6 +36,8 @@ export interface RevisionServingDeps {
   defaultExecutor: string;
   secrets: SecretAccessor;
   logs: LogWriter;
+  /** Each request served (Cloud Run's request log, written off the request path). */
+  requests: RequestLogWriter;
   /** Where secret volumes of running revisions are written. */
   volumesRoot: string;
   authToken?: string;
@@ -55,10 +58,6 @@ export type RevisionSource = (key: string, rev: Obj, spec: InstanceSpec) => Inst
 interface Route { service: string; revision?: string }
 interface ServedRevision { service: string; simulated: boolean; image: unknown; env: string[] }
 
-/** Request log entries are written at most this often (or once this many wait), not once per request. */
-const LOG_FLUSH_MS = 250;
-const LOG_BATCH = 1000;
-
 /** Cloud Run's reason and message for a revision whose container never listened (the message Google gives, then why). */
 const NOT_LISTENING = 'HealthCheckContainerError';
 const notListening = (detail: string) => `The user-provided container failed to start and listen on the port defined provided by the PORT environment variable within the allocated timeout. This can happen when the container port is misconfigured or if the timeout is too short. ${detail}`;
@@ -72,8 +71,6 @@ export class RevisionServing implements RevisionReadiness {
   private pendingSync = new Set<string>();
   /** Each running revision's service (store keys), so a service's sync stops only its own revisions. */
   private owners = new Map<string, string>();
-  private requestLogs: Parameters<LogWriter['write']>[0] = [];
-  private flushTimer?: NodeJS.Timeout;
   /** What a request needs of each revision that serves, read once per sync rather than once per request. */
   private served = new Map<string, ServedRevision>();
   private sources: RevisionSource[] = [];
@@ -274,20 +271,11 @@ export class RevisionServing implements RevisionReadiness {
   }
 
   private logRequest(plan: ServingPlan, revision: string, req: IncomingMessage, status: number, ms: number): void {
-    // Written in batches: one log transaction per quarter second (or per thousand requests), not one per request.
-    if (this.requestLogs.length >= LOG_BATCH) this.flushRequestLogs();
-    this.flushTimer ??= setTimeout(() => this.flushRequestLogs(), LOG_FLUSH_MS);
-    this.requestLogs.push(cloudRunRequestEntry({
+    this.d.requests.request({
       project: plan.project, region: plan.region, service: plan.service, revision, method: String(req.method), status, latencyMs: ms,
       url: `https://${String(req.headers.host ?? '').replace(/\.localhost(:\d+)?$/, '')}${req.url ?? '/'}`,
       userAgent: req.headers['user-agent'], remoteIp: req.socket.remoteAddress,
-    }));
-  }
-
-  private flushRequestLogs(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (this.requestLogs.length) this.d.logs.write(this.requestLogs.splice(0));
+    });
   }
 
   // ---- lifecycle ----
@@ -300,7 +288,7 @@ export class RevisionServing implements RevisionReadiness {
     for (const name of this.d.store.activeNames(REVISION_KIND)) this.bringUp(name);
   }
 
-  close(): void { this.flushRequestLogs(); this.instances.stopAll(); }
+  close(): void { this.instances.stopAll(); }
 }
 
 function serviceKeyOf(s: Obj): string {

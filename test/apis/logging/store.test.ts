@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { LogStore, MAX_ENTRY_BYTES, registerLogging, type LogWriter } from '../../../src/apis/logging/index.js';
+import type { RequestLogWriter } from '../../../src/apis/logging/request-logs.js';
 import type { App } from '../../../src/server/app.js';
 import type { BaseContext } from '../../../src/google/context.js';
 import type { ApiReply, ApiRequest, MethodSpec } from '../../../src/server/api.js';
@@ -22,7 +23,7 @@ function logging(opts: { dataDir?: string; maxEntries?: number } = {}) {
     clock: { timestamp: () => new Date(t++).toISOString().replace('Z', '000000Z') },
     projects: { resolve: (p: string) => p, number: (p: string) => (p === 'p' ? '123' : '456') },
   } as unknown as BaseContext;
-  const writer: LogWriter = registerLogging(app, base, { dataDir: opts.dataDir ?? tempDir(), maxEntries: opts.maxEntries });
+  const writer: LogWriter & RequestLogWriter = registerLogging(app, base, { dataDir: opts.dataDir ?? tempDir(), maxEntries: opts.maxEntries });
   const call = async (key: string, req: Partial<ApiRequest>): Promise<Obj> => {
     const r = (await routes.get(key)!.handler({ method: 'POST', path: '', params: {}, query: {}, headers: {}, enumInts: false, body: undefined, ...req })) as ApiReply;
     return r.bytes ? { text: r.bytes.data.toString() } : r.body as Obj;
@@ -123,4 +124,38 @@ test('pages, order, page tokens bound to their query, projects by number, logs.l
   const view = await l.call('GET /gantry/v1/logs/viewer', { method: 'GET', query: { project: 'p', advancedFilter: 'severity>=ERROR' } });
   assert.match(view.text, /^2026-11-23T10:00:00\.\d{9}Z ERROR line 0\n(.+\n){3}.+ ERROR line 20\n$/);
   await l.close();
+});
+
+const served = (i: number) => ({ project: 'p', region: 'us-central1', service: 'web', revision: 'web-00001-abc', method: 'GET', url: `https://web-123.us-central1.run.app/${i}`, status: i % 10 ? 200 : 503, latencyMs: 1.5, userAgent: 'curl/8', remoteIp: '127.0.0.1' });
+
+test('requests a service served are logged off the request path (a worker thread), as Cloud Run writes them; closing drains them', async () => {
+  const dir = tempDir();
+  const l = logging({ dataDir: dir });
+  for (let i = 0; i < 2500; i++) l.writer.request(served(i));
+  await l.close();
+  const again = logging({ dataDir: dir });
+  const page = (await again.list({ filter: 'logName="projects/p/logs/run.googleapis.com%2Frequests"', orderBy: 'timestamp asc' })).entries as Obj[];
+  const rest = (await again.list({ filter: 'logName="projects/p/logs/run.googleapis.com%2Frequests" AND httpRequest.status=503' })).entries as Obj[];
+  assert.equal(page.length, 1000);
+  assert.equal(rest.length, 250);
+  const first = page[0];
+  assert.deepEqual(first.resource, { type: 'cloud_run_revision', labels: { project_id: 'p', service_name: 'web', revision_name: 'web-00001-abc', location: 'us-central1', configuration_name: 'web' } });
+  assert.deepEqual(first.httpRequest, { requestMethod: 'GET', requestUrl: 'https://web-123.us-central1.run.app/0', status: 503, latency: '0.001500s', protocol: 'HTTP/1.1', userAgent: 'curl/8', remoteIp: '127.0.0.1' });
+  assert.equal(first.severity, 'ERROR');
+  assert.equal(page[1].severity, 'INFO');
+  assert.equal(new Set(page.map(e => e.insertId)).size, 1000);
+  assert.ok(page.every((e, i) => i === 0 || e.timestamp > page[i - 1].timestamp), 'each request keeps the time it was served');
+  await again.close();
+});
+
+test('request entries stored by the worker count toward the cap: the oldest are dropped as for any entry', async () => {
+  const dir = tempDir();
+  const l = logging({ dataDir: dir, maxEntries: 100 });
+  for (let i = 0; i < 1000; i++) l.writer.request(served(i));
+  await l.close();
+  const again = logging({ dataDir: dir, maxEntries: 100 });
+  const all = (await again.list({})).entries as Obj[];
+  assert.ok(all.length <= 100 && all.length >= 90, String(all.length));
+  assert.equal((all[all.length - 1].httpRequest as Obj).requestUrl, 'https://web-123.us-central1.run.app/999');
+  await again.close();
 });
