@@ -6,7 +6,9 @@
 //  (c) `reconciling` is true exactly while a build or rollout is unfinished; (d) a build's create operation is done
 //      exactly when the build is finished (or deleted), and its response says the build's state;
 //  (e) finished builds and rollouts never change state again; (f) a SUCCEEDED rollout's build is READY;
-//  (g) a refused request changes nothing; (h) once time moves on, nothing stays unfinished.
+//  (g) a refused request changes nothing; (h) once time moves on, nothing stays unfinished;
+//  (i) each READY build is a ready revision `{backend}-{build}` of the backend's Cloud Run service, and, with no
+//      rollout under way and no pinned target pending, that service's traffic is exactly `traffic.current`.
 // GANTRY_MODEL_SEED reproduces a run (printed on failure); GANTRY_MODEL_STEPS sets its length.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +54,8 @@ test(`App Hosting build, rollout and traffic invariants hold under random operat
         builds: await listAll(`${P}/backends/${b}/builds`, 'builds'),
         rollouts: await listAll(`${P}/backends/${b}/rollouts`, 'rollouts'),
         traffic: (await call('GET', `/v1beta/${P}/backends/${b}/traffic`)).body,
+        service: await call('GET', `/v2/${P}/services/${b}`),
+        revisions: (await call('GET', `/v2/${P}/services/${b}/revisions?pageSize=1000`)).body.revisions ?? [],
       };
     }
     return out;
@@ -69,7 +73,7 @@ test(`App Hosting build, rollout and traffic invariants hold under random operat
     const w = await world();
     const ctx = `seed ${SEED}, step ${step} (${what})`;
     for (const b of BACKENDS) {
-      const { builds, rollouts, traffic } = w[b];
+      const { builds, rollouts, traffic, service, revisions } = w[b];
       const byName = new Map<string, Obj>(builds.map((x: Obj) => [x.name, x]));
       for (const s of traffic.current?.splits ?? []) {
         const served = byName.get(s.build);
@@ -77,6 +81,19 @@ test(`App Hosting build, rollout and traffic invariants hold under random operat
       }
       const underway = rollouts.filter((r: Obj) => r.state === 'PENDING_BUILD' || r.state === 'PROGRESSING');
       assert.ok(underway.length <= 1, `${ctx}: ${b} has ${underway.length} rollouts under way`);
+      // (i) The backend serves through its Cloud Run service.
+      const revs = new Map<string, Obj>(revisions.map((r: Obj) => [String(r.name).split('/').pop(), r]));
+      for (const x of builds) {
+        if (x.state !== 'READY' || x.deleteTime) continue;
+        const rev = revs.get(`${b}-${String(x.name).split('/').pop()}`);
+        assert.ok(rev && rev.conditions?.find((c: Obj) => c.type === 'Ready')?.state !== 'CONDITION_FAILED', `${ctx}: READY ${x.name} has no ready revision (${JSON.stringify(rev?.conditions)})`);
+      }
+      if (!underway.some((r: Obj) => r.state === 'PROGRESSING') && (!traffic.target || JSON.stringify(traffic.target.splits) === JSON.stringify(traffic.current?.splits)) && (traffic.current?.splits ?? []).length) {
+        assert.equal(service.status, 200, `${ctx}: ${b} serves with no Cloud Run service`);
+        const want = (traffic.current.splits as Obj[]).map(s => `${b}-${String(s.build).split('/').pop()}=${s.percent}`).sort();
+        const have = ((service.body.trafficStatuses ?? []) as Obj[]).filter(t => t.percent).map(t => `${t.revision}=${t.percent}`).sort();
+        assert.deepEqual(have, want, `${ctx}: ${b}'s Cloud Run traffic is not its current traffic`);
+      }
       for (const x of builds) {
         if (!x.deleteTime) assert.equal(!!x.reconciling, !BUILD_DONE.has(x.state), `${ctx}: ${x.name} reconciling ${x.reconciling} in ${x.state}`);
         const op = ops.get(x.name);
