@@ -76,7 +76,7 @@ export class JobExecutions {
     const jr = this.store.getParsed<Resource>(jobRunName)!;
     const rolloutName = jobRunName.slice(0, jobRunName.indexOf('/jobRuns/'));
     const rollout = this.store.getParsed<Rollout>(rolloutName)!;
-    const release = this.store.getParsed<Resource>(releaseOf(rolloutName))!;
+    const release = this.store.getFrozen<Resource>(releaseOf(rolloutName)) as Resource;
     const { target } = snapshotOf(release, rollout.targetId);
     const jobId = String(jr.jobId), phaseId = String(jr.phaseId);
     const phase = rollout.phases.find(p => p.id === phaseId)!;
@@ -178,8 +178,9 @@ export class JobExecutions {
   deploysCloudRun(jobRunName: string): boolean {
     if (!this.cloudRun) return false;
     const rolloutName = jobRunName.slice(0, jobRunName.indexOf('/jobRuns/'));
-    const rollout = this.store.getParsed<Rollout>(rolloutName);
-    const release = rollout && this.store.getParsed<Resource>(releaseOf(rolloutName));
+    // Read-only views (parsed once and cached): this is asked on every step of every deploy job.
+    const rollout = this.store.getFrozen<Rollout>(rolloutName) as Rollout | undefined;
+    const release = rollout && this.store.getFrozen<Resource>(releaseOf(rolloutName)) as Resource | undefined;
     if (!rollout || !release) return false;
     const { target } = snapshotOf(release, rollout.targetId);
     if (!(target?.run as Obj | undefined)?.location || customTargetTypeOf(release, target)) return false;

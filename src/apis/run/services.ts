@@ -36,7 +36,13 @@ export interface RunServicesDeps {
 export const MAX_REVISIONS = 1000;
 
 /** Gantry's bookkeeping on a stored service (never shown: `v1View` drops it). */
-export interface ServiceBookkeeping { project: string; revisionCount: number }
+export interface ServiceBookkeeping {
+  project: string;
+  /** Revisions ever made (their numbers). */
+  revisionCount: number;
+  /** Revisions there are now (counted once for a service stored before it was kept). */
+  live?: number;
+}
 
 /** Annotations the server owns: what a client sends back of them on replace is ignored. */
 const SERVER_ANNOTATIONS = new Set<string>([K.creator, K.lastModifier, 'run.googleapis.com/urls', 'run.googleapis.com/ingress-status',
@@ -122,7 +128,11 @@ export class RunServices {
     if (!dryRun) {
       this.d.store.tx(w => {
         w.delete(revisionKey(s, id));
-        if (svc) this.settle(w, s, svc, nowMicros(this.d.clock));
+        if (svc) {
+          const book = svc.gantry as ServiceBookkeeping;
+          if (book.live !== undefined) book.live--;
+          this.settle(w, s, svc, nowMicros(this.d.clock), undefined, id);
+        }
       });
     }
     return rev;
@@ -180,7 +190,6 @@ export class RunServices {
     next.spec = nextSpec;
     const book = next.gantry as ServiceBookkeeping;
 
-    const known = new Set(this.revisions(s, id).map(r => String((r.metadata as Obj).name)));
     let made: Obj | undefined;
     if (templateChanged) {
       const number = book.revisionCount + 1;
@@ -190,15 +199,19 @@ export class RunServices {
       if (this.d.store.get(revisionKey(s, name))) {
         throw new ApiError('ALREADY_EXISTS', `Revision named '${name}' with different configuration already exists.`, [resourceInfo('run.googleapis.com/Revision', name)]);
       }
+      book.live = this.liveCount(s, id, existing) + 1;
       book.revisionCount = number;
       made = makeRevision({ service: next, template, name, number, now, projects: this.d.projects, project: s.project, region: s.region });
       if (this.d.logUri) (made.status as Obj).logUrl = this.d.logUri(s.project, s.region, id, name);
-      known.add(name);
       ((next.status ??= {}) as Obj).latestCreatedRevisionName = name;
     }
     const v: FieldViolation[] = [];
+    const madeName = made ? String((made.metadata as Obj).name) : undefined;
     for (const [i, t] of traffic.entries()) {
-      if (t.revisionName && !known.has(t.revisionName)) v.push({ field: `spec.traffic[${i}].revisionName`, description: `Revision '${t.revisionName.slice(0, 100)}' referenced in traffic not found.` });
+      // A revision of this service: the one just made, or one stored with this service's label.
+      const named = t.revisionName && t.revisionName !== madeName ? this.d.store.getParsed<Obj>(revisionKey(s, t.revisionName)) : undefined;
+      const ours = !t.revisionName || t.revisionName === madeName || (named && ((named.metadata as Obj).labels as Obj)[K.service] === id);
+      if (!ours) v.push({ field: `spec.traffic[${i}].revisionName`, description: `Revision '${t.revisionName!.slice(0, 100)}' referenced in traffic not found.` });
     }
     if (v.length) throw errors.invalidFields(v.map(x => `${x.field}: ${x.description}`).join(' '), v);
     if (dryRun) return next;
@@ -214,24 +227,65 @@ export class RunServices {
     });
   }
 
-  /** Derives the service's status from its revisions, marks which revisions serve, and saves both. */
-  private settle(w: Writer, s: Scope, svc: Obj, now: string, fresh?: Obj): Obj {
+  /** How many revisions a service has (its bookkeeping, or counted once for a service stored before that was kept). */
+  private liveCount(s: Scope, id: string, svc: Obj | undefined): number {
+    const live = (svc?.gantry as ServiceBookkeeping | undefined)?.live;
+    return live ?? (svc ? this.d.store.children(REVISION_KIND, serviceKey(s, id)).length : 0);
+  }
+
+  /**
+   * Derives the service's status, marks which revisions serve, and saves both. Only the revisions that can change are
+   * read: the one just made or settled, those its traffic names now and named before, and the latest ready one (all
+   * of them only when that one is gone). `removed` is a revision just deleted.
+   */
+  private settle(w: Writer, s: Scope, svc: Obj, now: string, fresh?: Obj, removed?: string): Obj {
     const id = String((svc.metadata as Obj).name);
-    const revs = new Map(this.revisions(s, id).map(r => [String((r.metadata as Obj).name), r]));
-    if (fresh) revs.set(String((fresh.metadata as Obj).name), fresh);
-    const serving = deriveStatus(svc, revs, now);
-    // Oldest first: past the bound, revisions that serve nothing (and are not the latest) go, as Cloud Run retires them.
-    const status = svc.status as Obj;
-    const keep = new Set([...serving, status.latestCreatedRevisionName, status.latestReadyRevisionName]);
-    let excess = revs.size - (this.d.maxRevisions ?? MAX_REVISIONS);
-    for (const [name] of [...revs].sort(([, a], [, b]) => String((a.metadata as Obj).creationTimestamp).localeCompare(String((b.metadata as Obj).creationTimestamp)))) {
-      if (excess <= 0) break;
-      if (keep.has(name)) continue;
-      w.delete(revisionKey(s, name));
-      revs.delete(name);
-      excess--;
+    const status = (svc.status ??= {}) as Obj;
+    const cache = new Map<string, Obj | undefined>();
+    if (removed) cache.set(removed, undefined);
+    if (fresh) cache.set(String((fresh.metadata as Obj).name), fresh);
+    const get = (name: string) => {
+      if (!cache.has(name)) cache.set(name, this.d.store.getParsed<Obj>(revisionKey(s, name)));
+      return cache.get(name);
+    };
+    const created = (r: Obj) => String((r.metadata as Obj).creationTimestamp);
+    const before = new Set([...(((status.traffic ?? []) as TrafficTarget[]).map(t => t.revisionName)), ...(((svc.spec as Obj).traffic ?? []) as TrafficTarget[]).map(t => t.revisionName)]
+      .filter((n): n is string => !!n));
+    const latestReady = (): Obj | undefined => {
+      const prev = status.latestReadyRevisionName as string | undefined;
+      let best = prev ? get(prev) : undefined;
+      if (best && readyStatus(best) !== 'True') best = undefined;
+      if (prev && !best) {
+        // The latest ready revision is gone (deleted, retired): the newest ready one is looked for among them all.
+        for (const r of this.d.store.children(REVISION_KIND, serviceKey(s, id))) if (!cache.has(String((r.metadata as Obj).name))) cache.set(String((r.metadata as Obj).name), r);
+      }
+      for (const r of cache.values()) if (r && readyStatus(r) === 'True' && (!best || created(r) > created(best))) best = r;
+      return best;
+    };
+    const serving = deriveStatus(svc, { get, latestReady }, now);
+    // Past the bound, the oldest revisions that serve nothing (and are not the latest) go, as Cloud Run retires them:
+    // a tenth of the bound at once (a service at the bound would otherwise look for its oldest on every write), and
+    // only the oldest few are read to find them.
+    const book = svc.gantry as ServiceBookkeeping;
+    const max = this.d.maxRevisions ?? MAX_REVISIONS;
+    if ((book.live ?? 0) > max) {
+      const keep = new Set([...serving, status.latestCreatedRevisionName, status.latestReadyRevisionName, fresh ? String((fresh.metadata as Obj).name) : undefined]);
+      let excess = (book.live ?? 0) - (max - Math.floor(max / 10));
+      const oldest = this.d.store.list({ kind: REVISION_KIND, scope: { parent: serviceKey(s, id) }, order: [{ path: ['metadata', 'creationTimestamp'], desc: false }], limit: excess + keep.size }).rows;
+      for (const r of oldest) {
+        if (excess <= 0) break;
+        const name = String((r.metadata as Obj).name);
+        if (keep.has(name)) continue;
+        w.delete(revisionKey(s, name));
+        cache.set(name, undefined);
+        excess--;
+        book.live = (book.live ?? 0) - 1;
+      }
     }
-    for (const [name, rev] of revs) if (applyActive(rev, serving.has(name), now)) this.saveRevision(w, s, rev);
+    for (const name of new Set([...before, ...serving, ...(fresh ? [String((fresh.metadata as Obj).name)] : [])])) {
+      const rev = get(name);
+      if (rev && (applyActive(rev, serving.has(name), now) || rev === fresh)) this.saveRevision(w, s, rev);
+    }
     const meta = svc.metadata as Obj;
     meta.resourceVersion = resourceVersion(nowMicros(this.d.clock));
     const ready = readyOf(svc);
@@ -268,14 +322,16 @@ const notReady = (name: string, rev: Obj | undefined) => {
  * revision's readiness), RoutesReady (every traffic target resolves to a ready revision; until then the last
  * resolved traffic stays), Ready (both), and the URLs. Answers the revisions that serve (a percent or a tag).
  */
-export function deriveStatus(svc: Obj, revs: Map<string, Obj>, now: string): Set<string> {
+/** The revisions a status is derived from: any by name, and the newest ready one. */
+export interface RevisionLookup { get(name: string): Obj | undefined; latestReady(): Obj | undefined }
+
+export function deriveStatus(svc: Obj, revs: RevisionLookup, now: string): Set<string> {
   const meta = svc.metadata as Obj;
   const status = (svc.status ??= {}) as Obj;
   const conditions = (status.conditions ??= []) as Condition[];
   const address = addressOf(svc);
   const latestCreated = status.latestCreatedRevisionName as string | undefined;
-  const ordered = [...revs.values()].sort((a, b) => String((b.metadata as Obj).creationTimestamp).localeCompare(String((a.metadata as Obj).creationTimestamp)));
-  const latestReady = ordered.find(r => readyStatus(r) === 'True');
+  const latestReady = revs.latestReady();
   if (latestReady) status.latestReadyRevisionName = String((latestReady.metadata as Obj).name); else delete status.latestReadyRevisionName;
 
   const created = latestCreated ? revs.get(latestCreated) : undefined;
