@@ -11,19 +11,35 @@ import type { RunServices } from './services.js';
 import { revisionKey, waitReady } from './revisions.js';
 import type { Obj } from './meta.js';
 
+/** Parsed manifests kept (a release's manifest is deployed by each of its rollouts: parsed once, copied per deploy). */
+const PARSED_MANIFESTS = 64;
+
 export class RunDeploys implements CloudRunDeployer {
+  private parsed = new Map<string, Obj[] | Error>();
+
   constructor(private d: { store: Store; services: RunServices; jobs: RunJobs }) {}
 
-  async apply(req: CloudRunApply): Promise<CloudRunApplied> {
-    let doc: Obj;
-    try {
-      const docs = (YAML.parseAllDocuments(req.manifest).map(x => x.toJS() as unknown).filter(x => x && typeof x === 'object') as Obj[])
-        .filter(d => (d.kind === 'Service' && String(d.apiVersion ?? '').startsWith('serving.knative.dev/')) || (d.kind === 'Job' && String(d.apiVersion ?? '').startsWith('run.googleapis.com/')));
-      if (docs.length !== 1) return failed(`The rendered manifest holds ${docs.length} Cloud Run resources; a Cloud Run target deploys exactly one Service or Job.`);
-      doc = docs[0];
-    } catch (e) {
-      return failed(`The rendered manifest is not valid YAML: ${(e as Error).message}`);
+  /** The Cloud Run resources of a manifest, or why it cannot be read. */
+  private resources(manifest: string): Obj[] | Error {
+    let out = this.parsed.get(manifest);
+    if (out === undefined) {
+      try {
+        out = (YAML.parseAllDocuments(manifest).map(x => x.toJS() as unknown).filter(x => x && typeof x === 'object') as Obj[])
+          .filter(d => (d.kind === 'Service' && String(d.apiVersion ?? '').startsWith('serving.knative.dev/')) || (d.kind === 'Job' && String(d.apiVersion ?? '').startsWith('run.googleapis.com/')));
+      } catch (e) {
+        out = e as Error;
+      }
+      if (this.parsed.size >= PARSED_MANIFESTS) this.parsed.delete(this.parsed.keys().next().value!);
+      this.parsed.set(manifest, out);
     }
+    return out;
+  }
+
+  async apply(req: CloudRunApply): Promise<CloudRunApplied> {
+    const docs = this.resources(req.manifest);
+    if (docs instanceof Error) return failed(`The rendered manifest is not valid YAML: ${docs.message}`);
+    if (docs.length !== 1) return failed(`The rendered manifest holds ${docs.length} Cloud Run resources; a Cloud Run target deploys exactly one Service or Job.`);
+    const doc = structuredClone(docs[0]);
     const s: Scope = { project: req.project, region: req.region, asNamed: req.project };
     const meta = (doc.metadata ??= {}) as Obj;
     const name = String(meta.name ?? '');
@@ -44,7 +60,7 @@ export class RunDeploys implements CloudRunDeployer {
   }
 
   private async applyService(s: Scope, name: string, doc: Obj, previous: string | undefined): Promise<CloudRunApplied> {
-    const before = exists(() => this.d.services.get(s, name)) ? this.d.services.get(s, name) : undefined;
+    const before = found(() => this.d.services.get(s, name));
     const serving = before ? servingRevision(before) : undefined;
     const prior = previous ?? serving;
     // A canary's `{tag: prior}` names no revision: it is the one serving before the rollout (docs/fidelity.md).
@@ -74,6 +90,11 @@ export class RunDeploys implements CloudRunDeployer {
 }
 
 function failed(message: string): CloudRunApplied { return { ok: false, cause: 'EXECUTION_FAILED', message }; }
+
+/** What `get` answers, or undefined when it is NOT_FOUND. */
+function found<T>(get: () => T): T | undefined {
+  try { return get(); } catch (e) { if (e instanceof ApiError && e.code === 'NOT_FOUND') return undefined; throw e; }
+}
 
 function exists(get: () => unknown): boolean {
   try { get(); return true; } catch (e) { if (e instanceof ApiError && e.code === 'NOT_FOUND') return false; throw e; }
