@@ -42,3 +42,14 @@ export function proxyTo(port: number, req: IncomingMessage, res: ServerResponse,
   });
   req.pipe(upstream);
 }
+
+/**
+ * Sends an answer that does not read the request's body (a page, a simulated answer) once that body has been read and
+ * dropped: a socket closed with unread bytes is reset, and the answer lost. The server's request timeout bounds how long.
+ */
+export function afterBody(req: IncomingMessage, send: () => void): void {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody || req.complete) { req.resume(); send(); return; }
+  req.once('end', send);
+  req.resume();
+}

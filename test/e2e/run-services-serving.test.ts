@@ -129,3 +129,21 @@ test('a service may choose among the executors the operator enabled, never widen
   const bad = await googleError(run.projects.locations.services.create({ parent, serviceId: 'wants-nonsense', requestBody: { annotations: { 'gantry.dev/executor': 'vm' }, template: { containers: [{ image: IMAGE }] } } }));
   assert.equal(bad.status, 'INVALID_ARGUMENT');
 });
+
+test('an answer that does not read the body (Cloud Run\'s 404 page, a simulated answer) waits for it: a socket closed with unread bytes would lose the answer', async () => {
+  const { connect } = await import('node:net');
+  const port = Number(new URL(g.url).port);
+  for (const host of [`nope-${NUM}.us-central1.run.app`, 'nothing--serve-proj.us-central1.hosted.app']) {
+    const s = connect(port, '127.0.0.1');
+    let got = '';
+    s.on('data', d => { got += d.toString('latin1'); });
+    const closed = new Promise(r => s.once('close', r));
+    s.write(`PUT /upload HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\nContent-Type: application/octet-stream\r\nContent-Length: 200000\r\n\r\n`);
+    s.write(Buffer.alloc(100_000, 1));
+    await new Promise(r => setTimeout(r, 300));
+    assert.equal(got, '', `${host}: nothing is answered while the body is still coming`);
+    s.write(Buffer.alloc(100_000, 2));
+    await closed;
+    assert.match(got, /^HTTP\/1\.1 404 /, host);
+  }
+});

@@ -22,6 +22,7 @@ import { Builder } from './builder.js';
 import { AppHostingController, BUILD_RULES } from './controller.js';
 import { backendStrategy, buildStrategy, recordBuildOf, domainStrategy, rolloutStrategy, type AppHostingDeps } from './resources.js';
 import { ServeError } from '../../serving/instances.js';
+import { afterBody } from '../../serving/proxy.js';
 import type { BuildRun } from './run-service.js';
 import { backendHost, KIND, SCHEMAS, SERVICE, VERSIONS, type BuildBook, type Version } from './service.js';
 import { patchTraffic, splitsOf, trafficStrategy } from './traffic.js';
@@ -199,10 +200,10 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
   const serveApp = (req: IncomingMessage, res: ServerResponse) => {
     const host = String(req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase().replace(/\.localhost$/, '');
     const backend = backendForHost(host);
-    const text = (status: number, body: string) => {
-      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+    const text = (status: number, body: string) => afterBody(req, () => {
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
-    };
+    });
     if (!backend) return text(404, `<h1>Backend Not Found</h1><p>No App Hosting backend serves ${escapeHtml(host)}.</p>\n`);
     const traffic = store.getParsed<Obj>(`${backend}/traffic`);
     if (!splitsOf(traffic?.current as Obj | undefined).length) return text(404, `<h1>Nothing rolled out yet</h1><p>${escapeHtml(backend)} has no build serving traffic. Roll one out first.</p>\n`);

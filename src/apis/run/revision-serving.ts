@@ -13,7 +13,7 @@ import type { Projects } from '../../google/projects.js';
 import { ApiError } from '../../google/errors.js';
 import { EXECUTOR_ANNOTATION } from '../../policy/executors.js';
 import { Instances, ServeError } from '../../serving/instances.js';
-import { proxyTo } from '../../serving/proxy.js';
+import { afterBody, proxyTo } from '../../serving/proxy.js';
 import { pickShare } from '../../serving/split.js';
 import type { SecretAccessor } from '../secretmanager/index.js';
 import type { LogWriter } from '../logging/index.js';
@@ -264,10 +264,11 @@ export class RevisionServing implements RevisionReadiness {
 
   /** A simulated revision's answer: who it is, so a traffic split is observable with nothing running. */
   private identity(req: IncomingMessage, res: ServerResponse, plan: ServingPlan, revision: string, info: ServedRevision): void {
-    req.resume();
     const body = JSON.stringify({ service: plan.service, revision, image: info.image, env: info.env, path: req.url ?? '/', simulated: true }) + '\n';
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    afterBody(req, () => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    });
   }
 
   private logRequest(plan: ServingPlan, revision: string, req: IncomingMessage, status: number, ms: number): void {
@@ -307,9 +308,10 @@ function readyStatus(rev: Obj | undefined): string | undefined {
 }
 
 function page(req: IncomingMessage, res: ServerResponse, status: number, html: string): void {
-  req.resume();
-  res.writeHead(status, { 'content-type': 'text/html; charset=UTF-8', 'content-length': Buffer.byteLength(html) });
-  res.end(req.method === 'HEAD' ? undefined : html);
+  afterBody(req, () => {
+    res.writeHead(status, { 'content-type': 'text/html; charset=UTF-8', 'content-length': Buffer.byteLength(html) });
+    res.end(req.method === 'HEAD' ? undefined : html);
+  });
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
