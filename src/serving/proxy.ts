@@ -2,6 +2,11 @@
 // API whose host names Gantry serves (App Hosting backends, Cloud Run services).
 import { request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 
+/** The host name a request to a served app names: its Host without the port, lower case, `.localhost` dropped. */
+export function servedHost(req: IncomingMessage): string {
+  return String(req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase().replace(/\.localhost$/, '');
+}
+
 /** What the proxy knows of Gantry's own credentials: the token its guard checked (when one is set). */
 export interface ProxyOptions { authToken?: string }
 

@@ -210,7 +210,7 @@ export class AppHostingController {
     const b = this.d.store.getParsed<Obj>(name);
     const book = (b?.gantry ?? {}) as BuildBook;
     if (!b) throw new ServeError(`The build ${name} no longer exists.`);
-    if (book.revision && this.d.store.getParsed<Obj>(name)?.state === 'READY') return book.revision;
+    if (book.revision && b.state === 'READY') return book.revision;
     const backend = name.split('/builds/')[0];
     const out = await this.d.run.deploy({ service: this.d.serviceOf(backend), build: name, revision: revisionIdOf(name), image: String(b.image ?? ''), executor: String(book.executor) });
     if (out.revision) this.setRevision(name, out.revision);

@@ -22,7 +22,7 @@ import { Builder } from './builder.js';
 import { AppHostingController, BUILD_RULES } from './controller.js';
 import { backendStrategy, buildStrategy, recordBuildOf, domainStrategy, rolloutStrategy, type AppHostingDeps } from './resources.js';
 import { ServeError } from '../../serving/instances.js';
-import { afterBody } from '../../serving/proxy.js';
+import { afterBody, servedHost } from '../../serving/proxy.js';
 import type { BuildRun } from './run-service.js';
 import { backendHost, KIND, SCHEMAS, SERVICE, VERSIONS, type BuildBook, type Version } from './service.js';
 import { patchTraffic, splitsOf, trafficStrategy } from './traffic.js';
@@ -198,7 +198,7 @@ export function registerAppHosting(app: App, base: BaseContext, o: AppHostingOpt
 
   /** A request for a backend's host name: served by its Cloud Run service, split across its builds' revisions. */
   const serveApp = (req: IncomingMessage, res: ServerResponse) => {
-    const host = String(req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase().replace(/\.localhost$/, '');
+    const host = servedHost(req);
     const backend = backendForHost(host);
     const text = (status: number, body: string) => afterBody(req, () => {
       res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body) });

@@ -54,7 +54,7 @@ export class RunDeploys implements CloudRunDeployer {
   }
 
   private applyJob(s: Scope, name: string, doc: Obj): CloudRunApplied {
-    if (exists(() => this.d.jobs.get(s, name))) this.d.jobs.replace(s, name, doc, false);
+    if (found(() => this.d.jobs.get(s, name))) this.d.jobs.replace(s, name, doc, false);
     else this.d.jobs.create(s, doc, false);
     return { ok: true, cloudRun: { job: `projects/${s.project}/locations/${s.region}/jobs/${name}` } };
   }
@@ -96,9 +96,6 @@ function found<T>(get: () => T): T | undefined {
   try { return get(); } catch (e) { if (e instanceof ApiError && e.code === 'NOT_FOUND') return undefined; throw e; }
 }
 
-function exists(get: () => unknown): boolean {
-  try { get(); return true; } catch (e) { if (e instanceof ApiError && e.code === 'NOT_FOUND') return false; throw e; }
-}
 
 /** The revision taking the largest share of a service's traffic (what a canary's "prior" is). */
 function servingRevision(svc: Obj): string | undefined {

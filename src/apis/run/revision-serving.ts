@@ -13,7 +13,7 @@ import type { Projects } from '../../google/projects.js';
 import { ApiError } from '../../google/errors.js';
 import { EXECUTOR_ANNOTATION } from '../../policy/executors.js';
 import { Instances, ServeError } from '../../serving/instances.js';
-import { afterBody, proxyTo } from '../../serving/proxy.js';
+import { afterBody, proxyTo, servedHost } from '../../serving/proxy.js';
 import { pickShare } from '../../serving/split.js';
 import type { SecretAccessor } from '../secretmanager/index.js';
 import type { LogWriter } from '../logging/index.js';
@@ -217,7 +217,7 @@ export class RevisionServing implements RevisionReadiness {
 
   /** A request to a service's (or a tag's) host name: proxied to the revision its traffic picks. */
   serve(req: IncomingMessage, res: ServerResponse): void {
-    const host = String(req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase().replace(/\.localhost$/, '');
+    const host = servedHost(req);
     const route = this.routes.get(host);
     if (!route) return page(req, res, 404, NOT_FOUND_PAGE(req.url ?? '/'));
     this.serveRoute(route, host, req, res);
