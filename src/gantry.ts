@@ -6,6 +6,7 @@ import { registerPlatform } from './apis/platform/index.js';
 import { BlobStore } from './apis/storage/blobs.js';
 import { instanceId } from './executors/ownership.js';
 import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
 import { SwitchableClock, type Clock } from './engine/clock.js';
 import { ControllerRuntime } from './engine/controllers.js';
 import type { RestartReport } from './engine/restart-report.js';
@@ -106,6 +107,11 @@ export interface GantryOptions {
   dockerSocket: string;
   /** SQLite synchronous mode: NORMAL survives a killed process, FULL also power loss. */
   durability: 'NORMAL' | 'FULL';
+  /**
+   * A PostgreSQL URL (`postgres://…`): resources are kept there, shared with every Gantry given the same URL, instead
+   * of in the data directory's SQLite file.
+   */
+  store?: string;
 }
 
 export const DEFAULTS: GantryOptions = {
@@ -136,7 +142,7 @@ export interface Gantry {
  * Where the clock starts: a frozen clock resumes at the instant it was stopped; a running one goes on from where a
  * clock that was frozen and then let run had got to (never back), or is simply now.
  */
-function clockStart(mode: 'real' | 'virtual', store: SqliteStore): number {
+function clockStart(mode: 'real' | 'virtual', store: Store): number {
   let saved: { mode?: string; ms?: number; offsetMs?: number } = {};
   try { saved = JSON.parse(store.getMeta('clock.state') ?? '{}') as typeof saved; } catch { /* below */ }
   if (mode === 'virtual') {
@@ -147,7 +153,7 @@ function clockStart(mode: 'real' | 'virtual', store: SqliteStore): number {
 }
 
 /** The work a previous Gantry left unfinished, which this start takes up again (reported once it has looked). */
-function noteUnfinished(store: SqliteStore, report: RestartReport): void {
+function noteUnfinished(store: Store, report: RestartReport): void {
   const running = (kind: string, what: string) => report.note('resumed', what, store.activeNames(kind).length);
   report.note('resumed', 'rollout', store.list({ kind: 'rollout', scope: { parentPrefix: 'projects/' }, order: [], equalities: [{ path: ['state'], value: 'IN_PROGRESS' }], limit: 100_000 }).rows.length);
   running('jobRun', 'job run');
@@ -170,9 +176,26 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   }
 }
 
+/** The data directory's SQLite file, or the PostgreSQL database of `--store` (loaded only then: it is a native module). */
+async function openStore(opts: GantryOptions): Promise<Store> {
+  if (opts.store === undefined) return new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability });
+  const { PostgresStore, isPostgresUrl } = await import('./store/postgres.js');
+  if (!isPostgresUrl(opts.store)) throw new Error(`--store ${opts.store}: a store is a PostgreSQL URL, postgres://USER@HOST:PORT/DATABASE`);
+  // The clock of instances sharing a database is the real one: a virtual clock lives in one process's timers.
+  if (opts.clock === 'virtual') throw new Error('--clock virtual needs the embedded store: instances sharing a PostgreSQL database run on the real clock');
+  const store = new PostgresStore(opts.store);
+  try {
+    await store.listen();
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  return store;
+}
+
 async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promise<Gantry> {
   const log = createLogger(opts.logLevel);
-  const store = new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability });
+  const store = await openStore(opts);
   const clock = new SwitchableClock(opts.clock, clockStart(opts.clock, store), state => {
     store.tx(w => { w.setMeta('clock.state', JSON.stringify(state)); if (state.mode === 'virtual') w.setMeta('clock.virtual', String(state.ms)); });
   });
@@ -267,6 +290,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const snapshots: SnapshotDeps = { store, runtime, tasks, logs, blobs };
   registerEmulator(app, clock, runtime, outcomes, new GantryInfo({
     clock, executors: executorPolicy, dockerSocket: opts.dockerSocket, dataDir: ephemeral ? undefined : opts.dataDir, url: () => baseUrl, tlsCertFile: tls.certFile,
+    store: opts.store === undefined ? 'sqlite' : 'postgres',
   }), events, snapshots);
   registerConsole(app);
   registerPathStyleUpload(app, storage);

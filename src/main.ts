@@ -10,6 +10,7 @@ import { DEFAULT_PROJECT, DEFAULT_REGION, envCommand } from './cli/env.js';
 import { CONTROL_COMMANDS, CONTROL_USAGE, controlCommand, isControlCommand } from './cli/control.js';
 import { choice, nearest, parseFlags, UsageError } from './cli/args.js';
 import { runUnderGantry, splitExecArgs } from './cli/exec.js';
+import { migrateCommand, storeUrl } from './cli/migrate.js';
 import { startBanner } from './cli/banner.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { checkOutside, parseGitMirrors } from './policy/git.js';
@@ -21,6 +22,7 @@ const USAGE = `Usage: gantry [options]                                 serve (on
        gantry exec [options] -- CMD [ARG…]              start Gantry (in memory, a free port), run CMD with that environment,
                                                         stop, and exit with CMD's status
 ${CONTROL_USAGE}
+       gantry migrate [--store URL]                     apply this version's schema to a PostgreSQL store, then exit
        gantry --version`;
 const HELP = `gantry — Cloud Deploy, Cloud Run jobs and Firebase App Hosting on your own machine
 
@@ -30,6 +32,8 @@ ${USAGE}
   --port PORT          listen port (GANTRY_PORT, default 8080; 0 picks a free one)
   --data-dir DIR       where state is kept (GANTRY_DATA_DIR, default ./.gantry)
   --ephemeral          keep state in memory only, gone when Gantry stops (GANTRY_EPHEMERAL=1)
+  --store URL          keep resources in the PostgreSQL database at URL (postgres://USER@HOST:PORT/DB), shared with
+                       every Gantry given the same URL (GANTRY_STORE, else DATABASE_URL; default: SQLite in --data-dir)
   --import FILE        start from a snapshot (GET /gantry/v1/snapshot), replacing the data directory's state
   --export-on-exit F   write a snapshot of the whole state to F when stopped by SIGINT or SIGTERM
   --auth-token TOKEN   require "Authorization: Bearer TOKEN" (GANTRY_AUTH_TOKEN; required off loopback)
@@ -97,9 +101,13 @@ if (isControlCommand(sub)) {
   try { await controlCommand(sub, subArgs, process.stdout); } catch (e) { if (e instanceof UsageError) fail(`${sub}: ${e.message}`, sub); die(`${sub}: ${(e as Error).message}`); }
   process.exit(0);
 }
+if (sub === 'migrate') {
+  try { process.stdout.write(await migrateCommand(subArgs, process.env)); } catch (e) { if (e instanceof UsageError) fail(`migrate: ${e.message}`, 'migrate'); die(`migrate: ${(e as Error).message}`); }
+  process.exit(0);
+}
 if (sub !== undefined && !sub.startsWith('-') && sub !== 'exec') {
-  const guess = nearest(sub, ['env', 'exec', ...CONTROL_COMMANDS]);
-  fail(`unknown command "${sub}"${guess ? `: did you mean gantry ${guess}?` : ` (commands: env, exec, ${CONTROL_COMMANDS.join(', ')})`}`);
+  const guess = nearest(sub, ['env', 'exec', 'migrate', ...CONTROL_COMMANDS]);
+  fail(`unknown command "${sub}"${guess ? `: did you mean gantry ${guess}?` : ` (commands: env, exec, migrate, ${CONTROL_COMMANDS.join(', ')})`}`);
 }
 let exec: ReturnType<typeof splitExecArgs> | undefined;
 try { exec = sub === 'exec' ? splitExecArgs(subArgs) : undefined; } catch (e) { fail(`exec: ${(e as Error).message}`, 'exec'); }
@@ -124,6 +132,7 @@ function parseOptions() {
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'git-dirs': { type: 'string' }, 'git-mirror': { type: 'string', multiple: true }, 'image-dir': { type: 'string', multiple: true }, 'allow-git-remotes': { type: 'boolean' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
     'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' }, version: { type: 'boolean' }, ephemeral: { type: 'boolean' }, import: { type: 'string' }, 'export-on-exit': { type: 'string' },
+    store: { type: 'string' },
   });
 }
 if (values.help) { process.stdout.write(HELP + '\n'); process.exit(0); }
@@ -146,6 +155,7 @@ opts.port = port;
 const ephemeral = values.ephemeral ?? (exec ? values['data-dir'] === undefined : ['1', 'true'].includes((env.GANTRY_EPHEMERAL ?? '').toLowerCase()));
 if (ephemeral && values['data-dir'] !== undefined) fail('--ephemeral keeps no data directory: give one or the other');
 opts.dataDir = ephemeral ? ':memory:' : pick(values['data-dir'], 'GANTRY_DATA_DIR') ?? DEFAULTS.dataDir;
+try { opts.store = storeUrl(values.store, env); } catch (e) { fail((e as Error).message); }
 opts.authToken = pick(values['auth-token'], 'GANTRY_AUTH_TOKEN') || undefined;
 // exec's output is CMD's: Gantry then says only what went wrong.
 opts.logLevel = valid<Level>('--log-level', pick(values['log-level'], 'GANTRY_LOG_LEVEL') ?? (exec ? 'warn' : DEFAULTS.logLevel), ['debug', 'info', 'warn', 'error', 'silent']);
@@ -246,5 +256,5 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 // Printed last (handlers are in place), and to stdout whatever the log level: with --port 0 it is how callers learn the port.
 process.stdout.write(startBanner({
   url: gantry.url, tlsCertFile: gantry.tlsCertFile, dataDir: ephemeral ? undefined : opts.dataDir, clock: opts.clock, executor: opts.executor,
-  allowExecutors: opts.allowExecutors ?? [], authToken: Boolean(opts.authToken), startedMs: performance.now() - started,
+  allowExecutors: opts.allowExecutors ?? [], authToken: Boolean(opts.authToken), startedMs: performance.now() - started, store: opts.store,
 }));

@@ -12,6 +12,19 @@ export interface BannerFacts {
   allowExecutors: readonly string[];
   authToken: boolean;
   startedMs: number;
+  /** The PostgreSQL store's URL, when resources are kept there. */
+  store?: string;
+}
+
+/** A store URL as printed: without its password. */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(an unreadable URL)';
+  }
 }
 
 const RUNS: Record<string, string> = {
@@ -31,10 +44,12 @@ export function startBanner(f: BannerFacts): string {
   const others = f.allowExecutors.filter(e => e !== f.executor);
   const dataDir = f.dataDir === undefined ? undefined : resolve(f.dataDir);
   const env = `${self()} env ${dataDir === undefined ? `--url ${f.url}` : `--data-dir ${dataDir}`}`;
+  const files = dataDir ?? 'in memory';
   return [
-    `Gantry listening on ${f.url} (data ${dataDir ?? 'in memory'}, clock ${f.clock}) in ${f.startedMs.toFixed(0)}ms`,
+    `Gantry listening on ${f.url} (data ${f.store ? 'PostgreSQL' : files}, clock ${f.clock}) in ${f.startedMs.toFixed(0)}ms`,
     `Executor: ${RUNS[f.executor] ?? f.executor}${others.length ? `; targets may also choose ${others.join(', ')}` : ''}`,
-    `State: ${dataDir ?? 'in memory, gone when Gantry stops'}`,
+    f.store ? `State: resources in ${redactedUrl(f.store)}, shared with every Gantry on it; logs, blobs and work files ${dataDir ?? 'in memory'}`
+      : `State: ${dataDir ?? 'in memory, gone when Gantry stops'}`,
     `TLS on the same port, for clients that need it (gcloud's gRPC commands): trust ${f.tlsCertFile}`,
     // The token goes in the fragment, which the browser never sends: the console reads it from there.
     `Console: ${f.url}/console${f.authToken ? '#token=<your --auth-token>' : ''}`,

@@ -25,6 +25,8 @@ export interface InfoSources {
   dataDir?: string;
   url(): string;
   tlsCertFile: string;
+  /** Where resources are kept: the data directory's SQLite file, or a PostgreSQL database other instances share. */
+  store: 'sqlite' | 'postgres';
 }
 
 const ENGINE_CHECK_MS = 1_000;
@@ -35,6 +37,9 @@ export class GantryInfo {
   private readonly started = new Date().toISOString();
 
   constructor(private s: InfoSources) {}
+
+  /** Whether other instances may share this one's state (a PostgreSQL store): then the clock is the real one. */
+  get shared(): boolean { return this.s.store === 'postgres'; }
 
   /** Whether a Docker Engine API answers on the socket (checked at most every few seconds). */
   private containerEngine(): Promise<boolean> {
@@ -61,7 +66,7 @@ export class GantryInfo {
 
   async info(): Promise<Record<string, unknown>> {
     return {
-      ...(await this.health()), url: this.s.url(), ephemeral: this.s.dataDir === undefined, ...(this.s.dataDir ? { dataDir: this.s.dataDir } : {}), tlsCertFile: this.s.tlsCertFile,
+      ...(await this.health()), url: this.s.url(), ephemeral: this.s.dataDir === undefined, ...(this.s.dataDir ? { dataDir: this.s.dataDir } : {}), store: this.s.store, tlsCertFile: this.s.tlsCertFile,
       pid: process.pid, node: process.version, startTime: this.started,
     };
   }

@@ -83,7 +83,13 @@ export function registerEmulator(app: App, clock: SwitchableClock, runtime: Cont
   app.route('GET', '/gantry/v1/info', { handler: async () => ({ body: await info.info() }) });
   app.route('GET', '/gantry/v1/clock', { handler: () => ({ body: view() }) });
   // Freezing stops time where it is (virtual mode); unfreezing lets it run on from there (real mode, never back).
-  app.route('POST', '/gantry/v1/clock:freeze', { handler: async () => { clock.freeze(); await runtime.idle(); return { body: view() }; } });
+  app.route('POST', '/gantry/v1/clock:freeze', { handler: async () => {
+    // One instance's frozen clock would disagree with every other's timers and timestamps (docs/fidelity.md).
+    if (info.shared) throw errors.failedPrecondition('The clock is shared by every Gantry on this PostgreSQL store and runs in real time: a virtual clock needs the embedded store.', 'clock');
+    clock.freeze();
+    await runtime.idle();
+    return { body: view() };
+  } });
   app.route('POST', '/gantry/v1/clock:unfreeze', { handler: () => { clock.unfreeze(); return { body: view() }; } });
   app.route('POST', '/gantry/v1/clock:advance', {
     handler: async req => {

@@ -4,7 +4,11 @@ export class Lru<K, V> {
   private map = new Map<K, { value: V; weight: number }>();
   private total = 0;
 
-  constructor(private maxEntries: number, private maxWeight = Infinity, private weigh: (value: V) => number = () => 0) {}
+  constructor(
+    private maxEntries: number, private maxWeight = Infinity, private weigh: (value: V) => number = () => 0,
+    /** Called for each entry pushed out by the bounds (not for delete or clear): what frees a value held elsewhere. */
+    private evicted?: (key: K, value: V) => void,
+  ) {}
 
   get size(): number { return this.map.size; }
   get weight(): number { return this.total; }
@@ -28,7 +32,11 @@ export class Lru<K, V> {
     if (weight > this.maxWeight) return;
     this.map.set(key, { value, weight });
     this.total += weight;
-    while (this.map.size > this.maxEntries || this.total > this.maxWeight) this.delete(this.map.keys().next().value as K);
+    while (this.map.size > this.maxEntries || this.total > this.maxWeight) {
+      const [k, e] = this.map.entries().next().value as [K, { value: V }];
+      this.delete(k);
+      this.evicted?.(k, e.value);
+    }
   }
 
   delete(key: K): boolean {

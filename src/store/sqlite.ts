@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Lru } from './lru.js';
+import { deepFreeze } from './freeze.js';
 import { MIGRATIONS } from './migrations.js';
 import { holds, listSql } from './list-sql.js';
 import type { Change, ListQuery, ListResult, Row, Store, Writer, StoredRow } from './store.js';
@@ -257,12 +258,4 @@ export class SqliteStore implements Store {
   }
 
   close(): void { this.db.close(); }
-}
-
-function deepFreeze<T>(v: T): T {
-  if (v && typeof v === 'object') {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
 }

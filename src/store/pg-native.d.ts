@@ -1,0 +1,23 @@
+// The part of pg-native (node-postgres's libpq binding) the PostgreSQL store uses; the package ships no types.
+declare module 'pg-native' {
+  import { EventEmitter } from 'node:events';
+
+  type Value = string | null;
+  type ResultRow = Record<string, unknown>;
+
+  class Client extends EventEmitter {
+    constructor(config?: { arrayMode?: boolean });
+    connectSync(conninfo: string): void;
+    connect(conninfo: string, cb: (err?: Error) => void): void;
+    querySync(text: string, values?: Value[]): ResultRow[];
+    prepareSync(name: string, text: string, nParams: number): void;
+    executeSync(name: string, values: Value[]): ResultRow[];
+    query(text: string, values: Value[], cb: (err: Error | null, rows: ResultRow[]) => void): void;
+    query(text: string, cb: (err: Error | null, rows: ResultRow[]) => void): void;
+    end(cb?: () => void): void;
+    getTransactionStatus(): 'I' | 'T' | 'E' | null;
+    on(event: 'notification', listener: (n: { relname: string; extra: string; be_pid: number }) => void): this;
+    on(event: 'error', listener: (e: Error) => void): this;
+  }
+  export = Client;
+}

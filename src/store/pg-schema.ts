@@ -1,0 +1,32 @@
+// PostgreSQL schema migrations, applied in order; `gantry_schema` records how many ran. The shape mirrors SQLite's
+// (migrations.ts): one table of JSON documents, with `doc` the same JSON as jsonb for queries (the text stays what
+// was written, so answers and snapshots are byte-identical to SQLite's). Text that is compared or ordered is
+// COLLATE "C": bytewise, as SQLite compares, whatever the database's locale.
+import { INDEXED_FIELDS } from './migrations.js';
+import { indexedSortExpr } from './list-pg.js';
+
+export const PG_MIGRATIONS: string[] = [
+  `CREATE TABLE resources (
+     name text COLLATE "C" PRIMARY KEY,
+     kind text COLLATE "C" NOT NULL,
+     parent text COLLATE "C" NOT NULL,
+     grandparent text COLLATE "C" NOT NULL,
+     create_time text COLLATE "C" NOT NULL,
+     active boolean NOT NULL DEFAULT false,
+     data text NOT NULL,
+     doc jsonb GENERATED ALWAYS AS (data::jsonb) STORED,
+     -- A value of gantry_versions taken at each write: a cached parse is valid while it is unchanged.
+     version bigint NOT NULL
+   );
+   CREATE SEQUENCE gantry_versions;
+   CREATE INDEX resources_list ON resources(kind, parent, create_time, name);
+   CREATE INDEX resources_family ON resources(kind, grandparent, create_time, name);
+   CREATE INDEX resources_active ON resources(kind) WHERE active;
+   CREATE TABLE meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+   -- The change feed: every committed put and delete, in commit order (writers hold one lock), which other
+   -- instances read after a NOTIFY on gantry_changes.
+   CREATE TABLE changes (seq bigserial PRIMARY KEY, kind text NOT NULL, name text NOT NULL, op text NOT NULL, origin text NOT NULL);
+   ${INDEXED_FIELDS.rollout.order.map(f =>
+    `CREATE INDEX rollouts_by_${f} ON resources(kind, grandparent, ${indexedSortExpr(f)}, name) WHERE kind = 'rollout';`).join('\n   ')}
+   CREATE INDEX rollouts_on_target ON resources(kind, (doc->'targetId'), (doc->'state')) WHERE kind = 'rollout';`,
+];

@@ -1,0 +1,380 @@
+// PostgreSQL store: the Store contract over a database that many Gantry instances share.
+//
+// Synchronous, like SQLite's: queries go through libpq's blocking calls (pg-native), so a handler's transaction is
+// still one uninterrupted function and the GET path gains no promise hop (docs/architecture.md, "The store").
+// Every write transaction first takes one cluster-wide advisory lock: transactions of all instances run one after
+// another, as SQLite's writers do, so a read-modify-write never interleaves with another instance's. Reads outside a
+// transaction go to the database each time (no row cache another instance's write could make stale); a parsed
+// document is kept while its row's version is unchanged. Committed changes are appended to `changes` and announced
+// with NOTIFY; each instance reads the feed on a second connection and hands other instances' changes to its own
+// subscribers (controllers, event streams, :wait).
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type PgClient from 'pg-native';
+import { Lru } from './lru.js';
+import { listPg, pgArray } from './list-pg.js';
+import { deepFreeze } from './freeze.js';
+import { holds } from './list-sql.js';
+import { PG_MIGRATIONS } from './pg-schema.js';
+import type { Change, ListQuery, ListResult, Row, Store, StoredRow, Writer } from './store.js';
+
+/** Advisory lock keys (one 64-bit space per database): the writers' lock, and the migrations'. */
+const WRITE_LOCK = 0x67616e7472790001n;
+const MIGRATE_LOCK = 0x67616e7472790002n;
+/** Feed rows kept behind the newest (an instance further behind than this re-reads from the head). */
+const FEED_KEEP = 100_000;
+
+type Values = (string | null)[];
+
+export { isPostgresUrl } from './postgres-url.js';
+
+function loadClient(): typeof PgClient {
+  try {
+    return createRequire(import.meta.url)('pg-native') as typeof PgClient;
+  } catch (e) {
+    throw new Error(`the PostgreSQL store needs the pg-native package, built against libpq (Debian: apt-get install libpq-dev, then npm install): ${(e as Error).message}`);
+  }
+}
+
+/** Connection settings Gantry adds unless the URL sets them: a dead server or network is noticed in seconds. */
+function conninfo(url: string): string {
+  const u = new URL(url);
+  // Notices (an IF NOT EXISTS that skipped) would go to stderr: only warnings and errors are worth a line.
+  const defaults: Record<string, string> = { options: '-c client_min_messages=warning', keepalives: '1', keepalives_idle: '5', keepalives_interval: '2', keepalives_count: '3', connect_timeout: '10', application_name: 'gantry' };
+  for (const [k, v] of Object.entries(defaults)) if (!u.searchParams.has(k)) u.searchParams.set(k, v);
+  return u.toString();
+}
+
+export interface SchemaState { current: number; known: number }
+
+/** Applies the schema migrations this Gantry knows (one instance at a time); refuses a newer database. */
+export function migratePostgres(url: string): SchemaState {
+  const Client = loadClient();
+  const c = new Client();
+  c.connectSync(conninfo(url));
+  try { return migrate(c); } finally { c.end(); }
+}
+
+function migrate(c: PgClient): SchemaState {
+  c.querySync(`SELECT pg_advisory_lock(${MIGRATE_LOCK})`);
+  try {
+    c.querySync('CREATE TABLE IF NOT EXISTS gantry_schema (version integer NOT NULL)');
+    let rows = c.querySync('SELECT version FROM gantry_schema');
+    if (!rows.length) { c.querySync('INSERT INTO gantry_schema VALUES (0)'); rows = [{ version: 0 }]; }
+    const from = Number(rows[0].version);
+    if (from > PG_MIGRATIONS.length) {
+      throw new Error(`the database's schema is version ${from}, newer than this Gantry knows (${PG_MIGRATIONS.length}): run a newer Gantry`);
+    }
+    for (let v = from; v < PG_MIGRATIONS.length; v++) {
+      c.querySync('BEGIN');
+      try {
+        c.querySync(PG_MIGRATIONS[v]);
+        c.querySync(`UPDATE gantry_schema SET version = ${v + 1}`);
+        c.querySync('COMMIT');
+      } catch (e) {
+        c.querySync('ROLLBACK');
+        throw e;
+      }
+    }
+    return { current: from, known: PG_MIGRATIONS.length };
+  } finally {
+    c.querySync(`SELECT pg_advisory_unlock(${MIGRATE_LOCK})`);
+  }
+}
+
+const GET = 'SELECT name, kind, parent, data, create_time AS "createTime", version FROM resources WHERE name = $1';
+const PUT = `INSERT INTO resources (name, kind, parent, grandparent, create_time, active, data, version) VALUES ($1, $2, $3, $4, $5, $6, $7, nextval('gantry_versions'))
+  ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, parent = excluded.parent, grandparent = excluded.grandparent,
+  create_time = excluded.create_time, active = excluded.active, data = excluded.data, version = excluded.version`;
+
+export class PostgresStore implements Store {
+  private db: PgClient;
+  private feed?: PgClient;
+  /** This instance's name in the feed: its own changes reach its subscribers at commit, not again from the feed. */
+  readonly origin = randomUUID();
+  private listeners: ((c: Change) => void)[] = [];
+  private pending: Change[] = [];
+  private depth = 0;
+  private savepoints = 0;
+  private prepared = new Set<string>();
+  private listStatements = new Lru<string, string>(256, Infinity, () => 0, (_, name) => this.deallocate(name));
+  private statementCount = 0;
+  /** Parsed documents by name, with the version they were parsed from. */
+  private parsed = new Lru<string, { version: string; value: unknown }>(2_000);
+  private feedSeq = '0';
+  private feedReading = false;
+  private feedAgain = false;
+  private commits = 0;
+  private closed = false;
+
+  constructor(private url: string) {
+    const Client = loadClient();
+    this.db = new Client();
+    this.db.connectSync(conninfo(url));
+    migrate(this.db);
+    this.feedSeq = String(this.db.querySync('SELECT coalesce(max(seq), 0) AS s FROM changes')[0].s);
+  }
+
+  /** Starts reading other instances' changes (async: the feed connection is the only one that waits for events). */
+  async listen(): Promise<void> {
+    const Client = loadClient();
+    const feed = new Client();
+    await new Promise<void>((resolve, reject) => feed.connect(conninfo(this.url), e => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) => feed.query('LISTEN gantry_changes', e => (e ? reject(e) : resolve())));
+    feed.on('notification', n => { if (n.extra !== this.origin) this.readFeed(); });
+    feed.on('error', () => { /* the next query reports it; a lost connection is noticed by the keepalives */ });
+    this.feed = feed;
+    // Changes committed between the constructor and LISTEN.
+    this.readFeed();
+  }
+
+  private readFeed(): void {
+    if (!this.feed || this.closed) return;
+    if (this.feedReading) { this.feedAgain = true; return; }
+    this.feedReading = true;
+    this.feed.query('SELECT seq, kind, name, op, origin FROM changes WHERE seq > $1 ORDER BY seq LIMIT 10000', [this.feedSeq], (err, rows) => {
+      this.feedReading = false;
+      if (this.closed) return;
+      if (!err) {
+        for (const r of rows) {
+          this.feedSeq = String(r.seq);
+          if (r.origin === this.origin) continue;
+          const c: Change = { kind: String(r.kind), name: String(r.name), op: r.op === 'delete' ? 'delete' : 'put' };
+          for (const l of this.listeners) l(c);
+        }
+        if (rows.length === 10_000) this.feedAgain = true;
+      }
+      if (this.feedAgain) { this.feedAgain = false; this.readFeed(); }
+    });
+  }
+
+  private exec(name: string, text: string, values: Values): Record<string, unknown>[] {
+    if (!this.prepared.has(name)) {
+      this.db.prepareSync(name, text, values.length);
+      this.prepared.add(name);
+    }
+    return this.db.executeSync(name, values);
+  }
+
+  private deallocate(name: string): void {
+    if (!this.prepared.delete(name) || this.closed) return;
+    // Not inside a failed transaction (every statement would fail); an aborted one is rolled back before this runs.
+    if (this.db.getTransactionStatus() !== 'E') this.db.querySync(`DEALLOCATE ${name}`);
+  }
+
+  private fetch(name: string): (Row & { version: string }) | undefined {
+    const r = this.exec('get', GET, [name])[0];
+    return r ? { name: String(r.name), kind: String(r.kind), parent: String(r.parent), data: String(r.data), createTime: String(r.createTime), version: String(r.version) } : undefined;
+  }
+
+  get(name: string): Row | undefined {
+    const r = this.fetch(name);
+    if (!r) return undefined;
+    const { version: _, ...row } = r;
+    return row;
+  }
+
+  getParsed<T>(name: string): T | undefined {
+    const r = this.fetch(name);
+    return r ? (JSON.parse(r.data) as T) : undefined;
+  }
+
+  getFrozen<T>(name: string): Readonly<T> | undefined {
+    const cached = this.parsed.get(name);
+    if (cached) {
+      const v = this.exec('version', 'SELECT version FROM resources WHERE name = $1', [name])[0];
+      if (v && String(v.version) === cached.version) return cached.value as Readonly<T>;
+    }
+    const r = this.fetch(name);
+    if (!r) { this.parsed.delete(name); return undefined; }
+    const value = deepFreeze(JSON.parse(r.data));
+    this.parsed.set(name, { version: r.version, value });
+    return value as Readonly<T>;
+  }
+
+  private writer: Writer = {
+    put: (kind, name, parent, resource, createTime, active) => {
+      this.exec('put', PUT, [name, kind, parent, grandparentOf(parent), createTime, active ? 'true' : 'false', JSON.stringify(resource)]);
+      this.pending.push({ kind, name, op: 'put' });
+    },
+    delete: name => {
+      const r = this.exec('del', 'DELETE FROM resources WHERE name = $1 RETURNING kind', [name])[0];
+      if (r) this.pending.push({ kind: String(r.kind), name, op: 'delete' });
+    },
+    deleteUnder: prefix => {
+      const rows = this.exec('delUnder', 'DELETE FROM resources WHERE name > $1 AND name < $2 RETURNING name, kind', [prefix + '/', prefix + '0']);
+      for (const r of rows) this.pending.push({ kind: String(r.kind), name: String(r.name), op: 'delete' });
+      return rows.length;
+    },
+    deleteAll: () => {
+      const rows = this.db.querySync('DELETE FROM resources RETURNING name, kind');
+      for (const r of rows) this.pending.push({ kind: String(r.kind), name: String(r.name), op: 'delete' });
+      return rows.length;
+    },
+    restore: r => {
+      this.exec('put', PUT, [r.name, r.kind, r.parent, grandparentOf(r.parent), r.createTime, r.active ? 'true' : 'false', r.data]);
+      this.pending.push({ kind: r.kind, name: r.name, op: 'put' });
+    },
+    setMeta: (key, value) => {
+      this.exec('setMeta', 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+    },
+  };
+
+  tx<T>(fn: (w: Writer) => T): T {
+    if (this.depth > 0) return fn(this.writer);
+    this.depth++;
+    let result: T;
+    try {
+      this.db.querySync(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
+      try {
+        result = fn(this.writer);
+        if (this.pending.length) this.appendFeed();
+        this.db.querySync('COMMIT');
+      } catch (e) {
+        this.rollback();
+        throw e;
+      }
+    } finally {
+      this.depth--;
+    }
+    const changes = this.pending;
+    this.pending = [];
+    for (const c of changes) for (const l of this.listeners) l(c);
+    return result;
+  }
+
+  private rollback(): void {
+    this.pending = [];
+    try { this.db.querySync('ROLLBACK'); } catch { /* the connection is gone: the server rolled back */ }
+  }
+
+  private appendFeed(): void {
+    const kinds: string[] = [], names: string[] = [], ops: string[] = [];
+    for (const c of this.pending) { kinds.push(c.kind); names.push(c.name); ops.push(c.op); }
+    this.exec('feed', `WITH added AS (INSERT INTO changes (kind, name, op, origin) SELECT k, n, o, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(k, n, o))
+      SELECT pg_notify('gantry_changes', $4)`, [pgArray(kinds), pgArray(names), pgArray(ops), this.origin]);
+    // Now and then, the feed is cut back to its newest rows.
+    if (++this.commits % 1000 === 0) this.db.querySync(`DELETE FROM changes WHERE seq < (SELECT max(seq) FROM changes) - ${FEED_KEEP}`);
+  }
+
+  savepoint<T>(fn: (w: Writer) => T): T {
+    let out!: T;
+    if (this.depth === 0) {
+      this.tx(w => { out = fn(w); });
+      return out;
+    }
+    const mark = this.pending.length;
+    const sp = `sp${++this.savepoints}`;
+    this.depth++;
+    this.db.querySync(`SAVEPOINT ${sp}`);
+    try {
+      out = fn(this.writer);
+      this.db.querySync(`RELEASE SAVEPOINT ${sp}`);
+      return out;
+    } catch (e) {
+      this.db.querySync(`ROLLBACK TO SAVEPOINT ${sp}`);
+      this.pending.length = mark;
+      throw e;
+    } finally {
+      this.depth--;
+      this.savepoints--;
+    }
+  }
+
+  list(q: ListQuery): ListResult {
+    const rows: Record<string, unknown>[] = [];
+    let last: unknown[] | undefined;
+    let bytes = 0;
+    // Rows are read a batch at a time: just past the page when SQL checks everything, more when a predicate may skip.
+    const filtered = q.predicate !== undefined;
+    const batch = filtered ? Math.max(2 * q.limit + 1, 256) : q.limit + 1;
+    let after = q.after;
+    for (;;) {
+      const { shape, sql, values, cursor, residual } = listPg({ ...q, after });
+      const text = `${sql} LIMIT ${batch}`;
+      let stmt = this.listStatements.get(shape + '|' + batch);
+      if (!stmt) {
+        stmt = `list${++this.statementCount}`;
+        this.listStatements.set(shape + '|' + batch, stmt);
+      }
+      const got = this.exec(stmt, text, values);
+      for (const r of got) {
+        after = cursor(r);
+        const data = r.data as string;
+        const obj = JSON.parse(data) as Record<string, unknown>;
+        if (residual.length && !residual.every(e => holds(obj, e.path, e.value))) continue;
+        if (q.predicate && !q.predicate(obj)) continue;
+        const size = q.maxBytes === undefined ? 0 : data.length;
+        const full = q.maxBytes !== undefined && rows.length > 0 && bytes + size > q.maxBytes;
+        if (rows.length === q.limit || full) return { rows, last, more: true };
+        rows.push(obj);
+        bytes += size;
+        last = after;
+      }
+      if (got.length < batch) return { rows, last, more: false };
+    }
+  }
+
+  activeNames(kind: string): string[] {
+    return this.exec('active', 'SELECT name FROM resources WHERE kind = $1 AND active', [kind]).map(r => String(r.name));
+  }
+
+  children(kind: string, parent: string): Record<string, unknown>[] {
+    return this.exec('children', 'SELECT data FROM resources WHERE kind = $1 AND parent = $2 ORDER BY create_time, name', [kind, parent])
+      .map(r => JSON.parse(String(r.data)) as Record<string, unknown>);
+  }
+
+  countUnder(prefix: string): number {
+    return Number(this.exec('countUnder', 'SELECT count(*) AS n FROM resources WHERE name > $1 AND name < $2', [prefix + '/', prefix + '0'])[0].n);
+  }
+
+  getMeta(key: string): string | undefined {
+    const r = this.exec('getMeta', 'SELECT value FROM meta WHERE key = $1', [key])[0];
+    return r ? String(r.value) : undefined;
+  }
+
+  *dump(prefix: string): Iterable<StoredRow> {
+    // Keyset batches by name, so a large database is never held in memory at once.
+    let after = '';
+    for (;;) {
+      const rows = this.exec('dump', `SELECT name, kind, parent, create_time, active, data FROM resources
+        WHERE left(name, length($1)) = $1 AND name > $2 ORDER BY name LIMIT 500`, [prefix, after]);
+      for (const r of rows) {
+        yield { name: String(r.name), kind: String(r.kind), parent: String(r.parent), createTime: String(r.create_time), active: r.active === true, data: String(r.data) };
+      }
+      if (rows.length < 500) return;
+      after = String(rows[rows.length - 1].name);
+    }
+  }
+
+  metaEntries(prefix: string): [string, string][] {
+    return this.exec('metaEntries', 'SELECT key, value FROM meta WHERE left(key, length($1)) = $1 ORDER BY key', [prefix]).map(r => [String(r.key), String(r.value)]);
+  }
+
+  projects(limit: number): string[] {
+    const out: string[] = [];
+    for (let after = 'projects/'; out.length < limit;) {
+      const r = this.exec('nextProject', "SELECT name FROM resources WHERE name > $1 AND name < 'projects0' ORDER BY name LIMIT 1", [after])[0];
+      if (!r) break;
+      const id = String(r.name).split('/')[1];
+      out.push(id);
+      after = `projects/${id}0`;
+    }
+    return out.sort();
+  }
+
+  onChange(listener: (c: Change) => void): () => void {
+    this.listeners.push(listener);
+    return () => { this.listeners = this.listeners.filter(l => l !== listener); };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.end();
+    this.feed?.end();
+  }
+}
+
+function grandparentOf(parent: string): string { return parent.split('/').slice(0, -2).join('/'); }
+

@@ -1,0 +1,73 @@
+// A throwaway PostgreSQL cluster for tests and benchmarks: initdb in a temporary directory, the server on a free
+// loopback port with its socket in that directory, run as an unprivileged user (PostgreSQL refuses root; as root the
+// cluster belongs to the `postgres` user Debian's package makes). CI installs Debian's postgresql and libpq-dev.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { tempDir } from './server.js';
+
+export interface TestPostgres {
+  /** A URL of the cluster's `postgres` database. */
+  url: string;
+  /** A new empty database, and its URL. */
+  database(): string;
+  stop(): Promise<void>;
+}
+
+function binDir(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter(v => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a)) : [];
+  if (!versions.length) throw new Error('PostgreSQL is not installed (apt-get install postgresql libpq-dev)');
+  return join(root, versions[0], 'bin');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve(typeof a === 'object' && a ? a.port : 0)); });
+  });
+}
+
+let databases = 0;
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const bin = binDir();
+  const dir = tempDir('gantry-pg-');
+  const data = join(dir, 'data');
+  const root = process.getuid?.() === 0;
+  const as = (cmd: string, args: string[]) => (root ? { cmd: 'runuser', args: ['-u', 'postgres', '--', cmd, ...args] } : { cmd, args });
+  if (root) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
+  const init = as(join(bin, 'initdb'), ['-D', data, '-U', 'gantry', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+  execFileSync(init.cmd, init.args, { stdio: 'ignore' });
+  const port = await freePort();
+  // Durability is not what these tests measure: fsync off makes a cluster's writes as cheap as the machine allows.
+  const serve = as(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
+    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200']);
+  const proc: ChildProcess = spawn(serve.cmd, serve.args, { stdio: 'ignore' });
+  const url = `postgresql://gantry@127.0.0.1:${port}/postgres`;
+  const psql = (db: string, sql: string) => execFileSync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'gantry', '-d', db, '-qAtc', sql], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  const until = Date.now() + 20_000;
+  for (;;) {
+    try { psql('postgres', 'SELECT 1'); break; } catch { /* starting */ }
+    if (proc.exitCode !== null || Date.now() > until) { proc.kill('SIGKILL'); throw new Error(`PostgreSQL did not start (see ${data})`); }
+    await new Promise(r => setTimeout(r, 50));
+  }
+  return {
+    url,
+    database() {
+      const name = `t${process.pid}_${++databases}`;
+      psql('postgres', `CREATE DATABASE ${name}`);
+      return `postgresql://gantry@127.0.0.1:${port}/${name}`;
+    },
+    async stop() {
+      if (proc.exitCode === null) {
+        // Immediate shutdown: connections are cut, nothing is kept. pg_ctl waits until the server is gone.
+        const ctl = as(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        try { execFileSync(ctl.cmd, ctl.args, { stdio: 'ignore' }); } catch { proc.kill('SIGKILL'); }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

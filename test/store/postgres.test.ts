@@ -1,0 +1,192 @@
+// The PostgreSQL store against the Store contract, and against SQLite: the same writes and the same queries give the
+// same rows in the same order, page by page (a differential test over random data and random queries).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { PostgresStore, migratePostgres } from '../../src/store/postgres.js';
+import { globRegex } from '../../src/store/list-pg.js';
+import { INDEXED_FIELDS } from '../../src/store/migrations.js';
+import type { Change, ListQuery, Store } from '../../src/store/store.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { eventually } from '../helpers/server.js';
+
+let pg: TestPostgres;
+before(async () => { pg = await startPostgres(); });
+after(async () => { await pg?.stop(); });
+
+/** A small deterministic generator, so a failing seed can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+}
+
+function pages(s: Store, q: Omit<ListQuery, 'after'>): string[][] {
+  const out: string[][] = [];
+  let afterKey: unknown[] | undefined;
+  for (let guard = 0; guard < 10_000; guard++) {
+    // A cursor goes through a page token (JSON) between pages, as the API layer sends it.
+    const res = s.list({ ...q, after: afterKey === undefined ? undefined : JSON.parse(JSON.stringify(afterKey)) as unknown[] });
+    out.push(res.rows.map(r => String(r.name)));
+    if (!res.more) return out;
+    afterKey = res.last;
+  }
+  throw new Error('paging did not end');
+}
+
+test('the same data and queries give the same pages on SQLite and PostgreSQL', () => {
+  const sqlite = new SqliteStore(':memory:');
+  const postgres = new PostgresStore(pg.database());
+  const r = rng(7);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
+  const parents = ['projects/p/locations/a/deliveryPipelines/d1/releases/r1', 'projects/p/locations/a/deliveryPipelines/d1/releases/r2',
+    'projects/p/locations/b/deliveryPipelines/d1/releases/r1', 'projects/p/locations/a/deliveryPipelines/d2/releases/r1', 'projects/q/locations/a/deliveryPipelines/d1/releases/r1'];
+  // Values of every type SQLite's json_extract distinguishes, and texts whose bytewise order differs from a locale's.
+  const values = [1, 2, 10, -3, 2.5, true, false, 'a', 'B', 'b', '_x', 'Z', '10', '9', 'é', '', null, undefined, { o: 1 }];
+  for (const s of [sqlite, postgres]) {
+    const r2 = rng(11);
+    const pick2 = <T>(xs: T[]) => xs[Math.floor(r2() * xs.length)];
+    s.tx(w => {
+      for (let i = 0; i < 300; i++) {
+        const parent = pick2(parents);
+        const kind = i % 3 === 0 ? 'target' : 'rollout';
+        const name = `${parent}/${kind}s/x${String(Math.floor(r2() * 1e6)).padStart(6, '0')}-${i}`;
+        const doc: Record<string, unknown> = { name, rank: pick2(values), team: pick2(values), labels: { a: pick2(values), 'k.e"y': pick2(values) } };
+        for (const f of [...INDEXED_FIELDS.rollout.order, ...INDEXED_FIELDS.rollout.equal]) {
+          const v = pick2([undefined, '2026-01-0' + Math.floor(r2() * 9) + 'T00:00:00Z', 'SUCCEEDED', 'tgt-' + Math.floor(r2() * 3)]);
+          if (v !== undefined) doc[f] = v;
+        }
+        w.put(kind, name, parent, doc, `2026-01-01T00:00:${String(Math.floor(r2() * 60)).padStart(2, '0')}Z`, i % 5 === 0);
+      }
+    });
+  }
+  const paths = [['rank'], ['team'], ['labels', 'a'], ['labels', 'k.e"y'], ['createTime'], ...INDEXED_FIELDS.rollout.order.map(f => [f]), ['missing']];
+  const scopes: ListQuery['scope'][] = [
+    { parent: parents[0] }, { grandparent: 'projects/p/locations/a/deliveryPipelines/d1' }, { parentPrefix: 'projects/p/' },
+    { parentPrefix: 'projects/', parentGlob: 'projects/*/locations/a/deliveryPipelines/d1/releases/*' },
+  ];
+  for (let i = 0; i < 150; i++) {
+    const order = Array.from({ length: Math.floor(r() * 4) }, () => ({ path: pick(paths), desc: r() < 0.5 }));
+    const equalities = Array.from({ length: Math.floor(r() * 3) }, () => {
+      const path = pick([['targetId'], ['state'], ['team'], ['labels', 'a'], ['rank']]);
+      // Neither 1 nor 0: SQLite's json_extract reads true and false as 1 and 0, so `= 1` also matches a true there
+      // (which the API's filters never meet: a field holds one type), where PostgreSQL compares JSON values exactly.
+      return { path, value: pick(['tgt-1', 'SUCCEEDED', 'a', -3, 2.5, 10] as (string | number | boolean)[]) };
+    });
+    const q = { kind: pick(['rollout', 'target']), scope: pick(scopes), order, equalities, limit: 1 + Math.floor(r() * 30),
+      predicate: r() < 0.3 ? (x: Record<string, unknown>) => String(x.name).length % 2 === 0 : undefined };
+    assert.deepEqual(pages(postgres, q), pages(sqlite, q), `query ${i}: ${JSON.stringify({ ...q, predicate: !!q.predicate })}`);
+  }
+  sqlite.close();
+  postgres.close();
+});
+
+test('the Store contract: reads, writes, transactions, savepoints, meta, dump, projects', () => {
+  const s = new PostgresStore(pg.database());
+  const seen: Change[] = [];
+  s.onChange(c => seen.push(c));
+  const P = 'projects/p/locations/l';
+  s.tx(w => {
+    w.put('target', `${P}/targets/a`, P, { name: `${P}/targets/a`, n: 1 }, '2026-01-01T00:00:00Z', true);
+    w.put('target', `${P}/targets/b`, P, { name: `${P}/targets/b`, n: 2 }, '2026-01-01T00:00:01Z', false);
+    w.setMeta('k/1', 'one');
+  });
+  assert.deepEqual(seen.map(c => c.name), [`${P}/targets/a`, `${P}/targets/b`], 'changes reach subscribers at commit');
+  assert.equal(s.get(`${P}/targets/a`)?.createTime, '2026-01-01T00:00:00Z');
+  assert.deepEqual(s.getParsed(`${P}/targets/b`), { name: `${P}/targets/b`, n: 2 });
+  assert.deepEqual(s.activeNames('target'), [`${P}/targets/a`]);
+  assert.deepEqual(s.children('target', P).map(r => r.n), [1, 2]);
+  assert.equal(s.countUnder(P), 2);
+  assert.equal(s.getMeta('k/1'), 'one');
+  assert.deepEqual(s.metaEntries('k/'), [['k/1', 'one']]);
+  assert.deepEqual(s.projects(10), ['p']);
+
+  // A frozen document is shared until its row changes.
+  const f1 = s.getFrozen<{ n: number }>(`${P}/targets/a`);
+  assert.equal(s.getFrozen(`${P}/targets/a`), f1);
+  assert.throws(() => { (f1 as { n: number }).n = 5; });
+  s.tx(w => w.put('target', `${P}/targets/a`, P, { name: `${P}/targets/a`, n: 3 }, '2026-01-01T00:00:00Z', false));
+  assert.equal(s.getFrozen<{ n: number }>(`${P}/targets/a`)?.n, 3);
+
+  // A failed transaction leaves nothing; a failed savepoint undoes only its own writes.
+  assert.throws(() => s.tx(w => { w.put('target', `${P}/targets/c`, P, {}, '2026-01-01T00:00:02Z', false); throw new Error('no'); }), /no/);
+  assert.equal(s.get(`${P}/targets/c`), undefined);
+  s.tx(w => {
+    w.put('target', `${P}/targets/d`, P, { name: `${P}/targets/d` }, '2026-01-01T00:00:03Z', false);
+    assert.throws(() => s.savepoint(w2 => { w2.put('target', `${P}/targets/e`, P, {}, '2026-01-01T00:00:04Z', false); throw new Error('inner'); }));
+    // An SQL error inside a savepoint is undone too, and the transaction goes on.
+    assert.throws(() => s.savepoint(() => (s as unknown as { db: { querySync(q: string): void } }).db.querySync('SELECT 1/0')));
+    s.savepoint(w2 => w2.put('target', `${P}/targets/f`, P, { name: `${P}/targets/f` }, '2026-01-01T00:00:05Z', false));
+  });
+  assert.deepEqual([`${P}/targets/d`, `${P}/targets/e`, `${P}/targets/f`].map(n => !!s.get(n)), [true, false, true]);
+
+  const dumped = [...s.dump('projects/p/')];
+  assert.deepEqual(dumped.map(r => r.name), [`${P}/targets/a`, `${P}/targets/b`, `${P}/targets/d`, `${P}/targets/f`]);
+  assert.equal(s.tx(w => w.deleteUnder(P)), 4);
+  assert.equal(s.countUnder(P), 0);
+  s.tx(w => { for (const r of dumped) w.restore(r); });
+  assert.deepEqual([...s.dump('')], dumped, 'a restored row is the row dumped');
+  s.close();
+});
+
+test('a second instance on the same database reads every write at once and hears each change from the feed', async () => {
+  const url = pg.database();
+  const a = new PostgresStore(url);
+  const b = new PostgresStore(url);
+  await b.listen();
+  const heard: Change[] = [];
+  b.onChange(c => heard.push(c));
+  const P = 'projects/p/locations/l';
+  for (let i = 0; i < 20; i++) {
+    a.tx(w => w.put('target', `${P}/targets/t${i}`, P, { name: `${P}/targets/t${i}`, i }, '2026-01-01T00:00:00Z', false));
+    assert.deepEqual(b.getParsed(`${P}/targets/t${i}`), { name: `${P}/targets/t${i}`, i }, 'read on the other instance right after the write');
+  }
+  a.tx(w => w.delete(`${P}/targets/t3`));
+  await eventually(() => heard.length === 21, 5000);
+  assert.deepEqual(heard.at(-1), { kind: 'target', name: `${P}/targets/t3`, op: 'delete' });
+  // b's own writes reach its subscribers once, at commit, not again from the feed.
+  b.tx(w => w.put('target', `${P}/targets/own`, P, {}, '2026-01-01T00:00:00Z', false));
+  await new Promise(r => setTimeout(r, 200));
+  assert.equal(heard.filter(c => c.name.endsWith('/own')).length, 1);
+  a.close();
+  b.close();
+});
+
+test('writers on two instances never interleave a read-modify-write', async () => {
+  const url = pg.database();
+  const name = 'projects/p/locations/l/counters/c';
+  const a = new PostgresStore(url);
+  a.tx(w => w.put('counter', name, 'projects/p/locations/l', { n: 0 }, '2026-01-01T00:00:00Z', false));
+  // Two processes, each a store of its own (its own connection), each incrementing 300 times at once.
+  const code = `
+    import(process.argv[1]).then(({ PostgresStore }) => {
+      const [, , url, name] = process.argv;
+      const s = new PostgresStore(url);
+      for (let i = 0; i < 300; i++) s.tx(w => {
+        const n = s.getParsed(name).n;
+        w.put('counter', name, 'projects/p/locations/l', { n: n + 1 }, '2026-01-01T00:00:00Z', false);
+      });
+      s.close();
+    });`;
+  const module = new URL('../../src/store/postgres.js', import.meta.url).href;
+  await Promise.all([0, 1].map(() => new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, ['-e', code, module, url, name], e => (e ? reject(e) : resolve()));
+  })));
+  assert.equal(a.getParsed<{ n: number }>(name)!.n, 600);
+  a.close();
+});
+
+test('a database of a newer schema is refused; migrating twice changes nothing', () => {
+  const url = pg.database();
+  assert.deepEqual(migratePostgres(url), { current: 0, known: 1 });
+  assert.deepEqual(migratePostgres(url), { current: 1, known: 1 });
+  const s = new PostgresStore(url);
+  (s as unknown as { db: { querySync(q: string): void } }).db.querySync('UPDATE gantry_schema SET version = 99');
+  s.close();
+  assert.throws(() => new PostgresStore(url), /schema is version 99, newer than this Gantry knows \(1\)/);
+});
+
+test('globs become anchored regular expressions', () => {
+  assert.equal(globRegex('projects/*/a?b/[xy]/c.d'), '^projects/.*/a.b/[xy]/c\\.d$');
+  assert.equal(globRegex('a[*]b'), '^a[*]b$');
+});
