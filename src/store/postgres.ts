@@ -41,8 +41,9 @@ function conninfo(url: string): string {
   const u = new URL(url);
   // Notices (an IF NOT EXISTS that skipped) would go to stderr: only warnings and errors are worth a line.
   const defaults: Record<string, string> = { options: '-c client_min_messages=warning', keepalives: '1', keepalives_idle: '5', keepalives_interval: '2', keepalives_count: '3', connect_timeout: '10', application_name: 'gantry' };
-  for (const [k, v] of Object.entries(defaults)) if (!u.searchParams.has(k)) u.searchParams.set(k, v);
-  return u.toString();
+  // Written with %20, not URLSearchParams' '+', which libpq does not read as a space.
+  const more = Object.entries(defaults).filter(([k]) => !u.searchParams.has(k)).map(([k, v]) => `${k}=${encodeURIComponent(v)}`);
+  return more.length ? `${url}${u.search ? '&' : '?'}${more.join('&')}` : url;
 }
 
 export interface SchemaState { current: number; known: number }
