@@ -3,10 +3,11 @@ import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { StorageService, registerPathStyleUpload, registerStorage } from './apis/storage/storage.js';
 import { registerPlatform } from './apis/platform/index.js';
-import { BlobStore } from './apis/storage/blobs.js';
+import { BlobStore, type Blobs } from './apis/storage/blobs.js';
 import { instanceId } from './executors/ownership.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
+import { HOLDER_META, SOLE_LEASE, type WorkLease } from './engine/work-lease.js';
 import { SwitchableClock, type Clock } from './engine/clock.js';
 import { ControllerRuntime } from './engine/controllers.js';
 import type { RestartReport } from './engine/restart-report.js';
@@ -112,10 +113,14 @@ export interface GantryOptions {
    * of in the data directory's SQLite file.
    */
   store?: string;
+  /** How often an instance standing by tries to take over the work lease (a PostgreSQL store), in ms. */
+  leaseIntervalMs: number;
+  /** The URL other instances sharing the store reach this one at, to forward requests for the apps it runs. */
+  advertiseUrl?: string;
 }
 
 export const DEFAULTS: GantryOptions = {
-  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, taskMs: 1000, buildMs: 1000, nodeImage: 'node:22-slim', startupMs: 240_000, runRegion: 'us-central1', containerNetwork: 'none', executor: 'simulated', dockerSocket: '/var/run/docker.sock', durability: 'NORMAL',
+  host: '127.0.0.1', port: 8080, dataDir: '.gantry', logLevel: 'info', clock: 'real', renderMs: 1000, jobMs: 1000, taskMs: 1000, buildMs: 1000, nodeImage: 'node:22-slim', startupMs: 240_000, runRegion: 'us-central1', containerNetwork: 'none', executor: 'simulated', dockerSocket: '/var/run/docker.sock', durability: 'NORMAL', leaseIntervalMs: 1000,
   allowExecutors: [], sourceDirs: [], allowGitRemotes: false, allowHosts: [], allowOrigins: [], maxConnections: 1024, requestTimeoutMs: 60_000,
 };
 
@@ -177,8 +182,17 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
 }
 
 /** The data directory's SQLite file, or the PostgreSQL database of `--store` (loaded only then: it is a native module). */
-async function openStore(opts: GantryOptions): Promise<Store> {
-  if (opts.store === undefined) return new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability });
+interface OpenedStore {
+  store: Store;
+  lease: WorkLease;
+  /** Hears that a shared store's connection is gone (never for SQLite). */
+  onLost(fn: (e: Error) => void): void;
+  /** Where Cloud Storage object bytes go: the shared store's, or (undefined) the data directory's files. */
+  blobs?: Blobs;
+}
+
+async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore> {
+  if (opts.store === undefined) return { store: new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability }), lease: SOLE_LEASE, onLost: () => {} };
   const { PostgresStore, isPostgresUrl } = await import('./store/postgres.js');
   if (!isPostgresUrl(opts.store)) throw new Error(`--store ${opts.store}: a store is a PostgreSQL URL, postgres://USER@HOST:PORT/DATABASE`);
   // The clock of instances sharing a database is the real one: a virtual clock lives in one process's timers.
@@ -186,20 +200,24 @@ async function openStore(opts: GantryOptions): Promise<Store> {
   const store = new PostgresStore(opts.store);
   try {
     await store.listen();
+    const lease = await store.workLease(opts.leaseIntervalMs);
+    if (!lease.held) log.info('Another Gantry on this store holds the work lease: this one serves the API and forwards requests for apps, and takes over the work if that one goes');
+    return { store, lease, onLost: fn => store.onLost(fn), blobs: store.blobs() };
   } catch (e) {
     store.close();
     throw e;
   }
-  return store;
 }
 
 async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promise<Gantry> {
   const log = createLogger(opts.logLevel);
-  const store = await openStore(opts);
+  const { store, lease, onLost, blobs: sharedBlobs } = await openStore(opts, log);
   const clock = new SwitchableClock(opts.clock, clockStart(opts.clock, store), state => {
     store.tx(w => { w.setMeta('clock.state', JSON.stringify(state)); if (state.mode === 'virtual') w.setMeta('clock.virtual', String(state.ms)); });
   });
   const runtime = new ControllerRuntime(store, clock, log);
+  // Standing by, nothing is reconciled here: the lease holder hears every change through the store's feed.
+  if (!lease.held) runtime.pause();
   const ops = new Operations(store, clock);
   // A listen address that is not loopback is a host name clients use: it is allowed like the --allow-hosts.
   const listenHost = ['0.0.0.0', '::', ''].includes(opts.host) ? [] : [opts.host];
@@ -219,7 +237,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   // removed when it stops.
   const ephemeral = opts.dataDir === ':memory:';
   const work = ephemeral ? mkdtempSync(join(tmpdir(), 'gantry-')) : opts.dataDir;
-  const blobs = new BlobStore(join(work, 'blobs'));
+  const blobs = sharedBlobs ?? new BlobStore(join(work, 'blobs'));
   const storage = new StorageService(store, clock, blobs, () => baseUrl, base.projects);
   // Only the executors the operator enabled exist at all: nothing else can run a command.
   const executors: Record<string, Executor> = {};
@@ -259,7 +277,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   // Pub/Sub notifications go to an emulator when one is named, as Cloud Deploy publishes to a project's topics.
   const pubsubHost = process.env.PUBSUB_EMULATOR_HOST;
   const publisher = pubsubHost ? await emulatorPublisher(pubsubHost, log) : undefined;
-  if (publisher) deployNotifications(store, base.projects, publisher, clock.timestamp());
+  if (publisher) deployNotifications(store, base.projects, publisher, clock.timestamp(), () => lease.held);
   const run = registerRun(app, base, {
     runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, locations: runLocations, defaultRegion: opts.runRegion,
     authToken: opts.authToken, startupMs: opts.startupMs,
@@ -294,6 +312,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   }), events, snapshots);
   registerConsole(app);
   registerPathStyleUpload(app, storage);
+  app.forwardServedTo(() => (lease.held ? undefined : lease.holder()));
 
   // gRPC clients connect to the same port (HTTP/2 with prior knowledge); their calls take the REST routes above.
   // Clients that insist on TLS (gcloud's gRPC commands) get it there too, with a certificate of the data directory.
@@ -311,22 +330,37 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   await app.fastify.listen({ host: opts.host, port: opts.port });
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
-  noteUnfinished(store, runtime.restart);
-  // What a killed Gantry left serving is reaped before any controller can start something of its own.
-  await run.resume();
-  runtime.start();
-  await appHosting.resume();
-  void runtime.restart.finish(runtime.drained());
-  // Made after listening, so start-up does not wait for a key; a TLS client arriving first waits for it instead.
-  void tls.ready().catch((e: Error) => log.error(`TLS certificate: ${e.message}`));
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   baseUrl = `http://${host}:${port}`;
+  // The work: what a previous holder (or a killed Gantry) left unfinished is taken up, as a restart does.
+  const resumeWork = async () => {
+    if (opts.store !== undefined) store.tx(w => w.setMeta(HOLDER_META, opts.advertiseUrl ?? baseUrl));
+    noteUnfinished(store, runtime.restart);
+    // What a killed Gantry left serving is reaped before any controller can start something of its own.
+    await run.resume();
+    runtime.start();
+    await appHosting.resume();
+    void runtime.restart.finish(runtime.drained());
+  };
+  if (lease.held) await resumeWork();
+  else lease.whenHeld(() => { log.info('Took over the work lease: resuming the work'); resumeWork().catch((e: Error) => log.error(`taking over the work: ${e.stack ?? e}`)); });
+  // An instance cut off from its database stops its work: the lease is another's within the keepalives' time.
+  onLost(e => {
+    log.error(`Lost the PostgreSQL store (${e.message}): this instance stops its work`);
+    runtime.stop();
+    void tasks.shutdown();
+    appHosting.close();
+    run.close();
+  });
+  // Made after listening, so start-up does not wait for a key; a TLS client arriving first waits for it instead.
+  void tls.ready().catch((e: Error) => log.error(`TLS certificate: ${e.message}`));
   lock?.update({ url: baseUrl, tlsCertFile: resolve(tls.certFile) });
   return {
     url: `http://${host}:${port}`, port, clock, runtime, log, tlsCertFile: tls.certFile, routes: () => app.router.templates(),
     connections: () => ({ size: app.slots.size, evicted: app.slots.evicted }),
     snapshot: project => exportSnapshot(snapshots, project), restore: (text, project) => importSnapshot(snapshots, text, project),
     async close() {
+      lease.close();
       runtime.stop();
       // Tasks are stopped first and record nothing: their attempts stay running in the store, lost to the next start.
       const stopping = tasks.shutdown();

@@ -34,6 +34,10 @@ ${USAGE}
   --ephemeral          keep state in memory only, gone when Gantry stops (GANTRY_EPHEMERAL=1)
   --store URL          keep resources in the PostgreSQL database at URL (postgres://USER@HOST:PORT/DB), shared with
                        every Gantry given the same URL (GANTRY_STORE, else DATABASE_URL; default: SQLite in --data-dir)
+  --advertise-url URL  with --store: where the other instances reach this one, to forward requests for the apps it
+                       runs while it holds the work lease (GANTRY_ADVERTISE_URL; default: its listen URL)
+  --lease-interval D   with --store: how often an instance standing by tries to take over the work lease, e.g. 1s
+                       (GANTRY_LEASE_INTERVAL, default 1s)
   --import FILE        start from a snapshot (GET /gantry/v1/snapshot), replacing the data directory's state
   --export-on-exit F   write a snapshot of the whole state to F when stopped by SIGINT or SIGTERM
   --auth-token TOKEN   require "Authorization: Bearer TOKEN" (GANTRY_AUTH_TOKEN; required off loopback)
@@ -132,7 +136,7 @@ function parseOptions() {
     durability: { type: 'string' }, executor: { type: 'string' }, 'docker-socket': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     'allow-executors': { type: 'string' }, 'source-dirs': { type: 'string' }, 'git-dirs': { type: 'string' }, 'git-mirror': { type: 'string', multiple: true }, 'image-dir': { type: 'string', multiple: true }, 'allow-git-remotes': { type: 'boolean' }, 'allow-hosts': { type: 'string' }, locations: { type: 'string' }, 'allow-origins': { type: 'string' },
     'max-connections': { type: 'string' }, 'request-timeout': { type: 'string' }, version: { type: 'boolean' }, ephemeral: { type: 'boolean' }, import: { type: 'string' }, 'export-on-exit': { type: 'string' },
-    store: { type: 'string' },
+    store: { type: 'string' }, 'advertise-url': { type: 'string' }, 'lease-interval': { type: 'string' },
   });
 }
 if (values.help) { process.stdout.write(HELP + '\n'); process.exit(0); }
@@ -156,6 +160,17 @@ const ephemeral = values.ephemeral ?? (exec ? values['data-dir'] === undefined :
 if (ephemeral && values['data-dir'] !== undefined) fail('--ephemeral keeps no data directory: give one or the other');
 opts.dataDir = ephemeral ? ':memory:' : pick(values['data-dir'], 'GANTRY_DATA_DIR') ?? DEFAULTS.dataDir;
 try { opts.store = storeUrl(values.store, env); } catch (e) { fail((e as Error).message); }
+const advertise = pick(values['advertise-url'], 'GANTRY_ADVERTISE_URL');
+if (advertise !== undefined) {
+  if (!/^https?:\/\/[^/]+\/?$/.test(advertise)) fail(`invalid --advertise-url ${advertise}: a URL of this instance, e.g. http://10.0.0.5:8080`);
+  opts.advertiseUrl = advertise.replace(/\/$/, '');
+}
+const leaseInterval = pick(values['lease-interval'], 'GANTRY_LEASE_INTERVAL');
+if (leaseInterval !== undefined) {
+  const ms = parseFlexibleDurationMs(leaseInterval);
+  if (ms === undefined || ms < 50) fail(`invalid --lease-interval ${leaseInterval} (use e.g. 1s; at least 50ms)`);
+  opts.leaseIntervalMs = ms;
+}
 opts.authToken = pick(values['auth-token'], 'GANTRY_AUTH_TOKEN') || undefined;
 // exec's output is CMD's: Gantry then says only what went wrong.
 opts.logLevel = valid<Level>('--log-level', pick(values['log-level'], 'GANTRY_LOG_LEVEL') ?? (exec ? 'warn' : DEFAULTS.logLevel), ['debug', 'info', 'warn', 'error', 'silent']);

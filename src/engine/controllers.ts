@@ -37,6 +37,8 @@ export class ControllerRuntime {
   private timers = new Map<string, Timer>();
   private scheduled = false;
   private stopped = false;
+  /** Standing by (another instance holds the work lease): changes are not reconciled here until `start`. */
+  private paused = false;
   private idleWaiters: (() => void)[] = [];
   /** Tracked asynchronous work still running. */
   private pending = 0;
@@ -58,8 +60,12 @@ export class ControllerRuntime {
     this.byKind.set(c.kind, list);
   }
 
-  /** Reconciles every unfinished resource once: what makes a restart resume. */
+  /** Stands by: nothing is reconciled until `start` (what the instance holding the work lease does instead). */
+  pause(): void { this.paused = true; }
+
+  /** Reconciles every unfinished resource once: what makes a restart (or a takeover of the work lease) resume. */
   start(): void {
+    this.paused = false;
     for (const kind of this.byKind.keys()) for (const name of this.store.activeNames(kind)) this.enqueue(kind, name);
   }
 
@@ -80,7 +86,7 @@ export class ControllerRuntime {
   }
 
   enqueue(kind: string, name: string): void {
-    if (this.stopped || !this.byKind.has(kind)) return;
+    if (this.stopped || this.paused || !this.byKind.has(kind)) return;
     this.queue.add(name);
     this.kindOf.set(name, kind);
     if (!this.scheduled) {

@@ -16,9 +16,12 @@ export const PG_MIGRATIONS: string[] = [
      data text NOT NULL,
      doc jsonb GENERATED ALWAYS AS (data::jsonb) STORED,
      -- A value of gantry_versions taken at each write: a cached parse is valid while it is unchanged.
-     version bigint NOT NULL
+     version bigint NOT NULL,
+     -- Insertion order (SQLite's rowid, which an upsert keeps): the order snapshots list rows in.
+     ord bigserial NOT NULL
    );
    CREATE SEQUENCE gantry_versions;
+   CREATE INDEX resources_order ON resources(ord);
    CREATE INDEX resources_list ON resources(kind, parent, create_time, name);
    CREATE INDEX resources_family ON resources(kind, grandparent, create_time, name);
    CREATE INDEX resources_active ON resources(kind) WHERE active;
@@ -29,4 +32,6 @@ export const PG_MIGRATIONS: string[] = [
    ${INDEXED_FIELDS.rollout.order.map(f =>
     `CREATE INDEX rollouts_by_${f} ON resources(kind, grandparent, ${indexedSortExpr(f)}, name) WHERE kind = 'rollout';`).join('\n   ')}
    CREATE INDEX rollouts_on_target ON resources(kind, (doc->'targetId'), (doc->'state')) WHERE kind = 'rollout';`,
+  // Cloud Storage object bytes, by content address, in chunks (pg-blobs.ts).
+  `CREATE TABLE blobs (id text COLLATE "C" NOT NULL, chunk integer NOT NULL, data bytea NOT NULL, PRIMARY KEY (id, chunk));`,
 ];

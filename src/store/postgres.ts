@@ -16,11 +16,15 @@ import { listPg, pgArray } from './list-pg.js';
 import { deepFreeze } from './freeze.js';
 import { holds } from './list-sql.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
+import { PgBlobs } from './pg-blobs.js';
 import type { Change, ListQuery, ListResult, Row, Store, StoredRow, Writer } from './store.js';
+import { HOLDER_META, type WorkLease } from '../engine/work-lease.js';
 
 /** Advisory lock keys (one 64-bit space per database): the writers' lock, and the migrations'. */
 const WRITE_LOCK = 0x67616e7472790001n;
 const MIGRATE_LOCK = 0x67616e7472790002n;
+/** The work lease: a session lock on one instance's feed connection, released by PostgreSQL when that connection ends. */
+const WORK_LOCK = 0x67616e7472790003n;
 /** Feed rows kept behind the newest (an instance further behind than this re-reads from the head). */
 const FEED_KEEP = 100_000;
 
@@ -39,8 +43,10 @@ function loadClient(): typeof PgClient {
 /** Connection settings Gantry adds unless the URL sets them: a dead server or network is noticed in seconds. */
 function conninfo(url: string): string {
   const u = new URL(url);
-  // Notices (an IF NOT EXISTS that skipped) would go to stderr: only warnings and errors are worth a line.
-  const defaults: Record<string, string> = { options: '-c client_min_messages=warning', keepalives: '1', keepalives_idle: '5', keepalives_interval: '2', keepalives_count: '3', connect_timeout: '10', application_name: 'gantry' };
+  // Notices (an IF NOT EXISTS that skipped) would go to stderr: only warnings and errors are worth a line. The server
+  // probes an idle connection too, so the work lease of an instance cut off by the network is freed in about 11 s.
+  const defaults: Record<string, string> = {
+    options: '-c client_min_messages=warning -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3', keepalives: '1', keepalives_idle: '5', keepalives_interval: '2', keepalives_count: '3', connect_timeout: '10', application_name: 'gantry' };
   // Written with %20, not URLSearchParams' '+', which libpq does not read as a space.
   const more = Object.entries(defaults).filter(([k]) => !u.searchParams.has(k)).map(([k, v]) => `${k}=${encodeURIComponent(v)}`);
   return more.length ? `${url}${u.search ? '&' : '?'}${more.join('&')}` : url;
@@ -121,32 +127,82 @@ export class PostgresStore implements Store {
     const Client = loadClient();
     const feed = new Client();
     await new Promise<void>((resolve, reject) => feed.connect(conninfo(this.url), e => (e ? reject(e) : resolve())));
-    await new Promise<void>((resolve, reject) => feed.query('LISTEN gantry_changes', e => (e ? reject(e) : resolve())));
-    feed.on('notification', n => { if (n.extra !== this.origin) this.readFeed(); });
-    feed.on('error', () => { /* the next query reports it; a lost connection is noticed by the keepalives */ });
     this.feed = feed;
+    await this.feedQuery('LISTEN gantry_changes');
+    feed.on('notification', n => { if (n.extra !== this.origin) this.readFeed(); });
+    feed.on('error', e => this.lost(e));
     // Changes committed between the constructor and LISTEN.
     this.readFeed();
+  }
+
+  /** The feed connection's queries, one at a time (libpq runs one query per connection at once). */
+  private feedQueue: Promise<unknown> = Promise.resolve();
+  private feedQuery(text: string, values: (string | null)[] = []): Promise<Record<string, unknown>[]> {
+    const feed = this.feed;
+    if (!feed) return Promise.reject(new Error('the feed connection is not open'));
+    const run = this.feedQueue.then(() => new Promise<Record<string, unknown>[]>((resolve, reject) => feed.query(text, values, (err, rows) => (err ? reject(err) : resolve(rows)))));
+    this.feedQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private lostListeners: ((e: Error) => void)[] = [];
+  /** Hears that the feed connection (and with it any work lease) is gone. */
+  onLost(fn: (e: Error) => void): void { this.lostListeners.push(fn); }
+  private lost(e: Error): void {
+    if (this.closed) return;
+    for (const l of this.lostListeners.splice(0)) l(e);
+  }
+
+  /**
+   * The work lease: tried now and every `intervalMs` until held (the holder then records its URL in HOLDER_META). Held until this instance's feed connection ends
+   * (a stop, a crash, or the keepalives giving up on a lost network), when PostgreSQL frees it for the next.
+   */
+  async workLease(intervalMs: number): Promise<WorkLease> {
+    let held = false;
+    let trying: Promise<void> | undefined;
+    const waiting: (() => void)[] = [];
+    const attempt = () => {
+      if (held || trying || this.closed || !this.feed) return trying;
+      trying = this.feedQuery(`SELECT pg_try_advisory_lock(${WORK_LOCK}) AS ok`).then(rows => {
+        trying = undefined;
+        if (this.closed || rows[0]?.ok !== true) return;
+        held = true;
+        clearInterval(timer);
+        for (const fn of waiting.splice(0)) fn();
+      }, () => { trying = undefined; });
+      return trying;
+    };
+    const timer = setInterval(() => void attempt(), intervalMs);
+    timer.unref();
+    this.onLost(() => { held = false; clearInterval(timer); });
+    // The first try is awaited: an instance alone on its database starts working as SQLite's does, at once.
+    await attempt();
+    const store = this;
+    return {
+      get held() { return held; },
+      whenHeld(fn) { if (held) fn(); else waiting.push(fn); },
+      holder: () => (held ? undefined : store.getMeta(HOLDER_META)),
+      close: () => clearInterval(timer),
+    };
   }
 
   private readFeed(): void {
     if (!this.feed || this.closed) return;
     if (this.feedReading) { this.feedAgain = true; return; }
     this.feedReading = true;
-    this.feed.query('SELECT seq, kind, name, op, origin FROM changes WHERE seq > $1 ORDER BY seq LIMIT 10000', [this.feedSeq], (err, rows) => {
+    const done = (rows: Record<string, unknown>[]) => {
       this.feedReading = false;
       if (this.closed) return;
-      if (!err) {
-        for (const r of rows) {
-          this.feedSeq = String(r.seq);
-          if (r.origin === this.origin) continue;
-          const c: Change = { kind: String(r.kind), name: String(r.name), op: r.op === 'delete' ? 'delete' : 'put' };
-          for (const l of this.listeners) l(c);
-        }
-        if (rows.length === 10_000) this.feedAgain = true;
+      for (const r of rows) {
+        this.feedSeq = String(r.seq);
+        if (r.origin === this.origin) continue;
+        const c: Change = { kind: String(r.kind), name: String(r.name), op: r.op === 'delete' ? 'delete' : 'put' };
+        for (const l of this.listeners) l(c);
       }
+      if (rows.length === 10_000) this.feedAgain = true;
       if (this.feedAgain) { this.feedAgain = false; this.readFeed(); }
-    });
+    };
+    this.feedQuery('SELECT seq, kind, name, op, origin FROM changes WHERE seq > $1 ORDER BY seq LIMIT 10000', [this.feedSeq]).then(done, () => done([]));
   }
 
   private exec(name: string, text: string, values: Values): Record<string, unknown>[] {
@@ -161,6 +217,11 @@ export class PostgresStore implements Store {
     if (!this.prepared.delete(name) || this.closed) return;
     // Not inside a failed transaction (every statement would fail); an aborted one is rolled back before this runs.
     if (this.db.getTransactionStatus() !== 'E') this.db.querySync(`DEALLOCATE ${name}`);
+  }
+
+  /** Cloud Storage object bytes, in this database (shared like the resources). */
+  blobs(): PgBlobs {
+    return new PgBlobs((name, text, values) => this.exec(name, text, values), fn => this.tx(() => fn()));
   }
 
   private fetch(name: string): (Row & { version: string }) | undefined {
@@ -335,16 +396,17 @@ export class PostgresStore implements Store {
   }
 
   *dump(prefix: string): Iterable<StoredRow> {
-    // Keyset batches by name, so a large database is never held in memory at once.
-    let after = '';
+    // In insertion order, as SQLite's rowid gives (so a snapshot reads the same from either store), in keyset
+    // batches, so a large database is never held in memory at once.
+    let after = '0';
     for (;;) {
-      const rows = this.exec('dump', `SELECT name, kind, parent, create_time, active, data FROM resources
-        WHERE left(name, length($1)) = $1 AND name > $2 ORDER BY name LIMIT 500`, [prefix, after]);
+      const rows = this.exec('dump', `SELECT name, kind, parent, create_time, active, data, ord FROM resources
+        WHERE left(name, length($1)) = $1 AND ord > $2 ORDER BY ord LIMIT 500`, [prefix, after]);
       for (const r of rows) {
         yield { name: String(r.name), kind: String(r.kind), parent: String(r.parent), createTime: String(r.create_time), active: r.active === true, data: String(r.data) };
       }
       if (rows.length < 500) return;
-      after = String(rows[rows.length - 1].name);
+      after = String(rows[rows.length - 1].ord);
     }
   }
 

@@ -67,7 +67,8 @@ export async function emulatorPublisher(host: string, log: Logger): Promise<Publ
 interface Seen { state?: string; approvalState?: string; renderState?: string; awaiting?: boolean; project: string; attrs: Attributes }
 
 /** Watches the store and publishes Cloud Deploy's notifications. */
-export function deployNotifications(store: Store, projects: Projects, publisher: Publisher, startedAt: string): void {
+/** `working`: whether this instance holds the work lease (instances sharing a database publish once, from the holder). */
+export function deployNotifications(store: Store, projects: Projects, publisher: Publisher, startedAt: string, working: () => boolean = () => true): void {
   const seen = new Map<string, Seen>();
   const remember = (name: string, s: Seen) => {
     if (seen.size >= 100_000) seen.delete(seen.keys().next().value as string);
@@ -75,7 +76,7 @@ export function deployNotifications(store: Store, projects: Projects, publisher:
   };
   store.onChange(c => {
     const type = RESOURCE_TYPES[c.kind];
-    if (!type) return;
+    if (!type || !working()) return;
     const before = seen.get(c.name);
     if (c.op === 'delete') {
       if (before) publisher.publish(before.project, 'clouddeploy-resources', { ...before.attrs, Action: 'Delete' });

@@ -58,6 +58,8 @@ export interface RunOptions {
   authToken?: string;
   /** How long a revision has to answer its first request. */
   startupMs?: number;
+  /** Whether this instance holds the work lease: one standing by runs no revision. */
+  working?: () => boolean;
 }
 
 export interface Run {
@@ -94,7 +96,7 @@ export function registerRun(app: App, base: BaseContext, o: RunOptions): Run {
   const serving = new RevisionServing({
     store: base.store, log: o.log, projects: base.projects, executors: o.executors, defaultExecutor: o.defaultExecutor, secrets: o.secrets,
     logs: o.logs, requests: o.logs, volumesRoot: join(o.workRoot, 'run-revision-volumes'), authToken: o.authToken, startupMs: o.startupMs,
-    settle: (key, verdict) => services?.settleRevision(key, verdict),
+    settle: (key, verdict) => services?.settleRevision(key, verdict), working: o.working,
   });
   services = new RunServices({ store: base.store, clock: base.clock, projects: base.projects, readiness: o.readiness ?? serving, executors: o.policy, logUri: o.revisionLogUri });
   app.addVirtualHosts({ claims: host => serving.claims(host), serve: (req, res) => serving.serve(req, res) });

@@ -44,6 +44,8 @@ export interface RevisionServingDeps {
   startupMs?: number;
   /** Records the verdict on a revision `assess` left pending (RunServices.settleRevision). */
   settle(key: string, verdict: Readiness): void;
+  /** Whether this instance runs revisions (holds the work lease); one standing by runs none. */
+  working?: () => boolean;
 }
 
 /** What an instance of a revision runs. */
@@ -89,7 +91,10 @@ export class RevisionServing implements RevisionReadiness {
       startupMs: d.startupMs,
     });
     d.store.onChange(c => {
+      if (!this.working()) return;
       if (c.kind === SERVICE_KIND) this.syncSoon(c.name);
+      // A revision deployed through another instance (sharing the database) is brought up here, by the worker.
+      else if (c.kind === REVISION_KIND && c.op === 'put' && !this.instances.isRunning(c.name)) setImmediate(() => this.bringUpIfDeploying(c.name));
     });
   }
 
@@ -102,9 +107,17 @@ export class RevisionServing implements RevisionReadiness {
     const mode = this.executorFor(subject.resource, subject.serviceResource);
     subject.resource.gantry = { ...((subject.resource.gantry as Obj | undefined) ?? {}), executor: mode } satisfies RevisionBook;
     if (mode === 'simulated') return { state: 'ready' };
-    // Started once the write that made it is committed (a write that fails leaves nothing to start).
-    setImmediate(() => this.bringUp(subject.key));
+    // Started once the write that made it is committed (a write that fails leaves nothing to start), by the instance
+    // that works: the store's change reaches it.
     return { state: 'pending', message: 'Deploying Revision.' };
+  }
+
+  private working(): boolean { return this.d.working?.() ?? true; }
+
+  private bringUpIfDeploying(key: string): void {
+    const rev = this.d.store.getParsed<Obj>(key);
+    if (!rev || readyStatus(rev) !== 'Unknown' || ((rev.gantry ?? {}) as RevisionBook).executor === 'simulated' || this.instances.isRunning(key)) return;
+    this.bringUp(key);
   }
 
   /** The revision's own `gantry.dev/executor` annotation (its template's), else its service's, else Gantry's default. */

@@ -9,7 +9,14 @@ import { join } from 'node:path';
 /** Whether `id` is a content address: the SHA-256 of some bytes, in lowercase hex. */
 export function isContentAddress(id: string): boolean { return /^[0-9a-f]{64}$/.test(id); }
 
-export class BlobStore {
+/** Where object bytes are kept: files of the data directory, or a table of a shared PostgreSQL store. */
+export interface Blobs {
+  /** Stores the bytes (durably, before it returns) and answers their content address. */
+  put(data: Buffer): string;
+  get(id: string): Buffer;
+}
+
+export class BlobStore implements Blobs {
   constructor(private dir: string) { mkdirSync(dir, { recursive: true }); }
 
   put(data: Buffer): string {

@@ -12,7 +12,7 @@ import { ApiError, errorInfo, errors } from '../../google/errors.js';
 import { decodePageToken, encodePageToken, PAGE_MAX_BYTES, pageSize, queryHash } from '../../google/paging.js';
 import { queryBool, queryInt, queryString, type ApiReply, type ApiRequest, type MethodSpec } from '../../server/api.js';
 import type { App } from '../../server/app.js';
-import { BlobStore } from './blobs.js';
+import type { Blobs } from './blobs.js';
 import { UploadSessions } from './uploads.js';
 import { Glob } from './glob.js';
 import { applyFields, parseFields } from './fields.js';
@@ -66,7 +66,7 @@ export class StorageService {
   readonly uploads: UploadSessions;
   private lastGeneration = 0;
 
-  constructor(private store: Store, private clock: Clock, private blobs: BlobStore, private baseUrl: () => string, private projects: Projects) {
+  constructor(private store: Store, private clock: Clock, private blobs: Blobs, private baseUrl: () => string, private projects: Projects) {
     this.uploads = new UploadSessions(clock);
     this.keyObjectsByName();
   }

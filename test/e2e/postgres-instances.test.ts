@@ -1,0 +1,135 @@
+// Several Gantry instances on one PostgreSQL database (a throwaway cluster): every instance serves every API over the
+// same state; one holds the work lease and runs the work (rollouts, revisions), the others forward requests for
+// served apps to it; when it is SIGKILLed another takes over and resumes what it left.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { google } from 'googleapis';
+import { eventually, spawnGantry, tempDir, type ChildGantry } from '../helpers/server.js';
+import { gcloudFor } from '../helpers/gcloud.js';
+import { getApp } from '../helpers/apphosting.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { projectNumber } from '../../src/google/project-number.js';
+
+const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/clouddeploy.yaml', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+const PIPE = 'projects/my-proj/locations/us-central1/deliveryPipelines/web';
+const SERVICES = '/v2/projects/my-proj/locations/us-central1/services';
+
+let pg: TestPostgres;
+before(async () => { pg = await startPostgres(); });
+after(async () => { await pg?.stop(); });
+
+function fakeAuth() {
+  const auth = new google.auth.OAuth2();
+  auth.setCredentials({ access_token: 'x', expiry_date: Date.now() + 3600_000 });
+  return auth;
+}
+
+const json = async <T>(url: string, init?: RequestInit): Promise<T> => {
+  const r = await fetch(url, { ...init, headers: { 'content-type': 'application/json' } });
+  const body = await r.json() as T;
+  assert.ok(r.ok, `${init?.method ?? 'GET'} ${url}: ${r.status} ${JSON.stringify(body)}`);
+  return body;
+};
+
+test('three instances share one database: writes read anywhere, work runs once, apps answer through any instance, and a SIGKILLed holder is replaced', async () => {
+  const store = pg.database();
+  const app = tempDir('pg-app-');
+  writeFileSync(join(app, 'server.js'), "require('http').createServer((q, s) => s.end(process.env.K_REVISION + ' ' + process.pid)).listen(process.env.PORT);");
+  const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--allow-executors', 'process', '--lease-interval', '200ms', '--job-duration', '100ms', '--render-duration', '50ms'];
+  const instances: ChildGantry[] = [];
+  try {
+    for (let i = 0; i < 3; i++) instances.push(await spawnGantry(args(tempDir())));
+    const [a, b, c] = instances;
+    const info = await json<{ store: string }>(`${b.url}/gantry/v1/info`);
+    assert.equal(info.store, 'postgres');
+
+    // Cloud Deploy through gcloud on b, read through googleapis on c: one state.
+    const gcloud = await gcloudFor(b.url);
+    await gcloud(['deploy', 'apply', `--file=${FIXTURE}`, '--region=us-central1']);
+    await json(`${c.url}/v1/${PIPE}/releases?releaseId=rel-1`, { method: 'POST', body: '{}' });
+    const deploy = google.clouddeploy({ version: 'v1', rootUrl: c.url + '/', auth: fakeAuth() });
+    await eventually(async () => (await deploy.projects.locations.deliveryPipelines.releases.get({ name: `${PIPE}/releases/rel-1` })).data.renderState === 'SUCCEEDED', 20_000);
+    await gcloud(['deploy', 'releases', 'promote', '--release=rel-1', '--to-target=dev', '--delivery-pipeline=web', '--region=us-central1', '--quiet']);
+    const rollout = `${PIPE}/releases/rel-1/rollouts/rel-1-to-dev-0001`;
+    await eventually(async () => (await deploy.projects.locations.deliveryPipelines.releases.rollouts.get({ name: rollout })).data.state === 'SUCCEEDED', 20_000);
+    // Each job ran once: one job run per phase job, though three instances heard every change.
+    const runs = (await deploy.projects.locations.deliveryPipelines.releases.rollouts.jobRuns.list({ parent: rollout })).data.jobRuns ?? [];
+    assert.deepEqual(runs.map(r => [r.jobId, r.state]), [['deploy', 'SUCCEEDED']]);
+
+    // A Cloud Run service created on c runs on the holder (a), and answers on every instance's run.app host.
+    const r = await fetch(`${c.url}${SERVICES}?serviceId=hello`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
+      annotations: { 'gantry.dev/executor': 'process' }, template: { containers: [{ image: 'app:1', command: ['node', join(app, 'server.js')] }] },
+    }) });
+    assert.equal(r.status, 200, await r.text());
+    const host = `hello-${projectNumber('my-proj')}.us-central1.run.app`;
+    const first = await eventually(async () => { const x = await getApp(b.url, host); return x.status === 200 ? x.body : undefined; }, 20_000);
+    for (const g of instances) assert.equal((await getApp(g.url, host)).body, first, 'the same instance answers through every Gantry');
+
+    // The clock is the real one for every instance sharing the store.
+    const frozen = await fetch(`${b.url}/gantry/v1/clock:freeze`, { method: 'POST' });
+    assert.equal(frozen.status, 400);
+    assert.match(JSON.stringify(await frozen.json()), /FAILED_PRECONDITION.*PostgreSQL store and runs in real time/);
+
+    // The holder dies: another takes the lease, serves the same revision from a new instance, and runs new work.
+    await a.kill('SIGKILL');
+    instances.shift();
+    const [revision, oldPid] = first.split(' ');
+    const again = await eventually(async () => { const x = await getApp(c.url, host); return x.status === 200 && !x.body.endsWith(` ${oldPid}`) ? x.body : undefined; }, 30_000);
+    assert.equal(again.split(' ')[0], revision);
+    await gcloud(['deploy', 'releases', 'promote', '--release=rel-1', '--delivery-pipeline=web', '--region=us-central1', '--quiet']);
+    await eventually(async () => (await deploy.projects.locations.deliveryPipelines.releases.rollouts.get({ name: `${PIPE}/releases/rel-1/rollouts/rel-1-to-staging-0001` })).data.state === 'SUCCEEDED', 20_000);
+  } finally {
+    for (const g of instances) await g.kill('SIGTERM');
+  }
+});
+
+test('a virtual clock is refused on a shared store, and gantry migrate reports the schema', async () => {
+  const store = pg.database();
+  const run = promisify(execFile);
+  const refused = await run(process.execPath, [MAIN, '--store', store, '--ephemeral', '--port', '0', '--clock', 'virtual']).then(() => '', (e: { stderr: string }) => e.stderr);
+  assert.match(refused, /--clock virtual needs the embedded store/);
+  assert.equal((await run(process.execPath, [MAIN, 'migrate', '--store', store])).stdout, 'schema migrated from version 0 to 2\n');
+  assert.equal((await run(process.execPath, [MAIN, 'migrate', '--store', store])).stdout, 'schema is at version 2: nothing to do\n');
+});
+
+test('a snapshot moves from SQLite to PostgreSQL and back, identically', async () => {
+  const sqlite = await spawnGantry(['--data-dir', tempDir(), '--log-level', 'warn', '--render-duration', '50ms', '--job-duration', '50ms']);
+  let text: string;
+  try {
+    const gcloud = await gcloudFor(sqlite.url);
+    await gcloud(['deploy', 'apply', `--file=${FIXTURE}`, '--region=us-central1']);
+    await json(`${sqlite.url}/v1/${PIPE}/releases?releaseId=rel-1`, { method: 'POST', body: '{}' });
+    await eventually(async () => (await json<{ renderState: string }>(`${sqlite.url}/v1/${PIPE}/releases/rel-1`)).renderState === 'SUCCEEDED', 20_000);
+    await json(`${sqlite.url}/v1/${PIPE}/releases/rel-1/rollouts?rolloutId=r1`, { method: 'POST', body: JSON.stringify({ targetId: 'dev' }) });
+    await eventually(async () => (await json<{ state: string }>(`${sqlite.url}/v1/${PIPE}/releases/rel-1/rollouts/r1`)).state === 'SUCCEEDED', 20_000);
+    text = await (await fetch(`${sqlite.url}/gantry/v1/snapshot`)).text();
+  } finally {
+    await sqlite.kill('SIGTERM');
+  }
+  const file = join(tempDir(), 'snap.jsonl');
+  writeFileSync(file, text);
+  const onPg = await spawnGantry(['--store', pg.database(), '--ephemeral', '--log-level', 'warn', '--import', file]);
+  let fromPg: string;
+  try {
+    fromPg = await (await fetch(`${onPg.url}/gantry/v1/snapshot`)).text();
+  } finally {
+    await onPg.kill('SIGTERM');
+  }
+  // Every line but the header (which says when it was exported).
+  const body = (snapshot: string) => snapshot.split('\n').slice(1);
+  assert.ok(body(text).length > 20);
+  assert.ok(body(fromPg).join('\n') === body(text).join('\n'), 'PostgreSQL exports what SQLite did');
+  writeFileSync(file, fromPg);
+  const back = await spawnGantry(['--data-dir', tempDir(), '--log-level', 'warn', '--import', file]);
+  try {
+    assert.ok(body(await (await fetch(`${back.url}/gantry/v1/snapshot`)).text()).join('\n') === body(text).join('\n'), 'and SQLite exports it again');
+  } finally {
+    await back.kill('SIGTERM');
+  }
+});
