@@ -13,6 +13,8 @@
 //  9. A Cloud Run service's process revision (a tiny node:http server) through its URL on Gantry's port vs the same
 //     process asked straight at its PORT (target ≥ 0.8×).
 // 10. A simulated revision's answer through its service host vs Gantry's own GET of a small resource (target ≥ 0.8×).
+// 11. PostgreSQL (a throwaway cluster): GET vs the same GET on SQLite (target ≥ 0.5×), the page of 50 of 100,000
+//     rollouts (target p50 < 5 ms), rollouts/s on one instance and on two sharing the database.
 import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +26,10 @@ import * as grpc from '@grpc/grpc-js';
 import { protoRoot } from '../src/grpc/protos.js';
 import { encodeJson } from '../src/grpc/transcode.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import { PostgresStore } from '../src/store/postgres.js';
+import type { Store } from '../src/store/store.js';
+import { startPostgres } from '../test/helpers/postgres.js';
+import { availableParallelism } from 'node:os';
 import { startGantry as startInProcess } from '../src/gantry.js';
 import { projectNumber } from '../src/google/project-number.js';
 import { ProcessExecutor } from '../src/executors/process.js';
@@ -80,46 +86,12 @@ async function getThroughput(): Promise<void> {
 async function listPage(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-bench-'));
   const store = new SqliteStore(join(dir, 'gantry.db'));
-  const targets = ['dev', 'staging', 'prod', 'eu', 'asia'];
-  const states = ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
-  const pipe = `${LOC}/deliveryPipelines/big`;
-  const base = Date.parse('2026-01-01T00:00:00Z');
   const t0 = performance.now();
-  store.tx(w => w.put('deliveryPipeline', pipe, LOC, { name: pipe }, '2026-01-01T00:00:00.000000000Z', false));
-  for (let batch = 0; batch < 100; batch++) {
-    store.tx(w => {
-      for (let i = 0; i < 1000; i++) {
-        const n = batch * 1000 + i;
-        const release = `${pipe}/releases/r${Math.floor(n / 10)}`;
-        const created = new Date(base + n * 1000).toISOString().replace('Z', '000000Z');
-        const end = new Date(base + n * 1000 + 30_000).toISOString().replace('Z', '000000Z');
-        const name = `${release}/rollouts/ro-${n}`;
-        w.put('rollout', name, release, { name, targetId: targets[n % 5], state: states[Math.floor(n / 5) % 5], approvalState: 'DOES_NOT_NEED_APPROVAL', createTime: created, deployEndTime: end, uid: String(n).padStart(32, '0') }, created, false);
-      }
-    });
-  }
+  const pipe = loadRollouts(store);
   store.close();
   const loadMs = performance.now() - t0;
   const g = await startGantry(dir);
-  const queries = [
-    ['gcloud promote', 'filter=(approvalState!="REJECTED" AND approvalState!="NEEDS_APPROVAL") AND state="SUCCEEDED" AND targetId="prod"&orderBy=DeployEndTime desc&pageSize=50'],
-    ['by target, newest first', 'filter=targetId="eu"&orderBy=createTime desc&pageSize=50'],
-    ['failed anywhere', 'filter=state="FAILED"&pageSize=50'],
-  ];
-  for (const [label, q] of queries) {
-    const url = `${g.url}/v1/${pipe}/releases/-/rollouts?${q}`;
-    let body = (await (await fetch(url)).json()) as { rollouts: unknown[]; nextPageToken?: string };
-    const times: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      const s = performance.now();
-      body = (await (await fetch(url)).json()) as typeof body;
-      times.push(performance.now() - s);
-    }
-    times.sort((a, b) => a - b);
-    const next = performance.now();
-    await (await fetch(`${url}&pageToken=${body.nextPageToken}`)).json();
-    console.log(`list 50 of 100,000 rollouts (${label}): p50 ${times[25].toFixed(2)} ms, p90 ${times[45].toFixed(2)} ms, next page ${(performance.now() - next).toFixed(2)} ms (${body.rollouts.length} rows)`);
-  }
+  await listQueries(g.url, pipe, 'SQLite');
   g.stop();
   console.log(`(loaded 100,000 rollouts in ${(loadMs / 1000).toFixed(1)} s)`);
 }
@@ -155,11 +127,11 @@ function spawnSyncChecked(cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
 }
 
-async function rolloutThroughput(): Promise<void> {
+/** Simulated rollouts create → SUCCEEDED against the Gantrys at `urls` (clients spread over them); answers rollouts/s. */
+async function rolloutsThrough(urls: string[], label: string): Promise<number> {
   const targets = 20, perTarget = 100;
-  const g = await startInProcess({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'gantry-bench-')), logLevel: 'silent', renderMs: 0, jobMs: 0 });
   const post = async (path: string, body: unknown) => {
-    const r = await fetch(g.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const r = await fetch(urls[0] + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
   };
   const ids = Array.from({ length: targets }, (_, i) => `t${i}`);
@@ -172,26 +144,124 @@ async function rolloutThroughput(): Promise<void> {
   // Ten clients create rollouts as fast as they are answered; the queue of each target runs them one by one. They run
   // on a thread of their own, as clients of a server would, so the server's thread does only the server's work.
   const clients = new Worker(`
-    const { parentPort, workerData: { url, n, ids } } = require('node:worker_threads');
+    const { parentPort, workerData: { urls, n, ids } } = require('node:worker_threads');
     let next = 0;
-    Promise.all(Array.from({ length: 10 }, async () => {
+    Promise.all(Array.from({ length: 10 }, async (_, c) => {
       for (let i = next++; i < n; i = next++) {
-        const r = await fetch(url + '/rollouts?rolloutId=ro-' + i, { method: 'POST', body: JSON.stringify({ targetId: ids[i % ids.length] }), headers: { 'content-type': 'application/json' } });
+        const r = await fetch(urls[c % urls.length] + '/rollouts?rolloutId=ro-' + i, { method: 'POST', body: JSON.stringify({ targetId: ids[i % ids.length] }), headers: { 'content-type': 'application/json' } });
         if (r.status !== 200) throw new Error(r.status + ' ' + await r.text());
       }
-    })).then(() => parentPort.postMessage('done'), e => parentPort.postMessage(String(e)));`, { eval: true, workerData: { url: g.url + rel, n, ids } });
+    })).then(() => parentPort.postMessage('done'), e => parentPort.postMessage(String(e)));`, { eval: true, workerData: { urls: urls.map(u => u + rel), n, ids } });
   const outcome = await new Promise(r => clients.once('message', r));
   await clients.terminate();
   if (outcome !== 'done') throw new Error(String(outcome));
   const created = (performance.now() - t0) / 1000;
   for (;;) {
-    const r = (await (await fetch(`${g.url}${rel}/rollouts?pageSize=1&filter=${encodeURIComponent('state!=SUCCEEDED')}`)).json()) as { rollouts?: unknown[] };
+    const r = (await (await fetch(`${urls[0]}${rel}/rollouts?pageSize=1&filter=${encodeURIComponent('state!=SUCCEEDED')}`)).json()) as { rollouts?: unknown[] };
     if (!r.rollouts?.length) break;
     await new Promise(res => setTimeout(res, 5));
   }
   const s = (performance.now() - t0) / 1000;
+  console.log(`simulated rollouts create → SUCCEEDED (${label}): ${n} over ${targets} targets in ${s.toFixed(2)} s (all created after ${created.toFixed(2)} s), ${(n / s).toFixed(0)} rollouts/s`);
+  return n / s;
+}
+
+async function rolloutThroughput(): Promise<void> {
+  const g = await startInProcess({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'gantry-bench-')), logLevel: 'silent', renderMs: 0, jobMs: 0 });
+  await rolloutsThrough([g.url], 'SQLite');
   await g.close();
-  console.log(`simulated rollouts create → SUCCEEDED: ${n} over ${targets} targets in ${s.toFixed(2)} s (all created after ${created.toFixed(2)} s), ${(n / s).toFixed(0)} rollouts/s`);
+}
+
+/** Loads 100,000 rollouts of one pipeline (five targets, five states) into a store; answers the pipeline's name. */
+function loadRollouts(store: Store): string {
+  const targets = ['dev', 'staging', 'prod', 'eu', 'asia'];
+  const states = ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+  const pipe = `${LOC}/deliveryPipelines/big`;
+  const base = Date.parse('2026-01-01T00:00:00Z');
+  store.tx(w => w.put('deliveryPipeline', pipe, LOC, { name: pipe }, '2026-01-01T00:00:00.000000000Z', false));
+  for (let batch = 0; batch < 100; batch++) {
+    store.tx(w => {
+      for (let i = 0; i < 1000; i++) {
+        const n = batch * 1000 + i;
+        const release = `${pipe}/releases/r${Math.floor(n / 10)}`;
+        const created = new Date(base + n * 1000).toISOString().replace('Z', '000000Z');
+        const end = new Date(base + n * 1000 + 30_000).toISOString().replace('Z', '000000Z');
+        const name = `${release}/rollouts/ro-${n}`;
+        w.put('rollout', name, release, { name, targetId: targets[n % 5], state: states[Math.floor(n / 5) % 5], approvalState: 'DOES_NOT_NEED_APPROVAL', createTime: created, deployEndTime: end, uid: String(n).padStart(32, '0') }, created, false);
+      }
+    });
+  }
+  return pipe;
+}
+
+/** p50, p90 and the next page's time of the list queries gcloud and consoles send, against a Gantry holding `pipe`. */
+async function listQueries(url: string, pipe: string, label: string): Promise<void> {
+  const queries = [
+    ['gcloud promote', 'filter=(approvalState!="REJECTED" AND approvalState!="NEEDS_APPROVAL") AND state="SUCCEEDED" AND targetId="prod"&orderBy=DeployEndTime desc&pageSize=50'],
+    ['by target, newest first', 'filter=targetId="eu"&orderBy=createTime desc&pageSize=50'],
+    ['failed anywhere', 'filter=state="FAILED"&pageSize=50'],
+  ];
+  for (const [what, q] of queries) {
+    const u = `${url}/v1/${pipe}/releases/-/rollouts?${q}`;
+    let body = (await (await fetch(u)).json()) as { rollouts: unknown[]; nextPageToken?: string };
+    const times: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const s = performance.now();
+      body = (await (await fetch(u)).json()) as typeof body;
+      times.push(performance.now() - s);
+    }
+    times.sort((a, b) => a - b);
+    const next = performance.now();
+    await (await fetch(`${u}&pageToken=${body.nextPageToken}`)).json();
+    console.log(`list 50 of 100,000 rollouts, ${label} (${what}): p50 ${times[25].toFixed(2)} ms, p90 ${times[45].toFixed(2)} ms, next page ${(performance.now() - next).toFixed(2)} ms (${body.rollouts.length} rows)`);
+  }
+}
+
+/**
+ * PostgreSQL, on a throwaway cluster of this machine (sharing its cores with Gantry and the load): GET against the
+ * same GET on SQLite, the list page of 50 of 100,000 rollouts, rollouts/s on one instance and on two sharing it.
+ */
+async function postgres(): Promise<void> {
+  const pg = await startPostgres();
+  try {
+    const target = async (url: string) => {
+      await fetch(`${url}/v1/${LOC}/targets?targetId=bench`, { method: 'POST', body: JSON.stringify({ description: 'bench', labels: { a: 'b' }, run: { location: LOC } }), headers: { 'content-type': 'application/json' } });
+      return `${url}/v1/${LOC}/targets/bench`;
+    };
+    const lite = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
+    const onPg = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', pg.database()]);
+    const liteRate = await rps(await target(lite.url));
+    const pgRate = await rps(await target(onPg.url));
+    lite.stop();
+    onPg.stop();
+    console.log(`GET of a target: PostgreSQL ${pgRate.toFixed(0)} req/s, SQLite ${liteRate.toFixed(0)} req/s, ratio ${(pgRate / liteRate).toFixed(2)}× (target ≥ 0.5×)`);
+
+    const db = pg.database();
+    const t0 = performance.now();
+    const store = new PostgresStore(db);
+    const pipe = loadRollouts(store);
+    store.close();
+    const loaded = performance.now() - t0;
+    const lister = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', db]);
+    await listQueries(lister.url, pipe, 'PostgreSQL');
+    lister.stop();
+    console.log(`(loaded 100,000 rollouts into PostgreSQL in ${(loaded / 1000).toFixed(1)} s)`);
+
+    const zero = ['--render-duration', '0s', '--job-duration', '0s'];
+    const one = pg.database();
+    const single = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', one, ...zero]);
+    const alone = await rolloutsThrough([single.url], 'PostgreSQL, one instance');
+    single.stop();
+    const two = pg.database();
+    const a = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', two, ...zero]);
+    const b = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', two, ...zero]);
+    const both = await rolloutsThrough([a.url, b.url], 'PostgreSQL, two instances, clients on both');
+    a.stop();
+    b.stop();
+    console.log(`two instances vs one on PostgreSQL: ${(both / alone).toFixed(2)}× (one holds the work lease and runs every rollout; the other answers half the API calls; all share ${availableParallelism()} cores with the database and the load)`);
+  } finally {
+    await pg.stop();
+  }
 }
 
 async function processTask(): Promise<void> {
@@ -421,3 +491,4 @@ if (!which || which === 'bigexec') await bigExecution();
 if (!which || which === 'grpc') await grpcGet();
 if (!which || which === 'serve-process') await processServing();
 if (!which || which === 'serve-simulated') await simulatedServing();
+if (!which || which === 'postgres') await postgres();

@@ -309,6 +309,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   registerEmulator(app, clock, runtime, outcomes, new GantryInfo({
     clock, executors: executorPolicy, dockerSocket: opts.dockerSocket, dataDir: ephemeral ? undefined : opts.dataDir, url: () => baseUrl, tlsCertFile: tls.certFile,
     store: opts.store === undefined ? 'sqlite' : 'postgres',
+    work: opts.store === undefined ? undefined : () => ({ held: lease.held, holder: lease.holder() }),
   }), events, snapshots);
   registerConsole(app);
   registerPathStyleUpload(app, storage);

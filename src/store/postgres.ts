@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type PgClient from 'pg-native';
 import { Lru } from './lru.js';
+import { ApiError } from '../google/errors.js';
 import { listPg, pgArray } from './list-pg.js';
 import { deepFreeze } from './freeze.js';
 import { holds } from './list-sql.js';
@@ -52,6 +53,18 @@ function conninfo(url: string): string {
   return more.length ? `${url}${u.search ? '&' : '?'}${more.join('&')}` : url;
 }
 
+/**
+ * Ends a client, keeping it referenced for a while after: libpq's binding closes its socket watcher asynchronously
+ * inside the client object, and a client collected before libuv finishes that close aborts the process
+ * (`uv__finish_close` assertion).
+ */
+const retired = new Set<PgClient>();
+function endClient(c: PgClient): void {
+  try { c.end(); } catch { /* already gone */ }
+  retired.add(c);
+  setTimeout(() => retired.delete(c), 1000).unref();
+}
+
 export interface SchemaState { current: number; known: number }
 
 /** Applies the schema migrations this Gantry knows (one instance at a time); refuses a newer database. */
@@ -59,7 +72,7 @@ export function migratePostgres(url: string): SchemaState {
   const Client = loadClient();
   const c = new Client();
   c.connectSync(conninfo(url));
-  try { return migrate(c); } finally { c.end(); }
+  try { return migrate(c); } finally { endClient(c); }
 }
 
 function migrate(c: PgClient): SchemaState {
@@ -118,8 +131,13 @@ export class PostgresStore implements Store {
     const Client = loadClient();
     this.db = new Client();
     this.db.connectSync(conninfo(url));
-    migrate(this.db);
-    this.feedSeq = String(this.db.querySync('SELECT coalesce(max(seq), 0) AS s FROM changes')[0].s);
+    try {
+      migrate(this.db);
+      this.feedSeq = String(this.db.querySync('SELECT coalesce(max(seq), 0) AS s FROM changes')[0].s);
+    } catch (e) {
+      endClient(this.db);
+      throw e;
+    }
   }
 
   /** Starts reading other instances' changes (async: the feed connection is the only one that waits for events). */
@@ -206,11 +224,46 @@ export class PostgresStore implements Store {
   }
 
   private exec(name: string, text: string, values: Values): Record<string, unknown>[] {
-    if (!this.prepared.has(name)) {
-      this.db.prepareSync(name, text, values.length);
-      this.prepared.add(name);
+    return this.guarded(() => {
+      if (!this.prepared.has(name)) {
+        this.db.prepareSync(name, text, values.length);
+        this.prepared.add(name);
+      }
+      return this.db.executeSync(name, values);
+    });
+  }
+
+  private sql(text: string, retry = false): Record<string, unknown>[] {
+    return this.guarded(() => this.db.querySync(text), retry);
+  }
+
+  /**
+   * Runs a query; when the connection itself is gone (the server restarted, the network dropped), connects again and
+   * tries once more if no transaction was open on it, and otherwise answers UNAVAILABLE, as Google does when a
+   * backend is down: a client retries, and no request gets a 500.
+   */
+  private guarded<T>(run: () => T, retry = this.depth === 0): T {
+    try {
+      return run();
+    } catch (e) {
+      if (this.db.getTransactionStatus() !== null) throw e; // an SQL error; the connection is fine
+      if (retry && this.reconnect()) return run();
+      throw new ApiError('UNAVAILABLE', `The PostgreSQL store is unavailable: ${(e as Error).message.trim().split('\n')[0]}`);
     }
-    return this.db.executeSync(name, values);
+  }
+
+  private reconnect(): boolean {
+    endClient(this.db);
+    const Client = loadClient();
+    this.db = new Client();
+    this.prepared.clear();
+    this.listStatements.clear();
+    try {
+      this.db.connectSync(conninfo(this.url));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private deallocate(name: string): void {
@@ -269,7 +322,7 @@ export class PostgresStore implements Store {
       return rows.length;
     },
     deleteAll: () => {
-      const rows = this.db.querySync('DELETE FROM resources RETURNING name, kind');
+      const rows = this.sql('DELETE FROM resources RETURNING name, kind');
       for (const r of rows) this.pending.push({ kind: String(r.kind), name: String(r.name), op: 'delete' });
       return rows.length;
     },
@@ -287,11 +340,11 @@ export class PostgresStore implements Store {
     this.depth++;
     let result: T;
     try {
-      this.db.querySync(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
+      this.sql(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`, true);
       try {
         result = fn(this.writer);
         if (this.pending.length) this.appendFeed();
-        this.db.querySync('COMMIT');
+        this.sql('COMMIT');
       } catch (e) {
         this.rollback();
         throw e;
@@ -316,7 +369,7 @@ export class PostgresStore implements Store {
     this.exec('feed', `WITH added AS (INSERT INTO changes (kind, name, op, origin) SELECT k, n, o, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(k, n, o))
       SELECT pg_notify('gantry_changes', $4)`, [pgArray(kinds), pgArray(names), pgArray(ops), this.origin]);
     // Now and then, the feed is cut back to its newest rows.
-    if (++this.commits % 1000 === 0) this.db.querySync(`DELETE FROM changes WHERE seq < (SELECT max(seq) FROM changes) - ${FEED_KEEP}`);
+    if (++this.commits % 1000 === 0) this.sql(`DELETE FROM changes WHERE seq < (SELECT max(seq) FROM changes) - ${FEED_KEEP}`);
   }
 
   savepoint<T>(fn: (w: Writer) => T): T {
@@ -328,13 +381,13 @@ export class PostgresStore implements Store {
     const mark = this.pending.length;
     const sp = `sp${++this.savepoints}`;
     this.depth++;
-    this.db.querySync(`SAVEPOINT ${sp}`);
+    this.sql(`SAVEPOINT ${sp}`);
     try {
       out = fn(this.writer);
-      this.db.querySync(`RELEASE SAVEPOINT ${sp}`);
+      this.sql(`RELEASE SAVEPOINT ${sp}`);
       return out;
     } catch (e) {
-      this.db.querySync(`ROLLBACK TO SAVEPOINT ${sp}`);
+      this.sql(`ROLLBACK TO SAVEPOINT ${sp}`);
       this.pending.length = mark;
       throw e;
     } finally {
@@ -434,8 +487,8 @@ export class PostgresStore implements Store {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.db.end();
-    this.feed?.end();
+    endClient(this.db);
+    if (this.feed) endClient(this.feed);
   }
 }
 

@@ -292,7 +292,9 @@ function runService(name: string, r?: Rng): unknown {
   const traffic = r?.chance(0.4) ? [{ latestRevision: true, percent: r.pick([100, 60, 0]) }, ...(r.chance(0.5) ? [{ revisionName: r.pick(['rs1-00001-abc', 'nope']), percent: 40, tag: r.pick(['blue', 'UPPER', '']) }] : [])] : undefined;
   return {
     apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name, labels: { team: 'a' }, annotations: { 'gantry.dev/executor': 'simulated' } },
-    spec: { template: { metadata: { annotations: { 'autoscaling.knative.dev/maxScale': String(r?.range(1, 5) ?? 3) } }, spec: { containers: [{ image: 'us-docker.pkg.dev/p/app:1', env: [{ name: 'A', value: 'b' }] }] } }, ...(traffic ? { traffic } : {}) },
+    // Sometimes naming an App Hosting build, as only App Hosting should: a plain client's is ignored or fails readiness.
+    spec: { template: { metadata: { annotations: { 'autoscaling.knative.dev/maxScale': String(r?.range(1, 5) ?? 3),
+      ...(r?.chance(0.2) ? { 'gantry.dev/apphosting-build': r.pick([`projects/fz/locations/us-central1/backends/${name}/builds/nope`, '../../etc/passwd', 'x'.repeat(2000)]) } : {}) } }, spec: { containers: [{ image: 'us-docker.pkg.dev/p/app:1', env: [{ name: 'A', value: 'b' }] }] } }, ...(traffic ? { traffic } : {}) },
   };
 }
 

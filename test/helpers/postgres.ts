@@ -12,6 +12,8 @@ export interface TestPostgres {
   url: string;
   /** A new empty database, and its URL. */
   database(): string;
+  /** Stops the server and starts it again on the same port (connections are cut). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,18 +44,29 @@ export async function startPostgres(): Promise<TestPostgres> {
   const init = as(join(bin, 'initdb'), ['-D', data, '-U', 'gantry', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
   execFileSync(init.cmd, init.args, { stdio: 'ignore' });
   const port = await freePort();
-  // Durability is not what these tests measure: fsync off makes a cluster's writes as cheap as the machine allows.
+  // fsync off: the OS holds what a commit wrote, which a killed server (not a lost machine) keeps; commits stay
+  // synchronous, so an acknowledged write survives a restart of the server.
   const serve = as(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200']);
-  const proc: ChildProcess = spawn(serve.cmd, serve.args, { stdio: 'ignore' });
+    '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200']);
+  let proc: ChildProcess;
   const url = `postgresql://gantry@127.0.0.1:${port}/postgres`;
   const psql = (db: string, sql: string) => execFileSync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'gantry', '-d', db, '-qAtc', sql], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-  const until = Date.now() + 20_000;
-  for (;;) {
-    try { psql('postgres', 'SELECT 1'); break; } catch { /* starting */ }
-    if (proc.exitCode !== null || Date.now() > until) { proc.kill('SIGKILL'); throw new Error(`PostgreSQL did not start (see ${data})`); }
-    await new Promise(r => setTimeout(r, 50));
-  }
+  const up = async () => {
+    proc = spawn(serve.cmd, serve.args, { stdio: 'ignore' });
+    const until = Date.now() + 20_000;
+    for (;;) {
+      try { psql('postgres', 'SELECT 1'); break; } catch { /* starting */ }
+      if (proc.exitCode !== null || Date.now() > until) { proc.kill('SIGKILL'); throw new Error(`PostgreSQL did not start (see ${data})`); }
+      await new Promise(r => setTimeout(r, 50));
+    }
+  };
+  const down = () => {
+    if (proc.exitCode !== null) return;
+    // Immediate shutdown: connections are cut, nothing is kept. pg_ctl waits until the server is gone.
+    const ctl = as(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    try { execFileSync(ctl.cmd, ctl.args, { stdio: 'ignore' }); } catch { proc.kill('SIGKILL'); }
+  };
+  await up();
   return {
     url,
     database() {
@@ -61,12 +74,12 @@ export async function startPostgres(): Promise<TestPostgres> {
       psql('postgres', `CREATE DATABASE ${name}`);
       return `postgresql://gantry@127.0.0.1:${port}/${name}`;
     },
+    async restart() {
+      down();
+      await up();
+    },
     async stop() {
-      if (proc.exitCode === null) {
-        // Immediate shutdown: connections are cut, nothing is kept. pg_ctl waits until the server is gone.
-        const ctl = as(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
-        try { execFileSync(ctl.cmd, ctl.args, { stdio: 'ignore' }); } catch { proc.kill('SIGKILL'); }
-      }
+      down();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -186,6 +186,23 @@ test('a database of a newer schema is refused; migrating twice changes nothing',
   assert.throws(() => new PostgresStore(url), /schema is version 99, newer than this Gantry knows \(2\)/);
 });
 
+test('a restarted database: a request meanwhile gets UNAVAILABLE, the next one after it reconnects', async () => {
+  const s = new PostgresStore(pg.database());
+  const P = 'projects/p/locations/l';
+  s.tx(w => w.put('target', `${P}/targets/a`, P, { n: 1 }, '2026-01-01T00:00:00Z', false));
+  await pg.restart();
+  // The connection was cut: the first call connects again on its own (the server is back).
+  assert.deepEqual(s.getParsed(`${P}/targets/a`), { n: 1 });
+  s.tx(w => w.put('target', `${P}/targets/b`, P, { n: 2 }, '2026-01-01T00:00:00Z', false));
+  assert.equal(s.countUnder(P), 2);
+  // A transaction cut in the middle is not retried: it fails UNAVAILABLE, and the store goes on afterwards.
+  assert.throws(() => s.tx(() => {
+    (s as unknown as { db: { querySync(q: string): void } }).db.querySync('SELECT pg_terminate_backend(pg_backend_pid())');
+  }), (e: Error & { code?: string }) => e.message.includes('The PostgreSQL store is unavailable') || /terminat/.test(e.message));
+  assert.equal(s.countUnder(P), 2);
+  s.close();
+});
+
 test('globs become anchored regular expressions', () => {
   assert.equal(globRegex('projects/*/a?b/[xy]/c.d'), '^projects/.*/a.b/[xy]/c\\.d$');
   assert.equal(globRegex('a[*]b'), '^a[*]b$');

@@ -1,0 +1,184 @@
+// Model-based test of several Gantry instances on one PostgreSQL database, with random SIGKILLs: random (seeded)
+// sequences of releases, rollouts, approvals, cancels, Cloud Run executions (process tasks that record each attempt
+// they run), each request sent to a random live instance, and instances killed (the lease holder most often) and
+// started again between steps. After every step, once the work has settled, invariants hold:
+//  (a) no request is ever answered 5xx, on any instance;
+//  (b) every acknowledged write is there: each release, rollout and execution created is read back, on every instance;
+//  (c) per target at most one rollout is IN_PROGRESS or CANCELLING, and every unfinished rollout finishes;
+//  (d) each task attempt ran once: no (execution, task, attempt) ran twice, whatever instance ran it;
+//  (e) exactly one live instance holds the work lease, and a killed holder's lease is taken over within the lease
+//      interval plus a bound (here 5 s);
+//  (f) a rollout that SUCCEEDED ran each of its jobs to one SUCCEEDED job run (no job ran twice to success).
+// GANTRY_MODEL_SEED reproduces a run (the seed is in the test's name); GANTRY_MODEL_STEPS sets its length.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnGantry, tempDir, type ChildGantry } from '../helpers/server.js';
+import { rng, runModel, type Action } from '../helpers/model.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+
+const SEED = Number(process.env.GANTRY_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const STEPS = Number(process.env.GANTRY_MODEL_STEPS ?? 40);
+const L = 'projects/pm/locations/us-central1';
+const NS = '/apis/run.googleapis.com/v1/namespaces/pm';
+const TARGETS = ['t1', 't2'];
+const LEASE_MS = 200;
+/** How long after a holder's death another instance must hold the lease. */
+const TAKEOVER_BOUND_MS = LEASE_MS + 5_000;
+
+type Obj = Record<string, any>;
+
+let pg: TestPostgres;
+before(async () => { pg = await startPostgres(); });
+after(async () => { await pg?.stop(); });
+
+test(`instances sharing a database, killed at random, keep every invariant (seed ${SEED}, ${STEPS} steps)`, { timeout: 600_000 }, async () => {
+  const random = rng(SEED);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
+  const store = pg.database();
+  const marks = tempDir('pm-attempts-');
+  const args = () => ['--store', store, '--data-dir', tempDir(), '--log-level', 'silent', '--lease-interval', `${LEASE_MS}ms`,
+    '--render-duration', '50ms', '--job-duration', '150ms', '--task-duration', '100ms', '--allow-executors', 'process'];
+  const live: ChildGantry[] = [];
+  const call = async (g: ChildGantry, method: string, path: string, body?: unknown): Promise<{ status: number; json: Obj }> => {
+    const r = await fetch(g.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? {} : { 'content-type': 'application/json' } });
+    const text = await r.text();
+    assert.ok(r.status < 500, `(a) seed ${SEED}: ${method} ${path} answered ${r.status}: ${text.slice(0, 300)}`);
+    let json: Obj = {};
+    try { json = JSON.parse(text) as Obj; } catch { /* empty */ }
+    return { status: r.status, json };
+  };
+  const any = () => pick(live);
+  const ok = async (method: string, path: string, body?: unknown, g = any()) => {
+    const r = await call(g, method, path, body);
+    assert.equal(r.status, 200, `seed ${SEED}: ${method} ${path}: ${JSON.stringify(r.json).slice(0, 300)}`);
+    return r.json;
+  };
+  const all = async (path: string, field: string, g = any()): Promise<Obj[]> => ((await ok('GET', `${path}${path.includes('?') ? '&' : '?'}pageSize=1000`, undefined, g))[field] ?? []) as Obj[];
+  const info = async (g: ChildGantry) => (await ok('GET', '/gantry/v1/info', undefined, g)).work as { lease: string; holder?: string };
+  const holder = async () => {
+    for (const g of live) if ((await info(g)).lease === 'HELD') return g;
+    return undefined;
+  };
+
+  try {
+    for (let i = 0; i < 3; i++) live.push(await spawnGantry(args()));
+    for (const t of TARGETS) await ok('POST', `/v1/${L}/targets?targetId=${t}`, { run: { location: L }, requireApproval: t === 't2' });
+    await ok('POST', `/v1/${L}/deliveryPipelines?deliveryPipelineId=p`, { serialPipeline: { stages: TARGETS.map(targetId => ({ targetId })) } });
+    const attempt = `echo "$CLOUD_RUN_EXECUTION/$CLOUD_RUN_TASK_INDEX/$CLOUD_RUN_TASK_ATTEMPT" >> ${join(marks, 'attempts')}; sleep 0.2`;
+    await ok('POST', `${NS}/jobs`, { metadata: { name: 'j', annotations: { 'gantry.dev/executor': 'process' } },
+      spec: { template: { spec: { taskCount: 3, parallelism: 2, template: { spec: { maxRetries: 3, containers: [{ image: 'busybox', command: ['sh', '-c', attempt] }] } } } } } });
+
+    const acknowledged: string[] = [];
+    let releases = 0;
+    let rollouts = 0;
+    const release = () => `${L}/deliveryPipelines/p/releases/r${Math.max(1, Math.ceil(random() * releases))}`;
+
+    const actions: Action[] = [
+      [3, async () => {
+        const id = `r${++releases}`;
+        await ok('POST', `/v1/${L}/deliveryPipelines/p/releases?releaseId=${id}`, {});
+        acknowledged.push(`/v1/${L}/deliveryPipelines/p/releases/${id}`);
+        return { what: `release ${id}` };
+      }],
+      [5, async () => {
+        if (!releases) return { what: 'no release yet' };
+        const rel = release();
+        const id = `ro${++rollouts}`;
+        const r = await call(any(), 'POST', `/v1/${rel}/rollouts?rolloutId=${id}`, { targetId: pick(TARGETS) });
+        if (r.status === 200) acknowledged.push(`/v1/${rel}/rollouts/${id}`);
+        return { what: `rollout ${id} (${r.status})` };
+      }],
+      [2, async () => {
+        const pending = (await all(`/v1/${L}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts')).filter(r => r.approvalState === 'NEEDS_APPROVAL');
+        if (!pending.length) return { what: 'nothing to approve' };
+        const r = pick(pending);
+        await call(any(), 'POST', `/v1/${r.name}:approve`, { approved: random() < 0.7 });
+        return { what: `approve ${r.name.split('/').pop()}` };
+      }],
+      [1, async () => {
+        const running = (await all(`/v1/${L}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts')).filter(r => r.state === 'IN_PROGRESS');
+        if (!running.length) return { what: 'nothing to cancel' };
+        const r = pick(running);
+        await call(any(), 'POST', `/v1/${r.name}:cancel`, {});
+        return { what: `cancel ${r.name.split('/').pop()}` };
+      }],
+      [3, async () => {
+        const ex = await ok('POST', `${NS}/jobs/j:run`, {});
+        acknowledged.push(`${NS}/executions/${ex.metadata.name as string}`);
+        return { what: `execution ${ex.metadata.name as string}` };
+      }],
+      [3, async () => {
+        // Kill an instance, the holder most often, then start another (there is always at least one).
+        const h = await holder();
+        const victim = h && random() < 0.7 ? h : any();
+        const wasHolder = victim === h;
+        live.splice(live.indexOf(victim), 1);
+        await victim.kill('SIGKILL');
+        const killedAt = Date.now();
+        if (!live.length || random() < 0.8) live.push(await spawnGantry(args()));
+        if (wasHolder) {
+          // (e) another takes the lease within the bound.
+          for (;;) {
+            if (await holder()) break;
+            assert.ok(Date.now() - killedAt < TAKEOVER_BOUND_MS, `(e) seed ${SEED}: no instance took the lease within ${TAKEOVER_BOUND_MS} ms of the holder's death`);
+            await new Promise(r => setTimeout(r, 50));
+          }
+        }
+        return { what: `SIGKILL ${wasHolder ? 'the holder' : 'an instance'} (${live.length} live)` };
+      }],
+    ];
+
+    const settle = async () => {
+      // (c) Unfinished work finishes: no rollout in progress, no execution running, every release rendered.
+      const until = Date.now() + 60_000;
+      for (;;) {
+        const rs = await all(`/v1/${L}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts');
+        const busy = rs.filter(r => ['IN_PROGRESS', 'CANCELLING', 'PENDING'].includes(r.state)).length
+          + (await all(`/v1/${L}/deliveryPipelines/-/releases`, 'releases')).filter(r => r.renderState === 'IN_PROGRESS').length
+          + ((await ok('GET', `${NS}/executions`)).items as Obj[] ?? []).filter(e => !(e.status?.conditions as Obj[] | undefined)?.some(c => c.type === 'Completed' && c.status !== 'Unknown')).length;
+        for (const t of TARGETS) {
+          const active = rs.filter(r => r.targetId === t && ['IN_PROGRESS', 'CANCELLING'].includes(r.state));
+          assert.ok(active.length <= 1, `(c) seed ${SEED}: ${active.length} rollouts active on ${t}`);
+        }
+        if (!busy) return;
+        assert.ok(Date.now() < until, `(c) seed ${SEED}: work did not settle within 60 s`);
+        await new Promise(r => setTimeout(r, 100));
+      }
+    };
+
+    const check = async (step: number, what: string) => {
+      // (b) on every live instance.
+      for (const g of live) for (const path of acknowledged) {
+        const r = await call(g, 'GET', path);
+        assert.equal(r.status, 200, `(b) seed ${SEED}, step ${step} (${what}): ${path} is gone (${r.status})`);
+      }
+      // (d)
+      const lines = existsSync(join(marks, 'attempts')) ? readFileSync(join(marks, 'attempts'), 'utf8').split('\n').filter(Boolean) : [];
+      const twice = lines.filter((l, i) => lines.indexOf(l) !== i);
+      assert.deepEqual(twice, [], `(d) seed ${SEED}, step ${step} (${what}): attempts that ran twice`);
+      // (e) exactly one holder.
+      let holders = 0;
+      for (const g of live) if ((await info(g)).lease === 'HELD') holders++;
+      assert.equal(holders, 1, `(e) seed ${SEED}, step ${step}: ${holders} instances hold the lease`);
+      // (f)
+      const rs = await all(`/v1/${L}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts');
+      for (const r of rs.filter(x => x.state === 'SUCCEEDED')) {
+        const runs = await all(`/v1/${r.name}/jobRuns`, 'jobRuns');
+        const won = runs.filter(j => j.state === 'SUCCEEDED').map(j => `${j.phaseId}/${j.jobId}`);
+        assert.equal(new Set(won).size, won.length, `(f) seed ${SEED}, step ${step}: ${r.name} ran a job to success twice: ${won.join(', ')}`);
+      }
+      return rs.map(r => [r.name, r.state]);
+    };
+
+    await runModel({ seed: SEED, steps: STEPS, random, actions, settle, check });
+    assert.ok(acknowledged.length > 5, 'the run did some work');
+    // The invariants had something to bite on: tasks ran as processes, and rollouts succeeded.
+    if (acknowledged.some(p => p.includes('/executions/'))) assert.ok(readFileSync(join(marks, 'attempts'), 'utf8').trim().split('\n').length >= 3);
+    const done = (await all(`/v1/${L}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts')).filter(r => r.state === 'SUCCEEDED');
+    if (rollouts > 3) assert.ok(done.length > 0, 'some rollout succeeded');
+  } finally {
+    for (const g of live) await g.kill('SIGKILL');
+  }
+});
