@@ -41,7 +41,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Starts Gantry (by default `node dist/src/main.js`; `viaNpm`: `npm start` in the repository, as a user would). */
-function startGantry(dataDir: string, viaNpm = false, extra: string[] = []): Promise<{ url: string; stop(): void; ms: number; pid: number }> {
+function startGantry(dataDir: string, viaNpm = false, extra: string[] = []): Promise<{ url: string; stop(): void; stopped(): Promise<void>; ms: number; pid: number }> {
   const t0 = performance.now();
   const args = ['--port', '0', '--data-dir', dataDir, '--log-level', 'silent', ...extra];
   return new Promise((resolve, reject) => {
@@ -52,7 +52,7 @@ function startGantry(dataDir: string, viaNpm = false, extra: string[] = []): Pro
     const stop = () => viaNpm ? process.kill(-proc.pid!, 'SIGTERM') : proc.kill('SIGTERM');
     proc.stdout.on('data', (d: Buffer) => {
       const m = /listening on (http:\/\/\S+)/.exec(d.toString());
-      if (m) resolve({ url: m[1], stop, ms: performance.now() - t0, pid: proc.pid! });
+      if (m) resolve({ url: m[1], stop, ms: performance.now() - t0, pid: proc.pid!, stopped: () => new Promise<void>(r => { proc.once('exit', () => r()); stop(); }) });
     });
     proc.once('exit', code => reject(new Error(`gantry exited ${code}`)));
   });
@@ -151,7 +151,7 @@ async function rolloutsThrough(urls: string[], label: string): Promise<number> {
         const r = await fetch(urls[c % urls.length] + '/rollouts?rolloutId=ro-' + i, { method: 'POST', body: JSON.stringify({ targetId: ids[i % ids.length] }), headers: { 'content-type': 'application/json' } });
         if (r.status !== 200) throw new Error(r.status + ' ' + await r.text());
       }
-    })).then(() => parentPort.postMessage('done'), e => parentPort.postMessage(String(e)));`, { eval: true, workerData: { urls: urls.map(u => u + rel), n, ids } });
+    })).then(() => parentPort.postMessage('done'), e => parentPort.postMessage(String(e) + (e.cause ? ' (' + String(e.cause) + ')' : '')));`, { eval: true, workerData: { urls: urls.map(u => u + rel), n, ids } });
   const outcome = await new Promise(r => clients.once('message', r));
   await clients.terminate();
   if (outcome !== 'done') throw new Error(String(outcome));
@@ -232,33 +232,38 @@ async function postgres(): Promise<void> {
     const onPg = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', pg.database()]);
     const liteRate = await rps(await target(lite.url));
     const pgRate = await rps(await target(onPg.url));
-    lite.stop();
-    onPg.stop();
+    await lite.stopped();
+    await onPg.stopped();
     console.log(`GET of a target: PostgreSQL ${pgRate.toFixed(0)} req/s, SQLite ${liteRate.toFixed(0)} req/s, ratio ${(pgRate / liteRate).toFixed(2)}× (target ≥ 0.5×)`);
 
     const db = pg.database();
     const t0 = performance.now();
     const store = new PostgresStore(db);
     const pipe = loadRollouts(store);
+    store.analyze();
     store.close();
     const loaded = performance.now() - t0;
     const lister = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', db]);
     await listQueries(lister.url, pipe, 'PostgreSQL');
-    lister.stop();
+    await lister.stopped();
     console.log(`(loaded 100,000 rollouts into PostgreSQL in ${(loaded / 1000).toFixed(1)} s)`);
 
     const zero = ['--render-duration', '0s', '--job-duration', '0s'];
     const one = pg.database();
     const single = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', one, ...zero]);
     const alone = await rolloutsThrough([single.url], 'PostgreSQL, one instance');
-    single.stop();
+    await single.stopped();
     const two = pg.database();
     const a = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', two, ...zero]);
     const b = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', two, ...zero]);
-    const both = await rolloutsThrough([a.url, b.url], 'PostgreSQL, two instances, clients on both');
-    a.stop();
-    b.stop();
-    console.log(`two instances vs one on PostgreSQL: ${(both / alone).toFixed(2)}× (one holds the work lease and runs every rollout; the other answers half the API calls; all share ${availableParallelism()} cores with the database and the load)`);
+    try {
+      const both = await rolloutsThrough([a.url, b.url], 'PostgreSQL, two instances, clients on both');
+      console.log(`two instances vs one on PostgreSQL: ${(both / alone).toFixed(2)}× (one holds the work lease and runs every rollout; the other answers half the API calls; all share ${availableParallelism()} cores with the database and the load)`);
+    } catch (e) {
+      // Reported, not hidden: docs/benchmarks.md says what is known of it.
+      console.log(`two instances on PostgreSQL, clients on both: did not complete (${(e as Error).message})`);
+    }
+    await Promise.all([a, b].map(g => g.stopped()));
   } finally {
     await pg.stop();
   }

@@ -30,6 +30,9 @@ export interface ReconcileContext {
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 300_000;
 
+/** The longest a batch of reconciles (one transaction) runs before it commits and lets others in. */
+const BATCH_MS = 50;
+
 export class ControllerRuntime {
   private byKind = new Map<string, Controller[]>();
   private queue = new Set<string>();
@@ -145,7 +148,14 @@ export class ControllerRuntime {
     // One transaction for the whole batch, each reconcile in a savepoint of its own: a commit per batch instead of
     // per step (what bounds simulated throughput), while a reconcile that fails still undoes only its own writes.
     // Controller writes answer no client, so nothing acknowledged waits on this commit.
-    this.store.tx(() => this.drainBatch());
+    try {
+      this.store.tx(() => this.drainBatch());
+    } catch (e) {
+      // The batch's commit failed (a shared store's connection lost): its writes are undone and its resources left
+      // the queue, so unfinished work is reconciled again once the store answers (each reconcile reads what is stored).
+      this.log.error(`controllers: a batch could not be committed (${(e as Error).message}); unfinished work is reconciled again in 1 s`);
+      setTimeout(() => { if (!this.stopped && !this.paused) this.start(); }, 1000).unref();
+    }
     if (this.queue.size) {
       this.scheduled = true;
       setImmediate(() => this.drain());
@@ -156,7 +166,10 @@ export class ControllerRuntime {
 
   private drainBatch(): void {
     let budget = 1000;
-    while (this.queue.size && budget-- > 0 && !this.stopped) {
+    // Bounded in time too: the batch is one transaction, and on a shared store every other instance's writes wait
+    // for it (one writers' lock), their event loops with them.
+    const until = performance.now() + BATCH_MS;
+    while (this.queue.size && budget-- > 0 && !this.stopped && performance.now() < until) {
       const name = this.queue.values().next().value as string;
       this.queue.delete(name);
       const kind = this.kindOf.get(name)!;

@@ -34,4 +34,8 @@ export const PG_MIGRATIONS: string[] = [
    CREATE INDEX rollouts_on_target ON resources(kind, (doc->'targetId'), (doc->'state')) WHERE kind = 'rollout';`,
   // Cloud Storage object bytes, by content address, in chunks (pg-blobs.ts).
   `CREATE TABLE blobs (id text COLLATE "C" NOT NULL, chunk integer NOT NULL, data bytea NOT NULL, PRIMARY KEY (id, chunk));`,
+  // Statistics of the JSON fields lists filter on: without them the planner takes a target's and state's rollouts to be
+  // a handful, sorts all 12,000 of them (60 ms for a page of 50 of 100,000), where walking the sort key's index and
+  // skipping the others takes 0.5 ms.
+  `CREATE STATISTICS rollout_fields ON (doc->'targetId'), (doc->'state') FROM resources;`,
 ];

@@ -272,6 +272,9 @@ export class PostgresStore implements Store {
     if (this.db.getTransactionStatus() !== 'E') this.db.querySync(`DEALLOCATE ${name}`);
   }
 
+  /** Updates the planner's statistics now (after a bulk load; autovacuum does it in time otherwise). */
+  analyze(): void { this.sql('ANALYZE resources'); }
+
   /** Cloud Storage object bytes, in this database (shared like the resources). */
   blobs(): PgBlobs {
     return new PgBlobs((name, text, values) => this.exec(name, text, values), fn => this.tx(() => fn()));
@@ -402,7 +405,8 @@ export class PostgresStore implements Store {
     let bytes = 0;
     // Rows are read a batch at a time: just past the page when SQL checks everything, more when a predicate may skip.
     const filtered = q.predicate !== undefined;
-    const batch = filtered ? Math.max(2 * q.limit + 1, 256) : q.limit + 1;
+    // A quarter more than the page: most filters keep most rows, and a batch that falls short is followed by another.
+    const batch = filtered ? q.limit + 1 + Math.ceil(q.limit / 4) : q.limit + 1;
     let after = q.after;
     for (;;) {
       const { shape, sql, values, cursor, residual } = listPg({ ...q, after });

@@ -94,8 +94,8 @@ test('a virtual clock is refused on a shared store, and gantry migrate reports t
   const run = promisify(execFile);
   const refused = await run(process.execPath, [MAIN, '--store', store, '--ephemeral', '--port', '0', '--clock', 'virtual']).then(() => '', (e: { stderr: string }) => e.stderr);
   assert.match(refused, /--clock virtual needs the embedded store/);
-  assert.equal((await run(process.execPath, [MAIN, 'migrate', '--store', store])).stdout, 'schema migrated from version 0 to 2\n');
-  assert.equal((await run(process.execPath, [MAIN, 'migrate', '--store', store])).stdout, 'schema is at version 2: nothing to do\n');
+  assert.equal((await run(process.execPath, [MAIN, 'migrate', '--store', store])).stdout, 'schema migrated from version 0 to 3\n');
+  assert.equal((await run(process.execPath, [MAIN, 'migrate', '--store', store])).stdout, 'schema is at version 3: nothing to do\n');
 });
 
 test('a snapshot moves from SQLite to PostgreSQL and back, identically', async () => {

@@ -94,7 +94,7 @@ export class RevisionServing implements RevisionReadiness {
       if (!this.working()) return;
       if (c.kind === SERVICE_KIND) this.syncSoon(c.name);
       // A revision deployed through another instance (sharing the database) is brought up here, by the worker.
-      else if (c.kind === REVISION_KIND && c.op === 'put' && !this.instances.isRunning(c.name)) setImmediate(() => this.bringUpIfDeploying(c.name));
+      else if (c.kind === REVISION_KIND && c.op === 'put' && !this.instances.isRunning(c.name)) setImmediate(() => this.safely(() => this.bringUpIfDeploying(c.name)));
     });
   }
 
@@ -113,6 +113,11 @@ export class RevisionServing implements RevisionReadiness {
   }
 
   private working(): boolean { return this.d.working?.() ?? true; }
+
+  /** Work off the request path: a store that cannot answer (a shared one's lost connection) is logged, not thrown. */
+  private safely(fn: () => void): void {
+    try { fn(); } catch (e) { this.d.log.error(`Cloud Run serving: ${(e as Error).message}`); }
+  }
 
   private bringUpIfDeploying(key: string): void {
     const rev = this.d.store.getParsed<Obj>(key);
@@ -175,7 +180,7 @@ export class RevisionServing implements RevisionReadiness {
   private syncSoon(service: string): void {
     if (this.pendingSync.has(service)) return;
     this.pendingSync.add(service);
-    setImmediate(() => { this.pendingSync.delete(service); this.sync(service); });
+    setImmediate(() => { this.pendingSync.delete(service); this.safely(() => this.sync(service)); });
   }
 
   /** Routes a service's hosts by its plan; runs the revisions that serve or have a tag, stops the others. */
