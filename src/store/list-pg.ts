@@ -6,6 +6,7 @@
 import { INDEXED_FIELDS } from './migrations.js';
 import { ORDER_SLOTS } from './list-sql.js';
 import type { ListQuery } from './store.js';
+import { splitEqualities } from './page.js';
 
 const EQUALITY_SLOTS = 4;
 
@@ -72,16 +73,9 @@ export function listPg(q: ListQuery): PgListSql {
   const where: string[] = ['kind = @kind::text'];
   const shape: string[] = [];
 
-  const literalEq: string[] = [];
-  const boundEq: NonNullable<ListQuery['equalities']> = [];
-  for (const e of q.equalities ?? []) {
-    const field = e.path.length === 1 && indexed?.equal.includes(e.path[0]) ? e.path[0] : undefined;
-    if (field !== undefined && !literalEq.includes(field)) {
-      literalEq.push(field);
-      params[`eq_${field}`] = JSON.stringify(e.value);
-    } else boundEq.push(e);
-  }
-  literalEq.sort((a, b) => indexed!.equal.indexOf(a) - indexed!.equal.indexOf(b));
+  const { literal, bound: boundEq } = splitEqualities(q);
+  const literalEq = literal.map(l => l.field);
+  for (const l of literal) params[`eq_${l.field}`] = JSON.stringify(l.value);
   // Partial indexes (`WHERE kind = 'rollout'`) need the kind written out for the planner to use them.
   if (indexed) where.push(`kind = '${q.kind}'`);
   shape.push(indexed ? q.kind : '*', literalEq.join('+'));

@@ -6,6 +6,7 @@
 // text per client-chosen order grew RSS by hundreds of MB before the collector caught up.
 import { INDEXED_FIELDS } from './migrations.js';
 import type { ListQuery } from './store.js';
+import { splitEqualities } from './page.js';
 
 /** Sort keys a query may have (order.ts allows 8). */
 export const ORDER_SLOTS = 8;
@@ -40,16 +41,9 @@ export function listSql(q: ListQuery): ListSql {
   if (!indexed) params.kind = q.kind;
 
   // Equalities on indexed fields are literal (in a fixed order, one per field); the rest go to bound slots.
-  const literalEq: string[] = [];
-  const boundEq: NonNullable<ListQuery['equalities']> = [];
-  for (const e of q.equalities ?? []) {
-    const field = e.path.length === 1 && indexed?.equal.includes(e.path[0]) ? e.path[0] : undefined;
-    if (field !== undefined && !literalEq.includes(field)) {
-      literalEq.push(field);
-      params[`eq_${field}`] = sqlValue(e.value);
-    } else boundEq.push(e);
-  }
-  literalEq.sort((a, b) => indexed!.equal.indexOf(a) - indexed!.equal.indexOf(b));
+  const { literal, bound: boundEq } = splitEqualities(q);
+  const literalEq = literal.map(l => l.field);
+  for (const l of literal) params[`eq_${l.field}`] = sqlValue(l.value);
 
   shape.push(literalEq.join('+'));
   if ('parent' in q.scope) { where.push('parent = @parent'); params.parent = q.scope.parent; shape.push('p'); }
@@ -139,10 +133,3 @@ function sqlString(s: string): string { return `'${s.replace(/'/g, "''")}'`; }
 
 /** SQLite has no booleans: json_extract gives 1 or 0. */
 function sqlValue(v: string | number | boolean): string | number { return typeof v === 'boolean' ? Number(v) : v; }
-
-/** Whether a parsed row holds `value` at `path`, as json_extract would compare it. */
-export function holds(row: Record<string, unknown>, path: string[], value: string | number | boolean): boolean {
-  let v: unknown = row;
-  for (const seg of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[seg] : undefined;
-  return v === value;
-}

@@ -15,9 +15,9 @@ import { Lru } from './lru.js';
 import { ApiError } from '../google/errors.js';
 import { listPg, pgArray } from './list-pg.js';
 import { deepFreeze } from './freeze.js';
-import { holds } from './list-sql.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
 import { PgBlobs } from './pg-blobs.js';
+import { PageBuilder } from './page.js';
 import type { Change, ListQuery, ListResult, Row, Store, StoredRow, Writer } from './store.js';
 import { HOLDER_META, type WorkLease } from '../engine/work-lease.js';
 
@@ -400,37 +400,25 @@ export class PostgresStore implements Store {
   }
 
   list(q: ListQuery): ListResult {
-    const rows: Record<string, unknown>[] = [];
-    let last: unknown[] | undefined;
-    let bytes = 0;
-    // Rows are read a batch at a time: just past the page when SQL checks everything, more when a predicate may skip.
-    const filtered = q.predicate !== undefined;
-    // A quarter more than the page: most filters keep most rows, and a batch that falls short is followed by another.
-    const batch = filtered ? q.limit + 1 + Math.ceil(q.limit / 4) : q.limit + 1;
+    // Rows are read a batch at a time: just past the page when SQL checks everything; a quarter more with a predicate
+    // (most filters keep most rows), and a batch that falls short is followed by another.
+    const batch = q.predicate !== undefined ? q.limit + 1 + Math.ceil(q.limit / 4) : q.limit + 1;
+    let page: PageBuilder | undefined;
     let after = q.after;
     for (;;) {
       const { shape, sql, values, cursor, residual } = listPg({ ...q, after });
-      const text = `${sql} LIMIT ${batch}`;
+      page ??= new PageBuilder(q, residual);
       let stmt = this.listStatements.get(shape + '|' + batch);
       if (!stmt) {
         stmt = `list${++this.statementCount}`;
         this.listStatements.set(shape + '|' + batch, stmt);
       }
-      const got = this.exec(stmt, text, values);
+      const got = this.exec(stmt, `${sql} LIMIT ${batch}`, values);
       for (const r of got) {
+        if (!page.offer(r.data as string, () => cursor(r))) return page.result();
         after = cursor(r);
-        const data = r.data as string;
-        const obj = JSON.parse(data) as Record<string, unknown>;
-        if (residual.length && !residual.every(e => holds(obj, e.path, e.value))) continue;
-        if (q.predicate && !q.predicate(obj)) continue;
-        const size = q.maxBytes === undefined ? 0 : data.length;
-        const full = q.maxBytes !== undefined && rows.length > 0 && bytes + size > q.maxBytes;
-        if (rows.length === q.limit || full) return { rows, last, more: true };
-        rows.push(obj);
-        bytes += size;
-        last = after;
       }
-      if (got.length < batch) return { rows, last, more: false };
+      if (got.length < batch) return page.result();
     }
   }
 

@@ -6,7 +6,8 @@ import { dirname } from 'node:path';
 import { Lru } from './lru.js';
 import { deepFreeze } from './freeze.js';
 import { MIGRATIONS } from './migrations.js';
-import { holds, listSql } from './list-sql.js';
+import { listSql } from './list-sql.js';
+import { PageBuilder } from './page.js';
 import type { Change, ListQuery, ListResult, Row, Store, Writer, StoredRow } from './store.js';
 
 type Stmt = Database.Statement;
@@ -209,26 +210,9 @@ export class SqliteStore implements Store {
       this.listCache.set(shape, stmt);
       this.prepared++;
     }
-    const rows: Record<string, unknown>[] = [];
-    let last: unknown[] | undefined;
-    let more = false;
-    let bytes = 0;
-    for (const r of stmt.iterate(params) as IterableIterator<Record<string, unknown>>) {
-      const data = r.data as string;
-      const obj = JSON.parse(data) as Record<string, unknown>;
-      if (residual.length && !residual.every(e => holds(obj, e.path, e.value))) continue;
-      if (q.predicate && !q.predicate(obj)) continue;
-      // Characters stand for bytes (as in the row cache): no per-row byte count on the list path.
-      const size = q.maxBytes === undefined ? 0 : data.length;
-      // A page ends at the limit, or before the row that would take it past maxBytes (but holds at least one row);
-      // either way this matching row exists, so the cursor of the last row returned continues exactly here.
-      const full = q.maxBytes !== undefined && rows.length > 0 && bytes + size > q.maxBytes;
-      if (rows.length === q.limit || full) { more = true; break; }
-      rows.push(obj);
-      bytes += size;
-      last = cursor(r);
-    }
-    return { rows, last, more };
+    const page = new PageBuilder(q, residual);
+    for (const r of stmt.iterate(params) as IterableIterator<Record<string, unknown>>) if (!page.offer(r.data as string, () => cursor(r))) break;
+    return page.result();
   }
 
   /** The list-statement cache's accounting (tests and diagnostics). */
