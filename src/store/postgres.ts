@@ -125,6 +125,8 @@ export class PostgresStore implements Store {
   private feedReading = false;
   private feedAgain = false;
   private commits = 0;
+  private changed = 0;
+  private analyzeAt = 500;
   private closed = false;
 
   constructor(private url: string) {
@@ -373,6 +375,15 @@ export class PostgresStore implements Store {
       SELECT pg_notify('gantry_changes', $4)`, [pgArray(kinds), pgArray(names), pgArray(ops), this.origin]);
     // Now and then, the feed is cut back to its newest rows.
     if (++this.commits % 1000 === 0) this.sql(`DELETE FROM changes WHERE seq < (SELECT max(seq) FROM changes) - ${FEED_KEEP}`);
+    // The planner's statistics follow a growing table sooner than autovacuum would (it looks once a minute, and a
+    // table it thinks empty gets plans that scan every rollout of a target's queue at each step): an ANALYZE on the
+    // feed connection, off this one, after 500 changes, then 1,000, 2,000… up to every 64,000.
+    this.changed += this.pending.length;
+    if (this.changed >= this.analyzeAt && this.feed) {
+      this.changed = 0;
+      this.analyzeAt = Math.min(this.analyzeAt * 2, 64_000);
+      this.feedQuery('ANALYZE resources').catch(() => { /* the next one will */ });
+    }
   }
 
   savepoint<T>(fn: (w: Writer) => T): T {
