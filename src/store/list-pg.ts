@@ -85,7 +85,10 @@ export function listPg(q: ListQuery): PgListSql {
   else if ('grandparent' in q.scope) { where.push('grandparent = @grandparent::text'); params.grandparent = q.scope.grandparent; shape.push('g'); }
   else {
     shape.push(q.scope.parentGlob !== undefined ? 'P*' : 'P');
-    where.push('parent >= @lo::text AND parent < @hi::text');
+    // With indexed equalities to narrow by, a prefix is a filter, not the access path (as in SQLite's `+parent`): the
+    // planner, misjudging a prefix's rows, walked every rollout under it rather than a target's few.
+    const col = literalEq.length ? "(parent || '')" : 'parent';
+    where.push(`${col} >= @lo::text AND ${col} < @hi::text`);
     params.lo = q.scope.parentPrefix;
     params.hi = q.scope.parentPrefix + '\uffff';
     if (q.scope.parentGlob !== undefined) { where.push('parent ~ @glob::text'); params.glob = globRegex(q.scope.parentGlob); }
