@@ -174,8 +174,9 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * The work lease: tried now and every `intervalMs` until held (the holder then records its URL in HOLDER_META). Held until this instance's feed connection ends
-   * (a stop, a crash, or the keepalives giving up on a lost network), when PostgreSQL frees it for the next.
+   * The work lease: tried now and every `intervalMs` until held (the holder then records its URL in HOLDER_META).
+   * Held until this instance's feed connection ends (a stop, a crash, or the keepalives giving up on a lost network),
+   * when PostgreSQL frees it for the next.
    */
   async workLease(intervalMs: number): Promise<WorkLease> {
     let held = false;

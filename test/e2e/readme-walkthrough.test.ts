@@ -136,12 +136,17 @@ test('the README: the quick start and the first five minutes work on a fresh clo
     const all = outputs.join('\n');
 
     // Cloud Deploy: the release went through staging and, approved, to prod; its rendered manifest was shown.
-    assert.match(all, /rel-1-to-staging-0001\s+staging\s+SUCCEEDED/);
-    const rollout = `${url}/v1/projects/my-project/locations/us-central1/deliveryPipelines/hello/releases/rel-1/rollouts/rel-1-to-prod-0001`;
-    const prod = await eventually(async () => {
-      const r = await (await fetch(rollout)).json() as { state: string; approvalState: string };
+    // The list runs a moment after the approval: staging's rollout (a render and a job of a second each) may still be
+    // finishing when gcloud is quick; both end SUCCEEDED.
+    assert.match(all, /rel-1-to-staging-0001\s+staging\s+(IN_PROGRESS|SUCCEEDED)\n/);
+    assert.match(all, /rel-1-to-prod-0001\s+prod\s+(IN_PROGRESS|SUCCEEDED)\n/);
+    const rollouts = `${url}/v1/projects/my-project/locations/us-central1/deliveryPipelines/hello/releases/rel-1/rollouts`;
+    const finished = (id: string) => eventually(async () => {
+      const r = await (await fetch(`${rollouts}/${id}`)).json() as { state: string; approvalState: string };
       return r.state === 'SUCCEEDED' && r;
     }, 30_000);
+    await finished('rel-1-to-staging-0001');
+    const prod = await finished('rel-1-to-prod-0001');
     assert.equal(prod.approvalState, 'APPROVED');
     assert.match(all, /kind: Service[\s\S]*name: hello-prod[\s\S]*image: us-docker\.pkg\.dev\/cloudrun\/container\/hello/, 'the rendered prod manifest, its image replaced');
 
