@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type PgClient from 'pg-native';
 import { Lru } from './lru.js';
+import { ChangeListeners } from './change-listeners.js';
 import { ApiError } from '../google/errors.js';
 import { listPg, pgArray } from './list-pg.js';
 import { deepFreeze } from './freeze.js';
@@ -112,7 +113,7 @@ export class PostgresStore implements Store {
   private feed?: PgClient;
   /** This instance's name in the feed: its own changes reach its subscribers at commit, not again from the feed. */
   readonly origin = randomUUID();
-  private listeners: ((c: Change) => void)[] = [];
+  private listeners = new ChangeListeners();
   private pending: Change[] = [];
   private depth = 0;
   private savepoints = 0;
@@ -214,12 +215,10 @@ export class PostgresStore implements Store {
     const done = (rows: Record<string, unknown>[]) => {
       this.feedReading = false;
       if (this.closed) return;
-      for (const r of rows) {
-        this.feedSeq = String(r.seq);
-        if (r.origin === this.origin) continue;
-        const c: Change = { kind: String(r.kind), name: String(r.name), op: r.op === 'delete' ? 'delete' : 'put' };
-        for (const l of this.listeners) l(c);
-      }
+      const remote: Change[] = [];
+      for (const r of rows) if (r.origin !== this.origin) remote.push({ kind: String(r.kind), name: String(r.name), op: r.op === 'delete' ? 'delete' : 'put' });
+      if (rows.length) this.feedSeq = String(rows[rows.length - 1].seq);
+      this.listeners.emit(remote);
       if (rows.length === 10_000) this.feedAgain = true;
       if (this.feedAgain) { this.feedAgain = false; this.readFeed(); }
     };
@@ -360,7 +359,7 @@ export class PostgresStore implements Store {
     }
     const changes = this.pending;
     this.pending = [];
-    for (const c of changes) for (const l of this.listeners) l(c);
+    this.listeners.emit(changes);
     return result;
   }
 
@@ -484,8 +483,7 @@ export class PostgresStore implements Store {
   }
 
   onChange(listener: (c: Change) => void): () => void {
-    this.listeners.push(listener);
-    return () => { this.listeners = this.listeners.filter(l => l !== listener); };
+    return this.listeners.add(listener);
   }
 
   close(): void {

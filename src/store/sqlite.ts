@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Lru } from './lru.js';
+import { ChangeListeners } from './change-listeners.js';
 import { deepFreeze } from './freeze.js';
 import { MIGRATIONS } from './migrations.js';
 import { listSql } from './list-sql.js';
@@ -22,7 +23,7 @@ export const LIST_STATEMENT_CHARS = 4 * 1024 * 1024;
 
 export class SqliteStore implements Store {
   private db: Database.Database;
-  private listeners: ((c: Change) => void)[] = [];
+  private listeners = new ChangeListeners();
   private pending: Change[] = [];
   private depth = 0;
   private stmts: Record<string, Stmt>;
@@ -198,7 +199,7 @@ export class SqliteStore implements Store {
     }
     const changes = this.pending;
     this.pending = [];
-    for (const c of changes) for (const l of this.listeners) l(c);
+    this.listeners.emit(changes);
     return result;
   }
 
@@ -237,8 +238,7 @@ export class SqliteStore implements Store {
   }
 
   onChange(listener: (c: Change) => void): () => void {
-    this.listeners.push(listener);
-    return () => { this.listeners = this.listeners.filter(l => l !== listener); };
+    return this.listeners.add(listener);
   }
 
   close(): void { this.db.close(); }
