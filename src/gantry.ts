@@ -18,7 +18,8 @@ import { Locations } from './google/locations.js';
 import type { ApiContext, BaseContext } from './google/context.js';
 import { Projects } from './google/projects.js';
 import { registerSecretManager } from './apis/secretmanager/index.js';
-import { logViewerUrl, registerLogging } from './apis/logging/index.js';
+import { logViewerUrl, MAX_ENTRIES, registerLogging } from './apis/logging/index.js';
+import type { EntryTable } from './apis/logging/entry-table.js';
 import { cloudBuildStepEntry } from './apis/logging/producers.js';
 import { cloudRunTaskEntry } from './apis/logging/producers.js';
 import { registerRun, TASK_RULES } from './apis/run/index.js';
@@ -189,6 +190,8 @@ interface OpenedStore {
   onLost(fn: (e: Error) => void): void;
   /** Where Cloud Storage object bytes go: the shared store's, or (undefined) the data directory's files. */
   blobs?: Blobs;
+  /** Where Cloud Logging's entries go: the shared store's, or (undefined) the data directory's logs.db. */
+  logEntries?: EntryTable;
 }
 
 async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore> {
@@ -202,7 +205,7 @@ async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore>
     await store.listen();
     const lease = await store.workLease(opts.leaseIntervalMs);
     if (!lease.held) log.info('Another Gantry on this store holds the work lease: this one serves the API and forwards requests for apps, and takes over the work if that one goes');
-    return { store, lease, onLost: fn => store.onLost(fn), blobs: store.blobs() };
+    return { store, lease, onLost: fn => store.onLost(fn), blobs: store.blobs(), logEntries: store.logEntries(MAX_ENTRIES) };
   } catch (e) {
     store.close();
     throw e;
@@ -211,7 +214,7 @@ async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore>
 
 async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promise<Gantry> {
   const log = createLogger(opts.logLevel);
-  const { store, lease, onLost, blobs: sharedBlobs } = await openStore(opts, log);
+  const { store, lease, onLost, blobs: sharedBlobs, logEntries } = await openStore(opts, log);
   const clock = new SwitchableClock(opts.clock, clockStart(opts.clock, store), state => {
     store.tx(w => { w.setMeta('clock.state', JSON.stringify(state)); if (state.mode === 'virtual') w.setMeta('clock.virtual', String(state.ms)); });
   });
@@ -261,7 +264,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     origin: () => baseUrl,
   };
   const secrets = registerSecretManager(app, base);
-  const logs = registerLogging(app, base, { dataDir: opts.dataDir === ':memory:' ? ':memory:' : work, log });
+  const logs = registerLogging(app, base, { dataDir: opts.dataDir === ':memory:' ? ':memory:' : work, entries: logEntries, log });
   const executions = new JobExecutions(store, clock, executors, sources, join(work, 'sources'), log, logs);
   const renderStorage = { ...sources, list: (bucket: string, prefix: string) => storage.listObjects(bucket, prefix) };
   runtime.register(renderController(deploy, () => opts.renderMs, { storage: renderStorage, workRoot: join(work, 'sources'), log, logs },

@@ -18,6 +18,7 @@ import { listPg, pgArray } from './list-pg.js';
 import { deepFreeze } from './freeze.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
 import { PgBlobs } from './pg-blobs.js';
+import { PgLogEntries } from './pg-log-entries.js';
 import { PageBuilder } from './page.js';
 import type { Change, ListQuery, ListResult, Row, Store, StoredRow, Writer } from './store.js';
 import { HOLDER_META, type WorkLease } from '../engine/work-lease.js';
@@ -150,7 +151,11 @@ export class PostgresStore implements Store {
     await new Promise<void>((resolve, reject) => feed.connect(conninfo(this.url), e => (e ? reject(e) : resolve())));
     this.feed = feed;
     await this.feedQuery('LISTEN gantry_changes');
-    feed.on('notification', n => { if (n.extra !== this.origin) this.readFeed(); });
+    await this.feedQuery('LISTEN gantry_logs');
+    feed.on('notification', n => {
+      if (n.extra === this.origin) return;
+      if (n.relname === 'gantry_logs') { for (const l of this.logListeners) l(); } else this.readFeed();
+    });
     feed.on('error', e => this.lost(e));
     // Changes committed between the constructor and LISTEN.
     this.readFeed();
@@ -280,6 +285,16 @@ export class PostgresStore implements Store {
   /** Cloud Storage object bytes, in this database (shared like the resources). */
   blobs(): PgBlobs {
     return new PgBlobs((name, text, values) => this.exec(name, text, values), fn => this.tx(() => fn()));
+  }
+
+  private logListeners = new Set<() => void>();
+  /** Cloud Logging's entries, in this database (shared like the resources). */
+  logEntries(maxEntries: number): PgLogEntries {
+    return new PgLogEntries({
+      query: (name, text, values) => this.exec(name, text, values), tx: fn => this.tx(() => fn()), origin: this.origin,
+      feedQuery: (text, values) => this.feedQuery(text, values),
+      onNotify: fn => { this.logListeners.add(fn); return () => this.logListeners.delete(fn); },
+    }, maxEntries);
   }
 
   private fetch(name: string): (Row & { version: string }) | undefined {

@@ -1593,8 +1593,9 @@ test('snapshot import: mutated snapshots get 200 or 400, never a 5xx, and later 
         out.push([l as Record<string, unknown>, k]);
         if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) continue;
         for (const f of Object.keys(payload)) out.push([payload as Record<string, unknown>, f]);
-        const data = (payload as { kind?: unknown; data?: unknown }).kind === 'storageObject' ? (payload as { data: Record<string, unknown> }).data : undefined;
-        if (data) for (const f of ['gantryBlob', 'size', 'name', 'bucket']) out.push([data, f]);
+        // An earlier mutation of this case may have made data a scalar; only an object has fields to mutate.
+        const data = (payload as { kind?: unknown; data?: unknown }).kind === 'storageObject' ? (payload as { data: unknown }).data : undefined;
+        if (data !== null && typeof data === 'object' && !Array.isArray(data)) for (const f of ['gantryBlob', 'size', 'name', 'bucket']) out.push([data as Record<string, unknown>, f]);
       }
       return out;
     };

@@ -14,6 +14,9 @@ import { gcloudFor } from '../helpers/gcloud.js';
 import { getApp } from '../helpers/apphosting.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { projectNumber } from '../../src/google/project-number.js';
+import { Logging, type Entry } from '@google-cloud/logging';
+import { JobsClient } from '@google-cloud/run';
+import { gapicOptions } from '../helpers/clients.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/clouddeploy.yaml', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
@@ -92,13 +95,64 @@ test('three instances share one database: writes read anywhere, work runs once, 
   }
 });
 
+test('Cloud Logging is shared: entries written on one instance are read on another, and a tail streams what other instances store', async () => {
+  const store = pg.database();
+  const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--executor', 'process', '--lease-interval', '200ms'];
+  const instances: ChildGantry[] = [];
+  const project = 'logs-proj';
+  try {
+    for (let i = 0; i < 3; i++) instances.push(await spawnGantry(args(tempDir())));
+    const [holder, b, c] = instances;
+    const onB = new Logging({ projectId: project, ...gapicOptions(b.url) });
+    const onC = new Logging({ projectId: project, ...gapicOptions(c.url) });
+    // Written through b, read through c (and logs.list through the holder).
+    await onB.log('audit').write([onB.entry({ resource: { type: 'global' } }, 'from b: one'), onB.entry({ resource: { type: 'global' } }, { n: 2 })]);
+    const [read] = await onC.getEntries({ filter: 'logName="projects/logs-proj/logs/audit"', orderBy: 'timestamp asc' });
+    // (The client adds an entry of its own once: its instrumentation diagnostic.)
+    assert.deepEqual(read.map(e => e.data).filter(d => !JSON.stringify(d).includes('logging.googleapis.com/diagnostic')), ['from b: one', { n: 2 }]);
+    const [logs] = await new Logging({ projectId: project, ...gapicOptions(holder.url) }).getLogs();
+    assert.deepEqual(logs.map(l => l.name), ['audit']);
+
+    // A tail on c streams entries b writes and the task lines of a job that runs on the holder.
+    const tail = onC.tailEntries({ filter: 'logName="projects/logs-proj/logs/audit" OR resource.type="cloud_run_job"', bufferWindow: 100 } as never);
+    const seen: string[] = [];
+    tail.on('data', (chunk: { entries: Entry[] }) => { for (const e of chunk.entries) seen.push(typeof e.data === 'string' ? e.data : JSON.stringify(e.data)); });
+    tail.on('error', () => { /* the abort below */ });
+    // The stream opens once the client has resolved its project: write until the tail sees a line.
+    await eventually(async () => {
+      await onB.log('audit').write(onB.entry({ resource: { type: 'global' } }, 'from b: while tailing'));
+      return seen.includes('from b: while tailing');
+    }, 15_000);
+    const jobs = new JobsClient(gapicOptions(b.url) as ConstructorParameters<typeof JobsClient>[0]);
+    try {
+      const loc = `projects/${project}/locations/us-central1`;
+      const [op] = await jobs.createJob({ parent: loc, jobId: 'printer', job: { template: { taskCount: 1, template: { maxRetries: 0, containers: [{ image: 'busybox', command: ['sh', '-c', 'echo "line from $$"'] }] } } } });
+      await op.promise();
+      const [runOp] = await jobs.runJob({ name: `${loc}/jobs/printer` });
+      await runOp.promise();
+    } finally {
+      await jobs.close();
+    }
+    await eventually(() => seen.some(l => /^line from [0-9]+$/.test(l)), 15_000);
+    assert.ok(!seen.includes('from b: one'), 'a tail shows only what is written after it starts');
+    (tail as unknown as { abort(): void }).abort();
+    // The task's line is read on every instance.
+    for (const g of instances) {
+      const [task] = await new Logging({ projectId: project, ...gapicOptions(g.url) }).getEntries({ filter: 'resource.type="cloud_run_job"' });
+      assert.ok(task.some(e => /^line from [0-9]+$/.test(String(e.data))), g.url);
+    }
+  } finally {
+    for (const g of instances) await g.kill('SIGTERM');
+  }
+});
+
 test('a virtual clock is refused on a shared store, and gantry migrate reports the schema', async () => {
   const store = pg.database();
   const run = promisify(execFile);
   const refused = await run(process.execPath, [MAIN, '--store', store, '--ephemeral', '--port', '0', '--clock', 'virtual']).then(() => '', (e: { stderr: string }) => e.stderr);
   assert.match(refused, /--clock virtual needs the embedded store/);
-  assert.equal((await run(process.execPath, [MAIN, 'migrate', '--store', store])).stdout, 'schema migrated from version 0 to 3\n');
-  assert.equal((await run(process.execPath, [MAIN, 'migrate', '--store', store])).stdout, 'schema is at version 3: nothing to do\n');
+  assert.equal((await run(process.execPath, [MAIN, 'migrate', '--store', store])).stdout, 'schema migrated from version 0 to 4\n');
+  assert.equal((await run(process.execPath, [MAIN, 'migrate', '--store', store])).stdout, 'schema is at version 4: nothing to do\n');
 });
 
 test('a snapshot moves from SQLite to PostgreSQL and back, identically', async () => {

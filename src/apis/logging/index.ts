@@ -1,5 +1,5 @@
-// Cloud Logging v2 (subset): the log entries of Cloud Run tasks and Cloud Deploy job runs, kept in a bounded SQLite
-// database of their own (`logs.db`), read with entries:list and the Logging query language, written with entries:write,
+// Cloud Logging v2 (subset): the log entries of Cloud Run tasks and Cloud Deploy job runs, kept in a bounded table
+// (entry-table.ts: SQLite's `logs.db`, or the shared PostgreSQL store), read with entries:list and the Logging query language, written with entries:write,
 // listed by log with logs.list, and shown as text at /gantry/v1/logs/viewer (where Cloud Run's logUri points).
 //
 // Bounds: at most `maxEntries` (200,000) entries, the oldest dropped first; an entry is at most 256 KiB (Cloud Logging's
@@ -8,10 +8,8 @@
 // does for slow queries; it yields the event loop every 20 ms, so one query never holds the server.
 // Writes from tasks are buffered and stored once per event-loop tick (one transaction), so a task printing thousands of
 // lines a second costs a few transactions; every read and every entries:write flushes first.
-import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../../server/app.js';
 import type { BaseContext } from '../../google/context.js';
@@ -24,6 +22,8 @@ import { tailLogEntries } from './tail.js';
 import { canonicalTime, matches, mustContain, parseQuery, SEVERITIES, Subject, timeBounds } from './query.js';
 import { userContentHeaders } from '../../server/user-content.js';
 import { entryRow, insertIds, MAX_ENTRY_BYTES, type Row } from './entry-row.js';
+import type { Cursor, EntryTable, StoredEntry } from './entry-table.js';
+import { SqliteEntries } from './sqlite-entries.js';
 import { RequestLogs, type RequestLogWriter } from './request-logs.js';
 import { cloudRunRequestEntry } from './producers.js';
 import type { Logger } from '../../server/log.js';
@@ -52,6 +52,8 @@ export interface LogWriter {
 export interface LoggingOptions {
   /** Where `logs.db` is kept; `:memory:` for none. */
   dataDir: string;
+  /** A shared table instead (the PostgreSQL store's): `dataDir` is then not used. */
+  entries?: EntryTable;
   /** Most entries kept (default MAX_ENTRIES); the oldest go first. */
   maxEntries?: number;
   /** Where a failing request-log writer is reported. */
@@ -83,37 +85,18 @@ export function logViewerUrl(origin: string, project: string, filter: string): s
   return `${origin}/gantry/v1/logs/viewer?project=${encodeURIComponent(project)}&advancedFilter=${encodeURIComponent(filter)}`;
 }
 
-type Cursor = [string, number];
-
+/**
+ * Cloud Logging's entries as the API sees them: writes buffered and stored once per tick (one transaction), and each
+ * stored batch told to the tails, with what other instances stored when the table is shared.
+ */
 export class LogStore {
-  private db: Database.Database;
-  private insert: Database.Statement;
-  private rememberNumber: Database.Statement;
-  private count: number;
   private pending: Row[] = [];
   private scheduled = false;
   private closed = false;
-  private numbers = new Map<string, string>();
+  private listeners = new Set<(rows: Row[]) => void>();
+  private remote?: () => void;
 
-  constructor(file: string, readonly maxEntries = MAX_ENTRIES) {
-    if (file !== ':memory:') mkdirSync(join(file, '..'), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('cache_size = -8000'); // KiB of native page cache; reads are bounded pages, mostly of recent rows
-    this.db.exec('CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, project TEXT NOT NULL, timestamp TEXT NOT NULL, data TEXT NOT NULL)');
-    const columns = (this.db.prepare('PRAGMA table_info(entries)').all() as { name: string }[]).map(c => c.name);
-    if (!columns.includes('log')) {
-      // A store from before logs.list: the log name gets a column of its own.
-      this.db.exec("ALTER TABLE entries ADD COLUMN log TEXT NOT NULL DEFAULT ''; UPDATE entries SET log = json_extract(data, '$.logName');");
-    }
-    this.db.exec(`CREATE INDEX IF NOT EXISTS entries_by_time ON entries(project, timestamp, seq);
-      CREATE INDEX IF NOT EXISTS entries_by_log ON entries(project, log);
-      CREATE TABLE IF NOT EXISTS projects (number TEXT PRIMARY KEY, id TEXT NOT NULL);`);
-    this.insert = this.db.prepare('INSERT INTO entries (project, timestamp, log, data) VALUES (?, ?, ?, ?)');
-    this.rememberNumber = this.db.prepare('INSERT OR REPLACE INTO projects (number, id) VALUES (?, ?)');
-    this.count = (this.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
-  }
+  constructor(readonly table: EntryTable) {}
 
   /** Buffers rows; they are stored together at the end of this tick (or at once when many are waiting). */
   add(rows: Row[]): void {
@@ -125,21 +108,23 @@ export class LogStore {
 
   /** Entries another connection stored (the request-log worker): counted, their projects remembered, the cap kept. */
   noteStored(n: number, numbers: Record<string, string>): void {
-    if (this.closed) return;
-    this.db.transaction(() => {
-      for (const [project, number] of Object.entries(numbers)) if (this.numbers.get(number) !== project) { this.rememberNumber.run(number, project); this.numbers.set(number, project); }
-      this.count += n;
-      this.evict();
-    })();
+    if (!this.closed) this.table.noteStored?.(n, numbers);
   }
 
   hasListeners(): boolean { return this.listeners.size > 0; }
 
-  private listeners = new Set<(rows: Row[]) => void>();
-  /** Each stored batch, after it is stored (for tails); returns the unsubscribe. */
+  /** Each stored batch, after it is stored (for tails), this instance's and others'; returns the unsubscribe. */
   onAppend(listener: (rows: Row[]) => void): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    // Other instances' entries are read only while someone here tails.
+    this.remote ??= this.table.onRemote?.(entries => {
+      const rows = entries.map(e => ({ project: e.project, number: '', timestamp: e.timestamp, log: e.log, entry: JSON.parse(e.data) as Obj, json: e.data }));
+      for (const l of this.listeners) l(rows);
+    });
+    return () => {
+      this.listeners.delete(listener);
+      if (!this.listeners.size && this.remote) { this.remote(); this.remote = undefined; }
+    };
   }
 
   /** Stores what is buffered in one transaction, then drops the oldest entries beyond the cap. */
@@ -148,82 +133,31 @@ export class LogStore {
     if (this.closed || !this.pending.length) return;
     const rows = this.pending;
     this.pending = [];
-    this.store(rows);
+    this.table.insert(rows);
     for (const l of this.listeners) l(rows);
   }
 
-  private store(rows: Row[]): void {
-    this.db.transaction(() => {
-      for (const r of rows) {
-        this.insert.run(r.project, r.timestamp, r.log, r.json);
-        if (this.numbers.get(r.number) !== r.project) { this.rememberNumber.run(r.number, r.project); this.numbers.set(r.number, r.project); }
-      }
-      this.count += rows.length;
-      this.evict();
-    })();
-  }
-
-  private evict(): void {
-    if (this.count <= this.maxEntries) return;
-    // Evict down to 90 % of the cap, so a full store does not delete on every write.
-    const drop = this.count - Math.floor(this.maxEntries * 0.9);
-    this.db.prepare('DELETE FROM entries WHERE seq IN (SELECT seq FROM entries ORDER BY seq LIMIT ?)').run(drop);
-    this.count -= drop;
-  }
-
-  get size(): number { this.flush(); return this.count; }
+  get size(): number { this.flush(); return this.table.count(); }
 
   /** Every stored entry of a project (by id), or of all, oldest first (snapshots). */
-  *dump(project?: string): Iterable<{ project: string; timestamp: string; log: string; data: string }> {
-    this.flush();
-    const stmt = project === undefined ? this.db.prepare('SELECT project, timestamp, log, data FROM entries ORDER BY seq') : this.db.prepare('SELECT project, timestamp, log, data FROM entries WHERE project = ? ORDER BY seq');
-    yield* (project === undefined ? stmt.iterate() : stmt.iterate(project)) as IterableIterator<{ project: string; timestamp: string; log: string; data: string }>;
-  }
+  dump(project?: string): Iterable<StoredEntry> { this.flush(); return this.table.dump(project); }
 
   /** Forgets the entries of a project (by id), or all of them. */
-  clear(project?: string): void {
-    this.flush();
-    if (project === undefined) this.db.prepare('DELETE FROM entries').run();
-    else this.db.prepare('DELETE FROM entries WHERE project = ?').run(project);
-    this.count = (this.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
-  }
+  clear(project?: string): void { this.flush(); this.table.clear(project); }
 
   /** The project id a number stands for, when an entry of that project was stored. */
-  projectOf(number: string): string | undefined {
-    this.flush();
-    const cached = this.numbers.get(number);
-    if (cached) return cached;
-    return (this.db.prepare('SELECT id FROM projects WHERE number = ?').get(number) as { id: string } | undefined)?.id;
-  }
+  projectOf(number: string): string | undefined { this.flush(); return this.table.projectOf(number); }
 
-  /**
-   * At most `limit` entries of the projects in timestamp order (then write order), after a cursor, within a time
-   * range, holding `contains`: one bounded read, so a scan can be resumed from its last cursor after a pause.
-   */
-  scan(projects: string[], desc: boolean, after: Cursor | undefined, range: { from?: string; to?: string }, contains: string[], limit: number): { data: string; cursor: Cursor }[] {
-    this.flush();
-    const dir = desc ? 'DESC' : 'ASC';
-    const where = [`project IN (${projects.map(() => '?').join(',')})`];
-    const params: unknown[] = [...projects];
-    if (after) { where.push(`(timestamp, seq) ${desc ? '<' : '>'} (?, ?)`); params.push(after[0], after[1]); }
-    if (range.from) { where.push('timestamp >= ?'); params.push(range.from); }
-    if (range.to) { where.push('timestamp <= ?'); params.push(range.to); }
-    for (const c of contains) { where.push('instr(data, ?) > 0'); params.push(c); }
-    const stmt = this.db.prepare(`SELECT seq, timestamp, data FROM entries WHERE ${where.join(' AND ')} ORDER BY timestamp ${dir}, seq ${dir} LIMIT ?`);
-    return (stmt.all(...params, limit) as { seq: number; timestamp: string; data: string }[]).map(r => ({ data: r.data, cursor: [r.timestamp, r.seq] }));
-  }
+  scan(...args: Parameters<EntryTable['scan']>): ReturnType<EntryTable['scan']> { this.flush(); return this.table.scan(...args); }
 
-  /** The distinct log names of a project, in order, after `after`. */
-  logNames(project: string, after: string, limit: number): string[] {
-    this.flush();
-    return (this.db.prepare('SELECT DISTINCT log FROM entries WHERE project = ? AND log > ? ORDER BY log LIMIT ?').all(project, after, limit) as { log: string }[]).map(r => r.log);
-  }
+  logNames(project: string, after: string, limit: number): string[] { this.flush(); return this.table.logNames(project, after, limit); }
 
   close(): void {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    this.db.close();
+    this.remote?.();
+    this.table.close();
   }
 }
 
@@ -239,8 +173,9 @@ export interface LogSnapshots {
 }
 
 export function registerLogging(app: App, base: BaseContext, opts: LoggingOptions): LogWriter & RequestLogWriter & LogSnapshots & { streams: Record<string, StreamHandler> } {
-  const file = opts.dataDir === ':memory:' ? undefined : join(opts.dataDir, 'logs.db');
-  const logs = new LogStore(file ?? ':memory:', opts.maxEntries);
+  const table = opts.entries ?? new SqliteEntries(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'logs.db'), opts.maxEntries ?? MAX_ENTRIES);
+  const logs = new LogStore(table);
+  const file = table.workerFile;
   const { clock, projects } = base;
   const requests = new RequestLogs({
     file, clock, log: opts.log, numberOf: project => projects.number(project), tailing: () => logs.hasListeners(),

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { LogStore, MAX_ENTRY_BYTES, registerLogging, type LogWriter } from '../../../src/apis/logging/index.js';
+import { SqliteEntries } from '../../../src/apis/logging/sqlite-entries.js';
+import { LogStore, MAX_ENTRIES, MAX_ENTRY_BYTES, registerLogging, type LogWriter } from '../../../src/apis/logging/index.js';
 import type { RequestLogWriter } from '../../../src/apis/logging/request-logs.js';
 import type { App } from '../../../src/server/app.js';
 import type { BaseContext } from '../../../src/google/context.js';
@@ -51,7 +52,7 @@ test('at most maxEntries are kept, the oldest dropped first; the store is durabl
 });
 
 test('writes are buffered and stored once per tick; reads see them at once', async () => {
-  const store = new LogStore(join(tempDir(), 'logs.db'));
+  const store = new LogStore(new SqliteEntries(join(tempDir(), 'logs.db'), MAX_ENTRIES));
   const row = (i: number) => ({ project: 'p', number: '1', timestamp: `2026-11-23T10:00:00.${String(i).padStart(9, '0')}Z`, log: 'projects/p/logs/a', entry: { textPayload: String(i) }, json: JSON.stringify({ textPayload: String(i) }) });
   const started = Date.now();
   for (let i = 0; i < 20_000; i++) store.add([row(i)]);

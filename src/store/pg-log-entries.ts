@@ -1,0 +1,140 @@
+// Cloud Logging's entries in the shared PostgreSQL store, so entries:list, logs.list and the viewer on any instance
+// read what every instance wrote, and a tail on one sees entries stored by another. Inserts take the writers' lock
+// (the store's transaction), so `seq` is commit order: a reader that has seen seq N has seen every entry before it.
+// Each batch is announced with NOTIFY gantry_logs; an instance with a tail open reads the rows other instances
+// added after the last it saw, on its feed connection (off the request path).
+import type { Row } from '../apis/logging/entry-row.js';
+import type { Cursor, EntryTable, StoredEntry } from '../apis/logging/entry-table.js';
+import { pgArray } from './list-pg.js';
+
+type Query = (name: string, text: string, values: (string | null)[]) => Record<string, unknown>[];
+
+export interface PgLogDeps {
+  /** A prepared statement on the store's connection. */
+  query: Query;
+  /** The store's write transaction (the writers' lock). */
+  tx<T>(fn: () => T): T;
+  /** This instance's name: its own rows reach its tails when stored, not again from the database. */
+  origin: string;
+  /** A query on the feed connection (asynchronous, one at a time). */
+  feedQuery(text: string, values: (string | null)[]): Promise<Record<string, unknown>[]>;
+  /** Hears each NOTIFY gantry_logs of another instance; returns the unsubscribe. */
+  onNotify(fn: () => void): () => void;
+}
+
+/** Characters of entry JSON one INSERT carries (a batch of large entries goes as several statements). */
+const STATEMENT_CHARS = 4 * 1024 * 1024;
+/** Rows a tail's catch-up reads at once. */
+const REMOTE_PAGE = 1000;
+
+export class PgLogEntries implements EntryTable {
+  private numbers = new Map<string, string>();
+
+  constructor(private d: PgLogDeps, private maxEntries: number) {}
+
+  insert(rows: Row[]): void {
+    this.d.tx(() => {
+      for (let i = 0; i < rows.length;) {
+        const projects: string[] = [], times: string[] = [], logs: string[] = [], data: string[] = [];
+        for (let chars = 0; i < rows.length && (chars === 0 || chars + rows[i].json.length <= STATEMENT_CHARS); i++) {
+          const r = rows[i];
+          projects.push(r.project); times.push(r.timestamp); logs.push(r.log); data.push(r.json);
+          chars += r.json.length;
+        }
+        this.d.query('logInsert', `INSERT INTO log_entries (project, timestamp, log, data, origin)
+          SELECT p, t, l, d, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(p, t, l, d)`,
+        [pgArray(projects), pgArray(times), pgArray(logs), pgArray(data), this.d.origin]);
+      }
+      for (const r of rows) {
+        if (!r.number || this.numbers.get(r.number) === r.project) continue;
+        this.d.query('logProject', 'INSERT INTO log_projects (number, id) VALUES ($1, $2) ON CONFLICT (number) DO UPDATE SET id = excluded.id', [r.number, r.project]);
+        this.numbers.set(r.number, r.project);
+      }
+      this.d.query('logNotify', "SELECT pg_notify('gantry_logs', $1)", [this.d.origin]);
+      this.evict();
+    });
+  }
+
+  /**
+   * Keeps the cap across instances without counting rows (two index probes per batch): seq has no gaps but those a
+   * clear or a rolled-back insert leaves, so the span of seq bounds the count from above, and everything older than
+   * the newest 90 % of the cap goes.
+   */
+  private evict(): void {
+    const r = this.d.query('logSpan', 'SELECT min(seq) AS lo, max(seq) AS hi FROM log_entries', [])[0];
+    if (r?.hi === null || r?.hi === undefined) return;
+    const lo = Number(r.lo), hi = Number(r.hi);
+    if (hi - lo + 1 <= this.maxEntries) return;
+    this.d.query('logEvict', 'DELETE FROM log_entries WHERE seq <= $1', [String(hi - Math.floor(this.maxEntries * 0.9))]);
+  }
+
+  count(): number { return Number(this.d.query('logCount', 'SELECT count(*) AS n FROM log_entries', [])[0].n); }
+
+  *dump(project?: string): Iterable<StoredEntry> {
+    // Paged by seq: a snapshot of many entries never holds them all in libpq's buffer at once.
+    let after = '0';
+    for (;;) {
+      const rows = project === undefined
+        ? this.d.query('logDump', 'SELECT seq, project, timestamp, log, data FROM log_entries WHERE seq > $1 ORDER BY seq LIMIT 1000', [after])
+        : this.d.query('logDumpProject', 'SELECT seq, project, timestamp, log, data FROM log_entries WHERE seq > $1 AND project = $2 ORDER BY seq LIMIT 1000', [after, project]);
+      for (const r of rows) yield { project: String(r.project), timestamp: String(r.timestamp), log: String(r.log), data: String(r.data) };
+      if (rows.length < 1000) return;
+      after = String(rows[rows.length - 1].seq);
+    }
+  }
+
+  clear(project?: string): void {
+    this.d.tx(() => {
+      if (project === undefined) this.d.query('logClear', 'DELETE FROM log_entries', []);
+      else this.d.query('logClearProject', 'DELETE FROM log_entries WHERE project = $1', [project]);
+    });
+  }
+
+  projectOf(number: string): string | undefined {
+    const cached = this.numbers.get(number);
+    if (cached) return cached;
+    const r = this.d.query('logProjectOf', 'SELECT id FROM log_projects WHERE number = $1', [number])[0];
+    return r ? String(r.id) : undefined;
+  }
+
+  scan(projects: string[], desc: boolean, after: Cursor | undefined, range: { from?: string; to?: string }, contains: string[], limit: number): { data: string; cursor: Cursor }[] {
+    // Sixteen statement shapes at most (an order, and whether a cursor and each bound is given): each is prepared once.
+    const dir = desc ? 'DESC' : 'ASC';
+    const where = ['project = ANY($1::text[])', 'NOT EXISTS (SELECT 1 FROM unnest($2::text[]) AS c(s) WHERE strpos(data, c.s) = 0)'];
+    const values: (string | null)[] = [pgArray(projects), pgArray(contains)];
+    if (after) { values.push(after[0], String(after[1])); where.push(`(timestamp, seq) ${desc ? '<' : '>'} ($${values.length - 1}, $${values.length}::bigint)`); }
+    if (range.from) { values.push(range.from); where.push(`timestamp >= $${values.length}`); }
+    if (range.to) { values.push(range.to); where.push(`timestamp <= $${values.length}`); }
+    values.push(String(limit));
+    const name = `logScan${desc ? 'D' : 'A'}${after ? 1 : 0}${range.from ? 1 : 0}${range.to ? 1 : 0}`;
+    const rows = this.d.query(name, `SELECT seq, timestamp, data FROM log_entries WHERE ${where.join(' AND ')} ORDER BY timestamp ${dir}, seq ${dir} LIMIT $${values.length}`, values);
+    return rows.map(r => ({ data: String(r.data), cursor: [String(r.timestamp), Number(r.seq)] }));
+  }
+
+  logNames(project: string, after: string, limit: number): string[] {
+    return this.d.query('logNames', 'SELECT DISTINCT log FROM log_entries WHERE project = $1 AND log > $2 ORDER BY log LIMIT $3', [project, after, String(limit)]).map(r => String(r.log));
+  }
+
+  close(): void { /* the store's connection is the store's to close */ }
+
+  onRemote(listener: (entries: StoredEntry[]) => void): () => void {
+    let seen = String(this.d.query('logHead', 'SELECT coalesce(max(seq), 0) AS s FROM log_entries', [])[0].s);
+    let reading = false, again = false, stopped = false;
+    const read = (): void => {
+      if (stopped) return;
+      if (reading) { again = true; return; }
+      reading = true;
+      this.d.feedQuery(`SELECT seq, project, timestamp, log, data FROM log_entries WHERE seq > $1 AND origin <> $2 ORDER BY seq LIMIT ${REMOTE_PAGE}`, [seen, this.d.origin]).then(rows => {
+        reading = false;
+        if (stopped) return;
+        if (rows.length) {
+          seen = String(rows[rows.length - 1].seq);
+          listener(rows.map(r => ({ project: String(r.project), timestamp: String(r.timestamp), log: String(r.log), data: String(r.data) })));
+        }
+        if (rows.length === REMOTE_PAGE || again) { again = false; read(); }
+      }, () => { reading = false; });
+    };
+    const unsubscribe = this.d.onNotify(read);
+    return () => { stopped = true; unsubscribe(); };
+  }
+}
