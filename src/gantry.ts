@@ -18,6 +18,7 @@ import { Locations } from './google/locations.js';
 import type { ApiContext, BaseContext } from './google/context.js';
 import { Projects } from './google/projects.js';
 import { registerSecretManager } from './apis/secretmanager/index.js';
+import { ApiError } from './google/errors.js';
 import { logViewerUrl, MAX_ENTRIES, registerLogging } from './apis/logging/index.js';
 import type { EntryTable } from './apis/logging/entry-table.js';
 import { cloudBuildStepEntry } from './apis/logging/producers.js';
@@ -183,11 +184,31 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
 }
 
 /** The data directory's SQLite file, or the PostgreSQL database of `--store` (loaded only then: it is a native module). */
+/**
+ * A shared store's outage (the database restarting, the network gone) reaches work that runs off any request, on
+ * timers and promises, as UNAVAILABLE errors: the instance logs them and goes on (its lease is lost with the
+ * connection, and the work is reconciled again by whoever takes it), instead of exiting. Any other uncaught error
+ * still ends the process, as Node's default does. Returns the removal.
+ */
+function survivingStoreOutages(log: Logger): () => void {
+  const outage = (e: unknown) => e instanceof ApiError && e.code === 'UNAVAILABLE';
+  const uncaught = (e: Error) => {
+    if (outage(e)) { log.error(`Off a request: ${e.message}`); return; }
+    process.stderr.write(`${e.stack ?? String(e)}\n`);
+    process.exit(1);
+  };
+  const rejected = (e: unknown) => {
+    if (outage(e)) { log.error(`Off a request: ${(e as Error).message}`); return; }
+    throw e;
+  };
+  process.on('uncaughtException', uncaught);
+  process.on('unhandledRejection', rejected);
+  return () => { process.off('uncaughtException', uncaught); process.off('unhandledRejection', rejected); };
+}
+
 interface OpenedStore {
   store: Store;
   lease: WorkLease;
-  /** Hears that a shared store's connection is gone (never for SQLite). */
-  onLost(fn: (e: Error) => void): void;
   /** Where Cloud Storage object bytes go: the shared store's, or (undefined) the data directory's files. */
   blobs?: Blobs;
   /** Where Cloud Logging's entries go: the shared store's, or (undefined) the data directory's logs.db. */
@@ -195,7 +216,7 @@ interface OpenedStore {
 }
 
 async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore> {
-  if (opts.store === undefined) return { store: new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability }), lease: SOLE_LEASE, onLost: () => {} };
+  if (opts.store === undefined) return { store: new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability }), lease: SOLE_LEASE };
   const { PostgresStore, isPostgresUrl } = await import('./store/postgres.js');
   if (!isPostgresUrl(opts.store)) throw new Error(`--store ${opts.store}: a store is a PostgreSQL URL, postgres://USER@HOST:PORT/DATABASE`);
   // The clock of instances sharing a database is the real one: a virtual clock lives in one process's timers.
@@ -205,7 +226,7 @@ async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore>
     await store.listen();
     const lease = await store.workLease(opts.leaseIntervalMs);
     if (!lease.held) log.info('Another Gantry on this store holds the work lease: this one serves the API and forwards requests for apps, and takes over the work if that one goes');
-    return { store, lease, onLost: fn => store.onLost(fn), blobs: store.blobs(), logEntries: store.logEntries(MAX_ENTRIES) };
+    return { store, lease, blobs: store.blobs(), logEntries: store.logEntries(MAX_ENTRIES) };
   } catch (e) {
     store.close();
     throw e;
@@ -214,11 +235,12 @@ async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore>
 
 async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promise<Gantry> {
   const log = createLogger(opts.logLevel);
-  const { store, lease, onLost, blobs: sharedBlobs, logEntries } = await openStore(opts, log);
+  const { store, lease, blobs: sharedBlobs, logEntries } = await openStore(opts, log);
   const clock = new SwitchableClock(opts.clock, clockStart(opts.clock, store), state => {
     store.tx(w => { w.setMeta('clock.state', JSON.stringify(state)); if (state.mode === 'virtual') w.setMeta('clock.virtual', String(state.ms)); });
   });
   const runtime = new ControllerRuntime(store, clock, log);
+  const outages = opts.store === undefined ? undefined : survivingStoreOutages(log);
   // Standing by, nothing is reconciled here: the lease holder hears every change through the store's feed.
   if (!lease.held) runtime.pause();
   const ops = new Operations(store, clock);
@@ -283,7 +305,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   if (publisher) deployNotifications(store, base.projects, publisher, clock.timestamp(), () => lease.held);
   const run = registerRun(app, base, {
     runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, locations: runLocations, defaultRegion: opts.runRegion,
-    authToken: opts.authToken, startupMs: opts.startupMs,
+    authToken: opts.authToken, startupMs: opts.startupMs, working: () => lease.held,
     taskMs: () => opts.taskMs, apiRules: (name, grammar) => outcomes.rulesFor(name, grammar), workRoot: work, log,
     entry: (c, stream, line) => cloudRunTaskEntry({ ...c, stream, line }),
     revisionLogUri: (project, region, service, revision) => logViewerUrl(baseUrl, project,
@@ -347,12 +369,13 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     void runtime.restart.finish(runtime.drained());
   };
   if (lease.held) await resumeWork();
-  else lease.whenHeld(() => { log.info('Took over the work lease: resuming the work'); resumeWork().catch((e: Error) => log.error(`taking over the work: ${e.stack ?? e}`)); });
-  // An instance cut off from its database stops its work: the lease is another's within the keepalives' time.
-  onLost(e => {
-    log.error(`Lost the PostgreSQL store (${e.message}): this instance stops its work`);
-    runtime.stop();
-    void tasks.shutdown();
+  lease.onTaken(() => { log.info('Took over the work lease: resuming the work'); resumeWork().catch((e: Error) => log.error(`taking over the work: ${e.stack ?? e}`)); });
+  // An instance cut off from its database stops its work at once (the lease is another's within the keepalives'
+  // time), without recording anything, and stands by: once the database answers again it tries for the lease anew.
+  lease.onLost(e => {
+    log.error(`Lost the PostgreSQL store (${e.message}): this instance stops its work and stands by`);
+    runtime.standBy();
+    void tasks.abandonAll();
     appHosting.close();
     run.close();
   });
@@ -364,6 +387,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     connections: () => ({ size: app.slots.size, evicted: app.slots.evicted }),
     snapshot: project => exportSnapshot(snapshots, project), restore: (text, project) => importSnapshot(snapshots, text, project),
     async close() {
+      outages?.();
       lease.close();
       runtime.stop();
       // Tasks are stopped first and record nothing: their attempts stay running in the store, lost to the next start.

@@ -48,7 +48,7 @@ export function startBanner(f: BannerFacts): string {
   return [
     `Gantry listening on ${f.url} (data ${f.store ? 'PostgreSQL' : files}, clock ${f.clock}) in ${f.startedMs.toFixed(0)}ms`,
     `Executor: ${RUNS[f.executor] ?? f.executor}${others.length ? `; targets may also choose ${others.join(', ')}` : ''}`,
-    f.store ? `State: resources in ${redactedUrl(f.store)}, shared with every Gantry on it; logs, blobs and work files ${dataDir ?? 'in memory'}`
+    f.store ? `State: resources in ${redactedUrl(f.store)}, with Cloud Storage bytes and Cloud Logging entries, shared with every Gantry on it; work files ${dataDir ?? 'in memory'}`
       : `State: ${dataDir ?? 'in memory, gone when Gantry stops'}`,
     `TLS on the same port, for clients that need it (gcloud's gRPC commands): trust ${f.tlsCertFile}`,
     // The token goes in the fragment, which the browser never sends: the console reads it from there.

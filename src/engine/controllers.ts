@@ -66,6 +66,21 @@ export class ControllerRuntime {
   /** Stands by: nothing is reconciled until `start` (what the instance holding the work lease does instead). */
   pause(): void { this.paused = true; }
 
+  /**
+   * Stops working but stays able to start again (this instance lost the work lease): the queue and every timer are
+   * dropped, as a stop does; `start` reconciles everything anew, as a takeover does.
+   */
+  standBy(): void {
+    this.paused = true;
+    this.queue.clear();
+    this.kindOf.clear();
+    for (const t of this.timers.values()) t.cancel();
+    this.timers.clear();
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
   /** Reconciles every unfinished resource once: what makes a restart (or a takeover of the work lease) resume. */
   start(): void {
     this.paused = false;
@@ -156,7 +171,7 @@ export class ControllerRuntime {
       this.log.error(`controllers: a batch could not be committed (${(e as Error).message}); unfinished work is reconciled again in 1 s`);
       setTimeout(() => { if (!this.stopped && !this.paused) this.start(); }, 1000).unref();
     }
-    if (this.queue.size) {
+    if (this.queue.size && !this.paused) {
       this.scheduled = true;
       setImmediate(() => this.drain());
     } else {
@@ -169,7 +184,7 @@ export class ControllerRuntime {
     // Bounded in time too: the batch is one transaction, and on a shared store every other instance's writes wait
     // for it (one writers' lock), their event loops with them.
     const until = performance.now() + BATCH_MS;
-    while (this.queue.size && budget-- > 0 && !this.stopped && performance.now() < until) {
+    while (this.queue.size && budget-- > 0 && !this.stopped && !this.paused && performance.now() < until) {
       const name = this.queue.values().next().value as string;
       this.queue.delete(name);
       const kind = this.kindOf.get(name)!;

@@ -4,8 +4,13 @@
 export interface WorkLease {
   /** Whether this instance holds the lease now. */
   readonly held: boolean;
-  /** Runs `fn` once this instance holds the lease (at once when it does). */
-  whenHeld(fn: () => void): void;
+  /** Runs `fn` each time this instance takes the lease from now on (not for a lease it holds already). */
+  onTaken(fn: () => void): void;
+  /**
+   * Runs `fn` each time this instance loses the lease (its connection to the shared store is gone, and with it the
+   * lock): it stops its work at once, since another instance may hold the lease within the keepalives' time.
+   */
+  onLost(fn: (e: Error) => void): void;
   /** The holder's URL (what it advertised), when another instance holds the lease. */
   holder(): string | undefined;
   close(): void;
@@ -15,4 +20,4 @@ export interface WorkLease {
 export const HOLDER_META = 'work.holder';
 
 /** A store no other instance shares (SQLite in a locked data directory): this instance always works. */
-export const SOLE_LEASE: WorkLease = { held: true, whenHeld: fn => fn(), holder: () => undefined, close() {} };
+export const SOLE_LEASE: WorkLease = { held: true, onTaken() {}, onLost() {}, holder: () => undefined, close() {} };

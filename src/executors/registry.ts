@@ -12,6 +12,8 @@ export class TaskRegistry {
   /** Each task as the executor returned it, by the resource it works for. */
   private running = new Map<RunningTask, string>();
   private shuttingDown = false;
+  /** Tasks stopped without a result: this instance lost the work lease while they ran (abandonAll). */
+  private abandoned = new WeakSet<RunningTask>();
 
   /**
    * The executor, with every task it starts (or takes back after a restart) recorded until it ends. The task handed
@@ -25,7 +27,8 @@ export class TaskRegistry {
       const forget = () => { this.running.delete(task); };
       task.done.then(forget, forget);
       const done = new Promise<Awaited<RunningTask['done']>>((resolve, reject) => {
-        task.done.then(r => { if (!this.shuttingDown) resolve(r); }, (e: unknown) => { if (!this.shuttingDown) reject(e); });
+        const silent = () => this.shuttingDown || this.abandoned.has(task);
+        task.done.then(r => { if (!silent()) resolve(r); }, (e: unknown) => { if (!silent()) reject(e); });
       });
       return { done, cancel: () => task.cancel(), ...(task.kill ? { kill: () => task.kill!() } : {}) };
     };
@@ -50,7 +53,20 @@ export class TaskRegistry {
    */
   async shutdown(): Promise<number> {
     this.shuttingDown = true;
+    return this.stopSilently([...this.running.keys()]);
+  }
+
+  /**
+   * This instance lost the work lease: every running task is stopped as at a shutdown (its attempt stays running in
+   * the store, for the new holder to find lost), while tasks started later, once the lease is held again, report.
+   */
+  async abandonAll(): Promise<number> {
     const tasks = [...this.running.keys()];
+    for (const t of tasks) this.abandoned.add(t);
+    return this.stopSilently(tasks);
+  }
+
+  private async stopSilently(tasks: RunningTask[]): Promise<number> {
     for (const t of tasks) t.cancel();
     if (await settled(tasks, SHUTDOWN_GRACE_MS)) return tasks.length;
     for (const t of tasks) (t.kill ?? t.cancel)();

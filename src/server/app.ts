@@ -15,7 +15,7 @@ import { hostName, RequestGuard, type GuardOptions } from './guard.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
 import { ConnectionSlots } from './slots.js';
-import { forwardTo } from '../serving/forward.js';
+import { FORWARDED_HEADER, forwardTo } from '../serving/forward.js';
 import { MAX_JSON_DEPTH, nestingDepth } from '../google/json-depth.js';
 
 /** Host names whose requests an API serves itself (apps behind a proxy), not Gantry's routes. */
@@ -168,7 +168,7 @@ export class App {
         const virtual = this.virtualHosts.length ? this.virtualFor(req.headers.host) : undefined;
         if (virtual) {
           this.guard.checkAuth(req.headers);
-          const elsewhere = this.servedElsewhere?.();
+          const elsewhere = req.headers[FORWARDED_HEADER] === undefined ? this.servedElsewhere?.() : undefined;
           if (elsewhere) forwardTo(elsewhere, req, res);
           else virtual.serve(req, res);
           return;

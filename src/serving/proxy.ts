@@ -21,7 +21,7 @@ export interface ProxyOptions { authToken?: string }
 export function forwardedHeaders(req: IncomingMessage, host: string, opts: ProxyOptions): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined || k === 'forwarded' || k === 'x-real-ip' || k.startsWith('x-forwarded-') || k === 'proxy-authorization') continue;
+    if (v === undefined || k === 'forwarded' || k === 'x-real-ip' || k.startsWith('x-forwarded-') || k === 'proxy-authorization' || k === 'x-gantry-forwarded') continue;
     if (k === 'authorization' && opts.authToken) continue;
     headers[k] = v;
   }

@@ -28,6 +28,8 @@ const WRITE_LOCK = 0x67616e7472790001n;
 const MIGRATE_LOCK = 0x67616e7472790002n;
 /** The work lease: a session lock on one instance's feed connection, released by PostgreSQL when that connection ends. */
 const WORK_LOCK = 0x67616e7472790003n;
+/** How long after losing its feed connection an instance tries to open it again (and again). */
+const FEED_RETRY_MS = 1000;
 /** Feed rows kept behind the newest (an instance further behind than this re-reads from the head). */
 const FEED_KEEP = 100_000;
 
@@ -149,65 +151,94 @@ export class PostgresStore implements Store {
     const Client = loadClient();
     const feed = new Client();
     await new Promise<void>((resolve, reject) => feed.connect(conninfo(this.url), e => (e ? reject(e) : resolve())));
+    if (this.closed) { endClient(feed); return; }
     this.feed = feed;
-    await this.feedQuery('LISTEN gantry_changes');
-    await this.feedQuery('LISTEN gantry_logs');
+    this.feedQueue = Promise.resolve();
+    this.feedReading = false;
     feed.on('notification', n => {
       if (n.extra === this.origin) return;
       if (n.relname === 'gantry_logs') { for (const l of this.logListeners) l(); } else this.readFeed();
     });
-    feed.on('error', e => this.lost(e));
-    // Changes committed between the constructor and LISTEN.
+    feed.on('error', e => this.lost(feed, e));
+    await this.feedQuery('LISTEN gantry_changes');
+    await this.feedQuery('LISTEN gantry_logs');
+    // Changes committed before LISTEN (since the constructor, or while the feed was down).
     this.readFeed();
+    for (const l of this.logListeners) l();
   }
 
   /** The feed connection's queries, one at a time (libpq runs one query per connection at once). */
   private feedQueue: Promise<unknown> = Promise.resolve();
+  private feedPending = new Set<(e: Error) => void>();
   private feedQuery(text: string, values: (string | null)[] = []): Promise<Record<string, unknown>[]> {
     const feed = this.feed;
     if (!feed) return Promise.reject(new Error('the feed connection is not open'));
-    const run = this.feedQueue.then(() => new Promise<Record<string, unknown>[]>((resolve, reject) => feed.query(text, values, (err, rows) => (err ? reject(err) : resolve(rows)))));
+    const run = this.feedQueue.then(() => new Promise<Record<string, unknown>[]>((resolve, reject) => {
+      // A broken connection never answers its query (libpq's binding only emits 'error'): lost() rejects it.
+      const fail = (e: Error) => { this.feedPending.delete(fail); reject(e); };
+      this.feedPending.add(fail);
+      if (this.feed !== feed) { fail(new Error('the feed connection was lost')); return; }
+      feed.query(text, values, (err, rows) => { this.feedPending.delete(fail); if (err) reject(err); else resolve(rows); });
+    }));
     this.feedQueue = run.catch(() => undefined);
     return run;
   }
 
   private lostListeners: ((e: Error) => void)[] = [];
-  /** Hears that the feed connection (and with it any work lease) is gone. */
+  private backListeners: (() => void)[] = [];
+  /** Hears each time the feed connection (and with it any work lease) is gone. */
   onLost(fn: (e: Error) => void): void { this.lostListeners.push(fn); }
-  private lost(e: Error): void {
-    if (this.closed) return;
-    for (const l of this.lostListeners.splice(0)) l(e);
+  /** Hears each time the feed connection is open again after a loss. */
+  onBack(fn: () => void): void { this.backListeners.push(fn); }
+
+  /** The feed connection broke (the server restarted, the network dropped): told, then opened again until it opens. */
+  private lost(feed: PgClient, e: Error): void {
+    if (this.closed || this.feed !== feed) return;
+    this.feed = undefined;
+    endClient(feed);
+    for (const fail of [...this.feedPending]) fail(e);
+    for (const l of this.lostListeners) l(e);
+    const retry = () => setTimeout(() => {
+      if (this.closed) return;
+      this.listen().then(() => { for (const l of this.backListeners) l(); }, retry);
+    }, FEED_RETRY_MS).unref();
+    retry();
   }
 
   /**
-   * The work lease: tried now and every `intervalMs` until held (the holder then records its URL in HOLDER_META).
+   * The work lease: tried now and every `intervalMs` while not held (the holder then records its URL in HOLDER_META).
    * Held until this instance's feed connection ends (a stop, a crash, or the keepalives giving up on a lost network),
-   * when PostgreSQL frees it for the next.
+   * when PostgreSQL frees it for the next; once the feed is back, this instance stands by and tries again.
    */
   async workLease(intervalMs: number): Promise<WorkLease> {
     let held = false;
     let trying: Promise<void> | undefined;
-    const waiting: (() => void)[] = [];
+    const taken: (() => void)[] = [];
+    const lost: ((e: Error) => void)[] = [];
     const attempt = () => {
       if (held || trying || this.closed || !this.feed) return trying;
       trying = this.feedQuery(`SELECT pg_try_advisory_lock(${WORK_LOCK}) AS ok`).then(rows => {
         trying = undefined;
         if (this.closed || rows[0]?.ok !== true) return;
         held = true;
-        clearInterval(timer);
-        for (const fn of waiting.splice(0)) fn();
+        for (const fn of taken) fn();
       }, () => { trying = undefined; });
       return trying;
     };
     const timer = setInterval(() => void attempt(), intervalMs);
     timer.unref();
-    this.onLost(() => { held = false; clearInterval(timer); });
+    this.onLost(e => {
+      if (!held) return;
+      held = false;
+      for (const fn of lost) fn(e);
+    });
     // The first try is awaited: an instance alone on its database starts working as SQLite's does, at once.
     await attempt();
     const store = this;
     return {
       get held() { return held; },
-      whenHeld(fn) { if (held) fn(); else waiting.push(fn); },
+      onTaken(fn) { taken.push(fn); },
+      onLost(fn) { lost.push(fn); },
       holder: () => (held ? undefined : store.getMeta(HOLDER_META)),
       close: () => clearInterval(timer),
     };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { google } from 'googleapis';
 import { eventually, spawnGantry, tempDir, type ChildGantry } from '../helpers/server.js';
@@ -31,6 +31,11 @@ function fakeAuth() {
   const auth = new google.auth.OAuth2();
   auth.setCredentials({ access_token: 'x', expiry_date: Date.now() + 3600_000 });
   return auth;
+}
+
+/** The pids of the processes running an app directory's server. */
+function appProcesses(dir: string): string[] {
+  try { return execFileSync('pgrep', ['-f', join(dir, 'server.js')]).toString().trim().split('\n').filter(Boolean); } catch { return []; }
 }
 
 const json = async <T>(url: string, init?: RequestInit): Promise<T> => {
@@ -73,6 +78,7 @@ test('three instances share one database: writes read anywhere, work runs once, 
     const host = `hello-${projectNumber('my-proj')}.us-central1.run.app`;
     const first = await eventually(async () => { const x = await getApp(b.url, host); return x.status === 200 ? x.body : undefined; }, 20_000);
     for (const g of instances) assert.equal((await getApp(g.url, host)).body, first, 'the same instance answers through every Gantry');
+    assert.deepEqual(appProcesses(app), [first.split(' ')[1]], 'only the holder runs the revision, though the service was made on another');
 
     // The clock is the real one for every instance sharing the store.
     const frozen = await fetch(`${b.url}/gantry/v1/clock:freeze`, { method: 'POST' });
@@ -141,6 +147,49 @@ test('Cloud Logging is shared: entries written on one instance are read on anoth
       const [task] = await new Logging({ projectId: project, ...gapicOptions(g.url) }).getEntries({ filter: 'resource.type="cloud_run_job"' });
       assert.ok(task.some(e => /^line from [0-9]+$/.test(String(e.data))), g.url);
     }
+  } finally {
+    for (const g of instances) await g.kill('SIGTERM');
+  }
+});
+
+test('the database restarts: every instance stops its work and stands by, then one takes the lease again and work runs', async () => {
+  const store = pg.database();
+  const app = tempDir('pg-app-');
+  writeFileSync(join(app, 'server.js'), "require('http').createServer((q, s) => s.end(process.env.K_REVISION + ' ' + process.pid)).listen(process.env.PORT);");
+  const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--allow-executors', 'process', '--lease-interval', '200ms', '--job-duration', '100ms', '--render-duration', '50ms'];
+  const instances: ChildGantry[] = [];
+  const leases = async () => (await Promise.all(instances.map(g => json<{ work: { lease: string } }>(`${g.url}/gantry/v1/info`)))).map(i => i.work.lease).sort();
+  try {
+    for (let i = 0; i < 2; i++) instances.push(await spawnGantry(args(tempDir())));
+    const [a, b] = instances;
+    assert.deepEqual(await leases(), ['HELD', 'STANDING_BY']);
+    const r = await fetch(`${b.url}${SERVICES}?serviceId=again`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
+      annotations: { 'gantry.dev/executor': 'process' }, template: { containers: [{ image: 'app:1', command: ['node', join(app, 'server.js')] }] },
+    }) });
+    assert.equal(r.status, 200, await r.text());
+    const host = `again-${projectNumber('my-proj')}.us-central1.run.app`;
+    const before = await eventually(async () => { const x = await getApp(a.url, host); return x.status === 200 ? x.body : undefined; }, 20_000);
+
+    await pg.restart();
+    // Each instance notices, stops its work, reconnects; one takes the lease and serves the service from a new process.
+    await eventually(async () => { try { return JSON.stringify(await leases()) === '["HELD","STANDING_BY"]'; } catch { return false; } }, 30_000);
+    const after = await eventually(async () => { const x = await getApp(b.url, host); return x.status === 200 && x.body !== before ? x.body : undefined; }, 30_000);
+    assert.equal(after.split(' ')[0], before.split(' ')[0], 'the same revision');
+    let oldAlive = true;
+    try { process.kill(Number(before.split(' ')[1]), 0); } catch { oldAlive = false; }
+    assert.ok(!oldAlive, 'the process the holder ran before the restart was stopped when it lost the lease');
+    for (const g of instances) assert.equal((await getApp(g.url, host)).body, after, 'every instance reaches the one serving');
+    assert.deepEqual(appProcesses(app), [after.split(' ')[1]], 'one instance of the revision runs, on the new holder');
+
+    // New work runs once, to the end.
+    const gcloud = await gcloudFor(a.url);
+    await gcloud(['deploy', 'apply', `--file=${FIXTURE}`, '--region=us-central1']);
+    await json(`${b.url}/v1/${PIPE}/releases?releaseId=after-restart`, { method: 'POST', body: '{}' });
+    await eventually(async () => (await json<{ renderState: string }>(`${a.url}/v1/${PIPE}/releases/after-restart`)).renderState === 'SUCCEEDED', 20_000);
+    await json(`${a.url}/v1/${PIPE}/releases/after-restart/rollouts?rolloutId=r1`, { method: 'POST', body: JSON.stringify({ targetId: 'dev' }) });
+    await eventually(async () => (await json<{ state: string }>(`${b.url}/v1/${PIPE}/releases/after-restart/rollouts/r1`)).state === 'SUCCEEDED', 20_000);
+    const runs = await json<{ jobRuns?: unknown[] }>(`${b.url}/v1/${PIPE}/releases/after-restart/rollouts/r1/jobRuns`);
+    assert.equal(runs.jobRuns?.length, 1);
   } finally {
     for (const g of instances) await g.kill('SIGTERM');
   }

@@ -51,7 +51,7 @@ export function spawnGantry(args: string[], env: Record<string, string> = {}): P
         proc.stdout!.resume();
         resolve({
           url: m[1], proc,
-          kill: (signal = 'SIGKILL') => new Promise(r => { proc.once('exit', code => r(code)); proc.kill(signal); }),
+          kill: (signal = 'SIGKILL') => new Promise(r => { if (proc.exitCode !== null || proc.signalCode !== null) { r(proc.exitCode); return; } proc.once('exit', code => r(code)); proc.kill(signal); }),
           output: () => out,
         });
       }

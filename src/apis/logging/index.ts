@@ -65,6 +65,8 @@ type Obj = Record<string, unknown>;
 export const MAX_ENTRIES = 200_000;
 export { MAX_ENTRY_BYTES };
 const MAX_PAGE = 1000;
+/** Entries held while the table cannot take them (a shared store away); the oldest beyond go. */
+const MAX_HELD = 50_000;
 /** Rows one entries:list request reads before it answers with what it found and a page token. */
 const SCAN_BUDGET = 100_000;
 /** Matching work (query.ts: a term evaluated, or 4 KiB read) one request spends before it answers likewise. */
@@ -95,15 +97,40 @@ export class LogStore {
   private closed = false;
   private listeners = new Set<(rows: Row[]) => void>();
   private remote?: () => void;
+  private retrying = false;
+  private dropped = 0;
 
-  constructor(readonly table: EntryTable) {}
+  constructor(readonly table: EntryTable, private log?: Logger) {}
 
   /** Buffers rows; they are stored together at the end of this tick (or at once when many are waiting). */
   add(rows: Row[]): void {
     if (this.closed) return;
     for (const r of rows) this.pending.push(r);
     if (this.pending.length >= 10_000) this.flush();
-    else if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
+    else if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flushLater()); }
+  }
+
+  /**
+   * The scheduled flush: a table that cannot take the rows now (a shared store's lost connection) keeps them for
+   * a second try in a second, bounded: beyond MAX_HELD rows the oldest waiting are dropped, as Cloud Logging drops
+   * what it cannot ingest.
+   */
+  private flushLater(): void {
+    try {
+      this.flush();
+    } catch (e) {
+      if (this.pending.length > MAX_HELD) { this.dropped += this.pending.length - MAX_HELD; this.pending.splice(0, this.pending.length - MAX_HELD); }
+      if (!this.retrying) this.log?.warn(`Cloud Logging: entries not stored yet (${(e as Error).message}); trying again each second`);
+      this.retrying = true;
+      this.scheduled = true;
+      setTimeout(() => this.flushLater(), 1000).unref();
+      return;
+    }
+    if (this.retrying) {
+      this.retrying = false;
+      this.log?.info(`Cloud Logging: entries stored again${this.dropped ? `; ${this.dropped} were dropped meanwhile` : ''}`);
+      this.dropped = 0;
+    }
   }
 
   /** Entries another connection stored (the request-log worker): counted, their projects remembered, the cap kept. */
@@ -133,7 +160,13 @@ export class LogStore {
     if (this.closed || !this.pending.length) return;
     const rows = this.pending;
     this.pending = [];
-    this.table.insert(rows);
+    try {
+      this.table.insert(rows);
+    } catch (e) {
+      // Not stored: kept for the next flush, ahead of what came meanwhile.
+      this.pending = rows.concat(this.pending);
+      throw e;
+    }
     for (const l of this.listeners) l(rows);
   }
 
@@ -174,7 +207,7 @@ export interface LogSnapshots {
 
 export function registerLogging(app: App, base: BaseContext, opts: LoggingOptions): LogWriter & RequestLogWriter & LogSnapshots & { streams: Record<string, StreamHandler> } {
   const table = opts.entries ?? new SqliteEntries(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'logs.db'), opts.maxEntries ?? MAX_ENTRIES);
-  const logs = new LogStore(table);
+  const logs = new LogStore(table, opts.log);
   const file = table.workerFile;
   const { clock, projects } = base;
   const requests = new RequestLogs({

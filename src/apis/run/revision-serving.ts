@@ -87,7 +87,7 @@ export class RevisionServing implements RevisionReadiness {
         if (r) this.d.logs.write([cloudRunRevisionEntry({ ...identityOf(rev, r), stream, line })]);
       },
       // Cloud Run starts a crashed instance again: the service is synced a little later, which starts what is missing.
-      ended: rev => { const svc = this.serviceOfRevision(rev); if (svc) setTimeout(() => this.sync(svc), 2000).unref(); },
+      ended: rev => { const svc = this.serviceOfRevision(rev); if (svc) setTimeout(() => this.safely(() => this.sync(svc)), 2000).unref(); },
       startupMs: d.startupMs,
     });
     d.store.onChange(c => {
@@ -136,6 +136,7 @@ export class RevisionServing implements RevisionReadiness {
 
   /** Starts a revision's instance; its readiness is settled by whether it answers. */
   private bringUp(key: string): void {
+    if (!this.working()) return;
     const rev = this.d.store.getParsed<Obj>(key);
     if (!rev) return;
     this.start(key, rev).then(
@@ -215,7 +216,8 @@ export class RevisionServing implements RevisionReadiness {
         const c = ((((rev.spec as Obj | undefined)?.containers ?? []) as Obj[])[0] ?? {});
         this.served.set(key, { service, simulated: ((rev.gantry ?? {}) as RevisionBook).executor === 'simulated', image: c.image ?? null, env: ((c.env ?? []) as Obj[]).map(e => String(e.name)) });
       }
-      if (this.instances.isRunning(key)) continue;
+      // Only the instance holding the work lease runs revisions (the others forward their requests to it).
+      if (this.instances.isRunning(key) || !this.working()) continue;
       if (!rev || ((rev.gantry ?? {}) as RevisionBook).executor === 'simulated' || readyStatus(rev) === 'False') continue;
       this.start(key, rev).catch((e: Error) => this.d.log.warn(`Cloud Run: revision ${key.slice(key.lastIndexOf('/') + 1)} could not serve again: ${e.message}`));
     }
@@ -277,6 +279,7 @@ export class RevisionServing implements RevisionReadiness {
     const rev = this.d.store.getParsed<Obj>(key);
     if (!rev) return Promise.reject(new ServeError(`The revision ${key.slice(key.lastIndexOf('/') + 1)} does not exist.`));
     if (((rev.gantry ?? {}) as RevisionBook).executor === 'simulated') return Promise.resolve(0);
+    if (!this.working()) return Promise.reject(new ServeError('This Gantry instance does not hold the work lease, and the one that does could not be reached.'));
     return this.start(key, rev);
   }
 
