@@ -9,6 +9,8 @@
 //  (e) exactly one live instance holds the work lease, and a killed holder's lease is taken over within the lease
 //      interval plus a bound (here 5 s);
 //  (f) a rollout that SUCCEEDED ran each of its jobs to one SUCCEEDED job run (no job ran twice to success).
+// The control operations are among the steps: a project's snapshot exported through one instance and imported through
+// another, and a reset of the project through any (after which nothing of it is read anywhere).
 // GANTRY_MODEL_SEED reproduces a run (the seed is in the test's name); GANTRY_MODEL_STEPS sets its length.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,11 +66,14 @@ test(`instances sharing a database, killed at random, keep every invariant (seed
 
   try {
     for (let i = 0; i < 3; i++) live.push(await spawnGantry(args()));
-    for (const t of TARGETS) await ok('POST', `/v1/${L}/targets?targetId=${t}`, { run: { location: L }, requireApproval: t === 't2' });
-    await ok('POST', `/v1/${L}/deliveryPipelines?deliveryPipelineId=p`, { serialPipeline: { stages: TARGETS.map(targetId => ({ targetId })) } });
     const attempt = `echo "$CLOUD_RUN_EXECUTION/$CLOUD_RUN_TASK_INDEX/$CLOUD_RUN_TASK_ATTEMPT" >> ${join(marks, 'attempts')}; sleep 0.2`;
-    await ok('POST', `${NS}/jobs`, { metadata: { name: 'j', annotations: { 'gantry.dev/executor': 'process' } },
-      spec: { template: { spec: { taskCount: 3, parallelism: 2, template: { spec: { maxRetries: 3, containers: [{ image: 'busybox', command: ['sh', '-c', attempt] }] } } } } } });
+    const setUp = async () => {
+      for (const t of TARGETS) await ok('POST', `/v1/${L}/targets?targetId=${t}`, { run: { location: L }, requireApproval: t === 't2' });
+      await ok('POST', `/v1/${L}/deliveryPipelines?deliveryPipelineId=p`, { serialPipeline: { stages: TARGETS.map(targetId => ({ targetId })) } });
+      await ok('POST', `${NS}/jobs`, { metadata: { name: 'j', annotations: { 'gantry.dev/executor': 'process' } },
+        spec: { template: { spec: { taskCount: 3, parallelism: 2, template: { spec: { maxRetries: 3, containers: [{ image: 'busybox', command: ['sh', '-c', attempt] }] } } } } } });
+    };
+    await setUp();
 
     const acknowledged: string[] = [];
     let releases = 0;
@@ -108,6 +113,26 @@ test(`instances sharing a database, killed at random, keep every invariant (seed
         const ex = await ok('POST', `${NS}/jobs/j:run`, {});
         acknowledged.push(`${NS}/executions/${ex.metadata.name as string}`);
         return { what: `execution ${ex.metadata.name as string}` };
+      }],
+      [1, async () => {
+        // Control operations through different instances: the project's snapshot exported through one and imported
+        // through another (every acknowledged write is still read everywhere, and work goes on from it)…
+        const from = any(), to = any();
+        const exported = await fetch(`${from.url}/gantry/v1/snapshot?project=pm`);
+        assert.equal(exported.status, 200, `seed ${SEED}: snapshot export`);
+        const text = await exported.text();
+        const r = await fetch(`${to.url}/gantry/v1/snapshot:import?project=pm`, { method: 'POST', body: text, headers: { 'content-type': 'application/x-ndjson' } });
+        assert.equal(r.status, 200, `seed ${SEED}: snapshot import: ${(await r.text()).slice(0, 300)}`);
+        return { what: `snapshot of pm (${text.split('\n').length} lines) round trip` };
+      }],
+      [1, async () => {
+        // …and a reset of the project through any: nothing of it is left on any instance, and it is set up again.
+        await ok('POST', '/gantry/v1/reset', { project: 'pm' });
+        for (const g of live) for (const path of acknowledged) assert.equal((await call(g, 'GET', path)).status, 404, `seed ${SEED}: ${path} outlived the reset`);
+        acknowledged.length = 0;
+        releases = 0;
+        await setUp();
+        return { what: 'reset pm' };
       }],
       [3, async () => {
         // Kill an instance, the holder most often, then start another (there is always at least one).
