@@ -30,6 +30,11 @@ const MIGRATE_LOCK = 0x67616e7472790002n;
 const WORK_LOCK = 0x67616e7472790003n;
 /** How long after losing its feed connection an instance tries to open it again (and again). */
 const FEED_RETRY_MS = 1000;
+/** Rows kept for reads inside write transactions, by count and by characters of JSON. */
+const ROW_CACHE_ROWS = 20_000;
+const ROW_CACHE_CHARS = 64 * 1024 * 1024;
+/** Other instances' changes a transaction's first cached read looks at; beyond, the row cache is emptied instead. */
+const ROWS_SINCE_MAX = 5_000;
 /** Feed rows kept behind the newest (an instance further behind than this re-reads from the head). */
 const FEED_KEEP = 100_000;
 
@@ -109,7 +114,8 @@ function migrate(c: PgClient): SchemaState {
 const GET = 'SELECT name, kind, parent, data, create_time AS "createTime", version FROM resources WHERE name = $1';
 const PUT = `INSERT INTO resources (name, kind, parent, grandparent, create_time, active, data, version) VALUES ($1, $2, $3, $4, $5, $6, $7, nextval('gantry_versions'))
   ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, parent = excluded.parent, grandparent = excluded.grandparent,
-  create_time = excluded.create_time, active = excluded.active, data = excluded.data, version = excluded.version`;
+  create_time = excluded.create_time, active = excluded.active, data = excluded.data, version = excluded.version
+  RETURNING version`;
 
 export class PostgresStore implements Store {
   private db: PgClient;
@@ -123,6 +129,18 @@ export class PostgresStore implements Store {
   private prepared = new Set<string>();
   private listStatements = new Lru<string, string>(256, Infinity, () => 0, (_, name) => this.deallocate(name));
   private statementCount = 0;
+  /**
+   * Rows as this instance last read or wrote them (null: known absent), trusted only inside a write transaction:
+   * there the writers' lock keeps every other instance from writing, so once the rows changed by others since
+   * `rowsSeq` are dropped (one read of the feed table, at the transaction's first cached read), what is left is what
+   * the database holds, for the rest of the transaction. A controller's reconcile then reads the rows it just wrote, or
+   * read in the last batch, without a round trip. Reads outside a transaction always go to the database.
+   */
+  private rows = new Lru<string, (Row & { version: string }) | null>(ROW_CACHE_ROWS, ROW_CACHE_CHARS, r => (r ? r.data.length : 0));
+  private rowsSeq = '0';
+  private rowsChecked = false;
+  /** Names written in the open transaction: forgotten from `rows` if it rolls back. */
+  private written = new Set<string>();
   /** Parsed documents by name, with the version they were parsed from. */
   private parsed = new Lru<string, { version: string; value: unknown }>(2_000);
   private feedSeq = '0';
@@ -140,6 +158,7 @@ export class PostgresStore implements Store {
     try {
       migrate(this.db);
       this.feedSeq = String(this.db.querySync('SELECT coalesce(max(seq), 0) AS s FROM changes')[0].s);
+      this.rowsSeq = this.feedSeq;
     } catch (e) {
       endClient(this.db);
       throw e;
@@ -292,6 +311,7 @@ export class PostgresStore implements Store {
 
   private reconnect(): boolean {
     endClient(this.db);
+    this.rows.clear();
     const Client = loadClient();
     this.db = new Client();
     this.prepared.clear();
@@ -329,8 +349,38 @@ export class PostgresStore implements Store {
   }
 
   private fetch(name: string): (Row & { version: string }) | undefined {
+    if (this.depth > 0) {
+      this.checkRows();
+      const c = this.rows.get(name);
+      if (c !== undefined) return c ?? undefined;
+    }
     const r = this.exec('get', GET, [name])[0];
-    return r ? { name: String(r.name), kind: String(r.kind), parent: String(r.parent), data: String(r.data), createTime: String(r.createTime), version: String(r.version) } : undefined;
+    const row = r ? { name: String(r.name), kind: String(r.kind), parent: String(r.parent), data: String(r.data), createTime: String(r.createTime), version: String(r.version) } : undefined;
+    // Any read may be kept: the next check drops it if another instance changed it after.
+    this.rows.set(name, row ?? null);
+    return row;
+  }
+
+  /** Drops from `rows` what other instances changed since the last check (once per transaction, under the lock). */
+  private checkRows(): void {
+    if (this.rowsChecked) return;
+    this.rowsChecked = true;
+    const changed = this.exec('rowsSince', `SELECT seq, name, origin, (SELECT min(seq) FROM changes) AS lo FROM changes WHERE seq > $1 ORDER BY seq LIMIT ${ROWS_SINCE_MAX + 1}`, [this.rowsSeq]);
+    if (!changed.length) return;
+    // Too many to look through, or the feed was cut back past what this instance last saw: start afresh.
+    if (changed.length > ROWS_SINCE_MAX || BigInt(String(changed[0].lo)) > BigInt(this.rowsSeq) + 1n) {
+      this.rows.clear();
+      this.rowsSeq = String(this.exec('feedHead', 'SELECT coalesce(max(seq), 0) AS s FROM changes', [])[0].s);
+      return;
+    }
+    for (const c of changed) if (c.origin !== this.origin) this.rows.delete(String(c.name));
+    this.rowsSeq = String(changed[changed.length - 1].seq);
+  }
+
+  /** A row this transaction wrote (null: deleted), as the database now holds it. */
+  private wrote(name: string, row: (Row & { version: string }) | null): void {
+    this.written.add(name);
+    this.rows.set(name, row);
   }
 
   get(name: string): Row | undefined {
@@ -348,8 +398,10 @@ export class PostgresStore implements Store {
   getFrozen<T>(name: string): Readonly<T> | undefined {
     const cached = this.parsed.get(name);
     if (cached) {
-      const v = this.exec('version', 'SELECT version FROM resources WHERE name = $1', [name])[0];
-      if (v && String(v.version) === cached.version) return cached.value as Readonly<T>;
+      // Inside a transaction the row cache knows the version; outside, the database is asked for it alone.
+      const known = this.depth > 0 ? this.fetch(name)?.version : undefined;
+      const v = known ?? (this.depth > 0 ? undefined : this.exec('version', 'SELECT version FROM resources WHERE name = $1', [name])[0]?.version);
+      if (v !== undefined && String(v) === cached.version) return cached.value as Readonly<T>;
     }
     const r = this.fetch(name);
     if (!r) { this.parsed.delete(name); return undefined; }
@@ -360,25 +412,29 @@ export class PostgresStore implements Store {
 
   private writer: Writer = {
     put: (kind, name, parent, resource, createTime, active) => {
-      this.exec('put', PUT, [name, kind, parent, grandparentOf(parent), createTime, active ? 'true' : 'false', JSON.stringify(resource)]);
+      const data = JSON.stringify(resource);
+      const [{ version }] = this.exec('put', PUT, [name, kind, parent, grandparentOf(parent), createTime, active ? 'true' : 'false', data]);
+      this.wrote(name, { name, kind, parent, data, createTime, version: String(version) });
       this.pending.push({ kind, name, op: 'put' });
     },
     delete: name => {
       const r = this.exec('del', 'DELETE FROM resources WHERE name = $1 RETURNING kind', [name])[0];
+      this.wrote(name, null);
       if (r) this.pending.push({ kind: String(r.kind), name, op: 'delete' });
     },
     deleteUnder: prefix => {
       const rows = this.exec('delUnder', 'DELETE FROM resources WHERE name > $1 AND name < $2 RETURNING name, kind', [prefix + '/', prefix + '0']);
-      for (const r of rows) this.pending.push({ kind: String(r.kind), name: String(r.name), op: 'delete' });
+      for (const r of rows) { this.wrote(String(r.name), null); this.pending.push({ kind: String(r.kind), name: String(r.name), op: 'delete' }); }
       return rows.length;
     },
     deleteAll: () => {
       const rows = this.sql('DELETE FROM resources RETURNING name, kind');
-      for (const r of rows) this.pending.push({ kind: String(r.kind), name: String(r.name), op: 'delete' });
+      for (const r of rows) { this.wrote(String(r.name), null); this.pending.push({ kind: String(r.kind), name: String(r.name), op: 'delete' }); }
       return rows.length;
     },
     restore: r => {
-      this.exec('put', PUT, [r.name, r.kind, r.parent, grandparentOf(r.parent), r.createTime, r.active ? 'true' : 'false', r.data]);
+      const [{ version }] = this.exec('put', PUT, [r.name, r.kind, r.parent, grandparentOf(r.parent), r.createTime, r.active ? 'true' : 'false', r.data]);
+      this.wrote(r.name, { name: r.name, kind: r.kind, parent: r.parent, data: r.data, createTime: r.createTime, version: String(version) });
       this.pending.push({ kind: r.kind, name: r.name, op: 'put' });
     },
     setMeta: (key, value) => {
@@ -402,6 +458,8 @@ export class PostgresStore implements Store {
       }
     } finally {
       this.depth--;
+      this.rowsChecked = false;
+      this.written.clear();
     }
     const changes = this.pending;
     this.pending = [];
@@ -411,7 +469,14 @@ export class PostgresStore implements Store {
 
   private rollback(): void {
     this.pending = [];
+    this.forgetWritten();
     try { this.db.querySync('ROLLBACK'); } catch { /* the connection is gone: the server rolled back */ }
+  }
+
+  /** Rows written by an undone transaction (or part of one) are no longer known. */
+  private forgetWritten(): void {
+    for (const name of this.written) this.rows.delete(name);
+    this.written.clear();
   }
 
   private appendFeed(): void {
@@ -449,6 +514,9 @@ export class PostgresStore implements Store {
     } catch (e) {
       this.sql(`ROLLBACK TO SAVEPOINT ${sp}`);
       this.pending.length = mark;
+      // What the undone part wrote is read again from the database (the transaction's other writes with it); the
+      // names stay written, so a rollback of the whole transaction forgets what was read of them meanwhile too.
+      for (const name of this.written) this.rows.delete(name);
       throw e;
     } finally {
       this.depth--;

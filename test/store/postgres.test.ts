@@ -209,3 +209,58 @@ test('globs become anchored regular expressions', () => {
   assert.equal(globRegex('projects/*/a?b/[xy]/c.d'), '^projects/.*/a.b/[xy]/c\\.d$');
   assert.equal(globRegex('a[*]b'), '^a[*]b$');
 });
+
+test('the row cache inside transactions: random writes on two instances, transactions and savepoints undone at random, every read in a transaction sees what the database holds', () => {
+  const url = pg.database();
+  const stores = [new PostgresStore(url), new PostgresStore(url)];
+  const r = rng(Number(process.env.GANTRY_MODEL_SEED ?? 41));
+  const names = Array.from({ length: 12 }, (_, i) => `projects/p/locations/l/targets/t${i}`);
+  const committed = new Map<string, number>();
+  let value = 0;
+  try {
+    for (let step = 0; step < 400; step++) {
+      const s = stores[Math.floor(r() * 2)];
+      // What this transaction sees: the committed state, then its own writes (undone with it).
+      const view = new Map(committed);
+      const readAll = (w: Map<string, number>, where: string) => {
+        for (const name of names) {
+          if (r() < 0.6) continue;
+          const got = s.getParsed<{ v: number }>(name)?.v;
+          assert.equal(got, w.get(name), `step ${step} (${where}): ${name}`);
+          const frozen = s.getFrozen<{ v: number }>(name)?.v;
+          assert.equal(frozen, w.get(name), `step ${step} (${where}, frozen): ${name}`);
+        }
+      };
+      const writeSome = (w: Map<string, number>, wr: { put: Store['tx'] extends (fn: (w: infer W) => unknown) => unknown ? W : never }['put']) => {
+        for (let k = 0; k < 1 + Math.floor(r() * 3); k++) {
+          const name = names[Math.floor(r() * names.length)];
+          if (r() < 0.2) { wr.delete(name); w.delete(name); } else { const v = ++value; wr.put('target', name, 'projects/p/locations/l', { v }, '2026-12-06T00:00:00Z', false); w.set(name, v); }
+        }
+      };
+      const fail = r() < 0.2;
+      try {
+        s.tx(w => {
+          readAll(view, 'before its writes');
+          writeSome(view, w);
+          readAll(view, 'after its writes');
+          if (r() < 0.4) {
+            const inner = new Map(view);
+            try {
+              s.savepoint(w2 => { writeSome(inner, w2); readAll(inner, 'in a savepoint'); if (r() < 0.5) throw new Error('undo the savepoint'); });
+              for (const [k] of view) if (!inner.has(k)) view.delete(k);
+              for (const [k, v] of inner) view.set(k, v);
+            } catch (e) { if ((e as Error).message !== 'undo the savepoint') throw e; }
+            readAll(view, 'after the savepoint');
+          }
+          if (fail) throw new Error('undo the transaction');
+        });
+        committed.clear();
+        for (const [k, v] of view) committed.set(k, v);
+      } catch (e) {
+        if ((e as Error).message !== 'undo the transaction') throw e;
+      }
+    }
+  } finally {
+    for (const s of stores) s.close();
+  }
+});
