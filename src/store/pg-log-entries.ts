@@ -1,6 +1,6 @@
 // Cloud Logging's entries in the shared PostgreSQL store, so entries:list, logs.list and the viewer on any instance
-// read what every instance wrote, and a tail on one sees entries stored by another. Inserts take the writers' lock
-// (the store's transaction), so `seq` is commit order: a reader that has seen seq N has seen every entry before it.
+// read what every instance wrote, and a tail on one sees entries stored by another. Inserts take a lock of their own
+// to their commit, so `seq` is commit order: a reader that has seen seq N has seen every entry before it.
 // Each batch is announced with NOTIFY gantry_logs; an instance with a tail open reads the rows other instances
 // added after the last it saw, on its feed connection (off the request path).
 import type { Row } from '../apis/logging/entry-row.js';
@@ -8,6 +8,9 @@ import type { Cursor, EntryTable, StoredEntry } from '../apis/logging/entry-tabl
 import { pgArray } from './list-pg.js';
 
 type Query = (name: string, text: string, values: (string | null)[]) => Record<string, unknown>[];
+
+/** The log writers' advisory lock (the store's locks are 0x…0001 to 0x…0003). */
+const LOG_LOCK = 0x67616e7472790004n;
 
 export interface PgLogDeps {
   /** A prepared statement on the store's connection. */
@@ -29,43 +32,48 @@ const REMOTE_PAGE = 1000;
 
 export class PgLogEntries implements EntryTable {
   private numbers = new Map<string, string>();
+  /** The oldest seq kept, as far as this instance knows (never newer than it is). */
+  private lo?: number;
 
   constructor(private d: PgLogDeps, private maxEntries: number) {}
 
   insert(rows: Row[]): void {
-    this.d.tx(() => {
-      for (let i = 0; i < rows.length;) {
-        const projects: string[] = [], times: string[] = [], logs: string[] = [], data: string[] = [];
-        for (let chars = 0; i < rows.length && (chars === 0 || chars + rows[i].json.length <= STATEMENT_CHARS); i++) {
-          const r = rows[i];
-          projects.push(r.project); times.push(r.timestamp); logs.push(r.log); data.push(r.json);
-          chars += r.json.length;
-        }
-        this.d.query('logInsert', `INSERT INTO log_entries (project, timestamp, log, data, origin)
-          SELECT p, t, l, d, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(p, t, l, d)`,
-        [pgArray(projects), pgArray(times), pgArray(logs), pgArray(data), this.d.origin]);
+    for (let i = 0; i < rows.length;) {
+      const projects: string[] = [], times: string[] = [], logs: string[] = [], data: string[] = [];
+      for (let chars = 0; i < rows.length && (chars === 0 || chars + rows[i].json.length <= STATEMENT_CHARS); i++) {
+        const r = rows[i];
+        projects.push(r.project); times.push(r.timestamp); logs.push(r.log); data.push(r.json);
+        chars += r.json.length;
       }
-      for (const r of rows) {
-        if (!r.number || this.numbers.get(r.number) === r.project) continue;
-        this.d.query('logProject', 'INSERT INTO log_projects (number, id) VALUES ($1, $2) ON CONFLICT (number) DO UPDATE SET id = excluded.id', [r.number, r.project]);
-        this.numbers.set(r.number, r.project);
-      }
-      this.d.query('logNotify', "SELECT pg_notify('gantry_logs', $1)", [this.d.origin]);
-      this.evict();
-    });
+      // One statement, one round trip: the log writers' lock (held to its commit, so seq is commit order), the rows,
+      // the NOTIFY, and the span of seq the cap is checked against. The resource writers' lock is not taken: logs
+      // never hold up another instance's transactions.
+      const [span] = this.d.query('logInsert', `WITH locked AS (SELECT pg_advisory_xact_lock(${LOG_LOCK}) AS held),
+          added AS (INSERT INTO log_entries (project, timestamp, log, data, origin)
+            SELECT p, t, l, d, $5 FROM locked, unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(p, t, l, d) RETURNING seq)
+        SELECT pg_notify('gantry_logs', $5) AS n, (SELECT max(seq) FROM added) AS hi`,
+      [pgArray(projects), pgArray(times), pgArray(logs), pgArray(data), this.d.origin]);
+      this.evict(Number(span.hi));
+    }
+    for (const r of rows) {
+      if (!r.number || this.numbers.get(r.number) === r.project) continue;
+      this.d.query('logProject', 'INSERT INTO log_projects (number, id) VALUES ($1, $2) ON CONFLICT (number) DO UPDATE SET id = excluded.id', [r.number, r.project]);
+      this.numbers.set(r.number, r.project);
+    }
   }
 
   /**
-   * Keeps the cap across instances without counting rows (two index probes per batch): seq has no gaps but those a
-   * clear or a rolled-back insert leaves, so the span of seq bounds the count from above, and everything older than
-   * the newest 90 % of the cap goes.
+   * Keeps the cap across instances without counting rows: seq has no gaps but those a clear or a rolled-back insert
+   * leaves, so the span of seq bounds the count from above, and everything older than the newest 90 % of the cap goes.
+   * The oldest seq is asked once, then known from each eviction (min() would walk the dead entries evictions leave at
+   * the head of the index); another instance's eviction only makes it older than it is, costing one empty delete.
    */
-  private evict(): void {
-    const r = this.d.query('logSpan', 'SELECT min(seq) AS lo, max(seq) AS hi FROM log_entries', [])[0];
-    if (r?.hi === null || r?.hi === undefined) return;
-    const lo = Number(r.lo), hi = Number(r.hi);
-    if (hi - lo + 1 <= this.maxEntries) return;
-    this.d.query('logEvict', 'DELETE FROM log_entries WHERE seq <= $1', [String(hi - Math.floor(this.maxEntries * 0.9))]);
+  private evict(hi: number): void {
+    this.lo ??= Number(this.d.query('logLow', 'SELECT coalesce(min(seq), 0) AS lo FROM log_entries', [])[0].lo);
+    if (!Number.isFinite(hi) || hi - this.lo + 1 <= this.maxEntries) return;
+    const cut = hi - Math.floor(this.maxEntries * 0.9);
+    this.d.query('logEvict', 'DELETE FROM log_entries WHERE seq <= $1', [String(cut)]);
+    this.lo = cut + 1;
   }
 
   count(): number { return Number(this.d.query('logCount', 'SELECT count(*) AS n FROM log_entries', [])[0].n); }

@@ -38,7 +38,7 @@ export const PG_MIGRATIONS: string[] = [
   // a handful, sorts all 12,000 of them (60 ms for a page of 50 of 100,000), where walking the sort key's index and
   // skipping the others takes 0.5 ms.
   `CREATE STATISTICS rollout_fields ON (doc->'targetId'), (doc->'state') FROM resources;`,
-  // Cloud Logging's entries (pg-log-entries.ts), in write order (`seq`: writers hold the writers' lock, so it is commit
+  // Cloud Logging's entries (pg-log-entries.ts), in write order (`seq`: writers hold the log writers' lock, so it is commit
   // order too), with the instance that wrote each, and the project ids entries were written under by number.
   `CREATE TABLE log_entries (seq bigserial PRIMARY KEY, project text COLLATE "C" NOT NULL, timestamp text COLLATE "C" NOT NULL,
      log text COLLATE "C" NOT NULL, data text NOT NULL, origin text NOT NULL);

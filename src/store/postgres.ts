@@ -349,7 +349,8 @@ export class PostgresStore implements Store {
   }
 
   private fetch(name: string): (Row & { version: string }) | undefined {
-    if (this.depth > 0) {
+    // A row not kept at all is read at once: the feed table is looked at only when the cache may answer.
+    if (this.depth > 0 && this.rows.peek(name) !== undefined) {
       this.checkRows();
       const c = this.rows.get(name);
       if (c !== undefined) return c ?? undefined;
@@ -361,20 +362,22 @@ export class PostgresStore implements Store {
     return row;
   }
 
-  /** Drops from `rows` what other instances changed since the last check (once per transaction, under the lock). */
+  /**
+   * Drops from `rows` what other instances changed since the last check (once per transaction, under the lock): one
+   * statement, reading the names others changed by the feed's (seq) index and its newest seq (the end of the index,
+   * never the head, where the feed's cut-backs leave dead entries to skip).
+   */
   private checkRows(): void {
     if (this.rowsChecked) return;
     this.rowsChecked = true;
-    const changed = this.exec('rowsSince', `SELECT seq, name, origin, (SELECT min(seq) FROM changes) AS lo FROM changes WHERE seq > $1 ORDER BY seq LIMIT ${ROWS_SINCE_MAX + 1}`, [this.rowsSeq]);
-    if (!changed.length) return;
+    const [r] = this.exec('rowsSince', `SELECT (SELECT max(seq) FROM changes) AS hi,
+      (SELECT json_agg(name) FROM (SELECT name FROM changes WHERE seq > $1 AND origin <> $2 ORDER BY seq LIMIT ${ROWS_SINCE_MAX + 1}) AS c) AS names`, [this.rowsSeq, this.origin]);
+    const hi = r.hi === null ? this.rowsSeq : String(r.hi);
+    const names = (r.names ?? []) as string[];
     // Too many to look through, or the feed was cut back past what this instance last saw: start afresh.
-    if (changed.length > ROWS_SINCE_MAX || BigInt(String(changed[0].lo)) > BigInt(this.rowsSeq) + 1n) {
-      this.rows.clear();
-      this.rowsSeq = String(this.exec('feedHead', 'SELECT coalesce(max(seq), 0) AS s FROM changes', [])[0].s);
-      return;
-    }
-    for (const c of changed) if (c.origin !== this.origin) this.rows.delete(String(c.name));
-    this.rowsSeq = String(changed[changed.length - 1].seq);
+    if (names.length > ROWS_SINCE_MAX || BigInt(hi) - BigInt(this.rowsSeq) >= BigInt(FEED_KEEP)) this.rows.clear();
+    else for (const name of names) this.rows.delete(name);
+    this.rowsSeq = hi;
   }
 
   /** A row this transaction wrote (null: deleted), as the database now holds it. */
