@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import type PgClient from 'pg-native';
 import { Lru } from './lru.js';
 import { ChangeListeners } from './change-listeners.js';
+import { AfterCommit } from './after-commit.js';
 import { ApiError } from '../google/errors.js';
 import { listPg, pgArray } from './list-pg.js';
 import { deepFreeze } from './freeze.js';
@@ -141,6 +142,7 @@ export class PostgresStore implements Store {
   private rowsChecked = false;
   /** Names written in the open transaction: forgotten from `rows` if it rolls back. */
   private written = new Set<string>();
+  private committed = new AfterCommit();
   /** Parsed documents by name, with the version they were parsed from. */
   private parsed = new Lru<string, { version: string; value: unknown }>(2_000);
   private feedSeq = '0';
@@ -467,11 +469,18 @@ export class PostgresStore implements Store {
     const changes = this.pending;
     this.pending = [];
     this.listeners.emit(changes);
+    this.committed.run();
     return result;
+  }
+
+  afterCommit(fn: () => void): void {
+    if (this.depth === 0) fn();
+    else this.committed.add(fn);
   }
 
   private rollback(): void {
     this.pending = [];
+    this.committed.undo();
     this.forgetWritten();
     try { this.db.querySync('ROLLBACK'); } catch { /* the connection is gone: the server rolled back */ }
   }
@@ -506,7 +515,7 @@ export class PostgresStore implements Store {
       this.tx(w => { out = fn(w); });
       return out;
     }
-    const mark = this.pending.length;
+    const mark = this.pending.length, hooks = this.committed.mark;
     const sp = `sp${++this.savepoints}`;
     this.depth++;
     this.sql(`SAVEPOINT ${sp}`);
@@ -517,6 +526,7 @@ export class PostgresStore implements Store {
     } catch (e) {
       this.sql(`ROLLBACK TO SAVEPOINT ${sp}`);
       this.pending.length = mark;
+      this.committed.undo(hooks);
       // What the undone part wrote is read again from the database (the transaction's other writes with it); the
       // names stay written, so a rollback of the whole transaction forgets what was read of them meanwhile too.
       for (const name of this.written) this.rows.delete(name);

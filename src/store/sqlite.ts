@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Lru } from './lru.js';
 import { ChangeListeners } from './change-listeners.js';
+import { AfterCommit } from './after-commit.js';
 import { deepFreeze } from './freeze.js';
 import { MIGRATIONS } from './migrations.js';
 import { listSql } from './list-sql.js';
@@ -26,6 +27,7 @@ export class SqliteStore implements Store {
   private listeners = new ChangeListeners();
   private pending: Change[] = [];
   private depth = 0;
+  private committed = new AfterCommit();
   private stmts: Record<string, Stmt>;
   // Prepared list queries by SQL text. The texts are a small fixed set (list-sql.ts: client-chosen paths and values
   // are parameters), so in use every one stays cached; the bound, in entries and in characters of SQL, keeps it so.
@@ -169,7 +171,7 @@ export class SqliteStore implements Store {
       return out;
     }
     // Nested, better-sqlite3 makes the transaction a savepoint.
-    const mark = this.pending.length;
+    const mark = this.pending.length, hooks = this.committed.mark;
     this.depth++;
     try {
       this.db.transaction(() => { out = fn(this.writer); })();
@@ -177,6 +179,7 @@ export class SqliteStore implements Store {
     } catch (e) {
       this.rows.clear();
       this.pending.length = mark;
+      this.committed.undo(hooks);
       throw e;
     } finally {
       this.depth--;
@@ -193,6 +196,7 @@ export class SqliteStore implements Store {
       // A rolled-back transaction may have cached nothing stale (puts only evict), but drop everything to be sure.
       this.rows.clear();
       this.pending = [];
+      this.committed.undo();
       throw e;
     } finally {
       this.depth--;
@@ -200,7 +204,13 @@ export class SqliteStore implements Store {
     const changes = this.pending;
     this.pending = [];
     this.listeners.emit(changes);
+    this.committed.run();
     return result;
+  }
+
+  afterCommit(fn: () => void): void {
+    if (this.depth === 0) fn();
+    else this.committed.add(fn);
   }
 
   list(q: ListQuery): ListResult {

@@ -72,6 +72,11 @@ export interface Store {
    * transaction. What `fn` returns is handed back as is, a promise of work it left running included.
    */
   savepoint<T>(fn: (w: Writer) => T): T;
+  /**
+   * Runs `fn` once the open transaction has committed (at once outside one); never if the transaction, or the
+   * savepoint it was added in, rolls back.
+   */
+  afterCommit(fn: () => void): void;
   list(q: ListQuery): ListResult;
   /** Names of resources of a kind flagged active (unfinished work), for controllers on start-up. */
   activeNames(kind: string): string[];

@@ -276,9 +276,10 @@ export class RunController {
   private reconcileExecution(key: string, ctx: ReconcileContext): void {
     const launches: (() => void)[] = [];
     this.d.store.tx(w => this.stepExecution(w, key, ctx, launches));
-    // Real attempts start only once the step that marked them started is committed: a Gantry killed in between finds
-    // them started and lost (failed and retried, what is left of them reaped), never silently runs them twice.
-    for (const launch of launches) launch();
+    // Real attempts start only once the step that marked them started is committed (the controllers' batch may hold
+    // the transaction open after this step): a Gantry killed in between finds them started and lost (failed and
+    // retried, what is left of them reaped), never silently runs them twice.
+    this.d.store.afterCommit(() => { for (const launch of launches) launch(); });
   }
 
   private stepExecution(w: Writer, key: string, ctx: ReconcileContext, launches: (() => void)[]): void {
