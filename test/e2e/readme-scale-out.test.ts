@@ -46,7 +46,8 @@ test('the README\'s three instances on one PostgreSQL: the recipe as written sta
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'ci-tools', private: true, dependencies: { gantry: '*' } }));
   mkdirSync(join(project, 'node_modules', '.bin'), { recursive: true });
   symlinkSync(ROOT, join(project, 'node_modules', 'gantry'));
-  symlinkSync(join('..', 'gantry', 'dist', 'src', 'main.js'), join(project, 'node_modules', '.bin', 'gantry'));
+  // The bin as npm links it, made executable as npm does (the build's own output carries no mode bits).
+  writeFileSync(join(project, 'node_modules', '.bin', 'gantry'), `#!/bin/sh\nexec node "${join(ROOT, 'dist', 'src', 'main.js')}" "$@"\n`, { mode: 0o755 });
 
   let out = '';
   const sh = spawn('bash', ['-c', `set -e\n${script}\nwait`], { cwd: project, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_UPDATE_NOTIFIER: '1', npm_config_update_notifier: 'false' } });
