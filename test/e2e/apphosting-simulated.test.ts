@@ -135,19 +135,25 @@ test('simulated builds step through their states on the clock; scripted failures
   const second = commit(repo, appFiles('sim two'), 'Second');
   await advance('5s');
   await advance('3s');
-  const day = new Date((await (await fetch(`${g.url}/gantry/v1/clock`)).json() as { now: string }).now).toISOString().slice(0, 10);
-  const auto = await build(`build-${day}-001`);
+  // An automatic build is named build-{its day}-{nnn}; found by listing, so a run across midnight names it right.
+  const automatic = async () => ((await ah.projects.locations.backends.builds.list({ parent: BE })).data.builds ?? [])
+    .map(b => b.name!.slice(b.name!.lastIndexOf('/') + 1)).filter(id => /^build-\d{4}-\d{2}-\d{2}-\d{3}$/.test(id));
+  const autos = await automatic();
+  assert.equal(autos.length, 1, `one automatic build: ${autos.join(', ')}`);
+  const autoId = autos[0];
+  assert.ok(autoId.endsWith('-001'));
+  const auto = await build(autoId);
   assert.equal(auto.source!.codebase!.hash, second.hash);
   assert.equal(auto.state, 'READY');
-  assert.equal((await rollout(`build-${day}-001`)).state, 'SUCCEEDED');
+  assert.equal((await rollout(autoId)).state, 'SUCCEEDED');
   const after = (await ah.projects.locations.backends.traffic.get({ name: `${BE}/traffic` })).data;
-  assert.deepEqual(after.current, { splits: [{ build: `${BE}/builds/build-${day}-001`, percent: 100 }] });
+  assert.deepEqual(after.current, { splits: [{ build: `${BE}/builds/${autoId}`, percent: 100 }] });
   assert.equal(after.target, undefined, 'the policy replaced the pinned target');
   const off = await ah.projects.locations.backends.traffic.patch({ name: `${BE}/traffic`, updateMask: 'rolloutPolicy.disabled', requestBody: { rolloutPolicy: { disabled: true } } });
   assert.ok((off.data.response as { rolloutPolicy: { disabledTime: string } }).rolloutPolicy.disabledTime);
   commit(repo, appFiles('sim three'), 'Third');
   await advance('10s');
-  await assert.rejects(build(`build-${day}-002`));
+  assert.deepEqual(await automatic(), [autoId], 'no automatic build once the policy is disabled');
 });
 
 test('validation: ids, sources, runConfig and env rules, preconditions, duplicates, requestId and validateOnly', async () => {
