@@ -183,7 +183,6 @@ export async function startGantry(partial: Partial<GantryOptions> = {}): Promise
   }
 }
 
-/** The data directory's SQLite file, or the PostgreSQL database of `--store` (loaded only then: it is a native module). */
 /**
  * A shared store's outage (the database restarting, the network gone) reaches work that runs off any request, on
  * timers and promises, as UNAVAILABLE errors: the instance logs them and goes on (its lease is lost with the
@@ -215,6 +214,7 @@ interface OpenedStore {
   logEntries?: EntryTable;
 }
 
+/** The data directory's SQLite file, or the PostgreSQL database of `--store` (loaded only then: it is a native module). */
 async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore> {
   if (opts.store === undefined) return { store: new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability }), lease: SOLE_LEASE };
   const { PostgresStore, isPostgresUrl } = await import('./store/postgres.js');

@@ -74,11 +74,7 @@ export class ControllerRuntime {
     this.paused = true;
     this.queue.clear();
     this.kindOf.clear();
-    for (const t of this.timers.values()) t.cancel();
-    this.timers.clear();
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
+    this.dropTimers();
   }
 
   /** Reconciles every unfinished resource once: what makes a restart (or a takeover of the work lease) resume. */
@@ -94,10 +90,16 @@ export class ControllerRuntime {
 
   stop(): void {
     this.stopped = true;
+    this.dropTimers();
+  }
+
+  /**
+   * Cancels every wake-up. Nothing more happens here: a settle waiting (a clock advance in flight) is answered rather
+   * than held, since work a stop or a lost lease ends never reports its end.
+   */
+  private dropTimers(): void {
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
-    // Nothing more happens: a settle waiting (a clock advance in flight) is answered rather than held, since work a
-    // shutdown stops never reports its end.
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();

@@ -6,6 +6,7 @@
 import type { Row } from '../apis/logging/entry-row.js';
 import type { Cursor, EntryTable, StoredEntry } from '../apis/logging/entry-table.js';
 import { pgArray } from './list-pg.js';
+import { PgTail } from './pg-tail.js';
 
 type Query = (name: string, text: string, values: (string | null)[]) => Record<string, unknown>[];
 
@@ -126,23 +127,11 @@ export class PgLogEntries implements EntryTable {
   close(): void { /* the store's connection is the store's to close */ }
 
   onRemote(listener: (entries: StoredEntry[]) => void): () => void {
-    let seen = String(this.d.query('logHead', 'SELECT coalesce(max(seq), 0) AS s FROM log_entries', [])[0].s);
-    let reading = false, again = false, stopped = false;
-    const read = (): void => {
-      if (stopped) return;
-      if (reading) { again = true; return; }
-      reading = true;
-      this.d.feedQuery(`SELECT seq, project, timestamp, log, data FROM log_entries WHERE seq > $1 AND origin <> $2 ORDER BY seq LIMIT ${REMOTE_PAGE}`, [seen, this.d.origin]).then(rows => {
-        reading = false;
-        if (stopped) return;
-        if (rows.length) {
-          seen = String(rows[rows.length - 1].seq);
-          listener(rows.map(r => ({ project: String(r.project), timestamp: String(r.timestamp), log: String(r.log), data: String(r.data) })));
-        }
-        if (rows.length === REMOTE_PAGE || again) { again = false; read(); }
-      }, () => { reading = false; });
-    };
-    const unsubscribe = this.d.onNotify(read);
-    return () => { stopped = true; unsubscribe(); };
+    const head = String(this.d.query('logHead', 'SELECT coalesce(max(seq), 0) AS s FROM log_entries', [])[0].s);
+    const tail = new PgTail(head, REMOTE_PAGE,
+      (after, limit) => this.d.feedQuery(`SELECT seq, project, timestamp, log, data FROM log_entries WHERE seq > $1 AND origin <> $2 ORDER BY seq LIMIT ${limit}`, [after, this.d.origin]),
+      rows => listener(rows.map(r => ({ project: String(r.project), timestamp: String(r.timestamp), log: String(r.log), data: String(r.data) }))));
+    const unsubscribe = this.d.onNotify(() => tail.read());
+    return () => { tail.stop(); unsubscribe(); };
   }
 }

@@ -20,6 +20,7 @@ import { deepFreeze } from './freeze.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
 import { PgBlobs } from './pg-blobs.js';
 import { PgLogEntries } from './pg-log-entries.js';
+import { PgTail } from './pg-tail.js';
 import { PageBuilder } from './page.js';
 import type { Change, ListQuery, ListResult, Row, Store, StoredRow, Writer } from './store.js';
 import { HOLDER_META, type WorkLease } from '../engine/work-lease.js';
@@ -145,9 +146,8 @@ export class PostgresStore implements Store {
   private committed = new AfterCommit();
   /** Parsed documents by name, with the version they were parsed from. */
   private parsed = new Lru<string, { version: string; value: unknown }>(2_000);
-  private feedSeq = '0';
-  private feedReading = false;
-  private feedAgain = false;
+  /** The change feed, read on behind (set once the newest change is known). */
+  private changesTail!: PgTail;
   private commits = 0;
   private changed = 0;
   private analyzeAt = 500;
@@ -159,8 +159,9 @@ export class PostgresStore implements Store {
     this.db.connectSync(conninfo(url));
     try {
       migrate(this.db);
-      this.feedSeq = String(this.db.querySync('SELECT coalesce(max(seq), 0) AS s FROM changes')[0].s);
-      this.rowsSeq = this.feedSeq;
+      this.rowsSeq = String(this.db.querySync('SELECT coalesce(max(seq), 0) AS s FROM changes')[0].s);
+      this.changesTail = new PgTail(this.rowsSeq, 10_000, (after, limit) => this.feedQuery(`SELECT seq, kind, name, op, origin FROM changes WHERE seq > $1 ORDER BY seq LIMIT ${limit}`, [after]),
+        rows => this.readChanges(rows));
     } catch (e) {
       endClient(this.db);
       throw e;
@@ -175,16 +176,15 @@ export class PostgresStore implements Store {
     if (this.closed) { endClient(feed); return; }
     this.feed = feed;
     this.feedQueue = Promise.resolve();
-    this.feedReading = false;
     feed.on('notification', n => {
       if (n.extra === this.origin) return;
-      if (n.relname === 'gantry_logs') { for (const l of this.logListeners) l(); } else this.readFeed();
+      if (n.relname === 'gantry_logs') { for (const l of this.logListeners) l(); } else this.changesTail.read();
     });
     feed.on('error', e => this.lost(feed, e));
     await this.feedQuery('LISTEN gantry_changes');
     await this.feedQuery('LISTEN gantry_logs');
     // Changes committed before LISTEN (since the constructor, or while the feed was down).
-    this.readFeed();
+    this.changesTail.read();
     for (const l of this.logListeners) l();
   }
 
@@ -206,11 +206,8 @@ export class PostgresStore implements Store {
   }
 
   private lostListeners: ((e: Error) => void)[] = [];
-  private backListeners: (() => void)[] = [];
   /** Hears each time the feed connection (and with it any work lease) is gone. */
   onLost(fn: (e: Error) => void): void { this.lostListeners.push(fn); }
-  /** Hears each time the feed connection is open again after a loss. */
-  onBack(fn: () => void): void { this.backListeners.push(fn); }
 
   /** The feed connection broke (the server restarted, the network dropped): told, then opened again until it opens. */
   private lost(feed: PgClient, e: Error): void {
@@ -221,7 +218,7 @@ export class PostgresStore implements Store {
     for (const l of this.lostListeners) l(e);
     const retry = () => setTimeout(() => {
       if (this.closed) return;
-      this.listen().then(() => { for (const l of this.backListeners) l(); }, retry);
+      this.listen().catch(retry);
     }, FEED_RETRY_MS).unref();
     retry();
   }
@@ -265,21 +262,12 @@ export class PostgresStore implements Store {
     };
   }
 
-  private readFeed(): void {
-    if (!this.feed || this.closed) return;
-    if (this.feedReading) { this.feedAgain = true; return; }
-    this.feedReading = true;
-    const done = (rows: Record<string, unknown>[]) => {
-      this.feedReading = false;
-      if (this.closed) return;
-      const remote: Change[] = [];
-      for (const r of rows) if (r.origin !== this.origin) remote.push({ kind: String(r.kind), name: String(r.name), op: r.op === 'delete' ? 'delete' : 'put' });
-      if (rows.length) this.feedSeq = String(rows[rows.length - 1].seq);
-      this.listeners.emit(remote);
-      if (rows.length === 10_000) this.feedAgain = true;
-      if (this.feedAgain) { this.feedAgain = false; this.readFeed(); }
-    };
-    this.feedQuery('SELECT seq, kind, name, op, origin FROM changes WHERE seq > $1 ORDER BY seq LIMIT 10000', [this.feedSeq]).then(done, () => done([]));
+  /** Other instances' committed changes, handed to this instance's subscribers (its own reached them at commit). */
+  private readChanges(rows: Record<string, unknown>[]): void {
+    if (this.closed) return;
+    const remote: Change[] = [];
+    for (const r of rows) if (r.origin !== this.origin) remote.push({ kind: String(r.kind), name: String(r.name), op: r.op === 'delete' ? 'delete' : 'put' });
+    this.listeners.emit(remote);
   }
 
   private exec(name: string, text: string, values: Values): Record<string, unknown>[] {
@@ -359,8 +347,9 @@ export class PostgresStore implements Store {
     }
     const r = this.exec('get', GET, [name])[0];
     const row = r ? { name: String(r.name), kind: String(r.kind), parent: String(r.parent), data: String(r.data), createTime: String(r.createTime), version: String(r.version) } : undefined;
-    // Any read may be kept: the next check drops it if another instance changed it after.
-    this.rows.set(name, row ?? null);
+    // Kept for the transactions to come (the next check drops it if another instance changes it); a GET's read, outside
+    // any, is not: the cache holds what the work reads, and a GET pays no more than its query.
+    if (this.depth > 0) this.rows.set(name, row ?? null);
     return row;
   }
 

@@ -12,11 +12,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { spawnGantry, startTestGantry, tempDir, type ChildGantry } from '../helpers/server.js';
+import { freePort, spawnGantry, startTestGantry, tempDir, type ChildGantry } from '../helpers/server.js';
 import { header, rawExchange, type RawResponse, type RawResult } from '../helpers/raw-http.js';
 import { openInspector } from '../helpers/inspector.js';
 import { projectNumber } from '../../src/google/project-number.js';
@@ -999,13 +998,6 @@ async function findCrasher(suspects: Case[], oldPort: number): Promise<Case | un
     await g.kill('SIGKILL');
   }
   return undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => resolve(p)); });
-    srv.on('error', reject);
-  });
 }
 
 interface Memory { rssMB: number; heapUsedMB: number; heapTotalMB: number; externalMB: number; anonMB?: number; fileMB?: number }

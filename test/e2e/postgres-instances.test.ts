@@ -33,6 +33,21 @@ function fakeAuth() {
   return auth;
 }
 
+/** An app that answers with its revision and its process id. */
+function helloApp(): string {
+  const app = tempDir('pg-app-');
+  writeFileSync(join(app, 'server.js'), "require('http').createServer((q, s) => s.end(process.env.K_REVISION + ' ' + process.pid)).listen(process.env.PORT);");
+  return app;
+}
+
+/** A Cloud Run service running that app as a process, made through one instance. */
+async function createService(url: string, id: string, app: string): Promise<void> {
+  const r = await fetch(`${url}${SERVICES}?serviceId=${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
+    annotations: { 'gantry.dev/executor': 'process' }, template: { containers: [{ image: 'app:1', command: ['node', join(app, 'server.js')] }] },
+  }) });
+  assert.equal(r.status, 200, await r.text());
+}
+
 /** The pids of the processes running an app directory's server. */
 function appProcesses(dir: string): string[] {
   try { return execFileSync('pgrep', ['-f', join(dir, 'server.js')]).toString().trim().split('\n').filter(Boolean); } catch { return []; }
@@ -47,8 +62,7 @@ const json = async <T>(url: string, init?: RequestInit): Promise<T> => {
 
 test('three instances share one database: writes read anywhere, work runs once, apps answer through any instance, and a SIGKILLed holder is replaced', async () => {
   const store = pg.database();
-  const app = tempDir('pg-app-');
-  writeFileSync(join(app, 'server.js'), "require('http').createServer((q, s) => s.end(process.env.K_REVISION + ' ' + process.pid)).listen(process.env.PORT);");
+  const app = helloApp();
   const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--allow-executors', 'process', '--lease-interval', '200ms', '--job-duration', '100ms', '--render-duration', '50ms'];
   const instances: ChildGantry[] = [];
   try {
@@ -71,10 +85,7 @@ test('three instances share one database: writes read anywhere, work runs once, 
     assert.deepEqual(runs.map(r => [r.jobId, r.state]), [['deploy', 'SUCCEEDED']]);
 
     // A Cloud Run service created on c runs on the holder (a), and answers on every instance's run.app host.
-    const r = await fetch(`${c.url}${SERVICES}?serviceId=hello`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
-      annotations: { 'gantry.dev/executor': 'process' }, template: { containers: [{ image: 'app:1', command: ['node', join(app, 'server.js')] }] },
-    }) });
-    assert.equal(r.status, 200, await r.text());
+    await createService(c.url, 'hello', app);
     const host = `hello-${projectNumber('my-proj')}.us-central1.run.app`;
     const first = await eventually(async () => { const x = await getApp(b.url, host); return x.status === 200 ? x.body : undefined; }, 20_000);
     for (const g of instances) assert.equal((await getApp(g.url, host)).body, first, 'the same instance answers through every Gantry');
@@ -154,8 +165,7 @@ test('Cloud Logging is shared: entries written on one instance are read on anoth
 
 test('the database restarts: every instance stops its work and stands by, then one takes the lease again and work runs', async () => {
   const store = pg.database();
-  const app = tempDir('pg-app-');
-  writeFileSync(join(app, 'server.js'), "require('http').createServer((q, s) => s.end(process.env.K_REVISION + ' ' + process.pid)).listen(process.env.PORT);");
+  const app = helloApp();
   const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--allow-executors', 'process', '--lease-interval', '200ms', '--job-duration', '100ms', '--render-duration', '50ms'];
   const instances: ChildGantry[] = [];
   const leases = async () => (await Promise.all(instances.map(g => json<{ work: { lease: string } }>(`${g.url}/gantry/v1/info`)))).map(i => i.work.lease).sort();
@@ -163,10 +173,7 @@ test('the database restarts: every instance stops its work and stands by, then o
     for (let i = 0; i < 2; i++) instances.push(await spawnGantry(args(tempDir())));
     const [a, b] = instances;
     assert.deepEqual(await leases(), ['HELD', 'STANDING_BY']);
-    const r = await fetch(`${b.url}${SERVICES}?serviceId=again`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
-      annotations: { 'gantry.dev/executor': 'process' }, template: { containers: [{ image: 'app:1', command: ['node', join(app, 'server.js')] }] },
-    }) });
-    assert.equal(r.status, 200, await r.text());
+    await createService(b.url, 'again', app);
     const host = `again-${projectNumber('my-proj')}.us-central1.run.app`;
     const before = await eventually(async () => { const x = await getApp(a.url, host); return x.status === 200 ? x.body : undefined; }, 20_000);
 

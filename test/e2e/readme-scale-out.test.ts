@@ -5,11 +5,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { google } from 'googleapis';
-import { eventually, tempDir } from '../helpers/server.js';
+import { eventually, freePort, tempDir } from '../helpers/server.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -17,15 +16,6 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 let pg: TestPostgres;
 before(async () => { pg = await startPostgres(); });
 after(async () => { await pg?.stop(); });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    }).on('error', reject);
-  });
-}
 
 interface Info { work: { lease: string; holder?: string } }
 

@@ -7,10 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventually, tempDir } from '../helpers/server.js';
+import { eventually, freePort, tempDir } from '../helpers/server.js';
 import { firebaseBin } from '../helpers/firebase.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -29,15 +28,6 @@ function readmeSteps(readme: string): { quickStart: string[]; blocks: Block[] } 
   const quickStart = shellBlocks(section('Quick start'))[0].trim().split('\n');
   const blocks = shellBlocks(section('The first five minutes')).map(text => ({ terminal: /^# terminal 1\b/.test(text) ? 1 as const : 2 as const, text }));
   return { quickStart, blocks };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    }).on('error', reject);
-  });
 }
 
 /** A server started as terminal 1 starts it: in its own process group, so Ctrl-C reaches npm and Gantry alike. */

@@ -3,9 +3,8 @@
 // cluster belongs to the `postgres` user Debian's package makes). CI installs Debian's postgresql and libpq-dev.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { tempDir } from './server.js';
+import { freePort, tempDir } from './server.js';
 
 export interface TestPostgres {
   /** A URL of the cluster's `postgres` database. */
@@ -22,14 +21,6 @@ function binDir(): string {
   const versions = existsSync(root) ? readdirSync(root).filter(v => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a)) : [];
   if (!versions.length) throw new Error('PostgreSQL is not installed (apt-get install postgresql libpq-dev)');
   return join(root, versions[0], 'bin');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve(typeof a === 'object' && a ? a.port : 0)); });
-  });
 }
 
 let databases = 0;

@@ -8,16 +8,12 @@ import { SqliteEntries } from '../../src/apis/logging/sqlite-entries.js';
 import type { Cursor, EntryTable, StoredEntry } from '../../src/apis/logging/entry-table.js';
 import type { Row } from '../../src/apis/logging/entry-row.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { rng } from '../helpers/model.js';
 import { eventually } from '../helpers/server.js';
 
 let pg: TestPostgres;
 before(async () => { pg = await startPostgres(); });
 after(async () => { await pg?.stop(); });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
-}
 
 function row(project: string, timestamp: string, log: string, text: string): Row {
   const entry = { logName: `projects/${project}/logs/${log}`, timestamp, textPayload: text };

@@ -10,17 +10,12 @@ import { PG_MIGRATIONS } from '../../src/store/pg-schema.js';
 import { INDEXED_FIELDS } from '../../src/store/migrations.js';
 import type { Change, ListQuery, Store } from '../../src/store/store.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { rng } from '../helpers/model.js';
 import { eventually } from '../helpers/server.js';
 
 let pg: TestPostgres;
 before(async () => { pg = await startPostgres(); });
 after(async () => { await pg?.stop(); });
-
-/** A small deterministic generator, so a failing seed can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
-}
 
 function pages(s: Store, q: Omit<ListQuery, 'after'>): string[][] {
   const out: string[][] = [];
