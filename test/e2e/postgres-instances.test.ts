@@ -90,6 +90,11 @@ test('three instances share one database: writes read anywhere, work runs once, 
     const first = await eventually(async () => { const x = await getApp(b.url, host); return x.status === 200 ? x.body : undefined; }, 20_000);
     for (const g of instances) assert.equal((await getApp(g.url, host)).body, first, 'the same instance answers through every Gantry');
     assert.deepEqual(appProcesses(app), [first.split(' ')[1]], 'only the holder runs the revision, though the service was made on another');
+    // A client claiming its request was already forwarded is answered by the instance it reached, which runs nothing
+    // while standing by: no loop, no second process.
+    const spoofed = await getApp(b.url, host, '/', { 'x-gantry-forwarded': '1' });
+    assert.equal(spoofed.status, 404, 'a standby routes no app');
+    assert.deepEqual(appProcesses(app), [first.split(' ')[1]]);
 
     // The clock is the real one for every instance sharing the store.
     const frozen = await fetch(`${b.url}/gantry/v1/clock:freeze`, { method: 'POST' });

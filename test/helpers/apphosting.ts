@@ -42,10 +42,10 @@ export function commit(dir: string, files: Record<string, string>, message: stri
 }
 
 /** GET `path` from Gantry with the Host header of a backend's uri (how a browser reaches the app through Gantry). */
-export function getApp(gantryUrl: string, host: string, path = '/'): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
+export function getApp(gantryUrl: string, host: string, path = '/', headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   const u = new URL(gantryUrl);
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path, headers: { host } }, res => {
+    const req = request({ host: u.hostname, port: u.port, path, headers: { ...headers, host } }, res => {
       let body = '';
       res.on('data', d => { body += d; });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
