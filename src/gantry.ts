@@ -7,7 +7,7 @@ import { BlobStore, type Blobs } from './apis/storage/blobs.js';
 import { instanceId } from './executors/ownership.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
-import { HOLDER_META, SOLE_LEASE, type WorkLease } from './engine/work-lease.js';
+import { HOLDER_META, SOLE_LEASE, WORK_SLOTS, slotOfName, type WorkLease } from './engine/work-lease.js';
 import { SwitchableClock, type Clock } from './engine/clock.js';
 import { ControllerRuntime } from './engine/controllers.js';
 import type { RestartReport } from './engine/restart-report.js';
@@ -160,9 +160,9 @@ function clockStart(mode: 'real' | 'virtual', store: Store): number {
 }
 
 /** The work a previous Gantry left unfinished, which this start takes up again (reported once it has looked). */
-function noteUnfinished(store: Store, report: RestartReport): void {
-  const running = (kind: string, what: string) => report.note('resumed', what, store.activeNames(kind).length);
-  report.note('resumed', 'rollout', store.list({ kind: 'rollout', scope: { parentPrefix: 'projects/' }, order: [], equalities: [{ path: ['state'], value: 'IN_PROGRESS' }], limit: 100_000 }).rows.length);
+function noteUnfinished(store: Store, report: RestartReport, which: (name: string) => boolean): void {
+  const running = (kind: string, what: string) => report.note('resumed', what, store.activeNames(kind).filter(which).length);
+  report.note('resumed', 'rollout', store.list({ kind: 'rollout', scope: { parentPrefix: 'projects/' }, order: [], equalities: [{ path: ['state'], value: 'IN_PROGRESS' }], limit: 100_000 }).rows.filter(r => which(String(r.name))).length);
   running('jobRun', 'job run');
   running(RUN_EXECUTION, 'execution');
   running(APPHOSTING_KIND.build, 'build');
@@ -215,7 +215,7 @@ interface OpenedStore {
 }
 
 /** The data directory's SQLite file, or the PostgreSQL database of `--store` (loaded only then: it is a native module). */
-async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore> {
+async function openStore(opts: GantryOptions): Promise<OpenedStore> {
   if (opts.store === undefined) return { store: new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability }), lease: SOLE_LEASE };
   const { PostgresStore, isPostgresUrl } = await import('./store/postgres.js');
   if (!isPostgresUrl(opts.store)) throw new Error(`--store ${opts.store}: a store is a PostgreSQL URL, postgres://USER@HOST:PORT/DATABASE`);
@@ -225,7 +225,6 @@ async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore>
   try {
     await store.listen();
     const lease = await store.workLease(opts.leaseIntervalMs);
-    if (!lease.held) log.info('Another Gantry on this store holds the work lease: this one serves the API and forwards requests for apps, and takes over the work if that one goes');
     return { store, lease, blobs: store.blobs(), logEntries: store.logEntries(MAX_ENTRIES) };
   } catch (e) {
     store.close();
@@ -235,14 +234,15 @@ async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore>
 
 async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promise<Gantry> {
   const log = createLogger(opts.logLevel);
-  const { store, lease, blobs: sharedBlobs, logEntries } = await openStore(opts, log);
+  const { store, lease, blobs: sharedBlobs, logEntries } = await openStore(opts);
   const clock = new SwitchableClock(opts.clock, clockStart(opts.clock, store), state => {
     store.tx(w => { w.setMeta('clock.state', JSON.stringify(state)); if (state.mode === 'virtual') w.setMeta('clock.virtual', String(state.ms)); });
   });
   const runtime = new ControllerRuntime(store, clock, log);
   const outages = opts.store === undefined ? undefined : survivingStoreOutages(log);
-  // Standing by, nothing is reconciled here: the lease holder hears every change through the store's feed.
-  if (!lease.held) runtime.pause();
+  // On a shared store, only the projects of the slots held here are reconciled here: the others' workers hear every
+  // change through the store's feed.
+  if (opts.store !== undefined) runtime.workOnly(name => lease.works(name));
   const ops = new Operations(store, clock);
   // A listen address that is not loopback is a host name clients use: it is allowed like the --allow-hosts.
   const listenHost = ['0.0.0.0', '::', ''].includes(opts.host) ? [] : [opts.host];
@@ -302,10 +302,12 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   // Pub/Sub notifications go to an emulator when one is named, as Cloud Deploy publishes to a project's topics.
   const pubsubHost = process.env.PUBSUB_EMULATOR_HOST;
   const publisher = pubsubHost ? await emulatorPublisher(pubsubHost, log) : undefined;
-  if (publisher) deployNotifications(store, base.projects, publisher, clock.timestamp(), () => lease.held);
+  if (publisher) deployNotifications(store, base.projects, publisher, clock.timestamp(), name => lease.works(name));
   const run = registerRun(app, base, {
     runtime, executors, policy: executorPolicy, defaultExecutor: opts.executor, secrets, logs, locations: runLocations, defaultRegion: opts.runRegion,
-    authToken: opts.authToken, startupMs: opts.startupMs, working: () => lease.held,
+    authToken: opts.authToken, startupMs: opts.startupMs, working: name => lease.works(name), elsewhere: name => lease.holderOf(name),
+    // On a shared store each instance records the revisions it runs under a key of its own, to reap them after a kill.
+    servingKey: opts.store === undefined ? undefined : `run.serving.${instanceId(owned)}`,
     taskMs: () => opts.taskMs, apiRules: (name, grammar) => outcomes.rulesFor(name, grammar), workRoot: work, log,
     entry: (c, stream, line) => cloudRunTaskEntry({ ...c, stream, line }),
     revisionLogUri: (project, region, service, revision) => logViewerUrl(baseUrl, project,
@@ -334,11 +336,10 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   registerEmulator(app, clock, runtime, outcomes, new GantryInfo({
     clock, executors: executorPolicy, dockerSocket: opts.dockerSocket, dataDir: ephemeral ? undefined : opts.dataDir, url: () => baseUrl, tlsCertFile: tls.certFile,
     store: opts.store === undefined ? 'sqlite' : 'postgres',
-    work: opts.store === undefined ? undefined : () => ({ held: lease.held, holder: lease.holder() }),
+    work: opts.store === undefined ? undefined : () => ({ slots: lease.slots(), of: WORK_SLOTS }),
   }), events, snapshots);
   registerConsole(app);
   registerPathStyleUpload(app, storage);
-  app.forwardServedTo(() => (lease.held ? undefined : lease.holder()));
 
   // gRPC clients connect to the same port (HTTP/2 with prior knowledge); their calls take the REST routes above.
   // Clients that insist on TLS (gcloud's gRPC commands) get it there too, with a certificate of the data directory.
@@ -358,26 +359,42 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   baseUrl = `http://${host}:${port}`;
-  // The work: what a previous holder (or a killed Gantry) left unfinished is taken up, as a restart does.
-  const resumeWork = async () => {
-    if (opts.store !== undefined) store.tx(w => w.setMeta(HOLDER_META, opts.advertiseUrl ?? baseUrl));
-    noteUnfinished(store, runtime.restart);
-    // What a killed Gantry left serving is reaped before any controller can start something of its own.
-    await run.resume();
-    runtime.start();
+  // What this instance left running when it was killed is stopped before anything of its own starts; every service is
+  // routed (a request for any app may reach any instance).
+  await run.reapLeftovers();
+  run.resume();
+  // The work of the slots taken (all of them on SQLite, at once): what a previous worker (or a killed Gantry) left
+  // unfinished is taken up, as a restart does.
+  const inSlots = (slots: number[]) => { const set = new Set(slots); return (name: string) => set.has(slotOfName(name)); };
+  const takeOver = async (slots: number[]) => {
+    const which = inSlots(slots);
+    if (opts.store !== undefined) store.tx(w => { for (const s of slots) w.setMeta(HOLDER_META + s, opts.advertiseUrl ?? baseUrl); });
+    noteUnfinished(store, runtime.restart, which);
+    run.resume();
+    runtime.start(which);
     await appHosting.resume();
     void runtime.restart.finish(runtime.drained());
   };
-  if (lease.held) await resumeWork();
-  lease.onTaken(() => { log.info('Took over the work lease: resuming the work'); resumeWork().catch((e: Error) => log.error(`taking over the work: ${e.stack ?? e}`)); });
-  // An instance cut off from its database stops its work at once (the lease is another's within the keepalives'
-  // time), without recording anything, and stands by: once the database answers again it tries for the lease anew.
-  lease.onLost(e => {
-    log.error(`Lost the PostgreSQL store (${e.message}): this instance stops its work and stands by`);
-    runtime.standBy();
-    void tasks.abandonAll();
-    appHosting.close();
-    run.close();
+  if (lease.slots().length) await takeOver(lease.slots());
+  lease.onTaken(slots => {
+    log.info(`Took work slots ${slots.join(', ')} (of ${WORK_SLOTS}): resuming their projects' work`);
+    takeOver(slots).catch((e: Error) => log.error(`taking over work: ${e.stack ?? e}`));
+  });
+  // Slots handed over hold no running task (only idle ones are): their controllers stand by and their apps stop here,
+  // to run on the instance that took them. An instance cut off from its database stops all its work at once (the
+  // slots are others' within the keepalives' time), without recording anything; once the database answers again it
+  // takes its share anew.
+  lease.onLost((slots, handedOver) => {
+    const which = inSlots(slots);
+    if (handedOver) log.info(`Handed work slots ${slots.join(', ')} to another instance`);
+    else log.error(`Lost the PostgreSQL store: this instance stops its work and stands by`);
+    runtime.standBy(which);
+    void tasks.abandon(owner => which(owner));
+    run.stopWhere(which);
+  });
+  lease.busyWith(slot => {
+    const which = inSlots([slot]);
+    return tasks.busyWith(which) || runtime.busyWith(which);
   });
   // Made after listening, so start-up does not wait for a key; a TLS client arriving first waits for it instead.
   void tls.ready().catch((e: Error) => log.error(`TLS certificate: ${e.message}`));

@@ -40,8 +40,8 @@ export class ControllerRuntime {
   private timers = new Map<string, Timer>();
   private scheduled = false;
   private stopped = false;
-  /** Standing by (another instance holds the work lease): changes are not reconciled here until `start`. */
-  private paused = false;
+  /** Which resources this instance reconciles (instances sharing a database split the work by project). */
+  private works: (name: string) => boolean = () => true;
   private idleWaiters: (() => void)[] = [];
   /** Tracked asynchronous work still running. */
   private pending = 0;
@@ -63,24 +63,30 @@ export class ControllerRuntime {
     this.byKind.set(c.kind, list);
   }
 
-  /** Stands by: nothing is reconciled until `start` (what the instance holding the work lease does instead). */
-  pause(): void { this.paused = true; }
+  /** Reconciles only the resources `works` says are this instance's (changes to others' are not its business). */
+  workOnly(works: (name: string) => boolean): void { this.works = works; }
 
   /**
-   * Stops working but stays able to start again (this instance lost the work lease): the queue and every timer are
-   * dropped, as a stop does; `start` reconciles everything anew, as a takeover does.
+   * Stops reconciling the resources `which` picks (this instance no longer works for them): their queue entries and
+   * wake-ups are dropped, as a stop drops all; `start` reconciles them anew once they are this instance's again.
    */
-  standBy(): void {
-    this.paused = true;
-    this.queue.clear();
-    this.kindOf.clear();
-    this.dropTimers();
+  standBy(which: (name: string) => boolean = () => true): void {
+    for (const name of [...this.queue]) if (which(name)) { this.queue.delete(name); this.kindOf.delete(name); }
+    this.dropTimers(which);
   }
 
-  /** Reconciles every unfinished resource once: what makes a restart (or a takeover of the work lease) resume. */
-  start(): void {
-    this.paused = false;
-    for (const kind of this.byKind.keys()) for (const name of this.store.activeNames(kind)) this.enqueue(kind, name);
+  /** Whether a reconcile of a resource `which` picks started work that is still under way. */
+  busyWith(which: (name: string) => boolean): boolean {
+    for (const name of this.pendingOf.keys()) if (which(name)) return true;
+    return false;
+  }
+
+  /**
+   * Reconciles every unfinished resource of this instance's (those `which` picks, when given) once: what makes a
+   * restart, or taking over work another instance did, resume it.
+   */
+  start(which?: (name: string) => boolean): void {
+    for (const kind of this.byKind.keys()) for (const name of this.store.activeNames(kind)) if (!which || which(name)) this.enqueue(kind, name);
   }
 
   /** Resolves once nothing is queued (work the reconciles started may still run). */
@@ -94,19 +100,18 @@ export class ControllerRuntime {
   }
 
   /**
-   * Cancels every wake-up. Nothing more happens here: a settle waiting (a clock advance in flight) is answered rather
-   * than held, since work a stop or a lost lease ends never reports its end.
+   * Cancels the wake-ups `which` picks (every one). Nothing more happens for them here: a settle waiting (a clock
+   * advance in flight) is answered rather than held, since work a stop or a lost lease ends never reports its end.
    */
-  private dropTimers(): void {
-    for (const t of this.timers.values()) t.cancel();
-    this.timers.clear();
+  private dropTimers(which: (name: string) => boolean = () => true): void {
+    for (const [name, t] of [...this.timers]) if (which(name)) { t.cancel(); this.timers.delete(name); }
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
 
   enqueue(kind: string, name: string): void {
-    if (this.stopped || this.paused || !this.byKind.has(kind)) return;
+    if (this.stopped || !this.byKind.has(kind) || !this.works(name)) return;
     this.queue.add(name);
     this.kindOf.set(name, kind);
     if (!this.scheduled) {
@@ -171,9 +176,9 @@ export class ControllerRuntime {
       // The batch's commit failed (a shared store's connection lost): its writes are undone and its resources left
       // the queue, so unfinished work is reconciled again once the store answers (each reconcile reads what is stored).
       this.log.error(`controllers: a batch could not be committed (${(e as Error).message}); unfinished work is reconciled again in 1 s`);
-      setTimeout(() => { if (!this.stopped && !this.paused) this.start(); }, 1000).unref();
+      setTimeout(() => { if (!this.stopped) this.start(); }, 1000).unref();
     }
-    if (this.queue.size && !this.paused) {
+    if (this.queue.size) {
       this.scheduled = true;
       setImmediate(() => this.drain());
     } else {
@@ -186,11 +191,12 @@ export class ControllerRuntime {
     // Bounded in time too: the batch is one transaction, and on a shared store every other instance's writes wait
     // for it (one writers' lock), their event loops with them.
     const until = performance.now() + BATCH_MS;
-    while (this.queue.size && budget-- > 0 && !this.stopped && !this.paused && performance.now() < until) {
+    while (this.queue.size && budget-- > 0 && !this.stopped && performance.now() < until) {
       const name = this.queue.values().next().value as string;
       this.queue.delete(name);
       const kind = this.kindOf.get(name)!;
       this.kindOf.delete(name);
+      if (!this.works(name)) continue;
       for (const c of this.byKind.get(kind) ?? []) {
         try {
           const work = this.store.savepoint(() => c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n), track: w => this.track(w, name) }));

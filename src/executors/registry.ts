@@ -12,7 +12,7 @@ export class TaskRegistry {
   /** Each task as the executor returned it, by the resource it works for. */
   private running = new Map<RunningTask, string>();
   private shuttingDown = false;
-  /** Tasks stopped without a result: this instance lost the work lease while they ran (abandonAll). */
+  /** Tasks stopped without a result: this instance lost their work while they ran (abandon). */
   private abandoned = new WeakSet<RunningTask>();
 
   /**
@@ -57,13 +57,20 @@ export class TaskRegistry {
   }
 
   /**
-   * This instance lost the work lease: every running task is stopped as at a shutdown (its attempt stays running in
-   * the store, for the new holder to find lost), while tasks started later, once the lease is held again, report.
+   * This instance lost the work of some resources (`which` picks their names; every task when not given): their
+   * running tasks are stopped as at a shutdown (each attempt stays running in the store, for the instance that takes
+   * the work over to find lost), while tasks started later report as usual.
    */
-  async abandonAll(): Promise<number> {
-    const tasks = [...this.running.keys()];
+  async abandon(which: (owner: string) => boolean = () => true): Promise<number> {
+    const tasks = [...this.running].filter(([, owner]) => which(owner)).map(([t]) => t);
     for (const t of tasks) this.abandoned.add(t);
     return this.stopSilently(tasks);
+  }
+
+  /** Whether a task works for a resource `which` picks. */
+  busyWith(which: (owner: string) => boolean): boolean {
+    for (const owner of this.running.values()) if (which(owner)) return true;
+    return false;
   }
 
   private async stopSilently(tasks: RunningTask[]): Promise<number> {

@@ -15,7 +15,6 @@ import { hostName, RequestGuard, type GuardOptions } from './guard.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
 import { ConnectionSlots } from './slots.js';
-import { FORWARDED_HEADER, forwardTo } from '../serving/forward.js';
 import { MAX_JSON_DEPTH, nestingDepth } from '../google/json-depth.js';
 
 /** Host names whose requests an API serves itself (apps behind a proxy), not Gantry's routes. */
@@ -130,13 +129,6 @@ export class App {
   addVirtualHosts(v: VirtualHosts): void { this.virtualHosts.push(v); }
 
   /**
-   * Where requests to served hosts go instead of this instance's own virtual hosts: the URL of the instance that runs
-   * the apps (the work lease's holder), or undefined to serve them here.
-   */
-  private servedElsewhere?: () => string | undefined;
-  forwardServedTo(where: () => string | undefined): void { this.servedElsewhere = where; }
-
-  /**
    * The listener: slow clients must send a whole request in time (headers sooner), idle sockets close, connections
    * are capped (an idle or silent one makes room for a new client), and the guard (token, Host, Origin) answers before anything else is looked at.
    */
@@ -168,9 +160,7 @@ export class App {
         const virtual = this.virtualHosts.length ? this.virtualFor(req.headers.host) : undefined;
         if (virtual) {
           this.guard.checkAuth(req.headers);
-          const elsewhere = req.headers[FORWARDED_HEADER] === undefined ? this.servedElsewhere?.() : undefined;
-          if (elsewhere) forwardTo(elsewhere, req, res);
-          else virtual.serve(req, res);
+          virtual.serve(req, res);
           return;
         }
         this.guard.check(req.headers, this.anonymous !== undefined && this.anonymous(req.method, req.url));

@@ -151,9 +151,11 @@ export class Instances {
     for (const [unit, h] of Object.entries(left)) if (await executors[h.executor]?.reap?.(h.handle, unit).catch(() => false)) reaped++;
     // Only what was left is forgotten: units this Gantry started meanwhile keep their handles.
     if (Object.keys(left).length) {
-      const now = this.handles();
-      for (const [unit, h] of Object.entries(left)) if (now[unit]?.handle === h.handle) delete now[unit];
-      this.store.tx(w => w.setMeta(this.opts.handlesKey, JSON.stringify(now)));
+      this.store.tx(w => {
+        const now = this.handles();
+        for (const [unit, h] of Object.entries(left)) if (now[unit]?.handle === h.handle) delete now[unit];
+        w.setMeta(this.opts.handlesKey, JSON.stringify(now));
+      });
     }
     return reaped;
   }
@@ -162,17 +164,22 @@ export class Instances {
     try { return JSON.parse(this.store.getMeta(this.opts.handlesKey) ?? '{}') as Record<string, { executor: string; handle: string }>; } catch { return {}; }
   }
 
+  // Read inside the writing transaction: on a shared store, another write of the key waits for this one.
   private remember(unit: string, executor: string, handle: string): void {
-    const h = this.handles();
-    h[unit] = { executor, handle };
-    this.store.tx(w => w.setMeta(this.opts.handlesKey, JSON.stringify(h)));
+    this.store.tx(w => {
+      const h = this.handles();
+      h[unit] = { executor, handle };
+      w.setMeta(this.opts.handlesKey, JSON.stringify(h));
+    });
   }
 
   private forget(unit: string): void {
-    const h = this.handles();
-    if (!(unit in h)) return;
-    delete h[unit];
-    this.store.tx(w => w.setMeta(this.opts.handlesKey, JSON.stringify(h)));
+    this.store.tx(w => {
+      const h = this.handles();
+      if (!(unit in h)) return;
+      delete h[unit];
+      w.setMeta(this.opts.handlesKey, JSON.stringify(h));
+    });
   }
 }
 

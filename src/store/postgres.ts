@@ -23,13 +23,12 @@ import { PgLogEntries } from './pg-log-entries.js';
 import { PgTail } from './pg-tail.js';
 import { PageBuilder } from './page.js';
 import type { Change, ListQuery, ListResult, Row, Store, StoredRow, Writer } from './store.js';
-import { HOLDER_META, type WorkLease } from '../engine/work-lease.js';
+import type { WorkLease } from '../engine/work-lease.js';
+import { PgWorkSlots } from './pg-work-slots.js';
 
 /** Advisory lock keys (one 64-bit space per database): the writers' lock, and the migrations'. */
 const WRITE_LOCK = 0x67616e7472790001n;
 const MIGRATE_LOCK = 0x67616e7472790002n;
-/** The work lease: a session lock on one instance's feed connection, released by PostgreSQL when that connection ends. */
-const WORK_LOCK = 0x67616e7472790003n;
 /** How long after losing its feed connection an instance tries to open it again (and again). */
 const FEED_RETRY_MS = 1000;
 /** Rows kept for reads inside write transactions, by count and by characters of JSON. */
@@ -224,42 +223,17 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * The work lease: tried now and every `intervalMs` while not held (the holder then records its URL in HOLDER_META).
-   * Held until this instance's feed connection ends (a stop, a crash, or the keepalives giving up on a lost network),
-   * when PostgreSQL frees it for the next; once the feed is back, this instance stands by and tries again.
+   * The work lease, split in slots (pg-work-slots.ts): looked at now and every `intervalMs`, its locks held on the
+   * feed connection until that ends; once the feed is back, this instance takes its share again.
    */
   async workLease(intervalMs: number): Promise<WorkLease> {
-    let held = false;
-    let trying: Promise<void> | undefined;
-    const taken: (() => void)[] = [];
-    const lost: ((e: Error) => void)[] = [];
-    const attempt = () => {
-      if (held || trying || this.closed || !this.feed) return trying;
-      trying = this.feedQuery(`SELECT pg_try_advisory_lock(${WORK_LOCK}) AS ok`).then(rows => {
-        trying = undefined;
-        if (this.closed || rows[0]?.ok !== true) return;
-        held = true;
-        for (const fn of taken) fn();
-      }, () => { trying = undefined; });
-      return trying;
-    };
-    const timer = setInterval(() => void attempt(), intervalMs);
-    timer.unref();
-    this.onLost(e => {
-      if (!held) return;
-      held = false;
-      for (const fn of lost) fn(e);
-    });
-    // The first try is awaited: an instance alone on its database starts working as SQLite's does, at once.
-    await attempt();
-    const store = this;
-    return {
-      get held() { return held; },
-      onTaken(fn) { taken.push(fn); },
-      onLost(fn) { lost.push(fn); },
-      holder: () => (held ? undefined : store.getMeta(HOLDER_META)),
-      close: () => clearInterval(timer),
-    };
+    const lease = new PgWorkSlots({
+      query: (text, values) => this.feedQuery(text, values), connected: () => this.feed !== undefined,
+      getMeta: key => this.getMeta(key), onConnectionLost: fn => this.onLost(() => fn()),
+    }, intervalMs);
+    // The first look is awaited: an instance alone on its database starts working as SQLite's does, at once.
+    await lease.tick();
+    return lease;
   }
 
   /** Other instances' committed changes, handed to this instance's subscribers (its own reached them at commit). */

@@ -1,6 +1,7 @@
 // Several Gantry instances on one PostgreSQL database (a throwaway cluster): every instance serves every API over the
-// same state; one holds the work lease and runs the work (rollouts, revisions), the others forward requests for
-// served apps to it; when it is SIGKILLed another takes over and resumes what it left.
+// same state; the work is split by project among them (each project's work runs on the instance holding its slot),
+// requests for served apps are passed to the instance running them; when one is SIGKILLed the others take its
+// work over and resume what it left.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -12,8 +13,9 @@ import { google } from 'googleapis';
 import { eventually, spawnGantry, tempDir, type ChildGantry } from '../helpers/server.js';
 import { gcloudFor } from '../helpers/gcloud.js';
 import { getApp } from '../helpers/apphosting.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { splitEvenly, startPostgres, workOf, workerOf, type TestPostgres } from '../helpers/postgres.js';
 import { projectNumber } from '../../src/google/project-number.js';
+import { slotOfProject } from '../../src/engine/work-lease.js';
 import { Logging, type Entry } from '@google-cloud/logging';
 import { JobsClient } from '@google-cloud/run';
 import { gapicOptions } from '../helpers/clients.js';
@@ -21,7 +23,6 @@ import { gapicOptions } from '../helpers/clients.js';
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/clouddeploy.yaml', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 const PIPE = 'projects/my-proj/locations/us-central1/deliveryPipelines/web';
-const SERVICES = '/v2/projects/my-proj/locations/us-central1/services';
 
 let pg: TestPostgres;
 before(async () => { pg = await startPostgres(); });
@@ -33,16 +34,16 @@ function fakeAuth() {
   return auth;
 }
 
-/** An app that answers with its revision and its process id. */
+/** An app that answers with its revision, its process id and its parent's (the Gantry that runs it). */
 function helloApp(): string {
   const app = tempDir('pg-app-');
-  writeFileSync(join(app, 'server.js'), "require('http').createServer((q, s) => s.end(process.env.K_REVISION + ' ' + process.pid)).listen(process.env.PORT);");
+  writeFileSync(join(app, 'server.js'), "require('http').createServer((q, s) => s.end(process.env.K_REVISION + ' ' + process.pid + ' ' + process.ppid)).listen(process.env.PORT);");
   return app;
 }
 
-/** A Cloud Run service running that app as a process, made through one instance. */
-async function createService(url: string, id: string, app: string): Promise<void> {
-  const r = await fetch(`${url}${SERVICES}?serviceId=${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
+/** A Cloud Run service of `project` running that app as a process, made through one instance. */
+async function createService(url: string, id: string, app: string, project = 'my-proj'): Promise<void> {
+  const r = await fetch(`${url}/v2/projects/${project}/locations/us-central1/services?serviceId=${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({
     annotations: { 'gantry.dev/executor': 'process' }, template: { containers: [{ image: 'app:1', command: ['node', join(app, 'server.js')] }] },
   }) });
   assert.equal(r.status, 200, await r.text());
@@ -50,7 +51,7 @@ async function createService(url: string, id: string, app: string): Promise<void
 
 /** The pids of the processes running an app directory's server. */
 function appProcesses(dir: string): string[] {
-  try { return execFileSync('pgrep', ['-f', join(dir, 'server.js')]).toString().trim().split('\n').filter(Boolean); } catch { return []; }
+  try { return execFileSync('pgrep', ['-f', join(dir, 'server.js')]).toString().trim().split('\n').filter(Boolean).sort(); } catch { return []; }
 }
 
 const json = async <T>(url: string, init?: RequestInit): Promise<T> => {
@@ -60,16 +61,22 @@ const json = async <T>(url: string, init?: RequestInit): Promise<T> => {
   return body;
 };
 
-test('three instances share one database: writes read anywhere, work runs once, apps answer through any instance, and a SIGKILLed holder is replaced', async () => {
+/** Answers once the app at `host` answers 200 through `url` (and `ok` holds of its body). */
+const served = (url: string, host: string, ok: (body: string) => boolean = () => true) =>
+  eventually(async () => { const x = await getApp(url, host); return x.status === 200 && ok(x.body) ? x.body : undefined; }, 30_000);
+
+test('three instances share one database and split the work: writes read anywhere, each project\'s work runs once on its own instance, apps answer through any, and a SIGKILLed instance\'s work moves', async () => {
   const store = pg.database();
   const app = helloApp();
   const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--allow-executors', 'process', '--lease-interval', '200ms', '--job-duration', '100ms', '--render-duration', '50ms'];
   const instances: ChildGantry[] = [];
   try {
     for (let i = 0; i < 3; i++) instances.push(await spawnGantry(args(tempDir())));
-    const [a, b, c] = instances;
+    const [, b, c] = instances;
     const info = await json<{ store: string }>(`${b.url}/gantry/v1/info`);
     assert.equal(info.store, 'postgres');
+    // The first instance took every slot; the later ones take a share each as the others hand slots over.
+    await eventually(() => splitEvenly(instances.map(g => g.url)), 10_000);
 
     // Cloud Deploy through gcloud on b, read through googleapis on c: one state.
     const gcloud = await gcloudFor(b.url);
@@ -84,30 +91,54 @@ test('three instances share one database: writes read anywhere, work runs once, 
     const runs = (await deploy.projects.locations.deliveryPipelines.releases.rollouts.jobRuns.list({ parent: rollout })).data.jobRuns ?? [];
     assert.deepEqual(runs.map(r => [r.jobId, r.state]), [['deploy', 'SUCCEEDED']]);
 
-    // A Cloud Run service created on c runs on the holder (a), and answers on every instance's run.app host.
-    await createService(c.url, 'hello', app);
-    const host = `hello-${projectNumber('my-proj')}.us-central1.run.app`;
-    const first = await eventually(async () => { const x = await getApp(b.url, host); return x.status === 200 ? x.body : undefined; }, 20_000);
-    for (const g of instances) assert.equal((await getApp(g.url, host)).body, first, 'the same instance answers through every Gantry');
-    assert.deepEqual(appProcesses(app), [first.split(' ')[1]], 'only the holder runs the revision, though the service was made on another');
-    // A client claiming its request was already forwarded is answered by the instance it reached, which runs nothing
-    // while standing by: no loop, no second process.
-    const spoofed = await getApp(b.url, host, '/', { 'x-gantry-forwarded': '1' });
-    assert.equal(spoofed.status, 404, 'a standby routes no app');
-    assert.deepEqual(appProcesses(app), [first.split(' ')[1]]);
+    // Two projects whose work falls to two different instances.
+    const urls = instances.map(g => g.url);
+    const pidOf = new Map<string, number>();
+    for (const g of instances) pidOf.set(g.url, (await workOf(g.url)).pid);
+    const projects: { project: string; worker: string }[] = [];
+    for (let i = 0; projects.length < 2; i++) {
+      const project = `split-${i}`;
+      const worker = (await workerOf(urls, slotOfProject(project)))!;
+      if (!projects.some(p => p.worker === worker)) projects.push({ project, worker });
+    }
+    const hostOf = (project: string) => `hello-${projectNumber(project)}.us-central1.run.app`;
+    // Each one's service, though both were made through c, runs on its own project's instance (the app's parent is
+    // that Gantry), and answers the same through every instance.
+    const first: string[] = [];
+    for (const { project, worker } of projects) {
+      await createService(c.url, 'hello', app, project);
+      const body = await served(urls.find(u => u !== worker)!, hostOf(project));
+      assert.equal(Number(body.split(' ')[2]), pidOf.get(worker), `${project}'s revision runs on the instance holding its slot`);
+      for (const g of instances) assert.equal((await getApp(g.url, hostOf(project))).body, body, 'the same instance answers through every Gantry');
+      first.push(body);
+    }
+    assert.deepEqual(appProcesses(app), first.map(f => f.split(' ')[1]).sort(), 'each revision runs once');
+    // A client claiming its request was already passed on is answered by the instance it reached, which does not run
+    // that project's revisions: no loop, no second process.
+    const notWorker = urls.find(u => u !== projects[0].worker)!;
+    const spoofed = await getApp(notWorker, hostOf(projects[0].project), '/', { 'x-gantry-forwarded': '1' });
+    assert.equal(spoofed.status, 503, spoofed.body);
+    assert.match(spoofed.body, /does not run this project/);
+    assert.deepEqual(appProcesses(app), first.map(f => f.split(' ')[1]).sort());
 
     // The clock is the real one for every instance sharing the store.
     const frozen = await fetch(`${b.url}/gantry/v1/clock:freeze`, { method: 'POST' });
     assert.equal(frozen.status, 400);
     assert.match(JSON.stringify(await frozen.json()), /FAILED_PRECONDITION.*PostgreSQL store and runs in real time/);
 
-    // The holder dies: another takes the lease, serves the same revision from a new instance, and runs new work.
-    await a.kill('SIGKILL');
-    instances.shift();
-    const [revision, oldPid] = first.split(' ');
-    const again = await eventually(async () => { const x = await getApp(c.url, host); return x.status === 200 && !x.body.endsWith(` ${oldPid}`) ? x.body : undefined; }, 30_000);
+    // The first project's instance dies: the other two take its slots, and its service serves again from a new
+    // process on the one that took its slot. The second project's work, on a live instance, does not move.
+    const dead = instances.find(g => g.url === projects[0].worker)!;
+    await dead.kill('SIGKILL');
+    instances.splice(instances.indexOf(dead), 1);
+    await eventually(() => splitEvenly(instances.map(g => g.url)), 10_000);
+    const [revision, oldPid] = first[0].split(' ');
+    const again = await served(instances[0].url, hostOf(projects[0].project), body => body.split(' ')[1] !== oldPid);
     assert.equal(again.split(' ')[0], revision);
-    // The killed holder's own app process is its machine's to reap (its restart with the same data directory does):
+    const newWorker = await workerOf(instances.map(g => g.url), slotOfProject(projects[0].project));
+    assert.equal(Number(again.split(' ')[2]), pidOf.get(newWorker!), 'it runs on the instance that took its slot');
+    assert.equal((await getApp(instances[1].url, hostOf(projects[1].project))).body, first[1], 'the other project\'s revision kept running where it was');
+    // The killed instance's own app process is its machine's to reap (its restart with the same data directory does):
     // no other instance may kill a process it cannot prove its own. The test ends it.
     try { process.kill(Number(oldPid), 'SIGKILL'); } catch { /* gone */ }
     await gcloud(['deploy', 'releases', 'promote', '--release=rel-1', '--delivery-pipeline=web', '--region=us-central1', '--quiet']);
@@ -124,18 +155,18 @@ test('Cloud Logging is shared: entries written on one instance are read on anoth
   const project = 'logs-proj';
   try {
     for (let i = 0; i < 3; i++) instances.push(await spawnGantry(args(tempDir())));
-    const [holder, b, c] = instances;
+    const [a, b, c] = instances;
     const onB = new Logging({ projectId: project, ...gapicOptions(b.url) });
     const onC = new Logging({ projectId: project, ...gapicOptions(c.url) });
-    // Written through b, read through c (and logs.list through the holder).
+    // Written through b, read through c (and logs.list through a).
     await onB.log('audit').write([onB.entry({ resource: { type: 'global' } }, 'from b: one'), onB.entry({ resource: { type: 'global' } }, { n: 2 })]);
     const [read] = await onC.getEntries({ filter: 'logName="projects/logs-proj/logs/audit"', orderBy: 'timestamp asc' });
     // (The client adds an entry of its own once: its instrumentation diagnostic.)
     assert.deepEqual(read.map(e => e.data).filter(d => !JSON.stringify(d).includes('logging.googleapis.com/diagnostic')), ['from b: one', { n: 2 }]);
-    const [logs] = await new Logging({ projectId: project, ...gapicOptions(holder.url) }).getLogs();
+    const [logs] = await new Logging({ projectId: project, ...gapicOptions(a.url) }).getLogs();
     assert.deepEqual(logs.map(l => l.name), ['audit']);
 
-    // A tail on c streams entries b writes and the task lines of a job that runs on the holder.
+    // A tail on c streams entries b writes and the task lines of a job that runs on the project's instance.
     const tail = onC.tailEntries({ filter: 'logName="projects/logs-proj/logs/audit" OR resource.type="cloud_run_job"', bufferWindow: 100 } as never);
     const seen: string[] = [];
     tail.on('data', (chunk: { entries: Entry[] }) => { for (const e of chunk.entries) seen.push(typeof e.data === 'string' ? e.data : JSON.stringify(e.data)); });
@@ -168,30 +199,31 @@ test('Cloud Logging is shared: entries written on one instance are read on anoth
   }
 });
 
-test('the database restarts: every instance stops its work and stands by, then one takes the lease again and work runs', async () => {
+test('the database restarts: every instance stops its work and stands by, then they split the work again and it runs', async () => {
   const store = pg.database();
   const app = helloApp();
   const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--allow-executors', 'process', '--lease-interval', '200ms', '--job-duration', '100ms', '--render-duration', '50ms'];
   const instances: ChildGantry[] = [];
-  const leases = async () => (await Promise.all(instances.map(g => json<{ work: { lease: string } }>(`${g.url}/gantry/v1/info`)))).map(i => i.work.lease).sort();
   try {
     for (let i = 0; i < 2; i++) instances.push(await spawnGantry(args(tempDir())));
     const [a, b] = instances;
-    assert.deepEqual(await leases(), ['HELD', 'STANDING_BY']);
+    const urls = instances.map(g => g.url);
+    await eventually(() => splitEvenly(urls), 10_000);
     await createService(b.url, 'again', app);
     const host = `again-${projectNumber('my-proj')}.us-central1.run.app`;
-    const before = await eventually(async () => { const x = await getApp(a.url, host); return x.status === 200 ? x.body : undefined; }, 20_000);
+    const before = await served(a.url, host);
 
     await pg.restart();
-    // Each instance notices, stops its work, reconnects; one takes the lease and serves the service from a new process.
-    await eventually(async () => { try { return JSON.stringify(await leases()) === '["HELD","STANDING_BY"]'; } catch { return false; } }, 30_000);
-    const after = await eventually(async () => { const x = await getApp(b.url, host); return x.status === 200 && x.body !== before ? x.body : undefined; }, 30_000);
+    // Each instance notices, stops its work, reconnects; they split the slots again, and the service serves from a new
+    // process on the instance that holds its project's slot now.
+    await eventually(async () => { try { return await splitEvenly(urls); } catch { return false; } }, 30_000);
+    const after = await served(b.url, host, body => body !== before);
     assert.equal(after.split(' ')[0], before.split(' ')[0], 'the same revision');
     let oldAlive = true;
     try { process.kill(Number(before.split(' ')[1]), 0); } catch { oldAlive = false; }
-    assert.ok(!oldAlive, 'the process the holder ran before the restart was stopped when it lost the lease');
+    assert.ok(!oldAlive, 'the process run before the restart was stopped when its instance lost the database');
     for (const g of instances) assert.equal((await getApp(g.url, host)).body, after, 'every instance reaches the one serving');
-    assert.deepEqual(appProcesses(app), [after.split(' ')[1]], 'one instance of the revision runs, on the new holder');
+    assert.deepEqual(appProcesses(app), [after.split(' ')[1]], 'one instance of the revision runs');
 
     // New work runs once, to the end.
     const gcloud = await gcloudFor(a.url);

@@ -75,3 +75,30 @@ export async function startPostgres(): Promise<TestPostgres> {
     },
   };
 }
+
+/** What an instance says of its work in /gantry/v1/info. */
+export interface WorkInfo { pid: number; work: { lease: string; slots: number[]; slotCount: number } }
+
+export async function workOf(url: string): Promise<WorkInfo> {
+  const r = await fetch(`${url}/gantry/v1/info`);
+  if (!r.ok) throw new Error(`${url}/gantry/v1/info: ${r.status}`);
+  return await r.json() as WorkInfo;
+}
+
+/**
+ * Whether the instances at `urls` split the work as they should: every slot held by exactly one of them, none holding
+ * more than its share (ceil(slots / instances)) or none at all.
+ */
+export async function splitEvenly(urls: string[]): Promise<boolean> {
+  const infos = await Promise.all(urls.map(workOf));
+  const all = infos.flatMap(i => i.work.slots);
+  const count = infos[0].work.slotCount;
+  const share = Math.ceil(count / urls.length);
+  return all.length === count && new Set(all).size === count && infos.every(i => i.work.slots.length > 0 && i.work.slots.length <= share);
+}
+
+/** The URL of the instance (of `urls`) doing the work of `slot`, if one does. */
+export async function workerOf(urls: string[], slot: number): Promise<string | undefined> {
+  const infos = await Promise.all(urls.map(workOf));
+  return urls[infos.findIndex(i => i.work.slots.includes(slot))];
+}

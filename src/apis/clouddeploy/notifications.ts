@@ -67,8 +67,11 @@ export async function emulatorPublisher(host: string, log: Logger): Promise<Publ
 interface Seen { state?: string; approvalState?: string; renderState?: string; awaiting?: boolean; project: string; attrs: Attributes }
 
 /** Watches the store and publishes Cloud Deploy's notifications. */
-/** `working`: whether this instance holds the work lease (instances sharing a database publish once, from the holder). */
-export function deployNotifications(store: Store, projects: Projects, publisher: Publisher, startedAt: string, working: () => boolean = () => true): void {
+/**
+ * `working`: whether this instance does the work of a resource's project (instances sharing a database publish once,
+ * from the instance that works for the project).
+ */
+export function deployNotifications(store: Store, projects: Projects, publisher: Publisher, startedAt: string, working: (name: string) => boolean = () => true): void {
   const seen = new Map<string, Seen>();
   const remember = (name: string, s: Seen) => {
     if (seen.size >= 100_000) seen.delete(seen.keys().next().value as string);
@@ -76,7 +79,7 @@ export function deployNotifications(store: Store, projects: Projects, publisher:
   };
   store.onChange(c => {
     const type = RESOURCE_TYPES[c.kind];
-    if (!type || !working()) return;
+    if (!type || !working(c.name)) return;
     const before = seen.get(c.name);
     if (c.op === 'delete') {
       if (before) publisher.publish(before.project, 'clouddeploy-resources', { ...before.attrs, Action: 'Delete' });

@@ -58,8 +58,12 @@ export interface RunOptions {
   authToken?: string;
   /** How long a revision has to answer its first request. */
   startupMs?: number;
-  /** Whether this instance holds the work lease: one standing by runs no revision. */
-  working?: () => boolean;
+  /** Whether this instance runs the work of the resource `name` (its project's): the others' revisions run elsewhere. */
+  working?: (name: string) => boolean;
+  /** The URL of the instance that runs the work of `name`, when another one does. */
+  elsewhere?: (name: string) => string | undefined;
+  /** The meta key where this instance records the revisions it runs (its own on a shared store). */
+  servingKey?: string;
 }
 
 export interface Run {
@@ -68,8 +72,12 @@ export interface Run {
   deploys: RunDeploys;
   /** App Hosting's builds as revisions of each backend's managed service. */
   builds: BuildServices;
-  /** After listening: reaps what a killed Gantry left serving, then serves again what served. */
-  resume(): Promise<void>;
+  /** At start-up, before anything runs: stops what this instance left serving when it was killed. */
+  reapLeftovers(): Promise<void>;
+  /** Routes every service, and serves again what served (of this instance's projects). */
+  resume(): void;
+  /** Stops serving the revisions `which` picks (their projects' work went to another instance). */
+  stopWhere(which: (name: string) => boolean): void;
   close(): void;
 }
 
@@ -96,7 +104,7 @@ export function registerRun(app: App, base: BaseContext, o: RunOptions): Run {
   const serving = new RevisionServing({
     store: base.store, log: o.log, projects: base.projects, executors: o.executors, defaultExecutor: o.defaultExecutor, secrets: o.secrets,
     logs: o.logs, requests: o.logs, volumesRoot: join(o.workRoot, 'run-revision-volumes'), authToken: o.authToken, startupMs: o.startupMs,
-    settle: (key, verdict) => services?.settleRevision(key, verdict), working: o.working,
+    settle: (key, verdict) => services?.settleRevision(key, verdict), working: o.working, elsewhere: o.elsewhere, handlesKey: o.servingKey,
   });
   services = new RunServices({ store: base.store, clock: base.clock, projects: base.projects, readiness: o.readiness ?? serving, executors: o.policy, logUri: o.revisionLogUri });
   app.addVirtualHosts({ claims: host => serving.claims(host), serve: (req, res) => serving.serve(req, res) });
@@ -104,6 +112,6 @@ export function registerRun(app: App, base: BaseContext, o: RunOptions): Run {
   registerServicesV2(app, { store: base.store, clock: base.clock, projects: base.projects, services, locations: o.locations });
   return {
     services, deploys: new RunDeploys({ store: base.store, services, jobs }), builds: new BuildServices({ store: base.store, projects: base.projects, services, serving }),
-    resume: () => serving.resume(o.runtime.restart), close: () => serving.close(),
+    reapLeftovers: () => serving.reapLeftovers(o.runtime.restart), resume: () => serving.resume(), stopWhere: which => serving.stopWhere(which), close: () => serving.close(),
   };
 }

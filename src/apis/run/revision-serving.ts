@@ -14,6 +14,7 @@ import { ApiError } from '../../google/errors.js';
 import { EXECUTOR_ANNOTATION } from '../../policy/executors.js';
 import { Instances, ServeError } from '../../serving/instances.js';
 import { afterBody, proxyTo, servedHost } from '../../serving/proxy.js';
+import { FORWARDED_HEADER, forwardTo } from '../../serving/forward.js';
 import { pickShare } from '../../serving/split.js';
 import type { SecretAccessor } from '../secretmanager/index.js';
 import type { LogWriter } from '../logging/index.js';
@@ -44,8 +45,15 @@ export interface RevisionServingDeps {
   startupMs?: number;
   /** Records the verdict on a revision `assess` left pending (RunServices.settleRevision). */
   settle(key: string, verdict: Readiness): void;
-  /** Whether this instance runs revisions (holds the work lease); one standing by runs none. */
-  working?: () => boolean;
+  /**
+   * Whether this instance runs the revision (the resource name `key`): instances sharing a database split the work by
+   * project, and each runs only its own projects' revisions.
+   */
+  working?: (key: string) => boolean;
+  /** The URL of the instance that runs the revision `key`, when another one does: its requests are passed on there. */
+  elsewhere?: (key: string) => string | undefined;
+  /** The meta key where the instances of running revisions are recorded (each instance on a shared store has its own). */
+  handlesKey?: string;
 }
 
 /** What an instance of a revision runs. */
@@ -79,7 +87,7 @@ export class RevisionServing implements RevisionReadiness {
 
   constructor(private d: RevisionServingDeps) {
     this.instances = new Instances(d.store, d.log, {
-      handlesKey: 'run.serving',
+      handlesKey: d.handlesKey ?? 'run.serving',
       name: rev => `Cloud Run: revision ${rev.slice(rev.lastIndexOf('/') + 1)}`,
       readyLine: (rev, port) => `Cloud Run: revision ${rev.slice(rev.lastIndexOf('/') + 1)} answers on 127.0.0.1:${port}`,
       output: (rev, stream, line) => {
@@ -91,10 +99,10 @@ export class RevisionServing implements RevisionReadiness {
       startupMs: d.startupMs,
     });
     d.store.onChange(c => {
-      if (!this.working()) return;
+      // Every instance routes every service's hosts (a request may reach any); only the project's worker runs revisions.
       if (c.kind === SERVICE_KIND) this.syncSoon(c.name);
       // A revision deployed through another instance (sharing the database) is brought up here, by the worker.
-      else if (c.kind === REVISION_KIND && c.op === 'put' && !this.instances.isRunning(c.name)) setImmediate(() => this.safely(() => this.bringUpIfDeploying(c.name)));
+      else if (c.kind === REVISION_KIND && c.op === 'put' && this.working(c.name) && !this.instances.isRunning(c.name)) setImmediate(() => this.safely(() => this.bringUpIfDeploying(c.name)));
     });
   }
 
@@ -112,7 +120,7 @@ export class RevisionServing implements RevisionReadiness {
     return { state: 'pending', message: 'Deploying Revision.' };
   }
 
-  private working(): boolean { return this.d.working?.() ?? true; }
+  private working(key: string): boolean { return this.d.working?.(key) ?? true; }
 
   /** Work off the request path: a store that cannot answer (a shared one's lost connection) is logged, not thrown. */
   private safely(fn: () => void): void {
@@ -136,7 +144,7 @@ export class RevisionServing implements RevisionReadiness {
 
   /** Starts a revision's instance; its readiness is settled by whether it answers. */
   private bringUp(key: string): void {
-    if (!this.working()) return;
+    if (!this.working(key)) return;
     const rev = this.d.store.getParsed<Obj>(key);
     if (!rev) return;
     this.start(key, rev).then(
@@ -216,8 +224,8 @@ export class RevisionServing implements RevisionReadiness {
         const c = ((((rev.spec as Obj | undefined)?.containers ?? []) as Obj[])[0] ?? {});
         this.served.set(key, { service, simulated: ((rev.gantry ?? {}) as RevisionBook).executor === 'simulated', image: c.image ?? null, env: ((c.env ?? []) as Obj[]).map(e => String(e.name)) });
       }
-      // Only the instance holding the work lease runs revisions (the others forward their requests to it).
-      if (this.instances.isRunning(key) || !this.working()) continue;
+      // Only the project's worker runs revisions (the others forward their requests to it).
+      if (this.instances.isRunning(key) || !this.working(key)) continue;
       if (!rev || ((rev.gantry ?? {}) as RevisionBook).executor === 'simulated' || readyStatus(rev) === 'False') continue;
       this.start(key, rev).catch((e: Error) => this.d.log.warn(`Cloud Run: revision ${key.slice(key.lastIndexOf('/') + 1)} could not serve again: ${e.message}`));
     }
@@ -256,6 +264,10 @@ export class RevisionServing implements RevisionReadiness {
     if (!revision) return page(req, res, 503, '<h1>Service Unavailable</h1><p>No revision of this service is ready to serve.</p>\n');
     const key = `projects/${plan.project}/locations/${plan.region}/revisions/${revision}`;
     const info = this.served.get(key);
+    // Another instance runs the project's revisions: the request goes there whole, and is logged there. A request
+    // already passed on is served here whatever this instance's record of the worker says, so none ever loops.
+    const there = !info?.simulated && !this.working(key) && req.headers[FORWARDED_HEADER] === undefined ? this.d.elsewhere?.(key) : undefined;
+    if (there) return forwardTo(there, req, res);
     res.once('finish', () => this.logRequest(plan, revision, req, res.statusCode, performance.now() - started));
     if (info?.simulated) return this.identity(req, res, plan, revision, info);
     const port = this.instances.portOf(key);
@@ -279,7 +291,7 @@ export class RevisionServing implements RevisionReadiness {
     const rev = this.d.store.getParsed<Obj>(key);
     if (!rev) return Promise.reject(new ServeError(`The revision ${key.slice(key.lastIndexOf('/') + 1)} does not exist.`));
     if (((rev.gantry ?? {}) as RevisionBook).executor === 'simulated') return Promise.resolve(0);
-    if (!this.working()) return Promise.reject(new ServeError('This Gantry instance does not hold the work lease, and the one that does could not be reached.'));
+    if (!this.working(key)) return Promise.reject(new ServeError('This Gantry instance does not run this project\'s work, and the one that does could not be reached.'));
     return this.start(key, rev);
   }
 
@@ -302,12 +314,23 @@ export class RevisionServing implements RevisionReadiness {
 
   // ---- lifecycle ----
 
-  /** After a start: stops what a killed Gantry left, then routes every service and starts what served. */
-  async resume(restart: { note(what: 'reaped', kind: string, n: number): void }): Promise<void> {
+  /** At start-up, before anything runs: stops what this instance left running when it was killed. */
+  async reapLeftovers(restart: { note(what: 'reaped', kind: string, n: number): void }): Promise<void> {
     restart.note('reaped', 'revision', await this.instances.reapPrevious(this.d.executors));
+  }
+
+  /**
+   * Routes every service and starts what serves (of the projects this instance works for): after a start, and each
+   * time it takes over other instances' work. Revisions left deploying are deployed again.
+   */
+  resume(): void {
     for (const s of this.d.store.list({ kind: SERVICE_KIND, scope: { parentPrefix: 'projects/' }, order: [], limit: 1_000_000 }).rows) this.sync(serviceKeyOf(s));
-    // Revisions a killed Gantry left deploying are deployed again.
     for (const name of this.d.store.activeNames(REVISION_KIND)) this.bringUp(name);
+  }
+
+  /** Stops the running revisions `which` picks (this instance no longer works for their projects). */
+  stopWhere(which: (key: string) => boolean): void {
+    for (const unit of this.instances.units()) if (which(unit)) { this.owners.delete(unit); this.instances.stop(unit); }
   }
 
   close(): void { this.instances.stopAll(); }
