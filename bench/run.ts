@@ -32,6 +32,7 @@ import { startPostgres } from '../test/helpers/postgres.js';
 import { availableParallelism } from 'node:os';
 import { startGantry as startInProcess } from '../src/gantry.js';
 import { projectNumber } from '../src/google/project-number.js';
+import { slotOfProject } from '../src/engine/work-lease.js';
 import { ProcessExecutor } from '../src/executors/process.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -127,42 +128,53 @@ function spawnSyncChecked(cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
 }
 
-/** Simulated rollouts create → SUCCEEDED against the Gantrys at `urls` (clients spread over them); answers rollouts/s. */
-async function rolloutsThrough(urls: string[], label: string): Promise<number> {
+/**
+ * Simulated rollouts create → SUCCEEDED against the Gantrys at `urls` (clients spread over them), in `projects` (each
+ * with its share of the 20 targets, a pipeline and a release; several projects let instances split the work);
+ * answers rollouts/s.
+ */
+async function rolloutsThrough(urls: string[], label: string, projects = ['bench']): Promise<number> {
   const targets = 20, perTarget = 100;
   const post = async (path: string, body: unknown) => {
     const r = await fetch(urls[0] + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
   };
+  const locOf = (p: string) => `projects/${p}/locations/us-central1`;
+  const relOf = (p: string) => `/v1/${locOf(p)}/deliveryPipelines/many/releases/r`;
+  // Target i is in project i % projects.length.
   const ids = Array.from({ length: targets }, (_, i) => `t${i}`);
-  for (const id of ids) await post(`/v1/${LOC}/targets?targetId=${id}`, { run: { location: LOC } });
-  await post(`/v1/${LOC}/deliveryPipelines?deliveryPipelineId=many`, { serialPipeline: { stages: ids.map(targetId => ({ targetId })) } });
-  const rel = `/v1/${LOC}/deliveryPipelines/many/releases/r`;
-  await post(`${rel.slice(0, rel.lastIndexOf('/'))}?releaseId=r`, {});
+  for (const [i, id] of ids.entries()) await post(`/v1/${locOf(projects[i % projects.length])}/targets?targetId=${id}`, { run: { location: locOf(projects[i % projects.length]) } });
+  for (const [pi, p] of projects.entries()) {
+    await post(`/v1/${locOf(p)}/deliveryPipelines?deliveryPipelineId=many`, { serialPipeline: { stages: ids.filter((_, i) => i % projects.length === pi).map(targetId => ({ targetId })) } });
+    await post(`/v1/${locOf(p)}/deliveryPipelines/many/releases?releaseId=r`, {});
+  }
   const n = targets * perTarget;
   const t0 = performance.now();
   // Ten clients create rollouts as fast as they are answered; the queue of each target runs them one by one. They run
   // on a thread of their own, as clients of a server would, so the server's thread does only the server's work.
   const clients = new Worker(`
-    const { parentPort, workerData: { urls, n, ids } } = require('node:worker_threads');
+    const { parentPort, workerData: { urls, n, ids, rels } } = require('node:worker_threads');
     let next = 0;
     Promise.all(Array.from({ length: 10 }, async (_, c) => {
       for (let i = next++; i < n; i = next++) {
-        const r = await fetch(urls[c % urls.length] + '/rollouts?rolloutId=ro-' + i, { method: 'POST', body: JSON.stringify({ targetId: ids[i % ids.length] }), headers: { 'content-type': 'application/json' } });
+        const t = i % ids.length;
+        const r = await fetch(urls[c % urls.length] + rels[t % rels.length] + '/rollouts?rolloutId=ro-' + i, { method: 'POST', body: JSON.stringify({ targetId: ids[t] }), headers: { 'content-type': 'application/json' } });
         if (r.status !== 200) throw new Error(r.status + ' ' + await r.text());
       }
-    })).then(() => parentPort.postMessage('done'), e => parentPort.postMessage(String(e) + (e.cause ? ' (' + String(e.cause) + ')' : '')));`, { eval: true, workerData: { urls: urls.map(u => u + rel), n, ids } });
+    })).then(() => parentPort.postMessage('done'), e => parentPort.postMessage(String(e) + (e.cause ? ' (' + String(e.cause) + ')' : '')));`, { eval: true, workerData: { urls, n, ids, rels: projects.map(relOf) } });
   const outcome = await new Promise(r => clients.once('message', r));
   await clients.terminate();
   if (outcome !== 'done') throw new Error(String(outcome));
   const created = (performance.now() - t0) / 1000;
-  for (;;) {
-    const r = (await (await fetch(`${urls[0]}${rel}/rollouts?pageSize=1&filter=${encodeURIComponent('state!=SUCCEEDED')}`)).json()) as { rollouts?: unknown[] };
-    if (!r.rollouts?.length) break;
-    await new Promise(res => setTimeout(res, 5));
+  for (const p of projects) {
+    for (;;) {
+      const r = (await (await fetch(`${urls[0]}${relOf(p)}/rollouts?pageSize=1&filter=${encodeURIComponent('state!=SUCCEEDED')}`)).json()) as { rollouts?: unknown[] };
+      if (!r.rollouts?.length) break;
+      await new Promise(res => setTimeout(res, 5));
+    }
   }
   const s = (performance.now() - t0) / 1000;
-  console.log(`simulated rollouts create → SUCCEEDED (${label}): ${n} over ${targets} targets in ${s.toFixed(2)} s (all created after ${created.toFixed(2)} s), ${(n / s).toFixed(0)} rollouts/s`);
+  console.log(`simulated rollouts create → SUCCEEDED (${label}): ${n} over ${targets} targets of ${projects.length} project${projects.length > 1 ? 's' : ''} in ${s.toFixed(2)} s (all created after ${created.toFixed(2)} s), ${(n / s).toFixed(0)} rollouts/s`);
   return n / s;
 }
 
@@ -251,14 +263,27 @@ async function postgres(): Promise<void> {
     const zero = ['--render-duration', '0s', '--job-duration', '0s'];
     const one = pg.database();
     const single = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', one, ...zero]);
-    const alone = await rolloutsThrough([single.url], 'PostgreSQL, one instance');
+    const alone = await rolloutsThrough([single.url], 'PostgreSQL, one instance', ['bench-0', 'bench-1', 'bench-2', 'bench-3']);
     await single.stopped();
     const two = pg.database();
-    const a = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', two, ...zero]);
-    const b = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', two, ...zero]);
+    const a = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', two, ...zero, '--lease-interval', '100ms']);
+    const b = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', two, ...zero, '--lease-interval', '100ms']);
     try {
-      const both = await rolloutsThrough([a.url, b.url], 'PostgreSQL, two instances, clients on both');
-      console.log(`two instances vs one on PostgreSQL: ${(both / alone).toFixed(2)}× (one holds the work lease and runs every rollout; the other answers half the API calls; all share ${availableParallelism()} cores with the database and the load)`);
+      // Two projects of each instance's slots (once they have split them), so each instance runs half the rollouts.
+      const slotsOf = async (url: string) => ((await (await fetch(`${url}/gantry/v1/info`)).json()) as { work: { slots: number[] } }).work.slots;
+      for (let i = 0; (await slotsOf(a.url)).length !== 8 || (await slotsOf(b.url)).length !== 8; i++) {
+        if (i > 100) throw new Error('the instances did not split the work slots');
+        await new Promise(r => setTimeout(r, 100));
+      }
+      const mine = new Set(await slotsOf(a.url));
+      const split: string[] = [];
+      for (let i = 0; split.length < 4; i++) {
+        const p = `bench-${i}`;
+        const onA = mine.has(slotOfProject(p));
+        if (split.filter(q => mine.has(slotOfProject(q)) === onA).length < 2) split.push(p);
+      }
+      const both = await rolloutsThrough([a.url, b.url], 'PostgreSQL, two instances, clients on both', split);
+      console.log(`two instances vs one on PostgreSQL: ${(both / alone).toFixed(2)}× (each runs the rollouts of its own projects' work slots, half of them, and answers half the API calls; every transaction of both takes the one writers' lock; all share ${availableParallelism()} cores with the database and the load)`);
     } catch (e) {
       // Reported, not hidden: docs/benchmarks.md says what is known of it.
       console.log(`two instances on PostgreSQL, clients on both: did not complete (${(e as Error).message})`);

@@ -115,7 +115,7 @@ export interface GantryOptions {
    * of in the data directory's SQLite file.
    */
   store?: string;
-  /** How often an instance standing by tries to take over the work lease (a PostgreSQL store), in ms. */
+  /** How often an instance looks at the work slots (a PostgreSQL store): takes free ones, hands idle ones over, in ms. */
   leaseIntervalMs: number;
   /** The URL other instances sharing the store reach this one at, to forward requests for the apps it runs. */
   advertiseUrl?: string;
@@ -359,10 +359,8 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   baseUrl = `http://${host}:${port}`;
-  // What this instance left running when it was killed is stopped before anything of its own starts; every service is
-  // routed (a request for any app may reach any instance).
+  // What this instance left running when it was killed is stopped before anything of its own starts.
   await run.reapLeftovers();
-  run.resume();
   // The work of the slots taken (all of them on SQLite, at once): what a previous worker (or a killed Gantry) left
   // unfinished is taken up, as a restart does.
   const inSlots = (slots: number[]) => { const set = new Set(slots); return (name: string) => set.has(slotOfName(name)); };
@@ -375,7 +373,9 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     await appHosting.resume();
     void runtime.restart.finish(runtime.drained());
   };
+  // Every service is routed either way: a request for any app may reach any instance.
   if (lease.slots().length) await takeOver(lease.slots());
+  else run.resume();
   lease.onTaken(slots => {
     log.info(`Took work slots ${slots.join(', ')} (of ${WORK_SLOTS}): resuming their projects' work`);
     takeOver(slots).catch((e: Error) => log.error(`taking over work: ${e.stack ?? e}`));

@@ -34,10 +34,10 @@ ${USAGE}
   --ephemeral          keep state in memory only, gone when Gantry stops (GANTRY_EPHEMERAL=1)
   --store URL          keep resources in the PostgreSQL database at URL (postgres://USER@HOST:PORT/DB), shared with
                        every Gantry given the same URL (GANTRY_STORE, else DATABASE_URL; default: SQLite in --data-dir)
-  --advertise-url URL  with --store: where the other instances reach this one, to forward requests for the apps it
-                       runs while it holds the work lease (GANTRY_ADVERTISE_URL; default: its listen URL)
-  --lease-interval D   with --store: how often an instance standing by tries to take over the work lease, e.g. 1s
-                       (GANTRY_LEASE_INTERVAL, default 1s)
+  --advertise-url URL  with --store: where the other instances reach this one, to pass on requests for the apps it
+                       runs (its work slots' projects) (GANTRY_ADVERTISE_URL; default: its listen URL)
+  --lease-interval D   with --store: how often an instance looks at the work slots, taking free ones up to its share
+                       and handing idle ones over above it, e.g. 1s (GANTRY_LEASE_INTERVAL, default 1s)
   --import FILE        start from a snapshot (GET /gantry/v1/snapshot), replacing the data directory's state
   --export-on-exit F   write a snapshot of the whole state to F when stopped by SIGINT or SIGTERM
   --auth-token TOKEN   require "Authorization: Bearer TOKEN" (GANTRY_AUTH_TOKEN; required off loopback)

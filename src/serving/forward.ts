@@ -1,5 +1,5 @@
 // A request for a served app that reached an instance which does not run it (another instance sharing the database
-// holds the work lease): passed on whole to the instance that does, which serves it as if it had come there first.
+// does its project's work): passed on whole to the instance that does, which serves it as if it had come there first.
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 
 /** Marks a forwarded request: the instance it reaches serves it itself, so stale holder records never loop. */

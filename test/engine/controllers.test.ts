@@ -36,3 +36,34 @@ test('a reconcile that keeps failing is retried with a doubling back-off up to 5
   runtime.stop();
   store.close();
 });
+
+test('a runtime reconciles only the resources it works for: others\' changes pass it by, and work it stands by from drops its queue and wake-ups', async () => {
+  const store = new SqliteStore(':memory:');
+  const clock = new VirtualClock(0);
+  const runtime = new ControllerRuntime(store, clock, createLogger('silent'));
+  const mine = new Set(['projects/a']);
+  runtime.workOnly(name => mine.has(name.split('/').slice(0, 2).join('/')));
+  const seen: string[] = [];
+  runtime.register({ kind: 'thing', reconcile(name, ctx) { seen.push(name); ctx.wakeAt(clock.now() + 1000); } });
+  store.tx(w => {
+    for (const n of ['projects/a/things/1', 'projects/b/things/1']) w.put('thing', n, n.split('/things')[0], { name: n }, '2026-01-01T00:00:00Z', true);
+  });
+  await runtime.idle();
+  assert.deepEqual(seen, ['projects/a/things/1'], 'a change of another instance\'s project is not reconciled here');
+
+  // Standing by from project a: its wake-up is dropped; nothing is reconciled when it would have fired.
+  runtime.standBy(name => name.startsWith('projects/a/'));
+  mine.clear();
+  clock.advance(2000);
+  await runtime.idle();
+  assert.deepEqual(seen, ['projects/a/things/1']);
+
+  // Taking project b over: its unfinished resources are reconciled, and only they.
+  mine.add('projects/b');
+  runtime.start(name => name.startsWith('projects/b/'));
+  await runtime.idle();
+  assert.deepEqual(seen, ['projects/a/things/1', 'projects/b/things/1']);
+  assert.equal(runtime.busyWith(() => true), false);
+  runtime.stop();
+  store.close();
+});
