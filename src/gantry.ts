@@ -392,6 +392,15 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     void tasks.abandon(owner => which(owner));
     run.stopWhere(which);
   });
+  // A resource another instance deleted (a reset of its project there) takes its tasks running here with it, as a
+  // reset here stops them: they are stopped as soon as the delete is heard.
+  if (opts.store !== undefined) {
+    store.onChange(c => {
+      if (c.op !== 'delete' || !c.remote) return;
+      const gone = (owner: string) => owner === c.name || owner.startsWith(`${c.name}/`);
+      if (tasks.busyWith(gone)) void tasks.stopWhere(gone);
+    });
+  }
   lease.busyWith(slot => {
     const which = inSlots([slot]);
     return tasks.busyWith(which) || runtime.busyWith(which);

@@ -40,8 +40,11 @@ export class TaskRegistry {
   }
 
   /** Stops the tasks working for resources under `prefix` (`''`: every task), and resolves once they have ended. */
-  async stopUnder(prefix: string): Promise<number> {
-    const tasks = [...this.running].filter(([, owner]) => owner.startsWith(prefix)).map(([t]) => t);
+  stopUnder(prefix: string): Promise<number> { return this.stopWhere(owner => owner.startsWith(prefix)); }
+
+  /** Stops the tasks working for the resources `which` picks, and resolves once they have ended. */
+  async stopWhere(which: (owner: string) => boolean): Promise<number> {
+    const tasks = [...this.running].filter(([, owner]) => which(owner)).map(([t]) => t);
     for (const t of tasks) t.cancel();
     await settled(tasks, STOP_WAIT_MS);
     return tasks.length;

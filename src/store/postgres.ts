@@ -240,7 +240,7 @@ export class PostgresStore implements Store {
   private readChanges(rows: Record<string, unknown>[]): void {
     if (this.closed) return;
     const remote: Change[] = [];
-    for (const r of rows) if (r.origin !== this.origin) remote.push({ kind: String(r.kind), name: String(r.name), op: r.op === 'delete' ? 'delete' : 'put' });
+    for (const r of rows) if (r.origin !== this.origin) remote.push({ kind: String(r.kind), name: String(r.name), op: r.op === 'delete' ? 'delete' : 'put', remote: true });
     this.listeners.emit(remote);
   }
 

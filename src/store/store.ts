@@ -13,7 +13,13 @@ export interface Row {
   createTime: string;
 }
 
-export interface Change { kind: string; name: string; op: 'put' | 'delete' }
+export interface Change {
+  kind: string;
+  name: string;
+  op: 'put' | 'delete';
+  /** Made by another instance sharing the store (heard through its change feed), not by this one. */
+  remote?: true;
+}
 
 /**
  * Where a list reads from: one parent; every parent of one grandparent (`…/releases/-` is every rollout of a

@@ -239,6 +239,30 @@ test('the database restarts: every instance stops its work and stands by, then t
   }
 });
 
+test('a reset of a project through an instance that does not run its work stops the tasks the project\'s instance runs', async () => {
+  const store = pg.database();
+  const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--executor', 'process', '--lease-interval', '200ms'];
+  const instances: ChildGantry[] = [];
+  try {
+    for (let i = 0; i < 2; i++) instances.push(await spawnGantry(args(tempDir())));
+    const urls = instances.map(g => g.url);
+    await eventually(() => splitEvenly(urls), 10_000);
+    let project = '';
+    for (let i = 0; !project; i++) if ((await workerOf(urls, slotOfProject(`reset-${i}`))) === urls[0]) project = `reset-${i}`;
+    const loc = `${urls[1]}/v2/projects/${project}/locations/us-central1`;
+    const marker = `gantry-reset-${process.pid}-${Date.now()}`;
+    await json(`${loc}/jobs?jobId=sleeper`, { method: 'POST', body: JSON.stringify({ template: { template: { maxRetries: 0, containers: [{ image: 'busybox', command: ['sh', '-c', `sleep 120 # ${marker}`] }] } } }) });
+    await json(`${loc}/jobs/sleeper:run`, { method: 'POST', body: '{}' });
+    const running = () => { try { return execFileSync('pgrep', ['-f', marker]).toString().trim().split('\n').filter(Boolean); } catch { return []; } };
+    const pids = await eventually(() => { const p = running(); return p.length ? p : undefined; }, 15_000);
+    assert.ok(pids.length >= 1);
+    await json(`${urls[1]}/gantry/v1/reset`, { method: 'POST', body: JSON.stringify({ project }) });
+    await eventually(() => running().length === 0, 10_000).catch(() => assert.fail(`the task still runs after the reset: ${running().join(', ')}`));
+  } finally {
+    for (const g of instances) await g.kill('SIGTERM');
+  }
+});
+
 test('a virtual clock is refused on a shared store, and gantry migrate reports the schema', async () => {
   const store = pg.database();
   const run = promisify(execFile);
