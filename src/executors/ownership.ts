@@ -2,8 +2,9 @@
 // resource may have come from outside (an imported snapshot), so an executor acts on a handle only with proof it
 // kept itself, in the data directory, never in the store: a container carries this data directory's instance label
 // (and its task's owner); a process id is recorded with the process's start time, which a later process reusing
-// the id does not share.
-import { randomBytes } from 'node:crypto';
+// the id does not share. A process killed with its Gantry before that record was written is found by its environment
+// instead: each task's process carries a token only this data directory's Gantry can make for its owner.
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -35,12 +36,54 @@ export function processStartTime(pid: number): string | undefined {
   return start && /^\d+$/.test(start) ? start : undefined;
 }
 
+/** The environment variable holding a task process's token (ProcessRecords.token). */
+export const TASK_TOKEN_ENV = 'GANTRY_TASK_TOKEN';
+
+/** A process's group (`/proc/<pid>/stat` field 5). */
+function processGroup(pid: number): number | undefined {
+  let stat: string;
+  try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return undefined; }
+  const group = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[5 - 3];
+  return group && /^\d+$/.test(group) ? Number(group) : undefined;
+}
+
 /**
  * The processes this data directory's Gantry started and has not seen end: one file per pid holding its start time
  * and owner. Without /proc (not Linux) no start time can be proven, so no process is ever signalled by handle.
  */
 export class ProcessRecords {
-  constructor(private dir: string) { mkdirSync(dir, { recursive: true }); }
+  private key: string;
+
+  constructor(private dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.key = instanceId(join(dir, 'key'));
+  }
+
+  /**
+   * The token a task's process carries in its environment (TASK_TOKEN_ENV) for `owner`: set before the process
+   * exists, unlike its record, so what a Gantry killed in between left running is still found (`carrying`).
+   */
+  token(owner: string): string { return createHmac('sha256', this.key).update(owner).digest('hex').slice(0, 32); }
+
+  /**
+   * The live processes whose environment carries `owner`'s token (a task's process, and the children it forked, which
+   * inherit it), with their process groups. Linux only (/proc); none elsewhere.
+   */
+  carrying(owner: string): { pid: number; group: number }[] {
+    const needle = Buffer.from(`\0${TASK_TOKEN_ENV}=${this.token(owner)}\0`);
+    const found: { pid: number; group: number }[] = [];
+    let entries: string[];
+    try { entries = readdirSync('/proc'); } catch { return found; }
+    for (const e of entries) {
+      if (!/^[1-9]\d*$/.test(e) || Number(e) === process.pid) continue;
+      let env: Buffer;
+      try { env = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${e}/environ`)]); } catch { continue; }
+      if (env.indexOf(needle) < 0) continue;
+      const group = processGroup(Number(e));
+      if (group !== undefined) found.push({ pid: Number(e), group });
+    }
+    return found;
+  }
 
   add(pid: number, owner: string | undefined): void {
     const start = processStartTime(pid);

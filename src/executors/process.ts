@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import type { Executor, LogFn, RunningTask, TaskResult, TaskSpec } from './executor.js';
 import { ImageDirs } from './image-dirs.js';
-import { ProcessRecords } from './ownership.js';
+import { ProcessRecords, TASK_TOKEN_ENV } from './ownership.js';
 
 /** How an operator gives a task the container executor instead. */
 const CONTAINER_WAY = 'gantry --executor container, or the annotation gantry.dev/executor: container on the job, target or pipeline with --allow-executors container';
@@ -43,7 +43,8 @@ export class ProcessExecutor implements Executor {
     }
     // PATH comes from the host so commands resolve; everything else is the task's own environment.
     const child = spawn(argv[0], argv.slice(1), {
-      cwd: spec.workingDir ?? imageDir ?? spec.workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...spec.env },
+      cwd: spec.workingDir ?? imageDir ?? spec.workspace,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...spec.env, ...(spec.owner ? { [TASK_TOKEN_ENV]: this.records.token(spec.owner) } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     let outcome: TaskResult | undefined;
@@ -79,15 +80,29 @@ export class ProcessExecutor implements Executor {
   async reapOwned(owner: string): Promise<boolean> {
     let found = false;
     for (const pid of this.records.ownedBy(owner)) found = (await this.reap(String(pid), owner)) || found;
-    return found;
+    return this.reapCarrying(owner) || found;
   }
 
   async reap(handle: string, owner?: string): Promise<boolean> {
     if (!/^[1-9]\d{0,9}$/.test(handle)) return false;
     const pid = Number(handle);
-    if (pid <= 1 || !this.records.owns(pid, owner)) return false;
+    if (pid <= 1 || !this.records.owns(pid, owner)) return owner !== undefined && this.reapCarrying(owner);
     try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
     this.records.remove(pid);
     return true;
+  }
+
+  /**
+   * What a Gantry killed between starting a task and recording it left running: the processes carrying the owner's
+   * token, each with its process group when the group's leader carries it too (the task's own group).
+   */
+  private reapCarrying(owner: string): boolean {
+    const found = this.records.carrying(owner);
+    const pids = new Set(found.map(f => f.pid));
+    for (const { pid, group } of found) {
+      try { process.kill(pids.has(group) ? -group : pid, 'SIGKILL'); } catch { /* already gone */ }
+      this.records.remove(pid);
+    }
+    return found.length > 0;
   }
 }

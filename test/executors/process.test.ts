@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessExecutor } from '../../src/executors/process.js';
 import { tempDir } from '../helpers/server.js';
@@ -47,7 +47,7 @@ test('reap stops only a process group this data directory\'s executor started, f
     // A restarted Gantry (the same records) never signals a pid it did not start, nor one started for another owner.
     const again = new ProcessExecutor(dir);
     await again.reap(String(victimPid));
-    await again.reap(String(victimPid), 'projects/p/executions/e');
+    await again.reap(String(victimPid), 'projects/p/executions/none');
     await again.reap(handle, 'projects/other/executions/x');
     await again.reap(`${handle}/../1`);
     // A record whose start time is not the process's (the pid was reused) proves nothing.
@@ -83,3 +83,37 @@ test('reapOwned stops what was started for exactly that owner, though its handle
     await b.done;
   }
 });
+
+test('a task whose record was never written (its Gantry killed in between) is still found and stopped by its environment\'s token, children and all', { skip: process.platform !== 'linux' && 'environments come from /proc' }, async () => {
+  const dir = tempDir();
+  const first = new ProcessExecutor(dir);
+  const owner = 'projects/p/executions/e/tasks/0/attempts/0';
+  const marks = tempDir();
+  let leader = '';
+  // The task forks a child, which inherits the token; its shell writes both pids.
+  const t = first.start({ ...spec([`sleep 30 & echo $! > ${marks}/child; echo $$ > ${marks}/leader; wait`]), owner, onStarted: h => { leader = h; } }, () => {});
+  const other = first.start({ ...spec(['sleep 30']), owner: `${owner}0` }, () => {});
+  try {
+    await waitFor(() => { try { return readFileSync(join(marks, 'child'), 'utf8').trim() !== ''; } catch { return false; } });
+    const child = Number(readFileSync(join(marks, 'child'), 'utf8'));
+    // As if the Gantry had died before writing the records: none is left.
+    rmSync(join(dir, leader), { force: true });
+    for (const f of readdirSync(dir)) if (/^\d+$/.test(f)) rmSync(join(dir, f));
+    const again = new ProcessExecutor(dir);
+    assert.equal(await again.reap(leader, owner), true, 'the handle is unproven, the token proves it');
+    assert.ok(await waitGone(Number(leader)) && await waitGone(child), 'the task and the child it forked are stopped');
+    assert.equal((await t.done).kind, 'signalled');
+    assert.equal(await again.reapOwned(owner), false, 'nothing is left to find');
+    assert.equal(await new ProcessExecutor(tempDir()).reapOwned(`${owner}0`), false, 'another data directory\'s Gantry makes other tokens: it finds nothing');
+  } finally {
+    other.cancel();
+    await other.done;
+  }
+});
+
+async function waitFor(ok: () => boolean, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !ok();) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise(r => setTimeout(r, 20));
+  }
+}
