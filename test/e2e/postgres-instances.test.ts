@@ -6,13 +6,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { google } from 'googleapis';
 import { eventually, spawnGantry, tempDir, type ChildGantry } from '../helpers/server.js';
 import { gcloudFor } from '../helpers/gcloud.js';
-import { getApp } from '../helpers/apphosting.js';
+import { appFiles, appHostingV1beta, developerConnect, getApp, makeRepo, waitOp } from '../helpers/apphosting.js';
 import { splitEvenly, startPostgres, workOf, workerOf, type TestPostgres } from '../helpers/postgres.js';
 import { projectNumber } from '../../src/google/project-number.js';
 import { slotOfProject } from '../../src/engine/work-lease.js';
@@ -258,6 +259,41 @@ test('a reset of a project through an instance that does not run its work stops 
     assert.ok(pids.length >= 1);
     await json(`${urls[1]}/gantry/v1/reset`, { method: 'POST', body: JSON.stringify({ project }) });
     await eventually(() => running().length === 0, 10_000).catch(() => assert.fail(`the task still runs after the reset: ${running().join(', ')}`));
+  } finally {
+    for (const g of instances) await g.kill('SIGTERM');
+  }
+});
+
+test('App Hosting across instances: a backend made through one instance builds and serves on its project\'s instance, and its hosted.app name answers through either', { timeout: 180_000 }, async () => {
+  const store = pg.database();
+  const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--executor', 'process', '--git-dirs', tmpdir(), '--lease-interval', '200ms'];
+  const instances: ChildGantry[] = [];
+  try {
+    for (let i = 0; i < 2; i++) instances.push(await spawnGantry(args(tempDir())));
+    const urls = instances.map(g => g.url);
+    await eventually(() => splitEvenly(urls), 10_000);
+    // A project the first instance works for, driven entirely through the second.
+    let project = '';
+    for (let i = 0; !project; i++) if ((await workerOf(urls, slotOfProject(`web-${i}`))) === urls[0]) project = `web-${i}`;
+    const P = `projects/${project}/locations/us-central1`;
+    const repo = makeRepo(appFiles('hello from app hosting'));
+    const dc = developerConnect(urls[1]);
+    const ah = appHostingV1beta(urls[1]);
+    await dc.projects.locations.connections.create({ parent: P, connectionId: 'c', requestBody: {} });
+    await dc.projects.locations.connections.gitRepositoryLinks.create({ parent: `${P}/connections/c`, gitRepositoryLinkId: 'r', requestBody: { cloneUri: repo } });
+    await waitOp(ah, (await ah.projects.locations.backends.create({ parent: P, backendId: 'web', requestBody: { servingLocality: 'GLOBAL_ACCESS', serviceAccount: `runner@${project}.iam.gserviceaccount.com`, codebase: { repository: `${P}/connections/c/gitRepositoryLinks/r` } } })).data.name!);
+    const build = await ah.projects.locations.backends.builds.create({ parent: `${P}/backends/web`, buildId: 'one', requestBody: { source: { codebase: { branch: 'main' } } } });
+    assert.equal(((await waitOp<Record<string, unknown>>(ah, build.data.name!, 120_000)).response!).state, 'READY');
+    const rollout = await ah.projects.locations.backends.rollouts.create({ parent: `${P}/backends/web`, rolloutId: 'one', requestBody: { build: `${P}/backends/web/builds/one` } });
+    assert.equal(((await waitOp<Record<string, unknown>>(ah, rollout.data.name!)).response!).state, 'SUCCEEDED');
+    const host = `web--${project}.us-central1.hosted.app`;
+    // The second instance runs nothing of the project (a request passed on to it is refused there): its answer
+    // comes from the first.
+    const bodies = await Promise.all(urls.map(async url => (await getApp(url, host)).body));
+    assert.match(bodies[0], /^hello from app hosting \| /);
+    assert.equal(bodies[1], bodies[0]);
+    const passedOn = await getApp(urls[1], host, '/', { 'x-gantry-forwarded': '1' });
+    assert.equal(passedOn.status, 503, 'the second instance does not run the app itself');
   } finally {
     for (const g of instances) await g.kill('SIGTERM');
   }

@@ -1,7 +1,9 @@
 // Model-based test of several Gantry instances on one PostgreSQL database, with random SIGKILLs: random (seeded)
 // sequences of releases, rollouts, approvals, cancels, Cloud Run executions (process tasks that record each attempt
 // they run), each request sent to a random live instance, and instances killed (the project's worker most often) and
-// started again between steps. After every step, once the work has settled, invariants hold:
+// started again between steps. Two projects whose work falls in different slots, so that the instances split it and a
+// kill moves one project's work while the other's runs on. After every step, once the work has settled, invariants
+// hold (in each project):
 //  (a) no request is ever answered 5xx, on any instance;
 //  (b) every acknowledged write is there: each release, rollout and execution created is read back, on every instance;
 //  (c) per target at most one rollout is IN_PROGRESS or CANCELLING, and every unfinished rollout finishes;
@@ -24,8 +26,12 @@ import { slotOfProject } from '../../src/engine/work-lease.js';
 
 const SEED = Number(process.env.GANTRY_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const STEPS = Number(process.env.GANTRY_MODEL_STEPS ?? 40);
-const L = 'projects/pm/locations/us-central1';
-const NS = '/apis/run.googleapis.com/v1/namespaces/pm';
+/** Two projects in different work slots. */
+const PROJECTS = ['pm', [...Array(100).keys()].map(i => `pn${i}`).find(p => slotOfProject(p) !== slotOfProject('pm'))!];
+const L = (p: string) => `projects/${p}/locations/us-central1`;
+const NS = (p: string) => `/apis/run.googleapis.com/v1/namespaces/${p}`;
+/** Whether an acknowledged path is of project `p`. */
+const inProject = (path: string, p: string) => path.includes(`/projects/${p}/`) || path.includes(`/namespaces/${p}/`);
 const TARGETS = ['t1', 't2'];
 const LEASE_MS = 200;
 /** How long after a worker's death another instance must hold its slots. */
@@ -61,92 +67,96 @@ test(`instances sharing a database, killed at random, keep every invariant (seed
   };
   const all = async (path: string, field: string, g = any()): Promise<Obj[]> => ((await ok('GET', `${path}${path.includes('?') ? '&' : '?'}pageSize=1000`, undefined, g))[field] ?? []) as Obj[];
   const info = async (g: ChildGantry) => (await ok('GET', '/gantry/v1/info', undefined, g)).work as { lease: string; slots: number[]; slotCount: number };
-  const SLOT = slotOfProject('pm');
   /** The live instance doing the project's work. */
-  const worker = async () => {
-    for (const g of live) if ((await info(g)).slots.includes(SLOT)) return g;
+  const worker = async (p: string) => {
+    for (const g of live) if ((await info(g)).slots.includes(slotOfProject(p))) return g;
     return undefined;
   };
 
   try {
     for (let i = 0; i < 3; i++) live.push(await spawnGantry(args()));
-    const attempt = `echo "$CLOUD_RUN_EXECUTION/$CLOUD_RUN_TASK_INDEX/$CLOUD_RUN_TASK_ATTEMPT" >> ${join(marks, 'attempts')}; sleep 0.2`;
-    const setUp = async () => {
-      for (const t of TARGETS) await ok('POST', `/v1/${L}/targets?targetId=${t}`, { run: { location: L }, requireApproval: t === 't2' });
-      await ok('POST', `/v1/${L}/deliveryPipelines?deliveryPipelineId=p`, { serialPipeline: { stages: TARGETS.map(targetId => ({ targetId })) } });
-      await ok('POST', `${NS}/jobs`, { metadata: { name: 'j', annotations: { 'gantry.dev/executor': 'process' } },
-        spec: { template: { spec: { taskCount: 3, parallelism: 2, template: { spec: { maxRetries: 3, containers: [{ image: 'busybox', command: ['sh', '-c', attempt] }] } } } } } });
+    const attempt = `echo "$PROJECT/$CLOUD_RUN_EXECUTION/$CLOUD_RUN_TASK_INDEX/$CLOUD_RUN_TASK_ATTEMPT" >> ${join(marks, 'attempts')}; sleep 0.2`;
+    const setUp = async (p: string) => {
+      for (const t of TARGETS) await ok('POST', `/v1/${L(p)}/targets?targetId=${t}`, { run: { location: L(p) }, requireApproval: t === 't2' });
+      await ok('POST', `/v1/${L(p)}/deliveryPipelines?deliveryPipelineId=p`, { serialPipeline: { stages: TARGETS.map(targetId => ({ targetId })) } });
+      await ok('POST', `${NS(p)}/jobs`, { metadata: { name: 'j', annotations: { 'gantry.dev/executor': 'process' } },
+        spec: { template: { spec: { taskCount: 3, parallelism: 2, template: { spec: { maxRetries: 3, containers: [{ image: 'busybox', command: ['sh', '-c', attempt], env: [{ name: 'PROJECT', value: p }] }] } } } } } });
     };
-    await setUp();
+    for (const p of PROJECTS) await setUp(p);
 
     const acknowledged: string[] = [];
-    let releases = 0;
+    const releases: Record<string, number> = Object.fromEntries(PROJECTS.map(p => [p, 0]));
     let rollouts = 0;
-    /** Writes acknowledged over the whole run, and rollouts created since the last reset (for the final checks). */
+    /** Writes acknowledged over the whole run, and rollouts created since the project's last reset (for the final checks). */
     let acknowledgedEver = 0;
-    let rolloutsSinceReset = 0;
-    const release = () => `${L}/deliveryPipelines/p/releases/r${Math.max(1, Math.ceil(random() * releases))}`;
+    const rolloutsSinceReset: Record<string, number> = Object.fromEntries(PROJECTS.map(p => [p, 0]));
+    const release = (p: string) => `${L(p)}/deliveryPipelines/p/releases/r${Math.max(1, Math.ceil(random() * releases[p]))}`;
 
     const actions: Action[] = [
       [3, async () => {
-        const id = `r${++releases}`;
-        await ok('POST', `/v1/${L}/deliveryPipelines/p/releases?releaseId=${id}`, {});
-        acknowledged.push(`/v1/${L}/deliveryPipelines/p/releases/${id}`);
+        const p = pick(PROJECTS);
+        const id = `r${++releases[p]}`;
+        await ok('POST', `/v1/${L(p)}/deliveryPipelines/p/releases?releaseId=${id}`, {});
+        acknowledged.push(`/v1/${L(p)}/deliveryPipelines/p/releases/${id}`);
         acknowledgedEver++;
-        return { what: `release ${id}` };
+        return { what: `release ${p}/${id}` };
       }],
       [5, async () => {
-        if (!releases) return { what: 'no release yet' };
-        const rel = release();
+        const p = pick(PROJECTS);
+        if (!releases[p]) return { what: `no release yet in ${p}` };
+        const rel = release(p);
         const id = `ro${++rollouts}`;
         const r = await call(any(), 'POST', `/v1/${rel}/rollouts?rolloutId=${id}`, { targetId: pick(TARGETS) });
-        if (r.status === 200) { acknowledged.push(`/v1/${rel}/rollouts/${id}`); acknowledgedEver++; rolloutsSinceReset++; }
-        return { what: `rollout ${id} (${r.status})` };
+        if (r.status === 200) { acknowledged.push(`/v1/${rel}/rollouts/${id}`); acknowledgedEver++; rolloutsSinceReset[p]++; }
+        return { what: `rollout ${p}/${id} (${r.status})` };
       }],
       [2, async () => {
-        const pending = (await all(`/v1/${L}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts')).filter(r => r.approvalState === 'NEEDS_APPROVAL');
+        const pending = (await all(`/v1/${L(pick(PROJECTS))}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts')).filter(r => r.approvalState === 'NEEDS_APPROVAL');
         if (!pending.length) return { what: 'nothing to approve' };
         const r = pick(pending);
         await call(any(), 'POST', `/v1/${r.name}:approve`, { approved: random() < 0.7 });
         return { what: `approve ${r.name.split('/').pop()}` };
       }],
       [1, async () => {
-        const running = (await all(`/v1/${L}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts')).filter(r => r.state === 'IN_PROGRESS');
+        const running = (await all(`/v1/${L(pick(PROJECTS))}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts')).filter(r => r.state === 'IN_PROGRESS');
         if (!running.length) return { what: 'nothing to cancel' };
         const r = pick(running);
         await call(any(), 'POST', `/v1/${r.name}:cancel`, {});
         return { what: `cancel ${r.name.split('/').pop()}` };
       }],
       [3, async () => {
-        const ex = await ok('POST', `${NS}/jobs/j:run`, {});
-        acknowledged.push(`${NS}/executions/${ex.metadata.name as string}`);
+        const p = pick(PROJECTS);
+        const ex = await ok('POST', `${NS(p)}/jobs/j:run`, {});
+        acknowledged.push(`${NS(p)}/executions/${ex.metadata.name as string}`);
         acknowledgedEver++;
-        return { what: `execution ${ex.metadata.name as string}` };
+        return { what: `execution ${p}/${ex.metadata.name as string}` };
       }],
       [1, async () => {
         // Control operations through different instances: the project's snapshot exported through one and imported
         // through another (every acknowledged write is still read everywhere, and work goes on from it)…
-        const from = any(), to = any();
-        const exported = await fetch(`${from.url}/gantry/v1/snapshot?project=pm`);
+        const from = any(), to = any(), p = pick(PROJECTS);
+        const exported = await fetch(`${from.url}/gantry/v1/snapshot?project=${p}`);
         assert.equal(exported.status, 200, `seed ${SEED}: snapshot export`);
         const text = await exported.text();
-        const r = await fetch(`${to.url}/gantry/v1/snapshot:import?project=pm`, { method: 'POST', body: text, headers: { 'content-type': 'application/x-ndjson' } });
+        const r = await fetch(`${to.url}/gantry/v1/snapshot:import?project=${p}`, { method: 'POST', body: text, headers: { 'content-type': 'application/x-ndjson' } });
         assert.equal(r.status, 200, `seed ${SEED}: snapshot import: ${(await r.text()).slice(0, 300)}`);
-        return { what: `snapshot of pm (${text.split('\n').length} lines) round trip` };
+        return { what: `snapshot of ${p} (${text.split('\n').length} lines) round trip` };
       }],
       [1, async () => {
         // …and a reset of the project through any: nothing of it is left on any instance, and it is set up again.
-        await ok('POST', '/gantry/v1/reset', { project: 'pm' });
-        for (const g of live) for (const path of acknowledged) assert.equal((await call(g, 'GET', path)).status, 404, `seed ${SEED}: ${path} outlived the reset`);
-        acknowledged.length = 0;
-        releases = 0;
-        rolloutsSinceReset = 0;
-        await setUp();
-        return { what: 'reset pm' };
+        const p = pick(PROJECTS);
+        await ok('POST', '/gantry/v1/reset', { project: p });
+        const gone = acknowledged.filter(path => inProject(path, p));
+        for (const g of live) for (const path of gone) assert.equal((await call(g, 'GET', path)).status, 404, `seed ${SEED}: ${path} outlived the reset`);
+        acknowledged.splice(0, acknowledged.length, ...acknowledged.filter(path => !inProject(path, p)));
+        releases[p] = 0;
+        rolloutsSinceReset[p] = 0;
+        await setUp(p);
+        return { what: `reset ${p}` };
       }],
       [3, async () => {
-        // Kill an instance, the project's worker most often, then start another (there is always at least one).
-        const h = await worker();
+        // Kill an instance, a project's worker most often, then start another (there is always at least one).
+        const h = await worker(pick(PROJECTS));
         const victim = h && random() < 0.7 ? h : any();
         const wasHolder = victim === h;
         live.splice(live.indexOf(victim), 1);
@@ -154,14 +164,14 @@ test(`instances sharing a database, killed at random, keep every invariant (seed
         const killedAt = Date.now();
         if (!live.length || random() < 0.8) live.push(await spawnGantry(args()));
         if (wasHolder) {
-          // (e) another takes its slot within the bound.
+          // (e) others take its slots within the bound.
           for (;;) {
-            if (await worker()) break;
+            if ((await Promise.all(PROJECTS.map(worker))).every(Boolean)) break;
             assert.ok(Date.now() - killedAt < TAKEOVER_BOUND_MS, `(e) seed ${SEED}: no instance took the project's slot within ${TAKEOVER_BOUND_MS} ms of its worker's death`);
             await new Promise(r => setTimeout(r, 50));
           }
         }
-        return { what: `SIGKILL ${wasHolder ? 'the project\'s worker' : 'an instance'} (${live.length} live)` };
+        return { what: `SIGKILL ${wasHolder ? 'a project\'s worker' : 'an instance'} (${live.length} live)` };
       }],
     ];
 
@@ -169,13 +179,16 @@ test(`instances sharing a database, killed at random, keep every invariant (seed
       // (c) Unfinished work finishes: no rollout in progress, no execution running, every release rendered.
       const until = Date.now() + 60_000;
       for (;;) {
-        const rs = await all(`/v1/${L}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts');
-        const busy = rs.filter(r => ['IN_PROGRESS', 'CANCELLING', 'PENDING'].includes(r.state)).length
-          + (await all(`/v1/${L}/deliveryPipelines/-/releases`, 'releases')).filter(r => r.renderState === 'IN_PROGRESS').length
-          + ((await ok('GET', `${NS}/executions`)).items as Obj[] ?? []).filter(e => !(e.status?.conditions as Obj[] | undefined)?.some(c => c.type === 'Completed' && c.status !== 'Unknown')).length;
-        for (const t of TARGETS) {
-          const active = rs.filter(r => r.targetId === t && ['IN_PROGRESS', 'CANCELLING'].includes(r.state));
-          assert.ok(active.length <= 1, `(c) seed ${SEED}: ${active.length} rollouts active on ${t}`);
+        let busy = 0;
+        for (const p of PROJECTS) {
+          const rs = await all(`/v1/${L(p)}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts');
+          busy += rs.filter(r => ['IN_PROGRESS', 'CANCELLING', 'PENDING'].includes(r.state)).length
+            + (await all(`/v1/${L(p)}/deliveryPipelines/-/releases`, 'releases')).filter(r => r.renderState === 'IN_PROGRESS').length
+            + ((await ok('GET', `${NS(p)}/executions`)).items as Obj[] ?? []).filter(e => !(e.status?.conditions as Obj[] | undefined)?.some(c => c.type === 'Completed' && c.status !== 'Unknown')).length;
+          for (const t of TARGETS) {
+            const active = rs.filter(r => r.targetId === t && ['IN_PROGRESS', 'CANCELLING'].includes(r.state));
+            assert.ok(active.length <= 1, `(c) seed ${SEED}: ${active.length} rollouts active on ${p}'s ${t}`);
+          }
         }
         if (!busy) return;
         assert.ok(Date.now() < until, `(c) seed ${SEED}: work did not settle within 60 s`);
@@ -203,7 +216,7 @@ test(`instances sharing a database, killed at random, keep every invariant (seed
         await new Promise(r => setTimeout(r, 50));
       }
       // (f)
-      const rs = await all(`/v1/${L}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts');
+      const rs = (await Promise.all(PROJECTS.map(p => all(`/v1/${L(p)}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts')))).flat();
       for (const r of rs.filter(x => x.state === 'SUCCEEDED')) {
         const runs = await all(`/v1/${r.name}/jobRuns`, 'jobRuns');
         const won = runs.filter(j => j.state === 'SUCCEEDED').map(j => `${j.phaseId}/${j.jobId}`);
@@ -216,8 +229,10 @@ test(`instances sharing a database, killed at random, keep every invariant (seed
     assert.ok(acknowledgedEver > 5, 'the run did some work');
     // The invariants had something to bite on: tasks ran as processes, and rollouts succeeded.
     if (acknowledged.some(p => p.includes('/executions/'))) assert.ok(readFileSync(join(marks, 'attempts'), 'utf8').trim().split('\n').length >= 3);
-    const done = (await all(`/v1/${L}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts')).filter(r => r.state === 'SUCCEEDED');
-    if (rolloutsSinceReset > 3) assert.ok(done.length > 0, 'some rollout succeeded');
+    for (const p of PROJECTS) {
+      const done = (await all(`/v1/${L(p)}/deliveryPipelines/-/releases/-/rollouts`, 'rollouts')).filter(r => r.state === 'SUCCEEDED');
+      if (rolloutsSinceReset[p] > 3) assert.ok(done.length > 0, `some rollout of ${p} succeeded`);
+    }
   } finally {
     for (const g of live) await g.kill('SIGKILL');
   }

@@ -139,11 +139,11 @@ test('a second instance on the same database reads every write at once and hears
   }
   a.tx(w => w.delete(`${P}/targets/t3`));
   await eventually(() => heard.length === 21, 5000);
-  assert.deepEqual(heard.at(-1), { kind: 'target', name: `${P}/targets/t3`, op: 'delete' });
+  assert.deepEqual(heard.at(-1), { kind: 'target', name: `${P}/targets/t3`, op: 'delete', remote: true }, 'a change heard from the feed says it is another instance\'s');
   // b's own writes reach its subscribers once, at commit, not again from the feed.
   b.tx(w => w.put('target', `${P}/targets/own`, P, {}, '2026-01-01T00:00:00Z', false));
   await new Promise(r => setTimeout(r, 200));
-  assert.equal(heard.filter(c => c.name.endsWith('/own')).length, 1);
+  assert.deepEqual(heard.filter(c => c.name.endsWith('/own')), [{ kind: 'target', name: `${P}/targets/own`, op: 'put' }]);
   a.close();
   b.close();
 });
