@@ -198,7 +198,14 @@ export class PostgresStore implements Store {
       const fail = (e: Error) => { this.feedPending.delete(fail); reject(e); };
       this.feedPending.add(fail);
       if (this.feed !== feed) { fail(new Error('the feed connection was lost')); return; }
-      feed.query(text, values, (err, rows) => { this.feedPending.delete(fail); if (err) reject(err); else resolve(rows); });
+      feed.query(text, values, (err, rows) => {
+        this.feedPending.delete(fail);
+        if (!err) { resolve(rows); return; }
+        reject(err);
+        // A connection the server ended while a query ran answers that query with the error and emits no 'error' of
+        // its own: once libpq knows the connection is bad, it is lost like one that errs while idle.
+        if (feed.getTransactionStatus() === null) this.lost(feed, err);
+      });
     }));
     this.feedQueue = run.catch(() => undefined);
     return run;

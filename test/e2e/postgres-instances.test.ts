@@ -217,7 +217,10 @@ test('the database restarts: every instance stops its work and stands by, then t
     await pg.restart();
     // Each instance notices, stops its work, reconnects; they split the slots again, and the service serves from a new
     // process on the instance that holds its project's slot now.
-    await eventually(async () => { try { return await splitEvenly(urls); } catch { return false; } }, 30_000);
+    await eventually(async () => { try { return await splitEvenly(urls); } catch { return false; } }, 30_000).catch(async () => {
+      const work = await Promise.all(urls.map(u => workOf(u).then(w => JSON.stringify(w.work), e => String(e))));
+      assert.fail(`the instances did not split the work again: ${work.join(' / ')}\n${instances.map(g => g.output().slice(-3000)).join('\n----\n')}`);
+    });
     const after = await served(b.url, host, body => body !== before);
     assert.equal(after.split(' ')[0], before.split(' ')[0], 'the same revision');
     let oldAlive = true;
