@@ -389,7 +389,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     if (handedOver) log.info(`Handed work slots ${slots.join(', ')} to another instance`);
     else log.error(`Lost the PostgreSQL store: this instance stops its work and stands by`);
     runtime.standBy(which);
-    void tasks.abandon(owner => which(owner));
+    void tasks.abandon(which);
     run.stopWhere(which);
   });
   // A resource another instance deleted (a reset of its project there) takes its tasks running here with it, as a

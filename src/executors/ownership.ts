@@ -56,7 +56,8 @@ export class ProcessRecords {
 
   constructor(private dir: string) {
     mkdirSync(dir, { recursive: true });
-    this.key = instanceId(join(dir, 'key'));
+    // The records directory's own id (its `instance` file) keys the tokens: records are the files named by pids.
+    this.key = instanceId(dir);
   }
 
   /**

@@ -243,16 +243,25 @@ test('the database restarts: every instance stops its work and stands by, then t
   }
 });
 
-test('a reset of a project through an instance that does not run its work stops the tasks the project\'s instance runs', async () => {
+/** Starts two instances on a new database (into `instances`, for the caller to stop) and answers once they split the work. */
+async function twoSplitting(instances: ChildGantry[], extra: string[]): Promise<string[]> {
   const store = pg.database();
-  const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--executor', 'process', '--lease-interval', '200ms'];
+  for (let i = 0; i < 2; i++) instances.push(await spawnGantry(['--store', store, '--data-dir', tempDir(), '--log-level', 'warn', '--lease-interval', '200ms', ...extra]));
+  const urls = instances.map(g => g.url);
+  await eventually(() => splitEvenly(urls), 10_000);
+  return urls;
+}
+
+/** A project (`prefix-N`) whose work the instance at `worker` does. */
+async function projectWorkedBy(urls: string[], worker: string, prefix: string): Promise<string> {
+  for (let i = 0; ; i++) if ((await workerOf(urls, slotOfProject(`${prefix}-${i}`))) === worker) return `${prefix}-${i}`;
+}
+
+test('a reset of a project through an instance that does not run its work stops the tasks the project\'s instance runs', async () => {
   const instances: ChildGantry[] = [];
   try {
-    for (let i = 0; i < 2; i++) instances.push(await spawnGantry(args(tempDir())));
-    const urls = instances.map(g => g.url);
-    await eventually(() => splitEvenly(urls), 10_000);
-    let project = '';
-    for (let i = 0; !project; i++) if ((await workerOf(urls, slotOfProject(`reset-${i}`))) === urls[0]) project = `reset-${i}`;
+    const urls = await twoSplitting(instances, ['--executor', 'process']);
+    const project = await projectWorkedBy(urls, urls[0], 'reset');
     const loc = `${urls[1]}/v2/projects/${project}/locations/us-central1`;
     const marker = `gantry-reset-${process.pid}-${Date.now()}`;
     await json(`${loc}/jobs?jobId=sleeper`, { method: 'POST', body: JSON.stringify({ template: { template: { maxRetries: 0, containers: [{ image: 'busybox', command: ['sh', '-c', `sleep 120 # ${marker}`] }] } } }) });
@@ -268,16 +277,11 @@ test('a reset of a project through an instance that does not run its work stops 
 });
 
 test('App Hosting across instances: a backend made through one instance builds and serves on its project\'s instance, and its hosted.app name answers through either', { timeout: 180_000 }, async () => {
-  const store = pg.database();
-  const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--executor', 'process', '--git-dirs', tmpdir(), '--lease-interval', '200ms'];
   const instances: ChildGantry[] = [];
   try {
-    for (let i = 0; i < 2; i++) instances.push(await spawnGantry(args(tempDir())));
-    const urls = instances.map(g => g.url);
-    await eventually(() => splitEvenly(urls), 10_000);
+    const urls = await twoSplitting(instances, ['--executor', 'process', '--git-dirs', tmpdir()]);
     // A project the first instance works for, driven entirely through the second.
-    let project = '';
-    for (let i = 0; !project; i++) if ((await workerOf(urls, slotOfProject(`web-${i}`))) === urls[0]) project = `web-${i}`;
+    const project = await projectWorkedBy(urls, urls[0], 'web');
     const P = `projects/${project}/locations/us-central1`;
     const repo = makeRepo(appFiles('hello from app hosting'));
     const dc = developerConnect(urls[1]);
