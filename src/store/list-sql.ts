@@ -46,8 +46,13 @@ export function listSql(q: ListQuery): ListSql {
   for (const l of literal) params[`eq_${l.field}`] = sqlValue(l.value);
 
   shape.push(literalEq.join('+'));
-  if ('parent' in q.scope) { where.push('parent = @parent'); params.parent = q.scope.parent; shape.push('p'); }
-  else if ('grandparent' in q.scope) { where.push('grandparent = @grandparent'); params.grandparent = q.scope.grandparent; shape.push('g'); }
+  // Unordered with indexed equalities to narrow by, the scope is a filter (unary +), so the planner takes the
+  // equalities' index rather than walk the scope's in creation order.
+  const unordered = q.unordered === true && q.order.length === 0 && !q.after;
+  const filter = unordered && literalEq.length ? '+' : '';
+  if (unordered) shape.push('u');
+  if ('parent' in q.scope) { where.push(`${filter}parent = @parent`); params.parent = q.scope.parent; shape.push('p'); }
+  else if ('grandparent' in q.scope) { where.push(`${filter}grandparent = @grandparent`); params.grandparent = q.scope.grandparent; shape.push('g'); }
   else {
     shape.push(q.scope.parentGlob !== undefined ? 'P*' : 'P');
     // With indexed equalities to narrow by, a prefix is a filter, not the access path (unary + keeps it off the
@@ -70,6 +75,10 @@ export function listSql(q: ListQuery): ListSql {
     }
   }
   const residual = boundEq.slice(EQUALITY_SLOTS);
+
+  if (unordered) {
+    return { shape: shape.join('|'), params, residual, cursor: r => [r.k0, r.k1], sql: () => `SELECT data, create_time AS k0, name AS k1 FROM resources WHERE ${where.join(' AND ')}` };
+  }
 
   // No order, or one key an index serves: literal terms, and the name tie-breaker in the same direction, so one
   // index walk serves the whole order.

@@ -13,6 +13,8 @@ import { PageBuilder } from './page.js';
 import type { Change, ListQuery, ListResult, Row, Store, Writer, StoredRow } from './store.js';
 
 type Stmt = Database.Statement;
+/** A row as the row cache holds it: with its active flag, so a write knows whether the flag changes. */
+type CachedRow = Row & { active: boolean };
 
 /**
  * Bounds of the list-statement cache, in entries and in characters of SQL (what a statement's native memory grows
@@ -26,7 +28,9 @@ export class SqliteStore implements Store {
   private db: Database.Database;
   private listeners = new ChangeListeners();
   private pending: Change[] = [];
+  /** Transaction levels entered (1: the transaction, more: savepoints) and, of those, how many SQLite has opened. */
   private depth = 0;
+  private opened = 0;
   private committed = new AfterCommit();
   private stmts: Record<string, Stmt>;
   // Prepared list queries by SQL text. The texts are a small fixed set (list-sql.ts: client-chosen paths and values
@@ -36,7 +40,7 @@ export class SqliteStore implements Store {
   private prepared = 0;
   // Write-through cache of recently read or written rows: one process owns the database, so it stays coherent.
   // Bounded by count and by characters held, since one row can be megabytes (a release's snapshots).
-  private rows = new Lru<string, Row | null>(10_000, 32 * 1024 * 1024, r => r?.data.length ?? 0);
+  private rows = new Lru<string, CachedRow | null>(10_000, 32 * 1024 * 1024, r => r?.data.length ?? 0);
 
   constructor(file: string, opts: { synchronous?: 'NORMAL' | 'FULL' } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -49,7 +53,9 @@ export class SqliteStore implements Store {
     this.db.pragma('cache_size = -16000');
     this.migrate();
     this.stmts = {
-      get: this.db.prepare('SELECT name, kind, parent, data, create_time AS createTime FROM resources WHERE name = ?'),
+      get: this.db.prepare('SELECT name, kind, parent, data, create_time AS createTime, active = 1 AS active FROM resources WHERE name = ?'),
+      setData: this.db.prepare('UPDATE resources SET data = ? WHERE name = ?'),
+      setDataActive: this.db.prepare('UPDATE resources SET active = ?, data = ? WHERE name = ?'),
       put: this.db.prepare(`INSERT INTO resources (name, kind, parent, grandparent, create_time, active, data) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, parent = excluded.parent, grandparent = excluded.grandparent,
         create_time = excluded.create_time, active = excluded.active, data = excluded.data`),
@@ -77,12 +83,11 @@ export class SqliteStore implements Store {
   get(name: string): Row | undefined {
     const cached = this.rows.get(name);
     if (cached !== undefined) return cached ?? undefined;
-    const row = this.stmts.get.get(name) as Row | undefined;
-    this.cache(name, row ?? null);
-    return row;
+    const row = this.stmts.get.get(name) as (Omit<CachedRow, 'active'> & { active: number | boolean }) | undefined;
+    if (row) row.active = row.active === 1;
+    this.rows.set(name, (row as CachedRow | undefined) ?? null);
+    return row as CachedRow | undefined;
   }
-
-  private cache(name: string, row: Row | null): void { this.rows.set(name, row); }
 
   getParsed<T>(name: string): T | undefined {
     const r = this.get(name);
@@ -104,19 +109,28 @@ export class SqliteStore implements Store {
 
   private writer: Writer = {
     put: (kind, name, parent, resource, createTime, active) => {
+      this.opening();
       const data = JSON.stringify(resource);
-      this.stmts.put.run(name, kind, parent, parent.split('/').slice(0, -2).join('/'), createTime, active ? 1 : 0, data);
-      this.rows.delete(name);
+      // A row known to exist under the same kind, parent and creation time changes only its document (and maybe its
+      // active flag): an UPDATE of those columns leaves the name, list and family indexes alone, where the upsert
+      // rewrote every index entry (half the cost of a write).
+      const was = this.rows.peek(name);
+      const same = was && was.kind === kind && was.parent === parent && was.createTime === createTime;
+      const updated = same && (was.active === active ? this.stmts.setData.run(data, name) : this.stmts.setDataActive.run(active ? 1 : 0, data, name)).changes === 1;
+      if (!updated) this.stmts.put.run(name, kind, parent, parent.split('/').slice(0, -2).join('/'), createTime, active ? 1 : 0, data);
+      this.rows.set(name, { name, kind, parent, data, createTime, active });
       this.pending.push({ kind, name, op: 'put' });
     },
     delete: name => {
       const row = this.get(name);
       if (!row) return;
+      this.opening();
       this.stmts.del.run(name);
-      this.rows.delete(name);
+      this.rows.set(name, null);
       this.pending.push({ kind: row.kind, name, op: 'delete' });
     },
     deleteUnder: prefix => {
+      this.opening();
       const rows = this.stmts.under.all(prefix + '/', prefix + '0') as { name: string; kind: string }[];
       this.stmts.delUnder.run(prefix + '/', prefix + '0');
       this.rows.clear();
@@ -124,6 +138,7 @@ export class SqliteStore implements Store {
       return rows.length;
     },
     deleteAll: () => {
+      this.opening();
       const rows = this.db.prepare('SELECT name, kind FROM resources').all() as { name: string; kind: string }[];
       this.db.prepare('DELETE FROM resources').run();
       this.rows.clear();
@@ -131,11 +146,12 @@ export class SqliteStore implements Store {
       return rows.length;
     },
     restore: r => {
+      this.opening();
       this.stmts.put.run(r.name, r.kind, r.parent, r.parent.split('/').slice(0, -2).join('/'), r.createTime, r.active ? 1 : 0, r.data);
       this.rows.delete(r.name);
       this.pending.push({ kind: r.kind, name: r.name, op: 'put' });
     },
-    setMeta: (key, value) => { this.stmts.setMeta.run(key, value); },
+    setMeta: (key, value) => { this.opening(); this.stmts.setMeta.run(key, value); },
   };
 
   *dump(prefix: string): Iterable<StoredRow> {
@@ -163,49 +179,93 @@ export class SqliteStore implements Store {
   }
 
   savepoint<T>(fn: (w: Writer) => T): T {
-    // The result is taken out of the transaction, so a unit may hand back work it leaves running (a promise),
-    // which a better-sqlite3 transaction function may not return.
-    let out!: T;
-    if (this.depth === 0) {
-      this.tx(w => { out = fn(w); });
-      return out;
-    }
-    // Nested, better-sqlite3 makes the transaction a savepoint.
+    if (this.depth === 0) return this.tx(fn);
     const mark = this.pending.length, hooks = this.committed.mark;
-    this.depth++;
+    const level = ++this.depth;
     try {
-      this.db.transaction(() => { out = fn(this.writer); })();
+      const out = fn(this.writer);
+      this.leave(level, true);
       return out;
     } catch (e) {
+      this.leave(level, false);
       this.rows.clear();
       this.pending.length = mark;
       this.committed.undo(hooks);
       throw e;
     } finally {
-      this.depth--;
+      this.depth = level - 1;
     }
   }
 
   tx<T>(fn: (w: Writer) => T): T {
     if (this.depth > 0) return fn(this.writer);
-    this.depth++;
+    this.depth = 1;
     let result: T;
     try {
-      result = this.db.transaction(() => fn(this.writer))();
+      result = fn(this.writer);
+      this.leave(1, true);
     } catch (e) {
-      // A rolled-back transaction may have cached nothing stale (puts only evict), but drop everything to be sure.
+      this.leave(1, false);
+      // Rolled back: the row cache may hold rows written since, so it is dropped whole.
       this.rows.clear();
       this.pending = [];
       this.committed.undo();
       throw e;
     } finally {
-      this.depth--;
+      this.depth = 0;
     }
     const changes = this.pending;
     this.pending = [];
     this.listeners.emit(changes);
     this.committed.run();
     return result;
+  }
+
+  /**
+   * Opens in SQLite every transaction level not opened yet, before a write. A level opens lazily: until something is
+   * written the database is as it was when the level began (one process owns it), so a BEGIN or SAVEPOINT issued now
+   * marks the same state, and a reconcile or request that writes nothing costs no statement at all.
+   */
+  private opening(): void {
+    while (this.opened < this.depth) {
+      const level = ++this.opened;
+      this.levelStmt(level, 'open').run();
+    }
+  }
+
+  /** Ends level `level` in SQLite if it was opened there: commits or releases it, or rolls it back. */
+  private leave(level: number, ok: boolean): void {
+    if (this.opened < level) return;
+    this.opened = level - 1;
+    if (ok) {
+      try {
+        this.levelStmt(level, 'release').run();
+        return;
+      } catch (e) {
+        // A failed COMMIT may leave the transaction open: it is rolled back, and the caller sees the error.
+        if (level > 1 || this.db.inTransaction) this.rollbackLevel(level);
+        throw e;
+      }
+    }
+    this.rollbackLevel(level);
+  }
+
+  private rollbackLevel(level: number): void {
+    if (level === 1) { if (this.db.inTransaction) this.levelStmt(1, 'rollback').run(); return; }
+    this.levelStmt(level, 'rollback').run();
+    this.levelStmt(level, 'release').run();
+  }
+
+  private levelStmts: Record<'open' | 'release' | 'rollback', Stmt>[] = [];
+
+  private levelStmt(level: number, what: 'open' | 'release' | 'rollback'): Stmt {
+    let s = this.levelStmts[level];
+    if (!s) {
+      s = this.levelStmts[level] = level === 1
+        ? { open: this.db.prepare('BEGIN'), release: this.db.prepare('COMMIT'), rollback: this.db.prepare('ROLLBACK') }
+        : { open: this.db.prepare(`SAVEPOINT level${level}`), release: this.db.prepare(`RELEASE level${level}`), rollback: this.db.prepare(`ROLLBACK TO level${level}`) };
+    }
+    return s[what];
   }
 
   afterCommit(fn: () => void): void {

@@ -43,6 +43,11 @@ export interface ListQuery {
   after?: unknown[];
   limit: number;
   /**
+   * Any matching rows, in whatever order the store reaches them fastest, with `order` empty and no `after`: for an
+   * existence check or a set acted on whole, which an index on the equalities serves without sorting its matches.
+   */
+  unordered?: boolean;
+  /**
    * Ends the page early, before the row that would take the rows' JSON past this many bytes (a page always holds
    * at least one row), so a page of large resources stays bounded; `more` and `last` continue after it.
    */

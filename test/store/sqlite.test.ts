@@ -180,3 +180,102 @@ test('projects() lists each project once, by an index seek per project, and stop
   assert.deepEqual(s.projects(2), ['a', 'a-b']);
   s.close();
 });
+
+test('transactions and savepoints open lazily and still undo exactly their own writes, under random nesting (model)', () => {
+  // Seeded: a failure names its seed.
+  for (let seed = 1; seed <= 40; seed++) {
+    let x = seed;
+    const r = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const s = new SqliteStore(':memory:');
+    const db = (s as unknown as { db: { inTransaction: boolean } }).db;
+    // The model: committed rows, and a stack of the rows each open level sees.
+    let model = new Map<string, { parent: string; n: number; active: boolean }>();
+    const names = ['a', 'b', 'c', 'd'].map(n => `${PARENT}/things/${n}`);
+    const parents = [PARENT, `${PARENT}/other`];
+    const seen: string[] = [];
+    s.onChange(c => seen.push(c.name));
+    const check = (where: string) => {
+      for (const n of names) {
+        const want = model.get(n);
+        const got = s.getParsed<{ n: number }>(n);
+        assert.deepEqual(got?.n, want?.n, `seed ${seed} ${where}: ${n}`);
+      }
+      for (const p of parents) {
+        const want = [...model].filter(([, v]) => v.parent === p).map(([k]) => k).sort();
+        assert.deepEqual(s.children('thing', p).map(c => String(c.name)).sort(), want, `seed ${seed} ${where}: children of ${p}`);
+      }
+      assert.deepEqual(s.activeNames('thing').sort(), [...model].filter(([, v]) => v.active).map(([k]) => k).sort(), `seed ${seed} ${where}: active`);
+    };
+    const level = (depth: number, w: Parameters<Parameters<SqliteStore['tx']>[0]>[0]) => {
+      const steps = 1 + Math.floor(r() * 5);
+      for (let i = 0; i < steps; i++) {
+        const op = r();
+        if (op < 0.45) {
+          const name = names[Math.floor(r() * names.length)];
+          // Mostly the same parent and creation time (the update path); sometimes another (the full write).
+          const parent = r() < 0.8 ? PARENT : parents[1];
+          const v = { parent, n: Math.floor(r() * 1000), active: r() < 0.5 };
+          w.put('thing', name, parent, { name, n: v.n }, parent === PARENT ? '2026-01-01T00:00:00Z' : '2026-01-02T00:00:00Z', v.active);
+          model.set(name, v);
+        } else if (op < 0.55) {
+          const name = names[Math.floor(r() * names.length)];
+          w.delete(name);
+          model.delete(name);
+        } else if (op < 0.85 && depth < 4) {
+          const before = new Map(model);
+          const fail = r() < 0.4;
+          try {
+            s.savepoint(w2 => { level(depth + 1, w2); if (fail) throw new Error('undo'); });
+          } catch (e) {
+            assert.equal((e as Error).message, 'undo');
+            model = before;
+          }
+        } else {
+          check(`depth ${depth}`);
+        }
+      }
+    };
+    for (let t = 0; t < 30; t++) {
+      const before = new Map(model);
+      const fail = r() < 0.3;
+      const readOnly = r() < 0.2;
+      try {
+        s.tx(w => {
+          if (readOnly) {
+            check('read-only');
+            // Nothing written: no BEGIN was issued.
+            assert.equal(db.inTransaction, false, `seed ${seed}: a read-only transaction opened SQLite's`);
+          } else {
+            level(1, w);
+          }
+          if (fail) throw new Error('undo');
+        });
+      } catch (e) {
+        assert.equal((e as Error).message, 'undo');
+        model = before;
+      }
+      assert.equal(db.inTransaction, false, `seed ${seed}: every level ended`);
+      check(`after transaction ${t}`);
+    }
+    s.close();
+  }
+});
+
+test('an unordered list uses the equalities\' index and returns exactly the matching rows', () => {
+  const s = new SqliteStore(':memory:');
+  const pipe = 'projects/p/locations/l/deliveryPipelines/d';
+  s.tx(w => {
+    for (let i = 0; i < 60; i++) {
+      const name = `${pipe}/releases/r${i % 3}/rollouts/ro${i}`;
+      w.put('rollout', name, `${pipe}/releases/r${i % 3}`, { name, targetId: `t${i % 4}`, state: i % 5 ? 'SUCCEEDED' : 'PENDING' }, createdAt(i), false);
+    }
+  });
+  const q: ListQuery = { kind: 'rollout', scope: { grandparent: pipe }, order: [], unordered: true, equalities: [{ path: ['targetId'], value: 't1' }, { path: ['state'], value: 'PENDING' }], limit: 100 };
+  const want = Array.from({ length: 60 }, (_, i) => i).filter(i => i % 4 === 1 && i % 5 === 0).map(i => `ro${i}`).sort();
+  assert.deepEqual(s.list(q).rows.map(r => String(r.name).split('/').pop()).sort(), want);
+  const { sql, params } = listSql(q);
+  const plan = (s as unknown as { db: { prepare(q: string): { all(p: unknown): { detail: string }[] } } }).db.prepare('EXPLAIN QUERY PLAN ' + sql()).all(params).map(p => p.detail).join('\n');
+  assert.match(plan, /rollouts_on_target/);
+  assert.doesNotMatch(plan, /TEMP B-TREE/);
+  s.close();
+});

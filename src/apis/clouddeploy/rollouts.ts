@@ -33,10 +33,10 @@ export function saveJobRun(w: Writer, jr: Resource): void {
   w.put('jobRun', name, name.slice(0, name.indexOf('/jobRuns/')), withEtag(jr), String(jr.createTime), !JOB_RUN_TERMINAL.has(String(jr.state)));
 }
 
-/** Rollouts of every pipeline of `location` to `targetId`, in any of `states`. */
+/** Rollouts of every pipeline of `location` to `targetId`, in any of `states` (in no particular order). */
 export function rolloutsOnTarget(store: Store, location: string, targetId: string, states: string[]): Rollout[] {
   return states.flatMap(state => store.list({
-    kind: 'rollout', scope: { parentPrefix: location + '/deliveryPipelines/' }, order: [],
+    kind: 'rollout', scope: { parentPrefix: location + '/deliveryPipelines/' }, order: [], unordered: true,
     equalities: [{ path: ['targetId'], value: targetId }, { path: ['state'], value: state }], limit: 100_000,
   }).rows as Rollout[]);
 }
@@ -99,7 +99,7 @@ export function verifyArtifact(jobRunName: string, release: Resource, targetId: 
 
 /** Whether the target has never had a successful rollout of this pipeline (canary phases are then skipped). */
 export function firstDeployment(store: Store, pipeline: string, targetId: string): boolean {
-  const res = store.list({ kind: 'rollout', scope: { grandparent: pipeline }, order: [], equalities: [{ path: ['targetId'], value: targetId }, { path: ['state'], value: 'SUCCEEDED' }], limit: 1 });
+  const res = store.list({ kind: 'rollout', scope: { grandparent: pipeline }, order: [], unordered: true, equalities: [{ path: ['targetId'], value: targetId }, { path: ['state'], value: 'SUCCEEDED' }], limit: 1 });
   return res.rows.length === 0;
 }
 

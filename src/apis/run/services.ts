@@ -221,8 +221,8 @@ export class RunServices {
       if (made) {
         const subject = { key: revisionKey(s, String((made.metadata as Obj).name)), project: s.project, region: s.region, service: id, revision: String((made.metadata as Obj).name), resource: made, serviceResource: next };
         applyReadiness(made, this.d.readiness.assess(subject), now);
-        this.saveRevision(w, s, made);
       }
+      // Settling saves the new revision (`fresh`) with whether it serves.
       return this.settle(w, s, next, now, made);
     });
   }
