@@ -215,8 +215,11 @@ interface OpenedStore {
 }
 
 /** The data directory's SQLite file, or the PostgreSQL database of `--store` (loaded only then: it is a native module). */
-async function openStore(opts: GantryOptions): Promise<OpenedStore> {
-  if (opts.store === undefined) return { store: new SqliteStore(opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db'), { synchronous: opts.durability }), lease: SOLE_LEASE };
+async function openStore(opts: GantryOptions, log: Logger): Promise<OpenedStore> {
+  if (opts.store === undefined) {
+    const file = opts.dataDir === ':memory:' ? ':memory:' : join(opts.dataDir, 'gantry.db');
+    return { store: new SqliteStore(file, { synchronous: opts.durability, onError: m => log.warn(`store: ${m}`) }), lease: SOLE_LEASE };
+  }
   const { PostgresStore, isPostgresUrl } = await import('./store/postgres.js');
   if (!isPostgresUrl(opts.store)) throw new Error(`--store ${opts.store}: a store is a PostgreSQL URL, postgres://USER@HOST:PORT/DATABASE`);
   // The clock of instances sharing a database is the real one: a virtual clock lives in one process's timers.
@@ -234,7 +237,7 @@ async function openStore(opts: GantryOptions): Promise<OpenedStore> {
 
 async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promise<Gantry> {
   const log = createLogger(opts.logLevel);
-  const { store, lease, blobs: sharedBlobs, logEntries } = await openStore(opts);
+  const { store, lease, blobs: sharedBlobs, logEntries } = await openStore(opts, log);
   const clock = new SwitchableClock(opts.clock, clockStart(opts.clock, store), state => {
     store.tx(w => { w.setMeta('clock.state', JSON.stringify(state)); if (state.mode === 'virtual') w.setMeta('clock.virtual', String(state.ms)); });
   });

@@ -390,7 +390,7 @@ export class PostgresStore implements Store {
       const data = JSON.stringify(resource);
       const [{ version }] = this.exec('put', PUT, [name, kind, parent, grandparentOf(parent), createTime, active ? 'true' : 'false', data]);
       this.wrote(name, { name, kind, parent, data, createTime, version: String(version) });
-      this.pending.push({ kind, name, op: 'put' });
+      this.pending.push({ kind, name, op: 'put', active });
     },
     delete: name => {
       const r = this.exec('del', 'DELETE FROM resources WHERE name = $1 RETURNING kind', [name])[0];
@@ -410,7 +410,7 @@ export class PostgresStore implements Store {
     restore: r => {
       const [{ version }] = this.exec('put', PUT, [r.name, r.kind, r.parent, grandparentOf(r.parent), r.createTime, r.active ? 'true' : 'false', r.data]);
       this.wrote(r.name, { name: r.name, kind: r.kind, parent: r.parent, data: r.data, createTime: r.createTime, version: String(version) });
-      this.pending.push({ kind: r.kind, name: r.name, op: 'put' });
+      this.pending.push({ kind: r.kind, name: r.name, op: 'put', active: r.active });
     },
     setMeta: (key, value) => {
       this.exec('setMeta', 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);

@@ -10,6 +10,7 @@ import { deepFreeze } from './freeze.js';
 import { MIGRATIONS } from './migrations.js';
 import { listSql } from './list-sql.js';
 import { PageBuilder } from './page.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import type { Change, ListQuery, ListResult, Row, Store, Writer, StoredRow } from './store.js';
 
 type Stmt = Database.Statement;
@@ -42,7 +43,10 @@ export class SqliteStore implements Store {
   // Bounded by count and by characters held, since one row can be megabytes (a release's snapshots).
   private rows = new Lru<string, CachedRow | null>(10_000, 32 * 1024 * 1024, r => r?.data.length ?? 0);
 
-  constructor(file: string, opts: { synchronous?: 'NORMAL' | 'FULL' } = {}) {
+  /** Checkpoints the WAL off the main thread (a file database; none in memory). */
+  private checkpoints?: SqliteCheckpointer;
+
+  constructor(file: string, opts: { synchronous?: 'NORMAL' | 'FULL'; onError?: (message: string) => void } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -52,6 +56,7 @@ export class SqliteStore implements Store {
     // SQLite's page cache is native memory that fills as the database grows: bounded here, not by a build default.
     this.db.pragma('cache_size = -16000');
     this.migrate();
+    if (file !== ':memory:') this.checkpoints = new SqliteCheckpointer(this.db, file, opts.onError);
     this.stmts = {
       get: this.db.prepare('SELECT name, kind, parent, data, create_time AS createTime, active = 1 AS active FROM resources WHERE name = ?'),
       setData: this.db.prepare('UPDATE resources SET data = ? WHERE name = ?'),
@@ -119,7 +124,7 @@ export class SqliteStore implements Store {
       const updated = same && (was.active === active ? this.stmts.setData.run(data, name) : this.stmts.setDataActive.run(active ? 1 : 0, data, name)).changes === 1;
       if (!updated) this.stmts.put.run(name, kind, parent, parent.split('/').slice(0, -2).join('/'), createTime, active ? 1 : 0, data);
       this.rows.set(name, { name, kind, parent, data, createTime, active });
-      this.pending.push({ kind, name, op: 'put' });
+      this.pending.push({ kind, name, op: 'put', active });
     },
     delete: name => {
       const row = this.get(name);
@@ -149,7 +154,7 @@ export class SqliteStore implements Store {
       this.opening();
       this.stmts.put.run(r.name, r.kind, r.parent, r.parent.split('/').slice(0, -2).join('/'), r.createTime, r.active ? 1 : 0, r.data);
       this.rows.delete(r.name);
-      this.pending.push({ kind: r.kind, name: r.name, op: 'put' });
+      this.pending.push({ kind: r.kind, name: r.name, op: 'put', active: r.active });
     },
     setMeta: (key, value) => { this.opening(); this.stmts.setMeta.run(key, value); },
   };
@@ -240,6 +245,7 @@ export class SqliteStore implements Store {
     if (ok) {
       try {
         this.levelStmt(level, 'release').run();
+        if (level === 1) this.checkpoints?.committed();
         return;
       } catch (e) {
         // A failed COMMIT may leave the transaction open: it is rolled back, and the caller sees the error.
@@ -311,5 +317,8 @@ export class SqliteStore implements Store {
     return this.listeners.add(listener);
   }
 
-  close(): void { this.db.close(); }
+  close(): void {
+    this.checkpoints?.close();
+    this.db.close();
+  }
 }

@@ -17,6 +17,8 @@ export interface Change {
   kind: string;
   name: string;
   op: 'put' | 'delete';
+  /** A put's active flag, when the writer is this instance (what a listener may skip reading the row for). */
+  active?: boolean;
   /** Made by another instance sharing the store (heard through its change feed), not by this one. */
   remote?: true;
 }

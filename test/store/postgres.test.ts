@@ -143,7 +143,7 @@ test('a second instance on the same database reads every write at once and hears
   // b's own writes reach its subscribers once, at commit, not again from the feed.
   b.tx(w => w.put('target', `${P}/targets/own`, P, {}, '2026-01-01T00:00:00Z', false));
   await new Promise(r => setTimeout(r, 200));
-  assert.deepEqual(heard.filter(c => c.name.endsWith('/own')), [{ kind: 'target', name: `${P}/targets/own`, op: 'put' }]);
+  assert.deepEqual(heard.filter(c => c.name.endsWith('/own')), [{ kind: 'target', name: `${P}/targets/own`, op: 'put', active: false }]);
   a.close();
   b.close();
 });

@@ -6,6 +6,7 @@
 // Run (cloud-run-deploys.ts); deploys to other built-in target kinds run no task: they record the rendered manifests
 // as the job run's artifact.
 import type { Store } from '../../store/store.js';
+import { GroupedWrites } from '../../store/grouped-writes.js';
 import { cloudBuildStepEntry } from '../logging/producers.js';
 import { ApiError } from '../../google/errors.js';
 import type { Clock } from '../../engine/clock.js';
@@ -44,8 +45,12 @@ export class JobExecutions {
   /** Gantry's Cloud Run, where deploys to Cloud Run targets apply their manifests (set once Cloud Run is registered). */
   cloudRun?: CloudRunDeployer;
 
+  private results: GroupedWrites;
+
   constructor(private store: Store, private clock: Clock, private executors: Record<string, Executor>,
-    private storage: SourceReader & LogSink, private workRoot: string, private log: Logger, readonly logs?: LogWriter) {}
+    private storage: SourceReader & LogSink, private workRoot: string, private log: Logger, readonly logs?: LogWriter) {
+    this.results = new GroupedWrites(store);
+  }
 
   isRunning(jobRun: string): boolean { return this.running.has(jobRun); }
 
@@ -67,7 +72,7 @@ export class JobExecutions {
       this.log.error(`job run ${jobRunName}: ${e.stack ?? e.message}`);
       // Google errors are written for clients; anything else (a file system error) may name host paths: it stays in the log.
       const why = e instanceof ApiError ? `: ${e.message}` : ' (the details are in Gantry\'s log)';
-      this.finish(jobRunName, { ok: false, cause: 'EXECUTION_FAILED', message: `Gantry could not run the job${why}` });
+      return this.finish(jobRunName, { ok: false, cause: 'EXECUTION_FAILED', message: `Gantry could not run the job${why}` });
     });
     return run.done;
   }
@@ -304,9 +309,10 @@ export class JobExecutions {
     return out;
   }
 
-  private finish(jobRunName: string, o: Outcome): void {
+  private finish(jobRunName: string, o: Outcome): Promise<void> {
     this.running.delete(jobRunName);
-    this.store.tx(w => {
+    // Job runs started in one batch end together: their results share a commit.
+    return this.results.add(w => {
       const jr = this.store.getParsed<Resource>(jobRunName);
       if (!jr || (jr.state !== 'IN_PROGRESS' && jr.state !== 'TERMINATING')) return;
       const field = FIELD[String(jr.jobId)];

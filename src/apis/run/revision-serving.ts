@@ -101,8 +101,9 @@ export class RevisionServing implements RevisionReadiness {
     d.store.onChange(c => {
       // Every instance routes every service's hosts (a request may reach any); only the project's worker runs revisions.
       if (c.kind === SERVICE_KIND) this.syncSoon(c.name);
-      // A revision deployed through another instance (sharing the database) is brought up here, by the worker.
-      else if (c.kind === REVISION_KIND && c.op === 'put' && this.working(c.name) && !this.instances.isRunning(c.name)) setImmediate(() => this.safely(() => this.bringUpIfDeploying(c.name)));
+      // A revision deployed through another instance (sharing the database) is brought up here, by the worker. One
+      // stored inactive is not deploying (its readiness is settled), so it is not read.
+      else if (c.kind === REVISION_KIND && c.op === 'put' && c.active !== false && this.working(c.name) && !this.instances.isRunning(c.name)) setImmediate(() => this.safely(() => this.bringUpIfDeploying(c.name)));
     });
   }
 
