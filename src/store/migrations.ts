@@ -28,4 +28,8 @@ export const MIGRATIONS: string[] = [
     `CREATE INDEX rollouts_by_${f} ON resources(kind, grandparent, coalesce(json_extract(data, '$.${f}'), ''), name) WHERE kind = 'rollout';`).join('\n'),
   // The rollouts on one target in one state (the per-target queue the rollout controller reads on every step).
   `CREATE INDEX rollouts_on_target ON resources(kind, json_extract(data, '$.targetId'), json_extract(data, '$.state')) WHERE kind = 'rollout';`,
+  // The same, in queue order: the head of a target's queue (its PENDING rollouts by enqueueTime) is an index walk,
+  // where the index above fetched and sorted the whole queue on every look.
+  `DROP INDEX rollouts_on_target;
+   CREATE INDEX rollouts_on_target ON resources(kind, json_extract(data, '$.targetId'), json_extract(data, '$.state'), coalesce(json_extract(data, '$.enqueueTime'), ''), name) WHERE kind = 'rollout';`,
 ];

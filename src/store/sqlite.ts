@@ -77,6 +77,10 @@ export class SqliteStore implements Store {
 
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      this.db.close();
+      throw new Error(`the database's schema is version ${version}, newer than this Gantry knows (${MIGRATIONS.length}): run a newer Gantry`);
+    }
     for (let v = version; v < MIGRATIONS.length; v++) {
       this.db.transaction(() => {
         this.db.exec(MIGRATIONS[v]);

@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { LIST_STATEMENT_CHARS, LIST_STATEMENTS, SqliteStore } from '../../src/store/sqlite.js';
 import { listSql } from '../../src/store/list-sql.js';
 import { INDEXED_FIELDS } from '../../src/store/migrations.js';
@@ -278,4 +282,39 @@ test('an unordered list uses the equalities\' index and returns exactly the matc
   assert.match(plan, /rollouts_on_target/);
   assert.doesNotMatch(plan, /TEMP B-TREE/);
   s.close();
+});
+
+test('Lru: an entry read between insertions is never evicted, though it is moved only now and then', () => {
+  for (const weighted of [false, true]) {
+    const l = weighted ? new Lru<string, string>(1000, 100, v => v.length) : new Lru<string, string>(100);
+    l.set('hot', 'h');
+    let moves = 0;
+    const at = () => (l as unknown as { map: Map<string, { at: number }> }).map.get('hot')?.at;
+    for (let i = 0; i < 5000; i++) {
+      l.set(`k${i}`, 'v');
+      const before = at();
+      assert.equal(l.get('hot'), 'h', `weighted ${weighted}: evicted after ${i} insertions`);
+      if (at() !== before) moves++;
+    }
+    assert.ok(moves > 0 && moves < 500, `moved ${moves} times in 5,000 reads`);
+  }
+});
+
+test('the head of a target\'s queue is an index walk in enqueue order, not a sort of the whole queue', () => {
+  const s = new SqliteStore(':memory:');
+  const q: ListQuery = { kind: 'rollout', scope: { parentPrefix: 'projects/p/locations/l/deliveryPipelines/' }, order: [{ path: ['enqueueTime'], desc: false }], equalities: [{ path: ['targetId'], value: 't1' }, { path: ['state'], value: 'PENDING' }], limit: 8 };
+  const { sql, params } = listSql(q);
+  const plan = (s as unknown as { db: { prepare(q: string): { all(p: unknown): { detail: string }[] } } }).db.prepare('EXPLAIN QUERY PLAN ' + sql()).all(params).map(p => p.detail).join('\n');
+  assert.match(plan, /rollouts_on_target/);
+  assert.doesNotMatch(plan, /TEMP B-TREE/);
+  s.close();
+});
+
+test('a database of a newer schema than this Gantry knows is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gantry-schema-'));
+  new SqliteStore(join(dir, 'g.db')).close();
+  const db = new Database(join(dir, 'g.db'));
+  db.pragma('user_version = 99');
+  db.close();
+  assert.throws(() => new SqliteStore(join(dir, 'g.db')), /schema is version 99, newer than this Gantry knows/);
 });
