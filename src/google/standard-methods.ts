@@ -94,11 +94,26 @@ export function notFound(ctx: ApiContext, s: KindStrategy | string, name: string
 
 /** Stamps etag over the content (server bookkeeping in `gantry` aside), so equal content has equal etags. */
 export function withEtag(r: Resource): Resource {
-  delete r.etag;
-  if (r.gantry === undefined) { r.etag = etagOf(JSON.stringify(r)); return r; }
-  const { gantry: _, ...content } = r;
-  r.etag = etagOf(JSON.stringify(content));
+  stampEtag(r);
   return r;
+}
+
+/**
+ * `withEtag`, answering the resource's stored JSON as well: the content is serialised once, for its etag and for the
+ * store (the etag, then the bookkeeping, follow the content's fields). Give it to `Writer.put` as `data`.
+ */
+export function stampEtag(r: Resource): string {
+  delete r.etag;
+  const book = r.gantry;
+  let json: string;
+  if (book === undefined) json = JSON.stringify(r);
+  else {
+    const { gantry: _, ...content } = r;
+    json = JSON.stringify(content);
+  }
+  const etag = etagOf(json);
+  r.etag = etag;
+  return `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"etag":"${etag}"${book !== undefined ? `,"gantry":${JSON.stringify(book)}` : ''}}`;
 }
 
 export class StandardMethods {
@@ -327,11 +342,12 @@ export class StandardMethods {
     s.validate?.(r, wctx);
     if (!existing && this.ctx.store.get(name)) throw errors.alreadyExists(resourceType(this.ctx, s), name);
     s.prepare?.(r, wctx, w);
-    const out = withEtag(sortKeys(r));
+    const out = sortKeys(r);
+    const data = stampEtag(out);
     // An update that changes nothing is no change: the stored resource, its updateTime and etag stay (re-applying an
     // unchanged `gcloud deploy apply` file must not make a release's snapshot look stale).
     if (existing && unchanged(out, existing)) return existing;
-    if (!dryRun) w.put(s.kind, name, parent, out, String(out.createTime), s.active?.(out) ?? false);
+    if (!dryRun) w.put(s.kind, name, parent, out, String(out.createTime), s.active?.(out) ?? false, data);
     return out;
   }
 

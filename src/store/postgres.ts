@@ -386,8 +386,8 @@ export class PostgresStore implements Store {
   }
 
   private writer: Writer = {
-    put: (kind, name, parent, resource, createTime, active) => {
-      const data = JSON.stringify(resource);
+    put: (kind, name, parent, resource, createTime, active, json) => {
+      const data = json ?? JSON.stringify(resource);
       const [{ version }] = this.exec('put', PUT, [name, kind, parent, grandparentOf(parent), createTime, active ? 'true' : 'false', data]);
       this.wrote(name, { name, kind, parent, data, createTime, version: String(version) });
       this.pending.push({ kind, name, op: 'put', active });

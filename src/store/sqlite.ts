@@ -117,9 +117,9 @@ export class SqliteStore implements Store {
   }
 
   private writer: Writer = {
-    put: (kind, name, parent, resource, createTime, active) => {
+    put: (kind, name, parent, resource, createTime, active, json) => {
       this.opening();
-      const data = JSON.stringify(resource);
+      const data = json ?? JSON.stringify(resource);
       // A row known to exist under the same kind, parent and creation time changes only its document (and maybe its
       // active flag): an UPDATE of those columns leaves the name, list and family indexes alone, where the upsert
       // rewrote every index entry (half the cost of a write).

@@ -59,7 +59,8 @@ export interface ListQuery {
 export interface ListResult { rows: Record<string, unknown>[]; last?: unknown[]; more: boolean }
 
 export interface Writer {
-  put(kind: string, name: string, parent: string, resource: object, createTime: string, active: boolean): void;
+  /** `data`, when given, is `resource` as JSON already (stampEtag's), so it is not serialised again. */
+  put(kind: string, name: string, parent: string, resource: object, createTime: string, active: boolean, data?: string): void;
   delete(name: string): void;
   /** Deletes every resource whose name starts with `prefix` + '/'. Returns how many. */
   deleteUnder(prefix: string): number;

@@ -3,7 +3,7 @@
 import type { Store, Writer } from '../../store/store.js';
 import { ApiError, errors, OperationFailure } from '../../google/errors.js';
 import { checkCommonFields } from '../../google/common-fields.js';
-import { locationOf, withEtag, type KindStrategy, type Resource } from '../../google/standard-methods.js';
+import { locationOf, stampEtag, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import { queryList, queryString } from '../../server/api.js';
 import type { Clock } from '../../engine/clock.js';
 import { enforce, type Invoker } from './policy-check.js';
@@ -25,12 +25,14 @@ export function releaseOf(rolloutName: string): string { return rolloutName.slic
 export function pipelineOf(name: string): string { return name.slice(0, name.indexOf('/releases/')); }
 
 export function saveRollout(w: Writer, r: Rollout): void {
-  w.put('rollout', r.name, releaseOf(r.name), withEtag(r), r.createTime, !ROLLOUT_TERMINAL.has(r.state));
+  const data = stampEtag(r);
+  w.put('rollout', r.name, releaseOf(r.name), r, r.createTime, !ROLLOUT_TERMINAL.has(r.state), data);
 }
 
 export function saveJobRun(w: Writer, jr: Resource): void {
   const name = String(jr.name);
-  w.put('jobRun', name, name.slice(0, name.indexOf('/jobRuns/')), withEtag(jr), String(jr.createTime), !JOB_RUN_TERMINAL.has(String(jr.state)));
+  const data = stampEtag(jr);
+  w.put('jobRun', name, name.slice(0, name.indexOf('/jobRuns/')), jr, String(jr.createTime), !JOB_RUN_TERMINAL.has(String(jr.state)), data);
 }
 
 /** Rollouts of every pipeline of `location` to `targetId`, in any of `states` (in no particular order). */
