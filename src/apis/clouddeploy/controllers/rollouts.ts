@@ -374,6 +374,9 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     kind: 'jobRun',
     reconcile(name, rc) {
       const rolloutName = name.slice(0, name.indexOf('/jobRuns/'));
+      // The rollout moves on what its job run ended with: woken unless this only started or awaits the run (whose
+      // end is a write of the job run, which reconciles it here again).
+      let running = false;
       store.tx(w => {
         const jr = store.getParsed<Resource>(name);
         // Deleted with its pipeline: nothing may keep running for it.
@@ -386,7 +389,7 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
           if (jr.state === 'TERMINATING' && opts.executions.isRunning(name)) opts.executions.cancel(name);
           else if (jr.state === 'TERMINATING') { jr.state = 'TERMINATED'; jr.endTime = clock.timestamp(); saveJobRun(w, jr); }
           // Tracked, so a virtual-clock settle waits for the real work and its result.
-          else rc.track(opts.executions.start(name, exec.mode));
+          else { rc.track(opts.executions.start(name, exec.mode)); running = true; }
           return;
         }
         if (jr.state === 'TERMINATING') {
@@ -396,16 +399,16 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
           return;
         }
         if (!exec) return;
-        if (clock.now() < exec.dueAt) { rc.wakeAt(exec.dueAt); return; }
+        if (clock.now() < exec.dueAt) { rc.wakeAt(exec.dueAt); running = true; return; }
         // A simulated deploy to a Cloud Run target still deploys: its manifest is applied to Gantry's Cloud Run,
         // where the revision (simulated too) is ready at once; the job run ends with what was deployed.
-        if (exec.outcome === 'succeed' && jr.jobId === 'deploy' && opts.executions.deploysCloudRun(name)) { rc.track(opts.executions.start(name, exec.mode)); return; }
+        if (exec.outcome === 'succeed' && jr.jobId === 'deploy' && opts.executions.deploysCloudRun(name)) { rc.track(opts.executions.start(name, exec.mode)); running = true; return; }
         finishJobRun(w, jr, exec, clock.timestamp());
         saveJobRun(w, jr);
         opts.decisions?.say(`Cloud Deploy: rollout ${rolloutLabel(rolloutName)} ${jobRunLabel(jr)} ended ${String(jr.state)}`);
         if (opts.buildLog) simulatedJobLog(jr, opts.buildLog);
       });
-      rc.enqueue('rollout', rolloutName);
+      if (!running) rc.enqueue('rollout', rolloutName);
     },
   };
 
