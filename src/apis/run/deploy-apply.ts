@@ -73,12 +73,12 @@ export class RunDeploys implements CloudRunDeployer {
     const status = (svc.status ?? {}) as Obj;
     const revision = String(status.latestCreatedRevisionName ?? '');
     const ready = await waitReady(this.d.store, revisionKey(s, revision));
-    const after = this.d.services.get(s, name);
     const serviceName = `projects/${s.project}/locations/${s.region}/services/${name}`;
     if (ready.status !== 'True') {
       return { ok: false, cause: 'EXECUTION_FAILED', message: `Cloud Run service "${name}" did not become ready: revision "${revision}" ${ready.message ? `failed: ${ready.message}` : 'did not become ready in time.'}` };
     }
-    const urls = JSON.parse(String(((after.metadata as Obj).annotations as Obj | undefined)?.['run.googleapis.com/urls'] ?? '[]')) as string[];
+    // The service's URLs are its address's, set by the write above: no later write changes them.
+    const urls = JSON.parse(String(((svc.metadata as Obj).annotations as Obj | undefined)?.['run.googleapis.com/urls'] ?? '[]')) as string[];
     return {
       ok: true,
       cloudRun: {

@@ -136,7 +136,7 @@ const READY_WAIT_MS = 300_000;
 /** Resolves with the revision's Ready condition once it is True or False (or after the wait, Unknown). */
 export function waitReady(store: Store, key: string): Promise<{ status: string; message?: string }> {
   const read = () => {
-    const c = ((((store.getParsed<Obj>(key)?.status as Obj | undefined)?.conditions ?? []) as Obj[]).find(x => x.type === 'Ready'));
+    const c = ((((store.getFrozen<Obj>(key)?.status as Obj | undefined)?.conditions ?? []) as Obj[]).find(x => x.type === 'Ready'));
     return { status: String(c?.status ?? 'Unknown'), ...(c?.message ? { message: String(c.message) } : {}) };
   };
   const now = read();
