@@ -346,8 +346,13 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         return;
       }
       store.tx(w => {
-        const active = rolloutsOnTarget(store, location, targetId, ['IN_PROGRESS', 'CANCELLING']);
-        if (active.some(deploying)) return;
+        // A rollout deploying here keeps the queue waiting: asked state by state, so the usual answer takes one query.
+        const active: Rollout[] = [];
+        for (const state of ['IN_PROGRESS', 'CANCELLING']) {
+          const found = rolloutsOnTarget(store, location, targetId, [state]);
+          if (found.some(deploying)) return;
+          active.push(...found);
+        }
         // The head of the queue, read a few at a time in queue order (a long queue is never parsed whole).
         // A rollout of an abandoned release never starts: its own reconcile fails it.
         let head: Rollout | undefined;
@@ -363,6 +368,9 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         if (!head) return;
         for (const idle of active) halt(w, idle, head);
         head.state = 'IN_PROGRESS';
+        // Its first phase and job start with it, in the same write (the rollout's own reconcile would do the same
+        // on the next batch, after a second write).
+        step(w, head);
         saveRollout(w, head);
       });
     },
