@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { Lru } from '../../store/lru.js';
 
 /** Whether `id` is a content address: the SHA-256 of some bytes, in lowercase hex. */
 export function isContentAddress(id: string): boolean { return /^[0-9a-f]{64}$/.test(id); }
@@ -16,7 +17,14 @@ export interface Blobs {
   get(id: string): Buffer;
 }
 
+/** Small blobs kept in memory once read (a release's manifests, read by every deploy of it): bounded by bytes. */
+const CACHED_BLOB_BYTES = 64 * 1024;
+const CACHE_BYTES = 8 * 1024 * 1024;
+
 export class BlobStore implements Blobs {
+  // A content address names its bytes forever, so a cached blob is never stale.
+  private cache = new Lru<string, Buffer>(1024, CACHE_BYTES, b => b.length);
+
   constructor(private dir: string) { mkdirSync(dir, { recursive: true }); }
 
   put(data: Buffer): string {
@@ -31,6 +39,11 @@ export class BlobStore implements Blobs {
 
   get(id: string): Buffer {
     if (!isContentAddress(id)) throw new Error(`"${id.slice(0, 80)}" is not a blob id (a content address).`);
-    return readFileSync(join(this.dir, id));
+    const cached = this.cache.get(id);
+    // A copy: a caller may write into the buffer it is given.
+    if (cached) return Buffer.from(cached);
+    const data = readFileSync(join(this.dir, id));
+    if (data.length <= CACHED_BLOB_BYTES) this.cache.set(id, Buffer.from(data));
+    return data;
   }
 }
