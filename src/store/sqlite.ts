@@ -42,6 +42,9 @@ export class SqliteStore implements Store {
   // Write-through cache of recently read or written rows: one process owns the database, so it stays coherent.
   // Bounded by count and by characters held, since one row can be megabytes (a release's snapshots).
   private rows = new Lru<string, CachedRow | null>(10_000, 32 * 1024 * 1024, r => r?.data.length ?? 0);
+  /** Children lists by kind and parent, with the count of writes of their kind they were read at. */
+  private childrenCache = new Lru<string, { writes: number; data: string[] }>(1000, 4 * 1024 * 1024, c => c.data.reduce((n, d) => n + d.length, 64));
+  private kindWrites = new Map<string, number>();
 
   /** Checkpoints the WAL off the main thread (a file database; none in memory). */
   private checkpoints?: SqliteCheckpointer;
@@ -128,6 +131,9 @@ export class SqliteStore implements Store {
       const updated = same && (was.active === active ? this.stmts.setData.run(data, name) : this.stmts.setDataActive.run(active ? 1 : 0, data, name)).changes === 1;
       if (!updated) this.stmts.put.run(name, kind, parent, parent.split('/').slice(0, -2).join('/'), createTime, active ? 1 : 0, data);
       this.rows.set(name, { name, kind, parent, data, createTime, active });
+      this.wroteKind(kind);
+      // (A name keeps its kind: names are made from their collection. Should one change, the old kind's lists go too.)
+      if (was && was.kind !== kind) this.wroteKind(was.kind);
       this.pending.push({ kind, name, op: 'put', active });
     },
     delete: name => {
@@ -136,13 +142,14 @@ export class SqliteStore implements Store {
       this.opening();
       this.stmts.del.run(name);
       this.rows.set(name, null);
+      this.wroteKind(row.kind);
       this.pending.push({ kind: row.kind, name, op: 'delete' });
     },
     deleteUnder: prefix => {
       this.opening();
       const rows = this.stmts.under.all(prefix + '/', prefix + '0') as { name: string; kind: string }[];
       this.stmts.delUnder.run(prefix + '/', prefix + '0');
-      this.rows.clear();
+      this.forget();
       for (const r of rows) this.pending.push({ kind: r.kind, name: r.name, op: 'delete' });
       return rows.length;
     },
@@ -150,7 +157,7 @@ export class SqliteStore implements Store {
       this.opening();
       const rows = this.db.prepare('SELECT name, kind FROM resources').all() as { name: string; kind: string }[];
       this.db.prepare('DELETE FROM resources').run();
-      this.rows.clear();
+      this.forget();
       for (const r of rows) this.pending.push({ kind: r.kind, name: r.name, op: 'delete' });
       return rows.length;
     },
@@ -158,6 +165,7 @@ export class SqliteStore implements Store {
       this.opening();
       this.stmts.put.run(r.name, r.kind, r.parent, r.parent.split('/').slice(0, -2).join('/'), r.createTime, r.active ? 1 : 0, r.data);
       this.rows.delete(r.name);
+      this.wroteKind(r.kind);
       this.pending.push({ kind: r.kind, name: r.name, op: 'put', active: r.active });
     },
     setMeta: (key, value) => { this.opening(); this.stmts.setMeta.run(key, value); },
@@ -197,7 +205,7 @@ export class SqliteStore implements Store {
       return out;
     } catch (e) {
       this.leave(level, false);
-      this.rows.clear();
+      this.forget();
       this.pending.length = mark;
       this.committed.undo(hooks);
       throw e;
@@ -216,7 +224,7 @@ export class SqliteStore implements Store {
     } catch (e) {
       this.leave(1, false);
       // Rolled back: the row cache may hold rows written since, so it is dropped whole.
-      this.rows.clear();
+      this.forget();
       this.pending = [];
       this.committed.undo();
       throw e;
@@ -306,7 +314,24 @@ export class SqliteStore implements Store {
   }
 
   children(kind: string, parent: string): Record<string, unknown>[] {
-    return (this.stmts.children.all(kind, parent) as { data: string }[]).map(r => JSON.parse(r.data) as Record<string, unknown>);
+    // Kinds written rarely (deploy policies, outcome scripts: read on every rollout) are answered from memory until
+    // a row of their kind is written; a kind written often just misses.
+    const key = `${kind}\0${parent}`;
+    const writes = this.kindWrites.get(kind) ?? 0;
+    const hit = this.childrenCache.get(key);
+    if (hit && hit.writes === writes) return hit.data.map(d => JSON.parse(d) as Record<string, unknown>);
+    const data = (this.stmts.children.all(kind, parent) as { data: string }[]).map(r => r.data);
+    this.childrenCache.set(key, { writes, data });
+    return data.map(d => JSON.parse(d) as Record<string, unknown>);
+  }
+
+  /** Rows of a kind were written: children of that kind are read from the database again. */
+  private wroteKind(kind: string): void { this.kindWrites.set(kind, (this.kindWrites.get(kind) ?? 0) + 1); }
+
+  /** Drops every cached read (a rollback, a bulk delete): what the database holds is read again. */
+  private forget(): void {
+    this.rows.clear();
+    this.childrenCache.clear();
   }
 
   countUnder(prefix: string): number {

@@ -185,7 +185,7 @@ test('projects() lists each project once, by an index seek per project, and stop
   s.close();
 });
 
-test('transactions and savepoints open lazily and still undo exactly their own writes, under random nesting (model)', () => {
+test('transactions and savepoints open lazily and still undo exactly their own writes, and the row and children caches follow, under random nesting (model)', () => {
   // Seeded: a failure names its seed.
   for (let seed = 1; seed <= 40; seed++) {
     let x = seed;
