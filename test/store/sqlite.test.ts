@@ -41,6 +41,14 @@ function pages(s: SqliteStore, q: Omit<ListQuery, 'after'>): Record<string, unkn
   }
 }
 
+/** Asserts SQLite answers the query by walking the rollouts-on-target index, with no sort of its own. */
+function walksTheTargetIndex(s: SqliteStore, q: ListQuery): void {
+  const { sql, params } = listSql(q);
+  const plan = (s as unknown as { db: { prepare(q: string): { all(p: unknown): { detail: string }[] } } }).db.prepare('EXPLAIN QUERY PLAN ' + sql()).all(params).map(p => p.detail).join('\n');
+  assert.match(plan, /rollouts_on_target/);
+  assert.doesNotMatch(plan, /TEMP B-TREE/);
+}
+
 test('maxBytes ends pages early; paging still returns every row exactly once, in order', () => {
   // Sizes from 1 to ~3 KB, with a few rows larger than the whole budget.
   const size = (i: number) => (i % 17 === 0 ? 9000 : 100 + ((i * 7919) % 3000));
@@ -277,10 +285,7 @@ test('an unordered list uses the equalities\' index and returns exactly the matc
   const q: ListQuery = { kind: 'rollout', scope: { grandparent: pipe }, order: [], unordered: true, equalities: [{ path: ['targetId'], value: 't1' }, { path: ['state'], value: 'PENDING' }], limit: 100 };
   const want = Array.from({ length: 60 }, (_, i) => i).filter(i => i % 4 === 1 && i % 5 === 0).map(i => `ro${i}`).sort();
   assert.deepEqual(s.list(q).rows.map(r => String(r.name).split('/').pop()).sort(), want);
-  const { sql, params } = listSql(q);
-  const plan = (s as unknown as { db: { prepare(q: string): { all(p: unknown): { detail: string }[] } } }).db.prepare('EXPLAIN QUERY PLAN ' + sql()).all(params).map(p => p.detail).join('\n');
-  assert.match(plan, /rollouts_on_target/);
-  assert.doesNotMatch(plan, /TEMP B-TREE/);
+  walksTheTargetIndex(s, q);
   s.close();
 });
 
@@ -303,10 +308,7 @@ test('Lru: an entry read between insertions is never evicted, though it is moved
 test('the head of a target\'s queue is an index walk in enqueue order, not a sort of the whole queue', () => {
   const s = new SqliteStore(':memory:');
   const q: ListQuery = { kind: 'rollout', scope: { parentPrefix: 'projects/p/locations/l/deliveryPipelines/' }, order: [{ path: ['enqueueTime'], desc: false }], equalities: [{ path: ['targetId'], value: 't1' }, { path: ['state'], value: 'PENDING' }], limit: 8 };
-  const { sql, params } = listSql(q);
-  const plan = (s as unknown as { db: { prepare(q: string): { all(p: unknown): { detail: string }[] } } }).db.prepare('EXPLAIN QUERY PLAN ' + sql()).all(params).map(p => p.detail).join('\n');
-  assert.match(plan, /rollouts_on_target/);
-  assert.doesNotMatch(plan, /TEMP B-TREE/);
+  walksTheTargetIndex(s, q);
   s.close();
 });
 
