@@ -245,8 +245,8 @@ export class SqliteStore implements Store {
    */
   private opening(): void {
     while (this.opened < this.depth) {
-      const level = ++this.opened;
-      this.levelStmt(level, 'open').run();
+      this.levelStmt(this.opened + 1, 'open').run();
+      this.opened++;
     }
   }
 
