@@ -94,7 +94,7 @@ export function notFound(ctx: ApiContext, s: KindStrategy | string, name: string
 
 /** Stamps etag over the content (server bookkeeping in `gantry` aside), so equal content has equal etags. */
 export function withEtag(r: Resource): Resource {
-  stampEtag(r);
+  stampContent(r);
   return r;
 }
 
@@ -103,17 +103,22 @@ export function withEtag(r: Resource): Resource {
  * store (the etag, then the bookkeeping, follow the content's fields). Give it to `Writer.put` as `data`.
  */
 export function stampEtag(r: Resource): string {
-  delete r.etag;
+  const json = stampContent(r);
   const book = r.gantry;
+  return `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"etag":"${String(r.etag)}"${book !== undefined ? `,"gantry":${JSON.stringify(book)}` : ''}}`;
+}
+
+/** Sets the etag over the content and answers the content's JSON (etag and bookkeeping left out). */
+function stampContent(r: Resource): string {
+  delete r.etag;
   let json: string;
-  if (book === undefined) json = JSON.stringify(r);
+  if (r.gantry === undefined) json = JSON.stringify(r);
   else {
     const { gantry: _, ...content } = r;
     json = JSON.stringify(content);
   }
-  const etag = etagOf(json);
-  r.etag = etag;
-  return `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"etag":"${etag}"${book !== undefined ? `,"gantry":${JSON.stringify(book)}` : ''}}`;
+  r.etag = etagOf(json);
+  return json;
 }
 
 export class StandardMethods {
