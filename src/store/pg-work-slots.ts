@@ -79,18 +79,35 @@ export class PgWorkSlots implements WorkLease {
       this.member = true;
     }
     // Advisory locks on one bigint show in pg_locks as classid (high half), objid (low half), objsubid 1.
-    const rows = await this.d.query(`SELECT objid::bigint - ${KEY_LOW} AS slot, count(*) AS n FROM pg_locks
-      WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND classid = ${KEY_HIGH}
+    const rows = await this.d.query(`SELECT objid::bigint - ${KEY_LOW} AS slot, count(*) AS n, bool_or(pid = pg_backend_pid()) AS mine
+      FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND classid = ${KEY_HIGH}
         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
         AND objid::bigint BETWEEN ${KEY_LOW} AND ${KEY_LOW + WORK_SLOTS} GROUP BY 1`);
     if (stale()) return;
     let members = 1;
     const takenByAny = new Set<number>();
+    const mine = new Set<number>();
+    let member = false;
     for (const r of rows) {
       const slot = Number(r.slot);
-      if (slot === WORK_SLOTS) members = Math.max(1, Number(r.n));
-      else takenByAny.add(slot);
+      if (slot === WORK_SLOTS) { members = Math.max(1, Number(r.n)); member = r.mine === true; } else {
+        takenByAny.add(slot);
+        if (r.mine === true) mine.add(slot);
+      }
     }
+    // What this instance believes is checked against what its session holds. They differ only when a session ended
+    // unnoticed (a connection replaced before its loss was heard): slots it no longer holds may be worked elsewhere
+    // already, so their work stops now; a lock it holds unknowingly is given back.
+    if (!member) this.member = false;
+    const gone = this.slots().filter(s => !mine.has(s));
+    for (const s of gone) this.held.delete(s);
+    if (gone.length) for (const fn of this.lost) fn(gone, false);
+    const unknown = [...mine].filter(s => !this.held.has(s));
+    if (unknown.length) {
+      await this.d.query(`SELECT pg_advisory_unlock(${SLOT_BASE} + s) FROM unnest($1::int[]) AS s`, [`{${unknown.join(',')}}`]);
+      return;
+    }
+    if (!this.member) return;
     const share = Math.ceil(WORK_SLOTS / members);
     if (this.held.size < share) {
       const free = shuffled([...Array(WORK_SLOTS).keys()].filter(s => !takenByAny.has(s))).slice(0, share - this.held.size);

@@ -171,7 +171,10 @@ export class PostgresStore implements Store {
   async listen(): Promise<void> {
     const Client = loadClient();
     const feed = new Client();
-    await new Promise<void>((resolve, reject) => feed.connect(conninfo(this.url), e => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) => feed.connect(conninfo(this.url), e => (e ? reject(e) : resolve()))).catch(e => {
+      endClient(feed);
+      throw e;
+    });
     if (this.closed) { endClient(feed); return; }
     this.feed = feed;
     this.feedQueue = Promise.resolve();
@@ -180,8 +183,14 @@ export class PostgresStore implements Store {
       if (n.relname === 'gantry_logs') { for (const l of this.logListeners) l(); } else this.changesTail.read();
     });
     feed.on('error', e => this.lost(feed, e));
-    await this.feedQuery('LISTEN gantry_changes');
-    await this.feedQuery('LISTEN gantry_logs');
+    try {
+      await this.feedQuery('LISTEN gantry_changes');
+      await this.feedQuery('LISTEN gantry_logs');
+    } catch (e) {
+      // Ended here: left open beside the next attempt's connection, it would keep any lock taken on it, unseen.
+      this.lost(feed, e as Error);
+      throw e;
+    }
     // Changes committed before LISTEN (since the constructor, or while the feed was down).
     this.changesTail.read();
     for (const l of this.logListeners) l();
@@ -190,7 +199,7 @@ export class PostgresStore implements Store {
   /** The feed connection's queries, one at a time (libpq runs one query per connection at once). */
   private feedQueue: Promise<unknown> = Promise.resolve();
   private feedPending = new Set<(e: Error) => void>();
-  private feedQuery(text: string, values: (string | null)[] = []): Promise<Record<string, unknown>[]> {
+  private feedQuery(text: string, values: (string | null)[] = [], probe = false): Promise<Record<string, unknown>[]> {
     const feed = this.feed;
     if (!feed) return Promise.reject(new Error('the feed connection is not open'));
     const run = this.feedQueue.then(() => new Promise<Record<string, unknown>[]>((resolve, reject) => {
@@ -203,8 +212,10 @@ export class PostgresStore implements Store {
         if (!err) { resolve(rows); return; }
         reject(err);
         // A connection the server ended while a query ran answers that query with the error and emits no 'error' of
-        // its own: once libpq knows the connection is bad, it is lost like one that errs while idle.
-        if (feed.getTransactionStatus() === null) this.lost(feed, err);
+        // its own: once libpq knows the connection is bad, it is lost like one that errs while idle. When libpq does
+        // not know yet, one more query tells: the feed's own queries do not fail on a sound connection.
+        if (feed.getTransactionStatus() === null || probe) this.lost(feed, err);
+        else this.feedQuery('SELECT 1', [], true).catch(() => { /* lost() has run */ });
       });
     }));
     this.feedQueue = run.catch(() => undefined);
@@ -222,11 +233,19 @@ export class PostgresStore implements Store {
     endClient(feed);
     for (const fail of [...this.feedPending]) fail(e);
     for (const l of this.lostListeners) l(e);
-    const retry = () => setTimeout(() => {
-      if (this.closed) return;
-      this.listen().catch(retry);
+    this.reopen();
+  }
+
+  /** One chain of attempts at a time: two would each open a feed, and the first would be left open, unseen. */
+  private reopening = false;
+  private reopen(): void {
+    if (this.reopening) return;
+    this.reopening = true;
+    const attempt = () => setTimeout(() => {
+      if (this.closed) { this.reopening = false; return; }
+      this.listen().then(() => { this.reopening = false; }, attempt);
     }, FEED_RETRY_MS).unref();
-    retry();
+    attempt();
   }
 
   /**

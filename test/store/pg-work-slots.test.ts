@@ -6,6 +6,10 @@ import { PostgresStore } from '../../src/store/postgres.js';
 import { PgWorkSlots } from '../../src/store/pg-work-slots.js';
 import { WORK_SLOTS, projectOfName, slotOfName, slotOfProject } from '../../src/engine/work-lease.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { createRequire } from 'node:module';
+import type PgClient from 'pg-native';
+
+const Client = createRequire(import.meta.url)('pg-native') as typeof PgClient;
 
 let pg: TestPostgres;
 before(async () => { pg = await startPostgres(); });
@@ -74,6 +78,79 @@ test('the database restarting loses every slot at once (the work stops), and the
   await waitFor(async () => { await a.lease.tick(); return a.lease.slots().length === WORK_SLOTS; });
   a.lease.close();
   a.store.close();
+});
+
+test('a lease whose session ended unnoticed stops that work at its next look, and takes slots again on its new session', async () => {
+  const url = pg.database();
+  // The lease's queries go to whichever session `current` is: swapping it without telling the lease is the connection
+  // replaced before its loss was heard.
+  const open = () => { const c = new Client(); c.connectSync(url); return c; };
+  let current = open();
+  const first = current;
+  const q = (text: string, values?: (string | null)[]) => new Promise<Record<string, unknown>[]>((resolve, reject) =>
+    current.query(text, values ?? [], (e, rows) => (e ? reject(e) : resolve(rows))));
+  const lease = new PgWorkSlots({ query: q, connected: () => true, getMeta: () => undefined, onConnectionLost: () => undefined }, 3_600_000);
+  const events: string[] = [];
+  lease.onTaken(s => events.push(`took ${s.length}`));
+  lease.onLost((s, handedOver) => events.push(`${handedOver ? 'handed' : 'lost'} ${s.length}`));
+  const b = await instance(url);
+  try {
+    b.lease.close();
+    assert.equal(b.lease.slots().length, WORK_SLOTS, 'b came first and holds every slot');
+    // b's session ends unnoticed: its lease still believes it holds every slot.
+    await lease.tick();
+    assert.deepEqual(lease.slots(), [], 'nothing is free while b\'s session lives');
+    b.store.close();
+    await waitFor(async () => { await lease.tick(); return lease.slots().length === WORK_SLOTS; });
+    assert.deepEqual(events, [`took ${WORK_SLOTS}`]);
+
+    // This lease's own session is swapped unnoticed, the old one still open and holding every lock.
+    current = open();
+    await lease.tick();
+    assert.deepEqual(lease.slots(), [], 'slots its session does not hold are dropped');
+    assert.deepEqual(events, [`took ${WORK_SLOTS}`, `lost ${WORK_SLOTS}`], 'and their work stopped, as on a loss');
+    first.end();
+    await waitFor(async () => { await lease.tick(); return lease.slots().length === WORK_SLOTS; });
+    assert.deepEqual(events, [`took ${WORK_SLOTS}`, `lost ${WORK_SLOTS}`, `took ${WORK_SLOTS}`]);
+
+    // A lock its session holds that it does not know of (an answer it never saw) is given back, not kept unseen.
+    const slot = lease.slots()[0];
+    await q(`SELECT pg_advisory_unlock(${0x67616e7472790010n + BigInt(slot)})`);
+    await q(`SELECT pg_advisory_lock(${0x67616e7472790010n + BigInt(slot)})`);
+    (lease as unknown as { held: Set<number> }).held.delete(slot);
+    await lease.tick();
+    const locks = await q(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objid::bigint = ${Number(0x67616e7472790010n & 0xffffffffn) + slot}`);
+    assert.equal(locks[0].n, 0);
+  } finally {
+    lease.close();
+    current.end();
+  }
+});
+
+test('a feed connection cut again and again, even while it opens, leaves one feed session and a lease that works', async () => {
+  const url = pg.database();
+  const db = new URL(url).pathname.slice(1);
+  const a = await instance(url);
+  const admin = new Client();
+  admin.connectSync(url);
+  const sessions = () => admin.querySync(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name = 'gantry'`, [db]);
+  try {
+    // Cuts every other session for 3 s, so some cuts land between a reconnection's connect and its LISTEN.
+    for (const end = Date.now() + 3000; Date.now() < end;) {
+      admin.querySync(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name = 'gantry'`, [db]);
+      await new Promise(r => setTimeout(r, Math.floor(Math.random() * 40)));
+    }
+    await waitFor(async () => { await a.lease.tick(); return a.lease.slots().length === WORK_SLOTS; });
+    // Settled: the feed, and at most the main connection (opened again at its next query).
+    await new Promise(r => setTimeout(r, 2500));
+    assert.ok(sessions().length <= 2, `sessions left open: ${sessions().length}`);
+    const held = admin.querySync(`SELECT count(DISTINCT pid)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = $1)`, [db]);
+    assert.equal(held[0].n, 1, 'every lock on one session');
+  } finally {
+    a.lease.close();
+    a.store.close();
+    admin.end();
+  }
 });
 
 test('slots spread projects: 1,000 project ids land in every slot', () => {
