@@ -251,7 +251,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const listenHost = ['0.0.0.0', '::', ''].includes(opts.host) ? [] : [opts.host];
   const app = new App({
     log, authToken: opts.authToken, allowHosts: [...listenHost, ...opts.allowHosts], allowOrigins: opts.allowOrigins,
-    maxConnections: opts.maxConnections, requestTimeoutMs: opts.requestTimeoutMs,
+    maxConnections: opts.maxConnections, requestTimeoutMs: opts.requestTimeoutMs, readFresh: store.readFresh?.bind(store),
   });
   const executorPolicy = new ExecutorPolicy(opts.executor, opts.allowExecutors);
   const sourcePolicy = new SourcePolicy(opts.sourceDirs);

@@ -29,6 +29,8 @@ export interface AppOptions extends GuardOptions {
   maxConnections?: number;
   /** How long a client may take to send a whole request (headers and body). */
   requestTimeoutMs?: number;
+  /** The store's step before a read (Store.readFresh), on a store other instances write too. */
+  readFresh?: <T>(fn: () => T) => Promise<T>;
 }
 
 /** Google's front end refuses JSON requests over 10 MiB with this message. */
@@ -303,8 +305,15 @@ export class App {
   invoke(method: string, path: string, query: ApiRequest['query'], body: unknown, headers: ApiRequest['headers'], signal?: () => AbortSignal): ApiReply | Promise<ApiReply> {
     const { spec, params } = this.matchRoute(method, path, query);
     // The signal is made only for the handlers that wait for something: most never look.
-    return spec.handler(signal ? { method, path, params, query, headers, body, enumInts: false, get signal() { return signal(); } }
-      : { method, path, params, query, headers, body, enumInts: false });
+    const req: ApiRequest = signal ? { method, path, params, query, headers, body, enumInts: false, get signal() { return signal(); } }
+      : { method, path, params, query, headers, body, enumInts: false };
+    return this.run(spec, req);
+  }
+
+  /** A handler, after the store's step before reads when it has one (reads only: a write's transaction is current). */
+  private run(spec: MethodSpec, req: ApiRequest): ApiReply | Promise<ApiReply> {
+    const fresh = this.opts.readFresh;
+    return fresh && (req.method === 'GET' || req.method === 'HEAD') ? fresh(() => spec.handler(req)) as Promise<ApiReply> : spec.handler(req);
   }
 
   /** The guard's checks (token, Host, Origin) for a request that did not come through the HTTP/1 listener. */
@@ -328,7 +337,7 @@ export class App {
         method, path, params, query, headers, body,
         enumInts: typeof alt === 'string' && alt.includes('enum-encoding=int'),
       };
-      const out = spec.handler(apiReq);
+      const out = this.run(spec, apiReq);
       if (out instanceof Promise) return out.then(o => answer(apiReq, o), e => this.failure(method, url, e));
       return answer(apiReq, out);
     } catch (e) {

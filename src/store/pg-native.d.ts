@@ -14,6 +14,8 @@ declare module 'pg-native' {
     executeSync(name: string, values: Value[]): ResultRow[];
     query(text: string, values: Value[], cb: (err: Error | null, rows: ResultRow[]) => void): void;
     query(text: string, cb: (err: Error | null, rows: ResultRow[]) => void): void;
+    prepare(name: string, text: string, nParams: number, cb: (err?: Error) => void): void;
+    execute(name: string, values: Value[], cb: (err: Error | null, rows: ResultRow[]) => void): void;
     end(cb?: () => void): void;
     getTransactionStatus(): 'I' | 'T' | 'E' | null;
     on(event: 'notification', listener: (n: { relname: string; extra: string; be_pid: number }) => void): this;

@@ -36,6 +36,9 @@ const ROW_CACHE_ROWS = 20_000;
 const ROW_CACHE_CHARS = 64 * 1024 * 1024;
 /** Other instances' changes a transaction's first cached read looks at; beyond, the row cache is emptied instead. */
 const ROWS_SINCE_MAX = 5_000;
+/** The newest change, and the names others changed after $1 (by the feed's seq index; the end, never the head). */
+const ROWS_SINCE = `SELECT (SELECT max(seq) FROM changes) AS hi,
+  (SELECT json_agg(name) FROM (SELECT name FROM changes WHERE seq > $1 AND origin <> $2 ORDER BY seq LIMIT ${ROWS_SINCE_MAX + 1}) AS c) AS names`;
 /** Feed rows kept behind the newest (an instance further behind than this re-reads from the head). */
 const FEED_KEEP = 100_000;
 
@@ -135,7 +138,7 @@ export class PostgresStore implements Store {
    * there the writers' lock keeps every other instance from writing, so once the rows changed by others since
    * `rowsSeq` are dropped (one read of the feed table, at the transaction's first cached read), what is left is what
    * the database holds, for the rest of the transaction. A controller's reconcile then reads the rows it just wrote, or
-   * read in the last batch, without a round trip. Reads outside a transaction always go to the database.
+   * read in the last batch, without a round trip. Outside a transaction only a fresh read (readFresh) trusts it.
    */
   private rows = new Lru<string, (Row & { version: string }) | null>(ROW_CACHE_ROWS, ROW_CACHE_CHARS, r => (r ? r.data.length : 0));
   private rowsSeq = '0';
@@ -159,7 +162,7 @@ export class PostgresStore implements Store {
     try {
       migrate(this.db);
       this.rowsSeq = String(this.db.querySync('SELECT coalesce(max(seq), 0) AS s FROM changes')[0].s);
-      this.changesTail = new PgTail(this.rowsSeq, 10_000, (after, limit) => this.feedQuery(`SELECT seq, kind, name, op, origin FROM changes WHERE seq > $1 ORDER BY seq LIMIT ${limit}`, [after]),
+      this.changesTail = new PgTail(this.rowsSeq, 10_000, (after, limit) => this.feedQuery(`SELECT seq, kind, name, op, origin FROM changes WHERE seq > $1 ORDER BY seq LIMIT ${limit}`, [after], { prepared: `changesAfter${limit}` }),
         rows => this.readChanges(rows));
     } catch (e) {
       endClient(this.db);
@@ -199,7 +202,13 @@ export class PostgresStore implements Store {
   /** The feed connection's queries, one at a time (libpq runs one query per connection at once). */
   private feedQueue: Promise<unknown> = Promise.resolve();
   private feedPending = new Set<(e: Error) => void>();
-  private feedQuery(text: string, values: (string | null)[] = [], probe = false): Promise<Record<string, unknown>[]> {
+  /** Statements prepared on the feed connection (a new connection starts with none). */
+  private feedPrepared = new WeakMap<PgClient, Set<string>>();
+  /**
+   * A query on the feed connection; `prepared` names a statement run often (parsed and planned once per connection).
+   * `probe`: this query tells whether the connection is sound, so its failure means it is not.
+   */
+  private feedQuery(text: string, values: (string | null)[] = [], opts: { probe?: boolean; prepared?: string } = {}): Promise<Record<string, unknown>[]> {
     const feed = this.feed;
     if (!feed) return Promise.reject(new Error('the feed connection is not open'));
     const run = this.feedQueue.then(() => new Promise<Record<string, unknown>[]>((resolve, reject) => {
@@ -207,15 +216,25 @@ export class PostgresStore implements Store {
       const fail = (e: Error) => { this.feedPending.delete(fail); reject(e); };
       this.feedPending.add(fail);
       if (this.feed !== feed) { fail(new Error('the feed connection was lost')); return; }
-      feed.query(text, values, (err, rows) => {
+      const done = (err: Error | null | undefined, rows: Record<string, unknown>[]) => {
         this.feedPending.delete(fail);
         if (!err) { resolve(rows); return; }
         reject(err);
         // A connection the server ended while a query ran answers that query with the error and emits no 'error' of
         // its own: once libpq knows the connection is bad, it is lost like one that errs while idle. When libpq does
         // not know yet, one more query tells: the feed's own queries do not fail on a sound connection.
-        if (feed.getTransactionStatus() === null || probe) this.lost(feed, err);
-        else this.feedQuery('SELECT 1', [], true).catch(() => { /* lost() has run */ });
+        if (feed.getTransactionStatus() === null || opts.probe) this.lost(feed, err);
+        else this.feedQuery('SELECT 1', [], { probe: true }).catch(() => { /* lost() has run */ });
+      };
+      const name = opts.prepared;
+      if (!name) { feed.query(text, values, done); return; }
+      let known = this.feedPrepared.get(feed);
+      if (!known) this.feedPrepared.set(feed, known = new Set());
+      if (known.has(name)) { feed.execute(name, values, done); return; }
+      feed.prepare(name, text, values.length, err => {
+        if (err) { done(err, []); return; }
+        known.add(name);
+        feed.execute(name, values, done);
       });
     }));
     this.feedQueue = run.catch(() => undefined);
@@ -339,18 +358,54 @@ export class PostgresStore implements Store {
   }
 
   private fetch(name: string): (Row & { version: string }) | undefined {
+    const trusted = this.depth > 0 || this.freshReads > 0;
     // A row not kept at all is read at once: the feed table is looked at only when the cache may answer.
-    if (this.depth > 0 && this.rows.peek(name) !== undefined) {
-      this.checkRows();
+    if (trusted && this.rows.peek(name) !== undefined) {
+      if (this.depth > 0) this.checkRows();
       const c = this.rows.get(name);
       if (c !== undefined) return c ?? undefined;
     }
     const r = this.exec('get', GET, [name])[0];
     const row = r ? { name: String(r.name), kind: String(r.kind), parent: String(r.parent), data: String(r.data), createTime: String(r.createTime), version: String(r.version) } : undefined;
-    // Kept for the transactions to come (the next check drops it if another instance changes it); a GET's read, outside
-    // any, is not: the cache holds what the work reads, and a GET pays no more than its query.
-    if (this.depth > 0) this.rows.set(name, row ?? null);
+    // Kept for what comes next (the next check drops it if another instance changes it) when read where the cache is
+    // trusted; any other read outside a transaction is not: it could not use the cache, and it pays no more than its query.
+    if (trusted) this.rows.set(name, row ?? null);
     return row;
+  }
+
+  /** Fresh reads running now (readFresh): the cache was brought up to date after their request arrived. */
+  private freshReads = 0;
+  private catchingUp?: Promise<void>;
+  private catchUpNext?: Promise<void>;
+
+  /**
+   * Runs `fn` (a request's reads) once this instance has heard of every change committed before the call, reading
+   * its cached rows meanwhile without a round trip each: one look at the feed table, on the feed connection, serves
+   * every request that arrived before it was sent. Without the feed, `fn` reads from the database, as always.
+   */
+  readFresh<T>(fn: () => T): Promise<T> {
+    const run = () => {
+      this.freshReads++;
+      try { return fn(); } finally { this.freshReads--; }
+    };
+    return this.caughtUp().then(run, () => fn());
+  }
+
+  /** A look at the feed sent after this call: the one in flight may have been sent before it, so it waits for the next. */
+  private caughtUp(): Promise<void> {
+    if (!this.catchingUp) return this.catchUp();
+    return this.catchUpNext ??= this.catchingUp.then(() => undefined, () => undefined).then(() => {
+      this.catchUpNext = undefined;
+      return this.catchUp();
+    });
+  }
+
+  private catchUp(): Promise<void> {
+    const since = this.rowsSeq;
+    const look = this.feedQuery(ROWS_SINCE, [since, this.origin], { prepared: 'rowsSince' }).then(([r]) => this.dropChanged(since, r));
+    const done = look.finally(() => { if (this.catchingUp === done) this.catchingUp = undefined; });
+    this.catchingUp = done;
+    return done;
   }
 
   /**
@@ -361,14 +416,21 @@ export class PostgresStore implements Store {
   private checkRows(): void {
     if (this.rowsChecked) return;
     this.rowsChecked = true;
-    const [r] = this.exec('rowsSince', `SELECT (SELECT max(seq) FROM changes) AS hi,
-      (SELECT json_agg(name) FROM (SELECT name FROM changes WHERE seq > $1 AND origin <> $2 ORDER BY seq LIMIT ${ROWS_SINCE_MAX + 1}) AS c) AS names`, [this.rowsSeq, this.origin]);
-    const hi = r.hi === null ? this.rowsSeq : String(r.hi);
+    const since = this.rowsSeq;
+    this.dropChanged(since, this.exec('rowsSince', ROWS_SINCE, [since, this.origin])[0]);
+  }
+
+  /**
+   * Drops the rows others changed after `since`, as one ROWS_SINCE answered. A look sent earlier may answer after a
+   * later one (the feed connection's and this connection's): dropping again is harmless, and `rowsSeq` only advances.
+   */
+  private dropChanged(since: string, r: Record<string, unknown>): void {
+    const hi = r.hi === null ? since : String(r.hi);
     const names = (r.names ?? []) as string[];
     // Too many to look through, or the feed was cut back past what this instance last saw: start afresh.
-    if (names.length > ROWS_SINCE_MAX || BigInt(hi) - BigInt(this.rowsSeq) >= BigInt(FEED_KEEP)) this.rows.clear();
+    if (names.length > ROWS_SINCE_MAX || BigInt(hi) - BigInt(since) >= BigInt(FEED_KEEP)) this.rows.clear();
     else for (const name of names) this.rows.delete(name);
-    this.rowsSeq = hi;
+    if (BigInt(hi) > BigInt(this.rowsSeq)) this.rowsSeq = hi;
   }
 
   /** A row this transaction wrote (null: deleted), as the database now holds it. */
@@ -393,8 +455,9 @@ export class PostgresStore implements Store {
     const cached = this.parsed.get(name);
     if (cached) {
       // Inside a transaction the row cache knows the version; outside, the database is asked for it alone.
-      const known = this.depth > 0 ? this.fetch(name)?.version : undefined;
-      const v = known ?? (this.depth > 0 ? undefined : this.exec('version', 'SELECT version FROM resources WHERE name = $1', [name])[0]?.version);
+      const trusted = this.depth > 0 || this.freshReads > 0;
+      const known = trusted ? this.fetch(name)?.version : undefined;
+      const v = known ?? (trusted ? undefined : this.exec('version', 'SELECT version FROM resources WHERE name = $1', [name])[0]?.version);
       if (v !== undefined && String(v) === cached.version) return cached.value as Readonly<T>;
     }
     const r = this.fetch(name);

@@ -105,5 +105,10 @@ export interface Store {
   /** The project ids resources are stored under (`projects/{id}/…`), sorted, at most `limit`. */
   projects(limit: number): string[];
   onChange(listener: (c: Change) => void): () => void;
+  /**
+   * On a store other processes write too: runs `fn` (a request's reads) once everything committed before the call is
+   * visible to its reads here. A store only this process writes has no such step, and leaves it undefined.
+   */
+  readFresh?<T>(fn: () => T): Promise<T>;
   close(): void;
 }

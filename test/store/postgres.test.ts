@@ -259,3 +259,78 @@ test('the row cache inside transactions: random writes on two instances, transac
     for (const s of stores) s.close();
   }
 });
+
+test('fresh reads: random writes on two instances and reads of either, many in flight at once; each read sees every write committed before it began, row by row', async () => {
+  const url = pg.database();
+  const stores = [new PostgresStore(url), new PostgresStore(url)];
+  for (const s of stores) await s.listen();
+  const r = rng(Number(process.env.GANTRY_MODEL_SEED ?? 43));
+  const names = Array.from({ length: 10 }, (_, i) => `projects/p/locations/l/targets/t${i}`);
+  // Every committed state, in commit order: a read begun at state k may show, per row, any state from k on.
+  const states: Map<string, number>[] = [new Map()];
+  let value = 0;
+  const reads: Promise<void>[] = [];
+  try {
+    for (let step = 0; step < 300; step++) {
+      const s = stores[Math.floor(r() * 2)];
+      if (r() < 0.5) {
+        const next = new Map(states.at(-1));
+        s.tx(w => {
+          for (let k = 0; k < 1 + Math.floor(r() * 3); k++) {
+            const name = names[Math.floor(r() * names.length)];
+            if (r() < 0.2) { w.delete(name); next.delete(name); } else { const v = ++value; w.put('target', name, 'projects/p/locations/l', { v }, '2026-12-06T00:00:00Z', false); next.set(name, v); }
+          }
+        });
+        states.push(next);
+      } else {
+        const begun = states.length - 1;
+        reads.push(s.readFresh(() => {
+          for (const name of names) {
+            const got = r() < 0.5 ? s.getParsed<{ v: number }>(name)?.v : s.getFrozen<{ v: number }>(name)?.v;
+            const allowed = states.slice(begun).map(m => m.get(name));
+            assert.ok(allowed.includes(got), `step ${step}: ${name} read ${got}, begun at state ${begun} (${allowed.join(', ')})`);
+          }
+        }));
+      }
+      // Now and then the reads in flight are let run: some answer between writes, some after several.
+      if (r() < 0.2) await Promise.all(reads.splice(0));
+    }
+    await Promise.all(reads);
+  } finally {
+    for (const s of stores) s.close();
+  }
+});
+
+test('fresh reads share one look at the feed, and answer a cached row without a query of their own', async () => {
+  const url = pg.database();
+  const a = new PostgresStore(url);
+  const b = new PostgresStore(url);
+  await a.listen();
+  const P = 'projects/p/locations/l';
+  b.tx(w => w.put('target', `${P}/targets/t`, P, { v: 1 }, '2026-12-06T00:00:00Z', false));
+  const internals = a as unknown as { db: { executeSync: (...x: unknown[]) => unknown }; feedQuery: (...x: unknown[]) => Promise<unknown> };
+  let queries = 0, looks = 0;
+  const exec = internals.db.executeSync.bind(internals.db);
+  internals.db.executeSync = (...x: unknown[]) => { queries++; return exec(...x); };
+  const feedQuery = internals.feedQuery.bind(a);
+  internals.feedQuery = (...x: unknown[]) => { if (String(x[0]).includes('max(seq)')) looks++; return feedQuery(...x); };
+  try {
+    assert.deepEqual(await a.readFresh(() => a.getParsed(`${P}/targets/t`)), { v: 1 });
+    assert.equal(queries, 1, 'a row not cached is read');
+    queries = 0; looks = 0;
+    const all = await Promise.all(Array.from({ length: 50 }, () => a.readFresh(() => a.getParsed<{ v: number }>(`${P}/targets/t`)?.v)));
+    assert.deepEqual(new Set(all), new Set([1]));
+    assert.equal(queries, 0, 'a cached row is answered from the cache');
+    assert.ok(looks <= 2, `50 reads at once took ${looks} looks at the feed`);
+    // Another instance's write is seen by the next fresh read, before any notification could have arrived.
+    b.tx(w => w.put('target', `${P}/targets/t`, P, { v: 2 }, '2026-12-06T00:00:00Z', false));
+    assert.deepEqual(await a.readFresh(() => a.getParsed(`${P}/targets/t`)), { v: 2 });
+    // A plain read outside a transaction still asks the database.
+    queries = 0;
+    a.get(`${P}/targets/t`);
+    assert.equal(queries, 1);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
