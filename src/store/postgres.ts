@@ -36,6 +36,8 @@ const ROW_CACHE_ROWS = 20_000;
 const ROW_CACHE_CHARS = 64 * 1024 * 1024;
 /** Other instances' changes a transaction's first cached read looks at; beyond, the row cache is emptied instead. */
 const ROWS_SINCE_MAX = 5_000;
+/** How long a GET waits for its look at the feed before reading from the database instead. */
+const LOOK_TIMEOUT_MS = 1000;
 /** The newest change, and the names others changed after $1 (by the feed's seq index; the end, never the head). */
 const ROWS_SINCE = `SELECT (SELECT max(seq) FROM changes) AS hi,
   (SELECT json_agg(name) FROM (SELECT name FROM changes WHERE seq > $1 AND origin <> $2 ORDER BY seq LIMIT ${ROWS_SINCE_MAX + 1}) AS c) AS names`;
@@ -402,7 +404,16 @@ export class PostgresStore implements Store {
 
   private catchUp(): Promise<void> {
     const since = this.rowsSeq;
-    const look = this.feedQuery(ROWS_SINCE, [since, this.origin], { prepared: 'rowsSince' }).then(([r]) => this.dropChanged(since, r));
+    const look = new Promise<void>((resolve, reject) => {
+      // A feed that does not answer (a network gone quiet, until the keepalives tell) holds no GET up for long: past
+      // this, the reads waiting for it go to the database. A late answer still drops what it names.
+      const timer = setTimeout(() => reject(new Error('the change feed did not answer in time')), LOOK_TIMEOUT_MS);
+      this.feedQuery(ROWS_SINCE, [since, this.origin], { prepared: 'rowsSince' }).then(([r]) => {
+        clearTimeout(timer);
+        this.dropChanged(since, r);
+        resolve();
+      }, e => { clearTimeout(timer); reject(e); });
+    });
     const done = look.finally(() => { if (this.catchingUp === done) this.catchingUp = undefined; });
     this.catchingUp = done;
     return done;

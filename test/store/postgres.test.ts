@@ -334,3 +334,30 @@ test('fresh reads share one look at the feed, and answer a cached row without a 
     b.close();
   }
 });
+
+test('a fresh read whose look at the feed does not answer in time reads from the database instead', { timeout: 20_000 }, async () => {
+  const url = pg.database();
+  const a = new PostgresStore(url);
+  await a.listen();
+  const P = 'projects/p/locations/l';
+  a.tx(w => w.put('target', `${P}/targets/t`, P, { v: 1 }, '2026-12-06T00:00:00Z', false));
+  assert.deepEqual(await a.readFresh(() => a.getParsed(`${P}/targets/t`)), { v: 1 });
+  // Another session holds the feed table: the look waits behind its lock, the rows themselves stay readable.
+  const { createRequire } = await import('node:module');
+  const Client = createRequire(import.meta.url)('pg-native') as typeof import('pg-native');
+  const admin = new Client();
+  admin.connectSync(url);
+  // Changed behind the feed's back (no change row): only a read of the database sees it.
+  admin.querySync('UPDATE resources SET data = $2 WHERE name = $1', [`${P}/targets/t`, '{"v":2}']);
+  admin.querySync('BEGIN; LOCK TABLE changes IN ACCESS EXCLUSIVE MODE');
+  try {
+    const t0 = Date.now();
+    assert.deepEqual(await a.readFresh(() => a.getParsed(`${P}/targets/t`)), { v: 2 }, 'read from the database, not the cache');
+    const waited = Date.now() - t0;
+    assert.ok(waited >= 900 && waited < 5000, `waited ${waited} ms`);
+  } finally {
+    admin.querySync('ROLLBACK');
+    admin.end();
+    a.close();
+  }
+});
