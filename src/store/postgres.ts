@@ -74,7 +74,7 @@ function conninfo(url: string): string {
  * (`uv__finish_close` assertion).
  */
 const retired = new Set<PgClient>();
-function endClient(c: PgClient): void {
+export function endClient(c: PgClient): void {
   try { c.end(); } catch { /* already gone */ }
   retired.add(c);
   setTimeout(() => retired.delete(c), 1000).unref();

@@ -2,7 +2,7 @@
 // hands idle slots over (never a busy one), no slot is ever held by two, and a stopped instance's slots are taken.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PostgresStore } from '../../src/store/postgres.js';
+import { PostgresStore, endClient } from '../../src/store/postgres.js';
 import { PgWorkSlots } from '../../src/store/pg-work-slots.js';
 import { WORK_SLOTS, projectOfName, slotOfName, slotOfProject } from '../../src/engine/work-lease.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -109,7 +109,7 @@ test('a lease whose session ended unnoticed stops that work at its next look, an
     await lease.tick();
     assert.deepEqual(lease.slots(), [], 'slots its session does not hold are dropped');
     assert.deepEqual(events, [`took ${WORK_SLOTS}`, `lost ${WORK_SLOTS}`], 'and their work stopped, as on a loss');
-    first.end();
+    endClient(first);
     await waitFor(async () => { await lease.tick(); return lease.slots().length === WORK_SLOTS; });
     assert.deepEqual(events, [`took ${WORK_SLOTS}`, `lost ${WORK_SLOTS}`, `took ${WORK_SLOTS}`]);
 
@@ -123,7 +123,7 @@ test('a lease whose session ended unnoticed stops that work at its next look, an
     assert.equal(locks[0].n, 0);
   } finally {
     lease.close();
-    current.end();
+    endClient(current);
   }
 });
 
@@ -149,7 +149,7 @@ test('a feed connection cut again and again, even while it opens, leaves one fee
   } finally {
     a.lease.close();
     a.store.close();
-    admin.end();
+    endClient(admin);
   }
 });
 

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { PostgresStore, migratePostgres } from '../../src/store/postgres.js';
+import { PostgresStore, endClient, migratePostgres } from '../../src/store/postgres.js';
 import { globRegex } from '../../src/store/list-pg.js';
 import { PG_MIGRATIONS } from '../../src/store/pg-schema.js';
 import { INDEXED_FIELDS } from '../../src/store/migrations.js';
@@ -357,7 +357,7 @@ test('a fresh read whose look at the feed does not answer in time reads from the
     assert.ok(waited >= 900 && waited < 5000, `waited ${waited} ms`);
   } finally {
     admin.querySync('ROLLBACK');
-    admin.end();
+    endClient(admin);
     a.close();
   }
 });
