@@ -69,7 +69,7 @@ export class RunDeploys implements CloudRunDeployer {
       if (!prior) return failed(`The manifest sends ${String(t.percent ?? 0)}% to the revision that served before (tag "${String(t.tag ?? '')}"), but service "${name}" has none.`);
       t.revisionName = prior;
     }
-    const svc = before ? this.d.services.replace(s, name, doc, false) : this.d.services.create(s, doc, false);
+    const svc = before ? this.d.services.replace(s, name, doc, false, before) : this.d.services.create(s, doc, false);
     const status = (svc.status ?? {}) as Obj;
     const revision = String(status.latestCreatedRevisionName ?? '');
     const ready = await waitReady(this.d.store, revisionKey(s, revision));

@@ -88,12 +88,15 @@ export class RunServices {
     return this.write(s, id, input, undefined, dryRun);
   }
 
-  /** Replaces a service's spec, labels and annotations (v1 replaceService; a stale resourceVersion is refused). */
-  replace(s: Scope, id: string, input: Obj, dryRun: boolean): Obj {
+  /**
+   * Replaces a service's spec, labels and annotations (v1 replaceService; a stale resourceVersion is refused).
+   * `current`: the service as the caller read it in this same turn, its own copy (this write takes it over).
+   */
+  replace(s: Scope, id: string, input: Obj, dryRun: boolean, current?: Obj): Obj {
     const meta = (input.metadata ??= {}) as Obj;
     if (meta.name === undefined) meta.name = id;
     validateService(input, id);
-    const existing = this.get(s, id);
+    const existing = current ?? this.get(s, id);
     const rv = (existing.metadata as Obj).resourceVersion;
     if (meta.resourceVersion !== undefined && meta.resourceVersion !== '' && meta.resourceVersion !== rv) {
       throw new ApiError('ABORTED', `The service '${id}' was modified since resourceVersion ${String(meta.resourceVersion).slice(0, 40)} (now ${String(rv)}); read it again and retry.`);
@@ -153,6 +156,7 @@ export class RunServices {
     });
   }
 
+  /** `existing` is the caller's own copy of the stored service (parsed for this write): it becomes the new one. */
   private write(s: Scope, id: string, input: Obj, existing: Obj | undefined, dryRun: boolean): Obj {
     const meta = (input.metadata ?? {}) as Obj;
     this.checkNamespace(s, meta);
@@ -169,24 +173,27 @@ export class RunServices {
     const nextSpec: Obj = { template, traffic };
     const address: ServiceAddress = { service: id, projectNumber: this.d.projects.number(s.project), region: s.region };
 
-    const next: Obj = existing ? structuredClone(existing) : {
+    const next: Obj = existing ?? {
       apiVersion: KNATIVE_V1, kind: 'Service',
       metadata: { name: id, namespace: address.projectNumber, selfLink: knativeSelfLink(this.d.projects, s.project, 'services', id), uid: newUuid(), generation: 0, creationTimestamp: now },
       status: {},
       gantry: { project: s.project, revisionCount: 0 } satisfies ServiceBookkeeping,
     };
     const nm = next.metadata as Obj;
-    const em = (existing?.metadata ?? {}) as Obj;
+    const creator = ((nm.annotations ?? {}) as Obj)[K.creator];
     const keep = (m: unknown, server: Set<string>) => Object.fromEntries(Object.entries((m ?? {}) as Obj).filter(([k]) => !server.has(k)));
     nm.labels = { ...keep(meta.labels, SERVER_LABELS), [L.location]: s.region };
     nm.annotations = {
       'run.googleapis.com/ingress': 'all', ...keep(meta.annotations, SERVER_ANNOTATIONS),
-      [K.creator]: (em.annotations as Obj | undefined)?.[K.creator] ?? CALLER, [K.lastModifier]: CALLER,
+      [K.creator]: creator ?? CALLER, [K.lastModifier]: CALLER,
       'run.googleapis.com/urls': JSON.stringify(serviceUrls(address)),
     };
     (nm.annotations as Obj)['run.googleapis.com/ingress-status'] = (nm.annotations as Obj)['run.googleapis.com/ingress'];
-    const templateChanged = !existing || JSON.stringify(template) !== JSON.stringify((existing.spec as Obj).template);
-    if (!existing || JSON.stringify(nextSpec) !== JSON.stringify(existing.spec)) nm.generation = Number(nm.generation ?? 0) + 1;
+    // nextSpec's JSON is its template's and its traffic's: the template, compared first, is serialised once.
+    const was = existing?.spec as Obj | undefined;
+    const templateChanged = !was || JSON.stringify(template) !== JSON.stringify(was.template);
+    const specChanged = templateChanged || Object.keys(was).join() !== 'template,traffic' || JSON.stringify(traffic) !== JSON.stringify(was.traffic);
+    if (specChanged) nm.generation = Number(nm.generation ?? 0) + 1;
     next.spec = nextSpec;
     const book = next.gantry as ServiceBookkeeping;
 
