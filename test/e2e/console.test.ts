@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startTestGantry, tempDir } from '../helpers/server.js';
+import { eventually, startTestGantry, tempDir } from '../helpers/server.js';
 import { caller, DEMO_LOC, DEMO_PROJECT, seedDemo } from '../helpers/console-demo.js';
 import type { Gantry } from '../../src/gantry.js';
 
@@ -152,6 +152,9 @@ test('approving a pending rollout with a click starts it, and the page follows i
   await advance('1m');
   // A first deployment skips the canaries; stable waits to be advanced (Google's canary quickstart: "Advance to stable").
   await page.getByRole('button', { name: 'Advance to stable' }).click();
+  // The click's request has reached the server (the stable phase runs) before the clock moves: otherwise its deploy
+  // job would start after the minute passed, and wait for a minute no one advances.
+  await eventually(async () => ((await caller(g.url)('GET', rollout)).phases as { id: string; state: string }[]).some(p => p.id === 'stable' && p.state === 'IN_PROGRESS'), 10_000);
   await advance('1m');
   const stableDeploy = page.locator('.phase', { hasText: 'Phase stable' }).locator('.job-head').first();
   await stableDeploy.locator('.state', { hasText: 'succeeded' }).waitFor();
