@@ -359,8 +359,11 @@ export class PostgresStore implements Store {
     }, maxEntries);
   }
 
+  /** Whether `rows` may answer now: inside a write transaction (checked under the lock) or a fresh read. */
+  private get cacheTrusted(): boolean { return this.depth > 0 || this.freshReads > 0; }
+
   private fetch(name: string): (Row & { version: string }) | undefined {
-    const trusted = this.depth > 0 || this.freshReads > 0;
+    const trusted = this.cacheTrusted;
     // A row not kept at all is read at once: the feed table is looked at only when the cache may answer.
     if (trusted && this.rows.peek(name) !== undefined) {
       if (this.depth > 0) this.checkRows();
@@ -465,10 +468,8 @@ export class PostgresStore implements Store {
   getFrozen<T>(name: string): Readonly<T> | undefined {
     const cached = this.parsed.get(name);
     if (cached) {
-      // Inside a transaction the row cache knows the version; outside, the database is asked for it alone.
-      const trusted = this.depth > 0 || this.freshReads > 0;
-      const known = trusted ? this.fetch(name)?.version : undefined;
-      const v = known ?? (trusted ? undefined : this.exec('version', 'SELECT version FROM resources WHERE name = $1', [name])[0]?.version);
+      // Where the row cache may answer it knows the version; elsewhere the database is asked for it alone.
+      const v = this.cacheTrusted ? this.fetch(name)?.version : this.exec('version', 'SELECT version FROM resources WHERE name = $1', [name])[0]?.version;
       if (v !== undefined && String(v) === cached.version) return cached.value as Readonly<T>;
     }
     const r = this.fetch(name);
