@@ -18,6 +18,11 @@ declare module 'pg-native' {
     execute(name: string, values: Value[], cb: (err: Error | null, rows: ResultRow[]) => void): void;
     end(cb?: () => void): void;
     getTransactionStatus(): 'I' | 'T' | 'E' | null;
+    // Internals read when the socket watcher has dropped an error (postgres.ts nudgeFeed): whether the client is
+    // waiting for an answer, its read step, and libpq's connection.
+    _reading: boolean;
+    _read(): void;
+    pq: { consumeInput(): boolean; errorMessage(): string };
     on(event: 'notification', listener: (n: { relname: string; extra: string; be_pid: number }) => void): this;
     on(event: 'error', listener: (e: Error) => void): this;
   }

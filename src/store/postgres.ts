@@ -31,6 +31,14 @@ const WRITE_LOCK = 0x67616e7472790001n;
 const MIGRATE_LOCK = 0x67616e7472790002n;
 /** How long after losing its feed connection an instance tries to open it again (and again). */
 const FEED_RETRY_MS = 1000;
+/**
+ * How long a feed query goes unanswered before the connection is read directly. libpq's binding drops an error its
+ * socket watcher reports (a connection reset under a query: the watcher stops, no 'readable', no 'error'), which would
+ * leave that query, and every one queued behind it, unanswered for ever; reading does what the watcher would have.
+ */
+const FEED_NUDGE_MS = 1000;
+/** A feed query still being written after this long (its socket watcher dropped an error too) ends the connection. */
+const FEED_STUCK_MS = 10_000;
 /** Rows kept for reads inside write transactions, by count and by characters of JSON. */
 const ROW_CACHE_ROWS = 20_000;
 const ROW_CACHE_CHARS = 64 * 1024 * 1024;
@@ -203,7 +211,9 @@ export class PostgresStore implements Store {
 
   /** The feed connection's queries, one at a time (libpq runs one query per connection at once). */
   private feedQueue: Promise<unknown> = Promise.resolve();
-  private feedPending = new Set<(e: Error) => void>();
+  /** Queries sent on the feed and not answered yet: how each fails, and when it was sent. */
+  private feedPending = new Map<(e: Error) => void, number>();
+  private feedNudge = setInterval(() => this.nudgeFeed(), FEED_NUDGE_MS).unref();
   /** Statements prepared on the feed connection (a new connection starts with none). */
   private feedPrepared = new WeakMap<PgClient, Set<string>>();
   /**
@@ -216,7 +226,7 @@ export class PostgresStore implements Store {
     const run = this.feedQueue.then(() => new Promise<Record<string, unknown>[]>((resolve, reject) => {
       // A broken connection never answers its query (libpq's binding only emits 'error'): lost() rejects it.
       const fail = (e: Error) => { this.feedPending.delete(fail); reject(e); };
-      this.feedPending.add(fail);
+      this.feedPending.set(fail, performance.now());
       if (this.feed !== feed) { fail(new Error('the feed connection was lost')); return; }
       const done = (err: Error | null | undefined, rows: Record<string, unknown>[]) => {
         this.feedPending.delete(fail);
@@ -243,6 +253,17 @@ export class PostgresStore implements Store {
     return run;
   }
 
+  /** A feed query waiting longer than it should: its connection is read now, or given up if it cannot be written to. */
+  private nudgeFeed(): void {
+    const feed = this.feed;
+    if (!feed || !this.feedPending.size) return;
+    const waited = performance.now() - Math.min(...this.feedPending.values());
+    if (waited < FEED_NUDGE_MS) return;
+    // Reading fails on a reset connection (the client emits 'error': lost) and hands over an answer already there.
+    if (feed._reading) feed._read();
+    else if (!feed.pq.consumeInput() || waited > FEED_STUCK_MS) this.lost(feed, new Error(`the feed connection stopped answering: ${feed.pq.errorMessage() || 'a query not sent in 10 s'}`));
+  }
+
   private lostListeners: ((e: Error) => void)[] = [];
   /** Hears each time the feed connection (and with it any work lease) is gone. */
   onLost(fn: (e: Error) => void): void { this.lostListeners.push(fn); }
@@ -252,7 +273,7 @@ export class PostgresStore implements Store {
     if (this.closed || this.feed !== feed) return;
     this.feed = undefined;
     endClient(feed);
-    for (const fail of [...this.feedPending]) fail(e);
+    for (const fail of [...this.feedPending.keys()]) fail(e);
     for (const l of this.lostListeners) l(e);
     this.reopen();
   }
@@ -680,6 +701,7 @@ export class PostgresStore implements Store {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.feedNudge);
     endClient(this.db);
     if (this.feed) endClient(this.feed);
   }

@@ -361,3 +361,43 @@ test('a fresh read whose look at the feed does not answer in time reads from the
     a.close();
   }
 });
+
+test('a feed query its socket watcher misses is answered all the same, and a connection reset under one is noticed', { timeout: 30_000 }, async () => {
+  const url = pg.database();
+  const a = new PostgresStore(url);
+  await a.listen();
+  type Libpq = { startReader(): void };
+  const internals = a as unknown as { feed?: import('pg-native') & { pq: Libpq }; feedQuery(text: string): Promise<Record<string, unknown>[]> };
+  // What libuv does on a poll error (a reset connection): the watcher stops, and libpq's binding reports nothing.
+  const deafen = () => {
+    const pq = internals.feed!.pq;
+    const start = pq.startReader;
+    pq.startReader = () => { pq.startReader = start; };
+  };
+  let lost = 0;
+  a.onLost(() => lost++);
+  const { createRequire } = await import('node:module');
+  const Client = createRequire(import.meta.url)('pg-native') as typeof import('pg-native');
+  const admin = new Client();
+  admin.connectSync(url);
+  try {
+    let t0 = Date.now();
+    deafen();
+    assert.deepEqual(await internals.feedQuery('SELECT 1 AS one'), [{ one: 1 }]);
+    assert.ok(Date.now() - t0 >= 900, 'answered once the feed was read, not by the watcher');
+    assert.equal(lost, 0, 'a sound connection is kept');
+    const [{ pid }] = await internals.feedQuery('SELECT pg_backend_pid() AS pid');
+    const first = internals.feed;
+    deafen();
+    t0 = Date.now();
+    const running = internals.feedQuery('SELECT pg_sleep(0.3)');
+    admin.querySync('SELECT pg_terminate_backend($1)', [String(pid)]);
+    await assert.rejects(running);
+    assert.ok(Date.now() - t0 < 5000, `noticed after ${Date.now() - t0} ms`);
+    await eventually(() => lost === 1 && internals.feed !== undefined && internals.feed !== first);
+    assert.deepEqual(await internals.feedQuery('SELECT 2 AS two'), [{ two: 2 }], 'the feed is open again');
+  } finally {
+    endClient(admin);
+    a.close();
+  }
+});
