@@ -35,6 +35,7 @@ const FEED_RETRY_MS = 1000;
  * How long a feed query goes unanswered before the connection is read directly. libpq's binding drops an error its
  * socket watcher reports (a connection reset under a query: the watcher stops, no 'readable', no 'error'), which would
  * leave that query, and every one queued behind it, unanswered for ever; reading does what the watcher would have.
+ * (libpq's binding, brianc/node-libpq, has the fix as pull request 137, not released when this was written.)
  */
 const FEED_NUDGE_MS = 1000;
 /** A feed query still being written after this long (its socket watcher dropped an error too) ends the connection. */
