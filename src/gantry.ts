@@ -357,8 +357,8 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
     tls: socket => tls.accept(socket, (secure, http2) => (http2 ? grpc(secure) : app.http1(secure))),
   });
 
-  await app.fastify.listen({ host: opts.host, port: opts.port });
-  const address = app.fastify.server.address();
+  await app.listen(opts.host, opts.port);
+  const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   baseUrl = `http://${host}:${port}`;
@@ -426,7 +426,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
       await stopping;
       if (grpcFront) (await grpcFront.catch(() => undefined))?.close();
       events.close();
-      await app.fastify.close();
+      await app.close();
       await publisher?.close();
       store.close();
       lock?.release();

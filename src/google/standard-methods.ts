@@ -121,6 +121,17 @@ function stampContent(r: Resource): string {
   return json;
 }
 
+/**
+ * A stored row's JSON as UTF-8, made on its first GET and kept while the store keeps the row (its cache holds the
+ * object): a re-read resource is sent without being measured and encoded again.
+ */
+const encodedRows = new WeakMap<object, Buffer>();
+function encodedRow(row: { data: string }): Buffer {
+  let b = encodedRows.get(row);
+  if (!b) encodedRows.set(row, b = Buffer.from(row.data));
+  return b;
+}
+
 export class StandardMethods {
   constructor(private ctx: ApiContext) {}
 
@@ -131,7 +142,7 @@ export class StandardMethods {
         const row = this.ctx.store.get(req.params.name);
         if (!row || row.kind !== s.kind) throw notFound(this.ctx, s, req.params.name);
         if (s.view) return { body: s.view(JSON.parse(row.data) as Resource), message: s.message, schema: this.ctx.schema };
-        return { body: row.data, raw: true, message: s.message, schema: this.ctx.schema };
+        return { body: row.data, raw: true, encoded: encodedRow(row), message: s.message, schema: this.ctx.schema };
       },
     };
   }

@@ -25,6 +25,8 @@ export interface ApiReply {
   /** A JS value to serialise, or a ready JSON string (the fast path for stored resources). */
   body: unknown;
   raw?: boolean;
+  /** `body`'s JSON already encoded as UTF-8 (a stored resource's, kept with its row), sent unless enums become ints. */
+  encoded?: Buffer;
   /** Bytes sent as they are (downloads), with this content type. */
   bytes?: { data: Buffer; contentType: string };
   /**

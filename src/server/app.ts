@@ -1,12 +1,12 @@
-// The HTTP front: one Fastify listener for every API. Middleware order lives here and only here:
+// The HTTP front: one listener for every API. Middleware order lives here and only here:
 // guard on the raw request (token, Host, Origin) → body limits and media type → route match → path and query checks →
 // body parse → handler → encode (enum ints) → log line. Every refusal on the way, Node's and
 // Fastify's own included, answers with a google.rpc.Status body. Requests without a body (every GET) are
-// dispatched straight from the listener; Fastify reads and limits the bodies of the others. Both take the
-// same `dispatch`, so they cannot answer differently.
+// dispatched straight from the listener; Fastify (loaded with the first request that has a body) reads and limits
+// the bodies of the others. Both take the same `dispatch`, so they cannot answer differently.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parse as parseQueryString } from 'fast-querystring';
 import { googleApiMethods } from '../google/api-methods.js';
 import { ApiError, errors } from '../google/errors.js';
@@ -44,26 +44,52 @@ const BODYLESS = new Set(['GET', 'HEAD', 'TRACE']);
 export class App {
   /** Requests no route serves: 501 for known Google methods and APIs Gantry does not serve, else 404 (router.ts). */
   readonly router = new Router<MethodSpec>({ apis: googleApiMethods() });
-  readonly fastify: FastifyInstance;
+  /** The HTTP/1.1 listener every request arrives on. */
+  readonly server: Server;
   private guard: RequestGuard;
   /** The connections the listener holds (the cap, and who makes room past it). */
   readonly slots: ConnectionSlots;
+  /**
+   * Fastify reads and limits request bodies. It is loaded with the first request that has one: its ~250 modules are
+   * a fifth of start-up, and a client that only reads never needs them.
+   */
+  private fastify?: FastifyInstance;
+  private bodyReader?: Promise<(req: IncomingMessage, res: ServerResponse) => void>;
+  private closing: (() => Promise<void> | void)[] = [];
 
   constructor(private opts: AppOptions) {
     this.guard = new RequestGuard(opts);
     this.slots = new ConnectionSlots(opts.maxConnections ?? 1024);
-    const requestTimeout = opts.requestTimeoutMs ?? 60_000;
-    this.fastify = Fastify({
+    this.server = this.createServer((req, res) => this.readBody(req, res), opts.requestTimeoutMs ?? 60_000);
+    this.server.on('clientError', (err: Error, socket: Socket) => this.clientError(err as NodeJS.ErrnoException, socket));
+  }
+
+  /** Hands a request with a body to Fastify, loading it first if none came before. */
+  private readBody(req: IncomingMessage, res: ServerResponse): void {
+    this.bodyReader ??= this.loadFastify();
+    this.bodyReader.then(read => read(req, res), (e: Error) => {
+      this.opts.log.error(`loading the HTTP body reader: ${e.stack ?? e}`);
+      const body = JSON.stringify(errors.internal('Internal error encountered.').toBody());
+      if (!res.headersSent) res.writeHead(500, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  }
+
+  private async loadFastify(): Promise<(req: IncomingMessage, res: ServerResponse) => void> {
+    const { default: Fastify } = await import('fastify');
+    let route!: (req: IncomingMessage, res: ServerResponse) => void;
+    // Fastify adds its own clientError listener to the server it is given; the listener's own (above) stays the one.
+    const ours = this.server.listeners('clientError');
+    const f = Fastify({
       logger: false, bodyLimit: JSON_BODY_LIMIT, return503OnClosing: false,
       routerOptions: { maxParamLength: 4096, querystringParser: parseQueryString },
       // The guard runs on the raw request before Fastify sees it: refused requests cost no routing, hooks or body.
-      serverFactory: handler => this.createServer(handler, requestTimeout),
+      serverFactory: handler => { route = handler; return this.server; },
       frameworkErrors: (err, _req, reply) => {
         this.sendError(reply, errors.invalidArgument(`Invalid URL: ${err.message.replace(/^'.*?' /, '')}`.slice(0, 300), ''));
       },
-      clientErrorHandler: (err, socket) => this.clientError(err as NodeJS.ErrnoException, socket),
     });
-    const f = this.fastify;
+    for (const l of this.server.listeners('clientError')) if (!ours.includes(l)) this.server.removeListener('clientError', l as () => void);
     f.removeAllContentTypeParsers();
     f.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     f.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
@@ -87,6 +113,31 @@ export class App {
         done();
       });
     }
+    await f.ready();
+    this.fastify = f;
+    return route;
+  }
+
+  /** Listens on `host` and `port` (0: any free port). */
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => { this.server.off('error', reject); resolve(); });
+    });
+  }
+
+  /** Runs `fn` once the listener has closed (as Fastify's onClose hooks ran, after its server). */
+  onClose(fn: () => Promise<void> | void): void { this.closing.push(fn); }
+
+  /** Stops accepting connections, closes idle ones, waits for the open ones to end, then runs the onClose hooks. */
+  async close(): Promise<void> {
+    await this.bodyReader?.catch(() => undefined);
+    // Fastify never listened (it was handed this server): it closes its own state, not the server.
+    await this.fastify?.close();
+    const closed = new Promise<void>(resolve => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    await closed;
+    for (const fn of this.closing) await fn();
   }
 
   /** Clients send the same Host on every request: the last one no virtual host claimed skips the parse. */
@@ -251,9 +302,14 @@ export class App {
         return a.stream(res);
       }
       // Headers as a flat list: Node then takes them as they are, without building its own header map.
-      const headers: string[] = [];
-      for (const k in a.headers) headers.push(k, a.headers[k]);
-      headers.push('content-length', String(Buffer.byteLength(a.payload)));
+      const length = String(typeof a.payload === 'string' ? Buffer.byteLength(a.payload) : a.payload.length);
+      let headers: string[];
+      if (a.headers === JSON_HEADERS) headers = ['content-type', JSON_TYPE, 'content-length', length];
+      else {
+        headers = [];
+        for (const k in a.headers) headers.push(k, a.headers[k]);
+        headers.push('content-length', length);
+      }
       res.writeHead(a.status, headers);
       res.end(method === 'HEAD' ? undefined : a.payload);
       if (this.logsRequests) this.logRequest(method, url, a.status, performance.now() - start, a.refusal);
@@ -291,12 +347,17 @@ export class App {
   /** The route of a request and its path and query checks, whichever transport it came by. */
   private matchRoute(method: string, path: string, query: ApiRequest['query']): { spec: MethodSpec; params: ApiRequest['params'] } {
     checkUrlEncoding(path);
-    const { handler: spec, params, template } = this.router.match(method === 'HEAD' ? 'GET' : method, path);
-    // Only `**` variables (object names) may hold slashes.
-    if (!template.includes('**')) checkPathSegments(path);
-    checkQuery(spec, query);
-    return { spec, params };
+    const match = this.router.match(method === 'HEAD' ? 'GET' : method, path);
+    // Only `**` variables (object names) may hold slashes. The router remembers recent matches by path, and a path
+    // that passed once passes again: those are checked once.
+    if (!this.checkedMatches.has(match)) {
+      if (!match.template.includes('**')) checkPathSegments(path);
+      this.checkedMatches.add(match);
+    }
+    checkQuery(match.handler, query);
+    return { spec: match.handler, params: match.params };
   }
+  private checkedMatches = new WeakSet<object>();
 
   /**
    * A request that arrived already parsed (a gRPC call transcoded to its REST route): the same route match, checks and
@@ -406,9 +467,10 @@ function sniffProtocol(socket: Socket, decide: (protocol: 'http1' | 'http2' | 't
 }
 
 /** What a request is answered with, whichever way it came in. */
-interface Answer { status: number; headers: Record<string, string>; payload: string | Buffer; stream?: ApiReply['stream']; refusal?: string }
+interface Answer { status: number; headers: Readonly<Record<string, string>>; payload: string | Buffer; stream?: ApiReply['stream']; refusal?: string }
 
 const JSON_TYPE = 'application/json; charset=UTF-8';
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': JSON_TYPE });
 
 function errorAnswer(e: ApiError): Answer {
   // The request log line says why: the status, the ErrorInfo reason when there is one, and the message.
@@ -418,6 +480,10 @@ function errorAnswer(e: ApiError): Answer {
 }
 
 function answer(req: ApiRequest, out: ApiReply): Answer {
+  // The common answer (JSON, no headers of its own) shares one header record: nothing writes to an answer's headers.
+  if (!out.headers && !out.stream && !out.bytes && !req.enumInts) {
+    return { status: out.status ?? 200, headers: JSON_HEADERS, payload: out.encoded ?? (out.raw ? (out.body as string) : JSON.stringify(out.body ?? {})) };
+  }
   const headers: Record<string, string> = { ...(out.headers ?? {}) };
   if (out.stream) return { status: out.status ?? 200, headers, payload: '', stream: out.stream };
   if (out.bytes) {

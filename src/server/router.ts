@@ -24,8 +24,10 @@ const VERSION = /^v\d+[a-z0-9]*$/;
 
 export class Router<H> {
   private routes = new Map<string, Compiled<H>[]>();
-  // Recent matches by method and path: clients re-read the same names, and matching walks every template.
-  private recent = new Map<string, { handler: H; params: Params; template: string }>();
+  // Recent matches by method, then path: clients re-read the same names, and matching walks every template. (By
+  // method first: a key made of both would be a new string to hash on every request.)
+  private recent = new Map<string, Map<string, { handler: H; params: Params; template: string }>>();
+  private recentSize = 0;
   /** Methods of known APIs, by `${method} ${verb}` like the routes; their handler is (API host, method name). */
   private known = new Map<string, Compiled<{ host: string; method: string }>[]>();
   /** Every template, served or known, as segments: the path spaces of the APIs this router answers for. */
@@ -56,14 +58,16 @@ export class Router<H> {
 
   /** Finds the handler for a decoded path; throws a Google NOT_FOUND when none matches. */
   match(method: string, rawPath: string): { handler: H; params: Params; template: string } {
-    const key = method + ' ' + rawPath;
-    const hit = this.recent.get(key);
+    let paths = this.recent.get(method);
+    const hit = paths?.get(rawPath);
     if (hit) return hit;
     const found = this.find(method, rawPath);
     // Long paths are rare and would make the cache large: only ordinary resource names are remembered.
-    if (key.length > 512) return found;
-    if (this.recent.size >= 5000) this.recent.clear();
-    this.recent.set(key, found);
+    if (rawPath.length > 512) return found;
+    if (this.recentSize >= 5000) { this.recent.clear(); this.recentSize = 0; paths = undefined; }
+    if (!paths) this.recent.set(method, paths = new Map());
+    paths.set(rawPath, found);
+    this.recentSize++;
     return found;
   }
 

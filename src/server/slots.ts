@@ -46,7 +46,9 @@ export class ConnectionSlots {
     const s = this.slots.get(socket);
     if (!s) return;
     s.busy++;
-    res.once('close', () => { s.busy--; s.served++; s.since = performance.now(); });
+    // One shared listener, the slot on the response: no closure made per request. (A response closes once.)
+    (res as SlotResponse)[SLOT] = s;
+    res.on('close', release);
   }
 
   /** The connection speaks another protocol (HTTP/2, TLS) from here on. */
@@ -65,6 +67,16 @@ export class ConnectionSlots {
     }
     return best;
   }
+}
+
+const SLOT = Symbol('slot');
+type SlotResponse = ServerResponse & { [SLOT]?: Slot };
+
+function release(this: SlotResponse): void {
+  const s = this[SLOT];
+  if (!s) return;
+  this[SLOT] = undefined;
+  s.busy--; s.served++; s.since = performance.now();
 }
 
 /** Which idle connections go first: those that never completed a request, then idle keep-alive ones. */

@@ -1,6 +1,6 @@
 // What every renderer shares: the caller's options, the image replacement tables, the byte budget, the log,
 // and turning rendered text into manifests (one per YAML document, images replaced, text otherwise untouched).
-import YAML, { isMap } from 'yaml';
+import { yaml } from '../lazy-deps.js';
 import { SkaffoldError, firstLine } from './errors.js';
 import type { GlobBudget } from './glob.js';
 import { applyEdits, imageEdits, type Selectors } from './images.js';
@@ -71,20 +71,20 @@ export function scrub(msg: string, c: ConfigCtx): string {
  * is INVALID_CONFIG naming `source`.
  */
 export function toManifests(text: string, source: string, ctx: RenderCtx, replace: boolean): string[] {
-  const docs = YAML.parseAllDocuments(text, { uniqueKeys: true });
+  const docs = yaml().parseAllDocuments(text, { uniqueKeys: true });
   const out: string[] = [];
   for (const doc of Array.isArray(docs) ? docs : []) {
     const err = doc.errors[0];
     if (err) throw new SkaffoldError(`reading Kubernetes YAML from ${source}: ${firstLine(err.message)}`, 'INVALID_CONFIG');
-    if (doc.contents === null || (isMap(doc.contents) && doc.contents.items.length === 0)) continue;
-    if (!isMap(doc.contents)) {
+    if (doc.contents === null || (yaml().isMap(doc.contents) && doc.contents.items.length === 0)) continue;
+    if (!yaml().isMap(doc.contents)) {
       throw new SkaffoldError(`reading Kubernetes YAML from ${source}: a manifest must be a mapping`, 'INVALID_CONFIG');
     }
     const [start, end] = doc.range;
     let body = stripDocStart(text.slice(start, end));
     if (replace && ctx.tags.size > 0) {
       // Offsets are re-taken on the document alone, so edits apply to exactly this text.
-      const own = YAML.parseDocument(body);
+      const own = yaml().parseDocument(body);
       body = applyEdits(body, imageEdits(own, ctx.sel, ctx.tags));
     }
     out.push(body.trim());

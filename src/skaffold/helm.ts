@@ -19,7 +19,7 @@
 // sandbox environment (tools.ts): its own repositories, registry logins, caches and plugins are empty.
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import YAML from 'yaml';
+import { yaml } from '../lazy-deps.js';
 import { charge, remaining, scrub, toManifests, type ConfigCtx, type RenderCtx } from './context.js';
 import { firstLine, remoteRefused, shown, SkaffoldError } from './errors.js';
 import { parseReference } from './images.js';
@@ -127,7 +127,7 @@ async function dependenciesOf(chart: string, c: ConfigCtx): Promise<Dependency[]
     if (!real) continue;
     let meta: unknown;
     try {
-      meta = YAML.parse(await readSmall(real, 'helm chart file', display(c.root, p), MAX_CHART_META), { maxAliasCount: 100 });
+      meta = yaml().parse(await readSmall(real, 'helm chart file', display(c.root, p), MAX_CHART_META), { maxAliasCount: 100 });
     } catch (e) {
       if (e instanceof SkaffoldError) throw e;
       throw new SkaffoldError(`helm chart file "${display(c.root, p)}" is not valid YAML: ${firstLine((e as Error).message)}`, 'INVALID_CONFIG');
@@ -334,7 +334,7 @@ async function runRelease(p: Plan, helm: string, f: Flags, c: ConfigCtx, ctx: Re
     if (p.overrides) {
       overridesDir = await mkdtemp(join(ctx.tmp, 'helm-overrides-'));
       const file = join(overridesDir, 'skaffold-overrides.yaml');
-      await writeFile(file, YAML.stringify(p.overrides));
+      await writeFile(file, yaml().stringify(p.overrides));
       args.push('-f', file);
     }
     args.push(...p.tail);

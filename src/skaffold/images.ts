@@ -6,7 +6,8 @@
 //     image reference; when its name without tag/digest is an artifact's image, it becomes the artifact's tag;
 //   - references pinned by digest are left alone.
 // Edits are spliced into the manifest text, so everything else (comments, order, quoting) stays as written.
-import YAML, { isAlias, isMap, isScalar, isSeq, type Document, type Node as YNode, type Scalar } from 'yaml';
+import type { Document, Node as YNode, Scalar, YAMLSeq, YAMLMap } from 'yaml';
+import { yaml } from '../lazy-deps.js';
 import { isObj, type Obj } from './schema.js';
 
 // ---- github.com/distribution/reference ----
@@ -171,10 +172,10 @@ export function replacementFor(image: string, tags: Map<string, string>): string
 /** Edits replacing artifact images in one parsed manifest (offsets into the text it was parsed from). */
 export function imageEdits(doc: Document, sel: Selectors, tags: Map<string, string>): Edit[] {
   const root = doc.contents;
-  if (!isMap(root) || tags.size === 0) return [];
+  if (!yaml().isMap(root) || tags.size === 0) return [];
   const get = (k: string) => {
     const v = root.get(k, true);
-    return isScalar(v) && typeof v.value === 'string' ? v.value : undefined;
+    return yaml().isScalar(v) && typeof v.value === 'string' ? v.value : undefined;
   };
   const apiVersion = get('apiVersion'), kind = get('kind');
   if (apiVersion === undefined || kind === undefined) return [];
@@ -183,20 +184,20 @@ export function imageEdits(doc: Document, sel: Selectors, tags: Map<string, stri
   if (!allowByGroupKind(sel, key) && !CONFIG_CONNECTOR.test(group)) return [];
   const edits: Edit[] = [];
   const visit = (node: unknown, navpath: string) => {
-    if (isSeq(node as YNode)) {
-      for (const item of (node as YAML.YAMLSeq).items) visit(item, navpath);
+    if (yaml().isSeq(node as YNode)) {
+      for (const item of (node as YAMLSeq).items) visit(item, navpath);
       return;
     }
-    if (!isMap(node as YNode)) return;
-    for (const pair of (node as YAML.YAMLMap).items) {
-      if (!isScalar(pair.key)) continue;
+    if (!yaml().isMap(node as YNode)) return;
+    for (const pair of (node as YAMLMap).items) {
+      if (!yaml().isScalar(pair.key)) continue;
       const k = String(pair.key.value), path = `${navpath}.${k}`;
       const value = pair.value;
-      const target = isAlias(value) ? value.resolve(doc) : value;
-      if (allowByNavpath(sel, key, group, path, k) && isScalar(target) && typeof target.value === 'string') {
+      const target = yaml().isAlias(value) ? value.resolve(doc) : value;
+      if (allowByNavpath(sel, key, group, path, k) && yaml().isScalar(target) && typeof target.value === 'string') {
         const tag = replacementFor(target.value, tags);
-        if (tag !== undefined && isScalar(value)) edits.push(scalarEdit(value, tag));
-        else if (tag !== undefined && isAlias(value) && value.range) edits.push({ start: value.range[0], end: value.range[1], text: JSON.stringify(tag) });
+        if (tag !== undefined && yaml().isScalar(value)) edits.push(scalarEdit(value, tag));
+        else if (tag !== undefined && yaml().isAlias(value) && value.range) edits.push({ start: value.range[0], end: value.range[1], text: JSON.stringify(tag) });
         continue;
       }
       visit(target, path);
@@ -220,10 +221,10 @@ export function scalarEdit(node: Scalar, value: string): Edit {
 export function isPlainSafe(v: string): boolean {
   if (v === '' || /[\n\r\t,[\]{}#]/.test(v) || v !== v.trim()) return false;
   try {
-    const d = YAML.parseDocument(`k: ${v}\n`);
-    if (d.errors.length > 0 || d.warnings.length > 0 || !isMap(d.contents)) return false;
+    const d = yaml().parseDocument(`k: ${v}\n`);
+    if (d.errors.length > 0 || d.warnings.length > 0 || !yaml().isMap(d.contents)) return false;
     const n = d.contents.items[0]?.value;
-    return isScalar(n) && n.type === 'PLAIN' && n.range !== undefined && n.range[0] === 3 && n.range[1] === 3 + v.length;
+    return yaml().isScalar(n) && n.type === 'PLAIN' && n.range !== undefined && n.range[0] === 3 && n.range[1] === 3 + v.length;
   } catch {
     return false;
   }

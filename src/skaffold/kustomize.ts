@@ -19,7 +19,7 @@
 // could not leave the machine.
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import YAML from 'yaml';
+import { yaml } from '../lazy-deps.js';
 import { charge, remaining, scrub, toManifests, type ConfigCtx, type RenderCtx } from './context.js';
 import { firstLine, OFFLINE, remoteRefused, shown, SkaffoldError } from './errors.js';
 import { checkReal, checkTree, display, hasScheme, inside, isRemoteRef, readSmall, resolveInside, type Root, type TreeWalk } from './paths.js';
@@ -232,7 +232,7 @@ function within(root: Root, dir: string, ref: string): string {
 async function checkPluginConfigs(w: Walk, text: string, dir: string, what: string): Promise<void> {
   let docs: unknown[];
   try {
-    docs = YAML.parseAllDocuments(text).map(d => {
+    docs = yaml().parseAllDocuments(text).map(d => {
       if (d.errors[0]) throw d.errors[0];
       return d.toJS({ maxAliasCount: 100 });
     });
@@ -264,7 +264,7 @@ async function checkPluginConfigs(w: Walk, text: string, dir: string, what: stri
 /** Parses one YAML document (aliases bounded); invalid YAML is refused rather than left for kustomize to read differently. */
 function parseOne(text: string, what: string, where: string): unknown {
   try {
-    return YAML.parse(text, { maxAliasCount: 100 });
+    return yaml().parse(text, { maxAliasCount: 100 });
   } catch (e) {
     throw new SkaffoldError(`${what} "${where}" is not valid YAML: ${firstLine((e as Error).message)}`, 'INVALID_CONFIG');
   }

@@ -4,7 +4,8 @@
 // revision templates' — except the denylisted paths (a batch Job's pod template, a StatefulSet's
 // volumeClaimTemplates); in any other kind only the resource's own `metadata`. A key the manifest already sets is
 // never overwritten. Documents are re-serialized (comments kept, long lines not folded), as Skaffold re-encodes.
-import YAML, { isMap, isScalar, isSeq, type Document, type Node as YNode, type YAMLMap } from 'yaml';
+import type { Document, Node as YNode, YAMLMap, YAMLSeq } from 'yaml';
+import { yaml } from '../lazy-deps.js';
 import { SkaffoldError, firstLine } from './errors.js';
 import { groupOf, selectorsFor } from './images.js';
 
@@ -16,7 +17,7 @@ const DENY: Record<string, string[]> = {
 /** The manifests with `labels` added to every resource (see above). */
 export function setManifestLabels(manifests: string, labels: Record<string, string>): string {
   if (!manifests.trim() || Object.keys(labels).length === 0) return manifests;
-  const docs = YAML.parseAllDocuments(manifests);
+  const docs = yaml().parseAllDocuments(manifests);
   if (!Array.isArray(docs)) return manifests;
   const allow = selectorsFor([]).allow;
   const out: string[] = [];
@@ -34,28 +35,28 @@ export function setManifestLabels(manifests: string, labels: Record<string, stri
 
 function labelDoc(doc: Document, labels: Record<string, string>, allow: Map<string, unknown>) {
   const root = doc.contents;
-  if (!isMap(root)) return;
-  const str = (k: string) => { const v = root.get(k, true); return isScalar(v) && typeof v.value === 'string' ? v.value : undefined; };
+  if (!yaml().isMap(root)) return;
+  const str = (k: string) => { const v = root.get(k, true); return yaml().isScalar(v) && typeof v.value === 'string' ? v.value : undefined; };
   const apiVersion = str('apiVersion'), kind = str('kind');
   const key = `${groupOf(apiVersion ?? '')}/${kind ?? ''}`;
   const deep = kind !== undefined && allow.has(key);
   const denied = DENY[key] ?? [];
   const setOn = (meta: YAMLMap) => {
     const existing = meta.get('labels', true);
-    if (existing === undefined || (isScalar(existing) && existing.value === null)) {
+    if (existing === undefined || (yaml().isScalar(existing) && existing.value === null)) {
       meta.set('labels', doc.createNode({ ...labels }));
       return;
     }
-    if (!isMap(existing)) return;
+    if (!yaml().isMap(existing)) return;
     for (const [k, v] of Object.entries(labels)) if (!existing.has(k)) existing.set(k, v);
   };
   const visit = (node: unknown, navpath: string) => {
-    if (isSeq(node as YNode)) { for (const item of (node as YAML.YAMLSeq).items) visit(item, navpath); return; }
-    if (!isMap(node as YNode)) return;
+    if (yaml().isSeq(node as YNode)) { for (const item of (node as YAMLSeq).items) visit(item, navpath); return; }
+    if (!yaml().isMap(node as YNode)) return;
     for (const pair of (node as YAMLMap).items) {
-      if (!isScalar(pair.key)) continue;
+      if (!yaml().isScalar(pair.key)) continue;
       const path = `${navpath}.${String(pair.key.value)}`;
-      if (pair.key.value === 'metadata' && isMap(pair.value)) {
+      if (pair.key.value === 'metadata' && yaml().isMap(pair.value)) {
         if (!denied.includes(path)) setOn(pair.value);
         continue;
       }

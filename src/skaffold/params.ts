@@ -8,7 +8,8 @@
 //   - a list whose key carries the comment (`envs: # from-param: ${envs}` or `envs: [a] # from-param: ${envs}`)
 //     is replaced by the parameter's value, which must be a YAML list (empty string → `[]`);
 //   - a field whose pattern names no given parameter, and every other byte, is left exactly as it was.
-import YAML, { isMap, isScalar, isSeq, visit, type Document, type Pair, type YAMLSeq } from 'yaml';
+import type { Document, Pair, YAMLSeq } from 'yaml';
+import { yaml } from '../lazy-deps.js';
 import { SkaffoldError, firstLine } from './errors.js';
 import { applyEdits, isPlainSafe, scalarEdit, type Edit } from './images.js';
 
@@ -18,7 +19,7 @@ const SETTER = /\$\{([^}]*)\}/g;
 /** Cloud Deploy's post-render deploy-parameter substitution (`# from-param: ${key}` markers). */
 export function applyDeployParameters(manifests: string, params: Record<string, string>): string {
   if (!manifests.includes(MARK) || Object.keys(params).length === 0) return manifests;
-  const docs = YAML.parseAllDocuments(manifests);
+  const docs = yaml().parseAllDocuments(manifests);
   const edits: Edit[] = [];
   for (const doc of Array.isArray(docs) ? docs : []) {
     const err = doc.errors[0];
@@ -42,7 +43,7 @@ const shouldSet = (pattern: string, params: Record<string, string>) => Object.ke
 
 function docEdits(doc: Document, src: string, params: Record<string, string>): Edit[] {
   const edits: Edit[] = [];
-  visit(doc, {
+  yaml().visit(doc, {
     Scalar(key, node) {
       if (key === 'key' || !node.range) return;
       const pattern = lineComment(src, node.range[1]);
@@ -52,16 +53,16 @@ function docEdits(doc: Document, src: string, params: Record<string, string>): E
     },
     Pair(_, pair) {
       const seq = (pair as Pair).value;
-      if (!isSeq(seq)) return;
+      if (!yaml().isSeq(seq)) return;
       const keyNode = (pair as Pair).key;
       // Block lists carry the comment after their key's `:`, flow lists after the closing bracket.
-      const after = seq.flow ? seq.range?.[1] : isScalar(keyNode) && keyNode.range ? src.indexOf(':', keyNode.range[1]) + 1 : undefined;
+      const after = seq.flow ? seq.range?.[1] : yaml().isScalar(keyNode) && keyNode.range ? src.indexOf(':', keyNode.range[1]) + 1 : undefined;
       if (after === undefined || after <= 0) return;
       const pattern = lineComment(src, after);
       if (pattern === undefined || !shouldSet(pattern, params)) return;
       const edit = setSequence(pattern, seq, src, params);
       if (edit) edits.push(edit);
-      return visit.SKIP;
+      return yaml().visit.SKIP;
     },
   });
   return edits;
@@ -102,11 +103,11 @@ function setSequence(pattern: string, seq: YAMLSeq, src: string, params: Record<
   const [start, end] = seq.range!;
   let items: unknown[] = [];
   if (value !== '') {
-    const parsed = YAML.parseDocument(value);
-    if (parsed.errors.length > 0 || !isSeq(parsed.contents)) {
+    const parsed = yaml().parseDocument(value);
+    if (parsed.errors.length > 0 || !yaml().isSeq(parsed.contents)) {
       throw new SkaffoldError(`input to array setter must be an array of values, but found "${value}"`, 'INVALID_CONFIG');
     }
-    items = parsed.contents.items.map(i => (isScalar(i) || isMap(i) || isSeq(i) ? i.toJSON() : null));
+    items = parsed.contents.items.map(i => (yaml().isScalar(i) || yaml().isMap(i) || yaml().isSeq(i) ? i.toJSON() : null));
   }
   const render = (v: unknown) => (typeof v === 'string' && isPlainSafe(v) ? v : JSON.stringify(v));
   if (seq.flow || items.length === 0) {

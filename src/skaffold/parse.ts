@@ -1,7 +1,8 @@
 // One skaffold.yaml file → its configs, upgraded to the latest schema. Follows pkg/skaffold/schema/versions.go:
 // every document must name an apiVersion Skaffold knows; top-level keys starting with `.` are dropped (they only
 // hold YAML anchors); fields are checked strictly (yaml.v3 KnownFields) for the structures the engine reads.
-import YAML, { isMap, isSeq, isScalar, LineCounter, type Node as YNode, type YAMLMap } from 'yaml';
+import type { Node as YNode, YAMLMap, LineCounter } from 'yaml';
+import { yaml } from '../lazy-deps.js';
 import { SkaffoldError, firstLine } from './errors.js';
 import { FIELDS, LATEST, isObj, isV2Track, versionIndex, type Obj } from './schema.js';
 import { upgradeToLatest } from './upgrade.js';
@@ -18,8 +19,8 @@ const PARSE = 'error parsing skaffold configuration file';
 export function parseConfigFile(text: string, shown: string): ParsedConfig[] {
   // versions.go's quick check, before anything is parsed.
   if (!text.includes('apiVersion')) throw new SkaffoldError(`${PARSE}: ${shown}: missing apiVersion`, 'INVALID_CONFIG');
-  const lc = new LineCounter();
-  const docs = YAML.parseAllDocuments(text, { lineCounter: lc, uniqueKeys: true });
+  const lc = new (yaml().LineCounter)();
+  const docs = yaml().parseAllDocuments(text, { lineCounter: lc, uniqueKeys: true });
   const out: ParsedConfig[] = [];
   for (const doc of Array.isArray(docs) ? docs : []) {
     const err = doc.errors[0];
@@ -36,7 +37,7 @@ export function parseConfigFile(text: string, shown: string): ParsedConfig[] {
     const version = typeof value.apiVersion === 'string' ? value.apiVersion : '';
     if (versionIndex(version) < 0) throw new SkaffoldError(`${PARSE}: unknown skaffold config API version "${version}"`, 'INVALID_CONFIG');
     for (const k of Object.keys(value)) if (k.startsWith('.')) delete value[k];
-    if (isV2Track(version) && isMap(doc.contents)) {
+    if (isV2Track(version) && yaml().isMap(doc.contents)) {
       const typePkg = version === LATEST ? 'latest' : version.slice('skaffold/'.length);
       const problem = strictCheck(doc.contents, 'SkaffoldConfig', typePkg, lc);
       if (problem) throw new SkaffoldError(`${PARSE}: ${shown}: unable to parse config: yaml: unmarshal errors:\n  ${problem}`, 'INVALID_CONFIG');
@@ -74,18 +75,18 @@ const CHILDREN: Record<string, Record<string, string>> = {
 function strictCheck(map: YAMLMap, type: string, pkg: string, lc: LineCounter, top = true): string | undefined {
   const known = FIELDS[type];
   for (const item of map.items) {
-    const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
+    const key = yaml().isScalar(item.key) ? String(item.key.value) : String(item.key);
     if (top && key.startsWith('.')) continue;
     if (known && !known.includes(key)) {
-      const line = isScalar(item.key) && item.key.range ? lc.linePos(item.key.range[0]).line : 0;
+      const line = yaml().isScalar(item.key) && item.key.range ? lc.linePos(item.key.range[0]).line : 0;
       return `line ${line}: field ${key} not found in type ${pkg}.${type}`;
     }
     const child = CHILDREN[type]?.[key];
     if (!child) continue;
     const list = child.endsWith('[]'), childType = list ? child.slice(0, -2) : child;
-    const nodes: unknown[] = list ? (isSeq(item.value) ? item.value.items : []) : [item.value];
+    const nodes: unknown[] = list ? (yaml().isSeq(item.value) ? item.value.items : []) : [item.value];
     for (const n of nodes) {
-      if (!isMap(n as YNode)) continue;
+      if (!yaml().isMap(n as YNode)) continue;
       const p = strictCheck(n as YAMLMap, childType, pkg, lc, false);
       if (p) return p;
     }

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const GANTRY = fileURLToPath(new URL('../../src/gantry.js', import.meta.url));
 
+const ON_FIRST_USE = ['fastify', 'yaml', 'cron-parser'];
 const OPTIONAL = ['@google-cloud/pubsub', 'dockerode', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'proto3-json-serializer', 'google-proto-files'];
 
 /** Starts Gantry in-process from dist, serves REST, then opens one HTTP/2 (gRPC) connection; prints the packages
@@ -27,6 +28,7 @@ const loaded = () => [...new Set(Object.keys(cache).flatMap(k => {
   return m ? [m[1]] : [];
 }))].sort();
 const g = await startGantry({ port: 0, dataDir: ':memory:', logLevel: 'silent', executor: 'simulated' });
+const start = loaded();
 const expect = async (path, init, status) => {
   const r = await fetch(g.url + path, init);
   if (r.status !== status) throw new Error(path + ': ' + r.status + ' ' + await r.text());
@@ -48,12 +50,15 @@ await new Promise((resolve, reject) => {
 session.close();
 const grpc = loaded();
 await g.close();
-console.log(JSON.stringify({ rest, grpc }));
+console.log(JSON.stringify({ start, rest, grpc }));
 `;
 
-test('a Gantry serving REST has loaded none of the optional features\' dependencies; the first gRPC connection loads grpc-js', async () => {
+test('a started Gantry has loaded neither Fastify, yaml nor cron-parser; one serving REST none of the optional features\' dependencies; the first gRPC connection loads grpc-js', async () => {
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', CHILD, GANTRY], { timeout: 60_000 });
-  const { rest, grpc } = JSON.parse(stdout) as { rest: string[]; grpc: string[] };
+  const { start, rest, grpc } = JSON.parse(stdout) as { start: string[]; rest: string[]; grpc: string[] };
+  // Loaded on first use, not at start-up: Fastify with the first request that has a body, the others with their
+  // first render, manifest or timed rule.
+  assert.deepEqual(start.filter(p => [...OPTIONAL, ...ON_FIRST_USE].includes(p)), [], 'loaded at start-up');
   assert.ok(rest.includes('fastify'), `the cache is read: ${rest.join(', ')}`);
   assert.deepEqual(rest.filter(p => OPTIONAL.includes(p)), [], 'loaded while serving REST');
   assert.ok(grpc.includes('@grpc/grpc-js'), `after a gRPC connection: ${grpc.join(', ')}`);

@@ -3,7 +3,7 @@
 // variable by variable, as App Hosting merges them.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { yaml } from '../../lazy-deps.js';
 import { OutsideError, realInside } from '../../sources/contained.js';
 import { checkEnv, checkRunConfig, ENVIRONMENT_NAME, RuleError } from './validate.js';
 
@@ -42,7 +42,7 @@ export function readAppHostingConfig(dir: string, environment: string | undefine
     if (!st.isFile()) throw new RuleError(`${file} is not a regular file`, file);
     if (st.size > MAX_FILE) throw new RuleError(`${file} is larger than ${MAX_FILE / 1024} KiB`, file);
     let doc: unknown;
-    try { doc = parse(readFileSync(path, 'utf8'), { maxAliasCount: 100 }); } catch (e) {
+    try { doc = yaml().parse(readFileSync(path, 'utf8'), { maxAliasCount: 100 }); } catch (e) {
       throw new RuleError(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, file);
     }
     if (doc === null || doc === undefined) { out.files.push(file); continue; }

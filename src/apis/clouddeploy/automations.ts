@@ -1,6 +1,6 @@
 // Automation: rules a delivery pipeline runs by itself (promote, advance, repair, timed promote), with the checks
 // Cloud Deploy applies when one is written (spec §3.7). The runs (AutomationRun) are listed under the pipeline.
-import { CronExpressionParser } from 'cron-parser';
+import { cronParser } from '../../lazy-deps.js';
 import { errors } from '../../google/errors.js';
 import { checkCommonFields } from '../../google/common-fields.js';
 import { RESOURCE_ID } from '../../google/ids.js';
@@ -58,7 +58,7 @@ function withConditions(a: Resource, store: Store, clock: Clock): Resource {
     const condition: Resource = { targetsPresentCondition: present };
     if (kind === 'timedPromoteReleaseRule') {
       try {
-        const next = CronExpressionParser.parse(String(r.schedule), { tz: String(r.timeZone), currentDate: new Date(clock.now()) }).next().toISOString();
+        const next = cronParser().parse(String(r.schedule), { tz: String(r.timeZone), currentDate: new Date(clock.now()) }).next().toISOString();
         const targetsList = ids.filter(selected).map(src => ({ sourceTargetId: src, destinationTargetId: r.destinationTargetId && r.destinationTargetId !== '@next' ? String(r.destinationTargetId) : ids[ids.indexOf(src) + 1] }))
           .filter(t => t.destinationTargetId && t.destinationTargetId !== t.sourceTargetId);
         condition.timedPromoteReleaseCondition = { nextPromotionTime: next, ...(targetsList.length ? { targetsList } : {}) };
@@ -120,7 +120,7 @@ const automationRules: KindStrategy = {
       if (kinds[0] === 'timedPromoteReleaseRule') {
         if (!rule.schedule) throw errors.invalidArgument(`${where}.schedule is required (a cron expression, e.g. "0 9 * * 1").`, `${where}.schedule`);
         if (!rule.timeZone || !isTimeZone(String(rule.timeZone))) throw errors.invalidArgument(`${where}.time_zone "${String(rule.timeZone ?? '').slice(0, 100)}" must be an IANA time zone, e.g. America/New_York.`, `${where}.time_zone`);
-        try { CronExpressionParser.parse(String(rule.schedule), { tz: String(rule.timeZone) }); } catch (e) {
+        try { cronParser().parse(String(rule.schedule), { tz: String(rule.timeZone) }); } catch (e) {
           throw errors.invalidArgument(`${where}.schedule "${String(rule.schedule).slice(0, 100)}" is not a cron expression: ${(e as Error).message.slice(0, 200)}`, `${where}.schedule`);
         }
       }

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, realpathSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
-import YAML from 'yaml';
+import { yaml } from '../../lazy-deps.js';
 import { ApiError } from '../../google/errors.js';
 import type { Resource } from '../../google/standard-methods.js';
 import {
@@ -114,7 +114,7 @@ export function cloudDeployLabels(release: Resource, target: Resource): Record<s
  * release makes its own revision (its release id differs) even when nothing else changed.
  */
 export function labelRevisionTemplates(manifests: string, labels: Record<string, string>): string {
-  const docs = YAML.parseAllDocuments(manifests);
+  const docs = yaml().parseAllDocuments(manifests);
   if (!Array.isArray(docs) || !docs.some(d => d.get('kind') === 'Service' && String(d.get('apiVersion') ?? '').startsWith('serving.knative.dev'))) return manifests;
   return docs.map(d => {
     if (d.get('kind') === 'Service' && String(d.get('apiVersion') ?? '').startsWith('serving.knative.dev') && d.hasIn(['spec', 'template'])) {
@@ -331,7 +331,7 @@ export function deployConfig(configs: ResolvedConfig[], target: Resource, manife
   if (verify.length) doc.verify = verify;
   const actions = configs.flatMap(c => (c.config.customActions as unknown[] | undefined) ?? []);
   if (actions.length) doc.customActions = actions;
-  return YAML.stringify(doc);
+  return yaml().stringify(doc);
 }
 
 /** The stage's Kubernetes service-networking canary settings, when it has them. */
@@ -352,7 +352,7 @@ export function canaryReplicas(replicas: number, percentage: number, overprovisi
 
 /** Where a canary phase differs from stable: its share of traffic (Cloud Run) or replicas (Kubernetes). */
 function canaryManifests(manifests: string, target: Resource, percentage: number, networking?: Obj): string {
-  const docs = YAML.parseAllDocuments(manifests).map(d => d.toJS() as Obj | null).filter((d): d is Obj => !!d);
+  const docs = yaml().parseAllDocuments(manifests).map(d => d.toJS() as Obj | null).filter((d): d is Obj => !!d);
   const out: Obj[] = [];
   for (const d of docs) {
     const meta = (d.metadata ?? {}) as Obj;
@@ -369,14 +369,14 @@ function canaryManifests(manifests: string, target: Resource, percentage: number
       out.push(d);
     }
   }
-  return out.map(d => YAML.stringify(d)).join('---\n');
+  return out.map(d => yaml().stringify(d)).join('---\n');
 }
 
 /** `targetRenders[t].metadata`: the Cloud Run service or job, or the Kubernetes deployment, the manifests deploy. */
 function renderMetadata(manifests: string, target: Resource, canary = false): Obj | undefined {
   let docs: Obj[];
   try {
-    docs = YAML.parseAllDocuments(manifests).map(d => d.toJS() as Obj | null).filter((d): d is Obj => !!d);
+    docs = yaml().parseAllDocuments(manifests).map(d => d.toJS() as Obj | null).filter((d): d is Obj => !!d);
   } catch { return undefined; }
   const name = (d: Obj) => String(((d.metadata ?? {}) as Obj).name ?? '');
   const run = target.run as Obj | undefined;
@@ -424,7 +424,7 @@ const CLUSTER_SCOPED = new Set([
 function simulatedManifest(release: Resource, target: Resource): string {
   if (!target.run) return '';
   const pipeline = String(release.name).split('/')[5];
-  return YAML.stringify({ apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: pipeline }, spec: { template: { spec: { containers: [{ image: 'gantry-simulated' }] } } } });
+  return yaml().stringify({ apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: pipeline }, spec: { template: { spec: { containers: [{ image: 'gantry-simulated' }] } } } });
 }
 
 function countDocs(manifests: string): number {

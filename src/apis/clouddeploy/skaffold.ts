@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArchiveError, unpackArchive } from '../../policy/archives.js';
-import YAML from 'yaml';
+import { yaml } from '../../lazy-deps.js';
 import { errors } from '../../google/errors.js';
 
 export interface Container { name?: string; image?: string; command?: string[]; args?: string[]; env?: Record<string, string> | { name: string; value: string }[] }
@@ -67,7 +67,7 @@ export async function jobSkaffold(release: Record<string, unknown>, targetId: st
 export function parseJobSkaffold(text: string): Omit<JobSkaffold, 'dir'> {
   const customActions = new Map<string, Container[]>();
   const verify: { name: string; container: Container }[] = [];
-  for (const doc of YAML.parseAllDocuments(text)) {
+  for (const doc of yaml().parseAllDocuments(text)) {
     const cfg = doc.toJS() as Record<string, unknown> | null;
     if (!cfg) continue;
     for (const a of (cfg.customActions as { name: string; containers?: Container[] }[] | undefined) ?? []) if (!customActions.has(a.name)) customActions.set(a.name, a.containers ?? []);

@@ -215,7 +215,7 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
     stored: (n, numbers) => logs.noteStored(n, numbers),
     direct: records => writer.write(records.map(r => ({ ...cloudRunRequestEntry(r), timestamp: r.time }))),
   });
-  app.fastify.addHook('onClose', async () => { await requests.close(); logs.close(); });
+  app.onClose(async () => { await requests.close(); logs.close(); });
   const resolve = (idOrNumber: string) => {
     const id = projects.resolve(idOrNumber);
     return /^[0-9]+$/.test(id) ? logs.projectOf(id) ?? id : id;

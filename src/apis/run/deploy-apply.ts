@@ -2,7 +2,7 @@
 // Cloud Run Job) replaces the stored one as `gcloud run services replace` would (the new revision runs where any
 // revision does: the manifest's `gantry.dev/executor`, else Gantry's default), and the deploy ends when that revision
 // is ready (it serves its share) or is not (the deploy fails with Cloud Run's reason; traffic stays where it was).
-import YAML from 'yaml';
+import { yaml } from '../../lazy-deps.js';
 import { ApiError } from '../../google/errors.js';
 import type { Store } from '../../store/store.js';
 import type { CloudRunApplied, CloudRunApply, CloudRunDeployer } from '../clouddeploy/cloud-run-deploys.js';
@@ -24,7 +24,7 @@ export class RunDeploys implements CloudRunDeployer {
     let out = this.parsed.get(manifest);
     if (out === undefined) {
       try {
-        out = (YAML.parseAllDocuments(manifest).map(x => x.toJS() as unknown).filter(x => x && typeof x === 'object') as Obj[])
+        out = (yaml().parseAllDocuments(manifest).map(x => x.toJS() as unknown).filter(x => x && typeof x === 'object') as Obj[])
           .filter(d => (d.kind === 'Service' && String(d.apiVersion ?? '').startsWith('serving.knative.dev/')) || (d.kind === 'Job' && String(d.apiVersion ?? '').startsWith('run.googleapis.com/')));
       } catch (e) {
         out = e as Error;

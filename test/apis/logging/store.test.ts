@@ -18,7 +18,7 @@ type Obj = Record<string, any>;
 function logging(opts: { dataDir?: string; maxEntries?: number } = {}) {
   const routes = new Map<string, MethodSpec>();
   const closers: (() => Promise<void>)[] = [];
-  const app = { route: (m: string, p: string, spec: MethodSpec) => routes.set(`${m} ${p}`, spec), fastify: { addHook: (_: string, fn: () => Promise<void>) => closers.push(fn) } } as unknown as App;
+  const app = { route: (m: string, p: string, spec: MethodSpec) => routes.set(`${m} ${p}`, spec), onClose: (fn: () => Promise<void>) => closers.push(fn) } as unknown as App;
   let t = Date.parse('2026-11-23T10:00:00Z');
   const base = {
     clock: { timestamp: () => new Date(t++).toISOString().replace('Z', '000000Z') },

@@ -4,7 +4,7 @@
 // Advance: a rollout waiting after a listed phase is advanced. Runs are named deterministically from their trigger,
 // so a reconcile that runs twice makes one run.
 import { createHash } from 'node:crypto';
-import { CronExpressionParser } from 'cron-parser';
+import { cronParser } from '../../../lazy-deps.js';
 import type { Controller, ReconcileContext } from '../../../engine/controllers.js';
 import type { ApiContext } from '../../../google/context.js';
 import { ApiError } from '../../../google/errors.js';
@@ -178,9 +178,9 @@ export function automationControllers(ctx: ApiContext, std: StandardMethods, dec
       const from = Number(store.getMeta(key) ?? Date.parse(String(a.updateTime ?? a.createTime)));
       let due: number | undefined;
       try {
-        const it = CronExpressionParser.parse(String(timed.schedule), { tz: String(timed.timeZone), currentDate: new Date(from) });
+        const it = cronParser().parse(String(timed.schedule), { tz: String(timed.timeZone), currentDate: new Date(from) });
         for (let next = it.next().getTime(); next <= now; next = it.next().getTime()) due = next;
-        const upcoming = CronExpressionParser.parse(String(timed.schedule), { tz: String(timed.timeZone), currentDate: new Date(Math.max(now, due ?? 0)) }).next().getTime();
+        const upcoming = cronParser().parse(String(timed.schedule), { tz: String(timed.timeZone), currentDate: new Date(Math.max(now, due ?? 0)) }).next().getTime();
         wake = Math.min(wake ?? upcoming, upcoming);
       } catch { continue; }
       if (due === undefined || pipeline.suspended) continue;
