@@ -184,7 +184,6 @@ async function rolloutsThrough(urls: string[], label: string, projects = ['bench
 
 async function rolloutThroughput(): Promise<void> {
   const g = await startInProcess({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'gantry-bench-')), logLevel: 'silent', renderMs: 0, jobMs: 0 });
-  await rolloutsThrough([g.url], 'SQLite', ['warm']);
   await rolloutsThrough([g.url], 'SQLite');
   await g.close();
 }
