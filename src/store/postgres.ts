@@ -478,9 +478,16 @@ export class PostgresStore implements Store {
   get(name: string): Row | undefined {
     const r = this.fetch(name);
     if (!r) return undefined;
-    const { version: _, ...row } = r;
+    // One Row per cached entry, as SQLite's cache hands out: readers may keep what they derive from it by its identity
+    // (a GET's encoded JSON), and a re-read makes no copy.
+    let row = this.rowViews.get(r);
+    if (!row) {
+      const { version: _, ...view } = r;
+      this.rowViews.set(r, row = view);
+    }
     return row;
   }
+  private rowViews = new WeakMap<object, Row>();
 
   getParsed<T>(name: string): T | undefined {
     const r = this.fetch(name);
