@@ -8,7 +8,10 @@ import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 
 interface Slot {
-  /** When the connection was accepted, or last finished a response: how long it has been doing nothing. */
+  /**
+   * When the connection was accepted, or last finished a response, as a count of such events (only the order matters:
+   * the one that has done nothing longest goes first), so no clock is read per request.
+   */
   since: number;
   /** Requests being served on it. */
   busy: number;
@@ -36,7 +39,7 @@ export class ConnectionSlots {
       this.evicted++;
       victim.destroy();
     }
-    this.slots.set(socket, { since: performance.now(), busy: 0, served: 0, other: false });
+    this.slots.set(socket, { since: ++events, busy: 0, served: 0, other: false });
     socket.once('close', () => this.slots.delete(socket));
     return true;
   }
@@ -69,6 +72,8 @@ export class ConnectionSlots {
   }
 }
 
+/** Accepts and finished responses so far: the order `since` is counted in. */
+let events = 0;
 const SLOT = Symbol('slot');
 type SlotResponse = ServerResponse & { [SLOT]?: Slot };
 
@@ -76,7 +81,7 @@ function release(this: SlotResponse): void {
   const s = this[SLOT];
   if (!s) return;
   this[SLOT] = undefined;
-  s.busy--; s.served++; s.since = performance.now();
+  s.busy--; s.served++; s.since = ++events;
 }
 
 /** Which idle connections go first: those that never completed a request, then idle keep-alive ones. */
