@@ -480,25 +480,18 @@ function errorAnswer(e: ApiError): Answer {
 }
 
 function answer(req: ApiRequest, out: ApiReply): Answer {
-  // The common answer (JSON, no headers of its own) shares one header record: nothing writes to an answer's headers.
-  if (!out.headers && !out.stream && !out.bytes && !req.enumInts) {
-    return { status: out.status ?? 200, headers: JSON_HEADERS, payload: out.encoded ?? (out.raw ? (out.body as string) : JSON.stringify(out.body ?? {})) };
-  }
-  const headers: Record<string, string> = { ...(out.headers ?? {}) };
-  if (out.stream) return { status: out.status ?? 200, headers, payload: '', stream: out.stream };
-  if (out.bytes) {
-    headers['content-type'] = out.bytes.contentType;
-    return { status: out.status ?? 200, headers, payload: out.bytes.data };
-  }
-  let payload: string;
+  const status = out.status ?? 200;
+  if (out.stream) return { status, headers: { ...out.headers }, payload: '', stream: out.stream };
+  if (out.bytes) return { status, headers: { ...out.headers, 'content-type': out.bytes.contentType }, payload: out.bytes.data };
+  let payload: string | Buffer;
   if (req.enumInts && out.schema && out.message) {
     const obj = out.raw ? JSON.parse(out.body as string) : out.body;
     payload = JSON.stringify(out.schema.enumsToInts(out.message, obj as Record<string, unknown>));
   } else {
-    payload = out.raw ? (out.body as string) : JSON.stringify(out.body ?? {});
+    payload = out.encoded ?? (out.raw ? (out.body as string) : JSON.stringify(out.body ?? {}));
   }
-  headers['content-type'] = JSON_TYPE;
-  return { status: out.status ?? 200, headers, payload };
+  // An answer without headers of its own (the common one) shares one header record: nothing writes to an answer's.
+  return { status, headers: out.headers ? { ...out.headers, 'content-type': JSON_TYPE } : JSON_HEADERS, payload };
 }
 
 function parseAbsoluteUrl(url: string): URL {
