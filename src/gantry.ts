@@ -339,7 +339,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   registerEmulator(app, clock, runtime, outcomes, new GantryInfo({
     clock, executors: executorPolicy, dockerSocket: opts.dockerSocket, dataDir: ephemeral ? undefined : opts.dataDir, url: () => baseUrl, tlsCertFile: tls.certFile,
     store: opts.store === undefined ? 'sqlite' : 'postgres',
-    work: opts.store === undefined ? undefined : () => ({ slots: lease.slots(), of: WORK_SLOTS }),
+    work: opts.store === undefined ? undefined : () => ({ slots: lease.slots(), of: WORK_SLOTS, sole: store.soleWriter?.() === true }),
   }), events, snapshots);
   registerConsole(app);
   registerPathStyleUpload(app, storage);

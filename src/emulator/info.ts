@@ -28,7 +28,7 @@ export interface InfoSources {
   /** Where resources are kept: the data directory's SQLite file, or a PostgreSQL database other instances share. */
   store: 'sqlite' | 'postgres';
   /** On a shared store: the work slots this instance holds (its projects' work; docs/scale-out.md). */
-  work?: () => { slots: number[]; of: number };
+  work?: () => { slots: number[]; of: number; sole: boolean };
 }
 
 const ENGINE_CHECK_MS = 1_000;
@@ -69,7 +69,7 @@ export class GantryInfo {
   async info(): Promise<Record<string, unknown>> {
     return {
       ...(await this.health()), url: this.s.url(), ephemeral: this.s.dataDir === undefined, ...(this.s.dataDir ? { dataDir: this.s.dataDir } : {}), store: this.s.store,
-      ...(this.s.work ? { work: ((w) => ({ lease: w.slots.length ? 'HELD' : 'STANDING_BY', slots: w.slots, slotCount: w.of }))(this.s.work()) } : {}), tlsCertFile: this.s.tlsCertFile,
+      ...(this.s.work ? { work: ((w) => ({ lease: w.slots.length ? 'HELD' : 'STANDING_BY', slots: w.slots, slotCount: w.of, soleWriter: w.sole }))(this.s.work()) } : {}), tlsCertFile: this.s.tlsCertFile,
       pid: process.pid, node: process.version, startTime: this.started,
     };
   }

@@ -30,7 +30,7 @@ export interface AppOptions extends GuardOptions {
   /** How long a client may take to send a whole request (headers and body). */
   requestTimeoutMs?: number;
   /** The store's step before a read (Store.readFresh), on a store other instances write too. */
-  readFresh?: <T>(fn: () => T) => Promise<T>;
+  readFresh?: <T>(fn: () => T) => T | Promise<T>;
 }
 
 /** Google's front end refuses JSON requests over 10 MiB with this message. */
@@ -374,7 +374,7 @@ export class App {
   /** A handler, after the store's step before reads when it has one (reads only: a write's transaction is current). */
   private run(spec: MethodSpec, req: ApiRequest): ApiReply | Promise<ApiReply> {
     const fresh = this.opts.readFresh;
-    return fresh && (req.method === 'GET' || req.method === 'HEAD') ? fresh(() => spec.handler(req)) as Promise<ApiReply> : spec.handler(req);
+    return fresh && (req.method === 'GET' || req.method === 'HEAD') ? fresh(() => spec.handler(req)) as ApiReply | Promise<ApiReply> : spec.handler(req);
   }
 
   /** The guard's checks (token, Host, Origin) for a request that did not come through the HTTP/1 listener. */

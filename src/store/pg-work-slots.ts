@@ -128,6 +128,10 @@ export class PgWorkSlots implements WorkLease {
   }
 }
 
+/** A query's scalar subquery: how many instances hold the members' lock now. */
+export const MEMBERS_SQL = `(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND classid = ${KEY_HIGH}
+  AND objid::bigint = ${KEY_LOW + WORK_SLOTS} AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
+
 function shuffled<T>(xs: T[]): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));

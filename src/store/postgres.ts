@@ -24,7 +24,8 @@ import { PgTail } from './pg-tail.js';
 import { PageBuilder } from './page.js';
 import type { Change, ListQuery, ListResult, Row, Store, StoredRow, Writer } from './store.js';
 import type { WorkLease } from '../engine/work-lease.js';
-import { PgWorkSlots } from './pg-work-slots.js';
+import { MEMBERS_SQL, PgWorkSlots } from './pg-work-slots.js';
+import { DEAD_WAIT_MS, PgSoleWriter, SOLE_META } from './pg-sole-writer.js';
 
 /** Advisory lock keys (one 64-bit space per database): the writers' lock, and the migrations'. */
 const WRITE_LOCK = 0x67616e7472790001n;
@@ -165,6 +166,8 @@ export class PostgresStore implements Store {
   private changed = 0;
   private analyzeAt = 500;
   private closed = false;
+  /** While this instance is alone on the database: the writers' lock kept for its write session (pg-sole-writer.ts). */
+  private sole?: PgSoleWriter;
 
   constructor(private url: string) {
     const Client = loadClient();
@@ -276,6 +279,8 @@ export class PostgresStore implements Store {
     endClient(feed);
     for (const fail of [...this.feedPending.keys()]) fail(e);
     for (const l of this.lostListeners) l(e);
+    // Without the feed there is no heartbeat: the cache is not trusted until it is back (and claimed again).
+    this.sole?.revoked();
     this.reopen();
   }
 
@@ -302,6 +307,24 @@ export class PostgresStore implements Store {
     }, intervalMs);
     // The first look is awaited: an instance alone on its database starts working as SQLite's does, at once.
     await lease.tick();
+    this.sole = new PgSoleWriter({
+      origin: this.origin, connected: () => this.feed !== undefined,
+      heartbeat: async () => {
+        const [r] = await this.feedQuery(`SELECT (SELECT value FROM meta WHERE key = '${SOLE_META}') AS marker, ${MEMBERS_SQL} AS members`);
+        return { marker: String(r.marker ?? ''), members: Number(r.members) };
+      },
+      claim: () => {
+        this.tx(w => w.setMeta(SOLE_META, this.origin));
+        // Every change committed before the marker: from now on a writer clears the marker first and waits.
+        this.dropChanged(this.rowsSeq, this.exec('rowsSince', ROWS_SINCE, [this.rowsSeq, this.origin])[0]);
+      },
+      clear: () => {
+        try {
+          this.tx(() => this.exec('soleClear', 'UPDATE meta SET value = \'\' WHERE key = $1 AND value = $2', [SOLE_META, this.origin]));
+        } catch { /* the database is gone: the next writer clears it */ }
+      },
+    }, 5 * intervalMs);
+    await this.sole.tick();
     return lease;
   }
 
@@ -382,7 +405,7 @@ export class PostgresStore implements Store {
   }
 
   /** Whether `rows` may answer now: inside a write transaction (checked under the lock) or a fresh read. */
-  private get cacheTrusted(): boolean { return this.depth > 0 || this.freshReads > 0; }
+  private get cacheTrusted(): boolean { return this.depth > 0 || this.freshReads > 0 || this.sole?.valid() === true; }
 
   private fetch(name: string): (Row & { version: string }) | undefined {
     const trusted = this.cacheTrusted;
@@ -400,6 +423,8 @@ export class PostgresStore implements Store {
     return row;
   }
 
+  soleWriter(): boolean { return this.sole?.valid() === true; }
+
   /** Fresh reads running now (readFresh): the cache was brought up to date after their request arrived. */
   private freshReads = 0;
   private catchingUp?: Promise<void>;
@@ -410,7 +435,9 @@ export class PostgresStore implements Store {
    * its cached rows meanwhile without a round trip each: one look at the feed table, on the feed connection, serves
    * every request that arrived before it was sent. Without the feed, `fn` reads from the database, as always.
    */
-  readFresh<T>(fn: () => T): Promise<T> {
+  readFresh<T>(fn: () => T): T | Promise<T> {
+    // Alone on the database: nobody else writes, so the cache is what the database holds.
+    if (this.sole?.valid()) return fn();
     const run = () => {
       this.freshReads++;
       try { return fn(); } finally { this.freshReads--; }
@@ -450,7 +477,8 @@ export class PostgresStore implements Store {
    * never the head, where the feed's cut-backs leave dead entries to skip).
    */
   private checkRows(): void {
-    if (this.rowsChecked) return;
+    // The sole writer's session has kept every other writer out since it read their changes.
+    if (this.rowsChecked || this.soleTx) return;
     this.rowsChecked = true;
     const since = this.rowsSeq;
     this.dropChanged(since, this.exec('rowsSince', ROWS_SINCE, [since, this.origin])[0]);
@@ -545,7 +573,7 @@ export class PostgresStore implements Store {
     this.depth++;
     let result: T;
     try {
-      this.sql(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`, true);
+      this.begin();
       try {
         result = fn(this.writer);
         if (this.pending.length) this.appendFeed();
@@ -557,6 +585,7 @@ export class PostgresStore implements Store {
     } finally {
       this.depth--;
       this.rowsChecked = false;
+      this.soleTx = false;
       this.written.clear();
     }
     const changes = this.pending;
@@ -564,6 +593,30 @@ export class PostgresStore implements Store {
     this.listeners.emit(changes);
     this.committed.run();
     return result;
+  }
+
+  /** Whether the open transaction began with this instance's sole-writer marker in place (pg-sole-writer.ts). */
+  private soleTx = false;
+
+  /**
+   * Opens a transaction under the writers' lock, reading the sole writer's marker there. Another instance's marker is
+   * cleared, and committed, and this transaction begins again once that instance's trust in its cache has run out.
+   */
+  private begin(): void {
+    for (let attempt = 0; ; attempt++) {
+      const marker = String(this.sql(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK}); SELECT value FROM meta WHERE key = '${SOLE_META}'`, true)[0]?.value ?? '');
+      this.soleTx = marker === this.origin && this.sole?.holds() === true;
+      if (marker !== this.origin) this.sole?.revoked();
+      // Left behind by this instance (its clearing failed): nobody trusts it, so it goes without a wait.
+      else if (!this.soleTx) this.exec('soleClear', 'UPDATE meta SET value = \'\' WHERE key = $1 AND value = $2', [SOLE_META, this.origin]);
+      if (!marker || marker === this.origin) return;
+      if (attempt === 10) {
+        this.rollback();
+        throw new ApiError('UNAVAILABLE', 'The PostgreSQL store is unavailable: another instance keeps claiming to be its only writer.');
+      }
+      this.sql(`UPDATE meta SET value = '' WHERE key = '${SOLE_META}'; COMMIT`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, DEAD_WAIT_MS);
+    }
   }
 
   afterCommit(fn: () => void): void {
@@ -708,6 +761,7 @@ export class PostgresStore implements Store {
 
   close(): void {
     if (this.closed) return;
+    this.sole?.close();
     this.closed = true;
     clearInterval(this.feedNudge);
     endClient(this.db);

@@ -107,8 +107,11 @@ export interface Store {
   onChange(listener: (c: Change) => void): () => void;
   /**
    * On a store other processes write too: runs `fn` (a request's reads) once everything committed before the call is
-   * visible to its reads here. A store only this process writes has no such step, and leaves it undefined.
+   * visible to its reads here (at once, when nobody else can have written). A store only this process writes has no such
+   * step, and leaves it undefined.
    */
-  readFresh?<T>(fn: () => T): Promise<T>;
+  readFresh?<T>(fn: () => T): T | Promise<T>;
+  /** On a shared store: whether this instance is alone on it now, its reads trusting its cache (pg-sole-writer.ts). */
+  soleWriter?(): boolean;
   close(): void;
 }

@@ -16,6 +16,7 @@ import { gcloudFor } from '../helpers/gcloud.js';
 import { appFiles, appHostingV1beta, developerConnect, getApp, makeRepo, waitOp } from '../helpers/apphosting.js';
 import { splitEvenly, startPostgres, workOf, workerOf, type TestPostgres } from '../helpers/postgres.js';
 import { projectNumber } from '../../src/google/project-number.js';
+import { PostgresStore } from '../../src/store/postgres.js';
 import { slotOfProject } from '../../src/engine/work-lease.js';
 import { Logging, type Entry } from '@google-cloud/logging';
 import { JobsClient } from '@google-cloud/run';
@@ -348,5 +349,59 @@ test('a snapshot moves from SQLite to PostgreSQL and back, identically', async (
     assert.ok(body(await (await fetch(`${back.url}/gantry/v1/snapshot`)).text()).join('\n') === body(text).join('\n'), 'and SQLite exports it again');
   } finally {
     await back.kill('SIGTERM');
+  }
+});
+
+test('an instance alone on the database answers reads from its cache; a write through a newcomer is read on the next request to it, and a killed sole writer\'s marker is waited out', async () => {
+  const store = pg.database();
+  const args = (dir: string) => ['--store', store, '--data-dir', dir, '--log-level', 'warn', '--lease-interval', '200ms'];
+  const sole = async (url: string) => (await json<{ work: { soleWriter: boolean } }>(`${url}/gantry/v1/info`)).work.soleWriter;
+  const loc = `${'projects/my-proj/locations/us-central1'}`;
+  const a = await spawnGantry(args(tempDir()));
+  const others: ChildGantry[] = [];
+  try {
+    assert.equal(await sole(a.url), true, 'alone, it holds the role from its start');
+    // A writer that is no instance (a tool on the same database, in this process): each write of it is read through
+    // the sole writer on the next request, though the sole writer has not heard of it yet.
+    const tool = new PostgresStore(store);
+    try {
+      for (let i = 0; i < 3; i++) {
+        await eventually(async () => (await sole(a.url)) || undefined, 10_000);
+        const name = `${loc}/targets/tool${i}`;
+        // Read first, so the sole writer's cache knows it absent.
+        assert.equal((await fetch(`${a.url}/v1/${name}`)).status, 404);
+        tool.tx(w => w.put('target', name, loc, { name, description: `tool ${i}` }, new Date().toISOString(), false));
+        const got = await fetch(`${a.url}/v1/${name}`);
+        assert.equal(got.status, 200, `round ${i}: ${await got.text()}`);
+      }
+    } finally {
+      tool.close();
+    }
+    // A newcomer (a separate process): each write through it is read through the sole writer on the next request,
+    // from the moment it starts (before the sole writer has heard of it) until it is a member and the role has ended.
+    const b = await spawnGantry(args(tempDir()));
+    others.push(b);
+    for (let i = 0; i < 20; i++) {
+      await json(`${b.url}/v1/${loc}/targets?targetId=t${i}`, { method: 'POST', body: JSON.stringify({ description: `d${i}`, run: { location: loc } }) });
+      const got = await fetch(`${a.url}/v1/${loc}/targets/t${i}`);
+      assert.equal(got.status, 200, `target t${i} written through the newcomer, read through the first instance`);
+      await json(`${b.url}/v1/${loc}/targets/t0?updateMask=description`, { method: 'PATCH', body: JSON.stringify({ description: `v${i}` }) });
+      assert.equal(((await (await fetch(`${a.url}/v1/${loc}/targets/t0`)).json()) as { description: string }).description, `v${i}`);
+    }
+    await eventually(async () => (!(await sole(a.url)) && !(await sole(b.url))) || undefined, 5_000);
+    // Alone again once the newcomer stops, after resting five lease intervals.
+    await b.kill('SIGTERM');
+    others.pop();
+    await eventually(async () => (await sole(a.url)) || undefined, 10_000);
+    // Killed while it holds the role: its marker stays; the next writer waits its trust out, clears it and writes.
+    await a.kill('SIGKILL');
+    const c = await spawnGantry(args(tempDir()));
+    others.push(c);
+    await json(`${c.url}/v1/${loc}/targets/t1?updateMask=description`, { method: 'PATCH', body: JSON.stringify({ description: 'after' }) });
+    assert.equal(((await (await fetch(`${c.url}/v1/${loc}/targets/t1`)).json()) as { description: string }).description, 'after');
+    await eventually(async () => (await sole(c.url)) || undefined, 10_000);
+  } finally {
+    await a.kill('SIGKILL').catch(() => undefined);
+    for (const g of others) await g.kill('SIGKILL').catch(() => undefined);
   }
 });

@@ -284,13 +284,13 @@ test('fresh reads: random writes on two instances and reads of either, many in f
         states.push(next);
       } else {
         const begun = states.length - 1;
-        reads.push(s.readFresh(() => {
+        reads.push(Promise.resolve(s.readFresh(() => {
           for (const name of names) {
             const got = r() < 0.5 ? s.getParsed<{ v: number }>(name)?.v : s.getFrozen<{ v: number }>(name)?.v;
             const allowed = states.slice(begun).map(m => m.get(name));
             assert.ok(allowed.includes(got), `step ${step}: ${name} read ${got}, begun at state ${begun} (${allowed.join(', ')})`);
           }
-        }));
+        })));
       }
       // Now and then the reads in flight are let run: some answer between writes, some after several.
       if (r() < 0.2) await Promise.all(reads.splice(0));
