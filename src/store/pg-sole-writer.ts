@@ -7,7 +7,9 @@
 // the marker still its own, alone, was sent. Every write transaction reads the marker under the writers' lock: a
 // writer that finds another instance's marker clears it, commits that, and waits DEAD_WAIT_MS (longer than VALID_MS)
 // before it goes on, so the sole writer, heard or not, alive or not, has stopped trusting its cache before any write
-// it has not seen is committed. Nothing here is held across transactions: no writer ever waits for the sole one.
+// it has not seen is committed. Nothing is held across transactions: a writer waits a fixed time, never for the sole
+// writer to act. (Both sides measure only durations, each on its own monotonic clock: the rule needs their clocks to
+// run at about the same rate, not to agree.)
 
 /** The meta key naming the instance (its feed origin) whose reads trust its cache. */
 export const SOLE_META = 'soleWriter';

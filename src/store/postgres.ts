@@ -166,7 +166,7 @@ export class PostgresStore implements Store {
   private changed = 0;
   private analyzeAt = 500;
   private closed = false;
-  /** While this instance is alone on the database: the writers' lock kept for its write session (pg-sole-writer.ts). */
+  /** Its role of sole writer, claimed while it is alone on the database (pg-sole-writer.ts). */
   private sole?: PgSoleWriter;
 
   constructor(private url: string) {
@@ -477,7 +477,8 @@ export class PostgresStore implements Store {
    * never the head, where the feed's cut-backs leave dead entries to skip).
    */
   private checkRows(): void {
-    // The sole writer's session has kept every other writer out since it read their changes.
+    // The sole writer's marker was in place at this transaction's start: nobody has committed since it read their
+    // changes, for a writer clears the marker (and waits) before it writes.
     if (this.rowsChecked || this.soleTx) return;
     this.rowsChecked = true;
     const since = this.rowsSeq;
@@ -605,16 +606,18 @@ export class PostgresStore implements Store {
   private begin(): void {
     for (let attempt = 0; ; attempt++) {
       const marker = String(this.sql(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK}); SELECT value FROM meta WHERE key = '${SOLE_META}'`, true)[0]?.value ?? '');
-      this.soleTx = marker === this.origin && this.sole?.holds() === true;
-      if (marker !== this.origin) this.sole?.revoked();
-      // Left behind by this instance (its clearing failed): nobody trusts it, so it goes without a wait.
-      else if (!this.soleTx) this.exec('soleClear', 'UPDATE meta SET value = \'\' WHERE key = $1 AND value = $2', [SOLE_META, this.origin]);
-      if (!marker || marker === this.origin) return;
-      if (attempt === 10) {
+      try {
+        this.soleTx = marker === this.origin && this.sole?.holds() === true;
+        if (marker !== this.origin) this.sole?.revoked();
+        // Left behind by this instance (its clearing failed): nobody trusts it, so it goes without a wait.
+        else if (!this.soleTx) this.exec('soleClear', 'UPDATE meta SET value = \'\' WHERE key = $1 AND value = $2', [SOLE_META, this.origin]);
+        if (!marker || marker === this.origin) return;
+        if (attempt === 10) throw new ApiError('UNAVAILABLE', 'The PostgreSQL store is unavailable: another instance keeps claiming to be its only writer.');
+        this.sql(`UPDATE meta SET value = '' WHERE key = '${SOLE_META}'; COMMIT`);
+      } catch (e) {
         this.rollback();
-        throw new ApiError('UNAVAILABLE', 'The PostgreSQL store is unavailable: another instance keeps claiming to be its only writer.');
+        throw e;
       }
-      this.sql(`UPDATE meta SET value = '' WHERE key = '${SOLE_META}'; COMMIT`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, DEAD_WAIT_MS);
     }
   }
