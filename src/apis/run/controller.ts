@@ -64,6 +64,8 @@ export function isTerminal(ex: Obj): boolean {
 }
 
 interface Live { attempt: number; run: RunningTask }
+/** An attempt's process or container, as its executor named it when it started. */
+interface Started { index: number; attempt: number; handle: string }
 
 export class RunController {
   /** Real attempts this Gantry runs, by task key. */
@@ -279,8 +281,22 @@ export class RunController {
     // Real attempts start only once the step that marked them started is committed (the controllers' batch may hold
     // the transaction open after this step): a Gantry killed in between finds them started and lost (failed and
     // retried, what is left of them reaped), never silently runs them twice.
-    this.d.store.afterCommit(() => { for (const launch of launches) launch(); });
+    this.d.store.afterCommit(() => {
+      // The handles of the attempts started here are recorded together once they have all started: one write of the
+      // execution, not one each.
+      const handles: Started[] = [];
+      this.startedNow = { key, handles };
+      try {
+        for (const launch of launches) launch();
+      } finally {
+        this.startedNow = undefined;
+        if (handles.length) this.recordHandles(key, handles);
+      }
+    });
   }
+
+  /** Handles reported while a step's attempts are being launched (recorded after the last one). */
+  private startedNow?: { key: string; handles: Started[] };
 
   private stepExecution(w: Writer, key: string, ctx: ReconcileContext, launches: (() => void)[]): void {
     const ex = this.d.store.getParsed<Obj>(key);
@@ -376,12 +392,21 @@ export class RunController {
   }
 
   private recordHandle(key: string, index: number, attempt: number, handle: string): void {
+    if (this.startedNow?.key === key) this.startedNow.handles.push({ index, attempt, handle });
+    else this.recordHandles(key, [{ index, attempt, handle }]);
+  }
+
+  private recordHandles(key: string, started: Started[]): void {
     this.d.store.tx(w => {
       const ex = this.d.store.getParsed<Obj>(key);
-      const a = ex && bookkeeping(ex).running[index];
-      if (!ex || !a || a.attempt !== attempt) return;
-      a.handle = handle;
-      this.saveExecution(w, key, ex);
+      if (!ex) return;
+      const running = bookkeeping(ex).running;
+      let changed = false;
+      for (const { index, attempt, handle } of started) {
+        const a = running[index];
+        if (a && a.attempt === attempt) { a.handle = handle; changed = true; }
+      }
+      if (changed) this.saveExecution(w, key, ex);
     });
   }
 

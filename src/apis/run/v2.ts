@@ -244,7 +244,10 @@ export function registerRunV2(app: App, d: V2Deps): void {
       const timeoutMs = body.timeout === undefined ? 60_000 : parseDurationMs(String(body.timeout));
       if (timeoutMs === undefined || timeoutMs < 0) throw errors.invalidArgument(`Invalid timeout '${String(body.timeout).slice(0, 40)}'.`, 'timeout');
       const { op, s } = findOp(req.params.name);
-      return reply(await waitForResource(d.store, op.target, () => opView(d, op, s), v => v.done === true, Math.min(timeoutMs, 600_000), req.signal), 'GoogleLongrunningOperation');
+      // Each change of a running execution (every task's start and end) asks only whether it is done; the view is made
+      // once, for the answer.
+      await waitForResource(d.store, op.target, () => opView(d, op, s, true), v => v.done === true, Math.min(timeoutMs, 600_000), req.signal);
+      return reply(opView(d, op, s), 'GoogleLongrunningOperation');
     },
   });
 
@@ -253,8 +256,11 @@ export function registerRunV2(app: App, d: V2Deps): void {
   }
 }
 
-/** An operation as it stands now: done once its resource settled (or at once for deletes and cancels). */
-function opView(d: { store: Store }, op: StoredOp, s: Scope): Obj {
+/**
+ * An operation as it stands now: done once its resource settled (or at once for deletes and cancels). `doneOnly`: an
+ * unfinished run's operation is answered without its metadata (a waiter's check).
+ */
+function opView(d: { store: Store }, op: StoredOp, s: Scope, doneOnly = false): Obj {
   const n = { project: s.asNamed, region: s.region };
   const out: Obj = { name: op.name };
   if (op.snapshot) {
@@ -283,6 +289,7 @@ function opView(d: { store: Store }, op: StoredOp, s: Scope): Obj {
     if (ready.status === 'False') return { ...out, done: true, error: { code: 13, message: ready.message ?? 'The job could not be made ready.' } };
     return { ...out, done: true, response: { '@type': T('Job'), ...view } };
   }
+  if (doneOnly && op.verb !== 'cancel' && !isTerminal(stored)) return { ...out, done: false };
   const view = v2Execution(stored, n);
   out.metadata = { '@type': T('Execution'), ...view };
   if (op.verb === 'cancel') return { ...out, done: true, response: { '@type': T('Execution'), ...view } };
