@@ -319,6 +319,8 @@ export class PostgresStore implements Store {
         this.dropChanged(this.rowsSeq, this.exec('rowsSince', ROWS_SINCE, [this.rowsSeq, this.origin])[0]);
       },
       clear: () => {
+        // A connection already known broken is not opened again for this (a stop would wait for it): the next writer clears it.
+        if (this.db.getTransactionStatus() === null) return;
         try {
           this.tx(() => this.exec('soleClear', 'UPDATE meta SET value = \'\' WHERE key = $1 AND value = $2', [SOLE_META, this.origin]));
         } catch { /* the database is gone: the next writer clears it */ }
