@@ -124,6 +124,8 @@ export function checkRowName(kind: string, name: string, parent: string): string
 export function checkRowData(kind: string, name: string, data: Obj): string | undefined {
   const shape = SNAPSHOT_KINDS[kind];
   const m = shape?.message;
+  // A resource whose message names it carries its name: controllers write it back by that name.
+  if (m && Object.hasOwn(m[0].fields(m[1]), 'name') && data.name !== name) return `data.name must be the resource's name.`;
   const why = m?.[0].storedViolation(m[1], data as Parameters<ApiSchema['storedViolation']>[1]);
   if (why) return `the ${kind}'s data is not a ${m![1]}: ${why}`;
   const unfit = shape?.check?.(data, name.split('/'));

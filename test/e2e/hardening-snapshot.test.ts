@@ -89,6 +89,8 @@ const HOSTILE: [string, string][] = [
   ['a null meta', '{"meta":null}'], ['a meta without key', '{"meta":{"value":"p"}}'], ['a null blob', '{"blob":null}'],
   ['a blob with a path id', '{"blob":{"id":"../../x","data":""}}'], ['two kinds on one line', '{"log":{},"meta":{}}'],
   ['deep nesting', '['.repeat(100_000) + ']'.repeat(100_000)],
+  // Its controller would write it back under data.name (found by the snapshot fuzz test: a row named "undefined").
+  ['a job run whose data lacks its name', `{"resource":{"name":"${LOC}/deliveryPipelines/p/releases/r/rollouts/ro/jobRuns/j","kind":"jobRun","parent":"${LOC}/deliveryPipelines/p/releases/r/rollouts/ro","createTime":"2024-01-01T00:00:00Z","data":{}}}`],
   ['deep data', `{"resource":{"name":"${LOC}/targets/t","kind":"target","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":${'{"a":'.repeat(200)}1${'}'.repeat(200)}}}`],
   ['an unknown kind', `{"resource":{"name":"${LOC}/things/t","kind":"thing","parent":"${LOC}","createTime":"2024-01-01T00:00:00Z","data":{}}}`],
   ['a dot-dot name', `{"resource":{"name":"projects/${P}/locations/../targets/t","kind":"target","parent":"projects/${P}/locations/..","createTime":"2024-01-01T00:00:00Z","data":{}}}`],
