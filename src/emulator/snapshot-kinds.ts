@@ -120,12 +120,16 @@ export function checkRowName(kind: string, name: string, parent: string): string
   return undefined;
 }
 
+/** Whether a kind's data always carries its name: its API message has one (its controllers write it back by it). */
+export function namedByMessage(kind: string): boolean {
+  const m = SNAPSHOT_KINDS[kind]?.message;
+  return !!m && Object.hasOwn(m[0].fields(m[1]), 'name');
+}
+
 /** Why a row's data does not fit its kind's API message (a field of the wrong type); undefined when it does. */
 export function checkRowData(kind: string, name: string, data: Obj): string | undefined {
   const shape = SNAPSHOT_KINDS[kind];
   const m = shape?.message;
-  // A resource whose message names it carries its name: controllers write it back by that name.
-  if (m && Object.hasOwn(m[0].fields(m[1]), 'name') && data.name !== name) return `data.name must be the resource's name.`;
   const why = m?.[0].storedViolation(m[1], data as Parameters<ApiSchema['storedViolation']>[1]);
   if (why) return `the ${kind}'s data is not a ${m![1]}: ${why}`;
   const unfit = shape?.check?.(data, name.split('/'));

@@ -11,7 +11,7 @@ import { MAX_RESOURCE_BYTES } from '../google/standard-methods.js';
 import { PROJECT_NUMBER_META } from '../google/projects.js';
 import type { StoredRow } from '../store/store.js';
 import { isContentAddress } from '../apis/storage/blobs.js';
-import { checkRowData, checkRowName, validId } from './snapshot-kinds.js';
+import { checkRowData, checkRowName, namedByMessage, validId } from './snapshot-kinds.js';
 import { OUTCOME_SCRIPT_KIND } from './outcome-scripts.js';
 
 export const SNAPSHOT_FORMAT = 1;
@@ -157,9 +157,9 @@ function resourceRow(r: Obj, bad: (why: string) => ApiError): StoredRow {
   if (kind !== 'storageObject' && parseTimestamp(createTime) === undefined) throw bad(`${name.slice(0, 200)}: createTime must be an RFC 3339 timestamp.`);
   const json = JSON.stringify(data);
   if (Buffer.byteLength(json) > MAX_ROW_BYTES) throw bad(`${name.slice(0, 200)} is larger than ${MAX_ROW_BYTES} bytes.`);
-  // Resources that carry their name carry this one (a reader trusts the two to agree).
-  // (A bucket carries its id; an object is checked by storageObject.)
-  if (kind === 'storageBucket' ? data.name !== name.split('/')[2] : 'name' in data && kind !== 'storageObject' && data.name !== name) {
+  // Resources that carry their name carry this one (a reader trusts the two to agree), and those whose API message has
+  // a name always carry it. (A bucket carries its id; an object is checked by storageObject.)
+  if (kind === 'storageBucket' ? data.name !== name.split('/')[2] : ('name' in data || namedByMessage(kind)) && kind !== 'storageObject' && data.name !== name) {
     throw bad(`${name.slice(0, 200)}: data.name must be the resource's name.`);
   }
   const wrong = checkRowData(kind, name, data);

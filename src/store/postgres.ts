@@ -316,14 +316,12 @@ export class PostgresStore implements Store {
       claim: () => {
         this.tx(w => w.setMeta(SOLE_META, this.origin));
         // Every change committed before the marker: from now on a writer clears the marker first and waits.
-        this.dropChanged(this.rowsSeq, this.exec('rowsSince', ROWS_SINCE, [this.rowsSeq, this.origin])[0]);
+        this.dropOthersChanges();
       },
       clear: () => {
         // A connection already known broken is not opened again for this (a stop would wait for it): the next writer clears it.
         if (this.db.getTransactionStatus() === null) return;
-        try {
-          this.tx(() => this.exec('soleClear', 'UPDATE meta SET value = \'\' WHERE key = $1 AND value = $2', [SOLE_META, this.origin]));
-        } catch { /* the database is gone: the next writer clears it */ }
+        try { this.tx(() => this.clearOwnMarker()); } catch { /* the database is gone: the next writer clears it */ }
       },
     }, 5 * intervalMs);
     await this.sole.tick();
@@ -406,7 +404,7 @@ export class PostgresStore implements Store {
     }, maxEntries);
   }
 
-  /** Whether `rows` may answer now: inside a write transaction (checked under the lock) or a fresh read. */
+  /** Whether `rows` may answer now: inside a write transaction (checked under the lock), a fresh read, or alone. */
   private get cacheTrusted(): boolean { return this.depth > 0 || this.freshReads > 0 || this.sole?.valid() === true; }
 
   private fetch(name: string): (Row & { version: string }) | undefined {
@@ -483,6 +481,11 @@ export class PostgresStore implements Store {
     // changes, for a writer clears the marker (and waits) before it writes.
     if (this.rowsChecked || this.soleTx) return;
     this.rowsChecked = true;
+    this.dropOthersChanges();
+  }
+
+  /** Drops from `rows` what other instances changed since the last check, read now on the write connection. */
+  private dropOthersChanges(): void {
     const since = this.rowsSeq;
     this.dropChanged(since, this.exec('rowsSince', ROWS_SINCE, [since, this.origin])[0]);
   }
@@ -612,7 +615,7 @@ export class PostgresStore implements Store {
         this.soleTx = marker === this.origin && this.sole?.holds() === true;
         if (marker !== this.origin) this.sole?.revoked();
         // Left behind by this instance (its clearing failed): nobody trusts it, so it goes without a wait.
-        else if (!this.soleTx) this.exec('soleClear', 'UPDATE meta SET value = \'\' WHERE key = $1 AND value = $2', [SOLE_META, this.origin]);
+        else if (!this.soleTx) this.clearOwnMarker();
         if (!marker || marker === this.origin) return;
         if (attempt === 10) throw new ApiError('UNAVAILABLE', 'The PostgreSQL store is unavailable: another instance keeps claiming to be its only writer.');
         this.sql(`UPDATE meta SET value = '' WHERE key = '${SOLE_META}'; COMMIT`);
@@ -622,6 +625,11 @@ export class PostgresStore implements Store {
       }
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, DEAD_WAIT_MS);
     }
+  }
+
+  /** Clears the sole writer's marker if it is this instance's (inside a transaction). */
+  private clearOwnMarker(): void {
+    this.exec('soleClear', 'UPDATE meta SET value = \'\' WHERE key = $1 AND value = $2', [SOLE_META, this.origin]);
   }
 
   afterCommit(fn: () => void): void {
