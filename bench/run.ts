@@ -18,7 +18,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { performance as perfHooks } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -38,6 +38,11 @@ import { ProcessExecutor } from '../src/executors/process.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const LOC = 'projects/bench/locations/us-central1';
+
+// Every data directory of this run lives under one, removed when the run ends (a benchmark writes hundreds of MB).
+const BENCH_ROOT = mkdtempSync(join(tmpdir(), 'gantry-bench-'));
+process.on('exit', () => rmSync(BENCH_ROOT, { recursive: true, force: true }));
+const benchDir = () => mkdtempSync(join(BENCH_ROOT, 'd-'));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -67,7 +72,7 @@ async function rps(url: string): Promise<number> {
 }
 
 async function getThroughput(): Promise<void> {
-  const g = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
+  const g = await startGantry(benchDir());
   await fetch(`${g.url}/v1/${LOC}/targets?targetId=bench`, { method: 'POST', body: JSON.stringify({ description: 'bench', labels: { a: 'b' }, run: { location: LOC } }), headers: { 'content-type': 'application/json' } });
   const path = `/v1/${LOC}/targets/bench`;
   const res = await fetch(g.url + path);
@@ -86,7 +91,7 @@ async function getThroughput(): Promise<void> {
 }
 
 async function listPage(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'gantry-bench-'));
+  const dir = benchDir();
   const store = new SqliteStore(join(dir, 'gantry.db'));
   const t0 = performance.now();
   const pipe = loadRollouts(store);
@@ -106,7 +111,7 @@ async function startup(): Promise<void> {
     return { median: times[2], min: times[0] };
   };
   const start = (viaNpm: boolean) => median(async () => {
-    const g = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), viaNpm);
+    const g = await startGantry(benchDir(), viaNpm);
     g.stop();
     await new Promise(r => setTimeout(r, 200)); // the stopped one releases its port and CPU
     return g.ms;
@@ -183,7 +188,7 @@ async function rolloutsThrough(urls: string[], label: string, projects = ['bench
 }
 
 async function rolloutThroughput(): Promise<void> {
-  const g = await startInProcess({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'gantry-bench-')), logLevel: 'silent', renderMs: 0, jobMs: 0 });
+  const g = await startInProcess({ port: 0, dataDir: benchDir(), logLevel: 'silent', renderMs: 0, jobMs: 0 });
   await rolloutsThrough([g.url], 'SQLite', ['bench'], true);
   await g.close();
 }
@@ -244,15 +249,15 @@ async function postgres(): Promise<void> {
       await fetch(`${url}/v1/${LOC}/targets?targetId=bench`, { method: 'POST', body: JSON.stringify({ description: 'bench', labels: { a: 'b' }, run: { location: LOC } }), headers: { 'content-type': 'application/json' } });
       return `${url}/v1/${LOC}/targets/bench`;
     };
-    const lite = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
+    const lite = await startGantry(benchDir());
     const getDb = pg.database();
-    const onPg = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', getDb]);
+    const onPg = await startGantry(benchDir(), false, ['--store', getDb]);
     const liteRate = await rps(await target(lite.url));
     const pgRate = await rps(await target(onPg.url));
     // A second instance on the database ends the first one's role of sole writer: its GETs look at the change feed.
     const soleOf = async (url: string) => ((await (await fetch(`${url}/gantry/v1/info`)).json()) as { work: { soleWriter: boolean } }).work.soleWriter;
     const wasSole = await soleOf(onPg.url);
-    const second = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', getDb]);
+    const second = await startGantry(benchDir(), false, ['--store', getDb]);
     for (let i = 0; await soleOf(onPg.url); i++) {
       if (i > 100) throw new Error('the first instance kept the sole writer\'s role beside a second one');
       await new Promise(r => setTimeout(r, 50));
@@ -271,19 +276,19 @@ async function postgres(): Promise<void> {
     store.analyze();
     store.close();
     const loaded = performance.now() - t0;
-    const lister = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', db]);
+    const lister = await startGantry(benchDir(), false, ['--store', db]);
     await listQueries(lister.url, pipe, 'PostgreSQL');
     await lister.stopped();
     console.log(`(loaded 100,000 rollouts into PostgreSQL in ${(loaded / 1000).toFixed(1)} s)`);
 
     const zero = ['--render-duration', '0s', '--job-duration', '0s'];
     const one = pg.database();
-    const single = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', one, ...zero]);
+    const single = await startGantry(benchDir(), false, ['--store', one, ...zero]);
     const alone = await rolloutsThrough([single.url], 'PostgreSQL, one instance', ['bench-0', 'bench-1', 'bench-2', 'bench-3']);
     await single.stopped();
     const two = pg.database();
-    const a = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', two, ...zero, '--lease-interval', '100ms']);
-    const b = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')), false, ['--store', two, ...zero, '--lease-interval', '100ms']);
+    const a = await startGantry(benchDir(), false, ['--store', two, ...zero, '--lease-interval', '100ms']);
+    const b = await startGantry(benchDir(), false, ['--store', two, ...zero, '--lease-interval', '100ms']);
     try {
       // Two projects of each instance's slots (once they have split them), so each instance runs half the rollouts.
       const slotsOf = async (url: string) => ((await (await fetch(`${url}/gantry/v1/info`)).json()) as { work: { slots: number[] } }).work.slots;
@@ -313,7 +318,7 @@ async function postgres(): Promise<void> {
 async function processTask(): Promise<void> {
   const runs = 200;
   const bare = async () => new Promise<void>(res => spawn('true', [], { stdio: 'ignore' }).once('close', () => res()));
-  const exec = new ProcessExecutor(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
+  const exec = new ProcessExecutor(benchDir());
   const viaExecutor = async () => { await exec.start({ command: ['true'], args: [], env: {}, timeoutMs: 60_000 }, () => {}).done; };
   const time = async (fn: () => Promise<void>) => { const t0 = performance.now(); for (let i = 0; i < runs; i++) await fn(); return (performance.now() - t0) / runs; };
   await time(bare); await time(viaExecutor); // warm up
@@ -331,7 +336,7 @@ async function runJson(url: string, method: string, path: string, body?: unknown
 
 async function runTasks(): Promise<void> {
   const tasks = 200, parallelism = 10;
-  const g = await startInProcess({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'gantry-bench-')), logLevel: 'silent', executor: 'process' });
+  const g = await startInProcess({ port: 0, dataDir: benchDir(), logLevel: 'silent', executor: 'process' });
   await runJson(g.url, 'POST', `${RUN}/jobs`, { metadata: { name: 'fan' }, spec: { template: { spec: { taskCount: tasks, parallelism, template: { spec: { maxRetries: 0, containers: [{ image: 'busybox', command: ['true'] }] } } } } } });
   await g.runtime.idle();
   const once = async () => {
@@ -362,7 +367,7 @@ async function runTasks(): Promise<void> {
 
 async function bigExecution(): Promise<void> {
   const tasks = 1000;
-  const g = await startInProcess({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'gantry-bench-')), logLevel: 'silent', taskMs: 50 });
+  const g = await startInProcess({ port: 0, dataDir: benchDir(), logLevel: 'silent', taskMs: 50 });
   await runJson(g.url, 'POST', `${RUN}/jobs`, { metadata: { name: 'big' }, spec: { template: { spec: { taskCount: tasks, template: { spec: { containers: [{ image: 'busybox' }] } } } } } });
   await g.runtime.idle();
   const t0 = performance.now();
@@ -412,7 +417,7 @@ async function grpcLoad(address: string, path: string, request: Buffer, inFlight
 }
 
 async function grpcGet(): Promise<void> {
-  const g = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
+  const g = await startGantry(benchDir());
   const post = async (path: string, body: unknown) => {
     const r = await fetch(g.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
@@ -489,7 +494,7 @@ function processOf(marker: string): { pid: number; port: number } {
 }
 
 async function processServing(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'gantry-bench-'));
+  const dir = benchDir();
   const server = join(dir, 'server.js');
   writeFileSync(server, "require('node:http').createServer((_q, s) => s.end('hello from the revision\\n')).listen(process.env.PORT);\n");
   const g = await startGantry(dir, false, ['--executor', 'process']);
@@ -514,7 +519,7 @@ async function processServing(): Promise<void> {
 }
 
 async function simulatedServing(): Promise<void> {
-  const g = await startGantry(mkdtempSync(join(tmpdir(), 'gantry-bench-')));
+  const g = await startGantry(benchDir());
   await deployService(g.url, 'sim', { containers: [{ image: 'us-docker.pkg.dev/bench/app:1', env: [{ name: 'A', value: '1' }] }] });
   await runJson(g.url, 'POST', `/v1/${LOC}/targets?targetId=small`, { description: 'bench', run: { location: LOC } });
   const identity = Buffer.byteLength(await (await fetch(`${g.url}/`, { headers: { host: serviceHost('sim') } })).text());
