@@ -1,7 +1,7 @@
 // Runs every compiled test file (dist/**/*.test.js) with node's test runner; exit code is the runner's.
 // The tests' temporary files (data directories, sources, private Docker engines, PostgreSQL clusters) go under one
 // directory of this run (TMPDIR), removed when every test passed and kept, with its path said, when one failed.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -27,6 +27,8 @@ const only = process.argv.slice(2);
 const files = find('dist').filter(f => !only.length || only.some(o => f.includes(o))).sort();
 if (!files.length) { console.error('no test files found'); process.exit(1); }
 const temp = mkdtempSync(join(tmpdir(), 'gantry-tests-'));
+// Traversable by the other users tests run things as (PostgreSQL's clusters as `postgres`, tasks as an unprivileged user).
+chmodSync(temp, 0o711);
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env: { ...process.env, METADATA_SERVER_DETECTION: 'none', TMPDIR: temp } });
 if (r.status === 0) remove(temp);
 else console.error(`the tests' temporary files are kept in ${temp}`);
