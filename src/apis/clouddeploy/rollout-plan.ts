@@ -69,16 +69,18 @@ export const FIRST_DEPLOYMENT_SKIP = 'Skipped because this is the first deployme
  * Builds the phases for a rollout of `stage`. Phases before `startingPhaseId`, and canary phases on a
  * first deployment, are SKIPPED; a predeploy hook moves to the first phase that runs.
  */
-export function planPhases(stage: Obj, opts: { startingPhaseId?: string; firstDeployment: boolean; children?: string[] }): Phase[] {
+export function planPhases(stage: Obj, opts: { startingPhaseId?: string; firstDeployment: boolean | (() => boolean); children?: string[] }): Phase[] {
   const specs = phaseSpecs(stage);
   if (opts.startingPhaseId && !specs.some(s => s.id === opts.startingPhaseId)) {
     throw errors.invalidArgument(`starting_phase_id "${opts.startingPhaseId}" is not a phase of this rollout; phases are ${specs.map(s => s.id).join(', ')}.`, 'starting_phase_id');
   }
   const startAt = opts.startingPhaseId ? specs.findIndex(s => s.id === opts.startingPhaseId) : 0;
   const canary = specs.length > 1 && !!((stage.strategy as Obj | undefined)?.canary);
+  // Asked only of a canary (a look at the target's past rollouts, on every create).
+  const first = canary && (typeof opts.firstDeployment === 'function' ? opts.firstDeployment() : opts.firstDeployment);
   const skipped = (i: number): string | undefined => {
     if (i < startAt) return `Skipped because the rollout starts at phase "${opts.startingPhaseId}".`;
-    if (canary && opts.firstDeployment && i < specs.length - 1) {
+    if (first && i < specs.length - 1) {
       return FIRST_DEPLOYMENT_SKIP;
     }
     return undefined;

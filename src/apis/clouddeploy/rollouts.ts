@@ -142,7 +142,7 @@ export function rolloutStrategy(store: Store, clock: Clock, action: 'CREATE' | '
       const children = (target!.multiTarget as Resource | undefined)?.targetIds as string[] | undefined;
       r.phases = planPhases(stage!, {
         startingPhaseId: queryString(ctx.req, 'startingPhaseId') || undefined,
-        firstDeployment: firstDeployment(store, pipelineOf(ctx.parent), String(r.targetId)),
+        firstDeployment: () => firstDeployment(store, pipelineOf(ctx.parent), String(r.targetId)),
         children,
       });
       const approvalState = target!.requireApproval ? 'NEEDS_APPROVAL' : 'DOES_NOT_NEED_APPROVAL';

@@ -314,11 +314,17 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
     }
   };
 
+  // Finished rollouts whose pokes (their queue's, their controller's) were made for exactly this stored version (the
+  // store hands out one row object per version): a rollout is reconciled again after its own final write, and its
+  // target's queue needs one look then, not one per reconcile.
+  const settled = new WeakSet<object>();
   const rollout: Controller = {
     kind: 'rollout',
     reconcile(name, rc) {
       store.tx(w => {
-        const r = store.getParsed<Rollout>(name);
+        const row = store.get(name);
+        if (row && settled.has(row)) return;
+        const r = row ? JSON.parse(row.data) as Rollout : undefined;
         // Deleted with its pipeline: its target is unknown now, so every queue of the location is looked at.
         if (!r) { rc.enqueue(QUEUE, queueKey(locationOf(name))); return; }
         // A child's progress is its controller's: reconcile the controller whenever a child moves.
@@ -328,6 +334,8 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
         // Every change reconciles its rollout, so a rollout that stops deploying (queued, idle awaiting
         // :advance, finished, halted) always gets its target's queue looked at.
         if (!deploying(r)) rc.enqueue(QUEUE, queueKey(locationOf(r.name), r.targetId));
+        const now = ROLLOUT_TERMINAL.has(r.state) ? store.get(name) : undefined;
+        if (now) settled.add(now);
       });
     },
   };
