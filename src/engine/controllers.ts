@@ -46,6 +46,10 @@ export class ControllerRuntime {
   /** Tracked asynchronous work still running. */
   private pending = 0;
 
+  /** Reconciles run and the time they took, by kind; batches and the time their commits took (`timings()`). */
+  private spent = new Map<string, { reconciles: number; ms: number }>();
+  private batches = { count: 0, commitMs: 0 };
+
   /** What this start found of the previous Gantry's work, said once the start-up reconciles have run. */
   readonly restart: RestartReport;
   /** The debug log of the controllers' decisions. */
@@ -171,7 +175,10 @@ export class ControllerRuntime {
     // per step (what bounds simulated throughput), while a reconcile that fails still undoes only its own writes.
     // Controller writes answer no client, so nothing acknowledged waits on this commit.
     try {
-      this.store.tx(() => this.drainBatch());
+      let reconciled = 0;
+      this.store.tx(() => { this.drainBatch(); reconciled = performance.now(); });
+      this.batches.count++;
+      this.batches.commitMs += performance.now() - reconciled;
     } catch (e) {
       // The batch's commit failed (a shared store's connection lost): its writes are undone and its resources left
       // the queue, so unfinished work is reconciled again once the store answers (each reconcile reads what is stored).
@@ -197,6 +204,7 @@ export class ControllerRuntime {
       const kind = this.kindOf.get(name)!;
       this.kindOf.delete(name);
       if (!this.works(name)) continue;
+      const began = performance.now();
       for (const c of this.byKind.get(kind) ?? []) {
         try {
           const work = this.store.savepoint(() => c.reconcile(name, { wakeAt: at => this.wakeAt(kind, name, at), enqueue: (k, n) => this.enqueue(k, n), track: w => this.track(w, name) }));
@@ -206,7 +214,19 @@ export class ControllerRuntime {
           this.failed(kind, name, e as Error);
         }
       }
+      const spent = this.spent.get(kind) ?? { reconciles: 0, ms: 0 };
+      spent.reconciles++;
+      spent.ms += performance.now() - began;
+      this.spent.set(kind, spent);
     }
+  }
+
+  /**
+   * Where the controllers' time went since start: reconciles by kind (their synchronous part, each in its savepoint)
+   * and the batches' commits. What `npm run bench` prints to say where a simulated rollout's time goes.
+   */
+  timings(): { kinds: Record<string, { reconciles: number; ms: number }>; batches: number; commitMs: number } {
+    return { kinds: Object.fromEntries([...this.spent].map(([k, v]) => [k, { ...v }])), batches: this.batches.count, commitMs: this.batches.commitMs };
   }
 
   /** Failures in a row, by resource: a reconcile that keeps failing is retried ever more rarely, not every second. */
