@@ -1,4 +1,5 @@
 // Server-generated identifiers and the id rules Google applies to user-chosen ones.
+import * as crypto from 'node:crypto';
 import { randomBytes, randomFillSync, randomUUID, createHash } from 'node:crypto';
 
 /** AIP-122 resource id as Cloud Deploy checks it: 1-63 chars, lowercase, no trailing hyphen. */
@@ -23,8 +24,10 @@ export function hex(n: number): string {
 
 /** 16 hex chars derived from the content, so an unchanged resource keeps its etag. */
 export function etagOf(json: string): string {
-  return createHash('sha1').update(json).digest('hex').slice(0, 16);
+  return (oneShot ? oneShot('sha1', json) : createHash('sha1').update(json).digest('hex')).slice(0, 16);
 }
+/** Node's one-shot digest (20.12 and later): no Hash object per call, on every write. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 export function isUuid(s: string): boolean { return UUID.test(s) && !/^[0-]+$/.test(s); }

@@ -9,8 +9,15 @@ import { etagOf, newUuid } from './ids.js';
  */
 export function projectNumber(project: string): string {
   if (/^[0-9]+$/.test(project)) return project;
-  return String(BigInt('0x' + etagOf(project)) % 900_000_000_000n + 100_000_000_000n);
+  let n = numbers.get(project);
+  if (n === undefined) {
+    // Asked on every deploy and build record: remembered, for a bounded number of projects.
+    if (numbers.size >= 1000) numbers.clear();
+    numbers.set(project, n = String(BigInt('0x' + etagOf(project)) % 900_000_000_000n + 100_000_000_000n));
+  }
+  return n;
 }
+const numbers = new Map<string, string>();
 
 /**
  * The name of a Cloud Build build, as Cloud Deploy reports the build that ran a job or a render
