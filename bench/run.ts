@@ -17,6 +17,7 @@
 //     rollouts (target p50 < 5 ms), rollouts/s on one instance and on two sharing the database.
 import { spawn, spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import { createServer as createHttpServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -155,23 +156,11 @@ async function rolloutsThrough(urls: string[], label: string, projects = ['bench
     await post(`/v1/${locOf(p)}/deliveryPipelines/many/releases?releaseId=r`, {});
   }
   const n = targets * perTarget;
-  const t0 = performance.now();
-  const elu0 = perfHooks.eventLoopUtilization();
-  // Ten clients create rollouts as fast as they are answered; the queue of each target runs them one by one. They run
-  // on a thread of their own, as clients of a server would, so the server's thread does only the server's work.
-  const clients = new Worker(`
-    const { parentPort, workerData: { urls, n, ids, rels } } = require('node:worker_threads');
-    let next = 0;
-    Promise.all(Array.from({ length: 10 }, async (_, c) => {
-      for (let i = next++; i < n; i = next++) {
-        const t = i % ids.length;
-        const r = await fetch(urls[c % urls.length] + rels[t % rels.length] + '/rollouts?rolloutId=ro-' + i, { method: 'POST', body: JSON.stringify({ targetId: ids[t] }), headers: { 'content-type': 'application/json' } });
-        if (r.status !== 200) throw new Error(r.status + ' ' + await r.text());
-      }
-    })).then(() => parentPort.postMessage('done'), e => parentPort.postMessage(String(e) + (e.cause ? ' (' + String(e.cause) + ')' : '')));`, { eval: true, workerData: { urls, n, ids, rels: projects.map(relOf) } });
-  const outcome = await new Promise(r => clients.once('message', r));
-  await clients.terminate();
-  if (outcome !== 'done') throw new Error(String(outcome));
+  const rels = projects.map(relOf);
+  let t0 = 0, elu0 = perfHooks.eventLoopUtilization();
+  // Ten clients create rollouts as fast as they are answered; the queue of each target runs them one by one.
+  await postFromClients(urls, n, i => rels[(i % ids.length) % rels.length] + '/rollouts?rolloutId=ro-' + i, i => JSON.stringify({ targetId: ids[i % ids.length] }),
+    () => { t0 = performance.now(); elu0 = perfHooks.eventLoopUtilization(); });
   const created = (performance.now() - t0) / 1000;
   for (const p of projects) {
     for (;;) {
@@ -187,15 +176,76 @@ async function rolloutsThrough(urls: string[], label: string, projects = ['bench
   return n / s;
 }
 
+/**
+ * Ten clients POST `n` requests (`path(i)`, `body(i)`) as fast as they are answered, spread over `urls`. They run on a
+ * thread of their own, as clients of a server would, so the server's thread does only the server's work; the thread
+ * is started before `onStart` is called, and the clients are node:http requests on keep-alive connections. A load
+ * generator light on the CPU matters on a 2-core machine: `fetch` costs this machine ~1.3 ms of its own per request,
+ * so ten fetch clients alone could not send 1,000 requests a second, and took the server's core from it meanwhile.
+ */
+async function postFromClients(urls: string[], n: number, path: (i: number) => string, body: (i: number) => string, onStart: () => void = () => {}): Promise<void> {
+  const requests = Array.from({ length: n }, (_, i) => [path(i), body(i)]);
+  const clients = new Worker(`
+    const http = require('node:http');
+    const { parentPort, workerData: { urls, requests } } = require('node:worker_threads');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
+    const post = (url, body) => new Promise((resolve, reject) => {
+      const q = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, res => {
+        const chunks = [];
+        res.on('data', c => chunks.push(c));
+        res.on('end', () => res.statusCode === 200 ? resolve() : reject(new Error(res.statusCode + ' ' + Buffer.concat(chunks).toString())));
+      });
+      q.on('error', reject);
+      q.end(body);
+    });
+    parentPort.once('message', () => {
+      let next = 0;
+      Promise.all(Array.from({ length: 10 }, async (_, c) => {
+        for (let i = next++; i < requests.length; i = next++) await post(urls[c % urls.length] + requests[i][0], requests[i][1]);
+      })).then(() => parentPort.postMessage('done'), e => parentPort.postMessage(String(e) + (e.cause ? ' (' + String(e.cause) + ')' : '')));
+    });
+    parentPort.postMessage('ready');`, { eval: true, workerData: { urls, requests } });
+  await new Promise(r => clients.once('message', r));
+  onStart();
+  clients.postMessage('go');
+  const outcome = await new Promise(r => clients.once('message', r));
+  await clients.terminate();
+  if (outcome !== 'done') throw new Error(String(outcome));
+}
+
+/**
+ * The same clients' POSTs answered by a bare `node:http` server in this process with a create's answer (a done
+ * operation of the same size): what this machine's thread pays per request before any API work, the yardstick for
+ * the rollouts' figure (a machine twice as fast halves both).
+ */
+async function barePosts(answer: string): Promise<{ rate: number; us: number }> {
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(answer) }); res.end(answer); });
+  });
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const n = 2000;
+  await postFromClients([url], 200, () => '/', () => '{}');
+  let t0 = 0, elu0 = perfHooks.eventLoopUtilization();
+  await postFromClients([url], n, i => '/v1/p/rollouts?rolloutId=ro-' + i, () => JSON.stringify({ targetId: 't0' }), () => { t0 = performance.now(); elu0 = perfHooks.eventLoopUtilization(); });
+  const s = (performance.now() - t0) / 1000, us = perfHooks.eventLoopUtilization(elu0).active * 1000 / n;
+  await new Promise(r => server.close(r));
+  return { rate: n / s, us };
+}
+
 async function rolloutThroughput(): Promise<void> {
   const g = await startInProcess({ port: 0, dataDir: benchDir(), logLevel: 'silent', renderMs: 0, jobMs: 0 });
   const before = g.runtime.timings();
-  await rolloutsThrough([g.url], 'SQLite', ['bench'], true);
+  const rate = await rolloutsThrough([g.url], 'SQLite', ['bench'], true);
   // Where the server thread's time went, per rollout: each controller's reconciles and the batches' commits; the rest
   // is the create requests (their handlers, commits and replies), HTTP and the collector.
   const after = g.runtime.timings(), n = 2000, us = (ms: number) => `${(ms * 1000 / n).toFixed(0)} µs`;
   const kinds = Object.entries(after.kinds).map(([k, v]) => [k, v.reconciles - (before.kinds[k]?.reconciles ?? 0), v.ms - (before.kinds[k]?.ms ?? 0)] as const)
     .filter(([, r]) => r > 0).sort((a, b) => b[2] - a[2]);
+  const answer = await (await fetch(`${g.url}/v1/${LOC}/deliveryPipelines/many/releases/r/rollouts?rolloutId=ro-answer`, { method: 'POST', body: JSON.stringify({ targetId: 't0' }), headers: { 'content-type': 'application/json' } })).text();
+  const bare = await barePosts(answer);
+  console.log(`  the same clients' POSTs to a bare node:http server answering ${answer.length} B: ${bare.rate.toFixed(0)} requests/s, ${bare.us.toFixed(0)} µs of its thread each (a rollout costs ${(1e6 / rate / bare.us).toFixed(0)}× a bare request's time; 1,000/s needs ≤ 1,000 µs)`);
   console.log(`  per rollout: ${kinds.map(([k, r, ms]) => `${k} ${us(ms)} (${(r / n).toFixed(1)} reconciles)`).join(', ')}; commits of ${((after.batches - before.batches) / n).toFixed(2)} batches ${us(after.commitMs - before.commitMs)}`);
   await g.close();
 }
