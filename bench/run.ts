@@ -234,6 +234,30 @@ async function barePosts(answer: string): Promise<{ rate: number; us: number }> 
   return { rate: n / s, us };
 }
 
+/**
+ * The create requests of the rollouts benchmark on their own: the same rollouts, clients and server, to targets that
+ * require approval, so each rollout stops PENDING_APPROVAL and no deploy runs. What a rollout costs before its work.
+ */
+async function createsAlone(): Promise<{ rate: number; us: number }> {
+  const g = await startInProcess({ port: 0, dataDir: benchDir(), logLevel: 'silent', renderMs: 0, jobMs: 0 });
+  const post = async (path: string, body: unknown) => {
+    const r = await fetch(g.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+  };
+  const ids = Array.from({ length: 20 }, (_, i) => `t${i}`);
+  for (const id of ids) await post(`/v1/${LOC}/targets?targetId=${id}`, { run: { location: LOC }, requireApproval: true });
+  await post(`/v1/${LOC}/deliveryPipelines?deliveryPipelineId=many`, { serialPipeline: { stages: ids.map(targetId => ({ targetId })) } });
+  await post(`/v1/${LOC}/deliveryPipelines/many/releases?releaseId=r`, {});
+  await g.runtime.idle();
+  const n = 2000;
+  let t0 = 0, elu0 = perfHooks.eventLoopUtilization();
+  await postFromClients([g.url], n, i => `/v1/${LOC}/deliveryPipelines/many/releases/r/rollouts?rolloutId=ro-${i}`, i => JSON.stringify({ targetId: ids[i % ids.length] }),
+    () => { t0 = performance.now(); elu0 = perfHooks.eventLoopUtilization(); });
+  const s = (performance.now() - t0) / 1000, us = perfHooks.eventLoopUtilization(elu0).active * 1000 / n;
+  await g.close();
+  return { rate: n / s, us };
+}
+
 async function rolloutThroughput(): Promise<void> {
   const g = await startInProcess({ port: 0, dataDir: benchDir(), logLevel: 'silent', renderMs: 0, jobMs: 0 });
   const before = g.runtime.timings();
@@ -246,6 +270,8 @@ async function rolloutThroughput(): Promise<void> {
   const answer = await (await fetch(`${g.url}/v1/${LOC}/deliveryPipelines/many/releases/r/rollouts?rolloutId=ro-answer`, { method: 'POST', body: JSON.stringify({ targetId: 't0' }), headers: { 'content-type': 'application/json' } })).text();
   const bare = await barePosts(answer);
   console.log(`  the same clients' POSTs to a bare node:http server answering ${answer.length} B: ${bare.rate.toFixed(0)} requests/s, ${bare.us.toFixed(0)} µs of its thread each (a rollout costs ${(1e6 / rate / bare.us).toFixed(0)}× a bare request's time; 1,000/s needs ≤ 1,000 µs)`);
+  const creates = await createsAlone();
+  console.log(`  the creates alone (the same 2,000 rollouts to targets that require approval, so none deploys): ${creates.rate.toFixed(0)}/s, ${creates.us.toFixed(0)} µs of the server thread each`);
   console.log(`  per rollout: ${kinds.map(([k, r, ms]) => `${k} ${us(ms)} (${(r / n).toFixed(1)} reconciles)`).join(', ')}; commits of ${((after.batches - before.batches) / n).toFixed(2)} batches ${us(after.commitMs - before.commitMs)}`);
   await g.close();
 }
