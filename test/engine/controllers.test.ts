@@ -67,3 +67,27 @@ test('a runtime reconciles only the resources it works for: others\' changes pas
   runtime.stop();
   store.close();
 });
+
+test('a runtime keeps its reconciles\' count and time by kind, and its batches\' commits', async () => {
+  const store = new SqliteStore(':memory:');
+  const clock = new VirtualClock(0);
+  const runtime = new ControllerRuntime(store, clock, createLogger('silent'));
+  runtime.register({ kind: 'thing', reconcile() { const until = performance.now() + 2; while (performance.now() < until); } });
+  runtime.register({ kind: 'other', reconcile(name, ctx) { ctx.enqueue('thing', `${name}/thing`); } });
+  assert.deepEqual(runtime.timings(), { kinds: {}, batches: 0, commitMs: 0 });
+  store.tx(w => {
+    for (const n of ['p/others/1', 'p/others/2']) w.put('other', n, 'p', { name: n }, '2026-01-01T00:00:00Z', true);
+  });
+  await runtime.idle();
+  const t = runtime.timings();
+  assert.equal(t.kinds.other.reconciles, 2);
+  assert.equal(t.kinds.thing.reconciles, 2, 'what a reconcile enqueues is counted under its own kind');
+  assert.ok(t.kinds.thing.ms >= 4, `the time of the things' reconciles (${t.kinds.thing.ms} ms) is theirs`);
+  assert.ok(t.kinds.other.ms < t.kinds.thing.ms);
+  assert.ok(t.batches >= 1 && t.commitMs >= 0);
+  // A copy: what the caller holds does not move.
+  t.kinds.thing.reconciles = 99;
+  assert.equal(runtime.timings().kinds.thing.reconciles, 2);
+  runtime.stop();
+  store.close();
+});
