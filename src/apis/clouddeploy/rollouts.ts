@@ -115,7 +115,8 @@ export function rolloutStrategy(store: Store, clock: Clock, action: 'CREATE' | '
       checkCommonFields(r, 'rollout');
       const release = store.getFrozen<Resource>(ctx.parent);
       if (!release) return; // the generic parent check answers NOT_FOUND
-      const pipeline = store.getParsed<Resource>(pipelineOf(ctx.parent));
+      // Read-only here (parsed once per stored version): the pipeline and the target are asked on every create.
+      const pipeline = store.getFrozen<Resource>(pipelineOf(ctx.parent));
       if (pipeline?.suspended) {
         throw errors.failedPrecondition(`Cannot create rollout: delivery pipeline '${pipelineOf(ctx.parent)}' is suspended, no new releases or rollouts can be created.`, pipelineOf(ctx.parent));
       }
@@ -130,7 +131,7 @@ export function rolloutStrategy(store: Store, clock: Clock, action: 'CREATE' | '
       if (outcomes !== undefined) parseOutcomes(String(outcomes));
       const location = locationOf(ctx.parent);
       try {
-        enforce(store, location, pipeline, store.getParsed<Resource>(`${location}/targets/${String(r.targetId)}`) ?? target, action, clock.now(), queryList(ctx.req, 'overrideDeployPolicy'), invoker);
+        enforce(store, location, pipeline, store.getFrozen<Resource>(`${location}/targets/${String(r.targetId)}`) ?? target, action, clock.now(), queryList(ctx.req, 'overrideDeployPolicy'), invoker);
       } catch (e) {
         // CreateRollout's operation carries the refusal (gcloud prints "A create-rollout attempt was blocked by …").
         throw e instanceof ApiError ? new OperationFailure(e) : e;
