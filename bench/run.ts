@@ -157,11 +157,9 @@ async function rolloutsThrough(urls: string[], label: string, projects = ['bench
   }
   const n = targets * perTarget;
   const rels = projects.map(relOf);
-  let t0 = 0, elu0 = perfHooks.eventLoopUtilization();
   // Ten clients create rollouts as fast as they are answered; the queue of each target runs them one by one.
-  await postFromClients(urls, n, i => rels[(i % ids.length) % rels.length] + '/rollouts?rolloutId=ro-' + i, i => JSON.stringify({ targetId: ids[i % ids.length] }),
-    () => { t0 = performance.now(); elu0 = perfHooks.eventLoopUtilization(); });
-  const created = (performance.now() - t0) / 1000;
+  const started = await postFromClients(urls, n, i => rels[(i % ids.length) % rels.length] + '/rollouts?rolloutId=ro-' + i, i => JSON.stringify({ targetId: ids[i % ids.length] }));
+  const created = sinceStart(started, n).seconds;
   for (const p of projects) {
     for (;;) {
       const r = (await (await fetch(`${urls[0]}${relOf(p)}/rollouts?pageSize=1&filter=${encodeURIComponent('state!=SUCCEEDED')}`)).json()) as { rollouts?: unknown[] };
@@ -169,21 +167,21 @@ async function rolloutsThrough(urls: string[], label: string, projects = ['bench
       await new Promise(res => setTimeout(res, 5));
     }
   }
-  const s = (performance.now() - t0) / 1000;
+  const done = sinceStart(started, n);
   // A server running in this process (startInProcess) has this thread: its busy time is the server's whole cost.
-  const busy = inProcess ? `, ${(perfHooks.eventLoopUtilization(elu0).active * 1000 / n).toFixed(0)} µs of the server thread's time each` : '';
-  console.log(`simulated rollouts create → SUCCEEDED (${label}): ${n} over ${targets} targets of ${projects.length} project${projects.length > 1 ? 's' : ''} in ${s.toFixed(2)} s (all created after ${created.toFixed(2)} s), ${(n / s).toFixed(0)} rollouts/s${busy}`);
-  return n / s;
+  const busy = inProcess ? `, ${done.us.toFixed(0)} µs of the server thread's time each` : '';
+  console.log(`simulated rollouts create → SUCCEEDED (${label}): ${n} over ${targets} targets of ${projects.length} project${projects.length > 1 ? 's' : ''} in ${done.seconds.toFixed(2)} s (all created after ${created.toFixed(2)} s), ${done.rate.toFixed(0)} rollouts/s${busy}`);
+  return done.rate;
 }
 
 /**
  * Ten clients POST `n` requests (`path(i)`, `body(i)`) as fast as they are answered, spread over `urls`. They run on a
  * thread of their own, as clients of a server would, so the server's thread does only the server's work; the thread
- * is started before `onStart` is called, and the clients are node:http requests on keep-alive connections. A load
+ * is started before the clock (the answer: when they started), and the clients are node:http requests on keep-alive connections. A load
  * generator light on the CPU matters on a 2-core machine: `fetch` costs this machine ~1.3 ms of its own per request,
  * so ten fetch clients alone could not send 1,000 requests a second, and took the server's core from it meanwhile.
  */
-async function postFromClients(urls: string[], n: number, path: (i: number) => string, body: (i: number) => string, onStart: () => void = () => {}): Promise<void> {
+async function postFromClients(urls: string[], n: number, path: (i: number) => string, body: (i: number) => string): Promise<Started> {
   const requests = Array.from({ length: n }, (_, i) => [path(i), body(i)]);
   const clients = new Worker(`
     const http = require('node:http');
@@ -206,11 +204,21 @@ async function postFromClients(urls: string[], n: number, path: (i: number) => s
     });
     parentPort.postMessage('ready');`, { eval: true, workerData: { urls, requests } });
   await new Promise(r => clients.once('message', r));
-  onStart();
+  const started: Started = { at: performance.now(), elu: perfHooks.eventLoopUtilization() };
   clients.postMessage('go');
   const outcome = await new Promise(r => clients.once('message', r));
   await clients.terminate();
   if (outcome !== 'done') throw new Error(String(outcome));
+  return started;
+}
+
+/** When the clients started: the clock and this thread's busy time then. */
+interface Started { at: number; elu: ReturnType<typeof perfHooks.eventLoopUtilization> }
+
+/** `n` requests since `started`: per second, and µs of this thread (the in-process server's) each. */
+function sinceStart(started: Started, n: number): { seconds: number; rate: number; us: number } {
+  const seconds = (performance.now() - started.at) / 1000;
+  return { seconds, rate: n / seconds, us: perfHooks.eventLoopUtilization(started.elu).active * 1000 / n };
 }
 
 /**
@@ -227,11 +235,9 @@ async function barePosts(answer: string): Promise<{ rate: number; us: number }> 
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const n = 2000;
   await postFromClients([url], 200, () => '/', () => '{}');
-  let t0 = 0, elu0 = perfHooks.eventLoopUtilization();
-  await postFromClients([url], n, i => '/v1/p/rollouts?rolloutId=ro-' + i, () => JSON.stringify({ targetId: 't0' }), () => { t0 = performance.now(); elu0 = perfHooks.eventLoopUtilization(); });
-  const s = (performance.now() - t0) / 1000, us = perfHooks.eventLoopUtilization(elu0).active * 1000 / n;
+  const m = sinceStart(await postFromClients([url], n, i => '/v1/p/rollouts?rolloutId=ro-' + i, () => JSON.stringify({ targetId: 't0' })), n);
   await new Promise(r => server.close(r));
-  return { rate: n / s, us };
+  return m;
 }
 
 /**
@@ -240,22 +246,15 @@ async function barePosts(answer: string): Promise<{ rate: number; us: number }> 
  */
 async function createsAlone(): Promise<{ rate: number; us: number }> {
   const g = await startInProcess({ port: 0, dataDir: benchDir(), logLevel: 'silent', renderMs: 0, jobMs: 0 });
-  const post = async (path: string, body: unknown) => {
-    const r = await fetch(g.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-  };
   const ids = Array.from({ length: 20 }, (_, i) => `t${i}`);
-  for (const id of ids) await post(`/v1/${LOC}/targets?targetId=${id}`, { run: { location: LOC }, requireApproval: true });
-  await post(`/v1/${LOC}/deliveryPipelines?deliveryPipelineId=many`, { serialPipeline: { stages: ids.map(targetId => ({ targetId })) } });
-  await post(`/v1/${LOC}/deliveryPipelines/many/releases?releaseId=r`, {});
+  for (const id of ids) await runJson(g.url, 'POST', `/v1/${LOC}/targets?targetId=${id}`, { run: { location: LOC }, requireApproval: true });
+  await runJson(g.url, 'POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=many`, { serialPipeline: { stages: ids.map(targetId => ({ targetId })) } });
+  await runJson(g.url, 'POST', `/v1/${LOC}/deliveryPipelines/many/releases?releaseId=r`, {});
   await g.runtime.idle();
   const n = 2000;
-  let t0 = 0, elu0 = perfHooks.eventLoopUtilization();
-  await postFromClients([g.url], n, i => `/v1/${LOC}/deliveryPipelines/many/releases/r/rollouts?rolloutId=ro-${i}`, i => JSON.stringify({ targetId: ids[i % ids.length] }),
-    () => { t0 = performance.now(); elu0 = perfHooks.eventLoopUtilization(); });
-  const s = (performance.now() - t0) / 1000, us = perfHooks.eventLoopUtilization(elu0).active * 1000 / n;
+  const m = sinceStart(await postFromClients([g.url], n, i => `/v1/${LOC}/deliveryPipelines/many/releases/r/rollouts?rolloutId=ro-${i}`, i => JSON.stringify({ targetId: ids[i % ids.length] })), n);
   await g.close();
-  return { rate: n / s, us };
+  return m;
 }
 
 async function rolloutThroughput(): Promise<void> {
