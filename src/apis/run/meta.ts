@@ -18,7 +18,10 @@ export function micros(ms: number): string {
   return new Date(Math.floor(ms)).toISOString().slice(0, 23) + '000Z';
 }
 
+// Epoch microseconds are plain numbers on every write of a deploy (BigInt costs more), exact until 2255; a clock set
+// later than that takes the BigInt path.
 let lastMicros = 0n;
+let lastUs = 0;
 
 /**
  * The clock's now as a v1 timestamp (microseconds), strictly increasing like the clock's own timestamps, so creation
@@ -26,18 +29,31 @@ let lastMicros = 0n;
  */
 export function nowMicros(clock: Clock): string {
   const t = clock.timestamp();
-  let us = BigInt(Date.parse(t.slice(0, 19) + 'Z')) * 1000n + BigInt(t.slice(20, 26));
-  if (us <= lastMicros) us = lastMicros + 1n;
-  lastMicros = us;
-  return new Date(Number(us / 1000n)).toISOString().slice(0, 23) + String(us % 1000n).padStart(3, '0') + 'Z';
+  const seconds = Date.parse(t.slice(0, 19) + 'Z');
+  let us = seconds * 1000 + Number(t.slice(20, 26));
+  if (Number.isSafeInteger(us) && lastMicros === 0n) {
+    if (us <= lastUs) us = lastUs + 1;
+    if (Number.isSafeInteger(us)) {
+      lastUs = us;
+      return new Date(Math.floor(us / 1000)).toISOString().slice(0, 23) + String(us % 1000).padStart(3, '0') + 'Z';
+    }
+  }
+  let big = BigInt(seconds) * 1000n + BigInt(t.slice(20, 26));
+  const last = lastMicros > BigInt(lastUs) ? lastMicros : BigInt(lastUs);
+  if (big <= last) big = last + 1n;
+  lastMicros = big;
+  return new Date(Number(big / 1000n)).toISOString().slice(0, 23) + String(big % 1000n).padStart(3, '0') + 'Z';
 }
 
 /** `AAYnZ8S7wzw`: 8 big-endian bytes of the write's epoch microseconds, base64url without padding. */
 export function resourceVersion(timestamp: string): string {
-  const ms = Date.parse(timestamp.slice(0, 23) + 'Z');
-  const us = BigInt(ms) * 1000n + BigInt(Number(timestamp.slice(23, 26)) || 0);
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(us);
+  const ms = Date.parse(timestamp.slice(0, 23) + 'Z'), sub = Number(timestamp.slice(23, 26)) || 0;
+  const b = Buffer.allocUnsafe(8);
+  const us = ms * 1000 + sub;
+  if (Number.isSafeInteger(us)) {
+    b.writeUInt32BE(Math.floor(us / 0x1_0000_0000), 0);
+    b.writeUInt32BE(us % 0x1_0000_0000, 4);
+  } else b.writeBigUInt64BE(BigInt(ms) * 1000n + BigInt(sub));
   return b.toString('base64url');
 }
 

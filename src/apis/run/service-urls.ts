@@ -19,6 +19,17 @@ export function regionCode(region: string): string {
 
 /** Ten lowercase letters and digits standing for the project in the older URLs (Google's hash is as long). */
 export function projectHash(projectNumber: string): string {
+  let out = hashes.get(projectNumber);
+  if (out === undefined) {
+    if (hashes.size >= 1000) hashes.clear();
+    hashes.set(projectNumber, out = hashOf(projectNumber));
+  }
+  return out;
+}
+/** Project hashes already derived (every deploy and status of a service asks again), bounded. */
+const hashes = new Map<string, string>();
+
+function hashOf(projectNumber: string): string {
   const digest = createHash('sha256').update(`run.app/${projectNumber}`).digest();
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   let out = '';

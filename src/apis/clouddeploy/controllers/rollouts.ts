@@ -85,7 +85,8 @@ export function rolloutControllers(ctx: ApiContext, opts: RolloutOptions): Contr
 
   const createJobRun = (w: Writer, r: Rollout, phase: Phase, job: Job, release: Resource) => {
     const name = `${r.name}/jobRuns/${newUuid()}`;
-    const attempt = store.children('jobRun', r.name).filter(j => j.phaseId === phase.id && j.jobId === job.id).length + 1;
+    // A job names its latest run, set in the write that made it: a job that names none has had no run (no query).
+    const attempt = job.jobRun === undefined ? 1 : store.children('jobRun', r.name).filter(j => j.phaseId === phase.id && j.jobId === job.id).length + 1;
     const ruleSets = [
       parseOutcomes(String((r.annotations as Resource | undefined)?.[OUTCOMES_ANNOTATION] ?? '')),
       parseOutcomes(String((release.annotations as Resource | undefined)?.[OUTCOMES_ANNOTATION] ?? '')),
