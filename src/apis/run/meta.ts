@@ -29,20 +29,25 @@ let lastUs = 0;
  */
 export function nowMicros(clock: Clock): string {
   const t = clock.timestamp();
-  const seconds = Date.parse(t.slice(0, 19) + 'Z');
-  let us = seconds * 1000 + Number(t.slice(20, 26));
-  if (Number.isSafeInteger(us) && lastMicros === 0n) {
-    if (us <= lastUs) us = lastUs + 1;
-    if (Number.isSafeInteger(us)) {
-      lastUs = us;
-      return new Date(Math.floor(us / 1000)).toISOString().slice(0, 23) + String(us % 1000).padStart(3, '0') + 'Z';
-    }
+  const second = t.slice(0, 19);
+  if (second !== lastSecond) { lastSecond = second; lastSecondMs = Date.parse(second + 'Z'); }
+  const us = lastSecondMs * 1000 + Number(t.slice(20, 26));
+  if (lastMicros === 0n && Number.isSafeInteger(us + 1)) {
+    // The clock's own text, cut to microseconds, unless an earlier write took that microsecond.
+    if (us > lastUs) { lastUs = us; return t.slice(0, 26) + 'Z'; }
+    if (Number.isSafeInteger(lastUs + 1)) return microsText(++lastUs);
   }
-  let big = BigInt(seconds) * 1000n + BigInt(t.slice(20, 26));
+  let big = BigInt(lastSecondMs) * 1000n + BigInt(t.slice(20, 26));
   const last = lastMicros > BigInt(lastUs) ? lastMicros : BigInt(lastUs);
   if (big <= last) big = last + 1n;
   lastMicros = big;
   return new Date(Number(big / 1000n)).toISOString().slice(0, 23) + String(big % 1000n).padStart(3, '0') + 'Z';
+}
+let lastSecond = '';
+let lastSecondMs = 0;
+
+function microsText(us: number): string {
+  return new Date(Math.floor(us / 1000)).toISOString().slice(0, 23) + String(us % 1000).padStart(3, '0') + 'Z';
 }
 
 /** `AAYnZ8S7wzw`: 8 big-endian bytes of the write's epoch microseconds, base64url without padding. */

@@ -2,7 +2,7 @@
 // decodes to the microseconds of its timestamp.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualClock } from '../../../src/engine/clock.js';
+import { RealClock, VirtualClock } from '../../../src/engine/clock.js';
 import { nowMicros, resourceVersion, resourceVersionMicros } from '../../../src/apis/run/meta.js';
 
 test('nowMicros: RFC 3339 with six digits, strictly increasing while the clock stands still', () => {
@@ -26,6 +26,19 @@ test('resourceVersion: eight big-endian bytes of the epoch microseconds, base64u
   }
 });
 
+test('nowMicros on the real clock: its own timestamps cut to microseconds, increasing', () => {
+  const clock = new RealClock();
+  let last = '';
+  for (let i = 0; i < 5000; i++) {
+    const t = nowMicros(clock);
+    assert.match(t, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    assert.ok(t > last, `${t} after ${last}`);
+    last = t;
+  }
+  assert.ok(Math.abs(Date.parse(last) - Date.now()) < 1000);
+});
+
+// Last: the module remembers its latest timestamp for every clock, and this one is far ahead.
 test('nowMicros past 2255 (a virtual clock set far ahead) stays exact and increasing', () => {
   const clock = new VirtualClock(Date.parse('2300-01-01T00:00:00.000Z'));
   const a = nowMicros(clock), b = nowMicros(clock);
