@@ -84,11 +84,24 @@ async function getThroughput(): Promise<void> {
     const s = require('node:http').createServer((_q, out) => { out.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': body.length }); out.end(body); });
     s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>(r => bare.stdout.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
-  const gantry = await rps(g.url + path);
-  const node = await rps(`http://127.0.0.1:${port}${path}`);
+  // Gantry, bare, bare, Gantry: the machine's drift within the run weighs on both alike. Each server's CPU per request
+  // (from /proc) is printed too: on a 2-core machine shared with the load generator it varies less than the rate.
+  const runs = { gantry: [] as { rate: number; cpuUs: number }[], node: [] as { rate: number; cpuUs: number }[] };
+  const once = async (which: 'gantry' | 'node') => {
+    const url = which === 'gantry' ? g.url + path : `http://127.0.0.1:${port}${path}`;
+    await autocannon({ url, connections: 10, duration: 1 });
+    runs[which].push(await measured(which === 'gantry' ? g.pid : bare.pid!, async () => {
+      const r = await autocannon({ url, connections: 10, duration: seconds / 2 });
+      return { rate: r.requests.average, count: r.requests.total };
+    }));
+  };
+  for (const which of ['gantry', 'node', 'node', 'gantry'] as const) await once(which);
   bare.kill();
   g.stop();
-  console.log(`GET ${bytes.length} B resource: gantry ${gantry.toFixed(0)} req/s, bare node:http ${node.toFixed(0)} req/s, ratio ${(gantry / node * 100).toFixed(0)}%`);
+  const mean = (xs: { rate: number; cpuUs: number }[], k: 'rate' | 'cpuUs') => xs.reduce((a, x) => a + x[k], 0) / xs.length;
+  const gantry = mean(runs.gantry, 'rate'), node = mean(runs.node, 'rate');
+  console.log(`GET ${bytes.length} B resource: gantry ${gantry.toFixed(0)} req/s, bare node:http ${node.toFixed(0)} req/s, ratio ${(gantry / node * 100).toFixed(0)}%` +
+    ` (server CPU per request: gantry ${mean(runs.gantry, 'cpuUs').toFixed(1)} µs, bare ${mean(runs.node, 'cpuUs').toFixed(1)} µs, ratio ${(mean(runs.node, 'cpuUs') / mean(runs.gantry, 'cpuUs') * 100).toFixed(0)}%)`);
 }
 
 async function listPage(): Promise<void> {
