@@ -197,6 +197,13 @@ export class App {
     };
     const serve = (req: IncomingMessage, res: ServerResponse) => {
       slots.request(req.socket, res);
+      try {
+        serveRequest(req, res);
+      } finally {
+        slots.served(res);
+      }
+    };
+    const serveRequest = (req: IncomingMessage, res: ServerResponse) => {
       let refusal: ApiError | undefined;
       try {
         const url = req.url ?? '';

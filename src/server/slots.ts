@@ -44,14 +44,23 @@ export class ConnectionSlots {
     return true;
   }
 
-  /** A request head arrived on `socket`: its slot is in use until `res` is done. */
+  /** A request head arrived on `socket`: its slot is in use until `res` is done (see `served`). */
   request(socket: Socket, res: ServerResponse): void {
     const s = this.slots.get(socket);
     if (!s) return;
     s.busy++;
-    // One shared listener, the slot on the response: no closure made per request. (A response closes once.)
     (res as SlotResponse)[SLOT] = s;
-    res.on('close', release);
+  }
+
+  /**
+   * The listener's synchronous part of a request is over: the slot is free at once when the answer was written whole
+   * and the socket took it all (most reads), else when the response closes. One shared listener, the slot on the
+   * response: no closure made per request. (A response closes once.)
+   */
+  served(res: ServerResponse): void {
+    if (!(res as SlotResponse)[SLOT]) return;
+    if (res.writableFinished) release.call(res as SlotResponse);
+    else res.on('close', release);
   }
 
   /** The connection speaks another protocol (HTTP/2, TLS) from here on. */
