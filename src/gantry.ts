@@ -94,6 +94,8 @@ export interface GantryOptions {
   maxConnections: number;
   /** How long a client may take to send a whole request. */
   requestTimeoutMs: number;
+  /** How long an HTTP/1 connection may move no byte before it is closed (2 minutes unless set; tests shorten it). */
+  silentSocketMs?: number;
   /** How long a simulated Cloud Run task attempt takes unless scripted. */
   taskMs: number;
   /** How long a simulated App Hosting build step takes unless scripted. */
@@ -251,7 +253,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const listenHost = ['0.0.0.0', '::', ''].includes(opts.host) ? [] : [opts.host];
   const app = new App({
     log, authToken: opts.authToken, allowHosts: [...listenHost, ...opts.allowHosts], allowOrigins: opts.allowOrigins,
-    maxConnections: opts.maxConnections, requestTimeoutMs: opts.requestTimeoutMs, readFresh: store.readFresh?.bind(store),
+    maxConnections: opts.maxConnections, requestTimeoutMs: opts.requestTimeoutMs, silentSocketMs: opts.silentSocketMs, readFresh: store.readFresh?.bind(store),
   });
   const executorPolicy = new ExecutorPolicy(opts.executor, opts.allowExecutors);
   const sourcePolicy = new SourcePolicy(opts.sourceDirs);

@@ -15,6 +15,7 @@ import { hostName, RequestGuard, type GuardOptions } from './guard.js';
 import type { Logger } from './log.js';
 import { Router } from './router.js';
 import { ConnectionSlots } from './slots.js';
+import { SilentSockets } from './silent-sockets.js';
 import { MAX_JSON_DEPTH, nestingDepth } from '../google/json-depth.js';
 
 /** Host names whose requests an API serves itself (apps behind a proxy), not Gantry's routes. */
@@ -29,6 +30,8 @@ export interface AppOptions extends GuardOptions {
   maxConnections?: number;
   /** How long a client may take to send a whole request (headers and body). */
   requestTimeoutMs?: number;
+  /** How long an HTTP/1 connection may move no byte before it is closed (default 2 minutes). */
+  silentSocketMs?: number;
   /** The store's step before a read (Store.readFresh), on a store other instances write too. */
   readFresh?: <T>(fn: () => T) => T | Promise<T>;
 }
@@ -49,6 +52,8 @@ export class App {
   private guard: RequestGuard;
   /** The connections the listener holds (the cap, and who makes room past it). */
   readonly slots: ConnectionSlots;
+  /** HTTP/1 connections (direct, tunnelled or decrypted) that close once silent for `silentSocketMs`. */
+  private silent: SilentSockets;
   /**
    * Fastify reads and limits request bodies. It is loaded with the first request that has one: its ~250 modules are
    * a fifth of start-up, and a client that only reads never needs them.
@@ -60,6 +65,7 @@ export class App {
   constructor(private opts: AppOptions) {
     this.guard = new RequestGuard(opts);
     this.slots = new ConnectionSlots(opts.maxConnections ?? 1024);
+    this.silent = new SilentSockets(opts.silentSocketMs ?? 120_000);
     this.server = this.createServer((req, res) => this.readBody(req, res), opts.requestTimeoutMs ?? 60_000);
     this.server.on('clientError', (err: Error, socket: Socket) => this.clientError(err as NodeJS.ErrnoException, socket));
   }
@@ -131,6 +137,7 @@ export class App {
 
   /** Stops accepting connections, closes idle ones, waits for the open ones to end, then runs the onClose hooks. */
   async close(): Promise<void> {
+    this.silent.stop();
     await this.bodyReader?.catch(() => undefined);
     // Fastify never listened (it was handed this server): it closes its own state, not the server.
     await this.fastify?.close();
@@ -277,12 +284,13 @@ export class App {
     // HTTP/1.1 for Node's own connection handling.
     const http1 = server.listeners('connection') as ((s: Socket) => void)[];
     server.removeAllListeners('connection');
-    this.http1 = socket => { for (const l of http1) l.call(server, socket); };
+    const silent = this.silent;
+    this.http1 = socket => { silent.watch(socket); for (const l of http1) l.call(server, socket); };
     server.on('connection', (socket: Socket) => {
       if (slots.admit(socket)) this.accept(socket);
     });
+    // Idle keep-alive connections close after 5 s; any connection silent for 2 minutes closes (silent-sockets.ts).
     server.keepAliveTimeout = 5_000;
-    server.setTimeout(120_000);
     return server;
   }
 

@@ -153,3 +153,45 @@ test('a flood of slow connections does not lock other clients out: at the cap, t
     await g.close();
   }
 });
+
+test('a connection that moves no byte for the silence bound is closed; one making requests is not', { timeout: 60_000 }, async () => {
+  const g = await startTestGantry({ silentSocketMs: 400 });
+  const sockets: Socket[] = [];
+  try {
+    const port = Number(new URL(g.url).port);
+    await fetch(`${g.url}/storage/v1/b?project=p`, { method: 'POST', body: JSON.stringify({ name: 'big' }), headers: { 'content-type': 'application/json' } });
+    const size = 16 * 1024 * 1024;
+    const up = await fetch(`${g.url}/upload/storage/v1/b/big/o?uploadType=media&name=o`, { method: 'POST', body: Buffer.alloc(size, 7), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(up.status, 200);
+    const open = (first: string) => new Promise<Socket>(resolve => {
+      const s = connect(port, '127.0.0.1', () => { s.write(first); resolve(s); });
+      s.on('error', () => undefined);
+      sockets.push(s);
+    });
+    // A client asks for the 16 MiB object and reads none of it: the answer stops moving once the socket's buffers are full.
+    const stuck = await open('GET /storage/v1/b/big/o/o?alt=media HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    stuck.pause();
+    // Another asks for a small resource every 150 ms on one connection: it moves bytes well within every bound.
+    const ping = 'GET /gantry/v1/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n';
+    const busy = await open(ping);
+    let answers = 0;
+    busy.on('data', d => { answers += (d.toString('latin1').match(/HTTP\/1\.1 200/g) ?? []).length; });
+    const pings = setInterval(() => busy.write(ping), 150);
+    let busyClosed = false;
+    busy.once('close', () => { busyClosed = true; });
+    await new Promise(r => setTimeout(r, 1600));
+    clearInterval(pings);
+    assert.ok(!busyClosed, 'a connection making requests was closed');
+    assert.ok(answers >= 8, `${answers} answers`);
+    // The silent one was closed meanwhile: reading now, it gets what its socket held and then the end, not the object.
+    let got = 0;
+    const ended = new Promise<void>(resolve => stuck.once('close', () => resolve()));
+    stuck.on('data', d => { got += d.length; });
+    stuck.resume();
+    await Promise.race([ended, new Promise((_, reject) => setTimeout(() => reject(new Error(`the silent connection is still open (${got} bytes read)`)), 10_000))]);
+    assert.ok(got < size, `${got} bytes read of ${size}`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await g.close();
+  }
+});
