@@ -203,11 +203,11 @@ export class App {
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     const serve = (req: IncomingMessage, res: ServerResponse) => {
-      slots.request(req.socket, res);
+      const slot = slots.request(req.socket);
       try {
         serveRequest(req, res);
       } finally {
-        slots.served(res);
+        slots.served(slot, res);
       }
     };
     const serveRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -230,7 +230,8 @@ export class App {
           virtual.serve(req, res);
           return;
         }
-        this.guard.check(req.headers, this.anonymous !== undefined && this.anonymous(req.method, req.url));
+        // Whether the request may go without the token is asked only when there is a token to go without.
+        this.guard.check(req.headers, this.anonymous !== undefined && this.guard.needsToken && this.anonymous(req.method, req.url));
       } catch (e) {
         refusal = e as ApiError;
       }
@@ -517,12 +518,15 @@ function parseAbsoluteUrl(url: string): URL {
   }
 }
 
+/** The query of a URL without one: shared (nothing writes to a request's query; a write would throw). */
+const NO_QUERY: ApiRequest['query'] = Object.freeze({});
+
 /** The query of a raw URL, parsed as Fastify parses it (both paths use fast-querystring). */
 function parseUrlQuery(url: string): ApiRequest['query'] {
   // As find-my-way splits it: the query starts after the first `?` or `#`.
   const q = url.indexOf('?', 1), h = url.indexOf('#', 1);
   const at = h !== -1 && (q === -1 || h < q) ? h : q;
-  if (at < 0 || at === url.length - 1) return {};
+  if (at < 0 || at === url.length - 1) return NO_QUERY;
   return parseQueryString(url.slice(at + 1)) as ApiRequest['query'];
 }
 

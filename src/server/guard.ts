@@ -105,6 +105,9 @@ export class RequestGuard {
     return true;
   }
 
+  /** Whether requests must carry the bearer token. */
+  get needsToken(): boolean { return !!this.opts.authToken; }
+
   checkAuth(headers: Headers): void {
     const token = this.opts.authToken;
     if (!token) return;

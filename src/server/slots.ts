@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 
-interface Slot {
+export interface Slot {
   /**
    * When the connection was accepted, or last finished a response, as a count of such events (only the order matters:
    * the one that has done nothing longest goes first), so no clock is read per request.
@@ -44,12 +44,11 @@ export class ConnectionSlots {
     return true;
   }
 
-  /** A request head arrived on `socket`: its slot is in use until `res` is done (see `served`). */
-  request(socket: Socket, res: ServerResponse): void {
+  /** A request head arrived on `socket`: its slot is in use until the request is `served`. */
+  request(socket: Socket): Slot | undefined {
     const s = this.slots.get(socket);
-    if (!s) return;
-    s.busy++;
-    (res as SlotResponse)[SLOT] = s;
+    if (s) s.busy++;
+    return s;
   }
 
   /**
@@ -57,10 +56,11 @@ export class ConnectionSlots {
    * and the socket took it all (most reads), else when the response closes. One shared listener, the slot on the
    * response: no closure made per request. (A response closes once.)
    */
-  served(res: ServerResponse): void {
-    if (!(res as SlotResponse)[SLOT]) return;
-    if (res.writableFinished) release.call(res as SlotResponse);
-    else res.on('close', release);
+  served(slot: Slot | undefined, res: ServerResponse): void {
+    if (!slot) return;
+    if (res.writableFinished) return free(slot);
+    (res as SlotResponse)[SLOT] = slot;
+    res.on('close', release);
   }
 
   /** The connection speaks another protocol (HTTP/2, TLS) from here on. */
@@ -90,8 +90,10 @@ function release(this: SlotResponse): void {
   const s = this[SLOT];
   if (!s) return;
   this[SLOT] = undefined;
-  s.busy--; s.served++; s.since = ++events;
+  free(s);
 }
+
+function free(s: Slot): void { s.busy--; s.served++; s.since = ++events; }
 
 /** Which idle connections go first: those that never completed a request, then idle keep-alive ones. */
 function tier(s: Slot): number { return s.served === 0 ? 0 : 1; }

@@ -20,15 +20,15 @@ test('an answer the socket took whole frees its slot at once; one still going fr
   assert.ok(slots.admit(a) && slots.admit(b));
   // a: a request answered whole; b: a request whose answer the socket has not taken yet (a client not reading).
   const ra = response(true), rb = response(false);
-  slots.request(a, ra); slots.served(ra);
-  slots.request(b, rb); slots.served(rb);
+  slots.served(slots.request(a), ra);
+  slots.served(slots.request(b), rb);
   // At the cap a newcomer takes the slot of the idle one (a), never the one with its answer in flight (b).
   const c = socket();
   assert.ok(slots.admit(c));
   assert.ok(a.destroyed && !b.destroyed);
   // Still in flight: with every other slot busy too, a newcomer is refused rather than b cut.
   const rc = response(false);
-  slots.request(c, rc); slots.served(rc);
+  slots.served(slots.request(c), rc);
   const d = socket();
   assert.equal(slots.admit(d), false);
   assert.ok(d.destroyed && !b.destroyed);
@@ -40,15 +40,15 @@ test('an answer the socket took whole frees its slot at once; one still going fr
   assert.equal(slots.evicted, 2);
 });
 
-test('a response closing twice, or served after it was released, frees its slot once', () => {
+test('a response closing twice frees its slot once; a request on a connection without a slot (a tunnel) is let be', () => {
   const slots = new ConnectionSlots(1);
   const a = socket();
   slots.admit(a);
   const r1 = response(false);
-  slots.request(a, r1); slots.served(r1);
+  slots.served(slots.request(a), r1);
   const r2 = response(true);
-  slots.request(a, r2); slots.served(r2);
-  slots.served(r2);
+  slots.served(slots.request(a), r2);
+  slots.served(undefined, r2);
   // r1 still holds the connection busy: no room.
   assert.equal(slots.admit(socket()), false);
   r1.emit('close'); r1.emit('close');
