@@ -137,13 +137,14 @@ export class App {
 
   /** Stops accepting connections, closes idle ones, waits for the open ones to end, then runs the onClose hooks. */
   async close(): Promise<void> {
-    this.silent.stop();
     await this.bodyReader?.catch(() => undefined);
     // Fastify never listened (it was handed this server): it closes its own state, not the server.
     await this.fastify?.close();
     const closed = new Promise<void>(resolve => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    // Connections still open (an answer going to a client that reads nothing) are closed by the silence sweep in time.
     await closed;
+    this.silent.stop();
     for (const fn of this.closing) await fn();
   }
 
@@ -278,6 +279,8 @@ export class App {
       if (this.logsRequests) this.opts.log.info(`CONNECT ${clip(String(req.url), 200)} 200 tunnel served by Gantry`);
       socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
       if (head.length) socket.unshift(head);
+      // The tunnel is watched again only if it speaks HTTP/1 (TLS and HTTP/2 inside have their own bounds).
+      this.silent.unwatch(socket);
       this.accept(socket);
     });
     // One port for every transport: a connection that opens with HTTP/2's preface is a gRPC client's (cleartext,

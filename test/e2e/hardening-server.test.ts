@@ -195,3 +195,28 @@ test('a connection that moves no byte for the silence bound is closed; one makin
     await g.close();
   }
 });
+
+test('shutting down does not wait out a silent long poll: the silence sweep still closes it', { timeout: 60_000 }, async () => {
+  const g = await startTestGantry({ silentSocketMs: 400, taskMs: 600_000 });
+  let closed = false;
+  const poll = connect(Number(new URL(g.url).port), '127.0.0.1');
+  poll.on('error', () => undefined);
+  try {
+    const call = async (path: string, body: unknown) => (await fetch(g.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })).json() as Promise<Record<string, any>>;
+    await call('/v2/projects/p/locations/us-central1/jobs?jobId=slow', { template: { template: { containers: [{ image: 'busybox' }] } } });
+    await g.runtime.idle();
+    const run = await call('/v2/projects/p/locations/us-central1/jobs/slow:run', {});
+    assert.notEqual(run.done, true, JSON.stringify(run));
+    // A client waits on the run's operation for up to 100 s; nothing it waits for happens before the shutdown.
+    const body = '{"timeout":"100s"}';
+    poll.write(`POST /v2/${run.name}:wait HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await new Promise(r => setTimeout(r, 100));
+    const t0 = performance.now();
+    await Promise.race([g.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('close() waited on a silent long poll for 10 s')), 10_000))]);
+    closed = true;
+    assert.ok(performance.now() - t0 < 5000, `close() took ${performance.now() - t0} ms`);
+  } finally {
+    poll.destroy();
+    if (!closed) await g.close();
+  }
+});

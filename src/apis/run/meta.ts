@@ -47,7 +47,7 @@ let lastSecond = '';
 let lastSecondMs = 0;
 
 function microsText(us: number): string {
-  return new Date(Math.floor(us / 1000)).toISOString().slice(0, 23) + String(us % 1000).padStart(3, '0') + 'Z';
+  return new Date((us - us % 1000) / 1000).toISOString().slice(0, 23) + String(us % 1000).padStart(3, '0') + 'Z';
 }
 
 /** `AAYnZ8S7wzw`: 8 big-endian bytes of the write's epoch microseconds, base64url without padding. */
