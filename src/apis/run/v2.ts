@@ -246,7 +246,7 @@ export function registerRunV2(app: App, d: V2Deps): void {
       const { op, s } = findOp(req.params.name);
       // Each change of a running execution (every task's start and end) asks only whether it is done; the view is made
       // once, for the answer.
-      await waitForResource(d.store, op.target, () => opView(d, op, s, true), v => v.done === true, Math.min(timeoutMs, 600_000), req.signal);
+      await waitForResource(d.store, op.target, () => opView(d, op, s, true), v => v.done === true, timeoutMs, req.signal);
       return reply(opView(d, op, s), 'GoogleLongrunningOperation');
     },
   });
