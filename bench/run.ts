@@ -87,15 +87,9 @@ async function getThroughput(): Promise<void> {
   // Gantry, bare, bare, Gantry: the machine's drift within the run weighs on both alike. Each server's CPU per request
   // (from /proc) is printed too: on a 2-core machine shared with the load generator it varies less than the rate.
   const runs = { gantry: [] as { rate: number; cpuUs: number }[], node: [] as { rate: number; cpuUs: number }[] };
-  const once = async (which: 'gantry' | 'node') => {
-    const url = which === 'gantry' ? g.url + path : `http://127.0.0.1:${port}${path}`;
-    await autocannon({ url, connections: 10, duration: 1 });
-    runs[which].push(await measured(which === 'gantry' ? g.pid : bare.pid!, async () => {
-      const r = await autocannon({ url, connections: 10, duration: seconds / 2 });
-      return { rate: r.requests.average, count: r.requests.total };
-    }));
-  };
-  for (const which of ['gantry', 'node', 'node', 'gantry'] as const) await once(which);
+  for (const which of ['gantry', 'node', 'node', 'gantry'] as const) {
+    runs[which].push(await rpsAs(which === 'gantry' ? g.url + path : `http://127.0.0.1:${port}${path}`, {}, which === 'gantry' ? g.pid : bare.pid!, seconds / 2));
+  }
   bare.kill();
   g.stop();
   const mean = (xs: { rate: number; cpuUs: number }[], k: 'rate' | 'cpuUs') => xs.reduce((a, x) => a + x[k], 0) / xs.length;
@@ -558,10 +552,10 @@ async function grpcGet(): Promise<void> {
  * Requests/s with 10 connections (after a second's warm-up), every answer checked to be a 2xx, and the CPU per request
  * of the server process `pid` over the run (the steadier figure on a shared machine).
  */
-async function rpsAs(url: string, headers: Record<string, string>, pid: number): Promise<{ rate: number; cpuUs: number }> {
+async function rpsAs(url: string, headers: Record<string, string>, pid: number, duration = seconds): Promise<{ rate: number; cpuUs: number }> {
   await autocannon({ url, headers, connections: 10, duration: 1 });
   return measured(pid, async () => {
-    const r = await autocannon({ url, headers, connections: 10, duration: seconds });
+    const r = await autocannon({ url, headers, connections: 10, duration });
     if (r.non2xx || r.errors) throw new Error(`${url} (${JSON.stringify(headers)}): ${r.non2xx} non-2xx answers, ${r.errors} errors`);
     return { rate: r.requests.average, count: r.requests.total };
   });

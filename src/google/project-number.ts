@@ -2,22 +2,17 @@
 // name resources of other services (Cloud Build builds, the default compute service account, Cloud Run URLs);
 // Gantry has no Resource Manager, so each project id gets a stable made-up number, the same on every server.
 import { etagOf, newUuid } from './ids.js';
+import { memoized } from './memo.js';
 
 /**
  * The project number of `project`: the project itself when it is already a number (`projects/123…`), else a
  * 12-digit number derived from the id (first digit not 0), stable across restarts and servers.
  */
 export function projectNumber(project: string): string {
-  if (/^[0-9]+$/.test(project)) return project;
-  let n = numbers.get(project);
-  if (n === undefined) {
-    // Asked on every deploy and build record: remembered, for a bounded number of projects.
-    if (numbers.size >= 1000) numbers.clear();
-    numbers.set(project, n = String(BigInt('0x' + etagOf(project)) % 900_000_000_000n + 100_000_000_000n));
-  }
-  return n;
+  return /^[0-9]+$/.test(project) ? project : derivedNumber(project);
 }
-const numbers = new Map<string, string>();
+// Asked on every deploy and build record: remembered, for a bounded number of projects.
+const derivedNumber = memoized(project => String(BigInt('0x' + etagOf(project)) % 900_000_000_000n + 100_000_000_000n));
 
 /**
  * The name of a Cloud Build build, as Cloud Deploy reports the build that ran a job or a render

@@ -2,18 +2,9 @@
 // the first sweep after it was watched; writes piling up unsent behind a client that reads nothing are no activity.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import { SilentSockets } from '../../src/server/silent-sockets.js';
+import { fakeSocket as socket } from '../helpers/fake-socket.js';
 
-class FakeSocket extends EventEmitter {
-  bytesRead = 0;
-  bytesWritten = 0;
-  writableLength = 0;
-  destroyed = false;
-  destroy(): void { this.destroyed = true; this.emit('close'); }
-}
-const socket = () => new FakeSocket() as FakeSocket & Socket;
 // A bound no interval reaches within a test: the sweeps are the test's own calls.
 const sweeps = () => new SilentSockets(1e9);
 

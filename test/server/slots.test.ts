@@ -3,15 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { ConnectionSlots } from '../../src/server/slots.js';
+import { fakeSocket as socket } from '../helpers/fake-socket.js';
 
-class FakeSocket extends EventEmitter {
-  destroyed = false;
-  destroy(): void { this.destroyed = true; this.emit('close'); }
-}
-const socket = () => new FakeSocket() as unknown as Socket & FakeSocket;
 const response = (finished: boolean) => Object.assign(new EventEmitter(), { writableFinished: finished }) as unknown as ServerResponse & { writableFinished: boolean };
 
 test('an answer the socket took whole frees its slot at once; one still going frees it when the response closes', () => {

@@ -18,47 +18,35 @@ export function micros(ms: number): string {
   return new Date(Math.floor(ms)).toISOString().slice(0, 23) + '000Z';
 }
 
-// Epoch microseconds are plain numbers on every write of a deploy (BigInt costs more), exact until 2255; a clock set
-// later than that takes the BigInt path.
-let lastMicros = 0n;
-let lastUs = 0;
+/** The latest v1 timestamp answered, for every clock: the next is later. */
+let lastMicros = '';
 
 /**
  * The clock's now as a v1 timestamp (microseconds), strictly increasing like the clock's own timestamps, so creation
- * order is total even while a virtual clock stands still.
+ * order is total even while a virtual clock stands still: the clock's own text cut to microseconds, or the microsecond
+ * after the last one answered when that was as late (fixed-width RFC 3339 text orders as time does).
  */
 export function nowMicros(clock: Clock): string {
-  const t = clock.timestamp();
-  const second = t.slice(0, 19);
-  if (second !== lastSecond) { lastSecond = second; lastSecondMs = Date.parse(second + 'Z'); }
-  const us = lastSecondMs * 1000 + Number(t.slice(20, 26));
-  if (lastMicros === 0n && Number.isSafeInteger(us + 1)) {
-    // The clock's own text, cut to microseconds, unless an earlier write took that microsecond.
-    if (us > lastUs) { lastUs = us; return t.slice(0, 26) + 'Z'; }
-    if (Number.isSafeInteger(lastUs + 1)) return microsText(++lastUs);
-  }
-  let big = BigInt(lastSecondMs) * 1000n + BigInt(t.slice(20, 26));
-  const last = lastMicros > BigInt(lastUs) ? lastMicros : BigInt(lastUs);
-  if (big <= last) big = last + 1n;
-  lastMicros = big;
-  return new Date(Number(big / 1000n)).toISOString().slice(0, 23) + String(big % 1000n).padStart(3, '0') + 'Z';
+  const text = clock.timestamp().slice(0, 26) + 'Z';
+  lastMicros = text > lastMicros ? text : nextMicro(lastMicros);
+  return lastMicros;
 }
-let lastSecond = '';
-let lastSecondMs = 0;
 
-function microsText(us: number): string {
-  return new Date((us - us % 1000) / 1000).toISOString().slice(0, 23) + String(us % 1000).padStart(3, '0') + 'Z';
+/** The microsecond after `text` (`…:SS.ffffffZ`). */
+function nextMicro(text: string): string {
+  const us = Number(text.slice(20, 26)) + 1;
+  if (us < 1_000_000) return text.slice(0, 20) + String(us).padStart(6, '0') + 'Z';
+  return new Date(Date.parse(text.slice(0, 19) + 'Z') + 1000).toISOString().slice(0, 19) + '.000000Z';
 }
 
 /** `AAYnZ8S7wzw`: 8 big-endian bytes of the write's epoch microseconds, base64url without padding. */
 export function resourceVersion(timestamp: string): string {
+  // ms * 1000 + µs in two 32-bit halves, each exact in a double (no BigInt on every write of a deploy).
   const ms = Date.parse(timestamp.slice(0, 23) + 'Z'), sub = Number(timestamp.slice(23, 26)) || 0;
+  const msHigh = Math.floor(ms / 0x1_0000_0000), low = (ms % 0x1_0000_0000) * 1000 + sub;
   const b = Buffer.allocUnsafe(8);
-  const us = ms * 1000 + sub;
-  if (Number.isSafeInteger(us)) {
-    b.writeUInt32BE(Math.floor(us / 0x1_0000_0000), 0);
-    b.writeUInt32BE(us % 0x1_0000_0000, 4);
-  } else b.writeBigUInt64BE(BigInt(ms) * 1000n + BigInt(sub));
+  b.writeUInt32BE(msHigh * 1000 + Math.floor(low / 0x1_0000_0000), 0);
+  b.writeUInt32BE(low % 0x1_0000_0000, 4);
   return b.toString('base64url');
 }
 

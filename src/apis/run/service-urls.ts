@@ -3,6 +3,7 @@
 // hash is an opaque per-project string; Gantry derives it from the project number so it never changes between runs
 // (docs/fidelity.md, "Cloud Run service URLs").
 import { createHash } from 'node:crypto';
+import { memoized } from '../../google/memo.js';
 
 /** Region codes of the older URLs, as Google's own services show them; other regions get a derived code. */
 const REGION_CODES: Record<string, string> = {
@@ -18,16 +19,7 @@ export function regionCode(region: string): string {
 }
 
 /** Ten lowercase letters and digits standing for the project in the older URLs (Google's hash is as long). */
-export function projectHash(projectNumber: string): string {
-  let out = hashes.get(projectNumber);
-  if (out === undefined) {
-    if (hashes.size >= 1000) hashes.clear();
-    hashes.set(projectNumber, out = hashOf(projectNumber));
-  }
-  return out;
-}
-/** Project hashes already derived (every deploy and status of a service asks again), bounded. */
-const hashes = new Map<string, string>();
+export const projectHash = memoized(hashOf);
 
 function hashOf(projectNumber: string): string {
   const digest = createHash('sha256').update(`run.app/${projectNumber}`).digest();
