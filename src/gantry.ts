@@ -7,6 +7,7 @@ import { BlobStore, type Blobs } from './apis/storage/blobs.js';
 import { instanceId } from './executors/ownership.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
+import { watchCount } from './store/name-watch.js';
 import { HOLDER_META, SOLE_LEASE, WORK_SLOTS, slotOfName, type WorkLease } from './engine/work-lease.js';
 import { SwitchableClock, type Clock } from './engine/clock.js';
 import { ControllerRuntime } from './engine/controllers.js';
@@ -141,6 +142,8 @@ export interface Gantry {
   routes(): readonly { method: string; template: string }[];
   /** The HTTP listener's connections: how many are open, and how many were closed to make room for new ones. */
   connections(): { size: number; evicted: number };
+  /** How many listeners wait on a stored resource (`:wait` requests, deploys waiting for a revision to be ready). */
+  waiting(): number;
   clock: Clock;
   runtime: ControllerRuntime;
   log: Logger;
@@ -416,6 +419,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   return {
     url: `http://${host}:${port}`, port, clock, runtime, log, tlsCertFile: tls.certFile, routes: () => app.router.templates(),
     connections: () => ({ size: app.slots.size, evicted: app.slots.evicted }),
+    waiting: () => watchCount(store),
     snapshot: project => exportSnapshot(snapshots, project), restore: (text, project) => importSnapshot(snapshots, text, project),
     async close() {
       outages?.();

@@ -16,6 +16,7 @@ import type { Logger } from './log.js';
 import { Router } from './router.js';
 import { ConnectionSlots } from './slots.js';
 import { SilentSockets } from './silent-sockets.js';
+import { HttpApiRequest } from './http-request.js';
 import { MAX_JSON_DEPTH, nestingDepth } from '../google/json-depth.js';
 
 /** Host names whose requests an API serves itself (apps behind a proxy), not Gantry's routes. */
@@ -132,17 +133,22 @@ export class App {
     });
   }
 
+  /** Aborted when Gantry stops: what the HTTP requests' signals also hear. */
+  private readonly stopping = new AbortController();
+
   /** Runs `fn` once the listener has closed (as Fastify's onClose hooks ran, after its server). */
   onClose(fn: () => Promise<void> | void): void { this.closing.push(fn); }
 
   /** Stops accepting connections, closes idle ones, waits for the open ones to end, then runs the onClose hooks. */
   async close(): Promise<void> {
+    // Requests waiting for something (`:wait`) answer now, with what is there, rather than hold the shutdown.
+    this.stopping.abort();
     await this.bodyReader?.catch(() => undefined);
     // Fastify never listened (it was handed this server): it closes its own state, not the server.
     await this.fastify?.close();
     const closed = new Promise<void>(resolve => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    // Connections still open (an answer going to a client that reads nothing) are closed by the silence sweep in time.
+    // A connection still open after that (waits have ended, streams end with Gantry) is closed by the silence sweep in time.
     await closed;
     this.silent.stop();
     for (const fn of this.closing) await fn();
@@ -339,14 +345,14 @@ export class App {
     } catch (e) {
       return write(this.failure(method, url, e));
     }
-    const a = this.dispatch(method, url, req.headers, undefined, query);
+    const a = this.dispatch(method, url, req.headers, undefined, query, res);
     if (a instanceof Promise) void a.then(write);
     else write(a);
   }
 
   /** Synchronous unless the handler is: most reads complete without a promise hop. */
   private handle(req: FastifyRequest, reply: FastifyReply): Promise<void> | void {
-    const a = this.dispatch(req.method, req.url, req.headers, req.body as Buffer | undefined, req.query as ApiRequest['query']);
+    const a = this.dispatch(req.method, req.url, req.headers, req.body as Buffer | undefined, req.query as ApiRequest['query'], reply.raw);
     if (a instanceof Promise) return a.then(x => this.reply(reply, x));
     this.reply(reply, a);
   }
@@ -400,7 +406,7 @@ export class App {
   admit(headers: ApiRequest['headers']): void { this.guard.check(headers); }
 
   /** Route match → path and query checks → body parse → handler → encoding: the one way a request is served. */
-  private dispatch(method: string, url: string, headers: IncomingMessage['headers'], raw: Buffer | undefined, query: ApiRequest['query']): Answer | Promise<Answer> {
+  private dispatch(method: string, url: string, headers: IncomingMessage['headers'], raw: Buffer | undefined, query: ApiRequest['query'], res: ServerResponse): Answer | Promise<Answer> {
     try {
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
@@ -413,10 +419,8 @@ export class App {
         RequestGuard.checkJsonBody(headers, raw);
         body = parseBody(raw);
       }
-      const apiReq: ApiRequest = {
-        method, path, params, query, headers, body,
-        enumInts: typeof alt === 'string' && alt.includes('enum-encoding=int'),
-      };
+      const apiReq: ApiRequest = new HttpApiRequest(method, path, params, query, headers, body,
+        typeof alt === 'string' && alt.includes('enum-encoding=int'), res, this.stopping);
       const out = this.run(spec, apiReq);
       if (out instanceof Promise) return out.then(o => answer(apiReq, o), e => this.failure(method, url, e));
       return answer(apiReq, out);

@@ -1,5 +1,6 @@
 // Waiting on a stored resource (long-running operations' `:wait`): bounded by a timeout and by the caller.
 import type { Store } from './store.js';
+import { watchName } from './name-watch.js';
 
 /**
  * The longest a wait lasts whatever its timeout asks. Google cuts a `:wait` timeout above its default HTTP/RPC timeout
@@ -20,7 +21,7 @@ export function waitForResource<T>(store: Store, name: string, read: () => T, do
   return new Promise(resolve => {
     const end = () => { clearTimeout(timer); stop(); signal?.removeEventListener('abort', end); resolve(read()); };
     const timer = setTimeout(end, timeoutMs);
-    const stop = store.onChange(c => { if (c.name === name && done(read())) end(); });
+    const stop = watchName(store, name, () => { if (done(read())) end(); });
     signal?.addEventListener('abort', end);
   });
 }

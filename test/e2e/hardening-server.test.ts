@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import { connect, type Socket } from 'node:net';
 import assert from 'node:assert/strict';
 import { Storage } from '@google-cloud/storage';
-import { startTestGantry } from '../helpers/server.js';
+import type { run_v2 } from 'googleapis';
+import { eventually, startTestGantry } from '../helpers/server.js';
+import { googleapisRun } from '../helpers/clients.js';
 import { rawExchange } from '../helpers/raw-http.js';
 
 type Obj = Record<string, unknown>;
@@ -196,27 +198,74 @@ test('a connection that moves no byte for the silence bound is closed; one makin
   }
 });
 
-test('shutting down does not wait out a silent long poll: the silence sweep still closes it', { timeout: 60_000 }, async () => {
-  const g = await startTestGantry({ silentSocketMs: 400, taskMs: 600_000 });
+test('shutting down does not wait out a client that reads nothing of its answer', { timeout: 60_000 }, async () => {
+  const g = await startTestGantry({ silentSocketMs: 400 });
   let closed = false;
-  const poll = connect(Number(new URL(g.url).port), '127.0.0.1');
-  poll.on('error', () => undefined);
+  let stuck: Socket | undefined;
   try {
-    const call = async (path: string, body: unknown) => (await fetch(g.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })).json() as Promise<Record<string, any>>;
-    await call('/v2/projects/p/locations/us-central1/jobs?jobId=slow', { template: { template: { containers: [{ image: 'busybox' }] } } });
-    await g.runtime.idle();
-    const run = await call('/v2/projects/p/locations/us-central1/jobs/slow:run', {});
-    assert.notEqual(run.done, true, JSON.stringify(run));
-    // A client waits on the run's operation for up to 100 s; nothing it waits for happens before the shutdown.
-    const body = '{"timeout":"100s"}';
-    poll.write(`POST /v2/${run.name}:wait HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-    await new Promise(r => setTimeout(r, 100));
+    await fetch(`${g.url}/storage/v1/b?project=p`, { method: 'POST', body: JSON.stringify({ name: 'big' }), headers: { 'content-type': 'application/json' } });
+    const up = await fetch(`${g.url}/upload/storage/v1/b/big/o?uploadType=media&name=o`, { method: 'POST', body: Buffer.alloc(16 * 1024 * 1024, 7), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(up.status, 200);
+    // A client asks for the 16 MiB object and reads none of it: its answer never finishes, and nothing else ends it.
+    stuck = await new Promise<Socket>(resolve => {
+      const s = connect(Number(new URL(g.url).port), '127.0.0.1', () => { s.write('GET /storage/v1/b/big/o/o?alt=media HTTP/1.1\r\nHost: localhost\r\n\r\n'); resolve(s); });
+      s.on('error', () => undefined);
+    });
+    stuck.pause();
+    await new Promise(r => setTimeout(r, 300));
     const t0 = performance.now();
-    await Promise.race([g.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('close() waited on a silent long poll for 10 s')), 10_000))]);
+    await Promise.race([g.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('close() waited on a client reading nothing for 10 s')), 10_000))]);
     closed = true;
     assert.ok(performance.now() - t0 < 5000, `close() took ${performance.now() - t0} ms`);
   } finally {
-    poll.destroy();
+    stuck?.destroy();
+    if (!closed) await g.close();
+  }
+});
+
+/** A Run v2 job whose execution runs for ten minutes, and the running execution's operation. */
+async function slowExecution(g: Awaited<ReturnType<typeof startTestGantry>>): Promise<{ run: run_v2.Run; op: string }> {
+  const run = googleapisRun(g.url, 'v2');
+  const parent = 'projects/p/locations/us-central1';
+  await run.projects.locations.jobs.create({ parent, jobId: 'slow', requestBody: { template: { template: { containers: [{ image: 'busybox' }] } } } });
+  await g.runtime.idle();
+  const op = (await run.projects.locations.jobs.run({ name: `${parent}/jobs/slow`, requestBody: {} })).data;
+  assert.notEqual(op.done, true);
+  return { run, op: op.name! };
+}
+
+test('a :wait whose client went away stops waiting at once (clients opening and dropping waits pile up nothing)', { timeout: 60_000 }, async () => {
+  const g = await startTestGantry({ taskMs: 600_000 });
+  try {
+    const { run, op } = await slowExecution(g);
+    const aborts = Array.from({ length: 20 }, () => new AbortController());
+    const waits = aborts.map(a => run.projects.locations.operations.wait({ name: op, requestBody: { timeout: '100s' } }, { signal: a.signal, retry: false }).then(() => 'answered', () => 'aborted'));
+    await eventually(() => g.waiting() === 20, 5000);
+    for (const a of aborts) a.abort();
+    assert.deepEqual(new Set(await Promise.all(waits)), new Set(['aborted']));
+    // Each wait heard its client go and stopped listening, long before its 100 s.
+    await eventually(() => g.waiting() === 0, 5000);
+  } finally {
+    await g.close();
+  }
+});
+
+test('shutting down answers a waiting client with the operation as it is, without waiting out its timeout', { timeout: 60_000 }, async () => {
+  const g = await startTestGantry({ taskMs: 600_000 });
+  let closed = false;
+  try {
+    const { run, op } = await slowExecution(g);
+    const wait = run.projects.locations.operations.wait({ name: op, requestBody: { timeout: '100s' } }, { retry: false });
+    await eventually(() => g.waiting() === 1, 5000);
+    const t0 = performance.now();
+    await g.close();
+    closed = true;
+    assert.ok(performance.now() - t0 < 5000, `close() took ${performance.now() - t0} ms`);
+    const answer = await wait;
+    assert.equal(answer.status, 200);
+    assert.equal(answer.data.name, op);
+    assert.notEqual(answer.data.done, true);
+  } finally {
     if (!closed) await g.close();
   }
 });

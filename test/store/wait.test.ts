@@ -4,6 +4,7 @@ import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/store/store.js';
 import { MAX_WAIT_MS, waitForResource } from '../../src/store/wait.js';
+import { watchCount } from '../../src/store/name-watch.js';
 
 function fakeStore() {
   const listeners = new Set<(c: { name: string }) => void>();
@@ -14,7 +15,7 @@ function fakeStore() {
 test('a wait ends when the resource is done, at its timeout, or at MAX_WAIT_MS, whichever comes first', async () => {
   mock.timers.enable({ apis: ['setTimeout'] });
   try {
-    const { store, listeners, change } = fakeStore();
+    const { store, change } = fakeStore();
     let state = 'RUNNING';
     const read = () => state;
     const done = (s: string) => s === 'DONE';
@@ -25,7 +26,7 @@ test('a wait ends when the resource is done, at its timeout, or at MAX_WAIT_MS, 
     state = 'DONE';
     change('op');
     assert.equal(await a, 'DONE');
-    assert.equal(listeners.size, 0);
+    assert.equal(watchCount(store), 0);
 
     // At its own timeout, answering the resource as it is.
     state = 'RUNNING';
@@ -37,13 +38,13 @@ test('a wait ends when the resource is done, at its timeout, or at MAX_WAIT_MS, 
     assert.equal(settled, false);
     mock.timers.tick(1);
     assert.equal(await b, 'RUNNING');
-    assert.equal(listeners.size, 0);
+    assert.equal(watchCount(store), 0);
 
     // A timeout of an hour is cut to MAX_WAIT_MS.
     const c = waitForResource(store, 'op', read, done, 3_600_000);
     mock.timers.tick(MAX_WAIT_MS);
     assert.equal(await c, 'RUNNING');
-    assert.equal(listeners.size, 0);
+    assert.equal(watchCount(store), 0);
     assert.ok(MAX_WAIT_MS < 120_000, 'a wait answers before a silent connection is closed');
 
     // The caller going away ends it too.
@@ -51,7 +52,7 @@ test('a wait ends when the resource is done, at its timeout, or at MAX_WAIT_MS, 
     const d = waitForResource(store, 'op', read, done, 60_000, abort.signal);
     abort.abort();
     assert.equal(await d, 'RUNNING');
-    assert.equal(listeners.size, 0);
+    assert.equal(watchCount(store), 0);
   } finally {
     mock.timers.reset();
   }

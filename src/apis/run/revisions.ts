@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import type { Projects } from '../../google/projects.js';
 import type { Store } from '../../store/store.js';
+import { watchName } from '../../store/name-watch.js';
 import { newUuid } from '../../google/ids.js';
 import { CALLER, L } from './service.js';
 import { resourceVersion, setCondition, type Condition, type Obj } from './meta.js';
@@ -143,8 +144,8 @@ export function waitReady(store: Store, key: string): Promise<{ status: string; 
   if (now.status !== 'Unknown') return Promise.resolve(now);
   return new Promise(resolve => {
     const done = (r: { status: string; message?: string }) => { off(); clearTimeout(timer); resolve(r); };
-    const off = store.onChange(c => {
-      if (c.kind !== REVISION_KIND || c.name !== key) return;
+    const off = watchName(store, key, c => {
+      if (c.kind !== REVISION_KIND) return;
       if (c.op === 'delete') return done({ status: 'False', message: 'the revision was deleted' });
       const r = read();
       if (r.status !== 'Unknown') done(r);
