@@ -167,6 +167,24 @@ test('open upload sessions are bounded: the oldest go first, sooner when they ar
   assert.equal(s.take(fresh)?.name, 'fresh');
 });
 
+test('an upload session keeps only the bytes it counts: a retried chunk\'s new bytes do not hold its whole request body', () => {
+  const s = new UploadSessions(new VirtualClock(Date.parse('2026-01-01T00:00:00Z')));
+  const id = s.start({ bucket: 'b', name: 'o', contentType: 'application/octet-stream', metadata: {} });
+  // A chunk of 8 MiB, then a retry of it from byte 0 carrying one byte more: only that byte is new.
+  const first = Buffer.alloc(8 * 1024 * 1024, 1);
+  assert.equal(s.append(id, first), true);
+  const retry = Buffer.alloc(first.length + 1, 2);
+  assert.equal(s.append(id, retry.subarray(first.length)), true);
+  assert.equal(s.get(id)?.received, first.length + 1);
+  const bytes = s.bytes(id);
+  assert.equal(bytes.length, first.length + 1);
+  assert.equal(bytes.at(-1), 2);
+  // A lone kept view: one session whose only chunk is a 1-byte view of a large body keeps a copy instead.
+  const other = s.start({ bucket: 'b', name: 'p', contentType: 'application/octet-stream', metadata: {} });
+  s.append(other, retry.subarray(retry.length - 1));
+  assert.ok(s.bytes(other).buffer.byteLength < 1024 * 1024, `kept ${s.bytes(other).buffer.byteLength} bytes for 1`);
+});
+
 test('object lists page in name order (maxResults, pageToken) instead of answering a whole bucket at once', async () => {
   const bucket = gcs.bucket('gantry-paged');
   await bucket.create();

@@ -76,7 +76,9 @@ export class UploadSessions {
     const o = this.live(id);
     if (!o) return false;
     if (data.length) {
-      o.chunks.push(data);
+      // What is kept must be what is weighed: a view into a larger buffer (a retried chunk's new bytes, the rest of
+      // its request body skipped) is copied, or it would keep the whole body alive.
+      o.chunks.push(data.buffer.byteLength > 2 * data.length ? Buffer.from(data) : data);
       o.received += data.length;
       this.open.set(id, o); // re-weighed (and, were it too heavy for the whole budget, dropped)
     }
