@@ -15,15 +15,33 @@ export function wellFormed(s: string): string {
   return s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
+/** The encoded google.rpc.Status a trailer carries at most (base64 makes it a third larger on the wire). */
+const MAX_DETAILS_BYTES = 16 * 1024;
+/** A string of a detail that is clipped, when the details are too large. */
+const MAX_DETAIL_STRING = 1024;
+
+function clipStrings(v: unknown, max: number): unknown {
+  if (typeof v === 'string') return v.length > max ? v.slice(0, max) + '…' : v;
+  if (Array.isArray(v)) return v.map(x => clipStrings(x, max));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clipStrings(x, max)]));
+  return v;
+}
+
 export function grpcStatus(root: protobuf.Root, e: ApiError): StatusObject {
   const code = GRPC_CODE[e.code];
   const metadata = new Metadata();
   const type = root.lookupType('google.rpc.Status');
+  let bin: Buffer;
   try {
-    metadata.set('grpc-status-details-bin', encodeJson(type, { code, message: e.message, details: e.details }));
+    bin = encodeJson(type, { code, message: e.message, details: e.details });
+    // Trailers past the client's header-list limit (grpc-js: 64 KiB) never arrive, and the call is never answered: a
+    // detail quoting a client's huge name is clipped, and past that the status goes without details.
+    if (bin.length > MAX_DETAILS_BYTES) bin = encodeJson(type, { code, message: e.message, details: clipStrings(e.details, MAX_DETAIL_STRING) });
+    if (bin.length > MAX_DETAILS_BYTES) throw new Error('details too large');
   } catch {
     // A detail of a type no loaded proto defines: the status goes without details rather than not at all.
-    metadata.set('grpc-status-details-bin', encodeJson(type, { code, message: e.message }));
+    bin = encodeJson(type, { code, message: e.message });
   }
+  metadata.set('grpc-status-details-bin', bin);
   return { code: code as Status, details: wellFormed(e.message), metadata };
 }

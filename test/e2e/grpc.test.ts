@@ -55,6 +55,11 @@ test('@google-cloud/secret-manager: create a secret, add versions, access the la
     await assert.rejects(sm.createSecret({ parent: `projects/${PROJECT}`, secretId: 'db-password', secret: { replication: { automatic: {} } } }), (e: { code: number }) => e.code === 6);
     await assert.rejects(sm.accessSecretVersion({ name: `projects/${PROJECT}/secrets/none/versions/latest` }), (e: { code: number }) => e.code === 5);
     await assert.rejects(sm.getSecret({ name: 'secrets/x' }), (e: { code: number; message: string }) => e.code === 3 && /name/.test(e.message));
+    // A name too long for any trailer: the error still arrives (its detail quoting the name clipped), at once.
+    const t0 = performance.now();
+    await assert.rejects(sm.getSecret({ name: `projects/${PROJECT}/secrets/${'x'.repeat(70_000)}` }, { timeout: 10_000 }),
+      (e: { code: number; statusDetails?: unknown[] }) => (e.code === 5 || e.code === 3) && Array.isArray(e.statusDetails));
+    assert.ok(performance.now() - t0 < 5000, `answered after ${performance.now() - t0} ms`);
   } finally {
     await sm.close();
   }
