@@ -64,6 +64,8 @@ type Obj = Record<string, unknown>;
 /** Most entries kept; the oldest go first. */
 export const MAX_ENTRIES = 200_000;
 export { MAX_ENTRY_BYTES };
+/** Resources one entries:list (or a tail) may name: Cloud Logging caps the count; SQLite caps a statement's variables. */
+const MAX_RESOURCE_NAMES = 100;
 const MAX_PAGE = 1000;
 /** Entries held while the table cannot take them (a shared store away); the oldest beyond go. */
 const MAX_HELD = 50_000;
@@ -235,6 +237,9 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
   const writer: LogWriter = { write: entries => { if (entries.length) logs.add(entries.map(e => toRow(e, false))); } };
 
   const projectNames = (resourceNames: string[]) => {
+    if (resourceNames.length > MAX_RESOURCE_NAMES) {
+      throw errors.invalidArgument(`A request may name at most ${MAX_RESOURCE_NAMES} resources in resource_names (and project_ids), not ${resourceNames.length}.`, 'resource_names');
+    }
     const names = resourceNames.map(n => {
       const m = /^projects\/([^/]+)$/.exec(n);
       if (!m) throw errors.invalidArgument(`Invalid resource name '${n.slice(0, 100)}': Gantry reads projects/{project} only.`, 'resource_names');
