@@ -256,7 +256,7 @@ async function start(opts: GantryOptions, lock: DataDirLock | undefined): Promis
   const listenHost = ['0.0.0.0', '::', ''].includes(opts.host) ? [] : [opts.host];
   const app = new App({
     log, authToken: opts.authToken, allowHosts: [...listenHost, ...opts.allowHosts], allowOrigins: opts.allowOrigins,
-    maxConnections: opts.maxConnections, requestTimeoutMs: opts.requestTimeoutMs, silentSocketMs: opts.silentSocketMs, readFresh: store.readFresh?.bind(store),
+    maxConnections: opts.maxConnections, requestTimeoutMs: opts.requestTimeoutMs, silentSocketMs: opts.silentSocketMs, readFresh: store.readFresh?.bind(store), exclusive: store.exclusive?.bind(store),
   });
   const executorPolicy = new ExecutorPolicy(opts.executor, opts.allowExecutors);
   const sourcePolicy = new SourcePolicy(opts.sourceDirs);

@@ -93,6 +93,7 @@ export function registerEmulator(app: App, clock: SwitchableClock, runtime: Cont
   app.route('POST', '/gantry/v1/clock:unfreeze', { handler: () => { clock.unfreeze(); return { body: view() }; } });
   app.route('POST', '/gantry/v1/clock:advance', {
     handler: async req => {
+      if (info.shared) throw errors.failedPrecondition('The clock is shared by every Gantry on this PostgreSQL store and runs in real time: a virtual clock needs the embedded store.', 'clock');
       if (clock.mode !== 'virtual') throw errors.failedPrecondition('The clock runs in real time: freeze it first (POST /gantry/v1/clock:freeze, or start Gantry with --clock=virtual).', 'clock');
       const body = (req.body ?? {}) as { duration?: unknown; to?: unknown };
       if (body.to !== undefined) {

@@ -35,6 +35,8 @@ export interface AppOptions extends GuardOptions {
   silentSocketMs?: number;
   /** The store's step before a read (Store.readFresh), on a store other instances write too. */
   readFresh?: <T>(fn: () => T) => T | Promise<T>;
+  /** The store's transaction for a write request's handler (Store.exclusive), on a store other instances write too. */
+  exclusive?: <T>(fn: () => T) => T;
 }
 
 /** Google's front end refuses JSON requests over 10 MiB with this message. */
@@ -396,10 +398,16 @@ export class App {
     return this.run(spec, req);
   }
 
-  /** A handler, after the store's step before reads when it has one (reads only: a write's transaction is current). */
+  /**
+   * A handler, through the store's step before reads when it has one, or a write request's in the store's exclusive
+   * transaction when it has one (both only on a store other instances write too).
+   */
   private run(spec: MethodSpec, req: ApiRequest): ApiReply | Promise<ApiReply> {
     const fresh = this.opts.readFresh;
-    return fresh && (req.method === 'GET' || req.method === 'HEAD') ? fresh(() => spec.handler(req)) as ApiReply | Promise<ApiReply> : spec.handler(req);
+    if (!fresh) return spec.handler(req);
+    if (req.method === 'GET' || req.method === 'HEAD') return fresh(() => spec.handler(req)) as ApiReply | Promise<ApiReply>;
+    const exclusive = this.opts.exclusive;
+    return exclusive ? exclusive(() => spec.handler(req)) : spec.handler(req);
   }
 
   /** The guard's checks (token, Host, Origin) for a request that did not come through the HTTP/1 listener. */

@@ -3,7 +3,8 @@
 // Synchronous, like SQLite's: queries go through libpq's blocking calls (pg-native), so a handler's transaction is
 // still one uninterrupted function and the GET path gains no promise hop (docs/architecture.md, "The store").
 // Every write transaction first takes one cluster-wide advisory lock: transactions of all instances run one after
-// another, as SQLite's writers do, so a read-modify-write never interleaves with another instance's. Reads outside a
+// another, as SQLite's writers do, and a write request's handler runs whole inside one (`exclusive`), so a
+// read-modify-write never interleaves with another instance's. Reads outside a
 // transaction go to the database each time (no row cache another instance's write could make stale); a parsed
 // document is kept while its row's version is unchanged. Committed changes are appended to `changes` and announced
 // with NOTIFY; each instance reads the feed on a second connection and hands other instances' changes to its own
@@ -574,8 +575,26 @@ export class PostgresStore implements Store {
     },
   };
 
+  /** Whether the open transaction is a request's (exclusive): transactions inside it are savepoints. */
+  private requestTx = false;
+
+  exclusive<T>(fn: () => T): T {
+    // Alone on the database, nobody else writes between this handler's reads and its writes.
+    if (this.depth > 0 || this.sole?.valid()) return fn();
+    let out!: T;
+    this.requestTx = true;
+    try {
+      this.tx(() => { out = fn(); });
+    } finally {
+      this.requestTx = false;
+    }
+    return out;
+  }
+
   tx<T>(fn: (w: Writer) => T): T {
-    if (this.depth > 0) return fn(this.writer);
+    // A handler's own transaction inside its request's: undone alone when it throws (validateOnly's rollback, a
+    // failure the handler answers), as it would be on its own.
+    if (this.depth > 0) return this.requestTx ? this.savepoint(fn) : fn(this.writer);
     this.depth++;
     let result: T;
     try {

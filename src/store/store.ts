@@ -111,6 +111,13 @@ export interface Store {
    * step, and leaves it undefined.
    */
   readFresh?<T>(fn: () => T): T | Promise<T>;
+  /**
+   * Runs a write request's handler (`fn`: the reads it decides by and the writes it makes) in one transaction under the
+   * writers' lock, its own transactions nested as savepoints, on a store other instances write too: a read-modify-write
+   * must not read outside the lock what another instance changes before the write. A store only this process writes
+   * has no such step (one handler runs at a time), and leaves it undefined.
+   */
+  exclusive?<T>(fn: () => T): T;
   /** On a shared store: whether this instance is alone on it now, its reads trusting its cache (pg-sole-writer.ts). */
   soleWriter?(): boolean;
   close(): void;

@@ -127,6 +127,9 @@ test('three instances share one database and split the work: writes read anywher
     const frozen = await fetch(`${b.url}/gantry/v1/clock:freeze`, { method: 'POST' });
     assert.equal(frozen.status, 400);
     assert.match(JSON.stringify(await frozen.json()), /FAILED_PRECONDITION.*PostgreSQL store and runs in real time/);
+    const advanced = await fetch(`${b.url}/gantry/v1/clock:advance`, { method: 'POST', body: '{"duration":"1s"}', headers: { 'content-type': 'application/json' } });
+    assert.equal(advanced.status, 400);
+    assert.match(JSON.stringify(await advanced.json()), /FAILED_PRECONDITION.*PostgreSQL store and runs in real time/);
 
     // The first project's instance dies: the other two take its slots, and its service serves again from a new
     // process on the one that took its slot. The second project's work, on a live instance, does not move.
