@@ -18,6 +18,7 @@ import { ConnectionSlots } from './slots.js';
 import { SilentSockets } from './silent-sockets.js';
 import { HttpApiRequest } from './http-request.js';
 import { MAX_JSON_DEPTH, nestingDepth } from '../google/json-depth.js';
+import { checkRequestText, storableText } from '../google/text.js';
 
 /** Host names whose requests an API serves itself (apps behind a proxy), not Gantry's routes. */
 export interface VirtualHosts {
@@ -392,6 +393,8 @@ export class App {
    */
   invoke(method: string, path: string, query: ApiRequest['query'], body: unknown, headers: ApiRequest['headers'], signal?: () => AbortSignal): ApiReply | Promise<ApiReply> {
     const { spec, params } = this.matchRoute(method, path, query);
+    // Decoded from protobuf: a string may hold U+0000, or a lone surrogate where the bytes were not UTF-8.
+    if (body !== undefined && !spec.rawBody) checkRequestText(body);
     // The signal is made only for the handlers that wait for something: most never look.
     const req: ApiRequest = signal ? { method, path, params, query, headers, body, enumInts: false, get signal() { return signal(); } }
       : { method, path, params, query, headers, body, enumInts: false };
@@ -577,12 +580,17 @@ function parseBody(buf: Buffer | undefined): unknown {
   if (nestingDepth(text) > MAX_JSON_DEPTH) {
     throw errors.invalidArgument(`Invalid JSON payload received. Nesting deeper than ${MAX_JSON_DEPTH} levels.`, '');
   }
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (e) {
     const msg = `Invalid JSON payload received. ${clip((e as Error).message)}`;
     throw errors.invalidArgument(msg, '', msg);
   }
+  // U+0000 and unpaired surrogates reach a JSON text only as `\u` escapes (raw control characters are not JSON, and
+  // invalid UTF-8 decodes to U+FFFD): a body without one is not walked.
+  if (text.includes('\\u')) checkRequestText(body);
+  return body;
 }
 
 /**
@@ -602,7 +610,11 @@ function checkPathSegments(path: string): void {
 
 function checkQuery(spec: MethodSpec, query: ApiRequest['query']): void {
   for (const key of Object.keys(query)) {
-    if (SYSTEM_PARAMS.has(key) || spec.query?.includes(key)) continue;
+    if (SYSTEM_PARAMS.has(key) || spec.query?.includes(key)) {
+      const v = query[key];
+      if (typeof v === 'string' ? !storableText(v) : v !== undefined && !v.every(storableText)) checkRequestText(v, clip(key, 100));
+      continue;
+    }
     throw errors.invalidArgument(
       `Invalid JSON payload received. Unknown name "${clip(key, 100)}": Cannot bind query parameter. Field '${clip(key, 100)}' could not be found in request message.`,
       clip(key, 100));

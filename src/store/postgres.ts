@@ -23,6 +23,7 @@ import { PgBlobs } from './pg-blobs.js';
 import { PgLogEntries } from './pg-log-entries.js';
 import { PgTail } from './pg-tail.js';
 import { PageBuilder } from './page.js';
+import { storableJson } from '../google/text.js';
 import type { Change, ListQuery, ListResult, Row, Store, StoredRow, Writer } from './store.js';
 import type { WorkLease } from '../engine/work-lease.js';
 import { MEMBERS_SQL, PgWorkSlots } from './pg-work-slots.js';
@@ -545,7 +546,7 @@ export class PostgresStore implements Store {
 
   private writer: Writer = {
     put: (kind, name, parent, resource, createTime, active, json) => {
-      const data = json ?? JSON.stringify(resource);
+      const data = storableJson(json ?? JSON.stringify(resource));
       const [{ version }] = this.exec('put', PUT, [name, kind, parent, grandparentOf(parent), createTime, active ? 'true' : 'false', data]);
       this.wrote(name, { name, kind, parent, data, createTime, version: String(version) });
       this.pending.push({ kind, name, op: 'put', active });
@@ -566,8 +567,9 @@ export class PostgresStore implements Store {
       return rows.length;
     },
     restore: r => {
-      const [{ version }] = this.exec('put', PUT, [r.name, r.kind, r.parent, grandparentOf(r.parent), r.createTime, r.active ? 'true' : 'false', r.data]);
-      this.wrote(r.name, { name: r.name, kind: r.kind, parent: r.parent, data: r.data, createTime: r.createTime, version: String(version) });
+      const data = storableJson(r.data);
+      const [{ version }] = this.exec('put', PUT, [r.name, r.kind, r.parent, grandparentOf(r.parent), r.createTime, r.active ? 'true' : 'false', data]);
+      this.wrote(r.name, { name: r.name, kind: r.kind, parent: r.parent, data, createTime: r.createTime, version: String(version) });
       this.pending.push({ kind: r.kind, name: r.name, op: 'put', active: r.active });
     },
     setMeta: (key, value) => {

@@ -11,6 +11,7 @@ import { MIGRATIONS } from './migrations.js';
 import { listSql } from './list-sql.js';
 import { PageBuilder } from './page.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { storableJson } from '../google/text.js';
 import type { Change, ListQuery, ListResult, Row, Store, Writer, StoredRow } from './store.js';
 
 type Stmt = Database.Statement;
@@ -122,7 +123,7 @@ export class SqliteStore implements Store {
   private writer: Writer = {
     put: (kind, name, parent, resource, createTime, active, json) => {
       this.opening();
-      const data = json ?? JSON.stringify(resource);
+      const data = storableJson(json ?? JSON.stringify(resource));
       // A row known to exist under the same kind, parent and creation time changes only its document (and maybe its
       // active flag): an UPDATE of those columns leaves the name, list and family indexes alone, where the upsert
       // rewrote every index entry (half the cost of a write).
@@ -163,7 +164,7 @@ export class SqliteStore implements Store {
     },
     restore: r => {
       this.opening();
-      this.stmts.put.run(r.name, r.kind, r.parent, r.parent.split('/').slice(0, -2).join('/'), r.createTime, r.active ? 1 : 0, r.data);
+      this.stmts.put.run(r.name, r.kind, r.parent, r.parent.split('/').slice(0, -2).join('/'), r.createTime, r.active ? 1 : 0, storableJson(r.data));
       this.rows.delete(r.name);
       this.wroteKind(r.kind);
       this.pending.push({ kind: r.kind, name: r.name, op: 'put', active: r.active });

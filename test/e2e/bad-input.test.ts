@@ -1,7 +1,9 @@
 // Malformed and invalid requests of every kind answer 4xx with a google.rpc.Status, never 5xx.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { startTestGantry } from '../helpers/server.js';
+import { gapicOptions, googleapisRun, googleError } from '../helpers/clients.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const LOC = 'projects/p/locations/us-central1';
@@ -92,6 +94,29 @@ test('unknown routes, methods, query parameters and bad query values', async () 
   await expectError('GET', `/v1/${LOC}/targets/missing`, undefined, 404, 'NOT_FOUND', /was not found/);
   await expectError('GET', `/v1/${LOC}/operations/operation-1-2-3-4`, undefined, 404, 'NOT_FOUND');
   await expectError('POST', `/v1/${LOC}/operations/operation-1:wait`, '{"timeout": "soon"}', 400, 'INVALID_ARGUMENT');
+});
+
+test('U+0000 and halves of surrogate pairs are refused in bodies, query parameters and gRPC messages, naming where', async () => {
+  const run = googleapisRun(g.url, 'v2');
+  const refused = await googleError(run.projects.locations.services.create({ parent: LOC, serviceId: 'nul', requestBody: { description: 'a\u0000b', template: { containers: [{ image: 'gcr.io/p/i' }] } } }));
+  assert.equal(refused.status, 'INVALID_ARGUMENT');
+  assert.match(refused.message, /Invalid string at 'description'/);
+  const half = await googleError(run.projects.locations.services.create({ parent: LOC, serviceId: 'half', requestBody: { annotations: { k: '\ud800' }, template: { containers: [{ image: 'gcr.io/p/i' }] } } }));
+  assert.match(half.message, /Invalid string at 'annotations\.k'/);
+  // The same text as six characters (an escaped backslash) is text like any other.
+  const literal = (await run.projects.locations.services.create({ parent: LOC, serviceId: 'literal', requestBody: { description: '\\u0000', template: { containers: [{ image: 'gcr.io/p/i' }] } } })).data;
+  assert.equal(literal.done !== undefined || literal.name !== undefined, true);
+  const listed = await googleError(run.projects.locations.services.list({ parent: LOC, pageToken: 'x\u0000' }));
+  assert.equal(listed.status, 'INVALID_ARGUMENT');
+  await expectError('GET', `/v1/${LOC}/deliveryPipelines?filter=${encodeURIComponent('name="a\u0000"')}`, undefined, 400, 'INVALID_ARGUMENT', /Invalid string at 'filter'/);
+  await expectError('POST', '/v2/entries:list', '{"resourceNames":["projects/p\\u0000"]}', 400, 'INVALID_ARGUMENT', /resourceNames\[0\]/);
+  const sm = new SecretManagerServiceClient(gapicOptions(g.url) as ConstructorParameters<typeof SecretManagerServiceClient>[0]);
+  try {
+    await assert.rejects(sm.createSecret({ parent: 'projects/p', secretId: 'nul', secret: { replication: { automatic: {} }, labels: { k: 'v\u0000' } } }),
+      (e: { code: number; details: string }) => e.code === 3 && /Invalid string at 'labels\.k'/.test(e.details));
+  } finally {
+    await sm.close();
+  }
 });
 
 test('a large pile of random garbage never yields a 5xx', async () => {

@@ -102,3 +102,21 @@ test('a job updated through one instance while its executions are started throug
   assert.equal(job.executionCount, 10);
   assert.equal(job.labels?.round, '9');
 });
+
+test('PostgreSQL takes the requests SQLite takes: U+0000 is refused on both, and text the server writes itself is made storable', async () => {
+  const run = googleapisRun(a.url, 'v2');
+  const refused = await googleError(run.projects.locations.services.create({ parent: LOC, serviceId: 'nul', requestBody: { description: 'a\u0000b', template: { containers: [{ image: 'gcr.io/p/i' }] } } }));
+  assert.equal(refused.status, 'INVALID_ARGUMENT');
+  // A scripted task failure whose message (a JSON string in the rule) decodes to half a surrogate pair: the failure
+  // is recorded (as U+FFFD) and the execution ends, where the write had failed on jsonb and been retried for ever.
+  const name = `${LOC}/jobs/odd-failure`;
+  const made = await run.projects.locations.jobs.create({ parent: LOC, jobId: 'odd-failure', requestBody: {
+    annotations: { 'gantry.dev/outcomes': '*=fail:3"boom \\ud800 here"' }, template: { taskCount: 1, template: { maxRetries: 0, containers: [{ image: 'busybox' }] } },
+  } });
+  await run.projects.locations.operations.wait({ name: made.data.name!, requestBody: { timeout: '20s' } });
+  const started = await run.projects.locations.jobs.run({ name, requestBody: {} });
+  const done = await run.projects.locations.operations.wait({ name: started.data.name!, requestBody: { timeout: '20s' } });
+  assert.equal(done.data.done, true, JSON.stringify(done.data));
+  const execution = (await run.projects.locations.jobs.executions.get({ name: (started.data.metadata as { name: string }).name })).data;
+  assert.equal(execution.failedCount, 1);
+});
