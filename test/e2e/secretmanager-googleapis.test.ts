@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { google, type secretmanager_v1 } from 'googleapis';
 import { startTestGantry } from '../helpers/server.js';
-import { googleError } from '../helpers/clients.js';
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import { gapicOptions, googleError } from '../helpers/clients.js';
 import type { Gantry } from '../../src/gantry.js';
 import { crc32c } from '../../src/apis/secretmanager/crc32c.js';
 
@@ -63,4 +64,38 @@ test('bad input: ids, replication, checksums, sizes, unknown fields, etags', asy
   await bad(sm.projects.secrets.addVersion({ parent: 'projects/sm-proj/secrets/x', requestBody: { payload: { data: Buffer.alloc(70_000).toString('base64') } } }), 'INVALID_ARGUMENT', /at most 65536 bytes/);
   await bad(sm.projects.secrets.versions.access({ name: 'projects/sm-proj/secrets/x/versions/latest' }), 'NOT_FOUND', /not found/);
   await bad(sm.projects.secrets.delete({ name: 'projects/sm-proj/secrets/x', etag: '"stale"' }), 'ABORTED', /etag/);
+});
+
+test('expiry and rotation times: checked as Durations and Timestamps, a ttl sets the expire time, and gRPC reads what REST wrote', async () => {
+  const bad = async (p: Promise<unknown>, field: RegExp) => {
+    const e = await googleError(p);
+    assert.equal(e.status, 'INVALID_ARGUMENT');
+    assert.match(e.message, field);
+  };
+  const parent = 'projects/sm-times';
+  const replication = { automatic: {} };
+  await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, ttl: 'bogus' } }), /secret\.ttl/);
+  await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, expireTime: 'not a time' } }), /secret\.expire_time/);
+  await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, ttl: '60s', expireTime: '2030-01-01T00:00:00Z' } }), /Only one of/);
+  await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, versionDestroyTtl: '-1s' } }), /version_destroy_ttl/);
+  await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, rotation: { rotationPeriod: '7200s' } } }), /next_rotation_time must be set/);
+  await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, rotation: { rotationPeriod: '60s', nextRotationTime: '2030-01-01T00:00:00Z' } } }), /between 3600s/);
+  const before = Date.now();
+  const made = (await sm.projects.secrets.create({ parent, secretId: 'expiring', requestBody: { replication, ttl: '86400s', rotation: { rotationPeriod: '7200s', nextRotationTime: '2030-01-01T00:00:00Z' } } })).data;
+  assert.equal(made.ttl, undefined, 'ttl is input only');
+  const expires = Date.parse(made.expireTime!);
+  assert.ok(expires >= before + 86_400_000 - 5000 && expires <= Date.now() + 86_400_000 + 5000, made.expireTime!);
+  await bad(sm.projects.secrets.patch({ name: `${parent}/secrets/expiring`, updateMask: 'rotation', requestBody: { rotation: { rotationPeriod: '-5s', nextRotationTime: 'x' } } }), /rotation/);
+  const patched = (await sm.projects.secrets.patch({ name: `${parent}/secrets/expiring`, updateMask: 'ttl', requestBody: { ttl: '60s' } })).data;
+  assert.ok(Date.parse(patched.expireTime!) < expires);
+  // The official gRPC client reads the secret, and the project's list, back.
+  const grpcSm = new SecretManagerServiceClient(gapicOptions(g.url) as ConstructorParameters<typeof SecretManagerServiceClient>[0]);
+  try {
+    const [got] = await grpcSm.getSecret({ name: `${parent}/secrets/expiring` });
+    assert.equal(Number(got.expireTime!.seconds) * 1000, Math.floor(Date.parse(patched.expireTime!) / 1000) * 1000);
+    const [list] = await grpcSm.listSecrets({ parent }, { autoPaginate: false });
+    assert.equal(list.length, 1);
+  } finally {
+    await grpcSm.close();
+  }
 });
