@@ -4,7 +4,8 @@
 // Each batch is announced with NOTIFY gantry_logs; an instance with a tail open reads the rows other instances
 // added after the last it saw, on its feed connection (off the request path).
 import type { Row } from '../apis/logging/entry-row.js';
-import type { Cursor, EntryTable, StoredEntry } from '../apis/logging/entry-table.js';
+import { PROJECT_NUMBERS_CACHED, type Cursor, type EntryTable, type StoredEntry } from '../apis/logging/entry-table.js';
+import { Lru } from './lru.js';
 import { pgArray } from './list-pg.js';
 import { PgTail } from './pg-tail.js';
 
@@ -32,7 +33,8 @@ const STATEMENT_CHARS = 4 * 1024 * 1024;
 const REMOTE_PAGE = 1000;
 
 export class PgLogEntries implements EntryTable {
-  private numbers = new Map<string, string>();
+  /** Project ids by number, of those with entries (`log_projects` holds them all; this, the recent ones). */
+  private numbers = new Lru<string, string>(PROJECT_NUMBERS_CACHED);
   /** The oldest seq kept, as far as this instance knows (never newer than it is). */
   private lo?: number;
 
@@ -75,6 +77,13 @@ export class PgLogEntries implements EntryTable {
     const cut = hi - Math.floor(this.maxEntries * 0.9);
     this.d.query('logEvict', 'DELETE FROM log_entries WHERE seq <= $1', [String(cut)]);
     this.lo = cut + 1;
+    this.forgetProjectsWithoutEntries();
+  }
+
+  /** A project whose entries are all gone is forgotten (a client writing to ever new projects must not grow it). */
+  private forgetProjectsWithoutEntries(): void {
+    this.d.query('logForget', 'DELETE FROM log_projects WHERE NOT EXISTS (SELECT 1 FROM log_entries WHERE log_entries.project = log_projects.id)', []);
+    this.numbers.clear();
   }
 
   count(): number { return Number(this.d.query('logCount', 'SELECT count(*) AS n FROM log_entries', [])[0].n); }
@@ -96,6 +105,7 @@ export class PgLogEntries implements EntryTable {
     this.d.tx(() => {
       if (project === undefined) this.d.query('logClear', 'DELETE FROM log_entries', []);
       else this.d.query('logClearProject', 'DELETE FROM log_entries WHERE project = $1', [project]);
+      this.forgetProjectsWithoutEntries();
     });
   }
 

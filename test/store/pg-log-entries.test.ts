@@ -114,3 +114,23 @@ test('an instance hears the entries other instances store, in order, and not its
     b.close();
   }
 });
+
+test('a project whose entries all went is forgotten, on both tables: writing to ever new projects grows nothing but entries', () => {
+  const store = new PostgresStore(pg.database());
+  const tables: EntryTable[] = [new SqliteEntries(':memory:', 100), store.logEntries(100)];
+  try {
+    for (const t of tables) {
+      for (let i = 0; i < 1000; i++) {
+        const entry = { logName: `projects/p${i}/logs/a`, timestamp: '2026-12-01T00:00:00.000000000Z', textPayload: 'x' };
+        t.insert([{ project: `p${i}`, number: String(500_000 + i), timestamp: entry.timestamp, log: entry.logName, entry, json: JSON.stringify(entry) }]);
+      }
+      assert.equal(t.projectOf('500000'), undefined, 'the first project, its entries long gone');
+      assert.equal(t.projectOf('500999'), 'p999');
+      const known = Array.from({ length: 1000 }, (_, i) => t.projectOf(String(500_000 + i))).filter(Boolean).length;
+      assert.ok(known <= 100, `${known} projects still known for at most 100 entries`);
+    }
+  } finally {
+    for (const t of tables) t.close();
+    store.close();
+  }
+});

@@ -3,6 +3,9 @@
 // (store/pg-log-entries.ts), where every instance reads what any instance wrote.
 import type { Row } from './entry-row.js';
 
+/** Project numbers a table keeps resolved in memory (the most recently used; the table holds the rest). */
+export const PROJECT_NUMBERS_CACHED = 10_000;
+
 /** An entry as stored, its JSON unparsed (snapshots, and the tails of other instances' entries). */
 export interface StoredEntry { project: string; timestamp: string; log: string; data: string }
 /** A row's place in the read order: its timestamp, then its write order. */

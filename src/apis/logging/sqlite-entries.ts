@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Row } from './entry-row.js';
+import { Lru } from '../../store/lru.js';
+import { PROJECT_NUMBERS_CACHED } from './entry-table.js';
 import type { Cursor, EntryTable, StoredEntry } from './entry-table.js';
 
 export class SqliteEntries implements EntryTable {
@@ -12,7 +14,8 @@ export class SqliteEntries implements EntryTable {
   private insertRow: Database.Statement;
   private rememberNumber: Database.Statement;
   private kept: number;
-  private numbers = new Map<string, string>();
+  /** Project ids by number, of those with entries (the `projects` table holds them all; this, the recent ones). */
+  private numbers = new Lru<string, string>(PROJECT_NUMBERS_CACHED);
   readonly workerFile?: string;
 
   /** `file`: where logs.db is, or `:memory:`. */
@@ -65,6 +68,13 @@ export class SqliteEntries implements EntryTable {
     const drop = this.kept - Math.floor(this.maxEntries * 0.9);
     this.db.prepare('DELETE FROM entries WHERE seq IN (SELECT seq FROM entries ORDER BY seq LIMIT ?)').run(drop);
     this.kept -= drop;
+    this.forgetProjectsWithoutEntries();
+  }
+
+  /** A project whose entries are all gone is forgotten (a client writing to ever new projects must not grow it). */
+  private forgetProjectsWithoutEntries(): void {
+    this.db.prepare('DELETE FROM projects WHERE NOT EXISTS (SELECT 1 FROM entries WHERE entries.project = projects.id)').run();
+    this.numbers.clear();
   }
 
   count(): number { return this.kept; }
@@ -78,6 +88,7 @@ export class SqliteEntries implements EntryTable {
     if (project === undefined) this.db.prepare('DELETE FROM entries').run();
     else this.db.prepare('DELETE FROM entries WHERE project = ?').run(project);
     this.kept = (this.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+    this.forgetProjectsWithoutEntries();
   }
 
   projectOf(number: string): string | undefined {
