@@ -8,7 +8,7 @@ import { errors, type ApiError } from '../google/errors.js';
 import { MAX_JSON_DEPTH, nestingDepth } from '../google/json-depth.js';
 import { parseTimestamp } from '../google/time.js';
 import { MAX_RESOURCE_BYTES } from '../google/standard-methods.js';
-import { PROJECT_NUMBER_META } from '../google/projects.js';
+import { PROJECT_ID, PROJECT_NUMBER_META } from '../google/projects.js';
 import type { StoredRow } from '../store/store.js';
 import { isContentAddress } from '../apis/storage/blobs.js';
 import { checkRowData, checkRowName, namedByMessage, validId } from './snapshot-kinds.js';
@@ -26,7 +26,6 @@ const MAX_LINE_DEPTH = MAX_JSON_DEPTH + 2;
  * release copies its pipeline and targets, so a row may hold several client-sized parts.
  */
 const MAX_ROW_BYTES = 8 * MAX_RESOURCE_BYTES;
-const PROJECT_ID = /^[a-z][a-z0-9-]{0,62}$/;
 /** The meta keys IAM policies are kept under (src/google/iam.ts, the project's in src/apis/platform). */
 export const IAM_META = 'iam:';
 

@@ -5,6 +5,17 @@ import type { Store, Writer } from '../store/store.js';
 import { projectNumber } from './project-number.js';
 
 export const PROJECT_NUMBER_META = 'project.number.';
+
+/**
+ * A project id as Gantry takes it: Google's form (a lowercase letter, then lowercase letters, digits and hyphens)
+ * without its 6-to-30 length, so tests may use `p`. What a request may name is what a snapshot carries.
+ */
+export const PROJECT_ID = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** Whether `s` names a project: an id, or a number (`[1-9]` and up to 19 digits). */
+export function isProjectIdOrNumber(s: string): boolean {
+  return PROJECT_ID.test(s) || /^[1-9][0-9]{0,18}$/.test(s);
+}
 const KEY = PROJECT_NUMBER_META;
 
 export class Projects {

@@ -19,6 +19,7 @@ import { SilentSockets } from './silent-sockets.js';
 import { HttpApiRequest } from './http-request.js';
 import { MAX_JSON_DEPTH, nestingDepth } from '../google/json-depth.js';
 import { checkRequestText, storableText } from '../google/text.js';
+import { isProjectIdOrNumber } from '../google/projects.js';
 
 /** Host names whose requests an API serves itself (apps behind a proxy), not Gantry's routes. */
 export interface VirtualHosts {
@@ -380,6 +381,7 @@ export class App {
     // that passed once passes again: those are checked once.
     if (!this.checkedMatches.has(match)) {
       if (!match.template.includes('**')) checkPathSegments(path);
+      checkProjectSegment(method, path);
       this.checkedMatches.add(match);
     }
     checkQuery(match.handler, query);
@@ -606,6 +608,21 @@ function checkPathSegments(path: string): void {
       throw errors.invalidArgument(`Invalid resource name: path segment "${clip(seg, 100)}" is not a valid id.`, 'name');
     }
   }
+}
+
+/**
+ * The project a path names (`…/projects/{project}/…`, Cloud Run v1's `…/namespaces/{project}/…`): an id or a number.
+ * A resource stored under any other (`My_Project`, `-`) could be written but not carried by a snapshot, nor named
+ * by Google. Only the first such segment is the project's (a later one is a resource's id).
+ */
+function checkProjectSegment(method: string, path: string): void {
+  const m = /^\/(?:v[^/]*|apis\/[^/]+\/v[^/]*)\/(?:projects|namespaces)\/([^/]*)/.exec(path);
+  if (!m || isProjectIdOrNumber(m[1])) return;
+  let id: string;
+  try { id = decodeURIComponent(m[1]); } catch { id = m[1]; }
+  // `projects/-` in a list has its own answer, from the list (AIP-159).
+  if (id === '-' && (method === 'GET' || method === 'HEAD')) return;
+  throw errors.invalidArgument(`Invalid project "${clip(id, 100)}": a project id (a lowercase letter, then lowercase letters, digits and hyphens) or number.`, 'name');
 }
 
 function checkQuery(spec: MethodSpec, query: ApiRequest['query']): void {

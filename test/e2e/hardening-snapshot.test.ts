@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { google } from 'googleapis';
 import { spawnGantry, startTestGantry, tempDir } from '../helpers/server.js';
+import { googleError } from '../helpers/clients.js';
 import { appFiles, makeRepo } from '../helpers/apphosting.js';
 import type { Gantry } from '../../src/gantry.js';
 
@@ -161,6 +163,37 @@ test('every kind Gantry stores survives a snapshot round trip (App Hosting, Deve
     const r = await importSnapshot(g.url, snapshot);
     assert.equal(r.status, 200, await r.text());
     assert.equal((await c('GET', `/v1beta/${LOC}/backends/web/builds/b1`)).state, 'READY');
+  } finally {
+    await g.close();
+  }
+});
+
+test('what the APIs take a snapshot carries back: a project or log id no snapshot could hold is refused when it is written', async () => {
+  const g = await startTestGantry();
+  try {
+    const auth = new google.auth.OAuth2();
+    auth.setCredentials({ access_token: 't', expiry_date: Date.now() + 3600_000 });
+    const deploy = google.clouddeploy({ version: 'v1', rootUrl: g.url + '/', auth });
+    const sm = google.secretmanager({ version: 'v1', rootUrl: g.url + '/', auth });
+    const logging = google.logging({ version: 'v2', rootUrl: g.url + '/', auth });
+    const refused = async (p: Promise<unknown>, what: RegExp) => {
+      const e = await googleError(p);
+      assert.equal(e.status, 'INVALID_ARGUMENT');
+      assert.match(e.message, what);
+    };
+    await refused(deploy.projects.locations.targets.create({ parent: 'projects/My_Project/locations/us-central1', targetId: 't1', requestBody: { run: { location: 'projects/My_Project/locations/us-central1' } } }), /Invalid project "My_Project"/);
+    await refused(sm.projects.secrets.create({ parent: 'projects/-', secretId: 's1', requestBody: { replication: { automatic: {} } } }), /Invalid project "-"/);
+    await refused(logging.entries.write({ requestBody: { entries: [{ logName: `projects/${P}/logs/a\u0001b`, resource: { type: 'global' }, textPayload: 'x' }] } }), /log_name/);
+    await refused(logging.entries.write({ requestBody: { entries: [{ logName: 'projects/P_Q/logs/a', resource: { type: 'global' }, textPayload: 'x' }] } }), /log_name/);
+    // A project by number, and a list across projects (`-`), are still names a client may use.
+    assert.equal((await call(g.url, 'GET', '/v1/projects/123456789012/locations/us-central1/targets')).status, 200);
+    // What was taken comes back whole from its own snapshot.
+    await deploy.projects.locations.targets.create({ parent: LOC, targetId: 't1', requestBody: { run: { location: LOC } } });
+    await sm.projects.secrets.create({ parent: `projects/${P}`, secretId: 's1', requestBody: { replication: { automatic: {} } } });
+    await logging.entries.write({ requestBody: { entries: [{ logName: `projects/${P}/logs/a%2Fb.c-d_e`, resource: { type: 'global' }, textPayload: 'x' }] } });
+    const snapshot = await (await fetch(`${g.url}/gantry/v1/snapshot`)).text();
+    const back = await importSnapshot(g.url, snapshot);
+    assert.equal(back.status, 200, await back.text());
   } finally {
     await g.close();
   }

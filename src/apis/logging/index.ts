@@ -15,6 +15,7 @@ import type { App } from '../../server/app.js';
 import type { BaseContext } from '../../google/context.js';
 import { queryString, type MethodSpec } from '../../server/api.js';
 import { ApiError, errors } from '../../google/errors.js';
+import { isProjectIdOrNumber } from '../../google/projects.js';
 import { ApiSchema } from '../../google/schema.js';
 import { newUid } from '../../google/ids.js';
 import type { StreamHandler } from '../../grpc/streams.js';
@@ -317,7 +318,9 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
       if (entries.length > 10_000) throw errors.invalidArgument('At most 10000 entries per request.', 'entries');
       const rows = entries.map((e, i) => {
         const logName = String(e.logName ?? body.logName ?? '');
-        if (!/^projects\/[^/]+\/logs\/[^/]+$/.test(logName) || logName.length > 600) throw errors.invalidArgument(`entries[${i}].log_name '${logName.slice(0, 100)}' must be projects/{project}/logs/{log id}.`, `entries[${i}].log_name`);
+        // The log id: at most 512 characters, no control character (Cloud Logging's own set is narrower still).
+        const parts = /^projects\/([^/]+)\/logs\/([^/\x00-\x1f\x7f]{1,512})$/.exec(logName);
+        if (!parts || !isProjectIdOrNumber(parts[1])) throw errors.invalidArgument(`entries[${i}].log_name '${logName.slice(0, 100)}' must be projects/{project}/logs/{log id}.`, `entries[${i}].log_name`);
         const resource = (e.resource ?? body.resource) as LogEntryInput['resource'] | undefined;
         if (!resource?.type) throw errors.invalidArgument(`entries[${i}].resource is required.`, `entries[${i}].resource`);
         const severity = e.severity as string | undefined;
