@@ -3,7 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { startTestGantry } from '../helpers/server.js';
-import { gapicOptions, googleapisRun, googleError } from '../helpers/clients.js';
+import { Logging } from '@google-cloud/logging';
+import { gapicDeploy, gapicOptions, googleapisRun, googleError } from '../helpers/clients.js';
 import type { Gantry } from '../../src/gantry.js';
 
 const LOC = 'projects/p/locations/us-central1';
@@ -117,6 +118,29 @@ test('U+0000 and halves of surrogate pairs are refused in bodies, query paramete
   } finally {
     await sm.close();
   }
+});
+
+test('Durations are checked where they are written, over REST and gRPC: a malformed or negative one had broken every gRPC read', async () => {
+  const mesh = (wait: unknown) => ({ serialPipeline: { stages: [{ targetId: 'gke', strategy: { canary: { canaryDeployment: { percentages: [50] }, runtimeConfig: { kubernetes: { gatewayServiceMesh: { httpRoute: 'r', service: 's', deployment: 'd', routeUpdateWaitTime: wait } } } } } }] } });
+  for (const wait of ['bogus', '1h', '-5s', '10801s']) {
+    await expectError('POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=mesh`, JSON.stringify(mesh(wait)), 400, 'INVALID_ARGUMENT', /route_update_wait_time/);
+  }
+  assert.equal((await call('POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=mesh`, JSON.stringify(mesh('600s')))).status, 200);
+  const deploy = gapicDeploy(g.url);
+  try {
+    await assert.rejects(deploy.createDeliveryPipeline({ parent: LOC, deliveryPipelineId: 'mesh-grpc', deliveryPipeline: mesh({ seconds: -5 }) as never }),
+      (e: { code: number; details: string }) => e.code === 3 && /route_update_wait_time/.test(e.details));
+  } finally {
+    await deploy.close();
+  }
+  const entry = (latency: unknown) => JSON.stringify({ entries: [{ logName: 'projects/p/logs/req', resource: { type: 'global' }, httpRequest: { requestMethod: 'GET', latency } }] });
+  for (const latency of ['bogus', '-5s']) await expectError('POST', '/v2/entries:write', entry(latency), 400, 'INVALID_ARGUMENT', /http_request\.latency/);
+  assert.equal((await call('POST', '/v2/entries:write', entry('0.25s'))).status, 200);
+  const logging = new Logging({ projectId: 'p', ...gapicOptions(g.url) });
+  await assert.rejects(logging.log('req').write(logging.entry({ resource: { type: 'global' }, httpRequest: { requestMethod: 'GET', latency: { seconds: -5 } } }, 'x')),
+    (e: { code: number }) => e.code === 3);
+  const [entries] = await logging.getEntries({ filter: 'logName="projects/p/logs/req"', autoPaginate: false });
+  assert.equal(entries.length, 1);
 });
 
 test('a large pile of random garbage never yields a 5xx', async () => {

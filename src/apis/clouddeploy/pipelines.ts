@@ -89,14 +89,32 @@ function checkStrategy(strategy: Obj, at: string): void {
       checkJobs(c, pat);
     });
   }
-  const gsm = ((canary.runtimeConfig as Obj | undefined)?.kubernetes as Obj | undefined)?.gatewayServiceMesh as Obj | undefined;
+  const kubernetes = (canary.runtimeConfig as Obj | undefined)?.kubernetes as Obj | undefined;
+  const gsm = kubernetes?.gatewayServiceMesh as Obj | undefined;
   if (gsm?.stableCutbackDuration !== undefined) {
     const ms = parseDurationMs(String(gsm.stableCutbackDuration));
     if (ms === undefined || ms < 15_000 || ms > 3_600_000) throw errors.invalidArgument(`${at}: stable_cutback_duration must be between 15s and 3600s.`, `${at}.canary.runtime_config.kubernetes.gateway_service_mesh.stable_cutback_duration`);
   }
+  // "The maximum configurable time is 3 hours."
+  for (const [mesh, field] of [[gsm, 'gateway_service_mesh'], [kubernetes?.cloudServiceMesh as Obj | undefined, 'cloud_service_mesh']] as const) {
+    if (mesh?.routeUpdateWaitTime !== undefined) checkDuration(mesh.routeUpdateWaitTime, `${at}.canary.runtime_config.kubernetes.${field}.route_update_wait_time`, 0, 3 * 3_600_000);
+  }
+}
+
+/**
+ * A Duration a client gives, within [minMs, maxMs]. Stored unchecked, a malformed one made every gRPC read of the
+ * pipeline (and of its location's list, and of its releases, which copy it) fail.
+ */
+function checkDuration(v: unknown, field: string, minMs: number, maxMs: number): void {
+  const ms = typeof v === 'string' ? parseDurationMs(v) : undefined;
+  if (ms === undefined) throw errors.invalidArgument(`Invalid value at '${field}' (type.googleapis.com/google.protobuf.Duration), ${JSON.stringify(String(v).slice(0, 50))}`, field);
+  if (ms < minMs || ms > maxMs) throw errors.invalidArgument(`${field} must be between ${minMs / 1000}s and ${maxMs / 1000}s.`, field);
 }
 
 function checkJobs(block: Obj, at: string): void {
+  // An analysis lasts a positive time, at most 48 hours.
+  const analysis = block.analysis as Obj | undefined;
+  if (analysis?.duration !== undefined) checkDuration(analysis.duration, `${at}.analysis.duration`, 1, 48 * 3_600_000);
   if (block.verify && block.verifyConfig) throw errors.invalidArgument(`${at}: verify and verify_config are mutually exclusive.`, `${at}.verify`);
   for (const hook of ['predeploy', 'postdeploy']) {
     const h = block[hook] as Obj | undefined;
