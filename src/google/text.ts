@@ -37,7 +37,7 @@ export function checkRequestText(v: unknown, where = ''): void {
   const bad = firstBadText(v, where);
   if (bad === undefined) return;
   const field = bad.length > 200 ? bad.slice(0, 200) + '…' : bad;
-  throw errors.invalidArgument(`Invalid JSON payload received. Invalid string${field ? ` at '${field}'` : ''}: it holds U+0000 or half of a UTF-16 surrogate pair, which is not text an API stores.`, field);
+  throw errors.invalidArgument(`Invalid JSON payload received. Invalid string${field ? ` at '${field}'` : ''}: it holds a NUL (U+0000) or half of a UTF-16 surrogate pair, which is not text an API stores.`, field);
 }
 
 /**
