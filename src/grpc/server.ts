@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
+import { requestAbort, stoppingController, type RequestAbort } from '../server/request-abort.js';
 import { ApiError, errors } from '../google/errors.js';
 import type { ApiReply, ApiRequest } from '../server/api.js';
 import type { App } from '../server/app.js';
@@ -44,7 +45,7 @@ export class GrpcFront {
   private injector?: ReturnType<grpc.Server['createConnectionInjector']>;
   private root?: protobuf.Root;
   private replies = new Map<protobuf.Type, Lru<string, Buffer>>();
-  private stopping = new AbortController();
+  private stopping = stoppingController();
   /** Bytes written to streaming calls and not yet handed to their sockets. */
   private backlog = 0;
 
@@ -100,15 +101,16 @@ export class GrpcFront {
     const mixin = isMixin(service);
     return (call, callback) => {
       const start = performance.now();
-      const fail = (e: unknown) => { const st = this.status(e, call.getPath()); this.logCall(call.getPath(), st.code, start); callback(st); };
-      const ok = (b: Buffer) => { this.logCall(call.getPath(), 0, start); callback(null, b); };
+      let signal: ReturnType<typeof lazySignal> | undefined;
+      const fail = (e: unknown) => { signal?.end(); const st = this.status(e, call.getPath()); this.logCall(call.getPath(), st.code, start); callback(st); };
+      const ok = (b: Buffer) => { signal?.end(); this.logCall(call.getPath(), 0, start); callback(null, b); };
       try {
         const headers = headersOf(call);
         this.app.admit(headers);
         const msg = decode(input, call.request);
-        const signal = lazySignal(call, this.stopping.signal);
-        const out = mixin ? this.tryEach(mixinBindings(service, m.name, String(headers.host)), msg, headers, output, signal)
-          : this.call(callFor(own, msg, m), headers, output, signal);
+        signal = lazySignal(call, this.stopping.signal);
+        const out = mixin ? this.tryEach(mixinBindings(service, m.name, String(headers.host)), msg, headers, output, signal.get)
+          : this.call(callFor(own, msg, m), headers, output, signal.get);
         if (out instanceof Promise) out.then(ok, fail);
         else ok(out);
       } catch (e) {
@@ -172,7 +174,10 @@ export class GrpcFront {
         const headers = headersOf(call);
         this.app.admit(headers);
         if (!handler) throw errors.unimplemented(`Method ${path.slice(1)} is not served by Gantry.`, { method: path.slice(1) });
-        const signal = signalOf(call, this.stopping.signal);
+        const aborts = signalOf(call, this.stopping.signal);
+        const signal = aborts.signal;
+        // The stream is over one way or the other: `stopping` lets go of its signal.
+        for (const end of ['finish', 'cancelled', 'close']) call.once(end, () => aborts.end());
         call.once('data', (bytes: Buffer) => {
           // The backlog in bytes (the call is an object-mode stream: its writableLength counts messages), counted
           // until each write is handed to the socket, and given back whole when the stream ends.
@@ -262,16 +267,16 @@ function headersOf(call: SurfaceCall): Headers {
   return headers;
 }
 
-/** Aborts when the call is cancelled (by the client, or by its deadline passing) or Gantry stops. */
-function signalOf(call: SurfaceCall, stopping: AbortSignal): AbortSignal {
-  const ac = new AbortController();
-  if (call.cancelled) ac.abort();
-  else call.once('cancelled', () => ac.abort());
-  return AbortSignal.any([ac.signal, stopping]);
+/** Aborts when the call is cancelled (by the client, or by its deadline passing) or Gantry stops; `end` once it is over. */
+function signalOf(call: SurfaceCall, stopping: AbortSignal): RequestAbort {
+  const r = requestAbort(stopping);
+  if (call.cancelled) r.abort();
+  else call.once('cancelled', () => r.abort());
+  return r;
 }
 
-/** `signalOf`, made on first use and then kept. */
-function lazySignal(call: SurfaceCall, stopping: AbortSignal): () => AbortSignal {
-  let made: AbortSignal | undefined;
-  return () => (made ??= signalOf(call, stopping));
+/** `signalOf`, made on first use and then kept; `end` (when the call is answered) lets `stopping` go of it. */
+function lazySignal(call: SurfaceCall, stopping: AbortSignal): { get: () => AbortSignal; end: () => void } {
+  let made: RequestAbort | undefined;
+  return { get: () => (made ??= signalOf(call, stopping)).signal, end: () => made?.end() };
 }

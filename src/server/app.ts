@@ -17,6 +17,7 @@ import { Router } from './router.js';
 import { ConnectionSlots } from './slots.js';
 import { SilentSockets } from './silent-sockets.js';
 import { HttpApiRequest } from './http-request.js';
+import { stoppingController } from './request-abort.js';
 import { MAX_JSON_DEPTH, nestingDepth } from '../google/json-depth.js';
 import { checkRequestText, storableText } from '../google/text.js';
 import { isProjectIdOrNumber } from '../google/projects.js';
@@ -138,7 +139,7 @@ export class App {
   }
 
   /** Aborted when Gantry stops: what the HTTP requests' signals also hear. */
-  private readonly stopping = new AbortController();
+  private readonly stopping = stoppingController();
 
   /** Runs `fn` once the listener has closed (as Fastify's onClose hooks ran, after its server). */
   onClose(fn: () => Promise<void> | void): void { this.closing.push(fn); }

@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Params } from './router.js';
 import type { ApiRequest, Query } from './api.js';
+import { requestAbort } from './request-abort.js';
 
 export class HttpApiRequest implements ApiRequest {
   private made?: AbortSignal;
@@ -19,15 +20,15 @@ export class HttpApiRequest implements ApiRequest {
 
 /** Aborts when the connection closes before `res` was answered, or `stopping` aborts. */
 function abortedWhenGone(res: ServerResponse, stopping: AbortSignal): AbortSignal {
-  const gone = new AbortController();
+  const r = requestAbort(stopping);
   // The socket's close, not only the response's: a pipelined request's response has no socket yet to hear it from.
   const socket = res.req.socket;
-  const unanswered = () => { if (!res.writableFinished) gone.abort(); };
-  if (socket.destroyed) unanswered();
+  const unanswered = () => { if (!res.writableFinished) r.abort(); };
+  if (socket.destroyed) { unanswered(); r.end(); }
   else {
     socket.once('close', unanswered);
-    // Answered (or closed): a keep-alive connection keeps no listener per request it served.
-    res.once('close', () => { socket.off('close', unanswered); unanswered(); });
+    // Answered (or closed): a keep-alive connection keeps no listener per request it served, nor does `stopping`.
+    res.once('close', () => { socket.off('close', unanswered); unanswered(); r.end(); });
   }
-  return AbortSignal.any([gone.signal, stopping]);
+  return r.signal;
 }
