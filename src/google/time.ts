@@ -1,4 +1,5 @@
 // proto3 JSON times: RFC 3339 with nanoseconds (as Google emits them) and "300s" durations.
+import { errors } from './errors.js';
 
 /** The last instant a google.protobuf.Timestamp holds (9999-12-31T23:59:59Z; RFC 3339 has four-digit years). */
 export const MAX_TIMESTAMP_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
@@ -26,13 +27,30 @@ export function parseTimestamp(s: string): bigint | undefined {
   return BigInt(base) * 1_000_000n + frac;
 }
 
-const DURATION = /^(-?\d+)(\.(\d{1,9}))?s$/;
-/** Parses a proto3 JSON Duration ("1.5s") to milliseconds; undefined when malformed. */
+const DURATION = /^(\d+)(\.(\d{1,9}))?s$/;
+/**
+ * Parses a proto3 JSON Duration ("1.5s") to milliseconds; undefined when malformed or negative (`-0s` too): no field
+ * these APIs take is negative, and a negative Duration stored is one no gRPC answer can carry.
+ */
 export function parseDurationMs(s: string): number | undefined {
   const m = DURATION.exec(s);
   if (!m) return undefined;
-  return Number(m[1]) * 1000 + (m[3] ? Number(m[3].padEnd(9, '0')) / 1e6 : 0) * (m[1].startsWith('-') ? -1 : 1);
+  return Number(m[1]) * 1000 + (m[3] ? Number(m[3].padEnd(9, '0')) / 1e6 : 0);
 }
+
+/**
+ * A Duration a client gives for a field that takes `minMs` to `maxMs` (both ≥ 0), as its milliseconds; else
+ * INVALID_ARGUMENT naming the field (a negative one, `-0s` too, is malformed: `parseDurationMs`).
+ */
+export function checkDuration(v: unknown, field: string, minMs: number, maxMs: number): number {
+  const ms = typeof v === 'string' ? parseDurationMs(v) : undefined;
+  if (ms === undefined) throw errors.invalidArgument(`Invalid value at '${field}' (type.googleapis.com/google.protobuf.Duration), ${JSON.stringify(String(v).slice(0, 50))}`, field);
+  if (ms < minMs || ms > maxMs) throw errors.invalidArgument(`${field} must be between ${minMs / 1000}s and ${maxMs / 1000}s.`, field);
+  return ms;
+}
+
+/** The longest google.protobuf.Duration: 315,576,000,000 s (10,000 years). */
+export const MAX_DURATION_MS = 315_576_000_000_000;
 
 const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
 const HUMAN = /^(?:\d+(?:\.\d+)?(?:h|ms|m|s))+$/;

@@ -122,7 +122,7 @@ test('U+0000 and halves of surrogate pairs are refused in bodies, query paramete
 
 test('Durations are checked where they are written, over REST and gRPC: a malformed or negative one had broken every gRPC read', async () => {
   const mesh = (wait: unknown) => ({ serialPipeline: { stages: [{ targetId: 'gke', strategy: { canary: { canaryDeployment: { percentages: [50] }, runtimeConfig: { kubernetes: { gatewayServiceMesh: { httpRoute: 'r', service: 's', deployment: 'd', routeUpdateWaitTime: wait } } } } } }] } });
-  for (const wait of ['bogus', '1h', '-5s', '10801s']) {
+  for (const wait of ['bogus', '1h', '-5s', '-0s', '10801s']) {
     await expectError('POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=mesh`, JSON.stringify(mesh(wait)), 400, 'INVALID_ARGUMENT', /route_update_wait_time/);
   }
   assert.equal((await call('POST', `/v1/${LOC}/deliveryPipelines?deliveryPipelineId=mesh`, JSON.stringify(mesh('600s')))).status, 200);
@@ -134,7 +134,7 @@ test('Durations are checked where they are written, over REST and gRPC: a malfor
     await deploy.close();
   }
   const entry = (latency: unknown) => JSON.stringify({ entries: [{ logName: 'projects/p/logs/req', resource: { type: 'global' }, httpRequest: { requestMethod: 'GET', latency } }] });
-  for (const latency of ['bogus', '-5s']) await expectError('POST', '/v2/entries:write', entry(latency), 400, 'INVALID_ARGUMENT', /http_request\.latency/);
+  for (const latency of ['bogus', '-5s', '-0s', '-0.000s']) await expectError('POST', '/v2/entries:write', entry(latency), 400, 'INVALID_ARGUMENT', /http_request\.latency/);
   assert.equal((await call('POST', '/v2/entries:write', entry('0.25s'))).status, 200);
   const logging = new Logging({ projectId: 'p', ...gapicOptions(g.url) });
   await assert.rejects(logging.log('req').write(logging.entry({ resource: { type: 'global' }, httpRequest: { requestMethod: 'GET', latency: { seconds: -5 } } }, 'x')),

@@ -78,6 +78,10 @@ test('expiry and rotation times: checked as Durations and Timestamps, a ttl sets
   await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, expireTime: 'not a time' } }), /secret\.expire_time/);
   await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, ttl: '60s', expireTime: '2030-01-01T00:00:00Z' } }), /Only one of/);
   await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, versionDestroyTtl: '-1s' } }), /version_destroy_ttl/);
+  await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, versionDestroyTtl: '-0s' } }), /version_destroy_ttl/);
+  // A ttl whose expire time would be past the last a Timestamp holds (9999-12-31).
+  await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, ttl: '315576000000s' } }), /secret\.ttl/);
+  await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, ttl: '9000000000000s' } }), /secret\.ttl/);
   await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, rotation: { rotationPeriod: '7200s' } } }), /next_rotation_time must be set/);
   await bad(sm.projects.secrets.create({ parent, secretId: 'a', requestBody: { replication, rotation: { rotationPeriod: '60s', nextRotationTime: '2030-01-01T00:00:00Z' } } }), /between 3600s/);
   const before = Date.now();

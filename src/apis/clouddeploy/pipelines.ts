@@ -5,7 +5,7 @@ import { errors } from '../../google/errors.js';
 import { queryBool } from '../../server/api.js';
 import { checkCommonFields } from '../../google/common-fields.js';
 import { RESOURCE_ID } from '../../google/ids.js';
-import { parseDurationMs } from '../../google/time.js';
+import { checkDuration, parseDurationMs } from '../../google/time.js';
 import { locationOf, type KindStrategy, type Resource } from '../../google/standard-methods.js';
 import { targetKind } from './targets.js';
 import type { ExecutorPolicy } from '../../policy/executors.js';
@@ -99,16 +99,6 @@ function checkStrategy(strategy: Obj, at: string): void {
   for (const [mesh, field] of [[gsm, 'gateway_service_mesh'], [kubernetes?.cloudServiceMesh as Obj | undefined, 'cloud_service_mesh']] as const) {
     if (mesh?.routeUpdateWaitTime !== undefined) checkDuration(mesh.routeUpdateWaitTime, `${at}.canary.runtime_config.kubernetes.${field}.route_update_wait_time`, 0, 3 * 3_600_000);
   }
-}
-
-/**
- * A Duration a client gives, within [minMs, maxMs]. Stored unchecked, a malformed one made every gRPC read of the
- * pipeline (and of its location's list, and of its releases, which copy it) fail.
- */
-function checkDuration(v: unknown, field: string, minMs: number, maxMs: number): void {
-  const ms = typeof v === 'string' ? parseDurationMs(v) : undefined;
-  if (ms === undefined) throw errors.invalidArgument(`Invalid value at '${field}' (type.googleapis.com/google.protobuf.Duration), ${JSON.stringify(String(v).slice(0, 50))}`, field);
-  if (ms < minMs || ms > maxMs) throw errors.invalidArgument(`${field} must be between ${minMs / 1000}s and ${maxMs / 1000}s.`, field);
 }
 
 function checkJobs(block: Obj, at: string): void {

@@ -16,7 +16,7 @@ import type { BaseContext } from '../../google/context.js';
 import { queryString, type MethodSpec } from '../../server/api.js';
 import { ApiError, errors } from '../../google/errors.js';
 import { isProjectIdOrNumber } from '../../google/projects.js';
-import { parseDurationMs } from '../../google/time.js';
+import { checkDuration, MAX_DURATION_MS } from '../../google/time.js';
 import { ApiSchema } from '../../google/schema.js';
 import { newUid } from '../../google/ids.js';
 import type { StreamHandler } from '../../grpc/streams.js';
@@ -328,9 +328,7 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
         if (severity !== undefined && !SEVERITIES.includes(severity)) throw errors.invalidArgument(`entries[${i}].severity '${severity}' is not a severity.`, `entries[${i}].severity`);
         // A Duration, non-negative (a malformed or negative one stored had made every gRPC list of the project fail).
         const latency = (e.httpRequest as Obj | undefined)?.latency;
-        if (latency !== undefined && !((typeof latency === 'string' ? parseDurationMs(latency) : undefined)! >= 0)) {
-          throw errors.invalidArgument(`Invalid value at 'entries[${i}].http_request.latency' (type.googleapis.com/google.protobuf.Duration), ${JSON.stringify(String(latency).slice(0, 50))}`, `entries[${i}].http_request.latency`);
-        }
+        if (latency !== undefined) checkDuration(latency, `entries[${i}].http_request.latency`, 0, MAX_DURATION_MS);
         const labels = { ...((body.labels ?? {}) as Record<string, string>), ...((e.labels ?? {}) as Record<string, string>) };
         const extra: Obj = {};
         for (const f of EXTRA_FIELDS) if (e[f] !== undefined) extra[f] = e[f];

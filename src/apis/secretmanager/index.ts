@@ -11,7 +11,7 @@ import { applyMask } from '../../google/fieldmask.js';
 import { fileURLToPath } from 'node:url';
 import { crc32c } from './crc32c.js';
 import { policyMethods } from '../../google/iam.js';
-import { formatTimestamp, parseDurationMs, parseTimestamp } from '../../google/time.js';
+import { checkDuration, formatTimestamp, MAX_DURATION_MS, MAX_TIMESTAMP_MS, parseTimestamp } from '../../google/time.js';
 
 /** Reads a secret version's payload for other APIs (Cloud Run's secretKeyRef env vars and secret volumes). */
 export interface SecretAccessor {
@@ -42,29 +42,23 @@ const MIN_ROTATION_S = 3600, MAX_ROTATION_S = 3_153_600_000;
  * (stored unchecked, a malformed one had made every gRPC read of the secret, and of its project's list, fail), a `ttl`
  * (input only) turned into the `expireTime` it sets, a rotation period within its bounds and given with its next time.
  */
-function checkSecretTimes(secret: Obj, nowNanos: bigint): void {
-  const duration = (v: unknown, field: string): number => {
-    const ms = typeof v === 'string' ? parseDurationMs(v) : undefined;
-    if (ms === undefined || ms < 0) throw errors.invalidArgument(`Invalid value at '${field}' (type.googleapis.com/google.protobuf.Duration), ${JSON.stringify(String(v).slice(0, 50))}`, field);
-    return ms;
-  };
-  const timestamp = (v: unknown, field: string): bigint => {
-    const t = typeof v === 'string' ? parseTimestamp(v) : undefined;
-    if (t === undefined) throw errors.invalidArgument(`Invalid value at '${field}' (type.googleapis.com/google.protobuf.Timestamp), ${JSON.stringify(String(v).slice(0, 50))}`, field);
-    return t;
+function checkSecretTimes(secret: Obj, nowMs: number): void {
+  const timestamp = (v: unknown, field: string): void => {
+    if (typeof v !== 'string' || parseTimestamp(v) === undefined) throw errors.invalidArgument(`Invalid value at '${field}' (type.googleapis.com/google.protobuf.Timestamp), ${JSON.stringify(String(v).slice(0, 50))}`, field);
   };
   if (secret.ttl !== undefined && secret.expireTime !== undefined) throw errors.invalidArgument('Only one of secret.ttl and secret.expire_time may be set.', 'secret.ttl');
   if (secret.expireTime !== undefined) timestamp(secret.expireTime, 'secret.expire_time');
   if (secret.ttl !== undefined) {
-    secret.expireTime = formatTimestamp(nowNanos + BigInt(Math.round(duration(secret.ttl, 'secret.ttl') * 1e6)));
+    // The expire time it sets must be a time: no later than the last a Timestamp holds.
+    const ms = checkDuration(secret.ttl, 'secret.ttl', 0, Math.max(0, MAX_TIMESTAMP_MS - nowMs));
+    secret.expireTime = formatTimestamp(BigInt(nowMs) * 1_000_000n + BigInt(Math.round(ms * 1e6)));
     delete secret.ttl;
   }
-  if (secret.versionDestroyTtl !== undefined) duration(secret.versionDestroyTtl, 'secret.version_destroy_ttl');
+  if (secret.versionDestroyTtl !== undefined) checkDuration(secret.versionDestroyTtl, 'secret.version_destroy_ttl', 0, MAX_DURATION_MS);
   const rotation = secret.rotation as Obj | undefined;
   if (rotation?.nextRotationTime !== undefined) timestamp(rotation.nextRotationTime, 'secret.rotation.next_rotation_time');
   if (rotation?.rotationPeriod !== undefined) {
-    const s = duration(rotation.rotationPeriod, 'secret.rotation.rotation_period') / 1000;
-    if (s < MIN_ROTATION_S || s > MAX_ROTATION_S) throw errors.invalidArgument(`secret.rotation.rotation_period must be between ${MIN_ROTATION_S}s and ${MAX_ROTATION_S}s.`, 'secret.rotation.rotation_period');
+    checkDuration(rotation.rotationPeriod, 'secret.rotation.rotation_period', MIN_ROTATION_S * 1000, MAX_ROTATION_S * 1000);
     if (rotation.nextRotationTime === undefined) throw errors.invalidArgument('secret.rotation.next_rotation_time must be set if rotation_period is set.', 'secret.rotation.next_rotation_time');
   }
 }
@@ -132,7 +126,7 @@ export function registerSecretManager(app: App, base: BaseContext): SecretAccess
       const rep = body.replication as Obj | undefined;
       if (!rep || (!rep.automatic && !rep.userManaged)) throw errors.invalidArgument('Secret.replication is required: automatic or userManaged.', 'secret.replication');
       if (store.get(key(project, id))) throw new ApiError('ALREADY_EXISTS', `Secret [${shown(project, id)}] already exists.`, [resourceInfo(`${SERVICE}/Secret`, shown(project, id))]);
-      checkSecretTimes(body, BigInt(clock.now()) * 1_000_000n);
+      checkSecretTimes(body, clock.now());
       const secret: Obj = { ...body, name: key(project, id), createTime: clock.timestamp() };
       secret.etag = `"${etagOf(JSON.stringify(secret))}"`;
       store.tx(w => { projects.remember(w, projects.resolve(project)); w.put(SECRET, key(project, id), `projects/${projects.resolve(project)}`, secret, String(secret.createTime), false); });
@@ -163,9 +157,11 @@ export function registerSecretManager(app: App, base: BaseContext): SecretAccess
       const mask = queryString(req, 'updateMask');
       if (!mask) throw errors.invalidArgument('update_mask is required.', 'update_mask');
       const next = applyMask(schema, 'Secret', existing, patch, mask);
-      // A ttl patched in replaces the expire time it sets (they are one choice).
-      if (next.ttl !== undefined && patch.expireTime === undefined) delete next.expireTime;
-      checkSecretTimes(next, BigInt(clock.now()) * 1_000_000n);
+      // A ttl patched in replaces the expire time it sets (they are one choice); one stored by an older Gantry, not
+      // patched now, is dropped rather than applied again.
+      if (!mask.split(',').some(f => f.trim() === 'ttl')) delete next.ttl;
+      else if (patch.expireTime === undefined) delete next.expireTime;
+      checkSecretTimes(next, clock.now());
       next.name = existing.name; next.createTime = existing.createTime;
       delete next.etag;
       next.etag = `"${etagOf(JSON.stringify(next))}"`;
