@@ -58,10 +58,14 @@ export class PgLogEntries implements EntryTable {
       [pgArray(projects), pgArray(times), pgArray(logs), pgArray(data), this.d.origin]);
       this.evict(Number(span.hi));
     }
-    for (const r of rows) {
-      if (!r.number || this.numbers.get(r.number) === r.project) continue;
-      this.d.query('logProject', 'INSERT INTO log_projects (number, id) VALUES ($1, $2) ON CONFLICT (number) DO UPDATE SET id = excluded.id', [r.number, r.project]);
-      this.numbers.set(r.number, r.project);
+    // Every batch names its projects, whatever this instance remembers: another instance may have forgotten one whose
+    // entries its evictions removed, while this one still had it in memory.
+    const byNumber = new Map<string, string>();
+    for (const r of rows) if (r.number) byNumber.set(r.number, r.project);
+    if (byNumber.size) {
+      this.d.query('logProjects', `INSERT INTO log_projects (number, id) SELECT n, i FROM unnest($1::text[], $2::text[]) AS u(n, i)
+        ON CONFLICT (number) DO UPDATE SET id = excluded.id WHERE log_projects.id <> excluded.id`, [pgArray([...byNumber.keys()]), pgArray([...byNumber.values()])]);
+      for (const [n, id] of byNumber) this.numbers.set(n, id);
     }
   }
 

@@ -134,3 +134,24 @@ test('a project whose entries all went is forgotten, on both tables: writing to 
     store.close();
   }
 });
+
+test('a project one instance forgot (its entries evicted by another\'s writes) is named again by the next batch of any instance', () => {
+  const db = pg.database();
+  const [sa, sb] = [new PostgresStore(db), new PostgresStore(db)];
+  const [a, b] = [sa.logEntries(50), sb.logEntries(50)];
+  const write = (t: EntryTable, project: string, number: string, n = 1) => {
+    const entry = { logName: `projects/${project}/logs/a`, timestamp: '2026-12-01T00:00:00.000000000Z', textPayload: 'x' };
+    t.insert(Array.from({ length: n }, () => ({ project, number, timestamp: entry.timestamp, log: entry.logName, entry, json: JSON.stringify(entry) })));
+  };
+  try {
+    write(a, 'only-logs', '777001');
+    // The other instance's writes push that entry out, and it forgets the project.
+    for (let i = 0; i < 10; i++) write(b, 'busy', '777002', 20);
+    assert.equal(b.projectOf('777001'), undefined);
+    // The first instance still remembers it in memory, and writes to it again: every instance resolves it.
+    write(a, 'only-logs', '777001');
+    assert.equal(b.projectOf('777001'), 'only-logs');
+  } finally {
+    a.close(); b.close(); sa.close(); sb.close();
+  }
+});
