@@ -48,7 +48,20 @@ export function checkRequestText(v: unknown, where = ''): void {
  */
 export function storableJson(json: string): string {
   if (!json.includes('\\u')) return json;
-  return JSON.stringify(JSON.parse(json), (_k, v: unknown) => (typeof v === 'string' && !storableText(v) ? fixText(v) : v));
+  return JSON.stringify(storable(JSON.parse(json)));
+}
+
+/** `v` with every string, keys included, made storable (the same object where nothing needed it). */
+function storable(v: unknown): unknown {
+  if (typeof v === 'string') return storableText(v) ? v : fixText(v);
+  if (Array.isArray(v)) return v.map(storable);
+  if (v && typeof v === 'object') {
+    // No prototype: a `__proto__` key stays a key.
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const [k, x] of Object.entries(v)) out[storableText(k) ? k : fixText(k)] = storable(x);
+    return out;
+  }
+  return v;
 }
 
 function fixText(s: string): string {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { startTestGantry } from '../helpers/server.js';
 import { Logging } from '@google-cloud/logging';
+import { Storage } from '@google-cloud/storage';
 import { gapicDeploy, gapicOptions, googleapisRun, googleError } from '../helpers/clients.js';
 import type { Gantry } from '../../src/gantry.js';
 
@@ -111,6 +112,12 @@ test('U+0000 and halves of surrogate pairs are refused in bodies, query paramete
   assert.equal(listed.status, 'INVALID_ARGUMENT');
   await expectError('GET', `/v1/${LOC}/deliveryPipelines?filter=${encodeURIComponent('name="a\u0000"')}`, undefined, 400, 'INVALID_ARGUMENT', /Invalid string at 'filter'/);
   await expectError('POST', '/v2/entries:list', '{"resourceNames":["projects/p\\u0000"]}', 400, 'INVALID_ARGUMENT', /resourceNames\[0\]/);
+  // Cloud Storage's uploads: an object's name and its metadata's keys and values.
+  const gcs = new Storage({ apiEndpoint: g.url, projectId: 'p', useAuthWithCustomEndpoint: false });
+  const [bucket] = await gcs.createBucket('nul-bucket');
+  await assert.rejects(bucket.file('a\u0000b').save('x', { resumable: false }), (e: { code: number }) => e.code === 400);
+  await assert.rejects(bucket.file('ok.txt').save('x', { resumable: false, metadata: { metadata: { ['k\u0000']: 'v' } } }), (e: { code: number; message: string }) => e.code === 400 && /Invalid string/.test(e.message));
+  await bucket.file('ok.txt').save('x', { resumable: false, metadata: { metadata: { k: 'v' } } });
   const sm = new SecretManagerServiceClient(gapicOptions(g.url) as ConstructorParameters<typeof SecretManagerServiceClient>[0]);
   try {
     await assert.rejects(sm.createSecret({ parent: 'projects/p', secretId: 'nul', secret: { replication: { automatic: {} }, labels: { k: 'v\u0000' } } }),

@@ -22,6 +22,8 @@ test('what a store writes: bad strings made U+FFFD, every other JSON text return
   const same = ['{"a":"plain"}', '{"a":"\\u0001 and \\\\u0000 as text"}', '{"a":"😀","b":[1,2.5,"x"]}', '{"a":"\\\\\\\\ud800"}'];
   for (const j of same) assert.equal(storableJson(j), j);
   assert.equal(storableJson(JSON.stringify({ m: 'boom \u0000 \ud800 here', keep: '😀', n: 3, z: { y: ['\udc00'] } })), JSON.stringify({ m: 'boom \ufffd \ufffd here', keep: '😀', n: 3, z: { y: ['\ufffd'] } }));
+  // Keys too, and a `__proto__` key stays a key.
+  assert.equal(storableJson('{"k\\u0000":{"__proto__":"\\ud800"}}'), '{"k\ufffd":{"__proto__":"\ufffd"}}');
   // An escaped backslash followed by "u0000" is text, not U+0000.
   const literal = JSON.stringify({ m: '\\u0000 and \\ud800' });
   assert.equal(storableJson(literal), literal);

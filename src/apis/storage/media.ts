@@ -1,6 +1,7 @@
 // Byte-level helpers of the storage API: CRC32C as Cloud Storage reports it, multipart/related upload bodies,
 // HTTP Range requests of downloads and Content-Range headers of resumable upload chunks.
 import { ApiError, errors } from '../../google/errors.js';
+import { checkRequestText } from '../../google/text.js';
 
 // CRC32C (Castagnoli), base64 big-endian, as Cloud Storage reports it. Slicing-by-8 tables.
 const TABLES = (() => {
@@ -31,7 +32,12 @@ export function crc32c(data: Buffer): string {
 }
 
 export function parseJson(body: Buffer, what: string): unknown {
-  try { return JSON.parse(body.toString()); } catch { throw errors.invalidArgument(`${what} is not JSON`, 'body'); }
+  const text = body.toString();
+  let v: unknown;
+  try { v = JSON.parse(text); } catch { throw errors.invalidArgument(`${what} is not JSON`, 'body'); }
+  // As any JSON request's: no NUL or half of a surrogate pair in its text (a `\u` escape is how one gets in).
+  if (text.includes('\\u')) checkRequestText(v);
+  return v;
 }
 
 /** multipart/related: a JSON metadata part, then the media part. */

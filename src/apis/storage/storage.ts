@@ -361,7 +361,7 @@ function clip(s: string, n = 100): string { return s.length > n ? s.slice(0, n) 
 /** Cloud Storage's naming rules: 1-1024 bytes of UTF-8 (so no lone surrogates), no carriage return or line feed, not `.` or `..`. */
 function checkObjectName(name: string): void {
   if (!name || Buffer.byteLength(name) > 1024) throw errors.invalidArgument('Object name must be 1-1024 bytes of UTF-8.', 'name');
-  if (/[\r\n]|\p{Surrogate}/u.test(name)) throw errors.invalidArgument('Object name must be valid Unicode without carriage returns or line feeds.', 'name');
+  if (/[\r\n\0]|\p{Surrogate}/u.test(name)) throw errors.invalidArgument('Object name must be valid Unicode without carriage returns, line feeds or NUL.', 'name');
   if (name === '.' || name === '..' || name.startsWith('.well-known/acme-challenge/')) throw errors.invalidArgument(`Invalid object name: '${clip(name)}'`, 'name');
 }
 
