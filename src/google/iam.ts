@@ -58,6 +58,7 @@ export function policyMethods(t: IamTarget) {
   return {
     get: {
       query: ['options.requestedPolicyVersion'],
+      readsOnly: true,
       handler: req => {
         const name = t.resolve(req.params.resource);
         // Resource Manager's form is a POST whose body holds `options`; it must at least be an object.
@@ -80,6 +81,7 @@ export function policyMethods(t: IamTarget) {
       },
     } satisfies MethodSpec,
     test: {
+      readsOnly: true,
       handler: req => {
         t.resolve(req.params.resource);
         const body = decode('TestIamPermissionsRequest', req.body);

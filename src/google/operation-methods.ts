@@ -77,6 +77,7 @@ export function operationMethods(ctx: ApiContext) {
     } satisfies MethodSpec,
     wait: {
       query: ['timeout'],
+      readsOnly: true,
       handler: async req => {
         const raw = queryString(req, 'timeout') ?? (req.body as { timeout?: string } | undefined)?.timeout;
         const timeoutMs = raw === undefined ? 60_000 : parseDurationMs(raw);

@@ -8,9 +8,10 @@ export const PROJECT_NUMBER_META = 'project.number.';
 
 /**
  * A project id as Gantry takes it: Google's form (a lowercase letter, then lowercase letters, digits and hyphens)
- * without its 6-to-30 length, so tests may use `p`. What a request may name is what a snapshot carries.
+ * without its 6-to-30 length, so tests may use `p`, and Google's older domain-scoped ids (`example.com:my-project`).
+ * What a request may name is what a snapshot carries.
  */
-export const PROJECT_ID = /^[a-z][a-z0-9-]{0,62}$/;
+export const PROJECT_ID = /^(?:[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+:)?[a-z][a-z0-9-]{0,62}$/;
 
 /** Whether `s` names a project: an id, or a number (`[1-9]` and up to 19 digits). */
 export function isProjectIdOrNumber(s: string): boolean {

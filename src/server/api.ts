@@ -46,6 +46,11 @@ export interface MethodSpec {
   query?: string[];
   /** Hand the body over as bytes (uploads) instead of parsing it as JSON. */
   rawBody?: boolean;
+  /**
+   * A POST that only reads (`:wait`, entries:list, getIamPolicy): on a store other instances write too, it does not
+   * take the writers' lock a write request's handler runs under (Store.exclusive).
+   */
+  readsOnly?: boolean;
   handler: (req: ApiRequest) => ApiReply | Promise<ApiReply>;
 }
 

@@ -413,7 +413,7 @@ export class App {
     if (!fresh) return spec.handler(req);
     if (req.method === 'GET' || req.method === 'HEAD') return fresh(() => spec.handler(req)) as ApiReply | Promise<ApiReply>;
     const exclusive = this.opts.exclusive;
-    return exclusive ? exclusive(() => spec.handler(req)) : spec.handler(req);
+    return exclusive && !spec.readsOnly ? exclusive(() => spec.handler(req)) : spec.handler(req);
   }
 
   /** The guard's checks (token, Host, Origin) for a request that did not come through the HTTP/1 listener. */

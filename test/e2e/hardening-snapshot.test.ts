@@ -185,8 +185,12 @@ test('what the APIs take a snapshot carries back: a project or log id no snapsho
     await refused(sm.projects.secrets.create({ parent: 'projects/-', secretId: 's1', requestBody: { replication: { automatic: {} } } }), /Invalid project "-"/);
     await refused(logging.entries.write({ requestBody: { entries: [{ logName: `projects/${P}/logs/a\u0001b`, resource: { type: 'global' }, textPayload: 'x' }] } }), /log_name/);
     await refused(logging.entries.write({ requestBody: { entries: [{ logName: 'projects/P_Q/logs/a', resource: { type: 'global' }, textPayload: 'x' }] } }), /log_name/);
-    // A project by number, and a list across projects (`-`), are still names a client may use.
+    // A project by number, or by a domain-scoped id, is still a name a client may use; a list across projects (`-`)
+    // gets the list's own answer.
     assert.equal((await call(g.url, 'GET', '/v1/projects/123456789012/locations/us-central1/targets')).status, 200);
+    assert.equal((await call(g.url, 'GET', '/v1/projects/example.com:legacy/locations/us-central1/targets')).status, 200);
+    const across = await call(g.url, 'GET', '/v1/projects/-/locations/us-central1/targets');
+    assert.match(across.json.error?.message ?? '', /a project cannot be the wildcard/);
     // What was taken comes back whole from its own snapshot.
     await deploy.projects.locations.targets.create({ parent: LOC, targetId: 't1', requestBody: { run: { location: LOC } } });
     await sm.projects.secrets.create({ parent: `projects/${P}`, secretId: 's1', requestBody: { replication: { automatic: {} } } });

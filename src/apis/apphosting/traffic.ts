@@ -106,7 +106,9 @@ export function patchTraffic(ctx: ApiContext, std: StandardMethods, v: Version, 
       try { known = { branch, commit: await branchHead(backend, branch) }; } catch { known = null; }
       if (known && !known.commit) delete known.commit;
       // Applied again to what is stored now: a change made meanwhile is not overwritten. (Given `known`, it never asks.)
-      return apply(req, known) as ApiReply;
+      // After the await, outside the request's transaction: on a store other instances write too, it takes its own.
+      const again = () => apply(req, known) as ApiReply;
+      return ctx.store.exclusive ? ctx.store.exclusive(again) : again();
     },
   };
 }

@@ -299,6 +299,7 @@ export function registerLogging(app: App, base: BaseContext, opts: LoggingOption
   const tokenAt = (after: Cursor, bind: string) => Buffer.from(JSON.stringify([...after, bind])).toString('base64url');
 
   app.route('POST', '/v2/entries:list', {
+    readsOnly: true,
     handler: async req => {
       const body = schema.decode('ListLogEntriesRequest', req.body ?? {}, '');
       const order = String(body.orderBy ?? 'timestamp asc').trim().replace(/\s+/g, ' ').toLowerCase();

@@ -239,6 +239,7 @@ export function registerRunV2(app: App, d: V2Deps): void {
     },
   });
   r('POST', `/v2/{name=${P}/operations/*}:wait`, {
+    readsOnly: true,
     handler: async req => {
       const body = schemaV2.decode('GoogleLongrunningWaitOperationRequest', req.body ?? {}, '');
       const timeoutMs = body.timeout === undefined ? 60_000 : parseDurationMs(String(body.timeout));
