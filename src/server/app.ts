@@ -617,8 +617,11 @@ function checkPathSegments(path: string): void {
  * by Google. Only the first such segment is the project's (a later one is a resource's id).
  */
 function checkProjectSegment(method: string, path: string): void {
-  const m = /^\/(?:v[^/]*|apis\/[^/]+\/v[^/]*)\/(?:projects|namespaces)\/([^/]*)/.exec(path);
+  const m = /^\/(?:v[^/]*|apis\/[^/]+\/v[^/]*)\/(?:projects|namespaces)\/([^/]*)(\/?)/.exec(path);
   if (!m || isProjectIdOrNumber(m[1])) return;
+  // The project as the last segment may carry the method's verb (`projects/p:getIamPolicy`).
+  const verb = m[2] ? -1 : m[1].lastIndexOf(':');
+  if (verb > 0 && isProjectIdOrNumber(m[1].slice(0, verb))) return;
   let id: string;
   try { id = decodeURIComponent(m[1]); } catch { id = m[1]; }
   // `projects/-` in a list has its own answer, from the list (AIP-159).
