@@ -48,19 +48,15 @@ export function checkRequestText(v: unknown, where = ''): void {
  */
 export function storableJson(json: string): string {
   if (!json.includes('\\u')) return json;
-  return JSON.stringify(storable(JSON.parse(json)));
+  return JSON.stringify(mapStrings(JSON.parse(json), s => (storableText(s) ? s : fixText(s))));
 }
 
-/** `v` with every string, keys included, made storable (the same object where nothing needed it). */
-function storable(v: unknown): unknown {
-  if (typeof v === 'string') return storableText(v) ? v : fixText(v);
-  if (Array.isArray(v)) return v.map(storable);
-  if (v && typeof v === 'object') {
-    // No prototype: a `__proto__` key stays a key.
-    const out = Object.create(null) as Record<string, unknown>;
-    for (const [k, x] of Object.entries(v)) out[storableText(k) ? k : fixText(k)] = storable(x);
-    return out;
-  }
+/** A copy of JSON-like `v` with `f` applied to every string in it, keys included (a `__proto__` key stays a key). */
+export function mapStrings(v: unknown, f: (s: string) => string): unknown {
+  if (typeof v === 'string') return f(v);
+  if (Array.isArray(v)) return v.map(x => mapStrings(x, f));
+  // Object.fromEntries defines each key as its own property, `__proto__` included.
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [f(k), mapStrings(x, f)]));
   return v;
 }
 

@@ -49,6 +49,13 @@ export function checkDuration(v: unknown, field: string, minMs: number, maxMs: n
   return ms;
 }
 
+/** A Timestamp a client gives (RFC 3339, years 0001-9999), as its epoch nanoseconds; else INVALID_ARGUMENT naming the field. */
+export function checkTimestamp(v: unknown, field: string): bigint {
+  const t = typeof v === 'string' ? parseTimestamp(v) : undefined;
+  if (t === undefined) throw errors.invalidArgument(`Invalid value at '${field}' (type.googleapis.com/google.protobuf.Timestamp), ${JSON.stringify(String(v).slice(0, 50))}`, field);
+  return t;
+}
+
 /** The longest google.protobuf.Duration: 315,576,000,000 s (10,000 years). */
 export const MAX_DURATION_MS = 315_576_000_000_000;
 

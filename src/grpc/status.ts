@@ -5,6 +5,7 @@ import { Metadata, status as Status, type StatusObject } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { ApiError, GRPC_CODE } from '../google/errors.js';
 import { encodeJson } from './transcode.js';
+import { mapStrings } from '../google/text.js';
 
 /**
  * A lone UTF-16 surrogate as U+FFFD. protobufjs decodes invalid UTF-8 in a request's strings into lone surrogates,
@@ -20,13 +21,6 @@ const MAX_DETAILS_BYTES = 16 * 1024;
 /** A string of a detail that is clipped, when the details are too large. */
 const MAX_DETAIL_STRING = 1024;
 
-function clipStrings(v: unknown, max: number): unknown {
-  if (typeof v === 'string') return v.length > max ? v.slice(0, max) + '…' : v;
-  if (Array.isArray(v)) return v.map(x => clipStrings(x, max));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clipStrings(x, max)]));
-  return v;
-}
-
 export function grpcStatus(root: protobuf.Root, e: ApiError): StatusObject {
   const code = GRPC_CODE[e.code];
   const metadata = new Metadata();
@@ -36,7 +30,7 @@ export function grpcStatus(root: protobuf.Root, e: ApiError): StatusObject {
     bin = encodeJson(type, { code, message: e.message, details: e.details });
     // Trailers past the client's header-list limit (grpc-js: 64 KiB) never arrive, and the call is never answered: a
     // detail quoting a client's huge name is clipped, and past that the status goes without details.
-    if (bin.length > MAX_DETAILS_BYTES) bin = encodeJson(type, { code, message: e.message, details: clipStrings(e.details, MAX_DETAIL_STRING) });
+    if (bin.length > MAX_DETAILS_BYTES) bin = encodeJson(type, { code, message: e.message, details: mapStrings(e.details, t => (t.length > MAX_DETAIL_STRING ? t.slice(0, MAX_DETAIL_STRING) + '…' : t)) });
     if (bin.length > MAX_DETAILS_BYTES) throw new Error('details too large');
   } catch {
     // A detail of a type no loaded proto defines: the status goes without details rather than not at all.

@@ -11,7 +11,7 @@ import { applyMask } from '../../google/fieldmask.js';
 import { fileURLToPath } from 'node:url';
 import { crc32c } from './crc32c.js';
 import { policyMethods } from '../../google/iam.js';
-import { checkDuration, formatTimestamp, MAX_DURATION_MS, MAX_TIMESTAMP_MS, parseTimestamp } from '../../google/time.js';
+import { checkDuration, checkTimestamp, formatTimestamp, MAX_DURATION_MS, MAX_TIMESTAMP_MS } from '../../google/time.js';
 
 /** Reads a secret version's payload for other APIs (Cloud Run's secretKeyRef env vars and secret volumes). */
 export interface SecretAccessor {
@@ -43,11 +43,8 @@ const MIN_ROTATION_S = 3600, MAX_ROTATION_S = 3_153_600_000;
  * (input only) turned into the `expireTime` it sets, a rotation period within its bounds and given with its next time.
  */
 function checkSecretTimes(secret: Obj, nowMs: number): void {
-  const timestamp = (v: unknown, field: string): void => {
-    if (typeof v !== 'string' || parseTimestamp(v) === undefined) throw errors.invalidArgument(`Invalid value at '${field}' (type.googleapis.com/google.protobuf.Timestamp), ${JSON.stringify(String(v).slice(0, 50))}`, field);
-  };
   if (secret.ttl !== undefined && secret.expireTime !== undefined) throw errors.invalidArgument('Only one of secret.ttl and secret.expire_time may be set.', 'secret.ttl');
-  if (secret.expireTime !== undefined) timestamp(secret.expireTime, 'secret.expire_time');
+  if (secret.expireTime !== undefined) checkTimestamp(secret.expireTime, 'secret.expire_time');
   if (secret.ttl !== undefined) {
     // The expire time it sets must be a time: no later than the last a Timestamp holds.
     const ms = checkDuration(secret.ttl, 'secret.ttl', 0, Math.max(0, MAX_TIMESTAMP_MS - nowMs));
@@ -56,7 +53,7 @@ function checkSecretTimes(secret: Obj, nowMs: number): void {
   }
   if (secret.versionDestroyTtl !== undefined) checkDuration(secret.versionDestroyTtl, 'secret.version_destroy_ttl', 0, MAX_DURATION_MS);
   const rotation = secret.rotation as Obj | undefined;
-  if (rotation?.nextRotationTime !== undefined) timestamp(rotation.nextRotationTime, 'secret.rotation.next_rotation_time');
+  if (rotation?.nextRotationTime !== undefined) checkTimestamp(rotation.nextRotationTime, 'secret.rotation.next_rotation_time');
   if (rotation?.rotationPeriod !== undefined) {
     checkDuration(rotation.rotationPeriod, 'secret.rotation.rotation_period', MIN_ROTATION_S * 1000, MAX_ROTATION_S * 1000);
     if (rotation.nextRotationTime === undefined) throw errors.invalidArgument('secret.rotation.next_rotation_time must be set if rotation_period is set.', 'secret.rotation.next_rotation_time');
