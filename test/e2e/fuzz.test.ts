@@ -526,6 +526,15 @@ const PATH: Record<string, Mutator> = {
     return { desc: `path lengthened by ${n}`, reject: n >= 15000 };
   },
   oddChar: (r, q) => { const [c, reject] = r.pick(ODD_CHARS); const i = r.range(1, q.path.length); q.path = q.path.slice(0, i) + c + q.path.slice(i); return { desc: `${JSON.stringify(c)} at ${i}`, reject }; },
+  projectSegment: (r, q) => {
+    // The project a path names: ids Google never takes, domain-scoped ones it does, numbers, and a verb on the segment.
+    const v = r.pick(['My_Project', 'P', '-', '1p', 'p_q', 'a'.repeat(64), 'example.com:legacy', 'example.com:Bad', ':p', 'p:', '0', '123456789012', '12345678901234567890', 'p%00', 'p%3AgetIamPolicy', 'p:getIamPolicy', '%E2%80%AE']);
+    const p = q.path.split('/');
+    const i = p.indexOf('projects') >= 0 ? p.indexOf('projects') + 1 : p.indexOf('namespaces') + 1;
+    if (i > 0 && i < p.length) p[i] = v;
+    q.path = p.join('/');
+    return { desc: `project ${v}` };
+  },
   unknownVerb: (r, q) => {
     const v = r.pick(['explode', '', 'approve:approve', 'APPROVE', ':approve', 'get', 'list', 'delete', 'a'.repeat(1000), 'cancel', 'wait', 'getIamPolicy', 'setIamPolicy', 'terminate', 'abandon', 'rollbackTarget', '%3Aapprove', 'advance', 'retryJob', 'ignoreJob', 'testIamPermissions', 'advance%00']);
     if (r.chance(0.8)) q.path += ':' + v; else editSeg(q, segIndex(r, q), s => `${s}:${v}`);
